@@ -1,0 +1,12 @@
+/* mproc — Python's multiprocessing, in C. The umbrella header. */
+#ifndef MPROC_H
+#define MPROC_H
+
+#include "mproc/common.h"
+#include "mproc/error.h"
+#include "mproc/log.h"
+#include "mproc/pack.h"
+#include "mproc/process.h"
+#include "mproc/task.h"
+
+#endif

@@ -1,0 +1,80 @@
+/* mproc — argument packs: Python's args=(…) as self-describing bytes.
+ *
+ * A pack is a sequence of typed fields. The writer (mproc_pack) appends fields; the
+ * reader (mproc_unpacker, a cursor kept on the caller's stack) reads them back in
+ * order. Reading a field of another type gives MPROC_ETYPE and leaves the cursor where
+ * it was; a truncated or corrupt pack gives MPROC_EINVAL. Neither ever crashes.
+ *
+ * Layout (little endian): each field is a 1-byte tag followed by
+ *   I64: 8 bytes   F64: 8 bytes (IEEE-754)   STR/BYTES/PACK: u64 length + that many bytes
+ * A STR's bytes end with a NUL that the length counts, so readers get a C string
+ * without a copy. */
+#ifndef MPROC_PACK_H
+#define MPROC_PACK_H
+
+#include "common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum mproc_field_type {
+    MPROC_FIELD_I64 = 1,
+    MPROC_FIELD_F64 = 2,
+    MPROC_FIELD_STR = 3,
+    MPROC_FIELD_BYTES = 4,
+    MPROC_FIELD_PACK = 5
+} mproc_field_type;
+
+typedef struct mproc_pack mproc_pack;
+
+MPROC_API int mproc_pack_create(mproc_pack **out);
+MPROC_API void mproc_pack_destroy(mproc_pack *p);
+/* Forget every field, keep the buffer. */
+MPROC_API int mproc_pack_reset(mproc_pack *p);
+
+MPROC_API int mproc_pack_i64(mproc_pack *p, int64_t v);
+MPROC_API int mproc_pack_f64(mproc_pack *p, double v);
+/* A UTF-8 C string (NULL is MPROC_EINVAL). */
+MPROC_API int mproc_pack_str(mproc_pack *p, const char *s);
+/* len bytes of data (data may be NULL only when len is 0). */
+MPROC_API int mproc_pack_bytes(mproc_pack *p, const void *data, size_t len);
+/* A nested pack, copied as it is now. */
+MPROC_API int mproc_pack_pack(mproc_pack *p, const mproc_pack *inner);
+
+/* The encoded bytes, borrowed: valid until the pack is changed or destroyed. */
+MPROC_API int mproc_pack_view(const mproc_pack *p, mproc_bytes *out);
+/* Number of fields appended so far (a count, or MPROC_EINVAL). */
+MPROC_API int mproc_pack_count(const mproc_pack *p);
+
+/* Reading. The fields are public only so the cursor can live on the stack; treat
+ * them as private. Strings and byte fields point into the packed bytes (no copy):
+ * they live as long as those bytes do. */
+typedef struct mproc_unpacker {
+    const uint8_t *data;
+    size_t len;
+    size_t pos;
+} mproc_unpacker;
+
+/* Starts reading `in` (NULL data with len 0 is an empty pack). */
+MPROC_API int mproc_unpack_init(mproc_unpacker *u, const mproc_bytes *in);
+/* Type of the next field (a mproc_field_type > 0), 0 at the end, MPROC_EINVAL if corrupt. */
+MPROC_API int mproc_unpack_peek(const mproc_unpacker *u);
+/* Number of fields left (a count, or MPROC_EINVAL if the rest is corrupt). */
+MPROC_API int mproc_unpack_remaining(const mproc_unpacker *u);
+
+MPROC_API int mproc_unpack_i64(mproc_unpacker *u, int64_t *v);
+MPROC_API int mproc_unpack_f64(mproc_unpacker *u, double *v);
+MPROC_API int mproc_unpack_str(mproc_unpacker *u, const char **s);
+/* Like mproc_unpack_str, also giving the length without the NUL. */
+MPROC_API int mproc_unpack_strn(mproc_unpacker *u, const char **s, size_t *len);
+MPROC_API int mproc_unpack_bytes(mproc_unpacker *u, const void **data, size_t *len);
+/* A nested pack: `inner` becomes a cursor over it. */
+MPROC_API int mproc_unpack_pack(mproc_unpacker *u, mproc_unpacker *inner);
+/* Skips one field of any type. */
+MPROC_API int mproc_unpack_skip(mproc_unpacker *u);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

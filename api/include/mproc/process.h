@@ -1,0 +1,120 @@
+/* mproc — processes: multiprocessing.Process, start methods and contexts.
+ *
+ *   mproc_pack *args; mproc_pack_create(&args); mproc_pack_i64(args, 100);
+ *   mproc_process *p;
+ *   mproc_process_create(&p, &(mproc_process_opts){.target = "work", .args = args});
+ *   mproc_process_start(p);
+ *   mproc_process_join(p, MPROC_FOREVER);
+ *   int code; mproc_process_exitcode(p, &code);
+ *   mproc_process_destroy(p);
+ *
+ * Start methods:
+ *   MPROC_FORK        POSIX fork(); the child runs the task in a copy of the parent. Not
+ *                     safe if the parent has other threads (only the calling thread exists
+ *                     in the child, locks held by others stay locked); a warning is logged.
+ *   MPROC_SPAWN       a fresh run of the program's own executable (posix_spawn on POSIX,
+ *                     CreateProcessW on Windows); the task and its pack are sent to it.
+ *   MPROC_FORKSERVER  POSIX: a server process, started from the executable on first use,
+ *                     forks each child on request; safe with threads. The default on POSIX.
+ * Windows has only MPROC_SPAWN (its default); fork and forkserver give MPROC_ENOTSUP.
+ *
+ * Lifetimes: at normal exit of a process, its daemon children are terminated and its
+ * other children joined (as Python). When a process is killed outright, its children die
+ * with it (Linux: parent-death signal, or a watcher thread when started from a thread
+ * other than the main one; other POSIX: the watcher thread; Windows: a job object). */
+#ifndef MPROC_PROCESS_H
+#define MPROC_PROCESS_H
+
+#include "common.h"
+#include "pack.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum mproc_start_method {
+    MPROC_METHOD_DEFAULT = 0, /* whatever mproc_set_start_method chose (or the platform's) */
+    MPROC_FORK = 1,
+    MPROC_SPAWN = 2,
+    MPROC_FORKSERVER = 3
+} mproc_start_method;
+
+/* A context fixes a start method for the objects created with it
+ * (multiprocessing.get_context). Contexts are static: never freed. */
+typedef struct mproc_context mproc_context;
+
+/* Sets the default start method. MPROC_ENOTSUP if the platform lacks it. */
+MPROC_API int mproc_set_start_method(mproc_start_method method);
+/* The default start method now in force (never MPROC_METHOD_DEFAULT). */
+MPROC_API mproc_start_method mproc_get_start_method(void);
+/* "fork", "spawn", "forkserver" (NULL for an unknown value). */
+MPROC_API const char *mproc_start_method_name(mproc_start_method method);
+/* Whether this platform offers the method. */
+MPROC_API bool mproc_start_method_available(mproc_start_method method);
+/* The context of a method (MPROC_METHOD_DEFAULT: the one that follows the default). */
+MPROC_API int mproc_context_get(mproc_context **out, mproc_start_method method);
+MPROC_API mproc_start_method mproc_context_method(const mproc_context *ctx);
+
+typedef struct mproc_process mproc_process;
+
+typedef struct mproc_process_opts {
+    const char *target;        /* registered task name (required) */
+    const mproc_pack *args;    /* its arguments (NULL: none); copied at create */
+    const char *name;          /* NULL: "Process-N" (or "Process-1:N" in a child) */
+    bool daemon;               /* terminated when the parent exits normally */
+    mproc_context *ctx;        /* NULL: the default start method */
+} mproc_process_opts;
+
+/* Exit code reported while a process has not started or not yet ended. */
+#define MPROC_EXIT_RUNNING INT32_MIN
+
+/* Creates a process object (not yet started). An unknown target is MPROC_ENOTASK. */
+MPROC_API int mproc_process_create(mproc_process **out, const mproc_process_opts *opts);
+/* Starts it. Returns once the child runs the task, or with MPROC_ENOTASK if the child
+ * does not know the task, MPROC_ESPAWN if it could not be started, MPROC_ESTATE if it was
+ * started before, MPROC_EDAEMON inside a daemon process. */
+MPROC_API int mproc_process_start(mproc_process *p);
+/* Waits for the end of the process: 0, or MPROC_ETIMEDOUT. Joining a process that was
+ * never started is MPROC_ESTATE; joining oneself cannot happen (handles are per parent). */
+MPROC_API int mproc_process_join(mproc_process *p, int64_t timeout_ms);
+/* 1 if running, 0 if not started or ended (and reaped), or an error. */
+MPROC_API int mproc_process_is_alive(mproc_process *p);
+/* SIGTERM / TerminateProcess. 0 also when it had already ended. */
+MPROC_API int mproc_process_terminate(mproc_process *p);
+/* SIGKILL / TerminateProcess. */
+MPROC_API int mproc_process_kill(mproc_process *p);
+/* *exitcode: the exit code, -N if killed by signal N (Windows: terminate gives -15 and
+ * kill -9, as Python), MPROC_EXIT_RUNNING if not started or still running. */
+MPROC_API int mproc_process_exitcode(mproc_process *p, int *exitcode);
+/* OS process id (0 before start), or an error. */
+MPROC_API int64_t mproc_process_pid(const mproc_process *p);
+/* Its name ("" for NULL). Valid until destroy. */
+MPROC_API const char *mproc_process_name(const mproc_process *p);
+MPROC_API bool mproc_process_daemon(const mproc_process *p);
+/* Releases the object. MPROC_EBUSY (and nothing released) while the process runs, as
+ * Python's close(); terminate/kill and join it first. NULL is a no-op. */
+MPROC_API int mproc_process_destroy(mproc_process *p);
+
+/* The running process's own name: "MainProcess" in the parent, the child's name in a
+ * child. */
+MPROC_API const char *mproc_current_name(void);
+/* The name of the parent process in a child started by mproc, NULL in the main process. */
+MPROC_API const char *mproc_parent_name(void);
+MPROC_API int64_t mproc_getpid(void);
+MPROC_API int64_t mproc_getppid(void);
+/* Live children of this process started by mproc: fills up to cap handles (still owned
+ * by their creators) and returns how many are alive (may exceed cap). Reaps ended ones. */
+MPROC_API int mproc_active_children(mproc_process **out, size_t cap);
+/* Logical CPUs in the machine (os.cpu_count()). Always >= 1. */
+MPROC_API int mproc_cpu_count(void);
+/* CPUs this process may use: affinity mask and (Linux) cgroup CPU quota. Always >= 1. */
+MPROC_API int mproc_cpu_count_usable(void);
+
+/* Bound on the joins done for non-daemon children at normal exit (default
+ * MPROC_FOREVER, as Python). Children still alive after it are killed. */
+MPROC_API int mproc_set_exit_join_timeout(int64_t timeout_ms);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,72 @@
+/* mproc — named tasks and the child entry point.
+ *
+ * A spawned child is a fresh run of the same executable, so a function pointer cannot
+ * be sent to it. Tasks are registered under a name, in every run of the program, before
+ * main() (MPROC_TASK) or at the top of main() before mproc_init (mproc_task_register).
+ *
+ *   MPROC_TASK(square, in, out) {
+ *       mproc_unpacker u; int64_t x;
+ *       mproc_unpack_init(&u, in);
+ *       if (mproc_unpack_i64(&u, &x)) return 1;
+ *       ...
+ *       return 0;               // the child's exit code (Process) or success (Pool)
+ *   }
+ *
+ *   int main(int argc, char **argv) {
+ *       if (mproc_init(&argc, &argv) != 0) return 1;   // a child never returns from here
+ *       ...
+ *   }
+ */
+#ifndef MPROC_TASK_H
+#define MPROC_TASK_H
+
+#include "common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* `in` is the argument pack given to the process (read it with mproc_unpacker).
+ * `out` is where a task may put result bytes (allocated with mproc_malloc; the library
+ * frees them). The return value is the exit code of a Process child. */
+typedef int (*mproc_task_fn)(const mproc_bytes *in, mproc_bytes *out);
+
+/* Longest task name, in bytes, without the NUL. */
+#define MPROC_TASK_NAME_MAX 127
+
+/* Registers fn under name (letters, digits, '_', '.', '-', ':'; 1..MPROC_TASK_NAME_MAX).
+ * Registering the same name again with another function is MPROC_EEXIST. */
+MPROC_API int mproc_task_register(const char *name, mproc_task_fn fn);
+/* The function registered under name, or NULL. */
+MPROC_API mproc_task_fn mproc_task_lookup(const char *name);
+
+/* Initialises the library. Call it first in main(). In the parent it returns 0 (or an
+ * error); in a child started by mproc it runs the requested task and exits the process
+ * with the task's exit code, never returning. argc/argv may be NULL (then spawn uses the
+ * executable's own path). */
+MPROC_API int mproc_init(int *argc, char ***argv);
+
+/* Defines `static int name(const mproc_bytes *in, mproc_bytes *out)` and registers it
+ * under "name" before main() runs. */
+#if defined(_MSC_VER)
+#pragma section(".CRT$XCU", read)
+#define MPROC_TASK_CONSTRUCTOR_(fn)                                                          \
+    static void fn(void);                                                                    \
+    __declspec(allocate(".CRT$XCU")) void (*fn##_ptr_)(void) = fn;                          \
+    static void fn(void)
+#else
+#define MPROC_TASK_CONSTRUCTOR_(fn) __attribute__((constructor)) static void fn(void)
+#endif
+
+#define MPROC_TASK(name, in, out)                                                            \
+    static int name(const mproc_bytes *in, mproc_bytes *out);                                \
+    MPROC_TASK_CONSTRUCTOR_(mproc_task_register_##name##_)                                   \
+    {                                                                                        \
+        (void)mproc_task_register(#name, name);                                              \
+    }                                                                                        \
+    static int name(const mproc_bytes *in, mproc_bytes *out)
+
+#ifdef __cplusplus
+}
+#endif
+#endif

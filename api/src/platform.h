@@ -1,0 +1,77 @@
+/* What a platform backend (posix/, win32/) must implement: exactly this list.
+ *
+ * The portable core (api/src/) owns every decision that is the same everywhere: argument
+ * validation, process names and identities, the child registry, exit-time joins, the
+ * payload sent to a child and what the child does with it. A backend only moves bytes and
+ * handles between processes and talks to the OS. It is chosen by meson at build time. */
+#ifndef MPROC_PLATFORM_H
+#define MPROC_PLATFORM_H
+
+#include "mproc/common.h"
+
+/* ---- errors ---------------------------------------------------------------------- */
+/* The calling thread's last OS error (errno / GetLastError()). */
+int mpp_os_error_now(void);
+/* Maps an OS error number to a MPROC_E… code. The one place per backend that does. */
+int mpp_map_os_error(int os_error);
+
+/* ---- time, locks, identity ---------------------------------------------------------- */
+int64_t mpp_monotonic_ms(void);
+void mpp_sleep_ms(int64_t ms);
+/* One process-wide lock for the core's small critical sections (never held while
+ * blocking). mpp_lock_reset re-creates it in a forked child. */
+void mpp_lock(void);
+void mpp_unlock(void);
+void mpp_lock_reset(void);
+int64_t mpp_getpid(void);
+int64_t mpp_getppid(void);
+int mpp_cpu_count(void);
+int mpp_cpu_count_usable(void);
+/* Writes the whole buffer to stderr with one call where the OS allows. */
+void mpp_write_stderr(const char *text, size_t len);
+
+/* ---- start methods ------------------------------------------------------------------ */
+bool mpp_method_available(int method);
+int mpp_default_method(void);
+
+/* ---- children, parent side ------------------------------------------------------------
+ * A child runs the payload (built by the core, see process.c) with the given method.
+ * mpp_child_start returns once the child acknowledged the payload (0), or the child's
+ * own refusal code (e.g. MPROC_ENOTASK, the child then reaped), MPROC_ESPAWN when it could
+ * not be started, MPROC_ETIMEDOUT when it did not answer within timeout_ms. */
+typedef struct mpp_child mpp_child;
+int mpp_child_start(mpp_child **out, int method, const mproc_bytes *payload, int64_t timeout_ms,
+                    int64_t *pid);
+/* Waits (without reaping) until the child may have ended or timeout_ms passed; may return
+ * early. Called without the core lock, from any number of threads. */
+void mpp_child_wait_hint(mpp_child *c, int64_t timeout_ms);
+/* Non-blocking: 1 and *exitcode when the child ended (reaped now, never twice), 0 while it
+ * runs, or an error. Called under the core lock. */
+int mpp_child_try_reap(mpp_child *c, int *exitcode);
+/* Asks the child to end: force=false is SIGTERM / TerminateProcess(-15), force=true
+ * SIGKILL / TerminateProcess(-9). Called under the core lock, only before reaping. */
+int mpp_child_signal(mpp_child *c, bool force);
+/* Releases what the parent holds for a reaped child. */
+void mpp_child_free(mpp_child *c);
+
+/* ---- children, child side ------------------------------------------------------------
+ * Called by mproc_init. If argv marks this run as a spawned child (or, on POSIX, as the
+ * fork server) it does that job and never returns; otherwise it records what spawn needs
+ * (the executable's path) and returns 0. */
+int mpp_init(int *argc, char ***argv);
+/* In a child: tells the parent whether the payload was accepted (0) or why not. */
+void mpp_child_ack(int code);
+/* Ends this process with code after flushing stdio, without running the atexit
+ * handlers of the program (the core runs its own exit work first). */
+_Noreturn void mpp_exit(int code);
+
+/* ---- test hook ---------------------------------------------------------------------- */
+/* Makes spawn use another executable path (NULL restores the real one), so tests can
+ * check how an exec failure is reported. */
+void mpp_set_exe_path_for_test(const char *path);
+
+/* ---- the core's side, called by the backend ------------------------------------------ */
+/* In a child, with the payload the parent sent: runs the task and ends the process. */
+_Noreturn void mproc__child_main(const mproc_bytes *payload);
+
+#endif

@@ -1,0 +1,553 @@
+/* Processes, the portable half: validation, names, the registry of children, exit-time
+ * joins, the payload a child receives and the child's main. The backend moves the
+ * payload and talks to the OS (platform.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+/* How long start() waits for a child to acknowledge its payload. A fresh process under
+ * an emulator (Wine, qemu) can take seconds; a healthy one never takes this long. */
+#define START_TIMEOUT_MS 60000
+/* How long exit-time clean-up waits for a terminated daemon child before killing it. */
+#define DAEMON_EXIT_GRACE_MS 1000
+/* Payload format version: bump when the fields below change. */
+#define PAYLOAD_MAGIC INT64_C(0x6d70726f63000001)
+
+struct mproc_context {
+    mproc_start_method method;
+};
+
+static mproc_context contexts[] = {
+    {MPROC_METHOD_DEFAULT}, {MPROC_FORK}, {MPROC_SPAWN}, {MPROC_FORKSERVER}};
+
+typedef enum { P_CREATED, P_STARTING, P_STARTED, P_ENDED } process_state;
+
+struct mproc_process {
+    char *name;
+    char *target;
+    mproc__buf args;
+    bool daemon;
+    unsigned number;           /* N of Process-N: also the child's identity */
+    mproc_start_method method; /* as asked; resolved at start */
+    process_state state;
+    int exitcode;
+    int64_t pid;
+    mpp_child *child;
+    struct mproc_process *prev, *next; /* registry of started, not destroyed processes */
+};
+
+/* Per-process state of the library. In a child it is reset from the payload. */
+static struct {
+    bool initialized;
+    bool in_daemon;
+    mproc_start_method default_method;
+    char identity[256];   /* "" in the main process, "1:2" in Process-1:2 */
+    char name[256];       /* current process name */
+    char parent_name[256];
+    int64_t parent_pid;   /* the mproc parent (0 in the main process) */
+    unsigned counter;     /* children created so far, for their names */
+    mproc_process *children;
+    int64_t exit_join_timeout;
+    bool exit_done;
+} self = {.name = "MainProcess", .exit_join_timeout = MPROC_FOREVER};
+
+/* ---- start methods and contexts -------------------------------------------------- */
+
+static bool method_valid(int method)
+{
+    return method >= MPROC_METHOD_DEFAULT && method <= MPROC_FORKSERVER;
+}
+
+static mproc_start_method resolve_method(mproc_start_method method)
+{
+    if (method != MPROC_METHOD_DEFAULT)
+        return method;
+    if (self.default_method != MPROC_METHOD_DEFAULT)
+        return self.default_method;
+    return (mproc_start_method)mpp_default_method();
+}
+
+int mproc_set_start_method(mproc_start_method method)
+{
+    if (!method_valid(method))
+        return mproc__fail(MPROC_EINVAL);
+    if (method != MPROC_METHOD_DEFAULT && !mpp_method_available(method))
+        return mproc__fail(MPROC_ENOTSUP);
+    self.default_method = method;
+    return 0;
+}
+
+mproc_start_method mproc_get_start_method(void)
+{
+    return resolve_method(MPROC_METHOD_DEFAULT);
+}
+
+const char *mproc_start_method_name(mproc_start_method method)
+{
+    switch (method) {
+    case MPROC_FORK: return "fork";
+    case MPROC_SPAWN: return "spawn";
+    case MPROC_FORKSERVER: return "forkserver";
+    case MPROC_METHOD_DEFAULT: return mproc_start_method_name(mproc_get_start_method());
+    }
+    return NULL;
+}
+
+bool mproc_start_method_available(mproc_start_method method)
+{
+    if (method == MPROC_METHOD_DEFAULT)
+        return true;
+    return method_valid(method) && mpp_method_available(method);
+}
+
+int mproc_context_get(mproc_context **out, mproc_start_method method)
+{
+    if (!out || !method_valid(method))
+        return mproc__fail(MPROC_EINVAL);
+    if (method != MPROC_METHOD_DEFAULT && !mpp_method_available(method))
+        return mproc__fail(MPROC_ENOTSUP);
+    *out = &contexts[method];
+    return 0;
+}
+
+mproc_start_method mproc_context_method(const mproc_context *ctx)
+{
+    return ctx ? resolve_method(ctx->method) : mproc_get_start_method();
+}
+
+/* ---- identity ----------------------------------------------------------------------- */
+
+const char *mproc_current_name(void)
+{
+    return self.name;
+}
+
+const char *mproc_parent_name(void)
+{
+    return self.parent_name[0] ? self.parent_name : NULL;
+}
+
+int64_t mproc_getpid(void)
+{
+    return mpp_getpid();
+}
+
+int64_t mproc_getppid(void)
+{
+    /* The process that started this one, even under forkserver where the OS parent is
+     * the server. */
+    return self.parent_pid ? self.parent_pid : mpp_getppid();
+}
+
+int mproc_cpu_count(void)
+{
+    int n = mpp_cpu_count();
+    return n > 0 ? n : 1;
+}
+
+int mproc_cpu_count_usable(void)
+{
+    int n = mpp_cpu_count_usable();
+    return n > 0 ? n : 1;
+}
+
+int mproc_set_exit_join_timeout(int64_t timeout_ms)
+{
+    if (timeout_ms < MPROC_FOREVER)
+        return mproc__fail(MPROC_EINVAL);
+    self.exit_join_timeout = timeout_ms;
+    return 0;
+}
+
+/* ---- registry ------------------------------------------------------------------------ */
+
+static void registry_add(mproc_process *p)
+{
+    p->prev = NULL;
+    p->next = self.children;
+    if (self.children)
+        self.children->prev = p;
+    self.children = p;
+}
+
+static void registry_remove(mproc_process *p)
+{
+    if (p->prev)
+        p->prev->next = p->next;
+    else if (self.children == p)
+        self.children = p->next;
+    if (p->next)
+        p->next->prev = p->prev;
+    p->prev = p->next = NULL;
+}
+
+/* Under the lock: reaps p if it ended. Returns true while it still runs. */
+static bool poll_locked(mproc_process *p)
+{
+    if (p->state != P_STARTED)
+        return false;
+    int code;
+    int rc = mpp_child_try_reap(p->child, &code);
+    if (rc == 1) {
+        p->exitcode = code;
+        p->state = P_ENDED;
+        mproc_log(MPROC_LOG_DEBUG, "%s ended with exitcode %d", p->name, code);
+        return false;
+    }
+    return rc == 0;
+}
+
+/* ---- the process object ------------------------------------------------------------------ */
+
+int mproc_process_create(mproc_process **out, const mproc_process_opts *opts)
+{
+    if (!out)
+        return mproc__fail(MPROC_EINVAL);
+    *out = NULL;
+    if (!opts || !opts->target || !method_valid(opts->ctx ? (int)opts->ctx->method : 0))
+        return mproc__fail(MPROC_EINVAL);
+    if (!mproc_task_lookup(opts->target))
+        return mproc__fail(MPROC_ENOTASK);
+    if (opts->name && strlen(opts->name) >= sizeof self.name)
+        return mproc__fail(MPROC_ETOOBIG);
+
+    mproc_process *p = mproc_calloc(1, sizeof *p);
+    if (!p)
+        return mproc__fail(MPROC_ENOMEM);
+    p->exitcode = MPROC_EXIT_RUNNING;
+    p->daemon = opts->daemon;
+    p->method = opts->ctx ? opts->ctx->method : MPROC_METHOD_DEFAULT;
+    p->target = mproc_strdup(opts->target);
+
+    mpp_lock();
+    p->number = ++self.counter;
+    mpp_unlock();
+    char generated[sizeof self.identity + 32];
+    if (!opts->name)
+        snprintf(generated, sizeof generated, "Process-%s%s%u", self.identity,
+                 self.identity[0] ? ":" : "", p->number);
+    p->name = mproc_strdup(opts->name ? opts->name : generated);
+
+    int rc = 0;
+    if (opts->args) {
+        mproc_bytes view;
+        mproc_pack_view(opts->args, &view);
+        rc = mproc__buf_append(&p->args, view.data, view.len);
+    }
+    if (rc || !p->target || !p->name) {
+        mproc_process_destroy(p);
+        return mproc__fail(MPROC_ENOMEM);
+    }
+    *out = p;
+    return 0;
+}
+
+/* The payload: everything a child needs to become Process-N and run its task. */
+static int build_payload(const mproc_process *p, mproc_pack *pack)
+{
+    char child_identity[sizeof self.identity + 16];
+    int n = snprintf(child_identity, sizeof child_identity, "%s%s%u", self.identity,
+                     self.identity[0] ? ":" : "", p->number);
+    if (n < 0 || (size_t)n >= sizeof self.identity)
+        return MPROC_ETOOBIG; /* nested too deep to name */
+    int rc = 0;
+    rc = rc ? rc : mproc_pack_i64(pack, PAYLOAD_MAGIC);
+    rc = rc ? rc : mproc_pack_str(pack, p->target);
+    rc = rc ? rc : mproc_pack_str(pack, p->name);
+    rc = rc ? rc : mproc_pack_str(pack, child_identity);
+    rc = rc ? rc : mproc_pack_str(pack, self.name);
+    rc = rc ? rc : mproc_pack_i64(pack, mproc_log_level());
+    rc = rc ? rc : mproc_pack_i64(pack, p->daemon);
+    rc = rc ? rc : mproc_pack_i64(pack, mpp_getpid());
+    rc = rc ? rc : mproc_pack_bytes(pack, p->args.data, p->args.len);
+    return rc;
+}
+
+int mproc_process_start(mproc_process *p)
+{
+    if (!p)
+        return mproc__fail(MPROC_EINVAL);
+    if (!self.initialized)
+        return mproc__fail(MPROC_ENOTINIT);
+    if (self.in_daemon)
+        return mproc__fail(MPROC_EDAEMON);
+    mproc_start_method method = resolve_method(p->method);
+    if (!mpp_method_available(method))
+        return mproc__fail(MPROC_ENOTSUP);
+
+    mpp_lock();
+    bool fresh = p->state == P_CREATED;
+    if (fresh)
+        p->state = P_STARTING;
+    mpp_unlock();
+    if (!fresh)
+        return mproc__fail(MPROC_ESTATE);
+
+    mproc_pack *payload = NULL;
+    mpp_child *child = NULL;
+    int64_t pid = 0;
+    /* Buffered output written before start must come out once (a forked child would
+     * copy the buffer) and before the child's. */
+    fflush(NULL);
+    int rc = mproc_pack_create(&payload);
+    rc = rc ? rc : build_payload(p, payload);
+    if (!rc) {
+        mproc_bytes bytes;
+        mproc_pack_view(payload, &bytes);
+        rc = mpp_child_start(&child, method, &bytes, START_TIMEOUT_MS, &pid);
+    }
+    mproc_pack_destroy(payload);
+    if (rc) {
+        mpp_lock();
+        p->state = P_CREATED;
+        mpp_unlock();
+        mproc_log(MPROC_LOG_DEBUG, "starting %s (%s) failed: %s", p->name,
+                  mproc_start_method_name(method), mproc_strerror(rc));
+        return rc;
+    }
+    mpp_lock();
+    p->child = child;
+    p->pid = pid;
+    p->method = method;
+    p->state = P_STARTED;
+    registry_add(p);
+    mpp_unlock();
+    mproc_log(MPROC_LOG_DEBUG, "started %s, pid %lld, with %s", p->name, (long long)pid,
+              mproc_start_method_name(method));
+    return 0;
+}
+
+int mproc_process_join(mproc_process *p, int64_t timeout_ms)
+{
+    if (!p || timeout_ms < MPROC_FOREVER)
+        return mproc__fail(MPROC_EINVAL);
+    if (p->state == P_CREATED || p->state == P_STARTING)
+        return mproc__fail(MPROC_ESTATE);
+    int64_t deadline = mproc__deadline(timeout_ms);
+    for (;;) {
+        mpp_lock();
+        bool running = poll_locked(p);
+        mpp_unlock();
+        if (!running)
+            return 0;
+        int64_t left = mproc__remaining(deadline);
+        if (left == 0)
+            return mproc__fail(MPROC_ETIMEDOUT);
+        mpp_child_wait_hint(p->child, left);
+    }
+}
+
+int mproc_process_is_alive(mproc_process *p)
+{
+    if (!p)
+        return mproc__fail(MPROC_EINVAL);
+    mpp_lock();
+    bool running = poll_locked(p);
+    mpp_unlock();
+    return running ? 1 : 0;
+}
+
+static int send_signal(mproc_process *p, bool force)
+{
+    if (!p)
+        return mproc__fail(MPROC_EINVAL);
+    int rc = 0;
+    mpp_lock();
+    if (p->state == P_CREATED || p->state == P_STARTING)
+        rc = MPROC_ESTATE;
+    else if (poll_locked(p))
+        rc = mpp_child_signal(p->child, force);
+    mpp_unlock();
+    return rc;
+}
+
+int mproc_process_terminate(mproc_process *p)
+{
+    return send_signal(p, false);
+}
+
+int mproc_process_kill(mproc_process *p)
+{
+    return send_signal(p, true);
+}
+
+int mproc_process_exitcode(mproc_process *p, int *exitcode)
+{
+    if (!p || !exitcode)
+        return mproc__fail(MPROC_EINVAL);
+    mpp_lock();
+    poll_locked(p);
+    *exitcode = p->state == P_ENDED ? p->exitcode : MPROC_EXIT_RUNNING;
+    mpp_unlock();
+    return 0;
+}
+
+int64_t mproc_process_pid(const mproc_process *p)
+{
+    return p ? p->pid : mproc__fail(MPROC_EINVAL);
+}
+
+const char *mproc_process_name(const mproc_process *p)
+{
+    return p ? p->name : "";
+}
+
+bool mproc_process_daemon(const mproc_process *p)
+{
+    return p && p->daemon;
+}
+
+int mproc_process_destroy(mproc_process *p)
+{
+    if (!p)
+        return 0;
+    mpp_lock();
+    if (poll_locked(p) || p->state == P_STARTING) {
+        mpp_unlock();
+        return mproc__fail(MPROC_EBUSY);
+    }
+    if (p->state != P_CREATED)
+        registry_remove(p);
+    mpp_unlock();
+    if (p->child)
+        mpp_child_free(p->child);
+    mproc__buf_free(&p->args);
+    mproc_free(p->name);
+    mproc_free(p->target);
+    mproc_free(p);
+    return 0;
+}
+
+int mproc_active_children(mproc_process **out, size_t cap)
+{
+    if (!out && cap)
+        return mproc__fail(MPROC_EINVAL);
+    int alive = 0;
+    mpp_lock();
+    for (mproc_process *p = self.children; p; p = p->next) {
+        if (!poll_locked(p))
+            continue;
+        if ((size_t)alive < cap)
+            out[alive] = p;
+        if (alive < INT32_MAX)
+            alive++;
+    }
+    mpp_unlock();
+    return alive;
+}
+
+/* ---- exit ---------------------------------------------------------------------------------- */
+
+/* Joins p within timeout_ms; kills it if it is still alive then. */
+static void join_or_kill(mproc_process *p, int64_t timeout_ms)
+{
+    if (mproc_process_join(p, timeout_ms) == MPROC_ETIMEDOUT) {
+        mproc_log(MPROC_LOG_WARNING, "%s did not end in time; killing it", p->name);
+        mproc_process_kill(p);
+        mproc_process_join(p, MPROC_FOREVER);
+    }
+}
+
+void mproc__exit_children(void)
+{
+    if (self.exit_done)
+        return;
+    self.exit_done = true;
+    mproc_log(MPROC_LOG_INFO, "process shutting down");
+    /* Joins do not change the registry's links, so walking it here is safe. */
+    for (mproc_process *p = self.children; p; p = p->next) {
+        if (p->daemon && mproc_process_is_alive(p) == 1) {
+            mproc_log(MPROC_LOG_INFO, "calling terminate() for daemon %s", p->name);
+            mproc_process_terminate(p);
+        }
+    }
+    for (mproc_process *p = self.children; p; p = p->next) {
+        if (mproc_process_is_alive(p) != 1)
+            continue;
+        mproc_log(MPROC_LOG_INFO, "calling join() for process %s", p->name);
+        join_or_kill(p, p->daemon ? DAEMON_EXIT_GRACE_MS : self.exit_join_timeout);
+    }
+}
+
+static void at_exit(void)
+{
+    mproc__exit_children();
+}
+
+int mproc_init(int *argc, char ***argv)
+{
+    if (self.initialized)
+        return 0;
+    int rc = mpp_init(argc, argv); /* a spawned child never comes back from here */
+    if (rc)
+        return rc;
+    self.initialized = true;
+    atexit(at_exit);
+    return 0;
+}
+
+/* ---- the child's side ----------------------------------------------------------------------- */
+
+/* Copies src into a fixed field; false if it does not fit. */
+static bool set_field(char *dst, size_t size, const char *src)
+{
+    size_t n = strlen(src);
+    if (n >= size)
+        return false;
+    memcpy(dst, src, n + 1);
+    return true;
+}
+
+_Noreturn void mproc__child_main(const mproc_bytes *payload)
+{
+    mpp_lock_reset();
+    /* What this process inherited from a forked parent is not its own. */
+    self.children = NULL;
+    self.counter = 0;
+    self.exit_done = false;
+    self.initialized = true;
+
+    mproc_unpacker u;
+    int64_t magic = 0, level = 0, daemon = 0, parent_pid = 0;
+    const char *target = NULL, *name = NULL, *identity = NULL, *parent_name = NULL;
+    const void *args = NULL;
+    size_t args_len = 0;
+    int rc = mproc_unpack_init(&u, payload);
+    rc = rc ? rc : mproc_unpack_i64(&u, &magic);
+    rc = rc ? rc : (magic == PAYLOAD_MAGIC ? 0 : MPROC_EPROTO);
+    rc = rc ? rc : mproc_unpack_str(&u, &target);
+    rc = rc ? rc : mproc_unpack_str(&u, &name);
+    rc = rc ? rc : mproc_unpack_str(&u, &identity);
+    rc = rc ? rc : mproc_unpack_str(&u, &parent_name);
+    rc = rc ? rc : mproc_unpack_i64(&u, &level);
+    rc = rc ? rc : mproc_unpack_i64(&u, &daemon);
+    rc = rc ? rc : mproc_unpack_i64(&u, &parent_pid);
+    rc = rc ? rc : mproc_unpack_bytes(&u, &args, &args_len);
+    if (!rc && (!set_field(self.name, sizeof self.name, name) ||
+                !set_field(self.identity, sizeof self.identity, identity) ||
+                !set_field(self.parent_name, sizeof self.parent_name, parent_name)))
+        rc = MPROC_EPROTO;
+    if (rc) {
+        mpp_child_ack(MPROC_EPROTO);
+        mpp_exit(1);
+    }
+    mproc_task_fn fn = mproc_task_lookup(target);
+    if (!fn) {
+        mpp_child_ack(MPROC_ENOTASK);
+        mpp_exit(1);
+    }
+    self.parent_pid = parent_pid;
+    self.in_daemon = daemon != 0;
+    mproc_log_to_stderr((int)level);
+    mpp_child_ack(0);
+
+    mproc_log(MPROC_LOG_INFO, "child process calling self.run()");
+    mproc_bytes in = {(void *)args, args_len}, out = {NULL, 0};
+    int code = fn(&in, &out);
+    mproc_bytes_free(&out);
+    mproc__exit_children();
+    mproc_log(MPROC_LOG_INFO, "process exiting with exitcode %d", code);
+    mpp_exit(code);
+}

@@ -1,0 +1,466 @@
+/* POSIX children: fork, posix_spawn of ourselves, and the fork server's children, seen
+ * from the parent; and a child's bootstrap.
+ *
+ * Every child has one stream socket to its parent (the "channel"). The parent's end is
+ * the sentinel: it becomes readable when the child ends (EOF from a direct child; a
+ * REC_EXIT record from the fork server). The child's end also tells the child when the
+ * parent is gone (EOF), which the parent-death watcher uses. */
+#include "posix.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#if defined(__linux__)
+#include <sys/prctl.h>
+#endif
+#if defined(__APPLE__)
+#include <mach-o/dyld.h>
+#endif
+
+extern char **environ;
+
+struct mpp_child {
+    int method;
+    pid_t pid;
+    int fd;                   /* parent's end of the channel */
+    chan_record exit_rec;     /* fork server: REC_EXIT being read */
+    size_t exit_rec_len;
+    struct mpp_child *next;   /* live list, to close in forked children */
+};
+
+/* Children whose channel we hold; guarded by mpp_lock. */
+static mpp_child *live_children;
+
+/* ---- executable path, recorded by mpp_init ------------------------------------------- */
+
+static char exe_path[4096];
+static char argv0[4096];
+
+const char *px_exe_path(void)
+{
+    return exe_path;
+}
+
+const char *px_argv0(void)
+{
+    return argv0[0] ? argv0 : exe_path;
+}
+
+static void record_exe_path(const char *arg0)
+{
+    if (arg0)
+        snprintf(argv0, sizeof argv0, "%s", arg0);
+#if defined(__linux__)
+    ssize_t n = readlink("/proc/self/exe", exe_path, sizeof exe_path - 1);
+    if (n > 0) {
+        exe_path[n] = 0;
+        return;
+    }
+#elif defined(__APPLE__)
+    uint32_t size = sizeof exe_path;
+    if (_NSGetExecutablePath(exe_path, &size) == 0)
+        return;
+#endif
+    if (arg0 && !realpath(arg0, exe_path))
+        snprintf(exe_path, sizeof exe_path, "%s", arg0);
+}
+
+void mpp_set_exe_path_for_test(const char *path)
+{
+    static char real[sizeof exe_path];
+    if (!real[0])
+        memcpy(real, exe_path, sizeof real);
+    snprintf(exe_path, sizeof exe_path, "%s", path ? path : real);
+}
+
+int px_spawn_self(const char *marker, int fd, pid_t *pid)
+{
+    if (!exe_path[0])
+        return mproc__fail(MPROC_ENOTINIT);
+    /* dup2 onto another number so the copy loses close-on-exec in the child only. */
+    int target = fd == 3 ? 4 : 3;
+    char fd_text[16];
+    snprintf(fd_text, sizeof fd_text, "%d", target);
+    char *child_argv[] = {(char *)px_argv0(), (char *)marker, fd_text, NULL};
+
+    posix_spawn_file_actions_t actions;
+    posix_spawnattr_t attr;
+    sigset_t none;
+    sigemptyset(&none);
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, fd, target);
+    posix_spawnattr_init(&attr);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
+    int err = posix_spawn(pid, exe_path, &actions, &attr, child_argv, environ);
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attr);
+    if (err) {
+        mproc__fail_os(err);
+        mproc_log(MPROC_LOG_DEBUG, "posix_spawn(%s): %s", exe_path, strerror(err));
+        return MPROC_ESPAWN;
+    }
+    return 0;
+}
+
+/* ---- parent side ----------------------------------------------------------------------- */
+
+bool mpp_method_available(int method)
+{
+    return method == MPROC_FORK || method == MPROC_SPAWN || method == MPROC_FORKSERVER;
+}
+
+int mpp_default_method(void)
+{
+    return MPROC_FORKSERVER;
+}
+
+static int count_threads(void)
+{
+#if defined(__linux__)
+    DIR *d = opendir("/proc/self/task");
+    if (!d)
+        return 1;
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d));)
+        n += e->d_name[0] != '.';
+    closedir(d);
+    return n;
+#else
+    return 1;
+#endif
+}
+
+/* Waits for the child's REC_ACK; on refusal or death, reaps a direct child. */
+static int await_ack(mpp_child *c, int64_t deadline)
+{
+    chan_record rec;
+    int rc = px_recv_all(c->fd, &rec, sizeof rec, deadline);
+    if (rc == 0 && rec.tag == REC_ACK && rec.code == 0)
+        return 0;
+    if (rc == 0)
+        rc = rec.tag == REC_ACK ? rec.code : MPROC_EPROTO;
+    else if (rc == MPROC_ECLOSED)
+        rc = MPROC_ESPAWN; /* died (or exec failed) before taking the payload */
+    return rc;
+}
+
+/* Reaps a direct child that is ending or must end now (bounded: kills after 5 s). */
+static void reap_direct(pid_t pid)
+{
+    int status;
+    for (int i = 0; i < 500; i++) {
+        pid_t r = waitpid(pid, &status, WNOHANG);
+        if (r == pid || (r < 0 && errno != EINTR))
+            return;
+        mpp_sleep_ms(10);
+    }
+    kill(pid, SIGKILL);
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+}
+
+static int send_payload(int fd, const mproc_bytes *payload, int32_t flags, int64_t deadline)
+{
+    chan_record rec = {.tag = REC_PAYLOAD, .code = flags, .value = (int64_t)payload->len};
+    int rc = px_send_all(fd, &rec, sizeof rec, deadline);
+    return rc ? rc : px_send_all(fd, payload->data, payload->len, deadline);
+}
+
+/* Arms the parent-death handling in a fresh child (see process.h). */
+static void watch_parent(int channel_fd, int32_t flags, pid_t expected_parent);
+
+_Noreturn static void fork_child_main(int channel_fd, const mproc_bytes *payload, int32_t flags,
+                                      pid_t parent)
+{
+    px_close_inherited_channels();
+    px_forkserver_forget_in_child();
+    watch_parent(channel_fd, flags, parent);
+    px_child_run(channel_fd, MODE_FORK, (mproc_bytes *)payload);
+}
+
+int mpp_child_start(mpp_child **out, int method, const mproc_bytes *payload, int64_t timeout_ms,
+                    int64_t *pid_out)
+{
+    int64_t deadline = mproc__deadline(timeout_ms);
+    mpp_child *c = mproc_calloc(1, sizeof *c);
+    if (!c)
+        return mproc__fail(MPROC_ENOMEM);
+    c->method = method;
+    int sv[2];
+    int rc = px_socketpair(sv);
+    if (rc) {
+        mproc_free(c);
+        return rc;
+    }
+    c->fd = sv[0];
+    int32_t flags = px_is_main_thread() ? PAYLOAD_PDEATHSIG : 0;
+
+    if (method == MPROC_FORK) {
+        if (count_threads() > 1)
+            mproc_log(MPROC_LOG_WARNING,
+                      "fork() from a process with %d threads: only the calling thread exists in "
+                      "the child; prefer the forkserver or spawn start method",
+                      count_threads());
+        pid_t parent = getpid();
+        /* Hold the lock across fork so no other thread is inside the core's state. */
+        mpp_lock();
+        pid_t pid = fork();
+        if (pid == 0) {
+            close(sv[0]);
+            fork_child_main(sv[1], payload, flags, parent);
+        }
+        mpp_unlock();
+        close(sv[1]);
+        if (pid < 0) {
+            rc = mproc__fail_os_now();
+            close(sv[0]);
+            mproc_free(c);
+            return rc == MPROC_ENOMEM ? rc : MPROC_ESPAWN;
+        }
+        c->pid = pid;
+    } else if (method == MPROC_SPAWN) {
+        rc = px_spawn_self(ARG_CHILD, sv[1], &c->pid);
+        close(sv[1]);
+        if (!rc)
+            rc = send_payload(c->fd, payload, flags, deadline);
+        if (!rc)
+            rc = await_ack(c, deadline);
+        if (rc && c->pid > 0)
+            reap_direct(c->pid);
+    } else {
+        rc = px_forkserver_request(sv[1]);
+        close(sv[1]);
+        chan_record rec = {0};
+        if (!rc)
+            rc = px_recv_all(c->fd, &rec, sizeof rec, deadline);
+        if (!rc && (rec.tag != REC_PID || rec.value <= 0)) {
+            if (rec.tag == REC_PID)
+                mproc__fail_os(rec.code);
+            rc = MPROC_ESPAWN;
+        }
+        if (rc == MPROC_ECLOSED)
+            rc = MPROC_ESPAWN;
+        if (!rc) {
+            c->pid = (pid_t)rec.value;
+            /* The server's child inherits no parent-death signal from us; the server
+             * itself sees our end and kills its children when we go. */
+            rc = send_payload(c->fd, payload, 0, deadline);
+            rc = rc ? rc : await_ack(c, deadline);
+            /* A refusing child exits at once; the server reports it and we drop that. */
+        }
+    }
+    if (rc) {
+        close(c->fd);
+        mproc_free(c);
+        return rc;
+    }
+    mpp_lock();
+    c->next = live_children;
+    live_children = c;
+    mpp_unlock();
+    *out = c;
+    *pid_out = c->pid;
+    return 0;
+}
+
+void mpp_child_wait_hint(mpp_child *c, int64_t timeout_ms)
+{
+    /* A direct child's grandchildren may hold its end of the channel past its death, so
+     * waitpid is checked at least every 50 ms; the server reports exits itself. */
+    int64_t slice = c->method == MPROC_FORKSERVER ? timeout_ms : 50;
+    if (timeout_ms >= 0 && timeout_ms < slice)
+        slice = timeout_ms;
+    px_wait_fd(c->fd, POLLIN, slice);
+}
+
+int mpp_child_try_reap(mpp_child *c, int *exitcode)
+{
+    if (c->method != MPROC_FORKSERVER) {
+        int status;
+        pid_t r;
+        while ((r = waitpid(c->pid, &status, WNOHANG)) < 0 && errno == EINTR) {
+        }
+        if (r == 0)
+            return 0;
+        if (r < 0) {
+            /* Someone else reaped it (SIGCHLD ignored, or waitpid(-1) elsewhere): it has
+             * ended, but its status is lost. */
+            *exitcode = 255;
+            return 1;
+        }
+        *exitcode = px_exitcode_from_status(status);
+        return 1;
+    }
+    char *dst = (char *)&c->exit_rec;
+    while (c->exit_rec_len < sizeof c->exit_rec) {
+        ssize_t n = recv(c->fd, dst + c->exit_rec_len, sizeof c->exit_rec - c->exit_rec_len,
+                         MSG_DONTWAIT);
+        if (n > 0) {
+            c->exit_rec_len += (size_t)n;
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return 0;
+        /* The server is gone without reporting: its children died with it (they carry
+         * a parent-death signal), so report the kill. */
+        *exitcode = -SIGKILL;
+        return 1;
+    }
+    if (c->exit_rec.tag != REC_EXIT)
+        return mproc__fail(MPROC_EPROTO);
+    *exitcode = px_exitcode_from_status(c->exit_rec.code);
+    return 1;
+}
+
+int mpp_child_signal(mpp_child *c, bool force)
+{
+    if (kill(c->pid, force ? SIGKILL : SIGTERM) < 0 && errno != ESRCH)
+        return mproc__fail_os_now();
+    return 0;
+}
+
+void mpp_child_free(mpp_child *c)
+{
+    mpp_lock();
+    for (mpp_child **link = &live_children; *link; link = &(*link)->next)
+        if (*link == c) {
+            *link = c->next;
+            break;
+        }
+    mpp_unlock();
+    close(c->fd);
+    mproc_free(c);
+}
+
+void px_close_inherited_channels(void)
+{
+    /* Only the forking thread exists here; the list is ours alone now. */
+    for (mpp_child *c = live_children; c; c = c->next)
+        close(c->fd);
+    live_children = NULL;
+}
+
+/* ---- child side --------------------------------------------------------------------------- */
+
+static int channel = -1;
+static int channel_mode;
+
+static void *parent_watcher(void *arg)
+{
+    int fd = (int)(intptr_t)arg;
+    char byte;
+    for (;;) {
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        if (poll(&pfd, 1, -1) < 0 && errno == EINTR)
+            continue;
+        ssize_t n = recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR && errno != EWOULDBLOCK)) {
+            kill(getpid(), SIGKILL); /* the parent is gone: go as it went */
+            return NULL;
+        }
+        if (n > 0)
+            recv(fd, &byte, 1, MSG_DONTWAIT); /* nothing is expected; drop it */
+    }
+}
+
+static bool parent_gone(int channel_fd)
+{
+    char byte;
+    return recv(channel_fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+}
+
+static void watch_parent(int channel_fd, int32_t flags, pid_t expected_parent)
+{
+#if defined(__linux__)
+    if (flags & PAYLOAD_PDEATHSIG) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != expected_parent || parent_gone(channel_fd))
+            _exit(1);
+        return;
+    }
+#else
+    (void)flags;
+    (void)expected_parent;
+#endif
+    /* A parent-death signal would fire when the creating *thread* exits, so when the
+     * parent started us from another thread (or the OS has none), a thread watches the
+     * channel for the parent's end instead. */
+    pthread_t tid;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_attr_setstacksize(&attr, 64 * 1024);
+    if (pthread_create(&tid, &attr, parent_watcher, (void *)(intptr_t)channel_fd) != 0)
+        mproc_log(MPROC_LOG_WARNING, "cannot watch for the parent's death");
+    pthread_attr_destroy(&attr);
+    if (parent_gone(channel_fd))
+        _exit(1);
+}
+
+_Noreturn void px_child_run(int channel_fd, int mode, mproc_bytes *payload)
+{
+    channel = channel_fd;
+    channel_mode = mode;
+    mproc__child_main(payload);
+}
+
+void mpp_child_ack(int code)
+{
+    if (channel < 0 || channel_mode == MODE_FORK)
+        return; /* a forked child's task was checked by the parent before fork */
+    chan_record rec = {.tag = REC_ACK, .code = code};
+    px_send_all(channel, &rec, sizeof rec, mproc__deadline(10000));
+}
+
+_Noreturn void mpp_exit(int code)
+{
+    fflush(NULL);
+    _exit(code);
+}
+
+/* The spawned child: read the payload from the channel, then run. */
+_Noreturn static void spawned_child_main(int fd)
+{
+    pid_t parent = getppid();
+    px_set_cloexec(fd, true);
+    int32_t flags = 0;
+    mproc_bytes payload = {0};
+    if (px_read_payload(fd, mproc__deadline(60000), &flags, &payload) != 0)
+        _exit(1);
+    watch_parent(fd, flags, parent);
+    px_child_run(fd, MODE_SPAWN, &payload);
+}
+
+static int parse_fd(const char *text)
+{
+    char *end;
+    long fd = strtol(text, &end, 10);
+    return (*end || fd < 0 || fd > 1 << 20) ? -1 : (int)fd;
+}
+
+int mpp_init(int *argc, char ***argv)
+{
+    char **args = argv ? *argv : NULL;
+    int n = argc ? *argc : 0;
+    record_exe_path(args && n > 0 ? args[0] : NULL); /* children start children too */
+    if (args && n >= 3) {
+        int fd = parse_fd(args[2]);
+        if (fd >= 0 && strcmp(args[1], ARG_CHILD) == 0)
+            spawned_child_main(fd);
+        if (fd >= 0 && strcmp(args[1], ARG_FORKSERVER) == 0)
+            px_forkserver_main(fd);
+    }
+    return 0;
+}

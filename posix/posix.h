@@ -1,0 +1,67 @@
+/* Private to the POSIX backend. */
+#ifndef MPROC_POSIX_H
+#define MPROC_POSIX_H
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <sys/types.h>
+
+#include "../api/src/internal.h"
+
+/* Fixed-size record on a parent<->child channel (a stream socket). A PAYLOAD record is
+ * followed by `value` bytes of payload. */
+typedef struct chan_record {
+    uint32_t tag;
+    int32_t code;
+    int64_t value;
+} chan_record;
+
+enum {
+    REC_PAYLOAD = 1, /* parent -> child: code = flags, value = length */
+    REC_ACK = 2,     /* child -> parent: code = 0 or the refusal */
+    REC_PID = 3,     /* fork server -> parent: value = pid, or -1 with code = errno */
+    REC_EXIT = 4     /* fork server -> parent: code = raw wait status */
+};
+
+/* REC_PAYLOAD flags */
+enum { PAYLOAD_PDEATHSIG = 1 }; /* started from the main thread: a parent-death signal is
+                                   safe (it fires when the creating thread exits) */
+
+/* Command-line markers of the runs that mpp_init takes over. */
+#define ARG_CHILD "--mproc-child"
+#define ARG_FORKSERVER "--mproc-forkserver"
+
+/* fd helpers; deadlines as in internal.h. They return 0 or a MPROC_E… code; reads give
+ * MPROC_ECLOSED at end of file. */
+int px_socketpair(int sv[2]);
+int px_set_cloexec(int fd, bool on);
+/* 1 ready, 0 timed out, <0 error. */
+int px_wait_fd(int fd, short events, int64_t timeout_ms);
+int px_send_all(int fd, const void *buf, size_t len, int64_t deadline);
+int px_recv_all(int fd, void *buf, size_t len, int64_t deadline);
+int px_read_payload(int fd, int64_t deadline, int32_t *flags, mproc_bytes *payload);
+/* Decodes a wait() status the way Python does: exit code, or -signal. */
+int px_exitcode_from_status(int status);
+
+/* The executable and argv[0] recorded by mpp_init, for spawn. */
+const char *px_exe_path(void);
+const char *px_argv0(void);
+/* posix_spawn of our own executable with argv {argv0, marker, "<fd>"}, where fd is
+ * dup2'ed into the child. */
+int px_spawn_self(const char *marker, int fd, pid_t *pid);
+
+/* Child side: runs on in a fresh child once it has its channel and payload. */
+_Noreturn void px_child_run(int channel_fd, int mode, mproc_bytes *payload);
+enum { MODE_FORK = 1, MODE_SPAWN = 2, MODE_FORKSERVER = 3 };
+/* Closes, in a forked child, every descriptor of the parent's other children. */
+void px_close_inherited_channels(void);
+
+/* Fork server. */
+_Noreturn void px_forkserver_main(int ctl_fd);
+/* Sends fd to the server, which forks a child that will read its payload from fd's peer. */
+int px_forkserver_request(int fd);
+void px_forkserver_forget_in_child(void);
+
+bool px_is_main_thread(void);
+#endif

@@ -1,0 +1,52 @@
+/* Test harness: every CMocka case runs as its own meson test (its own process, with a
+ * timeout), and after each case the harness checks that it leaked no descriptors or
+ * handles and left no child processes. */
+#ifndef MPROC_TEST_HARNESS_H
+#define MPROC_TEST_HARNESS_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "mproc.h"
+
+/* main() of a test program:
+ *   prog CASE            runs one case (what meson does)
+ *   prog --check A B …   fails if the program has a case not in the list (meson's list)
+ *   prog                 runs every case in this process */
+int harness_main(int argc, char **argv, const struct CMUnitTest *tests, size_t count);
+#define HARNESS_MAIN(tests)                                                                  \
+    int main(int argc, char **argv)                                                          \
+    {                                                                                        \
+        return harness_main(argc, argv, tests, sizeof tests / sizeof tests[0]);              \
+    }
+
+/* Whether the OS process pid still runs (a zombie counts as ended). */
+bool harness_pid_alive(int64_t pid);
+/* Waits up to timeout_ms for pid to end; true if it did. */
+bool harness_wait_pid_gone(int64_t pid, int64_t timeout_ms);
+/* Kills an OS process outright (SIGKILL / TerminateProcess). */
+void harness_kill_pid(int64_t pid);
+/* A fresh path for a scratch file, unique to this test process. */
+void harness_temp_path(char *buf, size_t size, const char *tag);
+/* Reads an int64 written by harness_write_i64, waiting up to timeout_ms for the file. */
+bool harness_read_i64(const char *path, int64_t *value, int64_t timeout_ms);
+void harness_write_i64(const char *path, int64_t value);
+void harness_sleep_ms(int64_t ms);
+int64_t harness_now_ms(void);
+/* true when running as a Windows build (under Wine here). */
+bool harness_is_windows(void);
+
+/* Asserts that an mproc call returned `want`, printing both names otherwise. */
+#define assert_rc(call, want)                                                                \
+    do {                                                                                     \
+        int rc_ = (int)(call);                                                               \
+        if (rc_ != (want))                                                                   \
+            fail_msg("%s returned %s (%d), wanted %s", #call, mproc_errname(rc_), rc_,       \
+                     mproc_errname(want));                                                   \
+    } while (0)
+#define assert_ok(call) assert_rc(call, 0)
+
+#endif

@@ -1,0 +1,402 @@
+/* Core: the error table, bytes, argument packs, tasks, logging levels, command-line
+ * quoting, and bad input to each of them. */
+#include "harness.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "../api/src/cmdline.h"
+
+static void errors_table(void **state)
+{
+    (void)state;
+    /* Fixed numbers: changing one breaks every program built against an older header. */
+    assert_int_equal(MPROC_EINVAL, -1);
+    assert_int_equal(MPROC_ETIMEDOUT, -3);
+    assert_int_equal(MPROC_ENOTASK, -6);
+    assert_int_equal(MPROC_EPROTO, -25);
+    for (int code = MPROC_EPROTO; code <= 0; code++) {
+        assert_non_null(mproc_strerror(code));
+        assert_string_not_equal(mproc_strerror(code), "unknown error");
+        assert_string_not_equal(mproc_errname(code), "MPROC_E?");
+        for (int other = MPROC_EPROTO; other < code; other++)
+            assert_string_not_equal(mproc_strerror(code), mproc_strerror(other));
+    }
+    assert_string_equal(mproc_strerror(12345), "unknown error");
+    assert_string_equal(mproc_strerror(-999), "unknown error");
+    assert_string_equal(mproc_errname(MPROC_ETIMEDOUT), "MPROC_ETIMEDOUT");
+}
+
+static void last_os_error_is_recorded(void **state)
+{
+    (void)state;
+    mproc_pack *p = NULL;
+    assert_ok(mproc_pack_create(&p));
+    assert_rc(mproc_pack_str(p, NULL), MPROC_EINVAL);
+    assert_int_equal(mproc_last_os_error(), 0); /* not an OS failure */
+    mproc_pack_destroy(p);
+}
+
+static void bytes_helpers(void **state)
+{
+    (void)state;
+    mproc_bytes b = {0};
+    assert_ok(mproc_bytes_copy(&b, "abc", 3));
+    assert_int_equal(b.len, 3);
+    assert_memory_equal(b.data, "abc", 3);
+    mproc_bytes_free(&b);
+    assert_null(b.data);
+    assert_int_equal(b.len, 0);
+    mproc_bytes_free(NULL);
+    assert_ok(mproc_bytes_copy(&b, NULL, 0));
+    mproc_bytes_free(&b);
+    assert_rc(mproc_bytes_copy(NULL, "x", 1), MPROC_EINVAL);
+    assert_rc(mproc_bytes_copy(&b, NULL, 4), MPROC_EINVAL);
+    char *s = mproc_strdup("hello");
+    assert_string_equal(s, "hello");
+    mproc_free(s);
+    assert_null(mproc_strdup(NULL));
+    assert_string_equal(mproc_version(), MPROC_VERSION_STRING);
+}
+
+static mproc_pack *sample_pack(void)
+{
+    mproc_pack *inner, *p;
+    assert_ok(mproc_pack_create(&inner));
+    assert_ok(mproc_pack_str(inner, "inside"));
+    assert_ok(mproc_pack_i64(inner, -7));
+    assert_ok(mproc_pack_create(&p));
+    assert_ok(mproc_pack_i64(p, INT64_MIN));
+    assert_ok(mproc_pack_f64(p, 3.25));
+    assert_ok(mproc_pack_str(p, "grüße, 世界"));
+    assert_ok(mproc_pack_str(p, ""));
+    assert_ok(mproc_pack_bytes(p, "\0\1\2", 3));
+    assert_ok(mproc_pack_bytes(p, NULL, 0));
+    assert_ok(mproc_pack_pack(p, inner));
+    assert_ok(mproc_pack_i64(p, INT64_MAX));
+    mproc_pack_destroy(inner);
+    return p;
+}
+
+static void pack_round_trip(void **state)
+{
+    (void)state;
+    mproc_pack *p = sample_pack();
+    assert_int_equal(mproc_pack_count(p), 8);
+    mproc_bytes view;
+    assert_ok(mproc_pack_view(p, &view));
+    mproc_unpacker u, inner;
+    assert_ok(mproc_unpack_init(&u, &view));
+    assert_int_equal(mproc_unpack_remaining(&u), 8);
+    int64_t i;
+    double d;
+    const char *s;
+    size_t n;
+    const void *data;
+    assert_int_equal(mproc_unpack_peek(&u), MPROC_FIELD_I64);
+    assert_ok(mproc_unpack_i64(&u, &i));
+    assert_true(i == INT64_MIN);
+    assert_ok(mproc_unpack_f64(&u, &d));
+    assert_true(d == 3.25);
+    assert_ok(mproc_unpack_strn(&u, &s, &n));
+    assert_string_equal(s, "grüße, 世界");
+    assert_int_equal(n, strlen("grüße, 世界"));
+    assert_ok(mproc_unpack_str(&u, &s));
+    assert_string_equal(s, "");
+    assert_ok(mproc_unpack_bytes(&u, &data, &n));
+    assert_int_equal(n, 3);
+    assert_memory_equal(data, "\0\1\2", 3);
+    assert_ok(mproc_unpack_bytes(&u, &data, &n));
+    assert_int_equal(n, 0);
+    assert_ok(mproc_unpack_pack(&u, &inner));
+    assert_int_equal(mproc_unpack_remaining(&inner), 2);
+    assert_ok(mproc_unpack_str(&inner, &s));
+    assert_string_equal(s, "inside");
+    assert_ok(mproc_unpack_i64(&inner, &i));
+    assert_int_equal(i, -7);
+    assert_int_equal(mproc_unpack_peek(&inner), 0);
+    assert_ok(mproc_unpack_skip(&u));
+    assert_int_equal(mproc_unpack_peek(&u), 0);
+    assert_rc(mproc_unpack_i64(&u, &i), MPROC_EINVAL); /* past the end */
+    assert_ok(mproc_pack_reset(p));
+    assert_int_equal(mproc_pack_count(p), 0);
+    mproc_pack_destroy(p);
+}
+
+static void pack_wrong_type_does_not_advance(void **state)
+{
+    (void)state;
+    mproc_pack *p;
+    assert_ok(mproc_pack_create(&p));
+    assert_ok(mproc_pack_str(p, "text"));
+    mproc_bytes view;
+    mproc_pack_view(p, &view);
+    mproc_unpacker u, inner;
+    mproc_unpack_init(&u, &view);
+    int64_t i;
+    double d;
+    const void *data;
+    size_t n;
+    assert_rc(mproc_unpack_i64(&u, &i), MPROC_ETYPE);
+    assert_rc(mproc_unpack_f64(&u, &d), MPROC_ETYPE);
+    assert_rc(mproc_unpack_bytes(&u, &data, &n), MPROC_ETYPE);
+    assert_rc(mproc_unpack_pack(&u, &inner), MPROC_ETYPE);
+    const char *s;
+    assert_ok(mproc_unpack_str(&u, &s));
+    assert_string_equal(s, "text");
+    mproc_pack_destroy(p);
+}
+
+static void pack_truncated_and_corrupt(void **state)
+{
+    (void)state;
+    mproc_pack *p = sample_pack();
+    mproc_bytes view;
+    mproc_pack_view(p, &view);
+    /* Every prefix of a valid pack reads up to the cut and then fails cleanly. */
+    for (size_t cut = 0; cut < view.len; cut++) {
+        mproc_bytes part = {view.data, cut};
+        mproc_unpacker u;
+        assert_ok(mproc_unpack_init(&u, &part));
+        int rc = 0;
+        for (int field = 0; field < 20 && rc == 0 && mproc_unpack_peek(&u) > 0; field++)
+            rc = mproc_unpack_skip(&u);
+        int remaining = mproc_unpack_remaining(&u);
+        assert_true(remaining == MPROC_EINVAL || remaining == 0);
+    }
+    /* Flip every byte in turn: reading must never crash and always end. */
+    unsigned char *copy = mproc_malloc(view.len);
+    for (size_t at = 0; at < view.len; at++) {
+        memcpy(copy, view.data, view.len);
+        copy[at] ^= 0xA5;
+        mproc_bytes bad = {copy, view.len};
+        mproc_unpacker u;
+        mproc_unpack_init(&u, &bad);
+        for (int field = 0; field < 20; field++) {
+            const char *s;
+            if (mproc_unpack_peek(&u) == MPROC_FIELD_STR) {
+                if (mproc_unpack_str(&u, &s) == 0)
+                    assert_int_equal(s[strlen(s)], 0);
+                else
+                    break;
+            } else if (mproc_unpack_skip(&u) != 0) {
+                break;
+            }
+        }
+    }
+    mproc_free(copy);
+    /* A string whose NUL is missing, or with one inside, is refused. */
+    unsigned char bad_str[] = {MPROC_FIELD_STR, 2, 0, 0, 0, 0, 0, 0, 0, 'a', 'b'};
+    unsigned char inner_nul[] = {MPROC_FIELD_STR, 3, 0, 0, 0, 0, 0, 0, 0, 'a', 0, 0};
+    unsigned char huge[] = {MPROC_FIELD_BYTES, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 1};
+    unsigned char unknown_tag[] = {99, 0, 0, 0, 0, 0, 0, 0, 0};
+    const char *s;
+    const void *data;
+    size_t n;
+    mproc_unpacker u;
+    mproc_unpack_init(&u, &(mproc_bytes){bad_str, sizeof bad_str});
+    assert_rc(mproc_unpack_str(&u, &s), MPROC_EINVAL);
+    assert_int_equal(u.pos, 0);
+    mproc_unpack_init(&u, &(mproc_bytes){inner_nul, sizeof inner_nul});
+    assert_rc(mproc_unpack_str(&u, &s), MPROC_EINVAL);
+    mproc_unpack_init(&u, &(mproc_bytes){huge, sizeof huge});
+    assert_rc(mproc_unpack_bytes(&u, &data, &n), MPROC_EINVAL);
+    assert_rc(mproc_unpack_remaining(&u), MPROC_EINVAL);
+    mproc_unpack_init(&u, &(mproc_bytes){unknown_tag, sizeof unknown_tag});
+    assert_rc(mproc_unpack_peek(&u), MPROC_EINVAL);
+    assert_rc(mproc_unpack_skip(&u), MPROC_EINVAL);
+    mproc_pack_destroy(p);
+}
+
+static void pack_bad_input(void **state)
+{
+    (void)state;
+    mproc_pack *p;
+    assert_rc(mproc_pack_create(NULL), MPROC_EINVAL);
+    assert_rc(mproc_pack_i64(NULL, 1), MPROC_EINVAL);
+    assert_rc(mproc_pack_f64(NULL, 1), MPROC_EINVAL);
+    assert_rc(mproc_pack_str(NULL, "x"), MPROC_EINVAL);
+    assert_rc(mproc_pack_bytes(NULL, "x", 1), MPROC_EINVAL);
+    assert_rc(mproc_pack_reset(NULL), MPROC_EINVAL);
+    assert_rc(mproc_pack_count(NULL), MPROC_EINVAL);
+    assert_ok(mproc_pack_create(&p));
+    assert_rc(mproc_pack_bytes(p, NULL, 5), MPROC_EINVAL);
+    assert_rc(mproc_pack_pack(p, NULL), MPROC_EINVAL);
+    assert_rc(mproc_pack_pack(p, p), MPROC_EINVAL);
+    assert_rc(mproc_pack_view(p, NULL), MPROC_EINVAL);
+    assert_rc(mproc_pack_view(NULL, &(mproc_bytes){0}), MPROC_EINVAL);
+    assert_int_equal(mproc_pack_count(p), 0); /* failed appends leave nothing behind */
+    mproc_pack_destroy(p);
+    mproc_pack_destroy(NULL);
+
+    mproc_unpacker u;
+    int64_t i;
+    const char *s;
+    assert_rc(mproc_unpack_init(NULL, &(mproc_bytes){0}), MPROC_EINVAL);
+    assert_rc(mproc_unpack_init(&u, NULL), MPROC_EINVAL);
+    assert_rc(mproc_unpack_init(&u, &(mproc_bytes){NULL, 5}), MPROC_EINVAL);
+    assert_ok(mproc_unpack_init(&u, &(mproc_bytes){NULL, 0}));
+    assert_int_equal(mproc_unpack_peek(&u), 0);
+    assert_int_equal(mproc_unpack_remaining(&u), 0);
+    assert_rc(mproc_unpack_i64(&u, &i), MPROC_EINVAL);
+    assert_rc(mproc_unpack_i64(&u, NULL), MPROC_EINVAL);
+    assert_rc(mproc_unpack_str(NULL, &s), MPROC_EINVAL);
+    assert_rc(mproc_unpack_peek(NULL), MPROC_EINVAL);
+    u.pos = 10; /* a cursor broken by hand */
+    assert_rc(mproc_unpack_skip(&u), MPROC_EINVAL);
+}
+
+static int noop_task(const mproc_bytes *in, mproc_bytes *out)
+{
+    (void)in;
+    (void)out;
+    return 0;
+}
+
+static int other_task(const mproc_bytes *in, mproc_bytes *out)
+{
+    (void)in;
+    (void)out;
+    return 1;
+}
+
+MPROC_TASK(registered_by_macro, in, out)
+{
+    (void)in;
+    (void)out;
+    return 3;
+}
+
+static void task_registry(void **state)
+{
+    (void)state;
+    assert_ptr_equal(mproc_task_lookup("registered_by_macro"), registered_by_macro);
+    assert_null(mproc_task_lookup("never_registered"));
+    assert_null(mproc_task_lookup(NULL));
+    assert_ok(mproc_task_register("core.noop-1:x", noop_task));
+    assert_ok(mproc_task_register("core.noop-1:x", noop_task)); /* same again: fine */
+    assert_rc(mproc_task_register("core.noop-1:x", other_task), MPROC_EEXIST);
+    assert_rc(mproc_task_register("", noop_task), MPROC_EINVAL);
+    assert_rc(mproc_task_register("has space", noop_task), MPROC_EINVAL);
+    assert_rc(mproc_task_register("slash/no", noop_task), MPROC_EINVAL);
+    assert_rc(mproc_task_register(NULL, noop_task), MPROC_EINVAL);
+    assert_rc(mproc_task_register("ok", NULL), MPROC_EINVAL);
+    char longest[MPROC_TASK_NAME_MAX + 2];
+    memset(longest, 'a', sizeof longest);
+    longest[MPROC_TASK_NAME_MAX] = 0;
+    assert_ok(mproc_task_register(longest, noop_task));
+    longest[MPROC_TASK_NAME_MAX] = 'a';
+    longest[MPROC_TASK_NAME_MAX + 1] = 0;
+    assert_rc(mproc_task_register(longest, noop_task), MPROC_EINVAL);
+}
+
+static void log_levels(void **state)
+{
+    (void)state;
+    assert_int_equal(mproc_log_level(), MPROC_LOG_WARNING); /* Python's default */
+    assert_int_equal(mproc_log_to_stderr(MPROC_LOG_OFF), MPROC_LOG_WARNING);
+    assert_ok(mproc_log(MPROC_LOG_CRITICAL, "not shown %d", 1));
+    assert_rc(mproc_log(MPROC_LOG_INFO, NULL), MPROC_EINVAL);
+    mproc_log_to_stderr(MPROC_LOG_DEBUG);
+    char big[3000];
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = 0;
+    assert_ok(mproc_log(MPROC_LOG_INFO, "%s", big)); /* long records are cut, not overrun */
+    assert_ok(mproc_log(77, "custom level"));
+}
+
+static char *quoted(const char *arg)
+{
+    mproc__buf b = {0};
+    assert_ok(mproc__win_quote_arg(&b, arg));
+    mproc__buf_append(&b, "", 1);
+    return (char *)b.data;
+}
+
+static void win_quoting_rules(void **state)
+{
+    (void)state;
+    static const struct { const char *in, *out; } cases[] = {
+        {"plain", "plain"},
+        {"", "\"\""},
+        {"two words", "\"two words\""},
+        {"say \"hi\"", "\"say \\\"hi\\\"\""},
+        {"C:\\path\\", "C:\\path\\"},
+        {"C:\\a dir\\", "\"C:\\a dir\\\\\""},
+        {"a\\\\\"b", "\"a\\\\\\\\\\\"b\""},
+        {"tab\there", "\"tab\there\""},
+        {"ünï cødé", "\"ünï cødé\""},
+        {"\\\\server\\share", "\\\\server\\share"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *q = quoted(cases[i].in);
+        if (strcmp(q, cases[i].out) != 0)
+            fail_msg("quote(%s) = %s, wanted %s", cases[i].in, q, cases[i].out);
+        mproc_free(q);
+    }
+    mproc__buf line = {0};
+    const char *argv[] = {"C:\\Program Files\\x.exe", "a b", "", NULL};
+    assert_ok(mproc__win_build_cmdline(&line, argv));
+    assert_string_equal((char *)line.data, "\"C:\\Program Files\\x.exe\" \"a b\" \"\"");
+    mproc__buf_free(&line);
+    const char *bad[] = {"has\"quote", NULL};
+    assert_rc(mproc__win_build_cmdline(&line, bad), MPROC_EINVAL);
+    assert_rc(mproc__win_quote_arg(&line, NULL), MPROC_EINVAL);
+    mproc__buf_free(&line);
+}
+
+#ifdef _WIN32
+#include <windows.h>
+#include <shellapi.h>
+/* The other way round: what we build, CommandLineToArgvW reads back unchanged. */
+static void win_quoting_round_trip(void **state)
+{
+    (void)state;
+    const char *hard[] = {"C:\\dir with space\\prog.exe", "", " ", "a\"b", "\"", "\\", "a\\",
+                          "a b\\", "a\\\\b c", "\\\"", "x\\\\\"y z", "tab\tend", "ünï cødé 世界",
+                          "trailing\\\\", "\"quoted\"", NULL};
+    mproc__buf line = {0};
+    assert_ok(mproc__win_build_cmdline(&line, hard));
+    int wlen = MultiByteToWideChar(CP_UTF8, 0, (char *)line.data, -1, NULL, 0);
+    wchar_t *wline = mproc_malloc((size_t)wlen * sizeof *wline);
+    MultiByteToWideChar(CP_UTF8, 0, (char *)line.data, -1, wline, wlen);
+    int argc = 0;
+    wchar_t **argv = CommandLineToArgvW(wline, &argc);
+    assert_non_null(argv);
+    int expected = 0;
+    while (hard[expected])
+        expected++;
+    assert_int_equal(argc, expected);
+    for (int i = 0; i < argc; i++) {
+        char back[512];
+        WideCharToMultiByte(CP_UTF8, 0, argv[i], -1, back, sizeof back, NULL, NULL);
+        if (strcmp(back, hard[i]) != 0)
+            fail_msg("argument %d: sent [%s], read back [%s]", i, hard[i], back);
+    }
+    LocalFree(argv);
+    mproc_free(wline);
+    mproc__buf_free(&line);
+}
+#else
+static void win_quoting_round_trip(void **state)
+{
+    (void)state;
+    skip(); /* CommandLineToArgvW exists only on Windows; the Wine run covers it */
+}
+#endif
+
+static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(errors_table),
+    cmocka_unit_test(last_os_error_is_recorded),
+    cmocka_unit_test(bytes_helpers),
+    cmocka_unit_test(pack_round_trip),
+    cmocka_unit_test(pack_wrong_type_does_not_advance),
+    cmocka_unit_test(pack_truncated_and_corrupt),
+    cmocka_unit_test(pack_bad_input),
+    cmocka_unit_test(task_registry),
+    cmocka_unit_test(log_levels),
+    cmocka_unit_test(win_quoting_rules),
+    cmocka_unit_test(win_quoting_round_trip),
+};
+
+HARNESS_MAIN(tests)

@@ -1,0 +1,674 @@
+/* Process: start/join/terminate/kill/exit codes, names, nesting, lifetimes (parent killed,
+ * normal exit), bad input, and many start/join cycles, under every start method. */
+#include "harness.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#ifdef _WIN32
+#include <windows.h>
+#else
+#include <pthread.h>
+#endif
+
+/* Internal test hook: where spawn looks for the executable (NULL: the real one). */
+void mpp_set_exe_path_for_test(const char *path);
+
+/* ---- tasks ----------------------------------------------------------------------------- */
+
+static int64_t arg_i64(const mproc_bytes *in, int index)
+{
+    mproc_unpacker u;
+    mproc_unpack_init(&u, in);
+    for (int i = 0; i < index; i++)
+        mproc_unpack_skip(&u);
+    int64_t v = 0; /* absent: 0 */
+    mproc_unpack_i64(&u, &v);
+    return v;
+}
+
+static const char *arg_str(const mproc_bytes *in, int index)
+{
+    mproc_unpacker u;
+    mproc_unpack_init(&u, in);
+    for (int i = 0; i < index; i++)
+        mproc_unpack_skip(&u);
+    const char *s = "";
+    mproc_unpack_str(&u, &s);
+    return s;
+}
+
+MPROC_TASK(exit_with, in, out)
+{
+    (void)out;
+    return (int)arg_i64(in, 0);
+}
+
+MPROC_TASK(sleep_then_exit, in, out)
+{
+    (void)out;
+    harness_sleep_ms(arg_i64(in, 0));
+    return 0;
+}
+
+MPROC_TASK(check_args, in, out)
+{
+    (void)out;
+    mproc_unpacker u, inner;
+    int64_t i;
+    double d;
+    const char *s;
+    const void *data;
+    size_t n;
+    mproc_unpack_init(&u, in);
+    if (mproc_unpack_i64(&u, &i) || i != -42)
+        return 11;
+    if (mproc_unpack_f64(&u, &d) || d != 2.5)
+        return 12;
+    if (mproc_unpack_str(&u, &s) || strcmp(s, "grüße 世界") != 0)
+        return 13;
+    if (mproc_unpack_bytes(&u, &data, &n) || n != 70000 || ((const unsigned char *)data)[69999] != 99)
+        return 14;
+    if (mproc_unpack_pack(&u, &inner) || mproc_unpack_str(&inner, &s) || strcmp(s, "nested"))
+        return 15;
+    return mproc_unpack_peek(&u) == 0 ? 0 : 16;
+}
+
+/* args: expected name, expected parent pid */
+MPROC_TASK(check_identity, in, out)
+{
+    (void)out;
+    if (strcmp(mproc_current_name(), arg_str(in, 0)) != 0)
+        return 21;
+    if (mproc_getppid() != arg_i64(in, 1))
+        return 22;
+    if (mproc_getpid() == arg_i64(in, 1) || mproc_getpid() <= 0)
+        return 23;
+    if (!mproc_parent_name())
+        return 24;
+    return 0;
+}
+
+/* args: method. Starts a grandchild and checks it is named "<own name>:1". */
+MPROC_TASK(start_grandchild, in, out)
+{
+    (void)out;
+    char expected[300];
+    const char *own = mproc_current_name();
+    if (strncmp(own, "Process-", 8) != 0)
+        return 31;
+    snprintf(expected, sizeof expected, "%s:1", own);
+    mproc_context *ctx;
+    if (mproc_context_get(&ctx, (mproc_start_method)arg_i64(in, 0)))
+        return 32;
+    mproc_pack *args;
+    mproc_pack_create(&args);
+    mproc_pack_str(args, expected);
+    mproc_pack_i64(args, mproc_getpid());
+    mproc_process *p;
+    int rc = mproc_process_create(&p, &(mproc_process_opts){.target = "check_identity",
+                                                            .args = args, .ctx = ctx});
+    mproc_pack_destroy(args);
+    if (rc)
+        return 33;
+    if (strcmp(mproc_process_name(p), expected) != 0)
+        return 34;
+    if (mproc_process_start(p) || mproc_process_join(p, 60000))
+        return 35;
+    int code;
+    mproc_process_exitcode(p, &code);
+    mproc_process_destroy(p);
+    return code;
+}
+
+MPROC_TASK(daemon_tries_child, in, out)
+{
+    (void)in;
+    (void)out;
+    mproc_process *p;
+    if (mproc_process_create(&p, &(mproc_process_opts){.target = "exit_with"}))
+        return 41;
+    int rc = mproc_process_start(p);
+    mproc_process_destroy(p);
+    return rc == MPROC_EDAEMON ? 0 : 42;
+}
+
+typedef struct grandchild_job {
+    mproc_start_method method;
+    const char *pid_path;
+    mproc_process *p;
+    int rc;
+} grandchild_job;
+
+static void start_long_sleeper(grandchild_job *job)
+{
+    mproc_context *ctx;
+    mproc_context_get(&ctx, job->method);
+    mproc_pack *args;
+    mproc_pack_create(&args);
+    mproc_pack_i64(args, 60000);
+    job->rc = mproc_process_create(&job->p, &(mproc_process_opts){.target = "sleep_then_exit",
+                                                                  .args = args, .ctx = ctx});
+    mproc_pack_destroy(args);
+    if (!job->rc)
+        job->rc = mproc_process_start(job->p);
+    if (!job->rc)
+        harness_write_i64(job->pid_path, mproc_process_pid(job->p));
+}
+
+#ifdef _WIN32
+static DWORD WINAPI sleeper_thread(LPVOID arg)
+{
+    start_long_sleeper(arg);
+    return 0;
+}
+#else
+static void *sleeper_thread(void *arg)
+{
+    start_long_sleeper(arg);
+    return NULL;
+}
+#endif
+
+/* args: method, pid file, from_thread. Starts a long-sleeping grandchild (from a thread
+ * that then ends, if asked), records its pid, and waits to be killed. */
+MPROC_TASK(parent_of_sleeper, in, out)
+{
+    (void)out;
+    grandchild_job job = {(mproc_start_method)arg_i64(in, 0), arg_str(in, 1), NULL, 0};
+    if (arg_i64(in, 2)) {
+#ifdef _WIN32
+        HANDLE t = CreateThread(NULL, 0, sleeper_thread, &job, 0, NULL);
+        WaitForSingleObject(t, INFINITE);
+        CloseHandle(t);
+#else
+        pthread_t t;
+        pthread_create(&t, NULL, sleeper_thread, &job);
+        pthread_join(t, NULL);
+#endif
+    } else {
+        start_long_sleeper(&job);
+    }
+    if (job.rc)
+        return 51;
+    harness_sleep_ms(60000);
+    return 52;
+}
+
+/* args: path, delay: writes 1 to path after the delay. */
+MPROC_TASK(write_marker_after, in, out)
+{
+    (void)out;
+    harness_sleep_ms(arg_i64(in, 1));
+    harness_write_i64(arg_str(in, 0), 1);
+    return 0;
+}
+
+/* args: method, marker path, daemon pid path. Leaves a daemon and a slow non-daemon
+ * child running and returns: exit must terminate the first and wait for the second. */
+MPROC_TASK(leave_children_running, in, out)
+{
+    (void)out;
+    mproc_context *ctx;
+    mproc_context_get(&ctx, (mproc_start_method)arg_i64(in, 0));
+    mproc_pack *args;
+    mproc_pack_create(&args);
+    mproc_pack_i64(args, 60000);
+    mproc_process *daemon, *slow;
+    if (mproc_process_create(&daemon, &(mproc_process_opts){.target = "sleep_then_exit",
+                                                            .args = args, .daemon = true,
+                                                            .ctx = ctx}) ||
+        mproc_process_start(daemon))
+        return 61;
+    mproc_pack_reset(args);
+    mproc_pack_str(args, arg_str(in, 1));
+    mproc_pack_i64(args, 300);
+    if (mproc_process_create(&slow, &(mproc_process_opts){.target = "write_marker_after",
+                                                          .args = args, .ctx = ctx}) ||
+        mproc_process_start(slow))
+        return 62;
+    mproc_pack_destroy(args);
+    harness_write_i64(arg_str(in, 2), mproc_process_pid(daemon));
+    return 0; /* handles left open on purpose: the process exits now */
+}
+
+/* ---- helpers -------------------------------------------------------------------------------- */
+
+/* Creates and starts target with args under method; on a platform without the method,
+ * checks that it says so and returns NULL. */
+static mproc_process *start(mproc_start_method method, const char *target, mproc_pack *args,
+                            bool daemon)
+{
+    mproc_context *ctx;
+    if (!mproc_start_method_available(method)) {
+        assert_rc(mproc_context_get(&ctx, method), MPROC_ENOTSUP);
+        assert_rc(mproc_set_start_method(method), MPROC_ENOTSUP);
+        return NULL;
+    }
+    assert_ok(mproc_context_get(&ctx, method));
+    assert_int_equal(mproc_context_method(ctx), method);
+    mproc_process *p;
+    assert_ok(mproc_process_create(&p, &(mproc_process_opts){.target = target, .args = args,
+                                                             .daemon = daemon, .ctx = ctx}));
+    assert_ok(mproc_process_start(p));
+    assert_true(mproc_process_pid(p) > 0);
+    return p;
+}
+
+static mproc_pack *pack_i64(int64_t v)
+{
+    mproc_pack *p;
+    assert_ok(mproc_pack_create(&p));
+    assert_ok(mproc_pack_i64(p, v));
+    return p;
+}
+
+static int finish(mproc_process *p)
+{
+    assert_ok(mproc_process_join(p, 60000));
+    int code;
+    assert_ok(mproc_process_exitcode(p, &code));
+    assert_int_equal(mproc_process_is_alive(p), 0);
+    assert_ok(mproc_process_destroy(p));
+    return code;
+}
+
+/* ---- cases ------------------------------------------------------------------------------------ */
+
+static void exit_codes(mproc_start_method method)
+{
+    int codes[] = {0, 7, 255};
+    for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++) {
+        mproc_pack *args = pack_i64(codes[i]);
+        mproc_process *p = start(method, "exit_with", args, false);
+        mproc_pack_destroy(args);
+        if (!p)
+            return;
+        assert_int_equal(finish(p), codes[i]);
+    }
+}
+
+static void args_round_trip(mproc_start_method method)
+{
+    mproc_pack *args, *inner;
+    assert_ok(mproc_pack_create(&args));
+    assert_ok(mproc_pack_create(&inner));
+    static unsigned char big[70000];
+    big[69999] = 99;
+    mproc_pack_i64(args, -42);
+    mproc_pack_f64(args, 2.5);
+    mproc_pack_str(args, "grüße 世界");
+    mproc_pack_bytes(args, big, sizeof big);
+    mproc_pack_str(inner, "nested");
+    mproc_pack_pack(args, inner);
+    mproc_pack_destroy(inner);
+    mproc_process *p = start(method, "check_args", args, false);
+    mproc_pack_destroy(args);
+    if (p)
+        assert_int_equal(finish(p), 0);
+}
+
+static void names_and_identity(mproc_start_method method)
+{
+    if (!mproc_start_method_available(method)) {
+        start(method, "exit_with", NULL, false);
+        return;
+    }
+    assert_string_equal(mproc_current_name(), "MainProcess");
+    assert_null(mproc_parent_name());
+    mproc_context *ctx;
+    mproc_context_get(&ctx, method);
+    /* Default names count up per process, as Python's Process-N. */
+    mproc_process *probe;
+    assert_ok(mproc_process_create(&probe, &(mproc_process_opts){.target = "exit_with"}));
+    int n = 0;
+    assert_int_equal(sscanf(mproc_process_name(probe), "Process-%d", &n), 1);
+    mproc_process_destroy(probe);
+    for (int custom = 0; custom < 2; custom++) {
+        char expected[64];
+        snprintf(expected, sizeof expected, custom ? "worker-é%d" : "Process-%d", n + 1);
+        mproc_pack *args;
+        mproc_pack_create(&args);
+        mproc_pack_str(args, expected);
+        mproc_pack_i64(args, mproc_getpid());
+        mproc_process *p;
+        assert_ok(mproc_process_create(&p, &(mproc_process_opts){
+                                               .target = "check_identity", .args = args,
+                                               .name = custom ? expected : NULL, .ctx = ctx}));
+        mproc_pack_destroy(args);
+        assert_string_equal(mproc_process_name(p), expected);
+        assert_false(mproc_process_daemon(p));
+        assert_ok(mproc_process_start(p));
+        assert_int_equal(finish(p), 0);
+        n++;
+    }
+}
+
+static void nested_children(mproc_start_method method)
+{
+    mproc_pack *args = pack_i64(method);
+    mproc_process *p = start(method, "start_grandchild", args, false);
+    mproc_pack_destroy(args);
+    if (p)
+        assert_int_equal(finish(p), 0);
+}
+
+static void join_timeout_then_terminate(mproc_start_method method)
+{
+    mproc_pack *args = pack_i64(60000);
+    mproc_process *p = start(method, "sleep_then_exit", args, false);
+    mproc_pack_destroy(args);
+    if (!p)
+        return;
+    int code;
+    assert_rc(mproc_process_join(p, 0), MPROC_ETIMEDOUT);
+    assert_rc(mproc_process_join(p, 50), MPROC_ETIMEDOUT);
+    assert_int_equal(mproc_process_is_alive(p), 1);
+    assert_ok(mproc_process_exitcode(p, &code));
+    assert_int_equal(code, MPROC_EXIT_RUNNING);
+    assert_rc(mproc_process_destroy(p), MPROC_EBUSY);
+    assert_ok(mproc_process_terminate(p));
+    assert_int_equal(finish(p), -15);
+}
+
+static void kill_gives_minus_nine(mproc_start_method method)
+{
+    mproc_pack *args = pack_i64(60000);
+    mproc_process *p = start(method, "sleep_then_exit", args, false);
+    mproc_pack_destroy(args);
+    if (!p)
+        return;
+    assert_ok(mproc_process_kill(p));
+    assert_int_equal(finish(p), -9);
+}
+
+static int late_task(const mproc_bytes *in, mproc_bytes *out)
+{
+    (void)in;
+    (void)out;
+    return 0;
+}
+
+static void unknown_task(mproc_start_method method)
+{
+    mproc_process *p;
+    assert_rc(mproc_process_create(&p, &(mproc_process_opts){.target = "no_such_task"}),
+              MPROC_ENOTASK);
+    assert_null(p);
+    if (!mproc_start_method_available(method)) {
+        start(method, "exit_with", NULL, false);
+        return;
+    }
+    /* Registered after mproc_init: a fresh child (spawn, forkserver) does not know it and
+     * must say so at start; a forked copy of the parent does. */
+    assert_ok(mproc_task_register("registered_late", late_task));
+    mproc_context *ctx;
+    mproc_context_get(&ctx, method);
+    assert_ok(mproc_process_create(&p, &(mproc_process_opts){.target = "registered_late",
+                                                             .ctx = ctx}));
+    int rc = mproc_process_start(p);
+    if (method == MPROC_FORK) {
+        assert_int_equal(rc, 0);
+        assert_int_equal(finish(p), 0);
+    } else {
+        assert_rc(rc, MPROC_ENOTASK);
+        assert_int_equal(mproc_process_is_alive(p), 0);
+        assert_ok(mproc_process_destroy(p));
+    }
+}
+
+static void daemon_has_no_children(mproc_start_method method)
+{
+    mproc_process *p = start(method, "daemon_tries_child", NULL, true);
+    if (p)
+        assert_int_equal(finish(p), 0);
+}
+
+static void parent_killed(mproc_start_method method, bool from_thread)
+{
+    char path[512];
+    harness_temp_path(path, sizeof path, "pid");
+    mproc_pack *args;
+    mproc_pack_create(&args);
+    mproc_pack_i64(args, method);
+    mproc_pack_str(args, path);
+    mproc_pack_i64(args, from_thread);
+    mproc_process *p = start(method, "parent_of_sleeper", args, false);
+    mproc_pack_destroy(args);
+    if (!p)
+        return;
+    int64_t grandchild = 0;
+    assert_true(harness_read_i64(path, &grandchild, 60000));
+    remove(path);
+    /* The thread that started it has ended: the grandchild must still run. */
+    harness_sleep_ms(200);
+    assert_true(harness_pid_alive(grandchild));
+    harness_kill_pid(mproc_process_pid(p)); /* from outside, as `kill -9` would */
+    assert_int_equal(finish(p), -9);
+    assert_true(harness_wait_pid_gone(grandchild, 1000));
+}
+
+static void exit_terminates_daemons_joins_others(mproc_start_method method)
+{
+    char marker[512], daemon_pid_path[512];
+    harness_temp_path(marker, sizeof marker, "marker");
+    harness_temp_path(daemon_pid_path, sizeof daemon_pid_path, "daemon");
+    mproc_pack *args;
+    mproc_pack_create(&args);
+    mproc_pack_i64(args, method);
+    mproc_pack_str(args, marker);
+    mproc_pack_str(args, daemon_pid_path);
+    mproc_process *p = start(method, "leave_children_running", args, false);
+    mproc_pack_destroy(args);
+    if (!p)
+        return;
+    assert_int_equal(finish(p), 0);
+    int64_t value = 0, daemon_pid = 0;
+    /* The slow child was joined before its parent ended: its marker is already there. */
+    assert_true(harness_read_i64(marker, &value, 0));
+    assert_true(harness_read_i64(daemon_pid_path, &daemon_pid, 0));
+    assert_true(harness_wait_pid_gone(daemon_pid, 1000));
+    remove(marker);
+    remove(daemon_pid_path);
+}
+
+static void many_cycles(mproc_start_method method)
+{
+    /* 1000 start/join cycles; the harness then checks that nothing leaked. */
+    for (int i = 0; i < 1000; i++) {
+        mproc_pack *args = pack_i64(i & 0x7f);
+        mproc_process *p = start(method, "exit_with", args, false);
+        mproc_pack_destroy(args);
+        if (!p)
+            return;
+        assert_int_equal(finish(p), i & 0x7f);
+    }
+}
+
+static void exec_failure_is_reported(mproc_start_method method)
+{
+    if (!mproc_start_method_available(method)) {
+        start(method, "exit_with", NULL, false);
+        return;
+    }
+    mproc_context *ctx;
+    mproc_context_get(&ctx, method);
+    mproc_process *p;
+    assert_ok(mproc_process_create(&p, &(mproc_process_opts){.target = "exit_with", .ctx = ctx}));
+    mpp_set_exe_path_for_test(harness_is_windows() ? "C:\\no\\such\\program.exe"
+                                                   : "/no/such/program");
+    /* fork runs no executable, so only the others can fail this way. */
+    assert_rc(mproc_process_start(p), method == MPROC_FORK ? 0 : MPROC_ESPAWN);
+    if (method == MPROC_FORK)
+        assert_int_equal(finish(p), 0), p = NULL;
+    mpp_set_exe_path_for_test(NULL);
+    if (!p)
+        return;
+    /* The same object can be started once the cause is gone. */
+    assert_ok(mproc_process_start(p));
+    assert_int_equal(finish(p), 0);
+}
+
+#define PER_METHOD(fn)                                                                       \
+    static void fn##_fork(void **s)                                                          \
+    {                                                                                        \
+        (void)s;                                                                             \
+        fn(MPROC_FORK);                                                                      \
+    }                                                                                        \
+    static void fn##_spawn(void **s)                                                         \
+    {                                                                                        \
+        (void)s;                                                                             \
+        fn(MPROC_SPAWN);                                                                     \
+    }                                                                                        \
+    static void fn##_forkserver(void **s)                                                    \
+    {                                                                                        \
+        (void)s;                                                                             \
+        fn(MPROC_FORKSERVER);                                                                \
+    }
+
+static void parent_killed_main(mproc_start_method m) { parent_killed(m, false); }
+static void parent_killed_thread(mproc_start_method m) { parent_killed(m, true); }
+
+PER_METHOD(exit_codes)
+PER_METHOD(args_round_trip)
+PER_METHOD(names_and_identity)
+PER_METHOD(nested_children)
+PER_METHOD(join_timeout_then_terminate)
+PER_METHOD(kill_gives_minus_nine)
+PER_METHOD(unknown_task)
+PER_METHOD(daemon_has_no_children)
+PER_METHOD(parent_killed_main)
+PER_METHOD(parent_killed_thread)
+PER_METHOD(exit_terminates_daemons_joins_others)
+PER_METHOD(many_cycles)
+PER_METHOD(exec_failure_is_reported)
+
+static void state_errors(void **state)
+{
+    (void)state;
+    mproc_process *p;
+    int code;
+    assert_ok(mproc_process_create(&p, &(mproc_process_opts){.target = "exit_with"}));
+    assert_rc(mproc_process_join(p, 0), MPROC_ESTATE);
+    assert_rc(mproc_process_join(p, -5), MPROC_EINVAL);
+    assert_rc(mproc_process_terminate(p), MPROC_ESTATE);
+    assert_rc(mproc_process_kill(p), MPROC_ESTATE);
+    assert_int_equal(mproc_process_is_alive(p), 0);
+    assert_ok(mproc_process_exitcode(p, &code));
+    assert_int_equal(code, MPROC_EXIT_RUNNING);
+    assert_int_equal(mproc_process_pid(p), 0);
+    assert_ok(mproc_process_start(p));
+    assert_rc(mproc_process_start(p), MPROC_ESTATE);
+    assert_ok(mproc_process_join(p, 60000));
+    assert_rc(mproc_process_start(p), MPROC_ESTATE);
+    assert_ok(mproc_process_terminate(p)); /* already ended: nothing to do */
+    assert_ok(mproc_process_join(p, 0));
+    assert_ok(mproc_process_destroy(p));
+}
+
+static void bad_input(void **state)
+{
+    (void)state;
+    mproc_process *p = NULL;
+    int code;
+    assert_rc(mproc_process_create(NULL, &(mproc_process_opts){.target = "exit_with"}), MPROC_EINVAL);
+    assert_rc(mproc_process_create(&p, NULL), MPROC_EINVAL);
+    assert_rc(mproc_process_create(&p, &(mproc_process_opts){0}), MPROC_EINVAL);
+    assert_rc(mproc_process_create(&p, &(mproc_process_opts){.target = ""}), MPROC_ENOTASK);
+    char long_name[400];
+    memset(long_name, 'n', sizeof long_name - 1);
+    long_name[sizeof long_name - 1] = 0;
+    assert_rc(mproc_process_create(&p, &(mproc_process_opts){.target = "exit_with",
+                                                             .name = long_name}),
+              MPROC_ETOOBIG);
+    assert_rc(mproc_process_start(NULL), MPROC_EINVAL);
+    assert_rc(mproc_process_join(NULL, 0), MPROC_EINVAL);
+    assert_rc(mproc_process_is_alive(NULL), MPROC_EINVAL);
+    assert_rc(mproc_process_terminate(NULL), MPROC_EINVAL);
+    assert_rc(mproc_process_kill(NULL), MPROC_EINVAL);
+    assert_rc(mproc_process_exitcode(NULL, &code), MPROC_EINVAL);
+    assert_ok(mproc_process_create(&p, &(mproc_process_opts){.target = "exit_with"}));
+    assert_rc(mproc_process_exitcode(p, NULL), MPROC_EINVAL);
+    mproc_process_destroy(p);
+    assert_rc(mproc_process_pid(NULL), MPROC_EINVAL);
+    assert_string_equal(mproc_process_name(NULL), "");
+    assert_false(mproc_process_daemon(NULL));
+    assert_ok(mproc_process_destroy(NULL));
+    assert_rc(mproc_active_children(NULL, 3), MPROC_EINVAL);
+    assert_rc(mproc_set_start_method((mproc_start_method)42), MPROC_EINVAL);
+    mproc_context *ctx;
+    assert_rc(mproc_context_get(NULL, MPROC_SPAWN), MPROC_EINVAL);
+    assert_rc(mproc_context_get(&ctx, (mproc_start_method)-1), MPROC_EINVAL);
+    assert_null(mproc_start_method_name((mproc_start_method)9));
+    assert_false(mproc_start_method_available((mproc_start_method)9));
+    assert_rc(mproc_set_exit_join_timeout(-2), MPROC_EINVAL);
+}
+
+static void start_method_settings(void **state)
+{
+    (void)state;
+    mproc_start_method platform_default = harness_is_windows() ? MPROC_SPAWN : MPROC_FORKSERVER;
+    assert_int_equal(mproc_get_start_method(), platform_default);
+    assert_string_equal(mproc_start_method_name(MPROC_FORK), "fork");
+    assert_string_equal(mproc_start_method_name(MPROC_SPAWN), "spawn");
+    assert_string_equal(mproc_start_method_name(MPROC_FORKSERVER), "forkserver");
+    assert_true(mproc_start_method_available(MPROC_SPAWN));
+    assert_int_equal(mproc_start_method_available(MPROC_FORK), !harness_is_windows());
+    assert_ok(mproc_set_start_method(MPROC_SPAWN));
+    assert_int_equal(mproc_get_start_method(), MPROC_SPAWN);
+    mproc_context *ctx;
+    assert_ok(mproc_context_get(&ctx, MPROC_METHOD_DEFAULT));
+    assert_int_equal(mproc_context_method(ctx), MPROC_SPAWN); /* follows the default */
+    assert_ok(mproc_set_start_method(MPROC_METHOD_DEFAULT));
+    assert_int_equal(mproc_get_start_method(), platform_default);
+    assert_int_equal(mproc_context_method(NULL), platform_default);
+}
+
+static void active_children_and_cpus(void **state)
+{
+    (void)state;
+    mproc_process *list[4];
+    assert_int_equal(mproc_active_children(list, 4), 0);
+    mproc_pack *args = pack_i64(60000);
+    mproc_process *a = start(MPROC_SPAWN, "sleep_then_exit", args, false);
+    mproc_process *b = start(MPROC_SPAWN, "sleep_then_exit", args, true);
+    mproc_pack_destroy(args);
+    assert_int_equal(mproc_active_children(list, 4), 2);
+    assert_true((list[0] == a && list[1] == b) || (list[0] == b && list[1] == a));
+    assert_int_equal(mproc_active_children(list, 1), 2); /* the count exceeds cap */
+    assert_int_equal(mproc_active_children(NULL, 0), 2);
+    mproc_process_kill(a);
+    assert_int_equal(finish(a), -9);
+    assert_int_equal(mproc_active_children(list, 4), 1);
+    assert_ptr_equal(list[0], b);
+    mproc_process_terminate(b);
+    assert_int_equal(finish(b), -15);
+    assert_int_equal(mproc_active_children(list, 4), 0);
+
+    int cpus = mproc_cpu_count(), usable = mproc_cpu_count_usable();
+    assert_true(cpus >= 1);
+    assert_true(usable >= 1 && usable <= cpus);
+}
+
+static const struct CMUnitTest tests[] = {
+#define PM(fn) cmocka_unit_test(fn##_fork), cmocka_unit_test(fn##_spawn), cmocka_unit_test(fn##_forkserver)
+    PM(exit_codes),
+    PM(args_round_trip),
+    PM(names_and_identity),
+    PM(nested_children),
+    PM(join_timeout_then_terminate),
+    PM(kill_gives_minus_nine),
+    PM(unknown_task),
+    PM(daemon_has_no_children),
+    PM(parent_killed_main),
+    PM(parent_killed_thread),
+    PM(exit_terminates_daemons_joins_others),
+    PM(many_cycles),
+    PM(exec_failure_is_reported),
+    cmocka_unit_test(state_errors),
+    cmocka_unit_test(bad_input),
+    cmocka_unit_test(start_method_settings),
+    cmocka_unit_test(active_children_and_cpus),
+};
+
+HARNESS_MAIN(tests)
