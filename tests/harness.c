@@ -253,6 +253,8 @@ static void take_snapshot(snapshot *s)
 static int setup_snapshot(void **state)
 {
     (void)state;
+    /* mingw's emulated thread-locals create a handle on first use; take it now. */
+    (void)mproc_last_os_error();
     take_snapshot(&before);
 #ifdef _WIN32
     before.handles += mproc__job_handle() ? 0 : 1; /* created once, on first start */
@@ -279,6 +281,12 @@ static int check_snapshot(void **state)
 #ifdef _WIN32
     if (after.handles > before.handles) {
         fprintf(stderr, "LEAK: %d handle(s) before, %d after\n", before.handles, after.handles);
+        if (getenv("HARNESS_LIST_HANDLES"))
+            for (uintptr_t v = 4; v < 65536; v += 4) {
+                DWORD flags;
+                if (GetHandleInformation((HANDLE)v, &flags))
+                    fprintf(stderr, "  handle %#lx\n", (unsigned long)v);
+            }
         bad = 1;
     }
 #else

@@ -27,7 +27,7 @@ int harness_main(int argc, char **argv, const struct CMUnitTest *tests, size_t c
 bool harness_pid_alive(int64_t pid);
 /* Waits up to timeout_ms for pid to end; true if it did. */
 bool harness_wait_pid_gone(int64_t pid, int64_t timeout_ms);
-/* Kills an OS process outright (SIGKILL / TerminateProcess). */
+/* Kills an OS process outright (SIGKILL / TerminateProcess with exit code 137). */
 void harness_kill_pid(int64_t pid);
 /* A fresh path for a scratch file, unique to this test process. */
 void harness_temp_path(char *buf, size_t size, const char *tag);

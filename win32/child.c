@@ -1,0 +1,363 @@
+/* Windows children: CreateProcessW of our own executable.
+ *
+ * The payload travels in an anonymous file mapping and the child's answer comes back
+ * through an event; both handles (and the standard handles) reach the child only through
+ * an explicit PROC_THREAD_ATTRIBUTE_HANDLE_LIST, as short-lived inheritable duplicates:
+ * nothing the library creates is inheritable otherwise. Every child is put in a job
+ * object that kills it when the job's last handle closes, i.e. when this process ends
+ * in any way. */
+#include "win32.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../api/src/cmdline.h"
+
+#define ARG_CHILD "--mproc-child"
+/* Exit codes TerminateProcess gives, read back as Python's -SIGTERM / -SIGKILL. */
+#define EXIT_TERMINATED 0x10000u
+#define SIGNAL_TERM 15
+#define SIGNAL_KILL 9
+/* The header at the start of the mapping. */
+#define HANDOFF_MAGIC 0x6d70726f63484f31ull
+#define ACK_PENDING 1
+
+typedef struct handoff {
+    uint64_t magic;
+    volatile int32_t ack;
+    int32_t reserved;
+    uint64_t payload_len;
+} handoff;
+
+struct mpp_child {
+    HANDLE process;
+    DWORD pid;
+};
+
+static char *exe_path_utf8;
+static HANDLE kill_on_close_job;
+
+/* For the test harness: the job is created once, on first start. */
+void *mproc__job_handle(void);
+void *mproc__job_handle(void)
+{
+    return kill_on_close_job;
+}
+
+void mpp_set_exe_path_for_test(const char *path)
+{
+    static char *real;
+    if (!real)
+        real = exe_path_utf8;
+    else if (exe_path_utf8 != real)
+        mproc_free(exe_path_utf8);
+    exe_path_utf8 = path ? mproc_strdup(path) : real;
+}
+
+bool mpp_method_available(int method)
+{
+    return method == MPROC_SPAWN;
+}
+
+int mpp_default_method(void)
+{
+    return MPROC_SPAWN;
+}
+
+static HANDLE job_for_children(void)
+{
+    mpp_lock();
+    if (!kill_on_close_job) {
+        HANDLE job = CreateJobObjectW(NULL, NULL);
+        JOBOBJECT_EXTENDED_LIMIT_INFORMATION info;
+        memset(&info, 0, sizeof info);
+        info.BasicLimitInformation.LimitFlags = JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE;
+        if (job && !SetInformationJobObject(job, JobObjectExtendedLimitInformation, &info,
+                                            sizeof info)) {
+            CloseHandle(job);
+            job = NULL;
+        }
+        kill_on_close_job = job;
+    }
+    HANDLE job = kill_on_close_job;
+    mpp_unlock();
+    return job;
+}
+
+static HANDLE inheritable_copy(HANDLE h)
+{
+    HANDLE copy = NULL;
+    if (!h || h == INVALID_HANDLE_VALUE)
+        return NULL;
+    if (!DuplicateHandle(GetCurrentProcess(), h, GetCurrentProcess(), &copy, 0, TRUE,
+                         DUPLICATE_SAME_ACCESS))
+        return NULL;
+    return copy;
+}
+
+/* Builds the child's command line: "exe" --mproc-child <mapping> <event>. */
+static wchar_t *child_command_line(HANDLE mapping, HANDLE event)
+{
+    char mapping_text[32], event_text[32];
+    snprintf(mapping_text, sizeof mapping_text, "%llu", (unsigned long long)(uintptr_t)mapping);
+    snprintf(event_text, sizeof event_text, "%llu", (unsigned long long)(uintptr_t)event);
+    const char *argv[] = {exe_path_utf8, ARG_CHILD, mapping_text, event_text, NULL};
+    mproc__buf line = {0};
+    wchar_t *wide = NULL;
+    if (mproc__win_build_cmdline(&line, argv) == 0)
+        wide = w32_utf16((const char *)line.data);
+    mproc__buf_free(&line);
+    return wide;
+}
+
+/* CreateProcessW, suspended, with exactly `handles` inheritable; returns 0 or an error. */
+static int create_suspended(HANDLE mapping, HANDLE event, PROCESS_INFORMATION *pi)
+{
+    HANDLE list[5];
+    int count = 0;
+    HANDLE map_copy = inheritable_copy(mapping), event_copy = inheritable_copy(event);
+    if (!map_copy || !event_copy) {
+        int rc = mproc__fail_os_now();
+        if (map_copy)
+            CloseHandle(map_copy);
+        if (event_copy)
+            CloseHandle(event_copy);
+        return rc;
+    }
+    list[count++] = map_copy;
+    list[count++] = event_copy;
+    STARTUPINFOEXW si;
+    memset(&si, 0, sizeof si);
+    si.StartupInfo.cb = sizeof si;
+    si.StartupInfo.dwFlags = STARTF_USESTDHANDLES;
+    HANDLE *std_slots[] = {&si.StartupInfo.hStdInput, &si.StartupInfo.hStdOutput,
+                           &si.StartupInfo.hStdError};
+    DWORD std_ids[] = {STD_INPUT_HANDLE, STD_OUTPUT_HANDLE, STD_ERROR_HANDLE};
+    for (int i = 0; i < 3; i++) {
+        *std_slots[i] = inheritable_copy(GetStdHandle(std_ids[i]));
+        if (*std_slots[i])
+            list[count++] = *std_slots[i];
+    }
+
+    SIZE_T attr_size = 0;
+    InitializeProcThreadAttributeList(NULL, 1, 0, &attr_size);
+    LPPROC_THREAD_ATTRIBUTE_LIST attrs = mproc_malloc(attr_size);
+    DWORD flags = CREATE_SUSPENDED | CREATE_UNICODE_ENVIRONMENT;
+    if (attrs && InitializeProcThreadAttributeList(attrs, 1, 0, &attr_size)) {
+        if (UpdateProcThreadAttribute(attrs, 0, PROC_THREAD_ATTRIBUTE_HANDLE_LIST, list,
+                                      (SIZE_T)count * sizeof(HANDLE), NULL, NULL)) {
+            si.lpAttributeList = attrs;
+            flags |= EXTENDED_STARTUPINFO_PRESENT;
+        } else {
+            DeleteProcThreadAttributeList(attrs);
+            mproc_free(attrs);
+            attrs = NULL;
+        }
+    } else {
+        mproc_free(attrs);
+        attrs = NULL;
+    }
+
+    int rc = 0;
+    wchar_t *cmdline = child_command_line(map_copy, event_copy);
+    wchar_t *exe = exe_path_utf8 ? w32_utf16(exe_path_utf8) : NULL;
+    if (!cmdline || !exe)
+        rc = MPROC_ENOMEM;
+    else if (!CreateProcessW(exe, cmdline, NULL, NULL, TRUE, flags, NULL, NULL,
+                             &si.StartupInfo, pi)) {
+        mproc__fail_os_now();
+        rc = MPROC_ESPAWN;
+    }
+    mproc_free(cmdline);
+    mproc_free(exe);
+    if (attrs) {
+        DeleteProcThreadAttributeList(attrs);
+        mproc_free(attrs);
+    }
+    for (int i = 0; i < count; i++)
+        CloseHandle(list[i]);
+    return rc;
+}
+
+/* Waits for a refusing or stuck child to go, killing it if it lingers. */
+static void reap_refused(HANDLE process)
+{
+    if (WaitForSingleObject(process, 5000) != WAIT_OBJECT_0) {
+        TerminateProcess(process, EXIT_TERMINATED + SIGNAL_KILL);
+        WaitForSingleObject(process, 5000);
+    }
+}
+
+int mpp_child_start(mpp_child **out, int method, const mproc_bytes *payload, int64_t timeout_ms,
+                    int64_t *pid)
+{
+    (void)method; /* only spawn exists here */
+    if (!exe_path_utf8)
+        return mproc__fail(MPROC_ENOTINIT);
+    HANDLE job = job_for_children();
+    uint64_t size = sizeof(handoff) + payload->len;
+    HANDLE mapping = CreateFileMappingW(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE,
+                                        (DWORD)(size >> 32), (DWORD)size, NULL);
+    HANDLE event = CreateEventW(NULL, TRUE, FALSE, NULL);
+    handoff *view = mapping ? MapViewOfFile(mapping, FILE_MAP_ALL_ACCESS, 0, 0, 0) : NULL;
+    if (!mapping || !event || !view) {
+        int rc = mproc__fail_os_now();
+        if (view)
+            UnmapViewOfFile(view);
+        if (mapping)
+            CloseHandle(mapping);
+        if (event)
+            CloseHandle(event);
+        return rc;
+    }
+    view->magic = HANDOFF_MAGIC;
+    view->ack = ACK_PENDING;
+    view->payload_len = payload->len;
+    if (payload->len)
+        memcpy(view + 1, payload->data, payload->len);
+
+    PROCESS_INFORMATION pi;
+    int rc = create_suspended(mapping, event, &pi);
+    if (!rc) {
+        /* Outside a job (or with nested jobs refused) the child still runs; it then only
+         * lacks the kill-on-close guarantee. */
+        if (!job || !AssignProcessToJobObject(job, pi.hProcess))
+            mproc_log(MPROC_LOG_DEBUG, "child %lu is not in the kill-on-close job (error %lu)",
+                      (unsigned long)pi.dwProcessId, (unsigned long)GetLastError());
+        ResumeThread(pi.hThread);
+        CloseHandle(pi.hThread);
+        HANDLE waits[2] = {event, pi.hProcess};
+        DWORD limit = timeout_ms < 0 ? INFINITE : (DWORD)timeout_ms;
+        DWORD w = WaitForMultipleObjects(2, waits, FALSE, limit);
+        if (w == WAIT_OBJECT_0)
+            rc = view->ack;
+        else if (w == WAIT_OBJECT_0 + 1)
+            rc = MPROC_ESPAWN; /* ended before taking the payload */
+        else
+            rc = MPROC_ETIMEDOUT;
+        if (rc) {
+            if (rc == MPROC_ETIMEDOUT)
+                TerminateProcess(pi.hProcess, EXIT_TERMINATED + SIGNAL_KILL);
+            reap_refused(pi.hProcess);
+            CloseHandle(pi.hProcess);
+        }
+    }
+    UnmapViewOfFile(view);
+    CloseHandle(mapping);
+    CloseHandle(event);
+    if (rc)
+        return rc;
+    mpp_child *c = mproc_calloc(1, sizeof *c);
+    if (!c) {
+        TerminateProcess(pi.hProcess, EXIT_TERMINATED + SIGNAL_KILL);
+        CloseHandle(pi.hProcess);
+        return mproc__fail(MPROC_ENOMEM);
+    }
+    c->process = pi.hProcess;
+    c->pid = pi.dwProcessId;
+    *out = c;
+    *pid = c->pid;
+    return 0;
+}
+
+void mpp_child_wait_hint(mpp_child *c, int64_t timeout_ms)
+{
+    WaitForSingleObject(c->process, timeout_ms < 0 ? INFINITE : (DWORD)timeout_ms);
+}
+
+int mpp_child_try_reap(mpp_child *c, int *exitcode)
+{
+    DWORD w = WaitForSingleObject(c->process, 0);
+    if (w == WAIT_TIMEOUT)
+        return 0;
+    DWORD code = 0;
+    if (w != WAIT_OBJECT_0 || !GetExitCodeProcess(c->process, &code))
+        return mproc__fail_os_now();
+    if (code == EXIT_TERMINATED + SIGNAL_TERM || code == EXIT_TERMINATED + SIGNAL_KILL)
+        *exitcode = -(int)(code - EXIT_TERMINATED);
+    else
+        *exitcode = (int)code;
+    return 1;
+}
+
+int mpp_child_signal(mpp_child *c, bool force)
+{
+    UINT code = EXIT_TERMINATED + (force ? SIGNAL_KILL : SIGNAL_TERM);
+    if (!TerminateProcess(c->process, code) && WaitForSingleObject(c->process, 0) != WAIT_OBJECT_0)
+        return mproc__fail_os_now();
+    return 0;
+}
+
+void mpp_child_free(mpp_child *c)
+{
+    CloseHandle(c->process);
+    mproc_free(c);
+}
+
+/* ---- child side ---------------------------------------------------------------------------- */
+
+static handoff *child_view;
+static HANDLE child_mapping, child_event;
+
+void mpp_child_ack(int code)
+{
+    if (!child_view)
+        return;
+    child_view->ack = code;
+    SetEvent(child_event);
+    UnmapViewOfFile(child_view);
+    CloseHandle(child_mapping);
+    CloseHandle(child_event);
+    child_view = NULL;
+}
+
+_Noreturn void mpp_exit(int code)
+{
+    fflush(NULL);
+    _exit(code);
+}
+
+static HANDLE parse_handle(const char *text)
+{
+    char *end;
+    unsigned long long v = strtoull(text, &end, 10);
+    return *end ? NULL : (HANDLE)(uintptr_t)v;
+}
+
+_Noreturn static void spawned_child_main(HANDLE mapping, HANDLE event)
+{
+    handoff *view = MapViewOfFile(mapping, FILE_MAP_ALL_ACCESS, 0, 0, 0);
+    if (!view || view->magic != HANDOFF_MAGIC)
+        _exit(1);
+    child_view = view;
+    child_mapping = mapping;
+    child_event = event;
+    /* The payload is copied out: the view goes with the acknowledgement. */
+    mproc_bytes payload = {NULL, (size_t)view->payload_len};
+    payload.data = mproc_malloc(payload.len);
+    if (!payload.data) {
+        mpp_child_ack(MPROC_ENOMEM);
+        _exit(1);
+    }
+    memcpy(payload.data, view + 1, payload.len);
+    mproc__child_main(&payload);
+}
+
+int mpp_init(int *argc, char ***argv)
+{
+    wchar_t buf[32768];
+    DWORD n = GetModuleFileNameW(NULL, buf, sizeof buf / sizeof buf[0]);
+    if (n == 0 || n >= sizeof buf / sizeof buf[0])
+        return mproc__fail_os_now();
+    exe_path_utf8 = w32_utf8(buf);
+    if (!exe_path_utf8)
+        return mproc__fail(MPROC_ENOMEM);
+    char **args = argv ? *argv : NULL;
+    if (args && argc && *argc >= 4 && strcmp(args[1], ARG_CHILD) == 0) {
+        HANDLE mapping = parse_handle(args[2]), event = parse_handle(args[3]);
+        if (mapping && event)
+            spawned_child_main(mapping, event);
+    }
+    return 0;
+}

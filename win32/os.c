@@ -1,0 +1,128 @@
+/* Windows: errors, clocks, the core lock, identity, CPU counts, text conversion. */
+#include "win32.h"
+
+#include <tlhelp32.h>
+
+int mpp_os_error_now(void)
+{
+    return (int)GetLastError();
+}
+
+int mpp_map_os_error(int os_error)
+{
+    switch ((DWORD)os_error) {
+    case ERROR_INVALID_HANDLE: case ERROR_INVALID_PARAMETER: return MPROC_EINVAL;
+    case ERROR_NOT_ENOUGH_MEMORY: case ERROR_OUTOFMEMORY: return MPROC_ENOMEM;
+    case ERROR_TIMEOUT: case WAIT_TIMEOUT: return MPROC_ETIMEDOUT;
+    case ERROR_BROKEN_PIPE: case ERROR_NO_DATA: case ERROR_PIPE_NOT_CONNECTED: return MPROC_ECLOSED;
+    case ERROR_FILE_NOT_FOUND: case ERROR_PATH_NOT_FOUND: case ERROR_INVALID_NAME: return MPROC_ENOENT;
+    case ERROR_ALREADY_EXISTS: case ERROR_FILE_EXISTS: return MPROC_EEXIST;
+    case ERROR_ACCESS_DENIED: return MPROC_EPERM;
+    case ERROR_NOT_SUPPORTED: case ERROR_CALL_NOT_IMPLEMENTED: return MPROC_ENOTSUP;
+    case ERROR_ABANDONED_WAIT_0: return MPROC_EOWNERDEAD;
+    default: return MPROC_EOS;
+    }
+}
+
+int64_t mpp_monotonic_ms(void)
+{
+    return (int64_t)GetTickCount64();
+}
+
+void mpp_sleep_ms(int64_t ms)
+{
+    Sleep(ms > 0x7fffffff ? 0x7fffffff : (DWORD)ms);
+}
+
+static SRWLOCK core_lock = SRWLOCK_INIT;
+
+void mpp_lock(void)
+{
+    AcquireSRWLockExclusive(&core_lock);
+}
+
+void mpp_unlock(void)
+{
+    ReleaseSRWLockExclusive(&core_lock);
+}
+
+void mpp_lock_reset(void)
+{
+    /* No fork on Windows: a child starts with a fresh lock anyway. */
+}
+
+int64_t mpp_getpid(void)
+{
+    return (int64_t)GetCurrentProcessId();
+}
+
+int64_t mpp_getppid(void)
+{
+    DWORD self = GetCurrentProcessId(), parent = 0;
+    HANDLE snap = CreateToolhelp32Snapshot(TH32CS_SNAPPROCESS, 0);
+    if (snap == INVALID_HANDLE_VALUE)
+        return 0;
+    PROCESSENTRY32W e = {.dwSize = sizeof e};
+    for (BOOL ok = Process32FirstW(snap, &e); ok; ok = Process32NextW(snap, &e))
+        if (e.th32ProcessID == self)
+            parent = e.th32ParentProcessID;
+    CloseHandle(snap);
+    return (int64_t)parent;
+}
+
+int mpp_cpu_count(void)
+{
+    DWORD n = GetActiveProcessorCount(ALL_PROCESSOR_GROUPS);
+    return n > 0 ? (int)n : 1;
+}
+
+int mpp_cpu_count_usable(void)
+{
+    DWORD_PTR process_mask, system_mask;
+    int n = 0;
+    if (GetProcessAffinityMask(GetCurrentProcess(), &process_mask, &system_mask))
+        for (; process_mask; process_mask &= process_mask - 1)
+            n++;
+    int all = mpp_cpu_count();
+    return n > 0 && n < all ? n : all;
+}
+
+void mpp_write_stderr(const char *text, size_t len)
+{
+    HANDLE h = GetStdHandle(STD_ERROR_HANDLE);
+    if (!h || h == INVALID_HANDLE_VALUE)
+        return;
+    while (len) {
+        DWORD chunk = len > 1u << 30 ? 1u << 30 : (DWORD)len, written = 0;
+        if (!WriteFile(h, text, chunk, &written, NULL) || written == 0)
+            return;
+        text += written;
+        len -= written;
+    }
+}
+
+wchar_t *w32_utf16(const char *utf8)
+{
+    int n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, utf8, -1, NULL, 0);
+    if (n <= 0)
+        return NULL;
+    wchar_t *w = mproc_malloc((size_t)n * sizeof *w);
+    if (w && MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, utf8, -1, w, n) != n) {
+        mproc_free(w);
+        w = NULL;
+    }
+    return w;
+}
+
+char *w32_utf8(const wchar_t *utf16)
+{
+    int n = WideCharToMultiByte(CP_UTF8, 0, utf16, -1, NULL, 0, NULL, NULL);
+    if (n <= 0)
+        return NULL;
+    char *s = mproc_malloc((size_t)n);
+    if (s && WideCharToMultiByte(CP_UTF8, 0, utf16, -1, s, n, NULL, NULL) != n) {
+        mproc_free(s);
+        s = NULL;
+    }
+    return s;
+}
