@@ -347,41 +347,64 @@ static void win_quoting_rules(void **state)
 
 #ifdef _WIN32
 #include <windows.h>
-/* The other way round: what we build, CommandLineToArgvW reads back unchanged. */
+static const char *const hard_args[] = {"", " ", "a\"b", "\"", "\\", "a\\", "a b\\",
+                                        "a\\\\b c", "\\\"", "x\\\\\"y z", "tab\tend",
+                                        "ünï cødé 世界", "trailing\\\\", "\"quoted\"", NULL};
+
+/* In the child: does CommandLineToArgvW of our own command line give hard_args back? */
+static int check_own_command_line(void)
+{
+    typedef wchar_t **(WINAPI * parse_fn)(const wchar_t *, int *);
+    HMODULE shell32 = LoadLibraryW(L"shell32.dll");
+    parse_fn parse = shell32 ? (parse_fn)(void (*)(void))GetProcAddress(shell32, "CommandLineToArgvW") : NULL;
+    if (!parse)
+        return 2;
+    int argc = 0;
+    wchar_t **argv = parse(GetCommandLineW(), &argc);
+    int expected = 0;
+    while (hard_args[expected])
+        expected++;
+    if (!argv || argc != expected + 2)
+        return 3;
+    for (int i = 0; i < expected; i++) {
+        char back[512];
+        WideCharToMultiByte(CP_UTF8, 0, argv[i + 2], -1, back, sizeof back, NULL, NULL);
+        if (strcmp(back, hard_args[i]) != 0) {
+            fprintf(stderr, "argument %d: sent [%s], read back [%s]\n", i, hard_args[i], back);
+            return 4;
+        }
+    }
+    return 0;
+}
+
+/* The other way round: a real CreateProcessW with the line we build, read back by
+ * CommandLineToArgvW in the child. */
 static void win_quoting_round_trip(void **state)
 {
     (void)state;
-    const char *hard[] = {"C:\\dir with space\\prog.exe", "", " ", "a\"b", "\"", "\\", "a\\",
-                          "a b\\", "a\\\\b c", "\\\"", "x\\\\\"y z", "tab\tend", "ünï cødé 世界",
-                          "trailing\\\\", "\"quoted\"", NULL};
+    wchar_t exe_w[MAX_PATH];
+    GetModuleFileNameW(NULL, exe_w, MAX_PATH);
+    char exe[3 * MAX_PATH];
+    WideCharToMultiByte(CP_UTF8, 0, exe_w, -1, exe, sizeof exe, NULL, NULL);
+    const char *argv[32] = {exe, "--parse-check"};
+    for (int i = 0; hard_args[i]; i++)
+        argv[i + 2] = hard_args[i];
     mproc__buf line = {0};
-    assert_ok(mproc__win_build_cmdline(&line, hard));
+    assert_ok(mproc__win_build_cmdline(&line, argv));
     int wlen = MultiByteToWideChar(CP_UTF8, 0, (char *)line.data, -1, NULL, 0);
     wchar_t *wline = mproc_malloc((size_t)wlen * sizeof *wline);
     MultiByteToWideChar(CP_UTF8, 0, (char *)line.data, -1, wline, wlen);
-    /* Loaded here only: shell32 drags user32 into every test of this program otherwise. */
-    typedef wchar_t **(WINAPI * parse_fn)(const wchar_t *, int *);
-    HMODULE shell32 = LoadLibraryW(L"shell32.dll");
-    assert_non_null(shell32);
-    parse_fn parse = (parse_fn)(void (*)(void))GetProcAddress(shell32, "CommandLineToArgvW");
-    assert_non_null(parse);
-    int argc = 0;
-    wchar_t **argv = parse(wline, &argc);
-    assert_non_null(argv);
-    int expected = 0;
-    while (hard[expected])
-        expected++;
-    assert_int_equal(argc, expected);
-    for (int i = 0; i < argc; i++) {
-        char back[512];
-        WideCharToMultiByte(CP_UTF8, 0, argv[i], -1, back, sizeof back, NULL, NULL);
-        if (strcmp(back, hard[i]) != 0)
-            fail_msg("argument %d: sent [%s], read back [%s]", i, hard[i], back);
-    }
-    LocalFree(argv);
-    FreeLibrary(shell32);
+    STARTUPINFOW si = {.cb = sizeof si};
+    PROCESS_INFORMATION pi;
+    assert_true(CreateProcessW(exe_w, wline, NULL, NULL, FALSE, 0, NULL, NULL, &si, &pi));
+    assert_int_equal(WaitForSingleObject(pi.hProcess, 60000), WAIT_OBJECT_0);
+    DWORD code = 99;
+    GetExitCodeProcess(pi.hProcess, &code);
+    CloseHandle(pi.hProcess);
+    CloseHandle(pi.hThread);
     mproc_free(wline);
     mproc__buf_free(&line);
+    assert_int_equal(code, 0);
 }
 #else
 static void win_quoting_round_trip(void **state)
@@ -405,4 +428,11 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(win_quoting_round_trip),
 };
 
-HARNESS_MAIN(tests)
+int main(int argc, char **argv)
+{
+#ifdef _WIN32
+    if (argc >= 2 && strcmp(argv[1], "--parse-check") == 0)
+        return check_own_command_line();
+#endif
+    return harness_main(argc, argv, tests, sizeof tests / sizeof tests[0]);
+}
