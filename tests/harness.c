@@ -13,7 +13,9 @@
 #else
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <spawn.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -337,4 +339,143 @@ int harness_main(int argc, char **argv, const struct CMUnitTest *tests, size_t c
     int failed = _cmocka_run_group_tests(argc >= 2 ? argv[1] : "all", chosen, n, NULL, NULL);
     free(chosen);
     return failed ? 1 : 0;
+}
+
+/* Reads a whole scratch file as text, folding CRLF (the Windows CRT's text mode) to LF. */
+static char *read_text_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    size_t cap = 4096, len = 0;
+    char *buf = malloc(cap);
+    for (size_t n; buf && (n = fread(buf + len, 1, cap - len - 1, f)) > 0;) {
+        len += n;
+        if (cap - len < 2) {
+            char *bigger = realloc(buf, cap * 2);
+            if (!bigger) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = bigger;
+            cap *= 2;
+        }
+    }
+    fclose(f);
+    if (!buf)
+        return NULL;
+    size_t j = 0;
+    for (size_t i = 0; i < len; i++)
+        if (!(buf[i] == '\r' && i + 1 < len && buf[i + 1] == '\n'))
+            buf[j++] = buf[i];
+    buf[j] = '\0';
+    return buf;
+}
+
+/* Output goes to files, not pipes: the program's children share them, and nothing can
+ * fill up while we wait. */
+bool harness_run_program(const char *exe, int64_t timeout_ms, char **out, char **err,
+                         int *exitcode)
+{
+    char out_path[512], err_path[512];
+    harness_temp_path(out_path, sizeof out_path, "stdout");
+    harness_temp_path(err_path, sizeof err_path, "stderr");
+    *out = *err = NULL;
+    bool ended = false;
+#ifdef _WIN32
+    SECURITY_ATTRIBUTES sa = {sizeof sa, NULL, TRUE};
+    HANDLE files[3];
+    files[0] = CreateFileA("NUL", GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE, &sa,
+                           OPEN_EXISTING, 0, NULL);
+    files[1] = CreateFileA(out_path, GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_WRITE, &sa,
+                           CREATE_ALWAYS, FILE_ATTRIBUTE_TEMPORARY, NULL);
+    files[2] = CreateFileA(err_path, GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_WRITE, &sa,
+                           CREATE_ALWAYS, FILE_ATTRIBUTE_TEMPORARY, NULL);
+    PROCESS_INFORMATION pi = {0};
+    SIZE_T attr_size = 0;
+    InitializeProcThreadAttributeList(NULL, 1, 0, &attr_size);
+    LPPROC_THREAD_ATTRIBUTE_LIST attrs = malloc(attr_size);
+    STARTUPINFOEXA si = {0};
+    si.StartupInfo.cb = sizeof si;
+    si.StartupInfo.dwFlags = STARTF_USESTDHANDLES;
+    si.StartupInfo.hStdInput = files[0];
+    si.StartupInfo.hStdOutput = files[1];
+    si.StartupInfo.hStdError = files[2];
+    si.lpAttributeList = attrs;
+    char cmdline[600];
+    snprintf(cmdline, sizeof cmdline, "\"%s\"", exe);
+    bool started =
+        files[0] != INVALID_HANDLE_VALUE && files[1] != INVALID_HANDLE_VALUE &&
+        files[2] != INVALID_HANDLE_VALUE && attrs &&
+        InitializeProcThreadAttributeList(attrs, 1, 0, &attr_size) &&
+        UpdateProcThreadAttribute(attrs, 0, PROC_THREAD_ATTRIBUTE_HANDLE_LIST, files,
+                                  sizeof files, NULL, NULL) &&
+        CreateProcessA(NULL, cmdline, NULL, NULL, TRUE, EXTENDED_STARTUPINFO_PRESENT, NULL,
+                       NULL, &si.StartupInfo, &pi);
+    if (attrs) {
+        DeleteProcThreadAttributeList(attrs);
+        free(attrs);
+    }
+    for (int i = 0; i < 3; i++)
+        if (files[i] != INVALID_HANDLE_VALUE)
+            CloseHandle(files[i]);
+    if (started) {
+        DWORD code = 1;
+        if (WaitForSingleObject(pi.hProcess, (DWORD)timeout_ms) == WAIT_OBJECT_0) {
+            ended = true;
+            GetExitCodeProcess(pi.hProcess, &code);
+            *exitcode = (int)code;
+        } else {
+            TerminateProcess(pi.hProcess, 137);
+            WaitForSingleObject(pi.hProcess, 5000);
+        }
+        CloseHandle(pi.hThread);
+        CloseHandle(pi.hProcess);
+    }
+#else
+    int out_fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    int err_fd = open(err_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    pid_t pid = -1;
+    if (out_fd >= 0 && err_fd >= 0) {
+        posix_spawn_file_actions_t actions;
+        posix_spawn_file_actions_init(&actions);
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+        posix_spawn_file_actions_adddup2(&actions, out_fd, 1);
+        posix_spawn_file_actions_adddup2(&actions, err_fd, 2);
+        char *argv[] = {(char *)exe, NULL};
+        if (posix_spawn(&pid, exe, &actions, NULL, argv, environ) != 0)
+            pid = -1;
+        posix_spawn_file_actions_destroy(&actions);
+    }
+    if (out_fd >= 0)
+        close(out_fd);
+    if (err_fd >= 0)
+        close(err_fd);
+    if (pid > 0) {
+        int64_t end = harness_now_ms() + timeout_ms;
+        int status = 0;
+        pid_t got;
+        while ((got = waitpid(pid, &status, WNOHANG)) == 0 && harness_now_ms() < end)
+            harness_sleep_ms(5);
+        if (got == pid) {
+            ended = true;
+            *exitcode = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+        } else {
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+        }
+    }
+#endif
+    *out = read_text_file(out_path);
+    *err = read_text_file(err_path);
+    remove(out_path);
+    remove(err_path);
+    if (!ended || !*out || !*err) {
+        free(*out);
+        free(*err);
+        *out = *err = NULL;
+        return false;
+    }
+    return true;
 }

@@ -36,6 +36,12 @@ bool harness_read_i64(const char *path, int64_t *value, int64_t timeout_ms);
 void harness_write_i64(const char *path, int64_t value);
 void harness_sleep_ms(int64_t ms);
 int64_t harness_now_ms(void);
+/* Runs the program `exe` (a path; on Windows relative to the working directory) with
+ * stdout and stderr captured, killing it after timeout_ms. On success *out and *err hold
+ * NUL-terminated text with "\r\n" folded to "\n" (free them) and *exitcode its exit status.
+ * Returns false if it could not start or did not end in time. */
+bool harness_run_program(const char *exe, int64_t timeout_ms, char **out, char **err,
+                         int *exitcode);
 /* true when running as a Windows build (under Wine here). */
 bool harness_is_windows(void);
 

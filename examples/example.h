@@ -1,0 +1,80 @@
+/* Small helpers shared by the seed examples (not part of the library). */
+#ifndef MPROC_EXAMPLE_H
+#define MPROC_EXAMPLE_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "mproc.h"
+
+#ifdef _WIN32
+#include <windows.h>
+static inline void sleep_ms(long ms) { Sleep((DWORD)ms); }
+static inline double now_s(void) { return (double)GetTickCount64() / 1000.0; }
+#else
+#include <unistd.h>
+static inline void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+static inline double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+#endif
+
+/* Python flushes print() per line on a terminal; do the same for pipes, so lines of several
+ * processes come out in the order they were printed. Call first in main(): spawned
+ * children pass through here too before mproc_init runs their task. */
+static inline void line_buffered_stdout(void)
+{
+#ifdef _WIN32
+    setvbuf(stdout, NULL, _IONBF, 0); /* the Windows CRT has no line buffering */
+#else
+    setvbuf(stdout, NULL, _IOLBF, 0);
+#endif
+}
+
+/* Seed 000's child work: counting data**3 down to zero. CPython needs about 50 ms for
+ * data = 100; C is about 100 times faster, which would let the child finish before the
+ * parent prints and change what the daemon and join examples show. So count 100 times
+ * as far. */
+static inline void count_down_like_python(int64_t data)
+{
+    volatile int64_t res = data * data * data * 100;
+    while (res > 0)
+        res -= 1;
+}
+
+/* Python's kwargs, for the examples that use them: (key, value) string pairs in a pack. */
+static inline const char *kwarg(const mproc_bytes *in, const char *key)
+{
+    mproc_unpacker u;
+    const char *k, *v;
+    mproc_unpack_init(&u, in);
+    while (mproc_unpack_str(&u, &k) == 0 && mproc_unpack_str(&u, &v) == 0)
+        if (strcmp(k, key) == 0)
+            return v;
+    return NULL;
+}
+
+/* Starts target with args (NULL: none); prints why and exits if it cannot. */
+static inline mproc_process *start_process(const mproc_process_opts *opts)
+{
+    mproc_process *p;
+    int rc = mproc_process_create(&p, opts);
+    if (rc == 0)
+        rc = mproc_process_start(p);
+    if (rc != 0) {
+        fprintf(stderr, "cannot start %s: %s\n", opts->target, mproc_strerror(rc));
+        exit(1);
+    }
+    return p;
+}
+
+#endif

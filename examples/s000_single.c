@@ -1,0 +1,31 @@
+/* Seed 000, 单进程 (a single process): start one child that counts down data**3 and join it. */
+#include "example.h"
+
+MPROC_TASK(process_task, in, out)
+{
+    (void)out;
+    mproc_unpacker u;
+    int64_t data = 0;
+    mproc_unpack_init(&u, in);
+    mproc_unpack_i64(&u, &data);
+    count_down_like_python(data);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    line_buffered_stdout();
+    if (mproc_init(&argc, &argv) != 0)
+        return 1;
+    double start_time = now_s();
+    mproc_pack *args;
+    mproc_pack_create(&args);
+    mproc_pack_i64(args, 100);
+    mproc_process *p = start_process(&(mproc_process_opts){.target = "process_task", .args = args});
+    mproc_process_join(p, MPROC_FOREVER);
+    printf("--------end\n");
+    printf("-----耗时：%f \n", now_s() - start_time);
+    mproc_process_destroy(p);
+    mproc_pack_destroy(args);
+    return 0;
+}

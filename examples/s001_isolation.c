@@ -1,0 +1,25 @@
+/* Seed 001 §4, 进程之间内存空间互相隔离 (memory is isolated): the child sets its n to 0;
+ * the parent still prints 100. */
+#include "example.h"
+
+static int n = 100;
+
+MPROC_TASK(task, in, out)
+{
+    (void)in;
+    (void)out;
+    n = 0; /* the child's own copy */
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    line_buffered_stdout();
+    if (mproc_init(&argc, &argv) != 0)
+        return 1;
+    mproc_process *p = start_process(&(mproc_process_opts){.target = "task"});
+    mproc_process_join(p, MPROC_FOREVER);
+    mproc_process_destroy(p);
+    printf("%d\n", n);
+    return 0;
+}

@@ -1,0 +1,41 @@
+/* Seed 002, 给子进程命名 (naming children): three worker1 runs one after the other, then one
+ * worker2; each prints its own pid and the parent prints the child's name. */
+#include "example.h"
+
+MPROC_TASK(worker1, in, out)
+{
+    (void)in;
+    (void)out;
+    printf("this is worker1 func\n");
+    printf("current pid = %lld\n", (long long)mproc_getpid());
+    return 0;
+}
+
+MPROC_TASK(worker2, in, out)
+{
+    (void)in;
+    (void)out;
+    printf("this is worker2 func\n");
+    printf("current pid = %lld\n", (long long)mproc_getpid());
+    return 0;
+}
+
+static void run_named(const char *name, const char *target)
+{
+    mproc_process *p = start_process(&(mproc_process_opts){.name = name, .target = target});
+    mproc_process_join(p, MPROC_FOREVER);
+    printf("child process name = %s\n", mproc_process_name(p));
+    mproc_process_destroy(p);
+}
+
+int main(int argc, char **argv)
+{
+    line_buffered_stdout();
+    if (mproc_init(&argc, &argv) != 0)
+        return 1;
+    printf("parent pid = %lld\n", (long long)mproc_getppid());
+    for (int n = 0; n < 3; n++)
+        run_named("worker1", "worker1");
+    run_named("worker2", "worker2");
+    return 0;
+}

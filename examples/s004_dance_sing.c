@@ -1,0 +1,31 @@
+/* Seed 004 §3.2 思路1 (approach 1): the child dances while the parent sings. */
+#include "example.h"
+
+MPROC_TASK(dance, in, out)
+{
+    (void)in;
+    (void)out;
+    for (int i = 0; i < 3; i++) {
+        printf("跳舞中...\n");
+        sleep_ms(200);
+    }
+    return 0;
+}
+
+static void sing(void)
+{
+    for (int i = 0; i < 3; i++) {
+        printf("唱歌中...\n");
+        sleep_ms(100);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    line_buffered_stdout();
+    if (mproc_init(&argc, &argv) != 0)
+        return 1;
+    start_process(&(mproc_process_opts){.target = "dance"});
+    sing();
+    return 0;
+}

@@ -1,0 +1,31 @@
+/* Seed 004 §3.4, 根据进程编号杀死进程 (kill a process by its id): os.kill(pid, 9) is
+ * mproc_process_kill; the child's later lines never come, and its exit code is -9. */
+#include "example.h"
+
+MPROC_TASK(task, in, out)
+{
+    (void)in;
+    (void)out;
+    for (int i = 0; i < 50; i++) {
+        printf("任务执行中..\n");
+        sleep_ms(100);
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    line_buffered_stdout();
+    if (mproc_init(&argc, &argv) != 0)
+        return 1;
+    mproc_process *p = start_process(&(mproc_process_opts){.target = "task"});
+    sleep_ms(250);
+    printf("kill %lld\n", (long long)mproc_process_pid(p));
+    mproc_process_kill(p);
+    mproc_process_join(p, MPROC_FOREVER);
+    int code;
+    mproc_process_exitcode(p, &code);
+    printf("exitcode %d\n", code);
+    mproc_process_destroy(p);
+    return 0;
+}

@@ -1,0 +1,27 @@
+/* Seed 004 §3.6 (2), 主进程会等待所有子进程结束后再结束 (the parent waits for its children before it ends). */
+#include "example.h"
+
+MPROC_TASK(task, in, out)
+{
+    (void)in;
+    (void)out;
+    for (int i = 0; i < 10; i++) {
+        printf("任务执行中..\n");
+        sleep_ms(100);
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    line_buffered_stdout();
+    if (mproc_init(&argc, &argv) != 0)
+        return 1;
+    mproc_process *sub_process =
+        start_process(&(mproc_process_opts){.target = "task", .daemon = false});
+    sleep_ms(500); /* 主进程延时0.5s */
+
+    printf("over\n");
+    (void)sub_process;
+    return 0;
+}

@@ -1,0 +1,48 @@
+/* Seed 004 §3.6 (1), 进程之间不共享全局变量 (no shared globals): the add child fills its own
+ * list; the parent and the read child still see an empty one. */
+#include "example.h"
+
+static int g_list[16];
+static int g_len;
+
+static void print_list(const char *label)
+{
+    printf("%s [", label);
+    for (int i = 0; i < g_len; i++)
+        printf(i ? ", %d" : "%d", g_list[i]);
+    printf("]\n");
+}
+
+MPROC_TASK(add_data, in, out)
+{
+    (void)in;
+    (void)out;
+    for (int i = 0; i < 3; i++) {
+        g_list[g_len++] = i;
+        printf("add: %d\n", i);
+        sleep_ms(200);
+    }
+    print_list("添加完成：");
+    return 0;
+}
+
+MPROC_TASK(read_data, in, out)
+{
+    (void)in;
+    (void)out;
+    print_list("read:");
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    line_buffered_stdout();
+    if (mproc_init(&argc, &argv) != 0)
+        return 1;
+    mproc_process *add_process = start_process(&(mproc_process_opts){.target = "add_data"});
+    mproc_process_join(add_process, MPROC_FOREVER); /* 主进程等待add_process进程结束 */
+    start_process(&(mproc_process_opts){.target = "read_data"});
+    print_list("主进程读取：");
+    mproc_process_destroy(add_process);
+    return 0;
+}

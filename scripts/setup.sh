@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Installs everything the build and the tests need on a fresh Debian 12 machine, following
+# ../shared/toolchain/NOTES.md. Safe to run again: each step is skipped once done.
+#   scripts/setup.sh native     gcc, clang + sanitizers, meson, cmocka, python3
+#   scripts/setup.sh all        native + mingw-w64/Wine + aarch64/qemu-user (default)
+set -euo pipefail
+what=${1:-all}
+here=$(cd "$(dirname "$0")/.." && pwd)
+toolchain=${MPROC_TOOLCHAIN:-$here/../shared/toolchain}
+export DEBIAN_FRONTEND=noninteractive
+sudo=""
+[ "$(id -u)" = 0 ] || sudo=sudo
+
+apt_install() { $sudo apt-get install -y --no-install-recommends "$@" >/dev/null; }
+
+if [ ! -f /etc/apt/sources.list.d/debian-src.sources ]; then
+  $sudo tee /etc/apt/sources.list.d/debian-src.sources >/dev/null <<'SRC'
+Types: deb-src
+URIs: http://deb.debian.org/debian
+Suites: bookworm
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SRC
+  need_update=1
+fi
+if [ "$what" = all ] && ! dpkg --print-foreign-architectures | grep -qx arm64; then
+  $sudo dpkg --add-architecture arm64
+  need_update=1
+fi
+if [ -n "${need_update:-}" ] || [ ! -d /var/lib/apt/lists ] || [ -z "$(ls /var/lib/apt/lists 2>/dev/null | head -1)" ]; then
+  $sudo apt-get update >/dev/null
+fi
+
+echo "setup: native toolchain"
+apt_install build-essential meson ninja-build pkg-config libcmocka-dev clang libclang-rt-14-dev python3
+[ "$what" = all ] || exit 0
+
+echo "setup: Windows cross toolchain and Wine"
+apt_install gcc-mingw-w64-x86-64 wine wine64 cmake dpkg-dev
+"$toolchain/build-cmocka-cross.sh" x86_64-w64-mingw32 /opt/cross/x86_64-w64-mingw32 >/dev/null
+
+echo "setup: aarch64 cross toolchain and qemu-user"
+apt_install gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user libcmocka-dev:arm64
+# exec of an aarch64 binary from inside qemu-user (the spawn start method) needs binfmt_misc
+mountpoint -q /proc/sys/fs/binfmt_misc || $sudo mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc || true
+apt_install qemu-user-binfmt binfmt-support
+echo "setup: done"

@@ -1,0 +1,442 @@
+/* The seed examples: each runs as a program of its own (from the examples build directory,
+ * the working directory meson gives this test) and its output is checked against what
+ * the seed describes. Where the seed's own output depends on scheduling, only what it
+ * guarantees is checked: counts, and the order of lines that are ordered. */
+#include "harness.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { EXAMPLE_TIMEOUT_MS = 60000 };
+
+typedef struct {
+    char *out, *err;
+    int exitcode;
+    char **lines; /* stdout split into lines */
+    size_t count;
+} run_result;
+
+static run_result run_example(const char *name)
+{
+    char exe[256];
+#ifdef _WIN32
+    snprintf(exe, sizeof exe, ".\\%s.exe", name);
+#else
+    snprintf(exe, sizeof exe, "./%s", name);
+#endif
+    run_result r = {0};
+    if (!harness_run_program(exe, EXAMPLE_TIMEOUT_MS, &r.out, &r.err, &r.exitcode))
+        fail_msg("%s did not run to its end within %d ms", name, EXAMPLE_TIMEOUT_MS);
+    size_t cap = 16;
+    r.lines = malloc(cap * sizeof *r.lines);
+    for (char *line = r.out; *line;) {
+        char *nl = strchr(line, '\n');
+        if (nl)
+            *nl = '\0';
+        if (r.count == cap)
+            r.lines = realloc(r.lines, (cap *= 2) * sizeof *r.lines);
+        r.lines[r.count++] = line;
+        if (!nl)
+            break;
+        line = nl + 1;
+    }
+    print_message("--- %s exited with %d; stderr:\n%s--- stdout:\n", name, r.exitcode, r.err);
+    for (size_t i = 0; i < r.count; i++)
+        print_message("  | %s\n", r.lines[i]);
+    return r;
+}
+
+static void free_result(run_result *r)
+{
+    free(r->lines);
+    free(r->out);
+    free(r->err);
+}
+
+/* Glob match where '*' stands for any run of characters. */
+static bool matches(const char *pattern, const char *text)
+{
+    if (*pattern == '\0')
+        return *text == '\0';
+    if (*pattern == '*')
+        return matches(pattern + 1, text) || (*text && matches(pattern, text + 1));
+    return *pattern == *text && matches(pattern + 1, text + 1);
+}
+
+static size_t count_matching(const run_result *r, const char *pattern)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < r->count; i++)
+        n += matches(pattern, r->lines[i]);
+    return n;
+}
+
+/* stdout is exactly these lines. */
+static void expect_exact(const run_result *r, const char *const *patterns, size_t n)
+{
+    if (r->count != n)
+        fail_msg("%lu lines of output, wanted %lu", (unsigned long)r->count, (unsigned long)n);
+    for (size_t i = 0; i < n; i++)
+        if (!matches(patterns[i], r->lines[i]))
+            fail_msg("line %lu is \"%s\", wanted \"%s\"", (unsigned long)(i + 1), r->lines[i],
+                     patterns[i]);
+}
+#define EXPECT_EXACT(r, ...)                                                                 \
+    do {                                                                                     \
+        const char *const want_[] = {__VA_ARGS__};                                           \
+        expect_exact(r, want_, sizeof want_ / sizeof want_[0]);                              \
+    } while (0)
+
+/* These lines appear in this order (other lines may come between them). */
+static void expect_in_order(const run_result *r, const char *const *patterns, size_t n)
+{
+    size_t next = 0;
+    for (size_t i = 0; i < r->count && next < n; i++)
+        if (matches(patterns[next], r->lines[i]))
+            next++;
+    if (next < n)
+        fail_msg("no line \"%s\" after the ones before it", patterns[next]);
+}
+#define EXPECT_IN_ORDER(r, ...)                                                              \
+    do {                                                                                     \
+        const char *const want_[] = {__VA_ARGS__};                                           \
+        expect_in_order(r, want_, sizeof want_ / sizeof want_[0]);                           \
+    } while (0)
+
+static void expect_clean_exit(const run_result *r)
+{
+    assert_int_equal(r->exitcode, 0);
+    assert_string_equal(r->err, "");
+}
+
+static void tour(void **state)
+{
+    (void)state;
+    run_result r = run_example("tour");
+    expect_clean_exit(&r);
+    EXPECT_IN_ORDER(&r, "mproc * tour: MainProcess, pid *", "spawn:",
+                    "  [spawn] hello from Process-*, pid *; exiting with 11",
+                    "  Process-* ended with exit code 11 after *",
+                    "  join(sleepy, 100 ms) -> MPROC_ETIMEDOUT; alive: 1",
+                    "  after terminate: exit code -15 *",
+                    "a daemon child is running; it is terminated when main() returns");
+    if (!harness_is_windows()) {
+        EXPECT_IN_ORDER(&r, "fork:", "  [fork] hello from Process-*, pid *; exiting with 10",
+                        "  Process-* ended with exit code 10 after *");
+        EXPECT_IN_ORDER(&r, "forkserver:",
+                        "  [forkserver] hello from Process-*, pid *; exiting with 12",
+                        "  Process-* ended with exit code 12 after *");
+    }
+    free_result(&r);
+}
+
+static void s000_single(void **state)
+{
+    (void)state;
+    run_result r = run_example("s000_single");
+    expect_clean_exit(&r);
+    EXPECT_EXACT(&r, "--------end", "-----耗时：* ");
+    free_result(&r);
+}
+
+static void s000_no_join(void **state)
+{
+    (void)state;
+    run_result r = run_example("s000_no_join");
+    expect_clean_exit(&r);
+    /* The parent does not wait, yet the program ends only after the child's line. */
+    EXPECT_EXACT(&r, "--------end", "-----耗时：* ", "==============: 子进程结束");
+    free_result(&r);
+}
+
+static void s000_join(void **state)
+{
+    (void)state;
+    run_result r = run_example("s000_join");
+    expect_clean_exit(&r);
+    EXPECT_EXACT(&r, "==============: 子进程结束", "--------end", "-----耗时：* ");
+    free_result(&r);
+}
+
+static void s000_daemon(void **state)
+{
+    (void)state;
+    run_result r = run_example("s000_daemon");
+    expect_clean_exit(&r);
+    EXPECT_EXACT(&r, "--------end", "-----耗时：* "); /* the daemon never gets to print */
+    free_result(&r);
+}
+
+/* Seed 000's three children 100, 200, 300 report the main process as their parent. */
+static void check_three_children(const run_result *r, bool with_code)
+{
+    long long main_pid = 0;
+    assert_true(r->count > 0);
+    assert_int_equal(sscanf(r->lines[0], "主进程:%lld", &main_pid), 1);
+    assert_true(main_pid > 0 && main_pid != mproc_getpid());
+    for (int data = 100; data <= 300; data += 100) {
+        char started[128], ended[160];
+        snprintf(started, sizeof started, "测试多进程任务：%d, 当前进程号：*, 父进程号为: %lld",
+                 data, main_pid);
+        if (with_code)
+            snprintf(ended, sizeof ended,
+                     "多进程任务结束：%d, 当前进程号为: *, sh_dock_code is [31, 32, %d]", data,
+                     data);
+        else
+            snprintf(ended, sizeof ended, "多进程任务结束：%d, 当前进程号为: *", data);
+        assert_int_equal(count_matching(r, started), 1);
+        assert_int_equal(count_matching(r, ended), 1);
+        EXPECT_IN_ORDER(r, started, ended);
+    }
+}
+
+static void s000_multi(void **state)
+{
+    (void)state;
+    run_result r = run_example("s000_multi");
+    expect_clean_exit(&r);
+    assert_int_equal(r.count, 7);
+    check_three_children(&r, false);
+    free_result(&r);
+}
+
+static void s000_multi_subclass(void **state)
+{
+    (void)state;
+    run_result r = run_example("s000_multi_subclass");
+    expect_clean_exit(&r);
+    assert_int_equal(r.count, 7);
+    check_three_children(&r, false);
+    free_result(&r);
+}
+
+static void s000_no_share(void **state)
+{
+    (void)state;
+    run_result r = run_example("s000_no_share");
+    expect_clean_exit(&r);
+    assert_int_equal(r.count, 8);
+    check_three_children(&r, true);
+    /* The parent's list is untouched by the children. */
+    assert_true(matches("sh_dock_code is [31, 32, 33, 34]*", r.lines[7]));
+    free_result(&r);
+}
+
+static void s001_start(void **state)
+{
+    (void)state;
+    run_result r = run_example("s001_start");
+    expect_clean_exit(&r);
+    assert_int_equal(r.count, 3);
+    EXPECT_IN_ORDER(&r, "大海 is running", "大海 is done");
+    EXPECT_IN_ORDER(&r, "主", "大海 is done");
+    free_result(&r);
+}
+
+static void s001_join_multi(void **state)
+{
+    (void)state;
+    run_result r = run_example("s001_join_multi");
+    expect_clean_exit(&r);
+    assert_int_equal(r.count, 9);
+    for (int i = 1; i <= 4; i++) {
+        char running[32], done[32];
+        snprintf(running, sizeof running, "大海%d is running", i);
+        snprintf(done, sizeof done, "大海%d is done", i);
+        assert_int_equal(count_matching(&r, running), 1);
+        assert_int_equal(count_matching(&r, done), 1);
+    }
+    /* Each child sleeps i seconds, so they finish in order; then the parent, which joined
+     * all four, prints the time it waited: at least the longest sleep. */
+    EXPECT_IN_ORDER(&r, "大海1 is done", "大海2 is done", "大海3 is done", "大海4 is done",
+                    "主 *");
+    double waited = 0;
+    assert_int_equal(sscanf(r.lines[8], "主 %lf", &waited), 1);
+    assert_true(waited >= 3.9);
+    free_result(&r);
+}
+
+static void s001_isolation(void **state)
+{
+    (void)state;
+    run_result r = run_example("s001_isolation");
+    expect_clean_exit(&r);
+    EXPECT_EXACT(&r, "100");
+    free_result(&r);
+}
+
+static void s001_attributes(void **state)
+{
+    (void)state;
+    run_result r = run_example("s001_attributes");
+    expect_clean_exit(&r);
+    EXPECT_IN_ORDER(&r, "Process-1", "False", "主*爹是 *", "exitcode -15");
+    assert_int_equal(count_matching(&r, "* is done爹是 *"), 0);
+    assert_true(count_matching(&r, "* is running爹是 *") <= 1);
+    free_result(&r);
+}
+
+static void s001_daemon(void **state)
+{
+    (void)state;
+    run_result r = run_example("s001_daemon");
+    expect_clean_exit(&r);
+    EXPECT_EXACT(&r, "老太监活着", "皇帝正在死亡");
+    free_result(&r);
+}
+
+static void s002_simple(void **state)
+{
+    (void)state;
+    run_result r = run_example("s002_simple");
+    expect_clean_exit(&r);
+    EXPECT_EXACT(&r, "func worker", "parent pid = *", "current pid = *", "Process-1");
+    free_result(&r);
+}
+
+static void s002_named(void **state)
+{
+    (void)state;
+    run_result r = run_example("s002_named");
+    expect_clean_exit(&r);
+    EXPECT_EXACT(&r, "parent pid = *", "this is worker1 func", "current pid = *",
+                 "child process name = worker1", "this is worker1 func", "current pid = *",
+                 "child process name = worker1", "this is worker1 func", "current pid = *",
+                 "child process name = worker1", "this is worker2 func", "current pid = *",
+                 "child process name = worker2");
+    free_result(&r);
+}
+
+static void s003_logging(void **state)
+{
+    (void)state;
+    run_result r = run_example("s003_logging");
+    assert_int_equal(r.exitcode, 0);
+    EXPECT_EXACT(&r, "True", "test");
+    assert_string_equal(r.err, "[INFO/MainProcess] 我是通用格式\n"
+                               "[INFO/MainProcess] info 测试\n"
+                               "[WARNING/MainProcess] warning 测试\n"
+                               "[ERROR/MainProcess] error 测试\n"
+                               "[INFO/Process-1] child process calling self.run()\n"
+                               "[INFO/Process-1] process shutting down\n"
+                               "[INFO/Process-1] process exiting with exitcode 0\n"
+                               "[INFO/MainProcess] process shutting down\n");
+    free_result(&r);
+}
+
+/* Dancing and singing, three lines each, interleaved however the scheduler likes. */
+static void check_dance_and_sing(const char *name)
+{
+    run_result r = run_example(name);
+    expect_clean_exit(&r);
+    assert_int_equal(r.count, 6);
+    assert_int_equal(count_matching(&r, "唱歌中..."), 3);
+    assert_int_equal(count_matching(&r, "跳舞中..."), 3);
+    free_result(&r);
+}
+
+static void s004_dance_sing(void **state)
+{
+    (void)state;
+    check_dance_and_sing("s004_dance_sing");
+}
+
+static void s004_two_children(void **state)
+{
+    (void)state;
+    check_dance_and_sing("s004_two_children");
+}
+
+static void s004_kill_pid(void **state)
+{
+    (void)state;
+    run_result r = run_example("s004_kill_pid");
+    expect_clean_exit(&r);
+    EXPECT_IN_ORDER(&r, "kill *", "exitcode -9");
+    assert_true(count_matching(&r, "任务执行中..") < 50);
+    assert_int_equal(r.count, count_matching(&r, "任务执行中..") + 2);
+    free_result(&r);
+}
+
+static void s004_args_kwargs(void **state)
+{
+    (void)state;
+    run_result r = run_example("s004_args_kwargs");
+    expect_clean_exit(&r);
+    assert_int_equal(r.count, 2);
+    assert_int_equal(count_matching(&r, "名字为Tom, 年龄为30"), 1);
+    assert_int_equal(count_matching(&r, "名字为Jerry, 年龄为15"), 1);
+    free_result(&r);
+}
+
+static void s004_no_global_share(void **state)
+{
+    (void)state;
+    run_result r = run_example("s004_no_global_share");
+    expect_clean_exit(&r);
+    assert_int_equal(r.count, 6);
+    EXPECT_EXACT(&r, "add: 0", "add: 1", "add: 2", "添加完成： [0, 1, 2]", "*", "*");
+    assert_int_equal(count_matching(&r, "主进程读取： []"), 1);
+    assert_int_equal(count_matching(&r, "read: []"), 1);
+    free_result(&r);
+}
+
+/* Seed 004 §3.6: a child printing ten lines, 0.1 s apart, and a parent that ends after 0.5 s. */
+static size_t check_ten_line_child(const char *name)
+{
+    run_result r = run_example(name);
+    expect_clean_exit(&r);
+    size_t lines = count_matching(&r, "任务执行中..");
+    assert_int_equal(count_matching(&r, "over"), 1);
+    assert_int_equal(r.count, lines + 1);
+    free_result(&r);
+    return lines;
+}
+
+static void s004_main_waits(void **state)
+{
+    (void)state;
+    assert_int_equal(check_ten_line_child("s004_main_waits"), 10); /* waited for */
+}
+
+static void s004_daemon(void **state)
+{
+    (void)state;
+    assert_true(check_ten_line_child("s004_daemon") < 10); /* destroyed with the parent */
+}
+
+static void s004_terminate(void **state)
+{
+    (void)state;
+    assert_true(check_ten_line_child("s004_terminate") < 10); /* terminated first */
+}
+
+static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(tour),
+    cmocka_unit_test(s000_single),
+    cmocka_unit_test(s000_no_join),
+    cmocka_unit_test(s000_join),
+    cmocka_unit_test(s000_daemon),
+    cmocka_unit_test(s000_multi),
+    cmocka_unit_test(s000_multi_subclass),
+    cmocka_unit_test(s000_no_share),
+    cmocka_unit_test(s001_start),
+    cmocka_unit_test(s001_join_multi),
+    cmocka_unit_test(s001_isolation),
+    cmocka_unit_test(s001_attributes),
+    cmocka_unit_test(s001_daemon),
+    cmocka_unit_test(s002_simple),
+    cmocka_unit_test(s002_named),
+    cmocka_unit_test(s003_logging),
+    cmocka_unit_test(s004_dance_sing),
+    cmocka_unit_test(s004_two_children),
+    cmocka_unit_test(s004_kill_pid),
+    cmocka_unit_test(s004_args_kwargs),
+    cmocka_unit_test(s004_no_global_share),
+    cmocka_unit_test(s004_main_waits),
+    cmocka_unit_test(s004_daemon),
+    cmocka_unit_test(s004_terminate),
+};
+
+HARNESS_MAIN(tests)
