@@ -124,6 +124,10 @@ int mpp_default_method(void)
     return MPROC_FORKSERVER;
 }
 
+/* Threads that exist before the program makes any: under qemu-user the emulator's own
+ * threads show in /proc/self/task. Counted at mproc_init. */
+static int threads_at_init = 1;
+
 static int count_threads(void)
 {
 #if defined(__linux__)
@@ -206,11 +210,12 @@ int mpp_child_start(mpp_child **out, int method, const mproc_bytes *payload, int
     int32_t flags = px_is_main_thread() ? PAYLOAD_PDEATHSIG : 0;
 
     if (method == MPROC_FORK) {
-        if (count_threads() > 1)
+        int threads = count_threads() - threads_at_init + 1;
+        if (threads > 1)
             mproc_log(MPROC_LOG_WARNING,
                       "fork() from a process with %d threads: only the calling thread exists in "
                       "the child; prefer the forkserver or spawn start method",
-                      count_threads());
+                      threads);
         pid_t parent = getpid();
         /* Hold the lock across fork so no other thread is inside the core's state. */
         mpp_lock();
@@ -455,6 +460,7 @@ int mpp_init(int *argc, char ***argv)
     char **args = argv ? *argv : NULL;
     int n = argc ? *argc : 0;
     record_exe_path(args && n > 0 ? args[0] : NULL); /* children start children too */
+    threads_at_init = count_threads();
     if (args && n >= 3) {
         int fd = parse_fd(args[2]);
         if (fd >= 0 && strcmp(args[1], ARG_CHILD) == 0)

@@ -1,5 +1,8 @@
 /* Process: start/join/terminate/kill/exit codes, names, nesting, lifetimes (parent killed,
  * normal exit), bad input, and many start/join cycles, under every start method. */
+#ifndef _WIN32
+#define _POSIX_C_SOURCE 200809L
+#endif
 #include "harness.h"
 
 #include <stdio.h>
@@ -9,6 +12,7 @@
 #include <windows.h>
 #else
 #include <pthread.h>
+#include <unistd.h>
 #endif
 
 /* Internal test hook: where spawn looks for the executable (NULL: the real one). */
@@ -650,6 +654,57 @@ static void active_children_and_cpus(void **state)
     assert_true(usable >= 1 && usable <= cpus);
 }
 
+#ifndef _WIN32
+static void *idle_thread(void *arg)
+{
+    (void)arg;
+    harness_sleep_ms(500); /* alive while the child is forked */
+    return NULL;
+}
+
+/* Captures what the library logs to stderr while fork-starting a child. */
+static char *stderr_of_fork_start(void)
+{
+    char path[256];
+    harness_temp_path(path, sizeof path, "stderr");
+    fflush(stderr);
+    int saved = dup(2);
+    FILE *f = fopen(path, "w+");
+    assert_non_null(f);
+    dup2(fileno(f), 2);
+    mproc_pack *args = pack_i64(0);
+    mproc_process *p = start(MPROC_FORK, "exit_with", args, false);
+    mproc_pack_destroy(args);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    assert_int_equal(finish(p), 0);
+    static char text[1024];
+    rewind(f);
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    text[n] = '\0';
+    fclose(f);
+    remove(path);
+    return text;
+}
+#endif
+
+/* fork() from a process with threads copies only the calling one: the library says so. */
+static void fork_with_threads_warns(void **state)
+{
+    (void)state;
+#ifdef _WIN32
+    assert_rc(mproc_set_start_method(MPROC_FORK), MPROC_ENOTSUP);
+#else
+    assert_string_equal(stderr_of_fork_start(), "");
+    pthread_t thread;
+    assert_int_equal(pthread_create(&thread, NULL, idle_thread, NULL), 0);
+    const char *text = stderr_of_fork_start();
+    pthread_join(thread, NULL);
+    assert_non_null(strstr(text, "[WARNING/MainProcess] fork() from a process with 2 threads"));
+#endif
+}
+
 static const struct CMUnitTest tests[] = {
 #define PM(fn) cmocka_unit_test(fn##_fork), cmocka_unit_test(fn##_spawn), cmocka_unit_test(fn##_forkserver)
     PM(exit_codes),
@@ -669,6 +724,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(bad_input),
     cmocka_unit_test(start_method_settings),
     cmocka_unit_test(active_children_and_cpus),
+    cmocka_unit_test(fork_with_threads_warns),
 };
 
 HARNESS_MAIN(tests)
