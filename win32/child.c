@@ -15,10 +15,6 @@
 #include "../api/src/cmdline.h"
 
 #define ARG_CHILD "--mproc-child"
-/* Exit codes TerminateProcess gives, read back as Python's -SIGTERM / -SIGKILL. */
-#define EXIT_TERMINATED 0x10000u
-#define SIGNAL_TERM 15
-#define SIGNAL_KILL 9
 /* The header at the start of the mapping. */
 #define HANDOFF_MAGIC 0x6d70726f63484f31ull
 #define ACK_PENDING 1
@@ -85,17 +81,6 @@ static HANDLE job_for_children(void)
     return job;
 }
 
-static HANDLE inheritable_copy(HANDLE h)
-{
-    HANDLE copy = NULL;
-    if (!h || h == INVALID_HANDLE_VALUE)
-        return NULL;
-    if (!DuplicateHandle(GetCurrentProcess(), h, GetCurrentProcess(), &copy, 0, TRUE,
-                         DUPLICATE_SAME_ACCESS))
-        return NULL;
-    return copy;
-}
-
 /* Builds the child's command line: "exe" --mproc-child <mapping> <event>. */
 static wchar_t *child_command_line(HANDLE mapping, HANDLE event)
 {
@@ -111,72 +96,37 @@ static wchar_t *child_command_line(HANDLE mapping, HANDLE event)
     return wide;
 }
 
-/* CreateProcessW, suspended, with exactly `handles` inheritable; returns 0 or an error. */
+/* CreateProcessW of our own executable, suspended, inheriting only the mapping, the event
+ * and the standard handles; returns 0 or an error. */
 static int create_suspended(HANDLE mapping, HANDLE event, PROCESS_INFORMATION *pi)
 {
-    HANDLE list[5];
-    int count = 0;
-    HANDLE map_copy = inheritable_copy(mapping), event_copy = inheritable_copy(event);
+    w32_inherit in = {0};
+    HANDLE map_copy = w32_inherit_add(&in, mapping), event_copy = w32_inherit_add(&in, event);
     if (!map_copy || !event_copy) {
         int rc = mproc__fail_os_now();
-        if (map_copy)
-            CloseHandle(map_copy);
-        if (event_copy)
-            CloseHandle(event_copy);
+        w32_inherit_close(&in);
         return rc;
     }
-    list[count++] = map_copy;
-    list[count++] = event_copy;
-    STARTUPINFOEXW si;
-    memset(&si, 0, sizeof si);
-    si.StartupInfo.cb = sizeof si;
-    si.StartupInfo.dwFlags = STARTF_USESTDHANDLES;
-    HANDLE *std_slots[] = {&si.StartupInfo.hStdInput, &si.StartupInfo.hStdOutput,
-                           &si.StartupInfo.hStdError};
+    HANDLE std[3];
     DWORD std_ids[] = {STD_INPUT_HANDLE, STD_OUTPUT_HANDLE, STD_ERROR_HANDLE};
-    for (int i = 0; i < 3; i++) {
-        *std_slots[i] = inheritable_copy(GetStdHandle(std_ids[i]));
-        if (*std_slots[i])
-            list[count++] = *std_slots[i];
-    }
-
-    SIZE_T attr_size = 0;
-    InitializeProcThreadAttributeList(NULL, 1, 0, &attr_size);
-    LPPROC_THREAD_ATTRIBUTE_LIST attrs = mproc_malloc(attr_size);
-    DWORD flags = CREATE_SUSPENDED | CREATE_UNICODE_ENVIRONMENT;
-    if (attrs && InitializeProcThreadAttributeList(attrs, 1, 0, &attr_size)) {
-        if (UpdateProcThreadAttribute(attrs, 0, PROC_THREAD_ATTRIBUTE_HANDLE_LIST, list,
-                                      (SIZE_T)count * sizeof(HANDLE), NULL, NULL)) {
-            si.lpAttributeList = attrs;
-            flags |= EXTENDED_STARTUPINFO_PRESENT;
-        } else {
-            DeleteProcThreadAttributeList(attrs);
-            mproc_free(attrs);
-            attrs = NULL;
-        }
-    } else {
-        mproc_free(attrs);
-        attrs = NULL;
-    }
-
+    for (int i = 0; i < 3; i++)
+        std[i] = w32_inherit_add(&in, GetStdHandle(std_ids[i]));
     int rc = 0;
     wchar_t *cmdline = child_command_line(map_copy, event_copy);
     wchar_t *exe = exe_path_utf8 ? w32_utf16(exe_path_utf8) : NULL;
-    if (!cmdline || !exe)
-        rc = MPROC_ENOMEM;
-    else if (!CreateProcessW(exe, cmdline, NULL, NULL, TRUE, flags, NULL, NULL,
-                             &si.StartupInfo, pi)) {
-        mproc__fail_os_now();
-        rc = MPROC_ESPAWN;
+    if (!cmdline || !exe) {
+        rc = mproc__fail(MPROC_ENOMEM);
+    } else {
+        DWORD error = w32_create_process(exe, cmdline, CREATE_SUSPENDED, NULL, NULL, std, &in, pi);
+        if (error) {
+            mproc__fail_os((int)error);
+            mproc_log(MPROC_LOG_WARNING, "CreateProcessW failed: error %lu", (unsigned long)error);
+            rc = MPROC_ESPAWN;
+        }
     }
     mproc_free(cmdline);
     mproc_free(exe);
-    if (attrs) {
-        DeleteProcThreadAttributeList(attrs);
-        mproc_free(attrs);
-    }
-    for (int i = 0; i < count; i++)
-        CloseHandle(list[i]);
+    w32_inherit_close(&in);
     return rc;
 }
 
@@ -184,7 +134,7 @@ static int create_suspended(HANDLE mapping, HANDLE event, PROCESS_INFORMATION *p
 static void reap_refused(HANDLE process)
 {
     if (WaitForSingleObject(process, 5000) != WAIT_OBJECT_0) {
-        TerminateProcess(process, EXIT_TERMINATED + SIGNAL_KILL);
+        TerminateProcess(process, W32_EXIT_TERMINATED + W32_SIGNAL_KILL);
         WaitForSingleObject(process, 5000);
     }
 }
@@ -232,13 +182,18 @@ int mpp_child_start(mpp_child **out, int method, const mproc_bytes *payload, int
         DWORD w = WaitForMultipleObjects(2, waits, FALSE, limit);
         if (w == WAIT_OBJECT_0)
             rc = view->ack;
-        else if (w == WAIT_OBJECT_0 + 1)
-            rc = MPROC_ESPAWN; /* ended before taking the payload */
+        else if (w == WAIT_OBJECT_0 + 1) {
+            DWORD code = 0;
+            GetExitCodeProcess(pi.hProcess, &code);
+            mproc_log(MPROC_LOG_WARNING, "child %lu ended before taking its payload, code 0x%lx",
+                      (unsigned long)pi.dwProcessId, (unsigned long)code);
+            rc = MPROC_ESPAWN;
+        }
         else
             rc = MPROC_ETIMEDOUT;
         if (rc) {
             if (rc == MPROC_ETIMEDOUT)
-                TerminateProcess(pi.hProcess, EXIT_TERMINATED + SIGNAL_KILL);
+                TerminateProcess(pi.hProcess, W32_EXIT_TERMINATED + W32_SIGNAL_KILL);
             reap_refused(pi.hProcess);
             CloseHandle(pi.hProcess);
         }
@@ -250,7 +205,7 @@ int mpp_child_start(mpp_child **out, int method, const mproc_bytes *payload, int
         return rc;
     mpp_child *c = mproc_calloc(1, sizeof *c);
     if (!c) {
-        TerminateProcess(pi.hProcess, EXIT_TERMINATED + SIGNAL_KILL);
+        TerminateProcess(pi.hProcess, W32_EXIT_TERMINATED + W32_SIGNAL_KILL);
         CloseHandle(pi.hProcess);
         return mproc__fail(MPROC_ENOMEM);
     }
@@ -274,16 +229,13 @@ int mpp_child_try_reap(mpp_child *c, int *exitcode)
     DWORD code = 0;
     if (w != WAIT_OBJECT_0 || !GetExitCodeProcess(c->process, &code))
         return mproc__fail_os_now();
-    if (code == EXIT_TERMINATED + SIGNAL_TERM || code == EXIT_TERMINATED + SIGNAL_KILL)
-        *exitcode = -(int)(code - EXIT_TERMINATED);
-    else
-        *exitcode = (int)code;
+    *exitcode = w32_exitcode(code);
     return 1;
 }
 
 int mpp_child_signal(mpp_child *c, bool force)
 {
-    UINT code = EXIT_TERMINATED + (force ? SIGNAL_KILL : SIGNAL_TERM);
+    UINT code = W32_EXIT_TERMINATED + (force ? W32_SIGNAL_KILL : W32_SIGNAL_TERM);
     if (!TerminateProcess(c->process, code) && WaitForSingleObject(c->process, 0) != WAIT_OBJECT_0)
         return mproc__fail_os_now();
     return 0;

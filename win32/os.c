@@ -1,6 +1,7 @@
 /* Windows: errors, clocks, the core lock, identity, CPU counts, text conversion. */
 #include "win32.h"
 
+#include <string.h>
 #include <tlhelp32.h>
 
 int mpp_os_error_now(void)
@@ -125,4 +126,70 @@ char *w32_utf8(const wchar_t *utf16)
         s = NULL;
     }
     return s;
+}
+
+HANDLE w32_inherit_add(w32_inherit *in, HANDLE h)
+{
+    HANDLE copy = NULL;
+    if (!h || h == INVALID_HANDLE_VALUE || in->count == (int)(sizeof in->list / sizeof in->list[0]))
+        return NULL;
+    if (!DuplicateHandle(GetCurrentProcess(), h, GetCurrentProcess(), &copy, 0, TRUE,
+                         DUPLICATE_SAME_ACCESS))
+        return NULL;
+    in->list[in->count++] = copy;
+    return copy;
+}
+
+void w32_inherit_close(w32_inherit *in)
+{
+    for (int i = 0; i < in->count; i++)
+        CloseHandle(in->list[i]);
+    in->count = 0;
+}
+
+DWORD w32_create_process(const wchar_t *app, wchar_t *cmdline, DWORD flags, void *env,
+                         const wchar_t *cwd, const HANDLE std[3], const w32_inherit *in,
+                         PROCESS_INFORMATION *pi)
+{
+    STARTUPINFOEXW si;
+    memset(&si, 0, sizeof si);
+    si.StartupInfo.cb = sizeof si;
+    si.StartupInfo.dwFlags = STARTF_USESTDHANDLES;
+    si.StartupInfo.hStdInput = std[0];
+    si.StartupInfo.hStdOutput = std[1];
+    si.StartupInfo.hStdError = std[2];
+    SIZE_T attr_size = 0;
+    InitializeProcThreadAttributeList(NULL, 1, 0, &attr_size);
+    LPPROC_THREAD_ATTRIBUTE_LIST attrs = mproc_malloc(attr_size);
+    if (!attrs)
+        return ERROR_NOT_ENOUGH_MEMORY;
+    if (!InitializeProcThreadAttributeList(attrs, 1, 0, &attr_size)) {
+        DWORD error = GetLastError();
+        mproc_free(attrs);
+        return error;
+    }
+    DWORD error = 0;
+    /* With an empty list nothing at all is inherited. */
+    BOOL inherit = in->count > 0;
+    if (inherit && !UpdateProcThreadAttribute(attrs, 0, PROC_THREAD_ATTRIBUTE_HANDLE_LIST,
+                                              (PVOID)in->list, (SIZE_T)in->count * sizeof(HANDLE),
+                                              NULL, NULL))
+        error = GetLastError();
+    if (!error) {
+        si.lpAttributeList = attrs;
+        if (!CreateProcessW(app, cmdline, NULL, NULL, inherit,
+                            flags | EXTENDED_STARTUPINFO_PRESENT | CREATE_UNICODE_ENVIRONMENT, env,
+                            cwd, &si.StartupInfo, pi))
+            error = GetLastError();
+    }
+    DeleteProcThreadAttributeList(attrs);
+    mproc_free(attrs);
+    return error;
+}
+
+int w32_exitcode(DWORD code)
+{
+    if (code == W32_EXIT_TERMINATED + W32_SIGNAL_TERM || code == W32_EXIT_TERMINATED + W32_SIGNAL_KILL)
+        return -(int)(code - W32_EXIT_TERMINATED);
+    return (int)code;
 }

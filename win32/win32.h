@@ -10,4 +10,26 @@
 wchar_t *w32_utf16(const char *utf8);
 char *w32_utf8(const wchar_t *utf16);
 
+/* Handles a new process inherits: short-lived inheritable duplicates, handed to
+ * CreateProcessW through PROC_THREAD_ATTRIBUTE_HANDLE_LIST only and closed right after. */
+typedef struct w32_inherit {
+    HANDLE list[8];
+    int count;
+} w32_inherit;
+/* Adds an inheritable duplicate of h and returns it (the value the child will see), or
+ * NULL when h is not a handle or the list is full. */
+HANDLE w32_inherit_add(w32_inherit *in, HANDLE h);
+void w32_inherit_close(w32_inherit *in);
+/* CreateProcessW with the handles of `in` as the only inherited ones and std (may hold
+ * NULLs) as the standard handles. Returns 0 or the Win32 error. */
+DWORD w32_create_process(const wchar_t *app, wchar_t *cmdline, DWORD flags, void *env,
+                         const wchar_t *cwd, const HANDLE std[3], const w32_inherit *in,
+                         PROCESS_INFORMATION *pi);
+
+/* Exit codes TerminateProcess gives, read back as Python's -SIGTERM / -SIGKILL. */
+#define W32_EXIT_TERMINATED 0x10000u
+#define W32_SIGNAL_TERM 15
+#define W32_SIGNAL_KILL 9
+int w32_exitcode(DWORD code);
+
 #endif
