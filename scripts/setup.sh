@@ -32,7 +32,7 @@ if [ -n "${need_update:-}" ] || [ ! -d /var/lib/apt/lists ] || [ -z "$(ls /var/l
 fi
 
 echo "setup: native toolchain"
-apt_install build-essential meson ninja-build pkg-config libcmocka-dev clang libclang-rt-14-dev python3
+apt_install build-essential meson ninja-build pkg-config libcmocka-dev clang libclang-rt-14-dev python3 procps
 [ "$what" = all ] || exit 0
 
 echo "setup: Windows cross toolchain and Wine"

@@ -7,6 +7,7 @@
 #include "mproc/log.h"
 #include "mproc/pack.h"
 #include "mproc/process.h"
+#include "mproc/subprocess.h"
 #include "mproc/task.h"
 
 #endif

@@ -65,6 +65,48 @@ void mpp_child_ack(int code);
  * handlers of the program (the core runs its own exit work first). */
 _Noreturn void mpp_exit(int code);
 
+/* ---- external programs (subprocess) ---------------------------------------------------
+ * A stream is this process's end of a pipe to a program. Reads and writes never block:
+ * they move what can move now (*got / *done may be 0) and mpp_stream_wait waits for any
+ * of several streams to become ready. A write is "ready" once everything handed to it
+ * before has gone (so closing then loses nothing). */
+typedef struct mpp_stream mpp_stream;
+typedef struct mpp_program mpp_program;
+
+typedef struct mpp_program_spec {
+    const char *const *argv;
+    const char *cwd;         /* NULL: this process's */
+    const char *const *env;  /* NULL: inherit; otherwise the complete environment */
+    int stdio[3];            /* mproc_stdio values (validated by the core) */
+    mpp_stream *stdin_from;  /* with MPROC_STDIO_FROM: a read end to hand to the program */
+} mpp_program_spec;
+
+/* Starts the program; pipes[i] receives the stream of each MPROC_STDIO_PIPE slot. A
+ * program that cannot be found or executed is MPROC_ENOENT / MPROC_EPERM, a .bat/.cmd on
+ * Windows MPROC_ENOTSUP. */
+int mpp_program_start(mpp_program **out, const mpp_program_spec *spec, mpp_stream *pipes[3],
+                      int64_t *pid);
+/* Waits up to timeout_ms for the program to end (reaps it): 0 and *code (negative signal
+ * number as Python), or MPROC_ETIMEDOUT. Safe to call again after it ended. */
+int mpp_program_wait(mpp_program *p, int64_t timeout_ms, int *code);
+/* force=false: SIGTERM / TerminateProcess(-15); force=true: SIGKILL / (-9). No-op once reaped. */
+int mpp_program_signal(mpp_program *p, bool force);
+void mpp_program_free(mpp_program *p);
+
+/* 0 with *got bytes (0: nothing yet), or MPROC_ECLOSED at end of file. */
+int mpp_stream_read(mpp_stream *s, void *buf, size_t cap, size_t *got);
+/* 0 with *done bytes taken (0: not now), or MPROC_ECLOSED when the reader is gone. */
+int mpp_stream_write(mpp_stream *s, const void *buf, size_t len, size_t *done);
+/* Waits until one of the n streams is ready (a read stream: data or end of file; a write
+ * stream: earlier writes gone, or broken) or timeout_ms passed; ready[i] says which. */
+int mpp_stream_wait(mpp_stream *const *streams, size_t n, int64_t timeout_ms, bool *ready);
+void mpp_stream_close(mpp_stream *s);
+/* Whether environment variable names compare without case (Windows). */
+bool mpp_env_ignores_case(void);
+/* This process's environment as "NAME=value" UTF-8 strings: a NULL-terminated array in
+ * one mproc_malloc block (free it with mproc_free). */
+char **mpp_environ_copy(void);
+
 /* ---- test hook ---------------------------------------------------------------------- */
 /* Makes spawn use another executable path (NULL restores the real one), so tests can
  * check how an exec failure is reported. */
