@@ -440,19 +440,8 @@ bool mpp_env_ignores_case(void)
 
 char **mpp_environ_copy(void)
 {
-    size_t count = 0, bytes = 0;
-    for (char **e = environ; e && *e; e++, count++)
-        bytes += strlen(*e) + 1;
-    char **copy = mproc_malloc((count + 1) * sizeof(char *) + bytes);
-    if (!copy)
-        return NULL;
-    char *text = (char *)(copy + count + 1);
-    for (size_t i = 0; i < count; i++) {
-        size_t len = strlen(environ[i]) + 1;
-        memcpy(text, environ[i], len);
-        copy[i] = text;
-        text += len;
-    }
-    copy[count] = NULL;
-    return copy;
+    size_t count = 0;
+    while (environ && environ[count])
+        count++;
+    return mproc__string_array((const char *const *)environ, count);
 }

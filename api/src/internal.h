@@ -27,6 +27,10 @@ int mproc__buf_reserve(mproc__buf *b, size_t extra);
 int mproc__buf_append(mproc__buf *b, const void *data, size_t len);
 void mproc__buf_free(mproc__buf *b);
 
+/* Copies count strings into one mproc_malloc block: a NULL-terminated array followed by
+ * the text (free it with one mproc_free). NULL when out of memory. */
+char **mproc__string_array(const char *const *items, size_t count);
+
 /* The core's exit-time work for this process's children (terminate daemons, join the
  * rest). Runs once; later calls do nothing. */
 void mproc__exit_children(void);

@@ -98,3 +98,22 @@ void mproc__buf_free(mproc__buf *b)
     b->data = NULL;
     b->len = b->cap = 0;
 }
+
+char **mproc__string_array(const char *const *items, size_t count)
+{
+    size_t bytes = (count + 1) * sizeof(char *);
+    for (size_t i = 0; i < count; i++)
+        bytes += strlen(items[i]) + 1;
+    char **array = mproc_malloc(bytes);
+    if (!array)
+        return NULL;
+    char *text = (char *)(array + count + 1);
+    for (size_t i = 0; i < count; i++) {
+        size_t len = strlen(items[i]) + 1;
+        memcpy(text, items[i], len);
+        array[i] = text;
+        text += len;
+    }
+    array[count] = NULL;
+    return array;
+}

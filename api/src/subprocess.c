@@ -79,20 +79,7 @@ static int build_environment(const mproc_popen_opts *o, char ***out)
         if (j == count)
             count++;
     }
-    size_t bytes = (count + 1) * sizeof(char *);
-    for (size_t i = 0; i < count; i++)
-        bytes += strlen(merged[i]) + 1;
-    char **env = mproc_malloc(bytes);
-    if (env) {
-        char *text = (char *)(env + count + 1);
-        for (size_t i = 0; i < count; i++) {
-            size_t len = strlen(merged[i]) + 1;
-            memcpy(text, merged[i], len);
-            env[i] = text;
-            text += len;
-        }
-        env[count] = NULL;
-    }
+    char **env = mproc__string_array(merged, count);
     mproc_free(merged);
     mproc_free(base);
     if (!env)
