@@ -290,22 +290,8 @@ void mpp_child_wait_hint(mpp_child *c, int64_t timeout_ms)
 
 int mpp_child_try_reap(mpp_child *c, int *exitcode)
 {
-    if (c->method != MPROC_FORKSERVER) {
-        int status;
-        pid_t r;
-        while ((r = waitpid(c->pid, &status, WNOHANG)) < 0 && errno == EINTR) {
-        }
-        if (r == 0)
-            return 0;
-        if (r < 0) {
-            /* Someone else reaped it (SIGCHLD ignored, or waitpid(-1) elsewhere): it has
-             * ended, but its status is lost. */
-            *exitcode = 255;
-            return 1;
-        }
-        *exitcode = px_exitcode_from_status(status);
-        return 1;
-    }
+    if (c->method != MPROC_FORKSERVER)
+        return px_try_waitpid(c->pid, exitcode);
     char *dst = (char *)&c->exit_rec;
     while (c->exit_rec_len < sizeof c->exit_rec) {
         ssize_t n = recv(c->fd, dst + c->exit_rec_len, sizeof c->exit_rec - c->exit_rec_len,

@@ -292,3 +292,16 @@ int px_exitcode_from_status(int status)
         return -WTERMSIG(status);
     return -1;
 }
+
+int px_try_waitpid(pid_t pid, int *exitcode)
+{
+    int status;
+    pid_t r;
+    while ((r = waitpid(pid, &status, WNOHANG)) < 0 && errno == EINTR) {
+    }
+    if (r == 0)
+        return 0;
+    /* r < 0: someone else reaped it (SIGCHLD ignored, or waitpid(-1) elsewhere). */
+    *exitcode = r < 0 ? 255 : px_exitcode_from_status(status);
+    return 1;
+}

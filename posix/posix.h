@@ -43,6 +43,9 @@ int px_recv_all(int fd, void *buf, size_t len, int64_t deadline);
 int px_read_payload(int fd, int64_t deadline, int32_t *flags, mproc_bytes *payload);
 /* Decodes a wait() status the way Python does: exit code, or -signal. */
 int px_exitcode_from_status(int status);
+/* waitpid(pid, WNOHANG): 1 and *exitcode once reaped (255 if someone else reaped it and
+ * its status is lost), 0 while it runs. */
+int px_try_waitpid(pid_t pid, int *exitcode);
 
 /* The executable and argv[0] recorded by mpp_init, for spawn. */
 const char *px_exe_path(void);

@@ -296,14 +296,9 @@ int mpp_program_start(mpp_program **out, const mpp_program_spec *spec, mpp_strea
 
 static int try_reap(mpp_program *p)
 {
-    int status;
-    pid_t r;
-    while ((r = waitpid(p->pid, &status, WNOHANG)) < 0 && errno == EINTR) {
-    }
-    if (r == 0)
+    if (!px_try_waitpid(p->pid, &p->code))
         return 0;
     p->reaped = true;
-    p->code = r < 0 ? 255 : px_exitcode_from_status(status); /* reaped elsewhere: unknown */
     if (p->pidfd >= 0) {
         close(p->pidfd);
         p->pidfd = -1;

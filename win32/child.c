@@ -223,22 +223,12 @@ void mpp_child_wait_hint(mpp_child *c, int64_t timeout_ms)
 
 int mpp_child_try_reap(mpp_child *c, int *exitcode)
 {
-    DWORD w = WaitForSingleObject(c->process, 0);
-    if (w == WAIT_TIMEOUT)
-        return 0;
-    DWORD code = 0;
-    if (w != WAIT_OBJECT_0 || !GetExitCodeProcess(c->process, &code))
-        return mproc__fail_os_now();
-    *exitcode = w32_exitcode(code);
-    return 1;
+    return w32_process_ended(c->process, 0, exitcode);
 }
 
 int mpp_child_signal(mpp_child *c, bool force)
 {
-    UINT code = W32_EXIT_TERMINATED + (force ? W32_SIGNAL_KILL : W32_SIGNAL_TERM);
-    if (!TerminateProcess(c->process, code) && WaitForSingleObject(c->process, 0) != WAIT_OBJECT_0)
-        return mproc__fail_os_now();
-    return 0;
+    return w32_process_terminate(c->process, force);
 }
 
 void mpp_child_free(mpp_child *c)

@@ -193,3 +193,23 @@ int w32_exitcode(DWORD code)
         return -(int)(code - W32_EXIT_TERMINATED);
     return (int)code;
 }
+
+int w32_process_ended(HANDLE process, DWORD ms, int *exitcode)
+{
+    DWORD w = WaitForSingleObject(process, ms);
+    if (w == WAIT_TIMEOUT)
+        return 0;
+    DWORD code = 0;
+    if (w != WAIT_OBJECT_0 || !GetExitCodeProcess(process, &code))
+        return mproc__fail_os_now();
+    *exitcode = w32_exitcode(code);
+    return 1;
+}
+
+int w32_process_terminate(HANDLE process, bool force)
+{
+    UINT code = W32_EXIT_TERMINATED + (force ? W32_SIGNAL_KILL : W32_SIGNAL_TERM);
+    if (!TerminateProcess(process, code) && WaitForSingleObject(process, 0) != WAIT_OBJECT_0)
+        return mproc__fail_os_now();
+    return 0;
+}

@@ -379,13 +379,10 @@ int mpp_program_start(mpp_program **out, const mpp_program_spec *spec, mpp_strea
 int mpp_program_wait(mpp_program *p, int64_t timeout_ms, int *code)
 {
     if (!p->reaped) {
-        DWORD w = WaitForSingleObject(p->process, timeout_ms < 0 ? INFINITE : (DWORD)timeout_ms);
-        if (w == WAIT_TIMEOUT)
-            return mproc__fail(MPROC_ETIMEDOUT);
-        DWORD exit_code = 0;
-        if (w != WAIT_OBJECT_0 || !GetExitCodeProcess(p->process, &exit_code))
-            return mproc__fail_os_now();
-        p->code = w32_exitcode(exit_code);
+        int rc = w32_process_ended(p->process, timeout_ms < 0 ? INFINITE : (DWORD)timeout_ms,
+                                   &p->code);
+        if (rc <= 0)
+            return rc ? rc : mproc__fail(MPROC_ETIMEDOUT);
         p->reaped = true;
     }
     *code = p->code;
@@ -394,12 +391,7 @@ int mpp_program_wait(mpp_program *p, int64_t timeout_ms, int *code)
 
 int mpp_program_signal(mpp_program *p, bool force)
 {
-    if (p->reaped || WaitForSingleObject(p->process, 0) == WAIT_OBJECT_0)
-        return 0;
-    UINT code = W32_EXIT_TERMINATED + (force ? W32_SIGNAL_KILL : W32_SIGNAL_TERM);
-    if (!TerminateProcess(p->process, code) && WaitForSingleObject(p->process, 0) != WAIT_OBJECT_0)
-        return mproc__fail_os_now();
-    return 0;
+    return p->reaped ? 0 : w32_process_terminate(p->process, force);
 }
 
 void mpp_program_free(mpp_program *p)

@@ -31,5 +31,10 @@ DWORD w32_create_process(const wchar_t *app, wchar_t *cmdline, DWORD flags, void
 #define W32_SIGNAL_TERM 15
 #define W32_SIGNAL_KILL 9
 int w32_exitcode(DWORD code);
+/* Waits up to ms for process to end: 1 and *exitcode (as Python) once ended, 0 while it
+ * runs, or an error. */
+int w32_process_ended(HANDLE process, DWORD ms, int *exitcode);
+/* TerminateProcess with the code read back as -15 (force: -9); 0 if it has ended anyway. */
+int w32_process_terminate(HANDLE process, bool force);
 
 #endif
