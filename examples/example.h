@@ -40,6 +40,25 @@ static inline void line_buffered_stdout(void)
 #endif
 }
 
+#ifdef _WIN32
+#include <stdarg.h>
+/* The Windows CRT has no line buffering, and unbuffered printf writes a few bytes at a
+ * time, so lines of a parent and a child printing at once mix mid-character. Python writes
+ * each print() whole; so do the examples on Windows: one write per printf call. */
+static inline int example_printf(const char *fmt, ...)
+{
+    char line[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        fwrite(line, 1, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1, stdout);
+    return n;
+}
+#define printf example_printf
+#endif
+
 /* Seed 000's child work: counting data**3 down to zero. CPython needs about 50 ms for
  * data = 100; C is about 100 times faster, which would let the child finish before the
  * parent prints and change what the daemon and join examples show. So count 100 times
