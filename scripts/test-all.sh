@@ -23,14 +23,34 @@ run_target() { # name builddir setup-args...
   fi
   meson test -C "$dir" --no-rebuild --print-errorlogs --num-processes 2 >"$dir.test.log" 2>&1
   local rc=$?
-  grep -E "^ *[0-9]+/[0-9]+ .*(FAIL|TIMEOUT)" "$dir.test.log" || true
-  [ $rc -eq 0 ] || sed -n '/Summary of Failures/,$p' "$dir.test.log"
-  local ok fail timeout skip
+  local ok fail timeout skip bad retried=""
   ok=$(awk '/^Ok:/{print $2}' "$dir.test.log"); fail=$(awk '/^Fail:/{print $2}' "$dir.test.log")
   timeout=$(awk '/^Timeout:/{print $2}' "$dir.test.log"); skip=$(awk '/^Skipped:/{print $2}' "$dir.test.log")
+  bad=$(( ${fail:-0} + ${timeout:-0} ))
+  if [ $rc -ne 0 ]; then
+    # Everything but the passing lines: the failing tests' own output, then meson's summary.
+    grep -v -E "^ *[0-9]+/[0-9]+ .* OK " "$dir.test.log" | tail -n 400
+    local names
+    names=$(sed -n '/Summary of Failures/,$p' "$dir.test.log" |
+            sed -n -E 's|^ *[0-9]+/[0-9]+ +[^ ]+ / ([^ ]+) .*|\1|p' | sort -u)
+    # Wine alone: a test that failed is run once more, on its own, and the summary names it.
+    # A Wine process now and then stalls at start-up under load (seen: one example test,
+    # once in several hundred runs); a real failure fails twice.
+    if [ "${RETRY_FAILED:-0}" = 1 ] && [ -n "$names" ] && [ "$(echo "$names" | wc -l)" -le 3 ]; then
+      rc=0
+      for t in $names; do
+        echo "--- retrying $t alone"
+        if meson test -C "$dir" --no-rebuild --print-errorlogs "$t" >"$dir.retry.log" 2>&1; then
+          ok=$(( ${ok:-0} + 1 )); bad=$(( bad - 1 )); retried="$retried $t"
+        else
+          cat "$dir.retry.log" | tail -n 200; rc=1
+        fi
+      done
+    fi
+  fi
   echo "$name took $((SECONDS - start)) s"
-  summary+=("$name: ${ok:-0} passed, $(( ${fail:-0} + ${timeout:-0} )) failed, ${skip:-0} skipped")
-  total_ok=$(( total_ok + ${ok:-0} )); total_fail=$(( total_fail + ${fail:-0} + ${timeout:-0} ))
+  summary+=("$name: ${ok:-0} passed, $bad failed, ${skip:-0} skipped${retried:+ (passed only on a second run:$retried)}")
+  total_ok=$(( total_ok + ${ok:-0} )); total_fail=$(( total_fail + bad ))
   total_skip=$(( total_skip + ${skip:-0} ))
   [ $rc -eq 0 ] || failed=1
 }
@@ -43,7 +63,7 @@ export WINEPREFIX=${WINEPREFIX:-$root/build-ci-wineprefix} WINEDEBUG=-all,err+mo
 mkdir -p "$WINEPREFIX"
 wineserver -p 2>/dev/null || true          # persistent server first, then warm the prefix
 wineboot -i </dev/null >/dev/null 2>&1 || true
-run_target windows-x86_64-wine build-ci-win --cross-file "$toolchain/x86_64-w64-mingw32.ini"
+RETRY_FAILED=1 run_target windows-x86_64-wine build-ci-win --cross-file "$toolchain/x86_64-w64-mingw32.ini"
 wineserver -k 2>/dev/null || true
 
 run_target linux-aarch64-qemu build-ci-arm64 --cross-file "$toolchain/aarch64-linux-gnu.ini"
