@@ -189,10 +189,11 @@ _Noreturn static void fork_child_main(int channel_fd, const mproc_bytes *payload
     px_close_inherited_channels();
     px_forkserver_forget_in_child();
     watch_parent(channel_fd, flags, parent);
-    px_child_run(channel_fd, MODE_FORK, (mproc_bytes *)payload);
+    px_child_run(channel_fd, MODE_FORK, (mproc_bytes *)payload, NULL);
 }
 
-int mpp_child_start(mpp_child **out, int method, const mproc_bytes *payload, int64_t timeout_ms,
+int mpp_child_start(mpp_child **out, int method, const mproc_bytes *payload,
+                    const mpp_handle *handles, size_t nhandles, int64_t timeout_ms,
                     int64_t *pid_out)
 {
     int64_t deadline = mproc__deadline(timeout_ms);
@@ -237,6 +238,8 @@ int mpp_child_start(mpp_child **out, int method, const mproc_bytes *payload, int
         rc = px_spawn_self(ARG_CHILD, sv[1], &c->pid);
         close(sv[1]);
         if (!rc)
+            rc = px_send_handles(c->fd, handles, nhandles, deadline);
+        if (!rc)
             rc = send_payload(c->fd, payload, flags, deadline);
         if (!rc)
             rc = await_ack(c, deadline);
@@ -259,7 +262,8 @@ int mpp_child_start(mpp_child **out, int method, const mproc_bytes *payload, int
             c->pid = (pid_t)rec.value;
             /* The server's child inherits no parent-death signal from us; the server
              * itself sees our end and kills its children when we go. */
-            rc = send_payload(c->fd, payload, 0, deadline);
+            rc = px_send_handles(c->fd, handles, nhandles, deadline);
+            rc = rc ? rc : send_payload(c->fd, payload, 0, deadline);
             rc = rc ? rc : await_ack(c, deadline);
             /* A refusing child exits at once; the server reports it and we drop that. */
         }
@@ -400,11 +404,12 @@ static void watch_parent(int channel_fd, int32_t flags, pid_t expected_parent)
         _exit(1);
 }
 
-_Noreturn void px_child_run(int channel_fd, int mode, mproc_bytes *payload)
+_Noreturn void px_child_run(int channel_fd, int mode, mproc_bytes *payload,
+                            const mproc__handles *handles)
 {
     channel = channel_fd;
     channel_mode = mode;
-    mproc__child_main(payload);
+    mproc__child_main(payload, handles ? handles->items : NULL, handles ? handles->count : 0);
 }
 
 void mpp_child_ack(int code)
@@ -428,10 +433,11 @@ _Noreturn static void spawned_child_main(int fd)
     px_set_cloexec(fd, true);
     int32_t flags = 0;
     mproc_bytes payload = {0};
-    if (px_read_payload(fd, mproc__deadline(60000), &flags, &payload) != 0)
+    mproc__handles handles = {0};
+    if (px_read_payload(fd, mproc__deadline(60000), &flags, &payload, &handles) != 0)
         _exit(1);
     watch_parent(fd, flags, parent);
-    px_child_run(fd, MODE_SPAWN, &payload);
+    px_child_run(fd, MODE_SPAWN, &payload, &handles);
 }
 
 static int parse_fd(const char *text)

@@ -202,9 +202,10 @@ _Noreturn static void served_child_main(int ctl_fd, int fd, pid_t server)
 #endif
     int32_t flags;
     mproc_bytes payload = {0};
-    if (px_read_payload(fd, mproc__deadline(60000), &flags, &payload) != 0)
+    mproc__handles handles = {0};
+    if (px_read_payload(fd, mproc__deadline(60000), &flags, &payload, &handles) != 0)
         _exit(1);
-    px_child_run(fd, MODE_FORKSERVER, &payload);
+    px_child_run(fd, MODE_FORKSERVER, &payload, &handles);
 }
 
 static void serve_request(int ctl_fd)

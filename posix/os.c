@@ -73,9 +73,30 @@ void mpp_lock_reset(void)
     memcpy(&core_lock, &fresh, sizeof fresh);
 }
 
+/* getpid() is a system call in today's glibc and the lock fast path records the owner's
+ * pid, so it is cached; a fork handler clears the cache in every child, ours or not. */
+static pid_t cached_pid;
+static pthread_once_t cached_pid_once = PTHREAD_ONCE_INIT;
+
+static void forget_pid(void)
+{
+    __atomic_store_n(&cached_pid, 0, __ATOMIC_RELAXED);
+}
+
+static void register_fork_handler(void)
+{
+    pthread_atfork(NULL, NULL, forget_pid);
+}
+
 int64_t mpp_getpid(void)
 {
-    return (int64_t)getpid();
+    pid_t pid = __atomic_load_n(&cached_pid, __ATOMIC_RELAXED);
+    if (pid == 0) {
+        pthread_once(&cached_pid_once, register_fork_handler);
+        pid = getpid();
+        __atomic_store_n(&cached_pid, pid, __ATOMIC_RELAXED);
+    }
+    return (int64_t)pid;
 }
 
 int64_t mpp_getppid(void)
@@ -263,16 +284,114 @@ int px_recv_all(int fd, void *buf, size_t len, int64_t deadline)
     return 0;
 }
 
-int px_read_payload(int fd, int64_t deadline, int32_t *flags, mproc_bytes *payload)
+/* Reads one record; SCM_RIGHTS descriptors riding on it are appended to fds. */
+static int recv_record(int fd, chan_record *rec, mproc__handles *fds, int64_t deadline)
+{
+    for (;;) {
+        int ready = px_wait_fd(fd, POLLIN, mproc__remaining(deadline));
+        if (ready < 0)
+            return ready;
+        if (ready == 0)
+            return mproc__fail(MPROC_ETIMEDOUT);
+        union {
+            struct cmsghdr align;
+            char buf[CMSG_SPACE(sizeof(int) * PX_FDS_PER_MESSAGE)];
+        } control;
+        struct iovec iov = {rec, sizeof *rec};
+        struct msghdr msg = {0};
+        msg.msg_iov = &iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control.buf;
+        msg.msg_controllen = sizeof control.buf;
+        ssize_t n = recvmsg(fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+        if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
+            continue;
+        if (n < 0)
+            return mproc__fail_os_now();
+        if (n == 0)
+            return mproc__fail(MPROC_ECLOSED);
+        int rc = 0;
+        for (struct cmsghdr *cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
+            if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+                continue;
+            size_t count = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+            for (size_t i = 0; i < count; i++) {
+                int got;
+                memcpy(&got, CMSG_DATA(cm) + i * sizeof(int), sizeof got);
+                if (fds && !rc)
+                    rc = mproc__handles_push(fds, got);
+                else
+                    close(got);
+            }
+        }
+        if (msg.msg_flags & MSG_CTRUNC)
+            rc = rc ? rc : MPROC_EPROTO;
+        if (!rc && (size_t)n < sizeof *rec)
+            rc = px_recv_all(fd, (char *)rec + n, sizeof *rec - (size_t)n, deadline);
+        return rc ? mproc__fail(rc) : 0;
+    }
+}
+
+int px_send_handles(int fd, const mpp_handle *handles, size_t n, int64_t deadline)
+{
+    for (size_t done = 0; done < n;) {
+        size_t batch = n - done < PX_FDS_PER_MESSAGE ? n - done : PX_FDS_PER_MESSAGE;
+        chan_record rec = {.tag = REC_HANDLES, .code = (int32_t)batch, .value = (int64_t)n};
+        union {
+            struct cmsghdr align;
+            char buf[CMSG_SPACE(sizeof(int) * PX_FDS_PER_MESSAGE)];
+        } control;
+        memset(&control, 0, sizeof control);
+        struct iovec iov = {&rec, sizeof rec};
+        struct msghdr msg = {0};
+        msg.msg_iov = &iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control.buf;
+        msg.msg_controllen = CMSG_SPACE(sizeof(int) * batch);
+        struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+        cm->cmsg_level = SOL_SOCKET;
+        cm->cmsg_type = SCM_RIGHTS;
+        cm->cmsg_len = CMSG_LEN(sizeof(int) * batch);
+        for (size_t i = 0; i < batch; i++) {
+            int v = (int)handles[done + i];
+            memcpy(CMSG_DATA(cm) + i * sizeof(int), &v, sizeof v);
+        }
+        ssize_t sent;
+        while ((sent = sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT)) < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno != EAGAIN && errno != EWOULDBLOCK)
+                return mproc__fail_os_now();
+            int ready = px_wait_fd(fd, POLLOUT, mproc__remaining(deadline));
+            if (ready < 0)
+                return ready;
+            if (ready == 0)
+                return mproc__fail(MPROC_ETIMEDOUT);
+        }
+        if ((size_t)sent < sizeof rec) {
+            int rc = px_send_all(fd, (char *)&rec + sent, sizeof rec - (size_t)sent, deadline);
+            if (rc)
+                return rc;
+        }
+        done += batch;
+    }
+    return 0;
+}
+
+int px_read_payload(int fd, int64_t deadline, int32_t *flags, mproc_bytes *payload,
+                    mproc__handles *handles)
 {
     chan_record rec;
-    int rc = px_recv_all(fd, &rec, sizeof rec, deadline);
+    int rc;
+    /* Handles (if any) come first, in batches; then the payload. */
+    while ((rc = recv_record(fd, &rec, handles, deadline)) == 0 && rec.tag == REC_HANDLES) {
+    }
     if (rc)
         return rc;
     if (rec.tag != REC_PAYLOAD || rec.value < 0 || (uint64_t)rec.value > SIZE_MAX)
         return mproc__fail(MPROC_EPROTO);
     payload->len = (size_t)rec.value;
-    payload->data = mproc_malloc(payload->len);
+    payload->data = mproc_malloc(payload->len ? payload->len : 1);
     if (!payload->data)
         return mproc__fail(MPROC_ENOMEM);
     rc = px_recv_all(fd, payload->data, payload->len, deadline);

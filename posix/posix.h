@@ -21,8 +21,11 @@ enum {
     REC_PAYLOAD = 1, /* parent -> child: code = flags, value = length */
     REC_ACK = 2,     /* child -> parent: code = 0 or the refusal */
     REC_PID = 3,     /* fork server -> parent: value = pid, or -1 with code = errno */
-    REC_EXIT = 4     /* fork server -> parent: code = raw wait status */
+    REC_EXIT = 4,    /* fork server -> parent: code = raw wait status */
+    REC_HANDLES = 5  /* parent -> child, before the payload: code fds ride on it
+                        (SCM_RIGHTS), value = how many in all */
 };
+enum { PX_FDS_PER_MESSAGE = 64 };
 
 /* REC_PAYLOAD flags */
 enum { PAYLOAD_PDEATHSIG = 1 }; /* started from the main thread: a parent-death signal is
@@ -40,7 +43,11 @@ int px_set_cloexec(int fd, bool on);
 int px_wait_fd(int fd, short events, int64_t timeout_ms);
 int px_send_all(int fd, const void *buf, size_t len, int64_t deadline);
 int px_recv_all(int fd, void *buf, size_t len, int64_t deadline);
-int px_read_payload(int fd, int64_t deadline, int32_t *flags, mproc_bytes *payload);
+/* Reads the handles (appended to handles; may be NULL to drop them) and the payload. */
+int px_read_payload(int fd, int64_t deadline, int32_t *flags, mproc_bytes *payload,
+                    mproc__handles *handles);
+/* Sends the fds for the child's copies, before its payload. */
+int px_send_handles(int fd, const mpp_handle *handles, size_t n, int64_t deadline);
 /* Decodes a wait() status the way Python does: exit code, or -signal. */
 int px_exitcode_from_status(int status);
 /* waitpid(pid, WNOHANG): 1 and *exitcode once reaped (255 if someone else reaped it and
@@ -55,7 +62,9 @@ const char *px_argv0(void);
 int px_spawn_self(const char *marker, int fd, pid_t *pid);
 
 /* Child side: runs on in a fresh child once it has its channel and payload. */
-_Noreturn void px_child_run(int channel_fd, int mode, mproc_bytes *payload);
+/* handles: what came with the payload (NULL under fork: the parent's values hold). */
+_Noreturn void px_child_run(int channel_fd, int mode, mproc_bytes *payload,
+                            const mproc__handles *handles);
 enum { MODE_FORK = 1, MODE_SPAWN = 2, MODE_FORKSERVER = 3 };
 /* Closes, in a forked child, every descriptor of the parent's other children. */
 void px_close_inherited_channels(void);

@@ -24,6 +24,7 @@ typedef struct handoff {
     volatile int32_t ack;
     int32_t reserved;
     uint64_t payload_len;
+    uint64_t nhandles; /* the child's handle values follow the payload */
 } handoff;
 
 struct mpp_child {
@@ -139,14 +140,30 @@ static void reap_refused(HANDLE process)
     }
 }
 
-int mpp_child_start(mpp_child **out, int method, const mproc_bytes *payload, int64_t timeout_ms,
-                    int64_t *pid)
+/* Copies the handles into the (suspended) child and writes the child's values after the
+ * payload. A failure leaves copies in the child, which is then killed with them. */
+static int give_handles(HANDLE process, handoff *view, const mpp_handle *handles, size_t n)
+{
+    uint64_t *values = (uint64_t *)((char *)(view + 1) + view->payload_len);
+    for (size_t i = 0; i < n; i++) {
+        HANDLE copy;
+        if (!DuplicateHandle(GetCurrentProcess(), (HANDLE)handles[i], process, &copy, 0, FALSE,
+                             DUPLICATE_SAME_ACCESS))
+            return mproc__fail_os_now();
+        memcpy(&values[i], &(uint64_t){(uint64_t)(uintptr_t)copy}, sizeof values[i]);
+    }
+    view->nhandles = n;
+    return 0;
+}
+
+int mpp_child_start(mpp_child **out, int method, const mproc_bytes *payload,
+                    const mpp_handle *handles, size_t nhandles, int64_t timeout_ms, int64_t *pid)
 {
     (void)method; /* only spawn exists here */
     if (!exe_path_utf8)
         return mproc__fail(MPROC_ENOTINIT);
     HANDLE job = job_for_children();
-    uint64_t size = sizeof(handoff) + payload->len;
+    uint64_t size = sizeof(handoff) + payload->len + nhandles * sizeof(uint64_t);
     HANDLE mapping = CreateFileMappingW(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE,
                                         (DWORD)(size >> 32), (DWORD)size, NULL);
     HANDLE event = CreateEventW(NULL, TRUE, FALSE, NULL);
@@ -169,6 +186,15 @@ int mpp_child_start(mpp_child **out, int method, const mproc_bytes *payload, int
 
     PROCESS_INFORMATION pi;
     int rc = create_suspended(mapping, event, &pi);
+    if (!rc && nhandles) {
+        rc = give_handles(pi.hProcess, view, handles, nhandles);
+        if (rc) {
+            TerminateProcess(pi.hProcess, W32_EXIT_TERMINATED + W32_SIGNAL_KILL);
+            WaitForSingleObject(pi.hProcess, 5000);
+            CloseHandle(pi.hThread);
+            CloseHandle(pi.hProcess);
+        }
+    }
     if (!rc) {
         /* Outside a job (or with nested jobs refused) the child still runs; it then only
          * lacks the kill-on-close guarantee. */
@@ -277,13 +303,21 @@ _Noreturn static void spawned_child_main(HANDLE mapping, HANDLE event)
     child_event = event;
     /* The payload is copied out: the view goes with the acknowledgement. */
     mproc_bytes payload = {NULL, (size_t)view->payload_len};
-    payload.data = mproc_malloc(payload.len);
-    if (!payload.data) {
+    size_t nhandles = (size_t)view->nhandles;
+    payload.data = mproc_malloc(payload.len ? payload.len : 1);
+    mpp_handle *handles = mproc_malloc((nhandles ? nhandles : 1) * sizeof *handles);
+    if (!payload.data || !handles) {
         mpp_child_ack(MPROC_ENOMEM);
         _exit(1);
     }
     memcpy(payload.data, view + 1, payload.len);
-    mproc__child_main(&payload);
+    const char *values = (const char *)(view + 1) + payload.len;
+    for (size_t i = 0; i < nhandles; i++) {
+        uint64_t v;
+        memcpy(&v, values + i * sizeof v, sizeof v);
+        handles[i] = (mpp_handle)v;
+    }
+    mproc__child_main(&payload, handles, nhandles);
 }
 
 int mpp_init(int *argc, char ***argv)

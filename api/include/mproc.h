@@ -7,7 +7,9 @@
 #include "mproc/log.h"
 #include "mproc/pack.h"
 #include "mproc/process.h"
+#include "mproc/shared.h"
 #include "mproc/subprocess.h"
+#include "mproc/sync.h"
 #include "mproc/task.h"
 
 #endif

@@ -31,6 +31,93 @@ void mproc__buf_free(mproc__buf *b);
  * the text (free it with one mproc_free). NULL when out of memory. */
 char **mproc__string_array(const char *const *items, size_t count);
 
+/* ---- shareable objects (shared.c) ------------------------------------------------------
+ * Every shareable object (lock, semaphore, condition, event, barrier, value/array, shm)
+ * starts with an mproc__obj: a mapping of a shared segment, where its state lives in it,
+ * and the park handles its waiters sleep on. It travels in packs as records. */
+enum {
+    MPROC__KIND_LOCK = 1,
+    MPROC__KIND_SEM = 2,
+    MPROC__KIND_COND = 3,
+    MPROC__KIND_EVENT = 4,
+    MPROC__KIND_BARRIER = 5,
+    MPROC__KIND_ARRAY = 6,
+    MPROC__KIND_SHM = 7
+};
+#define MPROC__OBJ_MAGIC 0x6d70724fu /* in the process-local struct while it is alive */
+#define MPROC__STATE_MAGIC 0x6d707253u /* at the start of every shared state */
+#define MPROC__MAX_PARKS 2
+
+typedef struct mproc__obj {
+    uint32_t magic;
+    uint32_t kind;
+    mpp_handle seg;
+    void *base;
+    size_t size;
+    size_t offset; /* of the object's state in the segment */
+    mpp_handle parks[MPROC__MAX_PARKS];
+    uint32_t nparks;
+    bool borrowed; /* a view into another object's mapping (a Value's lock): frees nothing */
+    const struct mproc__obj *dep; /* travels along (a Condition's lock), or NULL */
+} mproc__obj;
+
+/* The travelling form of one object, with handle values valid in the receiving process. */
+typedef struct mproc__record {
+    uint32_t kind;
+    uint32_t nparks;
+    uint64_t seg;
+    uint64_t size;
+    uint64_t offset;
+    uint64_t parks[MPROC__MAX_PARKS];
+} mproc__record;
+#define MPROC__RECORD_SIZE 48
+#define MPROC__MAX_RECORDS 2
+
+/* A new object with a zeroed segment of state_size bytes (state at offset 0, starting
+ * with MPROC__STATE_MAGIC and kind) and nparks park handles. */
+int mproc__obj_create(mproc__obj *o, uint32_t kind, size_t state_size, uint32_t nparks);
+/* Opens the object a record describes (duplicating its handles: the record keeps its own)
+ * and checks its kind and state; MPROC_ETYPE if it is another kind. */
+int mproc__obj_open(mproc__obj *o, const mproc__record *r, uint32_t kind);
+void mproc__obj_close(mproc__obj *o);
+/* o must be a live object of that kind: 0, or MPROC_EINVAL (NULL, destroyed, other). */
+int mproc__obj_check(const void *o, uint32_t kind);
+static inline void *mproc__obj_state(const mproc__obj *o)
+{
+    return (char *)o->base + o->offset;
+}
+/* Reads the next pack field as an object of that kind: its records (handles still owned
+ * by the pack's bytes). */
+int mproc__unpack_records(mproc_unpacker *u, uint32_t kind, mproc__record *recs, uint32_t *n);
+
+/* Every handle in a pack's bytes, nested packs included, in order: fn may replace it. */
+typedef int (*mproc__handle_fn)(void *ctx, uint64_t *handle);
+int mproc__pack_visit_handles(uint8_t *data, size_t len, mproc__handle_fn fn, void *ctx);
+/* A list of handles this process owns. */
+typedef struct mproc__handles {
+    mpp_handle *items;
+    size_t count, cap;
+} mproc__handles;
+int mproc__handles_push(mproc__handles *h, mpp_handle v);
+void mproc__handles_close(mproc__handles *h);
+/* Replaces every handle in the pack bytes by a duplicate it then owns in `owned`. */
+int mproc__pack_dup_handles(uint8_t *data, size_t len, mproc__handles *owned);
+/* Collects the handle values of the pack bytes, in order (not duplicated). */
+int mproc__pack_list_handles(uint8_t *data, size_t len, mproc__handles *list);
+/* Replaces the handle values in order by those of `values` (a child's received copies). */
+int mproc__pack_set_handles(uint8_t *data, size_t len, const mpp_handle *values, size_t n);
+
+/* Locks are also embedded in other objects' segments (a Value's lock): the state is
+ * placed by the owner and the lock is a borrowed view of it. */
+struct mproc_lock {
+    mproc__obj o;
+};
+size_t mproc__lock_state_size(void);
+void mproc__lock_state_init(void *state, bool recursive);
+/* A borrowed Lock over the lock state at `offset` in owner's segment, parked on park. */
+void mproc__lock_view(struct mproc_lock *view, const mproc__obj *owner, size_t offset,
+                      uint32_t park_index);
+
 /* The core's exit-time work for this process's children (terminate daemons, join the
  * rest). Runs once; later calls do nothing. */
 void mproc__exit_children(void);

@@ -6,6 +6,7 @@
 struct mproc_pack {
     mproc__buf buf;
     int count;
+    mproc__handles owned; /* duplicates of the OS handles of packed objects */
 };
 
 enum { TAG_SIZE = 1, LEN_SIZE = 8, NUM_SIZE = 8 };
@@ -37,6 +38,7 @@ void mproc_pack_destroy(mproc_pack *p)
     if (!p)
         return;
     mproc__buf_free(&p->buf);
+    mproc__handles_close(&p->owned);
     mproc_free(p);
 }
 
@@ -46,6 +48,7 @@ int mproc_pack_reset(mproc_pack *p)
         return mproc__fail(MPROC_EINVAL);
     p->buf.len = 0;
     p->count = 0;
+    mproc__handles_close(&p->owned);
     return 0;
 }
 
@@ -107,8 +110,98 @@ int mproc_pack_pack(mproc_pack *p, const mproc_pack *inner)
 {
     if (!inner || inner == p)
         return mproc__fail(MPROC_EINVAL);
-    return append_field(p, MPROC_FIELD_PACK, (uint64_t)inner->buf.len, inner->buf.data,
-                        inner->buf.len, false);
+    size_t start = p ? p->buf.len : 0;
+    int rc = append_field(p, MPROC_FIELD_PACK, (uint64_t)inner->buf.len, inner->buf.data,
+                          inner->buf.len, false);
+    if (rc)
+        return rc;
+    /* The copy must not depend on `inner` living on. */
+    rc = mproc__pack_dup_handles(p->buf.data + start, p->buf.len - start, &p->owned);
+    if (rc) {
+        p->buf.len = start;
+        p->count--;
+    }
+    return rc;
+}
+
+/* A HANDLE field's body: u32 kind, u32 record count, then the records. */
+enum { HANDLE_HEAD = 8 };
+
+static void put_u32le(uint8_t *dst, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        dst[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint32_t get_u32le(const uint8_t *src)
+{
+    uint32_t v = 0;
+    for (int i = 0; i < 4; i++)
+        v |= (uint32_t)src[i] << (8 * i);
+    return v;
+}
+
+static void encode_record(uint8_t *dst, const mproc__record *r)
+{
+    put_u32le(dst, r->kind);
+    put_u32le(dst + 4, r->nparks);
+    put_u64le(dst + 8, r->seg);
+    put_u64le(dst + 16, r->size);
+    put_u64le(dst + 24, r->offset);
+    for (int i = 0; i < MPROC__MAX_PARKS; i++)
+        put_u64le(dst + 32 + 8 * i, r->parks[i]);
+}
+
+static void decode_record(const uint8_t *src, mproc__record *r)
+{
+    r->kind = get_u32le(src);
+    r->nparks = get_u32le(src + 4);
+    r->seg = get_u64le(src + 8);
+    r->size = get_u64le(src + 16);
+    r->offset = get_u64le(src + 24);
+    for (int i = 0; i < MPROC__MAX_PARKS; i++)
+        r->parks[i] = get_u64le(src + 32 + 8 * i);
+}
+
+static void record_of(const mproc__obj *o, mproc__record *r)
+{
+    memset(r, 0, sizeof *r);
+    r->kind = o->kind;
+    r->nparks = o->nparks;
+    r->seg = (uint64_t)o->seg;
+    r->size = o->size;
+    r->offset = o->offset;
+    for (uint32_t i = 0; i < o->nparks; i++)
+        r->parks[i] = (uint64_t)o->parks[i];
+}
+
+int mproc_pack_handle(mproc_pack *p, const void *object)
+{
+    const mproc__obj *o = object;
+    if (!p || mproc__obj_check(o, 0) != 0)
+        return mproc__fail(MPROC_EINVAL);
+    mproc__record recs[MPROC__MAX_RECORDS];
+    uint32_t n = 0;
+    record_of(o, &recs[n++]);
+    if (o->dep)
+        record_of(o->dep, &recs[n++]);
+    uint8_t body[HANDLE_HEAD + MPROC__MAX_RECORDS * MPROC__RECORD_SIZE];
+    put_u32le(body, o->kind);
+    put_u32le(body + 4, n);
+    for (uint32_t i = 0; i < n; i++)
+        encode_record(body + HANDLE_HEAD + i * MPROC__RECORD_SIZE, &recs[i]);
+    size_t len = HANDLE_HEAD + n * MPROC__RECORD_SIZE, start = p->buf.len;
+    int rc = append_field(p, MPROC_FIELD_HANDLE, len, body, len, false);
+    if (rc)
+        return rc;
+    /* The pack holds its own duplicates: the object may be destroyed before the pack is
+     * used, and the pack's bytes stay valid in this process as long as the pack lives. */
+    rc = mproc__pack_dup_handles(p->buf.data + start, p->buf.len - start, &p->owned);
+    if (rc) {
+        p->buf.len = start;
+        p->count--;
+    }
+    return rc;
 }
 
 int mproc_pack_view(const mproc_pack *p, mproc_bytes *out)
@@ -155,7 +248,13 @@ static int field_at(const mproc_unpacker *u, size_t pos, uint8_t *tag, uint64_t 
     case MPROC_FIELD_STR:
     case MPROC_FIELD_BYTES:
     case MPROC_FIELD_PACK:
+    case MPROC_FIELD_HANDLE:
         if (*word > u->len - *body)
+            return MPROC_EINVAL;
+        if (*tag == MPROC_FIELD_HANDLE &&
+            (*word < HANDLE_HEAD ||
+             get_u32le(u->data + *body + 4) > MPROC__MAX_RECORDS ||
+             *word != HANDLE_HEAD + (uint64_t)get_u32le(u->data + *body + 4) * MPROC__RECORD_SIZE))
             return MPROC_EINVAL;
         *size = TAG_SIZE + LEN_SIZE + (size_t)*word;
         return 0;
@@ -309,4 +408,138 @@ int mproc_unpack_skip(mproc_unpacker *u)
         return mproc__fail(rc);
     u->pos += size;
     return 0;
+}
+
+int mproc__unpack_records(mproc_unpacker *u, uint32_t kind, mproc__record *recs, uint32_t *n)
+{
+    if (!reader_ok(u) || u->pos == u->len)
+        return mproc__fail(MPROC_EINVAL);
+    uint8_t tag;
+    uint64_t word;
+    size_t body, size;
+    int rc = field_at(u, u->pos, &tag, &word, &body, &size);
+    if (rc)
+        return mproc__fail(rc);
+    if (tag != MPROC_FIELD_HANDLE || get_u32le(u->data + body) != kind)
+        return mproc__fail(MPROC_ETYPE);
+    *n = get_u32le(u->data + body + 4);
+    for (uint32_t i = 0; i < *n; i++)
+        decode_record(u->data + body + HANDLE_HEAD + i * MPROC__RECORD_SIZE, &recs[i]);
+    u->pos += size;
+    return 0;
+}
+
+/* ---- the handles inside packed bytes ------------------------------------------------- */
+
+int mproc__pack_visit_handles(uint8_t *data, size_t len, mproc__handle_fn fn, void *ctx)
+{
+    mproc_unpacker u = {data, len, 0};
+    while (u.pos < u.len) {
+        uint8_t tag;
+        uint64_t word;
+        size_t body, size;
+        int rc = field_at(&u, u.pos, &tag, &word, &body, &size);
+        if (rc)
+            return rc;
+        if (tag == MPROC_FIELD_PACK) {
+            rc = mproc__pack_visit_handles(data + body, (size_t)word, fn, ctx);
+        } else if (tag == MPROC_FIELD_HANDLE) {
+            uint32_t n = get_u32le(data + body + 4);
+            for (uint32_t i = 0; i < n && !rc; i++) {
+                uint8_t *r = data + body + HANDLE_HEAD + i * MPROC__RECORD_SIZE;
+                uint32_t nparks = get_u32le(r + 4);
+                if (nparks > MPROC__MAX_PARKS)
+                    return MPROC_EINVAL;
+                for (uint32_t k = 0; k <= nparks && !rc; k++) {
+                    uint8_t *slot = k == 0 ? r + 8 : r + 32 + 8 * (k - 1);
+                    uint64_t v = get_u64le(slot);
+                    rc = fn(ctx, &v);
+                    put_u64le(slot, v);
+                }
+            }
+        }
+        if (rc)
+            return rc;
+        u.pos += size;
+    }
+    return 0;
+}
+
+int mproc__handles_push(mproc__handles *h, mpp_handle v)
+{
+    if (h->count == h->cap) {
+        size_t cap = h->cap ? h->cap * 2 : 8;
+        mpp_handle *items = mproc_realloc(h->items, cap * sizeof *items);
+        if (!items)
+            return MPROC_ENOMEM;
+        h->items = items;
+        h->cap = cap;
+    }
+    h->items[h->count++] = v;
+    return 0;
+}
+
+void mproc__handles_close(mproc__handles *h)
+{
+    for (size_t i = 0; i < h->count; i++)
+        mpp_handle_close(h->items[i]);
+    mproc_free(h->items);
+    h->items = NULL;
+    h->count = h->cap = 0;
+}
+
+static int dup_one(void *ctx, uint64_t *handle)
+{
+    mpp_handle copy;
+    int rc = mpp_handle_dup((mpp_handle)*handle, &copy);
+    if (rc)
+        return rc;
+    rc = mproc__handles_push(ctx, copy);
+    if (rc) {
+        mpp_handle_close(copy);
+        return rc;
+    }
+    *handle = (uint64_t)copy;
+    return 0;
+}
+
+int mproc__pack_dup_handles(uint8_t *data, size_t len, mproc__handles *owned)
+{
+    size_t before = owned->count;
+    int rc = mproc__pack_visit_handles(data, len, dup_one, owned);
+    if (rc) /* all or nothing */
+        while (owned->count > before)
+            mpp_handle_close(owned->items[--owned->count]);
+    return rc;
+}
+
+static int list_one(void *ctx, uint64_t *handle)
+{
+    return mproc__handles_push(ctx, (mpp_handle)*handle);
+}
+
+int mproc__pack_list_handles(uint8_t *data, size_t len, mproc__handles *list)
+{
+    return mproc__pack_visit_handles(data, len, list_one, list);
+}
+
+typedef struct replacer {
+    const mpp_handle *values;
+    size_t n, next;
+} replacer;
+
+static int set_one(void *ctx, uint64_t *handle)
+{
+    replacer *r = ctx;
+    if (r->next == r->n)
+        return MPROC_EPROTO;
+    *handle = (uint64_t)r->values[r->next++];
+    return 0;
+}
+
+int mproc__pack_set_handles(uint8_t *data, size_t len, const mpp_handle *values, size_t n)
+{
+    replacer r = {values, n, 0};
+    int rc = mproc__pack_visit_handles(data, len, set_one, &r);
+    return rc ? rc : (r.next == n ? 0 : MPROC_EPROTO);
 }

@@ -9,6 +9,10 @@
 
 #include "mproc/common.h"
 
+/* An fd (POSIX) or a HANDLE (Windows); MPP_NO_HANDLE is none. */
+typedef intptr_t mpp_handle;
+#define MPP_NO_HANDLE ((mpp_handle)-1)
+
 /* ---- errors ---------------------------------------------------------------------- */
 /* The calling thread's last OS error (errno / GetLastError()). */
 int mpp_os_error_now(void);
@@ -36,12 +40,14 @@ int mpp_default_method(void);
 
 /* ---- children, parent side ------------------------------------------------------------
  * A child runs the payload (built by the core, see process.c) with the given method.
+ * The handles go with it: the child gets its own copies, in the same order (under fork,
+ * the same values), and mproc__child_main receives them.
  * mpp_child_start returns once the child acknowledged the payload (0), or the child's
  * own refusal code (e.g. MPROC_ENOTASK, the child then reaped), MPROC_ESPAWN when it could
  * not be started, MPROC_ETIMEDOUT when it did not answer within timeout_ms. */
 typedef struct mpp_child mpp_child;
-int mpp_child_start(mpp_child **out, int method, const mproc_bytes *payload, int64_t timeout_ms,
-                    int64_t *pid);
+int mpp_child_start(mpp_child **out, int method, const mproc_bytes *payload,
+                    const mpp_handle *handles, size_t nhandles, int64_t timeout_ms, int64_t *pid);
 /* Waits (without reaping) until the child may have ended or timeout_ms passed; may return
  * early. Called without the core lock, from any number of threads. */
 void mpp_child_wait_hint(mpp_child *c, int64_t timeout_ms);
@@ -107,13 +113,56 @@ bool mpp_env_ignores_case(void);
  * one mproc_malloc block (free it with mproc_free). */
 char **mpp_environ_copy(void);
 
+/* ---- shared memory, handles, waiting: what the sync objects and values stand on ----------
+ * An mpp_handle is an fd (POSIX) or a HANDLE (Windows); MPP_NO_HANDLE is none. Handles the
+ * library creates are never inherited by accident (close-on-exec / not inheritable). */
+int mpp_handle_dup(mpp_handle h, mpp_handle *out);
+void mpp_handle_close(mpp_handle h);
+
+/* Anonymous shared memory, shared by passing its handle (memfd / unlinked shm_open /
+ * unnamed file mapping): nothing has a name, so nothing can outlive its users. */
+int mpp_segment_create(size_t size, mpp_handle *out);
+/* Maps size bytes of a segment read-write, shared. */
+int mpp_segment_map(mpp_handle h, size_t size, void **addr);
+void mpp_segment_unmap(void *addr, size_t size);
+
+/* Named shared memory (mproc_shm). The OS name is derived from name by the backend. Each
+ * attachment is counted by the OS (a shared flock on POSIX, the section's handle count on
+ * Windows), so the last one to release can remove the name; mpp_named_attach re-opens a
+ * handle received from another process as an attachment of this one. */
+int mpp_named_create(const char *name, size_t size, mpp_handle *out);
+int mpp_named_open(const char *name, mpp_handle *out, size_t *size);
+int mpp_named_attach(mpp_handle received, const char *name, mpp_handle *out);
+/* Closes an attachment; removes the name when it was the last one. */
+void mpp_named_release(const char *name, mpp_handle h);
+/* Removes the name now (POSIX); existing attachments keep the memory. */
+int mpp_named_unlink(const char *name);
+/* Removes names whose every user died without releasing them (POSIX; no-op on Windows). */
+void mpp_named_sweep(void);
+
+/* Parking on a 32-bit word in shared memory. mpp_park_create gives what a process needs
+ * to wait (a semaphore on Windows; MPP_NO_HANDLE where the word itself is enough, as a
+ * futex). mpp_park_wait returns when *word != expected, when woken, at the timeout, or
+ * spuriously: callers re-check their condition. mpp_park_wake wakes up to count waiters;
+ * on Windows count must not exceed the waiters the caller knows of (extra wakes are kept
+ * by the semaphore and show up later as spurious wake-ups). */
+int mpp_park_create(mpp_handle *out);
+void mpp_park_wait(mpp_handle park, uint32_t *word, uint32_t expected, int64_t timeout_ms);
+void mpp_park_wake(mpp_handle park, uint32_t *word, uint32_t count);
+/* Whether process pid still runs (a zombie has ended). Used to find dead lock owners. */
+bool mpp_pid_alive(int64_t pid);
+/* An id of the calling thread, unique among this process's live threads. */
+uint64_t mpp_thread_id(void);
+
 /* ---- test hook ---------------------------------------------------------------------- */
 /* Makes spawn use another executable path (NULL restores the real one), so tests can
  * check how an exec failure is reported. */
 void mpp_set_exe_path_for_test(const char *path);
 
 /* ---- the core's side, called by the backend ------------------------------------------ */
-/* In a child, with the payload the parent sent: runs the task and ends the process. */
-_Noreturn void mproc__child_main(const mproc_bytes *payload);
+/* In a child, with the payload and the handles the parent sent (handles NULL: the
+ * parent's values hold here, as after fork): runs the task and ends the process. */
+_Noreturn void mproc__child_main(mproc_bytes *payload, const mpp_handle *handles,
+                                 size_t nhandles);
 
 #endif

@@ -28,6 +28,7 @@ struct mproc_process {
     char *name;
     char *target;
     mproc__buf args;
+    mproc__handles handles; /* duplicates of the handles packed in args, owned here */
     bool daemon;
     unsigned number;           /* N of Process-N: also the child's identity */
     mproc_start_method method; /* as asked; resolved at start */
@@ -194,6 +195,9 @@ static bool poll_locked(mproc_process *p)
         p->exitcode = code;
         p->state = P_ENDED;
         mproc_log(MPROC_LOG_DEBUG, "%s ended with exitcode %d", p->name, code);
+        /* Killed, it could not release named shared memory it alone held. */
+        if (code < 0)
+            mpp_named_sweep();
         return false;
     }
     return rc == 0;
@@ -235,6 +239,13 @@ int mproc_process_create(mproc_process **out, const mproc_process_opts *opts)
         mproc_bytes view;
         mproc_pack_view(opts->args, &view);
         rc = mproc__buf_append(&p->args, view.data, view.len);
+        /* Objects in the pack stay usable for the child even if the caller destroys
+         * them (and the pack) before start. */
+        if (!rc && mproc__pack_dup_handles(p->args.data, p->args.len, &p->handles) != 0) {
+            int err = mproc_last_os_error();
+            mproc_process_destroy(p);
+            return err ? mproc__fail_os(err) : mproc__fail(MPROC_EINVAL);
+        }
     }
     if (rc || !p->target || !p->name) {
         mproc_process_destroy(p);
@@ -296,7 +307,8 @@ int mproc_process_start(mproc_process *p)
     if (!rc) {
         mproc_bytes bytes;
         mproc_pack_view(payload, &bytes);
-        rc = mpp_child_start(&child, method, &bytes, START_TIMEOUT_MS, &pid);
+        rc = mpp_child_start(&child, method, &bytes, p->handles.items, p->handles.count,
+                             START_TIMEOUT_MS, &pid);
     }
     mproc_pack_destroy(payload);
     if (rc) {
@@ -414,6 +426,7 @@ int mproc_process_destroy(mproc_process *p)
     if (p->child)
         mpp_child_free(p->child);
     mproc__buf_free(&p->args);
+    mproc__handles_close(&p->handles);
     mproc_free(p->name);
     mproc_free(p->target);
     mproc_free(p);
@@ -500,7 +513,21 @@ static bool set_field(char *dst, size_t size, const char *src)
     return true;
 }
 
-_Noreturn void mproc__child_main(const mproc_bytes *payload)
+/* The args field of a payload, for rewriting its handles in place. */
+static int locate_args(mproc_bytes *payload, uint8_t **args, size_t *len)
+{
+    mproc_unpacker u;
+    int rc = mproc_unpack_init(&u, payload);
+    for (int i = 0; i < 8 && !rc; i++)
+        rc = mproc_unpack_skip(&u);
+    const void *data = NULL;
+    rc = rc ? rc : mproc_unpack_bytes(&u, &data, len);
+    *args = (uint8_t *)data;
+    return rc;
+}
+
+_Noreturn void mproc__child_main(mproc_bytes *payload, const mpp_handle *handles,
+                                 size_t nhandles)
 {
     mpp_lock_reset();
     /* What this process inherited from a forked parent is not its own. */
@@ -514,7 +541,13 @@ _Noreturn void mproc__child_main(const mproc_bytes *payload)
     const char *target = NULL, *name = NULL, *identity = NULL, *parent_name = NULL;
     const void *args = NULL;
     size_t args_len = 0;
-    int rc = mproc_unpack_init(&u, payload);
+    uint8_t *packed_args;
+    size_t packed_len;
+    int rc = locate_args(payload, &packed_args, &packed_len);
+    /* The handles in the args become the copies this process received. */
+    if (!rc && handles)
+        rc = mproc__pack_set_handles(packed_args, packed_len, handles, nhandles);
+    rc = rc ? rc : mproc_unpack_init(&u, payload);
     rc = rc ? rc : mproc_unpack_i64(&u, &magic);
     rc = rc ? rc : (magic == PAYLOAD_MAGIC ? 0 : MPROC_EPROTO);
     rc = rc ? rc : mproc_unpack_str(&u, &target);

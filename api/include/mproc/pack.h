@@ -7,6 +7,7 @@
  *
  * Layout (little endian): each field is a 1-byte tag followed by
  *   I64: 8 bytes   F64: 8 bytes (IEEE-754)   STR/BYTES/PACK: u64 length + that many bytes
+ *   HANDLE: u64 length + a shareable object's kind and OS handles (see below)
  * A STR's bytes end with a NUL that the length counts, so readers get a C string
  * without a copy. */
 #ifndef MPROC_PACK_H
@@ -23,7 +24,8 @@ typedef enum mproc_field_type {
     MPROC_FIELD_F64 = 2,
     MPROC_FIELD_STR = 3,
     MPROC_FIELD_BYTES = 4,
-    MPROC_FIELD_PACK = 5
+    MPROC_FIELD_PACK = 5,
+    MPROC_FIELD_HANDLE = 6
 } mproc_field_type;
 
 typedef struct mproc_pack mproc_pack;
@@ -41,6 +43,14 @@ MPROC_API int mproc_pack_str(mproc_pack *p, const char *s);
 MPROC_API int mproc_pack_bytes(mproc_pack *p, const void *data, size_t len);
 /* A nested pack, copied as it is now. */
 MPROC_API int mproc_pack_pack(mproc_pack *p, const mproc_pack *inner);
+
+/* A shareable object: Lock/RLock, Semaphore, Condition (with its lock), Event, Barrier,
+ * Value, Array, SharedMemory. The pack holds its own duplicates of the object's OS handles
+ * (the object may be destroyed right after), and a Process started with the pack gets
+ * copies of them in its child, under every start method. The child re-opens the object
+ * with the matching mproc_unpack_lock / _sem / _cond / _event / _barrier / _value /
+ * _array / _shm (declared with each type), which gives a new handle of its own to destroy. */
+MPROC_API int mproc_pack_handle(mproc_pack *p, const void *object);
 
 /* The encoded bytes, borrowed: valid until the pack is changed or destroyed. */
 MPROC_API int mproc_pack_view(const mproc_pack *p, mproc_bytes *out);

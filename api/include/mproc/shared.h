@@ -1,0 +1,106 @@
+/* mproc — shared values, arrays and named shared memory: Python's Value, Array, RawValue,
+ * RawArray and shared_memory.SharedMemory.
+ *
+ * Values and arrays hold elements of one of Python's typecodes (the enum's values are the
+ * typecode characters, so 'i' works where MPROC_T_INT does). They live in shared memory,
+ * reach children through fork or argument packs, and their memory goes with the last
+ * handle. With a lock (the default in Python), every get/set takes the lock, which is an
+ * RLock (Python's default); read-modify-write cycles need mproc_value_lock around them,
+ * or the atomic add helpers. Without one (RawValue/RawArray), accesses are plain. */
+#ifndef MPROC_SHARED_H
+#define MPROC_SHARED_H
+
+#include "common.h"
+#include "pack.h"
+#include "sync.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum mproc_type {
+    MPROC_T_CHAR = 'c',      /* char (as a small unsigned number) */
+    MPROC_T_BYTE = 'b',      /* signed char */
+    MPROC_T_UBYTE = 'B',     /* unsigned char */
+    MPROC_T_SHORT = 'h',
+    MPROC_T_USHORT = 'H',
+    MPROC_T_INT = 'i',
+    MPROC_T_UINT = 'I',
+    MPROC_T_LONG = 'l',      /* C long: 8 bytes on 64-bit POSIX, 4 on Windows, as ctypes */
+    MPROC_T_ULONG = 'L',
+    MPROC_T_LONGLONG = 'q',
+    MPROC_T_ULONGLONG = 'Q',
+    MPROC_T_FLOAT = 'f',
+    MPROC_T_DOUBLE = 'd'
+} mproc_type;
+
+/* Size in bytes of one element of type, 0 for an unknown type. */
+MPROC_API size_t mproc_type_size(mproc_type type);
+
+/* Value and Array are one object: a Value is an array of one element. */
+typedef struct mproc_array mproc_array;
+typedef struct mproc_array mproc_value;
+
+/* Zero-initialised. lock=false gives Python's RawValue / RawArray. */
+MPROC_API int mproc_value_create(mproc_value **out, mproc_type type, bool lock);
+MPROC_API int mproc_array_create(mproc_array **out, mproc_type type, size_t length, bool lock);
+
+/* Element access. Integers read as int64 (a 'Q' above INT64_MAX reads as MPROC_ETOOBIG);
+ * floats as double, integers too. Setting an integer type from a double is MPROC_ETYPE
+ * (Python's TypeError); a value the type cannot hold is MPROC_ETOOBIG (ctypes would
+ * truncate silently). An index past the end is MPROC_EINVAL. */
+MPROC_API int mproc_value_get_i64(mproc_value *v, int64_t *out);
+MPROC_API int mproc_value_set_i64(mproc_value *v, int64_t value);
+MPROC_API int mproc_value_get_f64(mproc_value *v, double *out);
+MPROC_API int mproc_value_set_f64(mproc_value *v, double value);
+/* Atomic read-modify-write under the value's lock (or, for a raw value, a CPU atomic on
+ * integers): *result (may be NULL) receives the new value. */
+MPROC_API int mproc_value_add_i64(mproc_value *v, int64_t delta, int64_t *result);
+MPROC_API int mproc_value_add_f64(mproc_value *v, double delta, double *result);
+
+MPROC_API int mproc_array_get_i64(mproc_array *a, size_t index, int64_t *out);
+MPROC_API int mproc_array_set_i64(mproc_array *a, size_t index, int64_t value);
+MPROC_API int mproc_array_get_f64(mproc_array *a, size_t index, double *out);
+MPROC_API int mproc_array_set_f64(mproc_array *a, size_t index, double value);
+MPROC_API int mproc_array_add_i64(mproc_array *a, size_t index, int64_t delta, int64_t *result);
+/* Copies count elements from/to raw memory of the element type, under the lock once. */
+MPROC_API int mproc_array_read(mproc_array *a, size_t start, void *dst, size_t count);
+MPROC_API int mproc_array_write(mproc_array *a, size_t start, const void *src, size_t count);
+/* Number of elements (1 for a Value), or an error. */
+MPROC_API int64_t mproc_array_length(mproc_array *a);
+MPROC_API mproc_type mproc_array_type(mproc_array *a);
+/* The elements themselves, for direct use under the lock (NULL for a bad handle). */
+MPROC_API void *mproc_array_data(mproc_array *a);
+MPROC_API void *mproc_value_data(mproc_value *v);
+/* get_lock(): the RLock guarding the object (owned by it), NULL for a raw one. */
+MPROC_API mproc_lock *mproc_array_lock(mproc_array *a);
+MPROC_API mproc_lock *mproc_value_lock(mproc_value *v);
+MPROC_API void mproc_array_destroy(mproc_array *a);
+MPROC_API void mproc_value_destroy(mproc_value *v);
+MPROC_API int mproc_unpack_array(mproc_unpacker *u, mproc_array **out);
+MPROC_API int mproc_unpack_value(mproc_unpacker *u, mproc_value **out);
+
+/* ---- named shared memory ------------------------------------------------------------------
+ * A block of bytes with a name any process can attach to. The name stays until
+ * mproc_shm_unlink or until the last attached process closes it (killed ones included):
+ * no stale names are left in /dev/shm. Attaching never takes ownership: closing an
+ * attachment never removes the block from under the others. */
+typedef struct mproc_shm mproc_shm;
+
+/* name: NULL for a fresh unique one; 1..200 characters without '/' or '\\'. size > 0.
+ * MPROC_EEXIST if the name is taken. The block starts zeroed. */
+MPROC_API int mproc_shm_create(mproc_shm **out, const char *name, size_t size);
+/* MPROC_ENOENT if there is no such block (or it was unlinked). */
+MPROC_API int mproc_shm_open(mproc_shm **out, const char *name);
+MPROC_API void *mproc_shm_data(mproc_shm *s);
+MPROC_API size_t mproc_shm_size(mproc_shm *s);
+MPROC_API const char *mproc_shm_name(mproc_shm *s);
+/* Removes the name now; attached processes keep the memory. */
+MPROC_API int mproc_shm_unlink(mproc_shm *s);
+MPROC_API void mproc_shm_close(mproc_shm *s);
+MPROC_API int mproc_unpack_shm(mproc_unpacker *u, mproc_shm **out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,955 @@
+/* Lock, RLock, Semaphore, Condition, Event, Barrier over shared memory.
+ *
+ * The state of each object is a few 32-bit words in a shared segment, changed with
+ * atomic operations; a process that must wait parks on one of those words (platform.h:
+ * a futex where there is one, a semaphore on Windows) and whoever changes the word wakes
+ * it. Waiting never relies on a wake-up alone: waits are sliced, so a waker that died
+ * between changing a word and waking costs a slice, not a hang.
+ *
+ * A lock word is 0 when free, else the holder's pid, with CONTENDED set once someone
+ * waits. Waiters check every slice whether the holder still lives; the first to find it
+ * dead takes the lock over and reports MPROC_EOWNERDEAD. (Kernel robust futex lists would
+ * find the death sooner but are absent where we also run: qemu-user, Windows, macOS.) */
+#include <string.h>
+
+#include "internal.h"
+
+#define CONTENDED 0x80000000u
+/* How long a waiter sleeps before it looks again on its own (dead holders, lost wakes). */
+#define SLICE_MS 20
+
+static uint32_t load32(const uint32_t *p)
+{
+    return __atomic_load_n(p, __ATOMIC_ACQUIRE);
+}
+
+static void store32(uint32_t *p, uint32_t v)
+{
+    __atomic_store_n(p, v, __ATOMIC_RELEASE);
+}
+
+static bool cas32(uint32_t *p, uint32_t *expected, uint32_t desired)
+{
+    return __atomic_compare_exchange_n(p, expected, desired, false, __ATOMIC_ACQ_REL,
+                                       __ATOMIC_ACQUIRE);
+}
+
+static uint32_t self_word(void)
+{
+    return (uint32_t)mpp_getpid() & ~CONTENDED;
+}
+
+/* The next sleep: what is left of the deadline, at most one slice (0: it passed). */
+static int64_t next_slice(int64_t deadline)
+{
+    int64_t left = mproc__remaining(deadline);
+    return left < 0 || left > SLICE_MS ? SLICE_MS : left;
+}
+
+/* Sleeps on word while it equals expected, counting itself in *waiters meanwhile. */
+static void park_counted(mpp_handle park, uint32_t *word, uint32_t expected, uint32_t *waiters,
+                         int64_t ms)
+{
+    __atomic_add_fetch(waiters, 1, __ATOMIC_SEQ_CST);
+    mpp_park_wait(park, word, expected, ms);
+    __atomic_sub_fetch(waiters, 1, __ATOMIC_SEQ_CST);
+}
+
+/* Wakes everyone counted in *waiters. */
+static void wake_all(mpp_handle park, uint32_t *word, uint32_t *waiters)
+{
+    uint32_t n = __atomic_load_n(waiters, __ATOMIC_SEQ_CST);
+    if (n)
+        mpp_park_wake(park, word, n);
+}
+
+static mpp_handle park_of(const mproc__obj *o, uint32_t i)
+{
+    return i < o->nparks ? o->parks[i] : MPP_NO_HANDLE;
+}
+
+/* ---- the lock word ------------------------------------------------------------------------ */
+
+static int word_lock(uint32_t *word, mpp_handle park, int64_t timeout_ms)
+{
+    uint32_t me = self_word(), w = 0;
+    if (cas32(word, &w, me))
+        return 0;
+    int64_t deadline = mproc__deadline(timeout_ms);
+    for (;;) {
+        w = load32(word);
+        if (w == 0) {
+            /* Others may be parked: keep CONTENDED so our release wakes one. */
+            if (cas32(word, &w, me | CONTENDED))
+                return 0;
+            continue;
+        }
+        int64_t ms = next_slice(deadline);
+        if (ms > 0 && !(w & CONTENDED)) {
+            uint32_t marked = w | CONTENDED;
+            if (!cas32(word, &w, marked))
+                continue;
+            w = marked;
+        }
+        if (ms > 0)
+            mpp_park_wait(park, word, w, ms);
+        /* Unchanged after a whole slice (or a poll): is the holder still there? */
+        if (load32(word) == w && !mpp_pid_alive((int64_t)(w & ~CONTENDED))) {
+            if (cas32(word, &w, me | CONTENDED))
+                return MPROC_EOWNERDEAD;
+            continue;
+        }
+        if (ms == 0 || mproc__remaining(deadline) == 0)
+            return MPROC_ETIMEDOUT;
+    }
+}
+
+static int word_unlock(uint32_t *word, mpp_handle park)
+{
+    uint32_t w = __atomic_exchange_n(word, 0, __ATOMIC_RELEASE);
+    if (w == 0)
+        return MPROC_ESTATE;
+    if (w & CONTENDED)
+        mpp_park_wake(park, word, 1);
+    return 0;
+}
+
+/* ---- Lock and RLock ------------------------------------------------------------------------ */
+
+typedef struct lock_state {
+    uint32_t magic, kind;
+    uint32_t word;
+    uint32_t recursive;
+    uint64_t owner_thread; /* RLock: the holding thread, with the pid in word */
+    uint32_t depth;        /* RLock: touched by the holder only */
+} lock_state;
+
+size_t mproc__lock_state_size(void)
+{
+    return sizeof(lock_state);
+}
+
+void mproc__lock_state_init(void *state, bool recursive)
+{
+    lock_state *st = state;
+    memset(st, 0, sizeof *st);
+    st->magic = MPROC__STATE_MAGIC;
+    st->kind = MPROC__KIND_LOCK;
+    st->recursive = recursive;
+}
+
+void mproc__lock_view(mproc_lock *view, const mproc__obj *owner, size_t offset,
+                      uint32_t park_index)
+{
+    memset(view, 0, sizeof *view);
+    view->o.magic = MPROC__OBJ_MAGIC;
+    view->o.kind = MPROC__KIND_LOCK;
+    view->o.seg = owner->seg;
+    view->o.base = owner->base;
+    view->o.size = owner->size;
+    view->o.offset = offset;
+    view->o.borrowed = true;
+    if (park_index < owner->nparks) {
+        view->o.parks[0] = owner->parks[park_index];
+        view->o.nparks = 1;
+    }
+}
+
+static lock_state *lock_st(const mproc_lock *l)
+{
+    return mproc__obj_state(&l->o);
+}
+
+static int lock_create(mproc_lock **out, bool recursive)
+{
+    if (!out)
+        return mproc__fail(MPROC_EINVAL);
+    *out = NULL;
+    mproc_lock *l = mproc_calloc(1, sizeof *l);
+    if (!l)
+        return mproc__fail(MPROC_ENOMEM);
+    int rc = mproc__obj_create(&l->o, MPROC__KIND_LOCK, sizeof(lock_state), 1);
+    if (rc) {
+        mproc_free(l);
+        return rc;
+    }
+    mproc__lock_state_init(lock_st(l), recursive);
+    *out = l;
+    return 0;
+}
+
+int mproc_lock_create(mproc_lock **out)
+{
+    return lock_create(out, false);
+}
+
+int mproc_rlock_create(mproc_lock **out)
+{
+    return lock_create(out, true);
+}
+
+static bool held_by_this_thread(const lock_state *st)
+{
+    return (load32(&st->word) & ~CONTENDED) == self_word() &&
+           __atomic_load_n(&st->owner_thread, __ATOMIC_RELAXED) == mpp_thread_id();
+}
+
+int mproc_lock_acquire(mproc_lock *l, int64_t timeout_ms)
+{
+    if (mproc__obj_check(l, MPROC__KIND_LOCK))
+        return mproc__fail(MPROC_EINVAL);
+    lock_state *st = lock_st(l);
+    if (st->recursive && held_by_this_thread(st)) {
+        st->depth++;
+        return 0;
+    }
+    int rc = word_lock(&st->word, park_of(&l->o, 0), timeout_ms);
+    if (rc == 0 || rc == MPROC_EOWNERDEAD) {
+        if (st->recursive) {
+            __atomic_store_n(&st->owner_thread, mpp_thread_id(), __ATOMIC_RELAXED);
+            st->depth = 1;
+        }
+        return rc;
+    }
+    return mproc__fail(rc);
+}
+
+int mproc_lock_release(mproc_lock *l)
+{
+    if (mproc__obj_check(l, MPROC__KIND_LOCK))
+        return mproc__fail(MPROC_EINVAL);
+    lock_state *st = lock_st(l);
+    if (st->recursive) {
+        if (!held_by_this_thread(st))
+            return mproc__fail(MPROC_ESTATE);
+        if (--st->depth > 0)
+            return 0;
+        __atomic_store_n(&st->owner_thread, 0, __ATOMIC_RELAXED);
+    }
+    int rc = word_unlock(&st->word, park_of(&l->o, 0));
+    return rc ? mproc__fail(rc) : 0;
+}
+
+int mproc_lock_locked(mproc_lock *l)
+{
+    if (mproc__obj_check(l, MPROC__KIND_LOCK))
+        return mproc__fail(MPROC_EINVAL);
+    return load32(&lock_st(l)->word) != 0;
+}
+
+void mproc_lock_destroy(mproc_lock *l)
+{
+    if (mproc__obj_check(l, MPROC__KIND_LOCK) || l->o.borrowed)
+        return; /* a Value's lock goes with its Value */
+    mproc__obj_close(&l->o);
+    mproc_free(l);
+}
+
+int mproc_rlock_acquire(mproc_lock *l, int64_t timeout_ms)
+{
+    return mproc_lock_acquire(l, timeout_ms);
+}
+
+int mproc_rlock_release(mproc_lock *l)
+{
+    return mproc_lock_release(l);
+}
+
+void mproc_rlock_destroy(mproc_lock *l)
+{
+    mproc_lock_destroy(l);
+}
+
+static int lock_open(mproc_lock **out, const mproc__record *r)
+{
+    mproc_lock *l = mproc_calloc(1, sizeof *l);
+    if (!l)
+        return mproc__fail(MPROC_ENOMEM);
+    int rc = mproc__obj_open(&l->o, r, MPROC__KIND_LOCK);
+    if (rc) {
+        mproc_free(l);
+        return rc;
+    }
+    *out = l;
+    return 0;
+}
+
+int mproc_unpack_lock(mproc_unpacker *u, mproc_lock **out)
+{
+    if (!out)
+        return mproc__fail(MPROC_EINVAL);
+    mproc__record recs[MPROC__MAX_RECORDS];
+    uint32_t n;
+    int rc = mproc__unpack_records(u, MPROC__KIND_LOCK, recs, &n);
+    return rc ? rc : lock_open(out, &recs[0]);
+}
+
+/* Whether the caller may wait/notify: an RLock held by this thread; a Lock held by this
+ * process (a Lock has no owning thread). */
+static bool lock_held_here(const mproc_lock *l)
+{
+    const lock_state *st = lock_st(l);
+    if (st->recursive)
+        return held_by_this_thread(st);
+    return (load32(&st->word) & ~CONTENDED) == self_word();
+}
+
+/* ---- Semaphore ------------------------------------------------------------------------------- */
+
+typedef struct sem_state {
+    uint32_t magic, kind;
+    uint32_t value;
+    uint32_t waiters;
+    uint32_t bounded;
+    uint32_t max;
+} sem_state;
+
+struct mproc_sem {
+    mproc__obj o;
+};
+
+static int sem_create(mproc_sem **out, uint32_t value, bool bounded)
+{
+    if (!out || value > INT32_MAX)
+        return mproc__fail(MPROC_EINVAL);
+    *out = NULL;
+    mproc_sem *s = mproc_calloc(1, sizeof *s);
+    if (!s)
+        return mproc__fail(MPROC_ENOMEM);
+    int rc = mproc__obj_create(&s->o, MPROC__KIND_SEM, sizeof(sem_state), 1);
+    if (rc) {
+        mproc_free(s);
+        return rc;
+    }
+    sem_state *st = mproc__obj_state(&s->o);
+    st->value = value;
+    st->bounded = bounded;
+    st->max = value;
+    *out = s;
+    return 0;
+}
+
+int mproc_sem_create(mproc_sem **out, uint32_t value)
+{
+    return sem_create(out, value, false);
+}
+
+int mproc_sem_create_bounded(mproc_sem **out, uint32_t value)
+{
+    return sem_create(out, value, true);
+}
+
+int mproc_sem_acquire(mproc_sem *s, int64_t timeout_ms)
+{
+    if (mproc__obj_check(s, MPROC__KIND_SEM))
+        return mproc__fail(MPROC_EINVAL);
+    sem_state *st = mproc__obj_state(&s->o);
+    int64_t deadline = mproc__deadline(timeout_ms);
+    for (;;) {
+        uint32_t v = load32(&st->value);
+        if (v > 0) {
+            if (cas32(&st->value, &v, v - 1))
+                return 0;
+            continue;
+        }
+        int64_t ms = next_slice(deadline);
+        if (ms == 0)
+            return mproc__fail(MPROC_ETIMEDOUT);
+        park_counted(park_of(&s->o, 0), &st->value, 0, &st->waiters, ms);
+    }
+}
+
+int mproc_sem_release(mproc_sem *s)
+{
+    if (mproc__obj_check(s, MPROC__KIND_SEM))
+        return mproc__fail(MPROC_EINVAL);
+    sem_state *st = mproc__obj_state(&s->o);
+    uint32_t v = load32(&st->value);
+    do {
+        if ((st->bounded && v >= st->max) || v >= INT32_MAX)
+            return mproc__fail(MPROC_ESTATE);
+    } while (!cas32(&st->value, &v, v + 1));
+    if (__atomic_load_n(&st->waiters, __ATOMIC_SEQ_CST))
+        mpp_park_wake(park_of(&s->o, 0), &st->value, 1);
+    return 0;
+}
+
+int mproc_sem_value(mproc_sem *s)
+{
+    if (mproc__obj_check(s, MPROC__KIND_SEM))
+        return mproc__fail(MPROC_EINVAL);
+    return (int)load32(&((sem_state *)mproc__obj_state(&s->o))->value);
+}
+
+void mproc_sem_destroy(mproc_sem *s)
+{
+    if (mproc__obj_check(s, MPROC__KIND_SEM))
+        return;
+    mproc__obj_close(&s->o);
+    mproc_free(s);
+}
+
+int mproc_unpack_sem(mproc_unpacker *u, mproc_sem **out)
+{
+    if (!out)
+        return mproc__fail(MPROC_EINVAL);
+    mproc__record recs[MPROC__MAX_RECORDS];
+    uint32_t n;
+    int rc = mproc__unpack_records(u, MPROC__KIND_SEM, recs, &n);
+    if (rc)
+        return rc;
+    mproc_sem *s = mproc_calloc(1, sizeof *s);
+    if (!s)
+        return mproc__fail(MPROC_ENOMEM);
+    rc = mproc__obj_open(&s->o, &recs[0], MPROC__KIND_SEM);
+    if (rc) {
+        mproc_free(s);
+        return rc;
+    }
+    *out = s;
+    return 0;
+}
+
+/* ---- Condition -----------------------------------------------------------------------------
+ * sleepers: waiters registered (under the lock) and not yet gone; signals: notifications
+ * not yet taken. Both in one 64-bit word so that taking a signal and leaving are single
+ * atomic steps: a notify never counts a waiter twice, and a waiter that times out just as
+ * it is notified takes the notification (it returns 0). seq changes on every notify;
+ * waiters park on it. */
+
+typedef struct cond_state {
+    uint32_t magic, kind;
+    uint32_t seq;
+    uint32_t waiters;
+    uint64_t counts; /* sleepers << 32 | signals */
+} cond_state;
+
+struct mproc_cond {
+    mproc__obj o;
+    mproc_lock lock;
+};
+
+static cond_state *cond_st(const mproc_cond *c)
+{
+    return mproc__obj_state(&c->o);
+}
+
+int mproc_cond_create(mproc_cond **out, mproc_lock *lock)
+{
+    if (!out || (lock && mproc__obj_check(lock, MPROC__KIND_LOCK)))
+        return mproc__fail(MPROC_EINVAL);
+    *out = NULL;
+    mproc_cond *c = mproc_calloc(1, sizeof *c);
+    if (!c)
+        return mproc__fail(MPROC_ENOMEM);
+    int rc = mproc__obj_create(&c->o, MPROC__KIND_COND, sizeof(cond_state), 1);
+    if (rc) {
+        mproc_free(c);
+        return rc;
+    }
+    if (lock) {
+        /* A handle of our own to the caller's lock, via its travelling form. */
+        mproc__record r = {.kind = MPROC__KIND_LOCK,
+                           .nparks = lock->o.nparks,
+                           .seg = (uint64_t)lock->o.seg,
+                           .size = lock->o.size,
+                           .offset = lock->o.offset};
+        for (uint32_t i = 0; i < lock->o.nparks; i++)
+            r.parks[i] = (uint64_t)lock->o.parks[i];
+        rc = mproc__obj_open(&c->lock.o, &r, MPROC__KIND_LOCK);
+    } else {
+        rc = mproc__obj_create(&c->lock.o, MPROC__KIND_LOCK, sizeof(lock_state), 1);
+        if (!rc)
+            mproc__lock_state_init(lock_st(&c->lock), true);
+    }
+    if (rc) {
+        mproc__obj_close(&c->o);
+        mproc_free(c);
+        return rc;
+    }
+    c->o.dep = &c->lock.o;
+    *out = c;
+    return 0;
+}
+
+mproc_lock *mproc_cond_lock(mproc_cond *c)
+{
+    return mproc__obj_check(c, MPROC__KIND_COND) ? NULL : &c->lock;
+}
+
+int mproc_cond_acquire(mproc_cond *c, int64_t timeout_ms)
+{
+    if (mproc__obj_check(c, MPROC__KIND_COND))
+        return mproc__fail(MPROC_EINVAL);
+    return mproc_lock_acquire(&c->lock, timeout_ms);
+}
+
+int mproc_cond_release(mproc_cond *c)
+{
+    if (mproc__obj_check(c, MPROC__KIND_COND))
+        return mproc__fail(MPROC_EINVAL);
+    return mproc_lock_release(&c->lock);
+}
+
+#define SLEEPER ((uint64_t)1 << 32)
+
+int mproc_cond_wait(mproc_cond *c, int64_t timeout_ms)
+{
+    if (mproc__obj_check(c, MPROC__KIND_COND))
+        return mproc__fail(MPROC_EINVAL);
+    if (!lock_held_here(&c->lock))
+        return mproc__fail(MPROC_ESTATE);
+    cond_state *st = cond_st(c);
+    lock_state *ls = lock_st(&c->lock);
+    int64_t deadline = mproc__deadline(timeout_ms);
+
+    __atomic_add_fetch(&st->counts, SLEEPER, __ATOMIC_SEQ_CST);
+    /* Let go of the lock entirely (an RLock may be held several times), as Python. */
+    uint32_t depth = ls->recursive ? ls->depth : 1;
+    if (ls->recursive) {
+        ls->depth = 1;
+    }
+    mproc_lock_release(&c->lock);
+
+    bool notified = false;
+    for (;;) {
+        uint32_t seen = __atomic_load_n(&st->seq, __ATOMIC_SEQ_CST);
+        uint64_t cnt = __atomic_load_n(&st->counts, __ATOMIC_SEQ_CST);
+        if ((uint32_t)cnt > 0) {
+            if (__atomic_compare_exchange_n(&st->counts, &cnt, cnt - SLEEPER - 1, false,
+                                            __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
+                notified = true;
+                break;
+            }
+            continue;
+        }
+        int64_t ms = next_slice(deadline);
+        if (ms == 0) {
+            if (__atomic_compare_exchange_n(&st->counts, &cnt, cnt - SLEEPER, false,
+                                            __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+                break;
+            continue; /* a notify came in meanwhile: take it */
+        }
+        park_counted(park_of(&c->o, 0), &st->seq, seen, &st->waiters, ms);
+    }
+
+    int rc = mproc_lock_acquire(&c->lock, MPROC_FOREVER);
+    if (ls->recursive)
+        ls->depth = depth;
+    if (rc == MPROC_EOWNERDEAD)
+        return rc;
+    return notified ? 0 : mproc__fail(MPROC_ETIMEDOUT);
+}
+
+int mproc_cond_wait_for(mproc_cond *c, bool (*pred)(void *arg), void *arg, int64_t timeout_ms)
+{
+    if (mproc__obj_check(c, MPROC__KIND_COND) || !pred)
+        return mproc__fail(MPROC_EINVAL);
+    int64_t deadline = mproc__deadline(timeout_ms);
+    while (!pred(arg)) {
+        int64_t left = mproc__remaining(deadline);
+        if (left == 0)
+            return mproc__fail(MPROC_ETIMEDOUT);
+        int rc = mproc_cond_wait(c, left);
+        if (rc && rc != MPROC_ETIMEDOUT && rc != MPROC_EOWNERDEAD)
+            return rc;
+    }
+    return 0;
+}
+
+int mproc_cond_notify(mproc_cond *c, int n)
+{
+    if (mproc__obj_check(c, MPROC__KIND_COND) || n < 0)
+        return mproc__fail(MPROC_EINVAL);
+    if (!lock_held_here(&c->lock))
+        return mproc__fail(MPROC_ESTATE);
+    cond_state *st = cond_st(c);
+    uint64_t cnt = __atomic_load_n(&st->counts, __ATOMIC_SEQ_CST), next;
+    uint32_t add;
+    do {
+        uint32_t sleepers = (uint32_t)(cnt >> 32), signals = (uint32_t)cnt;
+        uint32_t unsignalled = sleepers > signals ? sleepers - signals : 0;
+        add = (uint32_t)n < unsignalled ? (uint32_t)n : unsignalled;
+        if (add == 0)
+            return 0;
+        next = cnt + add;
+    } while (!__atomic_compare_exchange_n(&st->counts, &cnt, next, false, __ATOMIC_SEQ_CST,
+                                          __ATOMIC_SEQ_CST));
+    __atomic_add_fetch(&st->seq, 1, __ATOMIC_SEQ_CST);
+    /* Which sleeper takes which signal is theirs to race for: wake them all. */
+    wake_all(park_of(&c->o, 0), &st->seq, &st->waiters);
+    return (int)add;
+}
+
+int mproc_cond_notify_all(mproc_cond *c)
+{
+    return mproc_cond_notify(c, INT32_MAX);
+}
+
+void mproc_cond_destroy(mproc_cond *c)
+{
+    if (mproc__obj_check(c, MPROC__KIND_COND))
+        return;
+    mproc__obj_close(&c->lock.o);
+    mproc__obj_close(&c->o);
+    mproc_free(c);
+}
+
+int mproc_unpack_cond(mproc_unpacker *u, mproc_cond **out)
+{
+    if (!out)
+        return mproc__fail(MPROC_EINVAL);
+    mproc__record recs[MPROC__MAX_RECORDS];
+    uint32_t n;
+    int rc = mproc__unpack_records(u, MPROC__KIND_COND, recs, &n);
+    if (rc)
+        return rc;
+    if (n != 2)
+        return mproc__fail(MPROC_EPROTO);
+    mproc_cond *c = mproc_calloc(1, sizeof *c);
+    if (!c)
+        return mproc__fail(MPROC_ENOMEM);
+    rc = mproc__obj_open(&c->o, &recs[0], MPROC__KIND_COND);
+    if (!rc) {
+        rc = mproc__obj_open(&c->lock.o, &recs[1], MPROC__KIND_LOCK);
+        if (rc)
+            mproc__obj_close(&c->o);
+    }
+    if (rc) {
+        mproc_free(c);
+        return rc;
+    }
+    c->o.dep = &c->lock.o;
+    *out = c;
+    return 0;
+}
+
+/* ---- Event -------------------------------------------------------------------------------- */
+
+typedef struct event_state {
+    uint32_t magic, kind;
+    uint32_t flag;
+    uint32_t waiters;
+} event_state;
+
+struct mproc_event {
+    mproc__obj o;
+};
+
+int mproc_event_create(mproc_event **out)
+{
+    if (!out)
+        return mproc__fail(MPROC_EINVAL);
+    *out = NULL;
+    mproc_event *e = mproc_calloc(1, sizeof *e);
+    if (!e)
+        return mproc__fail(MPROC_ENOMEM);
+    int rc = mproc__obj_create(&e->o, MPROC__KIND_EVENT, sizeof(event_state), 1);
+    if (rc) {
+        mproc_free(e);
+        return rc;
+    }
+    *out = e;
+    return 0;
+}
+
+static event_state *event_st(mproc_event *e)
+{
+    return mproc__obj_state(&e->o);
+}
+
+int mproc_event_set(mproc_event *e)
+{
+    if (mproc__obj_check(e, MPROC__KIND_EVENT))
+        return mproc__fail(MPROC_EINVAL);
+    event_state *st = event_st(e);
+    __atomic_store_n(&st->flag, 1, __ATOMIC_SEQ_CST);
+    wake_all(park_of(&e->o, 0), &st->flag, &st->waiters);
+    return 0;
+}
+
+int mproc_event_clear(mproc_event *e)
+{
+    if (mproc__obj_check(e, MPROC__KIND_EVENT))
+        return mproc__fail(MPROC_EINVAL);
+    store32(&event_st(e)->flag, 0);
+    return 0;
+}
+
+int mproc_event_is_set(mproc_event *e)
+{
+    if (mproc__obj_check(e, MPROC__KIND_EVENT))
+        return mproc__fail(MPROC_EINVAL);
+    return load32(&event_st(e)->flag) != 0;
+}
+
+int mproc_event_wait(mproc_event *e, int64_t timeout_ms)
+{
+    if (mproc__obj_check(e, MPROC__KIND_EVENT))
+        return mproc__fail(MPROC_EINVAL);
+    event_state *st = event_st(e);
+    int64_t deadline = mproc__deadline(timeout_ms);
+    while (!load32(&st->flag)) {
+        int64_t ms = next_slice(deadline);
+        if (ms == 0)
+            return mproc__fail(MPROC_ETIMEDOUT);
+        park_counted(park_of(&e->o, 0), &st->flag, 0, &st->waiters, ms);
+    }
+    return 0;
+}
+
+void mproc_event_destroy(mproc_event *e)
+{
+    if (mproc__obj_check(e, MPROC__KIND_EVENT))
+        return;
+    mproc__obj_close(&e->o);
+    mproc_free(e);
+}
+
+int mproc_unpack_event(mproc_unpacker *u, mproc_event **out)
+{
+    if (!out)
+        return mproc__fail(MPROC_EINVAL);
+    mproc__record recs[MPROC__MAX_RECORDS];
+    uint32_t n;
+    int rc = mproc__unpack_records(u, MPROC__KIND_EVENT, recs, &n);
+    if (rc)
+        return rc;
+    mproc_event *e = mproc_calloc(1, sizeof *e);
+    if (!e)
+        return mproc__fail(MPROC_ENOMEM);
+    rc = mproc__obj_open(&e->o, &recs[0], MPROC__KIND_EVENT);
+    if (rc) {
+        mproc_free(e);
+        return rc;
+    }
+    *out = e;
+    return 0;
+}
+
+/* ---- Barrier ------------------------------------------------------------------------------
+ * A small robust lock (park 0) guards count/cycle/broken; waiters of a cycle park on seq
+ * (park 1) until the cycle ends. How each cycle ended (passed or broken) is kept in a
+ * 64-cycle ring of bits, so a waiter that wakes late still learns its own cycle's fate. */
+
+#define ACTION_MAX 128
+
+typedef struct barrier_state {
+    uint32_t magic, kind;
+    uint32_t lock;
+    uint32_t seq;
+    uint32_t waiters;
+    uint32_t parties;
+    uint32_t count;
+    uint32_t broken;
+    uint32_t cycle;
+    uint32_t pad;
+    uint64_t broken_cycles; /* bit (cycle % 64): that cycle ended broken */
+    int64_t timeout_ms;
+    char action[ACTION_MAX];
+} barrier_state;
+
+struct mproc_barrier {
+    mproc__obj o;
+};
+
+static barrier_state *barrier_st(mproc_barrier *b)
+{
+    return mproc__obj_state(&b->o);
+}
+
+int mproc_barrier_create(mproc_barrier **out, const mproc_barrier_opts *opts)
+{
+    if (!out)
+        return mproc__fail(MPROC_EINVAL);
+    *out = NULL;
+    if (!opts || opts->parties == 0 || opts->parties > INT32_MAX || opts->timeout_ms < 0)
+        return mproc__fail(MPROC_EINVAL);
+    if (opts->action && strlen(opts->action) >= ACTION_MAX)
+        return mproc__fail(MPROC_ETOOBIG);
+    if (opts->action && !mproc_task_lookup(opts->action))
+        return mproc__fail(MPROC_ENOTASK);
+    mproc_barrier *b = mproc_calloc(1, sizeof *b);
+    if (!b)
+        return mproc__fail(MPROC_ENOMEM);
+    int rc = mproc__obj_create(&b->o, MPROC__KIND_BARRIER, sizeof(barrier_state), 2);
+    if (rc) {
+        mproc_free(b);
+        return rc;
+    }
+    barrier_state *st = barrier_st(b);
+    st->parties = opts->parties;
+    st->timeout_ms = opts->timeout_ms;
+    if (opts->action)
+        strcpy(st->action, opts->action);
+    *out = b;
+    return 0;
+}
+
+/* Ends the current cycle, passed or broken, and wakes its waiters. Under the lock. */
+static void end_cycle(mproc_barrier *b, bool broken)
+{
+    barrier_state *st = barrier_st(b);
+    uint64_t bit = (uint64_t)1 << (st->cycle % 64);
+    if (broken)
+        st->broken_cycles |= bit;
+    else
+        st->broken_cycles &= ~bit;
+    st->count = 0;
+    __atomic_store_n(&st->cycle, st->cycle + 1, __ATOMIC_SEQ_CST);
+    st->broken_cycles &= ~((uint64_t)1 << (st->cycle % 64));
+    __atomic_add_fetch(&st->seq, 1, __ATOMIC_SEQ_CST);
+    wake_all(park_of(&b->o, 1), &st->seq, &st->waiters);
+}
+
+static int barrier_lock(mproc_barrier *b)
+{
+    /* Held only for a few instructions (or the action): an unbounded wait here still ends,
+     * as a dead holder is taken over. */
+    int rc = word_lock(&barrier_st(b)->lock, park_of(&b->o, 0), MPROC_FOREVER);
+    return rc == MPROC_EOWNERDEAD ? 0 : rc;
+}
+
+static void barrier_unlock(mproc_barrier *b)
+{
+    word_unlock(&barrier_st(b)->lock, park_of(&b->o, 0));
+}
+
+static int run_action(const char *name)
+{
+    mproc_task_fn fn = mproc_task_lookup(name);
+    if (!fn)
+        return MPROC_ENOTASK;
+    mproc_bytes in = {NULL, 0}, out = {NULL, 0};
+    int code = fn(&in, &out);
+    mproc_bytes_free(&out);
+    return code == 0 ? 0 : MPROC_ETASK;
+}
+
+int mproc_barrier_wait(mproc_barrier *b, int64_t timeout_ms)
+{
+    if (mproc__obj_check(b, MPROC__KIND_BARRIER) || timeout_ms < MPROC_BARRIER_DEFAULT)
+        return mproc__fail(MPROC_EINVAL);
+    barrier_state *st = barrier_st(b);
+    if (timeout_ms == MPROC_BARRIER_DEFAULT)
+        timeout_ms = st->timeout_ms > 0 ? st->timeout_ms : MPROC_FOREVER;
+    int64_t deadline = mproc__deadline(timeout_ms);
+    int rc = barrier_lock(b);
+    if (rc)
+        return mproc__fail(rc);
+    if (st->broken) {
+        barrier_unlock(b);
+        return mproc__fail(MPROC_EBROKEN);
+    }
+    uint32_t index = st->count++, cycle = st->cycle;
+    if (st->count == st->parties) {
+        rc = st->action[0] ? run_action(st->action) : 0;
+        if (rc)
+            st->broken = 1;
+        end_cycle(b, rc != 0);
+        barrier_unlock(b);
+        return rc ? mproc__fail(rc) : (int)index;
+    }
+    for (;;) {
+        uint32_t seen = __atomic_load_n(&st->seq, __ATOMIC_SEQ_CST);
+        barrier_unlock(b);
+        int64_t ms = next_slice(deadline);
+        if (ms > 0)
+            park_counted(park_of(&b->o, 1), &st->seq, seen, &st->waiters, ms);
+        rc = barrier_lock(b);
+        if (rc)
+            return mproc__fail(rc);
+        if (st->cycle != cycle) {
+            bool broken = (st->broken_cycles >> (cycle % 64)) & 1;
+            barrier_unlock(b);
+            return broken ? mproc__fail(MPROC_EBROKEN) : (int)index;
+        }
+        if (ms == 0) {
+            /* Our timeout breaks the barrier for everyone, as Python's. */
+            st->broken = 1;
+            end_cycle(b, true);
+            barrier_unlock(b);
+            return mproc__fail(MPROC_ETIMEDOUT);
+        }
+    }
+}
+
+int mproc_barrier_abort(mproc_barrier *b)
+{
+    if (mproc__obj_check(b, MPROC__KIND_BARRIER))
+        return mproc__fail(MPROC_EINVAL);
+    int rc = barrier_lock(b);
+    if (rc)
+        return mproc__fail(rc);
+    barrier_state *st = barrier_st(b);
+    st->broken = 1;
+    if (st->count > 0)
+        end_cycle(b, true);
+    barrier_unlock(b);
+    return 0;
+}
+
+int mproc_barrier_reset(mproc_barrier *b)
+{
+    if (mproc__obj_check(b, MPROC__KIND_BARRIER))
+        return mproc__fail(MPROC_EINVAL);
+    int rc = barrier_lock(b);
+    if (rc)
+        return mproc__fail(rc);
+    barrier_state *st = barrier_st(b);
+    if (st->count > 0)
+        end_cycle(b, true);
+    st->broken = 0;
+    barrier_unlock(b);
+    return 0;
+}
+
+int mproc_barrier_parties(mproc_barrier *b)
+{
+    if (mproc__obj_check(b, MPROC__KIND_BARRIER))
+        return mproc__fail(MPROC_EINVAL);
+    return (int)barrier_st(b)->parties;
+}
+
+int mproc_barrier_n_waiting(mproc_barrier *b)
+{
+    if (mproc__obj_check(b, MPROC__KIND_BARRIER))
+        return mproc__fail(MPROC_EINVAL);
+    return (int)__atomic_load_n(&barrier_st(b)->count, __ATOMIC_SEQ_CST);
+}
+
+int mproc_barrier_broken(mproc_barrier *b)
+{
+    if (mproc__obj_check(b, MPROC__KIND_BARRIER))
+        return mproc__fail(MPROC_EINVAL);
+    return __atomic_load_n(&barrier_st(b)->broken, __ATOMIC_SEQ_CST) != 0;
+}
+
+void mproc_barrier_destroy(mproc_barrier *b)
+{
+    if (mproc__obj_check(b, MPROC__KIND_BARRIER))
+        return;
+    mproc__obj_close(&b->o);
+    mproc_free(b);
+}
+
+int mproc_unpack_barrier(mproc_unpacker *u, mproc_barrier **out)
+{
+    if (!out)
+        return mproc__fail(MPROC_EINVAL);
+    mproc__record recs[MPROC__MAX_RECORDS];
+    uint32_t n;
+    int rc = mproc__unpack_records(u, MPROC__KIND_BARRIER, recs, &n);
+    if (rc)
+        return rc;
+    mproc_barrier *b = mproc_calloc(1, sizeof *b);
+    if (!b)
+        return mproc__fail(MPROC_ENOMEM);
+    rc = mproc__obj_open(&b->o, &recs[0], MPROC__KIND_BARRIER);
+    if (rc) {
+        mproc_free(b);
+        return rc;
+    }
+    *out = b;
+    return 0;
+}

@@ -1,0 +1,626 @@
+/* Value / Array (one object kind) and named shared memory. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "internal.h"
+
+/* ---- Value and Array -------------------------------------------------------------------------
+ * Segment: the header, then an RLock's state, then the elements (16-byte aligned). */
+
+typedef struct array_state {
+    uint32_t magic, kind;
+    uint32_t type;
+    uint32_t elem_size;
+    uint64_t length;
+    uint32_t has_lock;
+    uint32_t pad;
+} array_state;
+
+#define LOCK_OFFSET 64
+#define DATA_OFFSET 128
+
+struct mproc_array {
+    mproc__obj o;
+    struct mproc_lock lock; /* a view of the lock state in our segment */
+};
+
+size_t mproc_type_size(mproc_type type)
+{
+    switch (type) {
+    case MPROC_T_CHAR: case MPROC_T_BYTE: case MPROC_T_UBYTE: return 1;
+    case MPROC_T_SHORT: case MPROC_T_USHORT: return sizeof(short);
+    case MPROC_T_INT: case MPROC_T_UINT: return sizeof(int);
+    case MPROC_T_LONG: case MPROC_T_ULONG: return sizeof(long);
+    case MPROC_T_LONGLONG: case MPROC_T_ULONGLONG: return sizeof(long long);
+    case MPROC_T_FLOAT: return sizeof(float);
+    case MPROC_T_DOUBLE: return sizeof(double);
+    default: return 0;
+    }
+}
+
+static array_state *array_st(const mproc_array *a)
+{
+    return mproc__obj_state(&a->o);
+}
+
+static uint8_t *elements(const mproc_array *a)
+{
+    return (uint8_t *)a->o.base + DATA_OFFSET;
+}
+
+/* Sets up the lock view after create/open. */
+static void attach_lock(mproc_array *a)
+{
+    if (array_st(a)->has_lock)
+        mproc__lock_view(&a->lock, &a->o, LOCK_OFFSET, 0);
+}
+
+int mproc_array_create(mproc_array **out, mproc_type type, size_t length, bool lock)
+{
+    if (!out)
+        return mproc__fail(MPROC_EINVAL);
+    *out = NULL;
+    size_t elem = mproc_type_size(type);
+    if (elem == 0 || length == 0)
+        return mproc__fail(MPROC_EINVAL);
+    if (length > (SIZE_MAX - DATA_OFFSET) / elem)
+        return mproc__fail(MPROC_ETOOBIG);
+    _Static_assert(sizeof(array_state) <= LOCK_OFFSET, "header fits");
+    mproc_array *a = mproc_calloc(1, sizeof *a);
+    if (!a)
+        return mproc__fail(MPROC_ENOMEM);
+    int rc = mproc__obj_create(&a->o, MPROC__KIND_ARRAY, DATA_OFFSET + length * elem, 1);
+    if (rc) {
+        mproc_free(a);
+        return rc;
+    }
+    array_state *st = array_st(a);
+    st->type = (uint32_t)type;
+    st->elem_size = (uint32_t)elem;
+    st->length = length;
+    st->has_lock = lock;
+    if (lock)
+        mproc__lock_state_init((uint8_t *)a->o.base + LOCK_OFFSET, true);
+    attach_lock(a);
+    *out = a;
+    return 0;
+}
+
+int mproc_value_create(mproc_value **out, mproc_type type, bool lock)
+{
+    return mproc_array_create(out, type, 1, lock);
+}
+
+static int check(mproc_array *a)
+{
+    return mproc__obj_check(a, MPROC__KIND_ARRAY) ? mproc__fail(MPROC_EINVAL) : 0;
+}
+
+static void lock_if(mproc_array *a)
+{
+    /* The lock is robust: a dead holder's lock comes back (with EOWNERDEAD, which a
+     * single element's value cannot be torn by). */
+    if (array_st(a)->has_lock)
+        mproc_lock_acquire(&a->lock, MPROC_FOREVER);
+}
+
+static void unlock_if(mproc_array *a)
+{
+    if (array_st(a)->has_lock)
+        mproc_lock_release(&a->lock);
+}
+
+static bool is_float(uint32_t type)
+{
+    return type == MPROC_T_FLOAT || type == MPROC_T_DOUBLE;
+}
+
+/* Reads element p of type as int64 or double (whichever the type is). */
+static void read_elem(uint32_t type, const void *p, int64_t *i, uint64_t *u, double *d,
+                      bool *is_unsigned)
+{
+    *is_unsigned = false;
+    switch (type) {
+    case MPROC_T_CHAR: case MPROC_T_UBYTE: *i = *(const unsigned char *)p; break;
+    case MPROC_T_BYTE: *i = *(const signed char *)p; break;
+    case MPROC_T_SHORT: *i = *(const short *)p; break;
+    case MPROC_T_USHORT: *i = *(const unsigned short *)p; break;
+    case MPROC_T_INT: *i = *(const int *)p; break;
+    case MPROC_T_UINT: *i = *(const unsigned int *)p; break;
+    case MPROC_T_LONG: *i = *(const long *)p; break;
+    case MPROC_T_ULONG: *u = *(const unsigned long *)p; *is_unsigned = true; break;
+    case MPROC_T_LONGLONG: *i = *(const long long *)p; break;
+    case MPROC_T_ULONGLONG: *u = *(const unsigned long long *)p; *is_unsigned = true; break;
+    case MPROC_T_FLOAT: *d = *(const float *)p; break;
+    case MPROC_T_DOUBLE: *d = *(const double *)p; break;
+    default: break;
+    }
+    if (*is_unsigned && *u <= INT64_MAX) {
+        *i = (int64_t)*u;
+        *is_unsigned = false;
+    }
+}
+
+/* Stores an integer into element p of type; MPROC_ETOOBIG if it does not fit. */
+static int write_int(uint32_t type, void *p, int64_t v)
+{
+#define FITS(T, lo, hi) (v >= (int64_t)(lo) && (uint64_t)v <= (uint64_t)(hi) ? (*(T *)p = (T)v, 0) : MPROC_ETOOBIG)
+    switch (type) {
+    case MPROC_T_CHAR: case MPROC_T_UBYTE: return FITS(unsigned char, 0, 255);
+    case MPROC_T_BYTE: return FITS(signed char, -128, 127);
+    case MPROC_T_SHORT: return FITS(short, -32768, 32767);
+    case MPROC_T_USHORT: return FITS(unsigned short, 0, 65535);
+    case MPROC_T_INT: return FITS(int, INT32_MIN, INT32_MAX);
+    case MPROC_T_UINT: return FITS(unsigned int, 0, UINT32_MAX);
+    case MPROC_T_LONG:
+        return sizeof(long) == 8 ? FITS(long, INT64_MIN, INT64_MAX) : FITS(long, INT32_MIN, INT32_MAX);
+    case MPROC_T_ULONG:
+        return sizeof(long) == 8 ? FITS(unsigned long, 0, UINT64_MAX) : FITS(unsigned long, 0, UINT32_MAX);
+    case MPROC_T_LONGLONG: *(long long *)p = v; return 0;
+    case MPROC_T_ULONGLONG: return FITS(unsigned long long, 0, UINT64_MAX);
+    case MPROC_T_FLOAT: *(float *)p = (float)v; return 0;
+    case MPROC_T_DOUBLE: *(double *)p = (double)v; return 0;
+    default: return MPROC_EINVAL;
+    }
+#undef FITS
+}
+
+static int write_float(uint32_t type, void *p, double v)
+{
+    if (type == MPROC_T_FLOAT) {
+        *(float *)p = (float)v;
+        return 0;
+    }
+    if (type == MPROC_T_DOUBLE) {
+        *(double *)p = v;
+        return 0;
+    }
+    return MPROC_ETYPE;
+}
+
+static void *slot(mproc_array *a, size_t index)
+{
+    array_state *st = array_st(a);
+    return index < st->length ? elements(a) + index * st->elem_size : NULL;
+}
+
+int mproc_array_get_i64(mproc_array *a, size_t index, int64_t *out)
+{
+    int rc = check(a);
+    if (rc)
+        return rc;
+    void *p = slot(a, index);
+    if (!p || !out)
+        return mproc__fail(MPROC_EINVAL);
+    uint32_t type = array_st(a)->type;
+    if (is_float(type))
+        return mproc__fail(MPROC_ETYPE);
+    int64_t i = 0;
+    uint64_t u = 0;
+    double d = 0;
+    bool big;
+    lock_if(a);
+    read_elem(type, p, &i, &u, &d, &big);
+    unlock_if(a);
+    if (big)
+        return mproc__fail(MPROC_ETOOBIG);
+    *out = i;
+    return 0;
+}
+
+int mproc_array_set_i64(mproc_array *a, size_t index, int64_t value)
+{
+    int rc = check(a);
+    if (rc)
+        return rc;
+    void *p = slot(a, index);
+    if (!p)
+        return mproc__fail(MPROC_EINVAL);
+    lock_if(a);
+    rc = write_int(array_st(a)->type, p, value);
+    unlock_if(a);
+    return rc ? mproc__fail(rc) : 0;
+}
+
+int mproc_array_get_f64(mproc_array *a, size_t index, double *out)
+{
+    int rc = check(a);
+    if (rc)
+        return rc;
+    void *p = slot(a, index);
+    if (!p || !out)
+        return mproc__fail(MPROC_EINVAL);
+    uint32_t type = array_st(a)->type;
+    int64_t i = 0;
+    uint64_t u = 0;
+    double d = 0;
+    bool big;
+    lock_if(a);
+    read_elem(type, p, &i, &u, &d, &big);
+    unlock_if(a);
+    *out = is_float(type) ? d : big ? (double)u : (double)i;
+    return 0;
+}
+
+int mproc_array_set_f64(mproc_array *a, size_t index, double value)
+{
+    int rc = check(a);
+    if (rc)
+        return rc;
+    void *p = slot(a, index);
+    if (!p)
+        return mproc__fail(MPROC_EINVAL);
+    lock_if(a);
+    rc = write_float(array_st(a)->type, p, value);
+    unlock_if(a);
+    return rc ? mproc__fail(rc) : 0;
+}
+
+int mproc_array_add_i64(mproc_array *a, size_t index, int64_t delta, int64_t *result)
+{
+    int rc = check(a);
+    if (rc)
+        return rc;
+    void *p = slot(a, index);
+    if (!p)
+        return mproc__fail(MPROC_EINVAL);
+    array_state *st = array_st(a);
+    if (is_float(st->type))
+        return mproc__fail(MPROC_ETYPE);
+    if (!st->has_lock && (st->type == MPROC_T_LONGLONG || (st->type == MPROC_T_LONG && sizeof(long) == 8))) {
+        /* Raw 64-bit integers: a CPU atomic is enough. */
+        int64_t now = __atomic_add_fetch((int64_t *)p, delta, __ATOMIC_SEQ_CST);
+        if (result)
+            *result = now;
+        return 0;
+    }
+    if (!st->has_lock && (st->type == MPROC_T_INT || (st->type == MPROC_T_LONG && sizeof(long) == 4))) {
+        int32_t now = __atomic_add_fetch((int32_t *)p, (int32_t)delta, __ATOMIC_SEQ_CST);
+        if (result)
+            *result = now;
+        return 0;
+    }
+    int64_t i = 0;
+    uint64_t u = 0;
+    double d = 0;
+    bool big;
+    lock_if(a);
+    read_elem(st->type, p, &i, &u, &d, &big);
+    rc = big || (delta > 0 && i > INT64_MAX - delta) || (delta < 0 && i < INT64_MIN - delta)
+             ? MPROC_ETOOBIG
+             : write_int(st->type, p, i + delta);
+    unlock_if(a);
+    if (rc)
+        return mproc__fail(rc);
+    if (result)
+        *result = i + delta;
+    return 0;
+}
+
+int mproc_array_read(mproc_array *a, size_t start, void *dst, size_t count)
+{
+    int rc = check(a);
+    if (rc)
+        return rc;
+    array_state *st = array_st(a);
+    if ((!dst && count) || start > st->length || count > st->length - start)
+        return mproc__fail(MPROC_EINVAL);
+    lock_if(a);
+    memcpy(dst, elements(a) + start * st->elem_size, count * st->elem_size);
+    unlock_if(a);
+    return 0;
+}
+
+int mproc_array_write(mproc_array *a, size_t start, const void *src, size_t count)
+{
+    int rc = check(a);
+    if (rc)
+        return rc;
+    array_state *st = array_st(a);
+    if ((!src && count) || start > st->length || count > st->length - start)
+        return mproc__fail(MPROC_EINVAL);
+    lock_if(a);
+    memcpy(elements(a) + start * st->elem_size, src, count * st->elem_size);
+    unlock_if(a);
+    return 0;
+}
+
+int64_t mproc_array_length(mproc_array *a)
+{
+    int rc = check(a);
+    return rc ? rc : (int64_t)array_st(a)->length;
+}
+
+mproc_type mproc_array_type(mproc_array *a)
+{
+    return check(a) ? (mproc_type)0 : (mproc_type)array_st(a)->type;
+}
+
+void *mproc_array_data(mproc_array *a)
+{
+    return check(a) ? NULL : elements(a);
+}
+
+mproc_lock *mproc_array_lock(mproc_array *a)
+{
+    return check(a) || !array_st(a)->has_lock ? NULL : &a->lock;
+}
+
+void mproc_array_destroy(mproc_array *a)
+{
+    if (mproc__obj_check(a, MPROC__KIND_ARRAY))
+        return;
+    a->lock.o.magic = 0;
+    mproc__obj_close(&a->o);
+    mproc_free(a);
+}
+
+int mproc_unpack_array(mproc_unpacker *u, mproc_array **out)
+{
+    if (!out)
+        return mproc__fail(MPROC_EINVAL);
+    mproc__record recs[MPROC__MAX_RECORDS];
+    uint32_t n;
+    int rc = mproc__unpack_records(u, MPROC__KIND_ARRAY, recs, &n);
+    if (rc)
+        return rc;
+    if (recs[0].size < DATA_OFFSET)
+        return mproc__fail(MPROC_EPROTO);
+    mproc_array *a = mproc_calloc(1, sizeof *a);
+    if (!a)
+        return mproc__fail(MPROC_ENOMEM);
+    rc = mproc__obj_open(&a->o, &recs[0], MPROC__KIND_ARRAY);
+    if (!rc) {
+        array_state *st = array_st(a);
+        if (st->elem_size != mproc_type_size((mproc_type)st->type) ||
+            st->length > (a->o.size - DATA_OFFSET) / st->elem_size) {
+            mproc__obj_close(&a->o);
+            rc = mproc__fail(MPROC_EPROTO);
+        }
+    }
+    if (rc) {
+        mproc_free(a);
+        return rc;
+    }
+    attach_lock(a);
+    *out = a;
+    return 0;
+}
+
+/* Value spellings of the same calls. */
+int mproc_value_get_i64(mproc_value *v, int64_t *out) { return mproc_array_get_i64(v, 0, out); }
+int mproc_value_set_i64(mproc_value *v, int64_t value) { return mproc_array_set_i64(v, 0, value); }
+int mproc_value_get_f64(mproc_value *v, double *out) { return mproc_array_get_f64(v, 0, out); }
+int mproc_value_set_f64(mproc_value *v, double value) { return mproc_array_set_f64(v, 0, value); }
+int mproc_value_add_i64(mproc_value *v, int64_t delta, int64_t *result)
+{
+    return mproc_array_add_i64(v, 0, delta, result);
+}
+void *mproc_value_data(mproc_value *v) { return mproc_array_data(v); }
+mproc_lock *mproc_value_lock(mproc_value *v) { return mproc_array_lock(v); }
+void mproc_value_destroy(mproc_value *v) { mproc_array_destroy(v); }
+int mproc_unpack_value(mproc_unpacker *u, mproc_value **out) { return mproc_unpack_array(u, out); }
+
+int mproc_value_add_f64(mproc_value *v, double delta, double *result)
+{
+    int rc = check(v);
+    if (rc)
+        return rc;
+    array_state *st = array_st(v);
+    if (!is_float(st->type))
+        return mproc__fail(MPROC_ETYPE);
+    void *p = elements(v);
+    double now;
+    lock_if(v);
+    if (st->type == MPROC_T_DOUBLE)
+        now = *(double *)p += delta;
+    else
+        now = *(float *)p += (float)delta;
+    unlock_if(v);
+    if (result)
+        *result = now;
+    return 0;
+}
+
+/* ---- named shared memory -------------------------------------------------------------------- */
+
+#define SHM_HEAD 256
+#define SHM_NAME_MAX 200
+
+typedef struct shm_head {
+    uint32_t magic, kind;
+    uint64_t size;
+    uint32_t unlinked;
+    uint32_t pad;
+    char name[SHM_NAME_MAX + 1];
+} shm_head;
+
+struct mproc_shm {
+    mproc__obj o;
+    char name[SHM_NAME_MAX + 1];
+};
+
+static bool name_ok(const char *name)
+{
+    size_t n = strlen(name);
+    return n > 0 && n <= SHM_NAME_MAX && !strpbrk(name, "/\\");
+}
+
+static shm_head *shm_hd(const mproc_shm *s)
+{
+    return (shm_head *)s->o.base;
+}
+
+int mproc_shm_create(mproc_shm **out, const char *name, size_t size)
+{
+    if (!out)
+        return mproc__fail(MPROC_EINVAL);
+    *out = NULL;
+    if (size == 0 || (name && !name_ok(name)))
+        return mproc__fail(MPROC_EINVAL);
+    if (size > SIZE_MAX - SHM_HEAD)
+        return mproc__fail(MPROC_ETOOBIG);
+    _Static_assert(sizeof(shm_head) <= SHM_HEAD, "header fits");
+    mproc_shm *s = mproc_calloc(1, sizeof *s);
+    if (!s)
+        return mproc__fail(MPROC_ENOMEM);
+    s->o.kind = MPROC__KIND_SHM;
+    s->o.size = SHM_HEAD + size;
+    int rc;
+    for (int attempt = 0;; attempt++) {
+        if (name) {
+            strcpy(s->name, name);
+        } else {
+            /* Python's "psm_" names, with enough randomness to never collide. */
+            static uint32_t counter;
+            uint64_t mix = (uint64_t)mpp_monotonic_ms() * 0x9e3779b97f4a7c15ull ^
+                           ((uint64_t)mpp_getpid() << 20) ^
+                           __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED) ^
+                           (uint64_t)(uintptr_t)s;
+            snprintf(s->name, sizeof s->name, "psm_%016llx", (unsigned long long)mix);
+        }
+        rc = mpp_named_create(s->name, s->o.size, &s->o.seg);
+        if (rc != MPROC_EEXIST || name || attempt == 8)
+            break;
+    }
+    if (rc) {
+        mproc_free(s);
+        return rc;
+    }
+    rc = mpp_segment_map(s->o.seg, s->o.size, &s->o.base);
+    if (rc) {
+        mpp_named_unlink(s->name);
+        mpp_named_release(s->name, s->o.seg);
+        mproc_free(s);
+        return rc;
+    }
+    shm_head *h = shm_hd(s);
+    h->magic = MPROC__STATE_MAGIC;
+    h->kind = MPROC__KIND_SHM;
+    h->size = size;
+    strcpy(h->name, s->name);
+    s->o.magic = MPROC__OBJ_MAGIC;
+    *out = s;
+    return 0;
+}
+
+/* Maps an attachment (handle h of a block of at least mapped bytes) and checks it. */
+static int shm_finish_open(mproc_shm *s, mpp_handle h, size_t mapped)
+{
+    s->o.kind = MPROC__KIND_SHM;
+    s->o.seg = h;
+    int rc = mapped < SHM_HEAD ? MPROC_EPROTO : mpp_segment_map(h, mapped, &s->o.base);
+    if (!rc) {
+        shm_head *hd = shm_hd(s);
+        if (hd->magic != MPROC__STATE_MAGIC || hd->kind != MPROC__KIND_SHM ||
+            hd->size > mapped - SHM_HEAD)
+            rc = MPROC_EPROTO;
+        else if (hd->unlinked)
+            rc = MPROC_ENOENT;
+    }
+    if (rc) {
+        mpp_segment_unmap(s->o.base, mapped);
+        mpp_named_release(s->name, h);
+        return mproc__fail(rc);
+    }
+    s->o.size = mapped;
+    s->o.magic = MPROC__OBJ_MAGIC;
+    return 0;
+}
+
+int mproc_shm_open(mproc_shm **out, const char *name)
+{
+    if (!out)
+        return mproc__fail(MPROC_EINVAL);
+    *out = NULL;
+    if (!name || !name_ok(name))
+        return mproc__fail(MPROC_EINVAL);
+    mproc_shm *s = mproc_calloc(1, sizeof *s);
+    if (!s)
+        return mproc__fail(MPROC_ENOMEM);
+    strcpy(s->name, name);
+    mpp_handle h;
+    size_t mapped;
+    int rc = mpp_named_open(name, &h, &mapped);
+    rc = rc ? rc : shm_finish_open(s, h, mapped);
+    if (rc) {
+        mproc_free(s);
+        return rc;
+    }
+    *out = s;
+    return 0;
+}
+
+void *mproc_shm_data(mproc_shm *s)
+{
+    return mproc__obj_check(s, MPROC__KIND_SHM) ? NULL : (uint8_t *)s->o.base + SHM_HEAD;
+}
+
+size_t mproc_shm_size(mproc_shm *s)
+{
+    return mproc__obj_check(s, MPROC__KIND_SHM) ? 0 : (size_t)shm_hd(s)->size;
+}
+
+const char *mproc_shm_name(mproc_shm *s)
+{
+    return mproc__obj_check(s, MPROC__KIND_SHM) ? NULL : s->name;
+}
+
+int mproc_shm_unlink(mproc_shm *s)
+{
+    if (mproc__obj_check(s, MPROC__KIND_SHM))
+        return mproc__fail(MPROC_EINVAL);
+    uint32_t was = __atomic_exchange_n(&shm_hd(s)->unlinked, 1, __ATOMIC_SEQ_CST);
+    if (was)
+        return mproc__fail(MPROC_ENOENT);
+    return mpp_named_unlink(s->name);
+}
+
+void mproc_shm_close(mproc_shm *s)
+{
+    if (mproc__obj_check(s, MPROC__KIND_SHM))
+        return;
+    s->o.magic = 0;
+    mpp_segment_unmap(s->o.base, s->o.size);
+    mpp_named_release(s->name, s->o.seg);
+    mproc_free(s);
+}
+
+int mproc_unpack_shm(mproc_unpacker *u, mproc_shm **out)
+{
+    if (!out)
+        return mproc__fail(MPROC_EINVAL);
+    mproc__record recs[MPROC__MAX_RECORDS];
+    uint32_t n;
+    int rc = mproc__unpack_records(u, MPROC__KIND_SHM, recs, &n);
+    if (rc)
+        return rc;
+    if (recs[0].size < SHM_HEAD || recs[0].size > SIZE_MAX)
+        return mproc__fail(MPROC_EPROTO);
+    size_t mapped = (size_t)recs[0].size;
+    /* The name is in the block; our own attachment is made from the received handle. */
+    void *peek;
+    rc = mpp_segment_map((mpp_handle)recs[0].seg, SHM_HEAD, &peek);
+    if (rc)
+        return rc;
+    mproc_shm *s = mproc_calloc(1, sizeof *s);
+    if (!s) {
+        mpp_segment_unmap(peek, SHM_HEAD);
+        return mproc__fail(MPROC_ENOMEM);
+    }
+    const shm_head *hd = peek;
+    memcpy(s->name, hd->name, SHM_NAME_MAX);
+    s->name[SHM_NAME_MAX] = 0;
+    mpp_segment_unmap(peek, SHM_HEAD);
+    mpp_handle h;
+    rc = name_ok(s->name) ? mpp_named_attach((mpp_handle)recs[0].seg, s->name, &h)
+                          : mproc__fail(MPROC_EPROTO);
+    rc = rc ? rc : shm_finish_open(s, h, mapped);
+    if (rc) {
+        mproc_free(s);
+        return rc;
+    }
+    *out = s;
+    return 0;
+}

@@ -1,0 +1,318 @@
+/* POSIX: shared memory segments, named segments, parking on shared words, liveness.
+ *
+ * Anonymous segments are memfds on Linux and shm_open'ed-then-unlinked objects elsewhere:
+ * no name exists past creation, so a killed process cannot leak one.
+ *
+ * Named segments live as "/mproc.<name>" (shm_open). Every process attached holds a
+ * shared flock on its own open file description; whoever releases last (its exclusive
+ * flock then succeeds) unlinks. The kernel drops the flocks of killed processes, so the
+ * survivors still count right; and a name whose every user was killed is swept (the
+ * core calls mpp_named_sweep when a child died by a signal, and on every create).
+ *
+ * Parking: Linux futexes on the shared word (not FUTEX_PRIVATE: other processes wait on
+ * it too); macOS __ulock_wait with the shared compare-and-wait operation (the primitive
+ * under libc++'s atomic wait; macOS has no sem_timedwait and process-shared condition
+ * variables that cannot be made robust); elsewhere a bounded sleep-poll. */
+#include "posix.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#if defined(__linux__)
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#endif
+
+int mpp_handle_dup(mpp_handle h, mpp_handle *out)
+{
+    int fd = fcntl((int)h, F_DUPFD_CLOEXEC, 3);
+    if (fd < 0)
+        return mproc__fail_os_now();
+    *out = fd;
+    return 0;
+}
+
+void mpp_handle_close(mpp_handle h)
+{
+    if (h >= 0)
+        close((int)h);
+}
+
+/* ---- anonymous segments ----------------------------------------------------------------- */
+
+static int random_suffix(char *buf, size_t size)
+{
+    static unsigned counter;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return snprintf(buf, size, "%ld-%lx-%x", (long)getpid(), (unsigned long)ts.tv_nsec,
+                    __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED));
+}
+
+int mpp_segment_create(size_t size, mpp_handle *out)
+{
+    int fd = -1;
+#if defined(__linux__) && defined(SYS_memfd_create)
+    fd = (int)syscall(SYS_memfd_create, "mproc", 1u /* MFD_CLOEXEC */);
+#endif
+    if (fd < 0) {
+        char name[96] = "/mproc-anon-";
+        random_suffix(name + strlen(name), sizeof name - strlen(name));
+        fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600);
+        if (fd >= 0) {
+            shm_unlink(name);
+            px_set_cloexec(fd, true);
+        }
+    }
+    if (fd < 0)
+        return mproc__fail_os_now();
+    if (ftruncate(fd, (off_t)size) != 0) {
+        int rc = mproc__fail_os_now();
+        close(fd);
+        return rc;
+    }
+    *out = fd;
+    return 0;
+}
+
+int mpp_segment_map(mpp_handle h, size_t size, void **addr)
+{
+    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, (int)h, 0);
+    if (p == MAP_FAILED)
+        return mproc__fail_os_now();
+    *addr = p;
+    return 0;
+}
+
+void mpp_segment_unmap(void *addr, size_t size)
+{
+    if (addr)
+        munmap(addr, size);
+}
+
+/* ---- named segments --------------------------------------------------------------------- */
+
+#define NAME_PREFIX "mproc."
+
+static int os_name(const char *name, char *buf, size_t size)
+{
+    int n = snprintf(buf, size, "/" NAME_PREFIX "%s", name);
+    return n > 0 && (size_t)n < size ? 0 : MPROC_ETOOBIG;
+}
+
+static int flock_retry(int fd, int op)
+{
+    int r;
+    while ((r = flock(fd, op)) != 0 && errno == EINTR) {
+    }
+    return r;
+}
+
+int mpp_named_create(const char *name, size_t size, mpp_handle *out)
+{
+    char path[300];
+    if (os_name(name, path, sizeof path))
+        return mproc__fail(MPROC_ETOOBIG);
+    mpp_named_sweep();
+    int fd = shm_open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return mproc__fail_os_now();
+    if (flock_retry(fd, LOCK_SH) != 0 || ftruncate(fd, (off_t)size) != 0) {
+        int rc = mproc__fail_os_now();
+        shm_unlink(path);
+        close(fd);
+        return rc;
+    }
+    *out = fd;
+    return 0;
+}
+
+int mpp_named_open(const char *name, mpp_handle *out, size_t *size)
+{
+    char path[300];
+    if (os_name(name, path, sizeof path))
+        return mproc__fail(MPROC_ETOOBIG);
+    int fd = shm_open(path, O_RDWR | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return mproc__fail_os_now();
+    struct stat st;
+    if (flock_retry(fd, LOCK_SH) != 0 || fstat(fd, &st) != 0) {
+        int rc = mproc__fail_os_now();
+        close(fd);
+        return rc;
+    }
+    *out = fd;
+    *size = (size_t)st.st_size;
+    return 0;
+}
+
+int mpp_named_attach(mpp_handle received, const char *name, mpp_handle *out)
+{
+    /* A received fd shares the sender's open file description, and with it the sender's
+     * flock: a description of our own is needed for our own count. */
+    int fd = -1;
+#if defined(__linux__)
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/fd/%d", (int)received);
+    fd = open(path, O_RDWR | O_CLOEXEC);
+#endif
+    if (fd < 0) {
+        char os[300];
+        if (os_name(name, os, sizeof os) == 0)
+            fd = shm_open(os, O_RDWR | O_CLOEXEC, 0600);
+    }
+    if (fd < 0)
+        return mproc__fail_os_now();
+    if (flock_retry(fd, LOCK_SH) != 0) {
+        int rc = mproc__fail_os_now();
+        close(fd);
+        return rc;
+    }
+    *out = fd;
+    return 0;
+}
+
+void mpp_named_release(const char *name, mpp_handle h)
+{
+    /* Upgrading to exclusive succeeds only when no other description holds it shared. */
+    if (flock((int)h, LOCK_EX | LOCK_NB) == 0) {
+        char path[300];
+        struct stat st;
+        /* Only if the name still leads to this very object (it may have been unlinked
+         * and created anew by someone else). */
+        if (os_name(name, path, sizeof path) == 0 && fstat((int)h, &st) == 0) {
+            int again = shm_open(path, O_RDONLY | O_CLOEXEC, 0);
+            struct stat st2;
+            if (again >= 0 && fstat(again, &st2) == 0 && st2.st_ino == st.st_ino &&
+                st2.st_dev == st.st_dev)
+                shm_unlink(path);
+            if (again >= 0)
+                close(again);
+        }
+    }
+    close((int)h);
+}
+
+int mpp_named_unlink(const char *name)
+{
+    char path[300];
+    if (os_name(name, path, sizeof path))
+        return mproc__fail(MPROC_ETOOBIG);
+    return shm_unlink(path) == 0 ? 0 : mproc__fail_os_now();
+}
+
+void mpp_named_sweep(void)
+{
+#if defined(__linux__)
+    DIR *d = opendir("/dev/shm");
+    if (!d)
+        return;
+    time_t now = time(NULL);
+    for (struct dirent *e; (e = readdir(d));) {
+        if (strncmp(e->d_name, NAME_PREFIX, strlen(NAME_PREFIX)) != 0)
+            continue;
+        char path[300];
+        snprintf(path, sizeof path, "/%s", e->d_name);
+        int fd = shm_open(path, O_RDONLY | O_CLOEXEC, 0);
+        if (fd < 0)
+            continue;
+        struct stat st;
+        /* Unheld, and not just being created (a creator flocks right after creating). */
+        if (flock(fd, LOCK_EX | LOCK_NB) == 0 && fstat(fd, &st) == 0 && now - st.st_ctime >= 2)
+            shm_unlink(path);
+        close(fd);
+    }
+    closedir(d);
+#endif
+}
+
+/* ---- parking -------------------------------------------------------------------------- */
+
+#if defined(__APPLE__)
+/* From the kernel's ulock interface (xnu bsd/sys/ulock.h), stable since macOS 10.12. */
+extern int __ulock_wait(uint32_t operation, void *addr, uint64_t value, uint32_t timeout_us);
+extern int __ulock_wake(uint32_t operation, void *addr, uint64_t wake_value);
+#define MPROC_UL_COMPARE_AND_WAIT_SHARED 3
+#define MPROC_ULF_WAKE_ALL 0x00000100
+#endif
+
+int mpp_park_create(mpp_handle *out)
+{
+    *out = MPP_NO_HANDLE;
+    return 0;
+}
+
+void mpp_park_wait(mpp_handle park, uint32_t *word, uint32_t expected, int64_t timeout_ms)
+{
+    (void)park;
+#if defined(__linux__)
+    struct timespec ts, *tsp = NULL;
+    if (timeout_ms >= 0) {
+        ts.tv_sec = (time_t)(timeout_ms / 1000);
+        ts.tv_nsec = (long)(timeout_ms % 1000) * 1000000L;
+        tsp = &ts;
+    }
+    syscall(SYS_futex, word, FUTEX_WAIT, expected, tsp, NULL, 0);
+#elif defined(__APPLE__)
+    uint32_t us = timeout_ms < 0 || timeout_ms > UINT32_MAX / 1000 ? 0 : (uint32_t)timeout_ms * 1000;
+    if (timeout_ms == 0)
+        return;
+    __ulock_wait(MPROC_UL_COMPARE_AND_WAIT_SHARED, word, expected, us);
+#else
+    /* No shared wait primitive known here: sleep briefly and let the caller re-check. */
+    if (__atomic_load_n(word, __ATOMIC_ACQUIRE) != expected || timeout_ms == 0)
+        return;
+    mpp_sleep_ms(timeout_ms < 0 || timeout_ms > 1 ? 1 : timeout_ms);
+#endif
+}
+
+void mpp_park_wake(mpp_handle park, uint32_t *word, uint32_t count)
+{
+    (void)park;
+#if defined(__linux__)
+    syscall(SYS_futex, word, FUTEX_WAKE, count > INT_MAX ? INT_MAX : (int)count, NULL, NULL, 0);
+#elif defined(__APPLE__)
+    __ulock_wake(MPROC_UL_COMPARE_AND_WAIT_SHARED | (count > 1 ? MPROC_ULF_WAKE_ALL : 0), word, 0);
+#else
+    (void)word;
+    (void)count;
+#endif
+}
+
+bool mpp_pid_alive(int64_t pid)
+{
+    if (pid <= 0)
+        return false;
+    if (kill((pid_t)pid, 0) != 0 && errno == ESRCH)
+        return false;
+#if defined(__linux__)
+    /* A killed child stays a zombie until its parent reaps it; it holds nothing. */
+    char path[64], state = 0;
+    snprintf(path, sizeof path, "/proc/%lld/stat", (long long)pid);
+    FILE *f = fopen(path, "re");
+    if (f) {
+        if (fscanf(f, "%*d (%*[^)]) %c", &state) != 1)
+            state = 0;
+        fclose(f);
+    }
+    if (state == 'Z' || state == 'X')
+        return false;
+#endif
+    return true;
+}
+
+uint64_t mpp_thread_id(void)
+{
+    /* The address of a thread-local is unique among live threads and costs no call. */
+    static _Thread_local char marker;
+    return (uint64_t)(uintptr_t)&marker;
+}
