@@ -163,8 +163,31 @@ bool harness_read_i64(const char *path, int64_t *value, int64_t timeout_ms)
 typedef struct snapshot {
     int handles;         /* open fds / handles */
     int children;        /* live or zombie child processes, the fork server excepted */
+    int shm_names;       /* POSIX: /dev/shm names of this test process's blocks */
     char fds[4096];      /* POSIX: which fds were open */
 } snapshot;
+
+/* Named blocks made by this process (generated "psm_<pid>_…" or the tests' "test-<pid>-…"
+ * names); other tests running in parallel have their own pids. */
+static int count_shm_names(void)
+{
+#if defined(__linux__)
+    DIR *d = opendir("/dev/shm");
+    if (!d)
+        return 0;
+    char by_us[2][64];
+    snprintf(by_us[0], sizeof by_us[0], "_%ld_", (long)getpid());
+    snprintf(by_us[1], sizeof by_us[1], "-%ld-", (long)getpid());
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d));)
+        n += strncmp(e->d_name, "mproc.", 6) == 0 &&
+             (strstr(e->d_name, by_us[0]) || strstr(e->d_name, by_us[1]));
+    closedir(d);
+    return n;
+#else
+    return 0;
+#endif
+}
 
 static snapshot before;
 
@@ -250,6 +273,7 @@ static void take_snapshot(snapshot *s)
     }
 #endif
     s->children = count_children();
+    s->shm_names = count_shm_names();
 }
 
 static int setup_snapshot(void **state)
@@ -276,6 +300,11 @@ static int check_snapshot(void **state)
         harness_sleep_ms(10);
     }
     int bad = 0;
+    if (after.shm_names > before.shm_names) {
+        fprintf(stderr, "LEAK: %d shared memory name(s) left in /dev/shm\n",
+                after.shm_names - before.shm_names);
+        bad = 1;
+    }
     if (after.children != 0) {
         fprintf(stderr, "LEAK: %d child process(es) left\n", after.children);
         bad = 1;

@@ -472,13 +472,14 @@ int mproc_shm_create(mproc_shm **out, const char *name, size_t size)
         if (name) {
             strcpy(s->name, name);
         } else {
-            /* Python's "psm_" names, with enough randomness to never collide. */
+            /* Python's "psm_" names, with our pid: a retry settles a collision. */
             static uint32_t counter;
             uint64_t mix = (uint64_t)mpp_monotonic_ms() * 0x9e3779b97f4a7c15ull ^
                            ((uint64_t)mpp_getpid() << 20) ^
                            __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED) ^
                            (uint64_t)(uintptr_t)s;
-            snprintf(s->name, sizeof s->name, "psm_%016llx", (unsigned long long)mix);
+            snprintf(s->name, sizeof s->name, "psm_%lld_%08llx", (long long)mpp_getpid(),
+                     (unsigned long long)(mix >> 32 ^ mix) & 0xffffffffull);
         }
         rc = mpp_named_create(s->name, s->o.size, &s->o.seg);
         if (rc != MPROC_EEXIST || name || attempt == 8)
