@@ -99,6 +99,17 @@ void mpp_segment_unmap(void *addr, size_t size)
         munmap(addr, size);
 }
 
+void mpp_segment_discard(mpp_handle h, size_t offset, size_t len)
+{
+#if defined(__linux__) && defined(FALLOC_FL_PUNCH_HOLE)
+    fallocate((int)h, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)offset, (off_t)len);
+#else
+    (void)h;
+    (void)offset;
+    (void)len;
+#endif
+}
+
 /* ---- named segments --------------------------------------------------------------------- */
 
 #define NAME_PREFIX "mproc."

@@ -61,6 +61,14 @@ void mpp_segment_unmap(void *addr, size_t size)
         UnmapViewOfFile(addr);
 }
 
+void mpp_segment_discard(mpp_handle h, size_t offset, size_t len)
+{
+    /* A mapped section's pages cannot be decommitted; they stay until the last view goes. */
+    (void)h;
+    (void)offset;
+    (void)len;
+}
+
 static wchar_t *os_name(const char *name)
 {
     char buf[300];

@@ -7,6 +7,7 @@
 #include "mproc/log.h"
 #include "mproc/pack.h"
 #include "mproc/process.h"
+#include "mproc/queue.h"
 #include "mproc/shared.h"
 #include "mproc/subprocess.h"
 #include "mproc/sync.h"

@@ -42,11 +42,12 @@ enum {
     MPROC__KIND_EVENT = 4,
     MPROC__KIND_BARRIER = 5,
     MPROC__KIND_ARRAY = 6,
-    MPROC__KIND_SHM = 7
+    MPROC__KIND_SHM = 7,
+    MPROC__KIND_QUEUE = 8
 };
 #define MPROC__OBJ_MAGIC 0x6d70724fu /* in the process-local struct while it is alive */
 #define MPROC__STATE_MAGIC 0x6d707253u /* at the start of every shared state */
-#define MPROC__MAX_PARKS 2
+#define MPROC__MAX_PARKS 5
 
 typedef struct mproc__obj {
     uint32_t magic;
@@ -70,7 +71,7 @@ typedef struct mproc__record {
     uint64_t offset;
     uint64_t parks[MPROC__MAX_PARKS];
 } mproc__record;
-#define MPROC__RECORD_SIZE 48
+#define MPROC__RECORD_SIZE (32 + 8 * MPROC__MAX_PARKS)
 #define MPROC__MAX_RECORDS 2
 
 /* A new object with a zeroed segment of state_size bytes (state at offset 0, starting
@@ -117,6 +118,23 @@ void mproc__lock_state_init(void *state, bool recursive);
 /* A borrowed Lock over the lock state at `offset` in owner's segment, parked on park. */
 void mproc__lock_view(struct mproc_lock *view, const mproc__obj *owner, size_t offset,
                       uint32_t park_index);
+
+/* The waiting kit of sync.c, shared with the queue. */
+/* A robust lock word: 0 free, else the holder's pid (| a contended bit). 0,
+ * MPROC_EOWNERDEAD (taken from a dead holder) or MPROC_ETIMEDOUT. */
+int mproc__word_lock(uint32_t *word, mpp_handle park, int64_t timeout_ms);
+/* MPROC_ESTATE if it was free. */
+int mproc__word_unlock(uint32_t *word, mpp_handle park);
+/* Whether the holder of a (held) lock word still runs. */
+bool mproc__word_holder_alive(const uint32_t *word);
+/* What to sleep next: the rest of the deadline, at most one slice; 0 once it passed. */
+int64_t mproc__next_slice(int64_t deadline);
+/* Sleeps on word while it equals expected, counted in *waiters meanwhile. */
+void mproc__park_counted(mpp_handle park, uint32_t *word, uint32_t expected, uint32_t *waiters,
+                         int64_t ms);
+/* Wakes every waiter counted in *waiters. */
+void mproc__wake_all(mpp_handle park, uint32_t *word, uint32_t *waiters);
+mpp_handle mproc__park_of(const mproc__obj *o, uint32_t i);
 
 /* The core's exit-time work for this process's children (terminate daemons, join the
  * rest). Runs once; later calls do nothing. */

@@ -125,6 +125,9 @@ int mpp_segment_create(size_t size, mpp_handle *out);
 /* Maps size bytes of a segment read-write, shared. */
 int mpp_segment_map(mpp_handle h, size_t size, void **addr);
 void mpp_segment_unmap(void *addr, size_t size);
+/* Gives back the memory behind [offset, offset+len) of a segment (it then reads as zeros);
+ * a hint: may do nothing where the OS cannot. */
+void mpp_segment_discard(mpp_handle h, size_t offset, size_t len);
 
 /* Named shared memory (mproc_shm). The OS name is derived from name by the backend. Each
  * attachment is counted by the OS (a shared flock on POSIX, the section's handle count on

@@ -40,14 +40,14 @@ static uint32_t self_word(void)
 }
 
 /* The next sleep: what is left of the deadline, at most one slice (0: it passed). */
-static int64_t next_slice(int64_t deadline)
+int64_t mproc__next_slice(int64_t deadline)
 {
     int64_t left = mproc__remaining(deadline);
     return left < 0 || left > SLICE_MS ? SLICE_MS : left;
 }
 
 /* Sleeps on word while it equals expected, counting itself in *waiters meanwhile. */
-static void park_counted(mpp_handle park, uint32_t *word, uint32_t expected, uint32_t *waiters,
+void mproc__park_counted(mpp_handle park, uint32_t *word, uint32_t expected, uint32_t *waiters,
                          int64_t ms)
 {
     __atomic_add_fetch(waiters, 1, __ATOMIC_SEQ_CST);
@@ -56,21 +56,21 @@ static void park_counted(mpp_handle park, uint32_t *word, uint32_t expected, uin
 }
 
 /* Wakes everyone counted in *waiters. */
-static void wake_all(mpp_handle park, uint32_t *word, uint32_t *waiters)
+void mproc__wake_all(mpp_handle park, uint32_t *word, uint32_t *waiters)
 {
     uint32_t n = __atomic_load_n(waiters, __ATOMIC_SEQ_CST);
     if (n)
         mpp_park_wake(park, word, n);
 }
 
-static mpp_handle park_of(const mproc__obj *o, uint32_t i)
+mpp_handle mproc__park_of(const mproc__obj *o, uint32_t i)
 {
     return i < o->nparks ? o->parks[i] : MPP_NO_HANDLE;
 }
 
 /* ---- the lock word ------------------------------------------------------------------------ */
 
-static int word_lock(uint32_t *word, mpp_handle park, int64_t timeout_ms)
+int mproc__word_lock(uint32_t *word, mpp_handle park, int64_t timeout_ms)
 {
     uint32_t me = self_word(), w = 0;
     if (cas32(word, &w, me))
@@ -84,7 +84,7 @@ static int word_lock(uint32_t *word, mpp_handle park, int64_t timeout_ms)
                 return 0;
             continue;
         }
-        int64_t ms = next_slice(deadline);
+        int64_t ms = mproc__next_slice(deadline);
         if (ms > 0 && !(w & CONTENDED)) {
             uint32_t marked = w | CONTENDED;
             if (!cas32(word, &w, marked))
@@ -104,7 +104,13 @@ static int word_lock(uint32_t *word, mpp_handle park, int64_t timeout_ms)
     }
 }
 
-static int word_unlock(uint32_t *word, mpp_handle park)
+bool mproc__word_holder_alive(const uint32_t *word)
+{
+    uint32_t w = load32(word);
+    return w == 0 || mpp_pid_alive((int64_t)(w & ~CONTENDED));
+}
+
+int mproc__word_unlock(uint32_t *word, mpp_handle park)
 {
     uint32_t w = __atomic_exchange_n(word, 0, __ATOMIC_RELEASE);
     if (w == 0)
@@ -203,7 +209,7 @@ int mproc_lock_acquire(mproc_lock *l, int64_t timeout_ms)
         st->depth++;
         return 0;
     }
-    int rc = word_lock(&st->word, park_of(&l->o, 0), timeout_ms);
+    int rc = mproc__word_lock(&st->word, mproc__park_of(&l->o, 0), timeout_ms);
     if (rc == 0 || rc == MPROC_EOWNERDEAD) {
         if (st->recursive) {
             __atomic_store_n(&st->owner_thread, mpp_thread_id(), __ATOMIC_RELAXED);
@@ -226,7 +232,7 @@ int mproc_lock_release(mproc_lock *l)
             return 0;
         __atomic_store_n(&st->owner_thread, 0, __ATOMIC_RELAXED);
     }
-    int rc = word_unlock(&st->word, park_of(&l->o, 0));
+    int rc = mproc__word_unlock(&st->word, mproc__park_of(&l->o, 0));
     return rc ? mproc__fail(rc) : 0;
 }
 
@@ -352,10 +358,10 @@ int mproc_sem_acquire(mproc_sem *s, int64_t timeout_ms)
                 return 0;
             continue;
         }
-        int64_t ms = next_slice(deadline);
+        int64_t ms = mproc__next_slice(deadline);
         if (ms == 0)
             return mproc__fail(MPROC_ETIMEDOUT);
-        park_counted(park_of(&s->o, 0), &st->value, 0, &st->waiters, ms);
+        mproc__park_counted(mproc__park_of(&s->o, 0), &st->value, 0, &st->waiters, ms);
     }
 }
 
@@ -370,7 +376,7 @@ int mproc_sem_release(mproc_sem *s)
             return mproc__fail(MPROC_ESTATE);
     } while (!cas32(&st->value, &v, v + 1));
     if (__atomic_load_n(&st->waiters, __ATOMIC_SEQ_CST))
-        mpp_park_wake(park_of(&s->o, 0), &st->value, 1);
+        mpp_park_wake(mproc__park_of(&s->o, 0), &st->value, 1);
     return 0;
 }
 
@@ -523,14 +529,14 @@ int mproc_cond_wait(mproc_cond *c, int64_t timeout_ms)
             }
             continue;
         }
-        int64_t ms = next_slice(deadline);
+        int64_t ms = mproc__next_slice(deadline);
         if (ms == 0) {
             if (__atomic_compare_exchange_n(&st->counts, &cnt, cnt - SLEEPER, false,
                                             __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
                 break;
             continue; /* a notify came in meanwhile: take it */
         }
-        park_counted(park_of(&c->o, 0), &st->seq, seen, &st->waiters, ms);
+        mproc__park_counted(mproc__park_of(&c->o, 0), &st->seq, seen, &st->waiters, ms);
     }
 
     int rc = mproc_lock_acquire(&c->lock, MPROC_FOREVER);
@@ -577,7 +583,7 @@ int mproc_cond_notify(mproc_cond *c, int n)
                                           __ATOMIC_SEQ_CST));
     __atomic_add_fetch(&st->seq, 1, __ATOMIC_SEQ_CST);
     /* Which sleeper takes which signal is theirs to race for: wake them all. */
-    wake_all(park_of(&c->o, 0), &st->seq, &st->waiters);
+    mproc__wake_all(mproc__park_of(&c->o, 0), &st->seq, &st->waiters);
     return (int)add;
 }
 
@@ -664,7 +670,7 @@ int mproc_event_set(mproc_event *e)
         return mproc__fail(MPROC_EINVAL);
     event_state *st = event_st(e);
     __atomic_store_n(&st->flag, 1, __ATOMIC_SEQ_CST);
-    wake_all(park_of(&e->o, 0), &st->flag, &st->waiters);
+    mproc__wake_all(mproc__park_of(&e->o, 0), &st->flag, &st->waiters);
     return 0;
 }
 
@@ -690,10 +696,10 @@ int mproc_event_wait(mproc_event *e, int64_t timeout_ms)
     event_state *st = event_st(e);
     int64_t deadline = mproc__deadline(timeout_ms);
     while (!load32(&st->flag)) {
-        int64_t ms = next_slice(deadline);
+        int64_t ms = mproc__next_slice(deadline);
         if (ms == 0)
             return mproc__fail(MPROC_ETIMEDOUT);
-        park_counted(park_of(&e->o, 0), &st->flag, 0, &st->waiters, ms);
+        mproc__park_counted(mproc__park_of(&e->o, 0), &st->flag, 0, &st->waiters, ms);
     }
     return 0;
 }
@@ -799,20 +805,20 @@ static void end_cycle(mproc_barrier *b, bool broken)
     __atomic_store_n(&st->cycle, st->cycle + 1, __ATOMIC_SEQ_CST);
     st->broken_cycles &= ~((uint64_t)1 << (st->cycle % 64));
     __atomic_add_fetch(&st->seq, 1, __ATOMIC_SEQ_CST);
-    wake_all(park_of(&b->o, 1), &st->seq, &st->waiters);
+    mproc__wake_all(mproc__park_of(&b->o, 1), &st->seq, &st->waiters);
 }
 
 static int barrier_lock(mproc_barrier *b)
 {
     /* Held only for a few instructions (or the action): an unbounded wait here still ends,
      * as a dead holder is taken over. */
-    int rc = word_lock(&barrier_st(b)->lock, park_of(&b->o, 0), MPROC_FOREVER);
+    int rc = mproc__word_lock(&barrier_st(b)->lock, mproc__park_of(&b->o, 0), MPROC_FOREVER);
     return rc == MPROC_EOWNERDEAD ? 0 : rc;
 }
 
 static void barrier_unlock(mproc_barrier *b)
 {
-    word_unlock(&barrier_st(b)->lock, park_of(&b->o, 0));
+    mproc__word_unlock(&barrier_st(b)->lock, mproc__park_of(&b->o, 0));
 }
 
 static int run_action(const char *name)
@@ -853,9 +859,9 @@ int mproc_barrier_wait(mproc_barrier *b, int64_t timeout_ms)
     for (;;) {
         uint32_t seen = __atomic_load_n(&st->seq, __ATOMIC_SEQ_CST);
         barrier_unlock(b);
-        int64_t ms = next_slice(deadline);
+        int64_t ms = mproc__next_slice(deadline);
         if (ms > 0)
-            park_counted(park_of(&b->o, 1), &st->seq, seen, &st->waiters, ms);
+            mproc__park_counted(mproc__park_of(&b->o, 1), &st->seq, seen, &st->waiters, ms);
         rc = barrier_lock(b);
         if (rc)
             return mproc__fail(rc);

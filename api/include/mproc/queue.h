@@ -1,0 +1,78 @@
+/* mproc — queues between processes: Python's Queue, JoinableQueue and SimpleQueue.
+ *
+ * A queue is a ring of bytes in shared memory with process-shared wake-ups, not a pipe fed
+ * by a thread: a put returns once the message is in the ring, so a process that put
+ * messages can always exit, read or not (Python's feeder-thread queue cannot: CPython
+ * gh-73983). Messages are bytes of any size, from 0 bytes up; one larger than a quarter
+ * of the ring streams through it in pieces, and the receiver gets it whole.
+ *
+ * Any number of producers and consumers, in any processes, at once; messages of one
+ * producer arrive in the order it put them; none is lost or delivered twice. A producer
+ * killed in the middle of a put leaves no partial message behind (the message is not
+ * delivered); a consumer killed in the middle of a get does not hold up the others (the
+ * message it was taking is gone with it).
+ *
+ * Queues travel in argument packs (mproc_pack_handle / mproc_unpack_queue) under every
+ * start method. Each process's handle is its own to destroy; the ring goes with the last. */
+#ifndef MPROC_QUEUE_H
+#define MPROC_QUEUE_H
+
+#include "common.h"
+#include "pack.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct mproc_queue mproc_queue;
+
+typedef struct mproc_queue_opts {
+    int64_t maxsize;       /* most messages held at once; <= 0: no limit but the ring */
+    size_t ring_bytes;     /* 0: 16 MiB. Memory is used only as the ring fills (and, on
+                              Linux, given back as it drains) */
+} mproc_queue_opts;
+
+/* Queue(maxsize). */
+MPROC_API int mproc_queue_create(mproc_queue **out, int64_t maxsize);
+MPROC_API int mproc_queue_create_opts(mproc_queue **out, const mproc_queue_opts *opts);
+/* JoinableQueue(maxsize): every put counts a task that task_done marks finished. */
+MPROC_API int mproc_queue_create_joinable(mproc_queue **out, int64_t maxsize);
+/* SimpleQueue(): a queue without a size limit, qsize or joins. */
+MPROC_API int mproc_simplequeue_create(mproc_queue **out);
+
+/* Puts a copy of len bytes. timeout_ms 0 is put_nowait: MPROC_EFULL at once when the
+ * queue is full; otherwise MPROC_ETIMEDOUT when no room came in time. A message streaming
+ * through the ring waits for room as long as consumers keep taking pieces, and gives up
+ * (nothing delivered) only after timeout_ms without progress. */
+MPROC_API int mproc_queue_put(mproc_queue *q, const void *data, size_t len, int64_t timeout_ms);
+/* Takes the next message into *out (free it with mproc_bytes_free). timeout_ms 0 is
+ * get_nowait: MPROC_EEMPTY at once when empty; otherwise MPROC_ETIMEDOUT. */
+MPROC_API int mproc_queue_get(mproc_queue *q, mproc_bytes *out, int64_t timeout_ms);
+/* Approximate number of messages (as Python's), or an error. */
+MPROC_API int64_t mproc_queue_qsize(mproc_queue *q);
+/* 1 or 0 (approximate, as Python's). */
+MPROC_API int mproc_queue_empty(mproc_queue *q);
+MPROC_API int mproc_queue_full(mproc_queue *q);
+/* This handle puts and gets no more (MPROC_ECLOSED); other handles are not affected. */
+MPROC_API int mproc_queue_close(mproc_queue *q);
+MPROC_API void mproc_queue_destroy(mproc_queue *q);
+
+/* JoinableQueue: one task of the queue is finished. MPROC_ESTATE if called more often than
+ * there were puts (Python's ValueError); MPROC_ETYPE on a queue that is not joinable. */
+MPROC_API int mproc_queue_task_done(mproc_queue *q);
+/* Waits until every put message was marked done. */
+MPROC_API int mproc_queue_join(mproc_queue *q, int64_t timeout_ms);
+
+MPROC_API int mproc_unpack_queue(mproc_unpacker *u, mproc_queue **out);
+
+/* SimpleQueue spellings (the same object). */
+MPROC_API int mproc_simplequeue_put(mproc_queue *q, const void *data, size_t len,
+                                    int64_t timeout_ms);
+MPROC_API int mproc_simplequeue_get(mproc_queue *q, mproc_bytes *out, int64_t timeout_ms);
+MPROC_API int mproc_simplequeue_empty(mproc_queue *q);
+MPROC_API void mproc_simplequeue_destroy(mproc_queue *q);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

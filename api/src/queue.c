@@ -1,0 +1,537 @@
+/* Queue, JoinableQueue, SimpleQueue: a byte ring in shared memory.
+ *
+ * Producers take put_lock, consumers get_lock (both robust lock words), so at any moment
+ * one producer and one consumer work on the ring, and a message streamed in pieces is
+ * never interleaved with another. Positions only grow; each of head and tail is one
+ * 64-bit word holding a 40-bit byte position and a 24-bit count of whole messages, so one
+ * atomic store publishes a frame and its count together, and a process killed anywhere
+ * leaves the ring consistent.
+ *
+ * A frame is a 16-byte header {u32 length, u32 flags, u64 message length} and the bytes,
+ * padded to 8. FIRST/LAST mark a message's first and last pieces (one-piece messages carry
+ * both). A consumer drops a partial message when a FIRST comes (its producer died or gave
+ * up) or when the producer holding put_lock is found dead, and skips pieces that do not
+ * follow a FIRST it saw (its predecessor died half-way through that message).
+ *
+ * Ring memory: a power of two, in a segment whose pages are only used when written; on
+ * Linux the consumer gives each fully drained MiB back (while it holds put_lock too, so no
+ * producer is writing there). */
+#include <string.h>
+
+#include "internal.h"
+
+#define RING_OFFSET 256
+#define DEFAULT_RING (16u << 20)
+#define MIN_RING 4096u
+#define POS_BITS 40
+#define POS_MASK ((UINT64_C(1) << POS_BITS) - 1)
+#define CNT_MASK ((UINT64_C(1) << (64 - POS_BITS)) - 1)
+#define FRAME_HEAD 16
+#define DISCARD_BLOCK (1u << 20)
+
+enum { F_FIRST = 1, F_LAST = 2, F_ABORT = 4 };
+enum { Q_JOINABLE = 1, Q_SIMPLE = 2 };
+enum { PARK_PUT_LOCK, PARK_GET_LOCK, PARK_DATA, PARK_ROOM, PARK_DONE, PARK_COUNT };
+
+typedef struct queue_state {
+    uint32_t magic, kind;
+    uint32_t put_lock, get_lock;
+    uint32_t data_seq, data_waiters; /* a frame was published */
+    uint32_t room_seq, room_waiters; /* a frame was consumed */
+    uint32_t done_seq, done_waiters; /* unfinished reached 0 */
+    uint32_t flags;
+    uint32_t pad;
+    uint64_t capacity;
+    uint64_t head; /* position | consumed messages << 40 */
+    uint64_t tail; /* position | published messages << 40 */
+    int64_t maxsize;
+    uint64_t unfinished;
+    uint64_t discarded; /* ring positions below this were given back */
+} queue_state;
+
+struct mproc_queue {
+    mproc__obj o;
+    bool closed;
+};
+
+_Static_assert(sizeof(queue_state) <= RING_OFFSET, "header fits");
+
+static queue_state *qst(const mproc_queue *q)
+{
+    return mproc__obj_state(&q->o);
+}
+
+static uint8_t *ring(const mproc_queue *q)
+{
+    return (uint8_t *)q->o.base + RING_OFFSET;
+}
+
+static uint64_t pos_of(uint64_t w)
+{
+    return w & POS_MASK;
+}
+
+static uint64_t cnt_of(uint64_t w)
+{
+    return w >> POS_BITS;
+}
+
+static uint64_t load64(const uint64_t *p)
+{
+    return __atomic_load_n(p, __ATOMIC_ACQUIRE);
+}
+
+static uint64_t used_bytes(const queue_state *st)
+{
+    return (pos_of(load64(&st->tail)) - pos_of(load64(&st->head))) & POS_MASK;
+}
+
+static uint64_t messages(const queue_state *st)
+{
+    return (cnt_of(load64(&st->tail)) - cnt_of(load64(&st->head))) & CNT_MASK;
+}
+
+static uint64_t frame_size(uint64_t len)
+{
+    return FRAME_HEAD + ((len + 7) & ~UINT64_C(7));
+}
+
+/* Copies into / out of the ring at a position, wrapping around its end. */
+static void ring_write(mproc_queue *q, uint64_t pos, const void *src, size_t len)
+{
+    uint64_t cap = qst(q)->capacity, off = pos & (cap - 1);
+    size_t first = (size_t)(cap - off) < len ? (size_t)(cap - off) : len;
+    memcpy(ring(q) + off, src, first);
+    if (len > first)
+        memcpy(ring(q), (const uint8_t *)src + first, len - first);
+}
+
+static void ring_read(mproc_queue *q, uint64_t pos, void *dst, size_t len)
+{
+    uint64_t cap = qst(q)->capacity, off = pos & (cap - 1);
+    size_t first = (size_t)(cap - off) < len ? (size_t)(cap - off) : len;
+    memcpy(dst, ring(q) + off, first);
+    if (len > first)
+        memcpy((uint8_t *)dst + first, ring(q), len - first);
+}
+
+static uint64_t round_up_pow2(uint64_t v)
+{
+    uint64_t p = MIN_RING;
+    while (p < v)
+        p <<= 1;
+    return p;
+}
+
+static int queue_create(mproc_queue **out, int64_t maxsize, size_t ring_bytes, uint32_t flags)
+{
+    if (!out)
+        return mproc__fail(MPROC_EINVAL);
+    *out = NULL;
+    uint64_t cap = round_up_pow2(ring_bytes ? ring_bytes : DEFAULT_RING);
+    if (cap > (UINT64_C(1) << (POS_BITS - 2)) || cap > SIZE_MAX - RING_OFFSET)
+        return mproc__fail(MPROC_ETOOBIG);
+    mproc_queue *q = mproc_calloc(1, sizeof *q);
+    if (!q)
+        return mproc__fail(MPROC_ENOMEM);
+    int rc = mproc__obj_create(&q->o, MPROC__KIND_QUEUE, RING_OFFSET + (size_t)cap, PARK_COUNT);
+    if (rc) {
+        mproc_free(q);
+        return rc;
+    }
+    queue_state *st = qst(q);
+    st->capacity = cap;
+    st->maxsize = maxsize > 0 ? maxsize : 0;
+    st->flags = flags;
+    *out = q;
+    return 0;
+}
+
+int mproc_queue_create(mproc_queue **out, int64_t maxsize)
+{
+    return queue_create(out, maxsize, 0, 0);
+}
+
+int mproc_queue_create_opts(mproc_queue **out, const mproc_queue_opts *opts)
+{
+    if (!opts)
+        return mproc__fail(MPROC_EINVAL);
+    return queue_create(out, opts->maxsize, opts->ring_bytes, 0);
+}
+
+int mproc_queue_create_joinable(mproc_queue **out, int64_t maxsize)
+{
+    return queue_create(out, maxsize, 0, Q_JOINABLE);
+}
+
+int mproc_simplequeue_create(mproc_queue **out)
+{
+    return queue_create(out, 0, 0, Q_SIMPLE);
+}
+
+static int check(mproc_queue *q)
+{
+    if (mproc__obj_check(q, MPROC__KIND_QUEUE))
+        return mproc__fail(MPROC_EINVAL);
+    return q->closed ? mproc__fail(MPROC_ECLOSED) : 0;
+}
+
+static mpp_handle park(mproc_queue *q, int which)
+{
+    return mproc__park_of(&q->o, (uint32_t)which);
+}
+
+/* Takes a lock word with the queue's timeout rules: 0 polls (then `busy`), else waits. */
+static int take_lock(mproc_queue *q, uint32_t *word, int which, int64_t deadline, int busy)
+{
+    int64_t left = mproc__remaining(deadline);
+    int rc = mproc__word_lock(word, park(q, which), left);
+    if (rc == MPROC_EOWNERDEAD)
+        return 0; /* the ring is consistent whatever its holder was doing */
+    if (rc == MPROC_ETIMEDOUT)
+        return left == 0 ? busy : MPROC_ETIMEDOUT;
+    return rc;
+}
+
+/* ---- put ------------------------------------------------------------------------------------ */
+
+/* Waits until `need` bytes are free (and, before a message's first piece, the message
+ * count is under maxsize). Progress (a consumer taking a frame) renews *deadline when
+ * `renew_ms` says so. */
+static int wait_room(mproc_queue *q, uint64_t need, bool first, int64_t *deadline,
+                     int64_t renew_ms, bool nowait)
+{
+    queue_state *st = qst(q);
+    for (;;) {
+        uint32_t seen = __atomic_load_n(&st->room_seq, __ATOMIC_SEQ_CST);
+        bool count_ok = !first || st->maxsize == 0 || messages(st) < (uint64_t)st->maxsize;
+        if (count_ok && st->capacity - used_bytes(st) >= need)
+            return 0;
+        if (nowait)
+            return MPROC_EFULL;
+        int64_t ms = mproc__next_slice(*deadline);
+        if (ms == 0)
+            return MPROC_ETIMEDOUT;
+        mproc__park_counted(park(q, PARK_ROOM), &st->room_seq, seen, &st->room_waiters, ms);
+        if (renew_ms != 0 && __atomic_load_n(&st->room_seq, __ATOMIC_SEQ_CST) != seen)
+            *deadline = mproc__deadline(renew_ms);
+    }
+}
+
+static void publish(mproc_queue *q, uint64_t pos, uint64_t frame, uint32_t flags)
+{
+    queue_state *st = qst(q);
+    uint64_t tail = load64(&st->tail);
+    uint64_t count = (cnt_of(tail) + ((flags & F_LAST) ? 1 : 0)) & CNT_MASK;
+    __atomic_store_n(&st->tail, (count << POS_BITS) | ((pos + frame) & POS_MASK),
+                     __ATOMIC_RELEASE);
+    __atomic_add_fetch(&st->data_seq, 1, __ATOMIC_SEQ_CST);
+    mproc__wake_all(park(q, PARK_DATA), &st->data_seq, &st->data_waiters);
+}
+
+int mproc_queue_put(mproc_queue *q, const void *data, size_t len, int64_t timeout_ms)
+{
+    int rc = check(q);
+    if (rc)
+        return rc;
+    if (!data && len)
+        return mproc__fail(MPROC_EINVAL);
+    queue_state *st = qst(q);
+    bool nowait = timeout_ms == 0;
+    int64_t deadline = mproc__deadline(timeout_ms);
+    rc = mproc__word_lock(&st->put_lock, park(q, PARK_PUT_LOCK), timeout_ms);
+    if (rc == MPROC_EOWNERDEAD) {
+        /* Its holder died, maybe half-way through a message: tell consumers to drop it. */
+        if (st->capacity - used_bytes(st) >= FRAME_HEAD) {
+            uint8_t head[FRAME_HEAD] = {0};
+            uint32_t abort_flags = F_ABORT;
+            memcpy(head + 4, &abort_flags, 4);
+            uint64_t pos = pos_of(load64(&st->tail));
+            ring_write(q, pos, head, FRAME_HEAD);
+            publish(q, pos, FRAME_HEAD, F_ABORT);
+        }
+        rc = 0;
+    }
+    if (rc)
+        return mproc__fail(rc == MPROC_ETIMEDOUT && nowait ? MPROC_EFULL : rc);
+    uint64_t piece_max = st->capacity / 4 - FRAME_HEAD;
+    size_t done = 0;
+    bool first = true;
+    bool counted = false;
+    do {
+        size_t piece = len - done < piece_max ? len - done : (size_t)piece_max;
+        uint32_t flags = (first ? F_FIRST : 0) | (done + piece == len ? F_LAST : 0);
+        uint64_t frame = frame_size(piece);
+        /* Once pieces are out, the wait is for progress, not for the whole message. */
+        rc = wait_room(q, frame, first, &deadline, first ? 0 : timeout_ms, nowait && first);
+        if (rc) {
+            if (counted) /* the message will never be complete */
+                __atomic_sub_fetch(&st->unfinished, 1, __ATOMIC_SEQ_CST);
+            break;
+        }
+        if (first && (st->flags & Q_JOINABLE)) {
+            __atomic_add_fetch(&st->unfinished, 1, __ATOMIC_SEQ_CST);
+            counted = true;
+        }
+        uint64_t pos = pos_of(load64(&st->tail));
+        uint8_t head[FRAME_HEAD];
+        uint32_t piece32 = (uint32_t)piece;
+        uint64_t total = len;
+        memcpy(head, &piece32, 4);
+        memcpy(head + 4, &flags, 4);
+        memcpy(head + 8, &total, 8);
+        ring_write(q, pos, head, FRAME_HEAD);
+        if (piece)
+            ring_write(q, pos + FRAME_HEAD, (const uint8_t *)data + done, piece);
+        publish(q, pos, frame, flags);
+        done += piece;
+        first = false;
+    } while (done < len);
+    mproc__word_unlock(&st->put_lock, park(q, PARK_PUT_LOCK));
+    return rc ? mproc__fail(rc) : 0;
+}
+
+/* ---- get ------------------------------------------------------------------------------------ */
+
+/* Gives back drained ring memory, a MiB at a time, when no producer is at work. */
+static void give_back(mproc_queue *q)
+{
+    queue_state *st = qst(q);
+    if (st->capacity < 4 * (uint64_t)DISCARD_BLOCK)
+        return;
+    uint64_t head = pos_of(load64(&st->head));
+    uint64_t from = st->discarded, upto = head & ~(uint64_t)(DISCARD_BLOCK - 1);
+    if (((upto - from) & POS_MASK) < DISCARD_BLOCK || ((upto - from) & POS_MASK) > st->capacity)
+        return;
+    int rc = mproc__word_lock(&st->put_lock, park(q, PARK_PUT_LOCK), 0);
+    if (rc != 0 && rc != MPROC_EOWNERDEAD)
+        return; /* a producer is at work: next time */
+    for (uint64_t p = from; ((upto - p) & POS_MASK) >= DISCARD_BLOCK; p = (p + DISCARD_BLOCK) & POS_MASK)
+        mpp_segment_discard(q->o.seg, RING_OFFSET + (size_t)(p & (st->capacity - 1)),
+                            DISCARD_BLOCK);
+    st->discarded = upto;
+    mproc__word_unlock(&st->put_lock, park(q, PARK_PUT_LOCK));
+}
+
+int mproc_queue_get(mproc_queue *q, mproc_bytes *out, int64_t timeout_ms)
+{
+    if (out) {
+        out->data = NULL;
+        out->len = 0;
+    }
+    int rc = check(q);
+    if (rc)
+        return rc;
+    if (!out)
+        return mproc__fail(MPROC_EINVAL);
+    queue_state *st = qst(q);
+    bool nowait = timeout_ms == 0;
+    int64_t deadline = mproc__deadline(timeout_ms);
+    rc = take_lock(q, &st->get_lock, PARK_GET_LOCK, deadline, MPROC_EEMPTY);
+    if (rc)
+        return mproc__fail(rc);
+    uint8_t *buf = NULL;
+    size_t have = 0, total = 0;
+    bool in_message = false, complete = false;
+    while (!complete) {
+        uint32_t seen = __atomic_load_n(&st->data_seq, __ATOMIC_SEQ_CST);
+        uint64_t head = load64(&st->head);
+        if (pos_of(load64(&st->tail)) == pos_of(head)) {
+            if (nowait && !in_message) {
+                rc = MPROC_EEMPTY;
+                break;
+            }
+            /* A producer that died half-way will send no more of its message. */
+            if (in_message && !mproc__word_holder_alive(&st->put_lock)) {
+                mproc_free(buf);
+                buf = NULL;
+                in_message = false;
+                deadline = mproc__deadline(timeout_ms);
+                continue;
+            }
+            int64_t ms = mproc__next_slice(deadline);
+            if (ms == 0) {
+                rc = MPROC_ETIMEDOUT;
+                break;
+            }
+            mproc__park_counted(park(q, PARK_DATA), &st->data_seq, seen, &st->data_waiters, ms);
+            continue;
+        }
+        uint8_t fh[FRAME_HEAD];
+        uint32_t piece, flags;
+        uint64_t msg_len;
+        ring_read(q, pos_of(head), fh, FRAME_HEAD);
+        memcpy(&piece, fh, 4);
+        memcpy(&flags, fh + 4, 4);
+        memcpy(&msg_len, fh + 8, 8);
+        if (flags & F_ABORT) {
+            mproc_free(buf);
+            buf = NULL;
+            in_message = false;
+        } else if (flags & F_FIRST) {
+            mproc_free(buf); /* a message its producer never finished */
+            buf = NULL;
+            in_message = false;
+            if (msg_len > SIZE_MAX - 1 || !(buf = mproc_malloc((size_t)msg_len + 1))) {
+                rc = MPROC_ENOMEM; /* the message stays for someone with more room */
+                break;
+            }
+            total = (size_t)msg_len;
+            have = 0;
+            in_message = true;
+        }
+        bool take = in_message && !(flags & F_ABORT) && piece <= total - have;
+        if (take && piece)
+            ring_read(q, pos_of(head) + FRAME_HEAD, buf + have, piece);
+        if (take)
+            have += piece;
+        uint64_t count = (cnt_of(head) + ((flags & F_LAST) ? 1 : 0)) & CNT_MASK;
+        __atomic_store_n(&st->head, (count << POS_BITS) | ((pos_of(head) + frame_size(piece)) & POS_MASK),
+                         __ATOMIC_RELEASE);
+        __atomic_add_fetch(&st->room_seq, 1, __ATOMIC_SEQ_CST);
+        mproc__wake_all(park(q, PARK_ROOM), &st->room_seq, &st->room_waiters);
+        if (take && (flags & F_LAST) && have == total)
+            complete = true;
+        else if (in_message)
+            deadline = mproc__deadline(timeout_ms); /* progress: wait on for the rest */
+    }
+    if (rc == 0)
+        give_back(q);
+    mproc__word_unlock(&st->get_lock, park(q, PARK_GET_LOCK));
+    if (rc) {
+        mproc_free(buf);
+        return mproc__fail(rc);
+    }
+    out->data = buf;
+    out->len = total;
+    return 0;
+}
+
+/* ---- the rest ---------------------------------------------------------------------------------- */
+
+int64_t mproc_queue_qsize(mproc_queue *q)
+{
+    int rc = check(q);
+    return rc ? rc : (int64_t)messages(qst(q));
+}
+
+int mproc_queue_empty(mproc_queue *q)
+{
+    int rc = check(q);
+    return rc ? rc : used_bytes(qst(q)) == 0;
+}
+
+int mproc_queue_full(mproc_queue *q)
+{
+    int rc = check(q);
+    if (rc)
+        return rc;
+    queue_state *st = qst(q);
+    return (st->maxsize > 0 && messages(st) >= (uint64_t)st->maxsize) ||
+           st->capacity - used_bytes(st) < frame_size(0);
+}
+
+int mproc_queue_close(mproc_queue *q)
+{
+    if (mproc__obj_check(q, MPROC__KIND_QUEUE))
+        return mproc__fail(MPROC_EINVAL);
+    q->closed = true;
+    return 0;
+}
+
+void mproc_queue_destroy(mproc_queue *q)
+{
+    if (mproc__obj_check(q, MPROC__KIND_QUEUE))
+        return;
+    mproc__obj_close(&q->o);
+    mproc_free(q);
+}
+
+int mproc_queue_task_done(mproc_queue *q)
+{
+    int rc = check(q);
+    if (rc)
+        return rc;
+    queue_state *st = qst(q);
+    if (!(st->flags & Q_JOINABLE))
+        return mproc__fail(MPROC_ETYPE);
+    uint64_t n = __atomic_load_n(&st->unfinished, __ATOMIC_SEQ_CST);
+    do {
+        if (n == 0)
+            return mproc__fail(MPROC_ESTATE);
+    } while (!__atomic_compare_exchange_n(&st->unfinished, &n, n - 1, false, __ATOMIC_SEQ_CST,
+                                          __ATOMIC_SEQ_CST));
+    if (n == 1) {
+        __atomic_add_fetch(&st->done_seq, 1, __ATOMIC_SEQ_CST);
+        mproc__wake_all(park(q, PARK_DONE), &st->done_seq, &st->done_waiters);
+    }
+    return 0;
+}
+
+int mproc_queue_join(mproc_queue *q, int64_t timeout_ms)
+{
+    int rc = check(q);
+    if (rc)
+        return rc;
+    queue_state *st = qst(q);
+    if (!(st->flags & Q_JOINABLE))
+        return mproc__fail(MPROC_ETYPE);
+    int64_t deadline = mproc__deadline(timeout_ms);
+    for (;;) {
+        uint32_t seen = __atomic_load_n(&st->done_seq, __ATOMIC_SEQ_CST);
+        if (__atomic_load_n(&st->unfinished, __ATOMIC_SEQ_CST) == 0)
+            return 0;
+        int64_t ms = mproc__next_slice(deadline);
+        if (ms == 0)
+            return mproc__fail(MPROC_ETIMEDOUT);
+        mproc__park_counted(park(q, PARK_DONE), &st->done_seq, seen, &st->done_waiters, ms);
+    }
+}
+
+int mproc_unpack_queue(mproc_unpacker *u, mproc_queue **out)
+{
+    if (!out)
+        return mproc__fail(MPROC_EINVAL);
+    mproc__record recs[MPROC__MAX_RECORDS];
+    uint32_t n;
+    int rc = mproc__unpack_records(u, MPROC__KIND_QUEUE, recs, &n);
+    if (rc)
+        return rc;
+    mproc_queue *q = mproc_calloc(1, sizeof *q);
+    if (!q)
+        return mproc__fail(MPROC_ENOMEM);
+    rc = mproc__obj_open(&q->o, &recs[0], MPROC__KIND_QUEUE);
+    if (!rc) {
+        uint64_t cap = qst(q)->capacity;
+        if (cap < MIN_RING || (cap & (cap - 1)) || cap > q->o.size - RING_OFFSET) {
+            mproc__obj_close(&q->o);
+            rc = mproc__fail(MPROC_EPROTO);
+        }
+    }
+    if (rc) {
+        mproc_free(q);
+        return rc;
+    }
+    *out = q;
+    return 0;
+}
+
+int mproc_simplequeue_put(mproc_queue *q, const void *data, size_t len, int64_t timeout_ms)
+{
+    return mproc_queue_put(q, data, len, timeout_ms);
+}
+
+int mproc_simplequeue_get(mproc_queue *q, mproc_bytes *out, int64_t timeout_ms)
+{
+    return mproc_queue_get(q, out, timeout_ms);
+}
+
+int mproc_simplequeue_empty(mproc_queue *q)
+{
+    return mproc_queue_empty(q);
+}
+
+void mproc_simplequeue_destroy(mproc_queue *q)
+{
+    mproc_queue_destroy(q);
+}
