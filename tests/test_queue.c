@@ -1,0 +1,546 @@
+/* Queues: semantics in one process; many producers and consumers in many processes under
+ * every start method; messages larger than the ring; a child that puts and exits unread
+ * (CPython gh-73983); producers and consumers killed half-way; JoinableQueue. */
+#ifndef _WIN32
+#define _POSIX_C_SOURCE 200809L
+#endif
+#include "harness.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef _WIN32
+#include <windows.h>
+#else
+#include <pthread.h>
+#endif
+
+static mproc_process *start(mproc_start_method method, const char *target, mproc_pack *args)
+{
+    mproc_context *ctx;
+    if (!mproc_start_method_available(method)) {
+        assert_rc(mproc_context_get(&ctx, method), MPROC_ENOTSUP);
+        return NULL;
+    }
+    assert_ok(mproc_context_get(&ctx, method));
+    mproc_process *p;
+    assert_ok(mproc_process_create(&p, &(mproc_process_opts){.target = target, .args = args,
+                                                             .ctx = ctx}));
+    assert_ok(mproc_process_start(p));
+    return p;
+}
+
+static int join_code(mproc_process *p)
+{
+    assert_ok(mproc_process_join(p, 120000));
+    int code = 0;
+    assert_ok(mproc_process_exitcode(p, &code));
+    mproc_process_destroy(p);
+    return code;
+}
+
+#define PER_METHOD(fn)                                                                       \
+    static void fn##_fork(void **s)                                                          \
+    {                                                                                        \
+        (void)s;                                                                             \
+        fn(MPROC_FORK);                                                                      \
+    }                                                                                        \
+    static void fn##_spawn(void **s)                                                         \
+    {                                                                                        \
+        (void)s;                                                                             \
+        fn(MPROC_SPAWN);                                                                     \
+    }                                                                                        \
+    static void fn##_forkserver(void **s)                                                    \
+    {                                                                                        \
+        (void)s;                                                                             \
+        fn(MPROC_FORKSERVER);                                                                \
+    }
+
+/* A message: producer id, sequence number, then filler of a size that varies. */
+typedef struct {
+    int32_t producer;
+    int32_t seq;
+} tag;
+
+static size_t filler_of(int32_t seq)
+{
+    return (size_t)(seq * 37) % 3000;
+}
+
+/* A pattern that depends on position and seed, to catch torn or mixed messages. */
+static void fill(uint8_t *p, size_t n, uint32_t seed)
+{
+    for (size_t i = 0; i < n; i++)
+        p[i] = (uint8_t)(seed * 31 + i * 7);
+}
+
+static bool filled(const uint8_t *p, size_t n, uint32_t seed)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i] != (uint8_t)(seed * 31 + i * 7))
+            return false;
+    return true;
+}
+
+enum { PRODUCERS = 3, PER_PRODUCER = 1500, CONSUMERS = 2 };
+
+/* (queue, producer id): PER_PRODUCER tagged messages, then one end marker per consumer. */
+MPROC_TASK(produce, in, out)
+{
+    (void)out;
+    mproc_unpacker u;
+    mproc_queue *q;
+    int64_t id;
+    mproc_unpack_init(&u, in);
+    if (mproc_unpack_queue(&u, &q) || mproc_unpack_i64(&u, &id))
+        return 10;
+    uint8_t buf[sizeof(tag) + 3000];
+    for (int32_t seq = 0; seq < PER_PRODUCER; seq++) {
+        tag t = {(int32_t)id, seq};
+        memcpy(buf, &t, sizeof t);
+        size_t n = filler_of(seq);
+        fill(buf + sizeof t, n, (uint32_t)(id * 100000 + seq));
+        if (mproc_queue_put(q, buf, sizeof t + n, 30000) != 0)
+            return 11;
+    }
+    mproc_queue_destroy(q);
+    return 0;
+}
+
+/* (queue, counts array): takes messages until an empty one; per producer, sequence numbers
+ * must rise; counts[producer] += what it took. */
+MPROC_TASK(consume, in, out)
+{
+    (void)out;
+    mproc_unpacker u;
+    mproc_queue *q;
+    mproc_array *counts;
+    mproc_unpack_init(&u, in);
+    if (mproc_unpack_queue(&u, &q) || mproc_unpack_array(&u, &counts))
+        return 10;
+    int32_t last[PRODUCERS] = {-1, -1, -1};
+    int taken[PRODUCERS] = {0};
+    for (;;) {
+        mproc_bytes m;
+        if (mproc_queue_get(q, &m, 30000) != 0)
+            return 11;
+        if (m.len == 0) {
+            mproc_bytes_free(&m);
+            break;
+        }
+        tag t;
+        memcpy(&t, m.data, sizeof t);
+        size_t n = filler_of(t.seq);
+        bool ok = t.producer >= 0 && t.producer < PRODUCERS && m.len == sizeof t + n &&
+                  t.seq > last[t.producer] &&
+                  filled((uint8_t *)m.data + sizeof t, n,
+                         (uint32_t)(t.producer * 100000 + t.seq));
+        mproc_bytes_free(&m);
+        if (!ok)
+            return 12;
+        last[t.producer] = t.seq;
+        taken[t.producer]++;
+    }
+    for (int i = 0; i < PRODUCERS; i++)
+        mproc_array_add_i64(counts, (size_t)i, taken[i], NULL);
+    mproc_queue_destroy(q);
+    mproc_array_destroy(counts);
+    return 0;
+}
+
+/* (queue, count, size): puts count messages of size bytes and returns at once. */
+MPROC_TASK(put_and_exit, in, out)
+{
+    (void)out;
+    mproc_unpacker u;
+    mproc_queue *q;
+    int64_t count, size;
+    mproc_unpack_init(&u, in);
+    if (mproc_unpack_queue(&u, &q) || mproc_unpack_i64(&u, &count) ||
+        mproc_unpack_i64(&u, &size))
+        return 10;
+    uint8_t *buf = malloc((size_t)size);
+    for (int64_t i = 0; i < count; i++) {
+        fill(buf, (size_t)size, (uint32_t)i);
+        if (mproc_queue_put(q, buf, (size_t)size, 30000) != 0)
+            return 11;
+    }
+    free(buf);
+    mproc_queue_destroy(q);
+    return 0;
+}
+
+/* (queue, event, size): says it starts, then puts one message of size bytes (which a
+ * small ring nobody reads cannot hold: it is killed in the middle). */
+MPROC_TASK(put_until_killed, in, out)
+{
+    (void)out;
+    mproc_unpacker u;
+    mproc_queue *q;
+    mproc_event *started;
+    int64_t size;
+    mproc_unpack_init(&u, in);
+    if (mproc_unpack_queue(&u, &q) || mproc_unpack_event(&u, &started) ||
+        mproc_unpack_i64(&u, &size))
+        return 10;
+    uint8_t *buf = calloc(1, (size_t)size);
+    mproc_event_set(started);
+    mproc_queue_put(q, buf, (size_t)size, 60000);
+    return 12;
+}
+
+/* (queue, event): says it starts, then takes one message (killed in the middle). */
+MPROC_TASK(get_until_killed, in, out)
+{
+    (void)out;
+    mproc_unpacker u;
+    mproc_queue *q;
+    mproc_event *started;
+    mproc_unpack_init(&u, in);
+    if (mproc_unpack_queue(&u, &q) || mproc_unpack_event(&u, &started))
+        return 10;
+    mproc_event_set(started);
+    mproc_bytes m;
+    mproc_queue_get(q, &m, 60000);
+    return 12;
+}
+
+/* (joinable queue, n): takes n messages, marking each done. */
+MPROC_TASK(take_and_mark_done, in, out)
+{
+    (void)out;
+    mproc_unpacker u;
+    mproc_queue *q;
+    int64_t n;
+    mproc_unpack_init(&u, in);
+    if (mproc_unpack_queue(&u, &q) || mproc_unpack_i64(&u, &n))
+        return 10;
+    for (int64_t i = 0; i < n; i++) {
+        mproc_bytes m;
+        if (mproc_queue_get(q, &m, 30000) != 0)
+            return 11;
+        mproc_bytes_free(&m);
+        harness_sleep_ms(2);
+        if (mproc_queue_task_done(q) != 0)
+            return 12;
+    }
+    mproc_queue_destroy(q);
+    return 0;
+}
+
+/* ---- one process ------------------------------------------------------------------------------ */
+
+static void queue_basics(void **state)
+{
+    (void)state;
+    mproc_queue *q;
+    assert_ok(mproc_queue_create(&q, 3));
+    assert_int_equal(mproc_queue_empty(q), 1);
+    assert_int_equal(mproc_queue_full(q), 0);
+    mproc_bytes m;
+    assert_rc(mproc_queue_get(q, &m, 0), MPROC_EEMPTY);
+    assert_rc(mproc_queue_get(q, &m, 30), MPROC_ETIMEDOUT);
+    assert_ok(mproc_queue_put(q, "one", 3, 0));
+    assert_ok(mproc_queue_put(q, "", 0, 0)); /* empty messages are messages */
+    assert_ok(mproc_queue_put(q, "three", 5, MPROC_FOREVER));
+    assert_int_equal(mproc_queue_qsize(q), 3);
+    assert_int_equal(mproc_queue_full(q), 1);
+    assert_rc(mproc_queue_put(q, "four", 4, 0), MPROC_EFULL);
+    assert_rc(mproc_queue_put(q, "four", 4, 30), MPROC_ETIMEDOUT);
+    assert_ok(mproc_queue_get(q, &m, 0));
+    assert_int_equal(m.len, 3);
+    assert_memory_equal(m.data, "one", 3);
+    mproc_bytes_free(&m);
+    assert_ok(mproc_queue_get(q, &m, 0));
+    assert_int_equal(m.len, 0);
+    mproc_bytes_free(&m);
+    assert_ok(mproc_queue_get(q, &m, 0));
+    assert_memory_equal(m.data, "three", 5);
+    mproc_bytes_free(&m);
+    assert_int_equal(mproc_queue_qsize(q), 0);
+    assert_rc(mproc_queue_task_done(q), MPROC_ETYPE);
+    assert_rc(mproc_queue_join(q, 0), MPROC_ETYPE);
+    assert_ok(mproc_queue_close(q));
+    assert_rc(mproc_queue_put(q, "x", 1, 0), MPROC_ECLOSED);
+    assert_rc(mproc_queue_get(q, &m, 0), MPROC_ECLOSED);
+    mproc_queue_destroy(q);
+
+    assert_ok(mproc_simplequeue_create(&q));
+    assert_int_equal(mproc_simplequeue_empty(q), 1);
+    assert_ok(mproc_simplequeue_put(q, "s", 1, 0));
+    assert_ok(mproc_simplequeue_get(q, &m, 0));
+    assert_int_equal(m.len, 1);
+    mproc_bytes_free(&m);
+    mproc_simplequeue_destroy(q);
+
+    /* bad input */
+    assert_rc(mproc_queue_create(NULL, 0), MPROC_EINVAL);
+    assert_rc(mproc_queue_put(NULL, "x", 1, 0), MPROC_EINVAL);
+    assert_rc(mproc_queue_get(NULL, &m, 0), MPROC_EINVAL);
+    assert_ok(mproc_queue_create(&q, 0));
+    assert_rc(mproc_queue_put(q, NULL, 5, 0), MPROC_EINVAL);
+    assert_rc(mproc_queue_get(q, NULL, 0), MPROC_EINVAL);
+    assert_rc(mproc_queue_create_opts(&q, NULL), MPROC_EINVAL);
+    mproc_queue_destroy(q);
+    mproc_queue_destroy(NULL);
+}
+
+/* Messages far larger than the ring stream through it, whole and in order, with a
+ * consumer in another thread. */
+static mproc_queue *stream_q;
+static int stream_result;
+#ifdef _WIN32
+static DWORD WINAPI stream_consumer(LPVOID arg)
+#else
+static void *stream_consumer(void *arg)
+#endif
+{
+    (void)arg;
+    stream_result = 0;
+    for (uint32_t i = 0; i < 4; i++) {
+        mproc_bytes m;
+        size_t want = (size_t)(i + 1) * 300000 + i;
+        if (mproc_queue_get(stream_q, &m, 30000) != 0 || m.len != want ||
+            !filled(m.data, m.len, i))
+            stream_result = 1 + (int)i;
+        mproc_bytes_free(&m);
+    }
+    return 0;
+}
+
+static void messages_larger_than_the_ring(void **state)
+{
+    (void)state;
+    assert_ok(mproc_queue_create_opts(&stream_q, &(mproc_queue_opts){.ring_bytes = 8192}));
+#ifdef _WIN32
+    HANDLE t = CreateThread(NULL, 0, stream_consumer, NULL, 0, NULL);
+#else
+    pthread_t t;
+    pthread_create(&t, NULL, stream_consumer, NULL);
+#endif
+    for (uint32_t i = 0; i < 4; i++) {
+        size_t n = (size_t)(i + 1) * 300000 + i;
+        uint8_t *buf = malloc(n);
+        fill(buf, n, i);
+        assert_ok(mproc_queue_put(stream_q, buf, n, 30000));
+        free(buf);
+    }
+#ifdef _WIN32
+    WaitForSingleObject(t, 60000);
+    CloseHandle(t);
+#else
+    pthread_join(t, NULL);
+#endif
+    assert_int_equal(stream_result, 0);
+    mproc_queue_destroy(stream_q);
+}
+
+/* ---- between processes --------------------------------------------------------------------------- */
+
+static void many_producers_and_consumers(mproc_start_method method)
+{
+    mproc_queue *q;
+    mproc_array *counts;
+    assert_ok(mproc_queue_create_opts(&q, &(mproc_queue_opts){.maxsize = 50, .ring_bytes = 65536}));
+    assert_ok(mproc_array_create(&counts, MPROC_T_LONGLONG, PRODUCERS, true));
+    mproc_process *kids[PRODUCERS + CONSUMERS] = {0};
+    for (int i = 0; i < CONSUMERS; i++) {
+        mproc_pack *args;
+        assert_ok(mproc_pack_create(&args));
+        assert_ok(mproc_pack_handle(args, q));
+        assert_ok(mproc_pack_handle(args, counts));
+        kids[i] = start(method, "consume", args);
+        mproc_pack_destroy(args);
+        if (!kids[i])
+            goto done;
+    }
+    for (int i = 0; i < PRODUCERS; i++) {
+        mproc_pack *args;
+        assert_ok(mproc_pack_create(&args));
+        assert_ok(mproc_pack_handle(args, q));
+        assert_ok(mproc_pack_i64(args, i));
+        kids[CONSUMERS + i] = start(method, "produce", args);
+        mproc_pack_destroy(args);
+    }
+    for (int i = 0; i < PRODUCERS; i++)
+        assert_int_equal(join_code(kids[CONSUMERS + i]), 0);
+    for (int i = 0; i < CONSUMERS; i++)
+        assert_ok(mproc_queue_put(q, "", 0, 30000)); /* the end markers (Python's None) */
+    for (int i = 0; i < CONSUMERS; i++)
+        assert_int_equal(join_code(kids[i]), 0);
+    for (int i = 0; i < PRODUCERS; i++) {
+        int64_t n = 0;
+        assert_ok(mproc_array_get_i64(counts, (size_t)i, &n));
+        assert_int_equal(n, PER_PRODUCER); /* none lost, none twice */
+    }
+    assert_int_equal(mproc_queue_qsize(q), 0);
+done:
+    mproc_queue_destroy(q);
+    mproc_array_destroy(counts);
+}
+
+/* CPython gh-73983: a child that put more than a pipe holds cannot exit until someone
+ * reads. Here it exits at once; the parent joins it first and reads after. */
+static void child_puts_then_exits_unread(mproc_start_method method)
+{
+    mproc_queue *q;
+    assert_ok(mproc_queue_create(&q, 0));
+    mproc_pack *args;
+    assert_ok(mproc_pack_create(&args));
+    assert_ok(mproc_pack_handle(args, q));
+    assert_ok(mproc_pack_i64(args, 64));
+    assert_ok(mproc_pack_i64(args, 65536)); /* 4 MiB in all */
+    mproc_process *p = start(method, "put_and_exit", args);
+    mproc_pack_destroy(args);
+    if (p) {
+        assert_ok(mproc_process_join(p, 60000));
+        assert_int_equal(join_code(p), 0);
+        assert_int_equal(mproc_queue_qsize(q), 64);
+        for (uint32_t i = 0; i < 64; i++) {
+            mproc_bytes m;
+            assert_ok(mproc_queue_get(q, &m, 0));
+            assert_int_equal(m.len, 65536);
+            assert_true(filled(m.data, m.len, i));
+            mproc_bytes_free(&m);
+        }
+    }
+    mproc_queue_destroy(q);
+}
+
+/* A producer killed half-way through a message bigger than the ring: the part in the ring
+ * is dropped, nothing torn comes out, and the queue goes on working. */
+static void producer_killed_mid_put(mproc_start_method method)
+{
+    mproc_queue *q;
+    mproc_event *started;
+    assert_ok(mproc_queue_create_opts(&q, &(mproc_queue_opts){.ring_bytes = 16384}));
+    assert_ok(mproc_event_create(&started));
+    mproc_pack *args;
+    assert_ok(mproc_pack_create(&args));
+    assert_ok(mproc_pack_handle(args, q));
+    assert_ok(mproc_pack_handle(args, started));
+    assert_ok(mproc_pack_i64(args, 1 << 20));
+    mproc_process *p = start(method, "put_until_killed", args);
+    mproc_pack_destroy(args);
+    if (p) {
+        assert_ok(mproc_event_wait(started, 30000));
+        int64_t deadline = harness_now_ms() + 30000;
+        while (mproc_queue_empty(q) == 1 && harness_now_ms() < deadline)
+            harness_sleep_ms(5);
+        harness_sleep_ms(20); /* the ring is full of its pieces now */
+        assert_ok(mproc_process_kill(p));
+        assert_int_equal(join_code(p), -9);
+        mproc_bytes m;
+        assert_rc(mproc_queue_get(q, &m, 200), MPROC_ETIMEDOUT); /* nothing whole to take */
+        assert_ok(mproc_queue_put(q, "after", 5, 5000));
+        assert_ok(mproc_queue_get(q, &m, 5000));
+        assert_int_equal(m.len, 5);
+        assert_memory_equal(m.data, "after", 5);
+        mproc_bytes_free(&m);
+        assert_int_equal(mproc_queue_qsize(q), 0);
+    }
+    mproc_event_destroy(started);
+    mproc_queue_destroy(q);
+}
+
+/* A consumer killed (most likely) half-way through taking a message that streams through
+ * a small ring: whoever takes over gets whole messages only, and the queue goes on. */
+static void consumer_killed_mid_get(mproc_start_method method)
+{
+    enum { BIG = 8 << 20 };
+    mproc_queue *q;
+    mproc_event *started;
+    assert_ok(mproc_queue_create_opts(&q, &(mproc_queue_opts){.ring_bytes = 16384}));
+    assert_ok(mproc_event_create(&started));
+    mproc_pack *args;
+    assert_ok(mproc_pack_create(&args));
+    assert_ok(mproc_pack_handle(args, q));
+    assert_ok(mproc_pack_handle(args, started));
+    mproc_process *consumer = start(method, "get_until_killed", args);
+    mproc_pack_destroy(args);
+    if (!consumer)
+        goto done;
+    assert_ok(mproc_event_wait(started, 30000));
+    assert_ok(mproc_pack_create(&args));
+    assert_ok(mproc_pack_handle(args, q));
+    assert_ok(mproc_pack_i64(args, 1));
+    assert_ok(mproc_pack_i64(args, BIG));
+    mproc_process *producer = start(method, "put_and_exit", args);
+    mproc_pack_destroy(args);
+    /* Once pieces flow, the consumer is inside its get. */
+    int64_t deadline = harness_now_ms() + 30000;
+    while (mproc_queue_empty(q) == 1 && harness_now_ms() < deadline)
+        harness_sleep_ms(1);
+    harness_sleep_ms(10);
+    assert_ok(mproc_process_kill(consumer));
+    assert_int_equal(join_code(consumer), -9);
+    /* Take over: the rest of a message someone else began is skipped, never returned. */
+    int alive = 1;
+    while (alive) {
+        mproc_bytes m;
+        int rc = mproc_queue_get(q, &m, 300);
+        if (rc == 0) { /* the consumer died before taking any of it: it comes whole */
+            assert_int_equal(m.len, BIG);
+            assert_true(filled(m.data, m.len, 0));
+            mproc_bytes_free(&m);
+        } else {
+            assert_int_equal(rc, MPROC_ETIMEDOUT);
+        }
+        alive = mproc_process_is_alive(producer);
+        assert_true(harness_now_ms() < deadline + 60000);
+    }
+    assert_int_equal(join_code(producer), 0);
+    assert_ok(mproc_queue_put(q, "after", 5, 5000));
+    mproc_bytes m;
+    assert_ok(mproc_queue_get(q, &m, 5000));
+    assert_int_equal(m.len, 5);
+    assert_memory_equal(m.data, "after", 5);
+    mproc_bytes_free(&m);
+done:
+    mproc_event_destroy(started);
+    mproc_queue_destroy(q);
+}
+
+static void joinable_queue(mproc_start_method method)
+{
+    mproc_queue *q;
+    assert_ok(mproc_queue_create_joinable(&q, 0));
+    assert_rc(mproc_queue_task_done(q), MPROC_ESTATE);
+    assert_ok(mproc_queue_join(q, 0)); /* nothing put: nothing to wait for */
+    for (int i = 0; i < 20; i++)
+        assert_ok(mproc_queue_put(q, &i, sizeof i, 0));
+    assert_rc(mproc_queue_join(q, 20), MPROC_ETIMEDOUT);
+    mproc_pack *args;
+    assert_ok(mproc_pack_create(&args));
+    assert_ok(mproc_pack_handle(args, q));
+    assert_ok(mproc_pack_i64(args, 20));
+    mproc_process *p = start(method, "take_and_mark_done", args);
+    mproc_pack_destroy(args);
+    if (p) {
+        assert_ok(mproc_queue_join(q, 60000));
+        assert_int_equal(mproc_queue_qsize(q), 0);
+        assert_int_equal(join_code(p), 0);
+        assert_rc(mproc_queue_task_done(q), MPROC_ESTATE);
+    }
+    mproc_queue_destroy(q);
+}
+
+PER_METHOD(many_producers_and_consumers)
+PER_METHOD(child_puts_then_exits_unread)
+PER_METHOD(producer_killed_mid_put)
+PER_METHOD(consumer_killed_mid_get)
+PER_METHOD(joinable_queue)
+
+static const struct CMUnitTest tests[] = {
+#define PM(fn) cmocka_unit_test(fn##_fork), cmocka_unit_test(fn##_spawn), cmocka_unit_test(fn##_forkserver)
+    cmocka_unit_test(queue_basics),
+    cmocka_unit_test(messages_larger_than_the_ring),
+    PM(many_producers_and_consumers),
+    PM(child_puts_then_exits_unread),
+    PM(producer_killed_mid_put),
+    PM(consumer_killed_mid_get),
+    PM(joinable_queue),
+};
+
+HARNESS_MAIN(tests)
