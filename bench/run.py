@@ -3,8 +3,22 @@
 same operations with Python's multiprocessing in this run, on this machine. Prints one JSON
 object per line: {"op", "unit", "mproc", "python", "raw", ...ratios}.
 
-    bench/run.py BUILD_DIR [--reps N]
+    bench/run.py BUILD_DIR [--reps N] [--sync-reps N] [--seconds S] [--only start|sync]
+                           [--verbose]
+
+Process start+join is a time (unit "us", lower is better): python_over_mproc is how many
+times faster mproc is than Python, mproc_over_raw how many times slower than raw.
+
+The synchronization figures are rates (unit ".../s", higher is better): mproc_over_python
+is how many times faster mproc is than Python, mproc_over_raw the fraction of raw's speed
+that mproc reaches. Each run's count of operations is calibrated to last about --seconds
+(default 0.3); the figure is the median of --sync-reps runs (default 5). "goals" gives the
+issue's targets as pass or miss: mproc at least 10x Python on each, and the uncontended
+Lock at least 50 % of the raw mutex. Python's uncontended loops call bound methods saved
+in locals (its fastest spelling; `with lock:` is about 4x slower), so the ratios are
+conservative.
 """
+import argparse
 import json
 import multiprocessing as mp
 import os
@@ -33,34 +47,184 @@ def python_start_join_us(method, reps):
     return statistics.median(samples)
 
 
-def python_figure(record, reps):
+# ---- synchronization: as bench_mproc.c does it, with the default start method ----------------
+# A trial does n operations (or n per child) and returns the seconds they took, measured
+# around the operations only (process start and exit are outside).
+
+PINGPONG_WARMUP = 50
+
+
+def lock_trial(n):
+    lock = mp.Lock()
+    acquire, release = lock.acquire, lock.release  # Python's fastest spelling
+    start = time.perf_counter()
+    for _ in range(n):
+        acquire()
+        release()
+    return time.perf_counter() - start
+
+
+def semaphore_trial(n):
+    sem = mp.Semaphore(1)
+    acquire, release = sem.acquire, sem.release
+    start = time.perf_counter()
+    for _ in range(n):
+        acquire()
+        release()
+    return time.perf_counter() - start
+
+
+def _join_all(procs):
+    for p in procs:
+        p.join(120)
+        if p.exitcode != 0:
+            raise SystemExit(f"python benchmark child failed: {p.exitcode}")
+
+
+def _value_child(value, ends, ready, go, index, n):
+    ready.release()
+    go.wait()
+    lock = value.get_lock()
+    for _ in range(n):
+        with lock:
+            value.value += 1
+    ends[index] = time.perf_counter()  # CLOCK_MONOTONIC / QPC: the same clock in all processes
+
+
+def value_trial(n):
+    value = mp.Value("i", 0)
+    ends = mp.Array("d", 2, lock=False)
+    ready, go = mp.Semaphore(0), mp.Event()
+    procs = [mp.Process(target=_value_child, args=(value, ends, ready, go, i, n))
+             for i in range(2)]
+    for p in procs:
+        p.start()
+    for _ in procs:
+        ready.acquire()
+    start = time.perf_counter()
+    go.set()
+    _join_all(procs)
+    if value.value != 2 * n:
+        raise SystemExit(f"python locked Value ended at {value.value}, not {2 * n}")
+    return max(ends) - start
+
+
+def _pingpong_child(ping, pong, n):
+    for _ in range(n):
+        ping.wait()
+        ping.clear()
+        pong.set()
+
+
+def event_trial(n):
+    ping, pong = mp.Event(), mp.Event()
+    p = mp.Process(target=_pingpong_child, args=(ping, pong, PINGPONG_WARMUP + n))
+    p.start()
+    start = 0.0
+    for i in range(PINGPONG_WARMUP + n):
+        if i == PINGPONG_WARMUP:
+            start = time.perf_counter()
+        ping.set()
+        pong.wait()
+        pong.clear()
+    elapsed = time.perf_counter() - start
+    _join_all([p])
+    return elapsed
+
+
+# name (from the C record's "python_bench") -> (trial, operations per n)
+SYNC_TRIALS = {
+    "lock": (lock_trial, 1),
+    "value": (value_trial, 2),
+    "event": (event_trial, 1),
+    "semaphore": (semaphore_trial, 1),
+}
+
+
+def calibrate(trial, target):
+    """The n for which a trial lasts about target seconds (as bench_mproc.c)."""
+    n = 100
+    while True:
+        t = trial(n)
+        if t >= target / 10 or n >= 1 << 40:
+            return max(1, int(n * target / max(t, 1e-6)))
+        n *= 10
+
+
+def python_rate(name, target, reps, cache={}):  # cache: the two Value rows share one figure
+    if name not in cache:
+        trial, ops_per_n = SYNC_TRIALS[name]
+        n = calibrate(trial, target)
+        cache[name] = statistics.median(n * ops_per_n / trial(n) for _ in range(reps))
+    return cache[name]
+
+
+def python_figure(record, args):
     method = record.get("method")
     if method and method in mp.get_all_start_methods():
         # Python's spawn costs tens of ms a child; fewer repetitions keep the run short.
+        reps = args.reps
         return python_start_join_us(method, max(5, reps // 3) if method != "fork" else reps)
+    bench = record.get("python_bench")
+    if bench in SYNC_TRIALS:
+        return python_rate(bench, args.seconds, args.sync_reps)
     return None
 
 
+def time_record(record):
+    ordered = {k: record[k] for k in ("op", "unit", "mproc", "python", "raw")}
+    # Lower is better for times: python/mproc is how many times faster mproc is.
+    if record["python"]:
+        ordered["python"] = round(record["python"], 1)
+        ordered["python_over_mproc"] = round(record["python"] / record["mproc"], 1)
+    ordered["mproc_over_raw"] = round(record["mproc"] / record["raw"], 2)
+    return ordered
+
+
+def rate_record(record):
+    ordered = {k: record[k] for k in ("op", "unit", "mproc", "python", "raw")}
+    # Higher is better for rates: mproc/python is how many times faster mproc is.
+    goals = {}
+    if record["python"]:
+        ordered["python"] = round(record["python"])
+        speedup = record["mproc"] / record["python"]
+        ordered["mproc_over_python"] = round(speedup, 1)
+        goals["mproc >= 10x python"] = "pass" if speedup >= 10 else "miss"
+    of_raw = record["mproc"] / record["raw"]
+    ordered["mproc_over_raw"] = round(of_raw, 2)
+    if record.get("python_bench") == "lock":
+        goals["mproc >= 50% of raw"] = "pass" if of_raw >= 0.5 else "miss"
+    ordered["goals"] = goals
+    return ordered
+
+
 def main():
-    if len(sys.argv) < 2:
-        sys.exit(__doc__)
-    build = sys.argv[1]
-    reps = int(sys.argv[3]) if len(sys.argv) > 3 and sys.argv[2] == "--reps" else 50
-    exe = os.path.join(build, "bench", "bench_mproc")
-    out = subprocess.run([exe, "--reps", str(reps)], check=True, capture_output=True,
-                         text=True, timeout=600).stdout
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("build", help="the meson build directory")
+    parser.add_argument("--reps", type=int, default=50, help="start+join repetitions")
+    parser.add_argument("--sync-reps", type=int, default=5, help="timed runs per sync figure")
+    parser.add_argument("--seconds", type=float, default=0.3, help="length of one timed run")
+    parser.add_argument("--only", choices=("start", "sync"), help="one group of benchmarks")
+    parser.add_argument("--verbose", action="store_true",
+                        help="the C program's runs, one by one, on stderr")
+    args = parser.parse_args()
+    exe = os.path.join(args.build, "bench", "bench_mproc")
+    cmd = [exe, "--reps", str(args.reps), "--sync-reps", str(args.sync_reps),
+           "--seconds", str(args.seconds)]
+    if args.only:
+        cmd += ["--only", args.only]
+    if args.verbose:
+        cmd.append("--verbose")
+    out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True,
+                         timeout=600).stdout
     for line in out.splitlines():
         record = json.loads(line)
-        record["python"] = python_figure(record, reps)
-        ordered = {k: record[k] for k in ("op", "unit", "mproc", "python", "raw")}
-        # Lower is better for times: python/mproc is how many times faster mproc is.
-        if record["python"]:
-            ordered["python_over_mproc"] = round(record["python"] / record["mproc"], 1)
-            record["python"] = round(record["python"], 1)
-            ordered["python"] = record["python"]
-        ordered["mproc_over_raw"] = round(record["mproc"] / record["raw"], 2)
-        print(json.dumps(ordered, ensure_ascii=False), flush=True)
+        record["python"] = python_figure(record, args)
+        rate = record["unit"].endswith("/s")
+        print(json.dumps(rate_record(record) if rate else time_record(record),
+                         ensure_ascii=False), flush=True)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
