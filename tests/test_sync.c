@@ -708,6 +708,28 @@ static void value_types_and_ranges(void **state)
         assert_true((mproc_value_lock(v) != NULL) == (*t != 'q'));
         mproc_value_destroy(v);
     }
+    /* Signed types take their whole range, negative values included. */
+    const struct { char type; int64_t lo, hi; } limits[] = {
+        {'b', -128, 127}, {'h', -32768, 32767}, {'i', INT32_MIN, INT32_MAX},
+        {'l', sizeof(long) == 8 ? INT64_MIN : INT32_MIN, sizeof(long) == 8 ? INT64_MAX : INT32_MAX},
+        {'q', INT64_MIN, INT64_MAX}};
+    for (size_t k = 0; k < sizeof limits / sizeof limits[0]; k++) {
+        mproc_value *v;
+        int64_t got = 0;
+        assert_ok(mproc_value_create(&v, (mproc_type)limits[k].type, true));
+        assert_ok(mproc_value_set_i64(v, limits[k].lo));
+        assert_ok(mproc_value_get_i64(v, &got));
+        assert_int_equal(got, limits[k].lo);
+        assert_ok(mproc_value_set_i64(v, -1));
+        assert_ok(mproc_value_add_i64(v, -1, &got));
+        assert_int_equal(got, -2);
+        assert_ok(mproc_value_set_i64(v, limits[k].hi));
+        if (limits[k].type != 'q' && !(limits[k].type == 'l' && sizeof(long) == 8)) {
+            assert_rc(mproc_value_set_i64(v, limits[k].lo - 1), MPROC_ETOOBIG);
+            assert_rc(mproc_value_set_i64(v, limits[k].hi + 1), MPROC_ETOOBIG);
+        }
+        mproc_value_destroy(v);
+    }
     mproc_value *u8;
     assert_ok(mproc_value_create(&u8, MPROC_T_UBYTE, true));
     assert_rc(mproc_value_set_i64(u8, -1), MPROC_ETOOBIG);

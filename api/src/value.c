@@ -145,7 +145,9 @@ static void read_elem(uint32_t type, const void *p, int64_t *i, uint64_t *u, dou
 /* Stores an integer into element p of type; MPROC_ETOOBIG if it does not fit. */
 static int write_int(uint32_t type, void *p, int64_t v)
 {
-#define FITS(T, lo, hi) (v >= (int64_t)(lo) && (uint64_t)v <= (uint64_t)(hi) ? (*(T *)p = (T)v, 0) : MPROC_ETOOBIG)
+#define FITS(T, lo, hi)                                                                       \
+    (v >= (int64_t)(lo) && (v < 0 || (uint64_t)v <= (uint64_t)(hi)) ? (*(T *)p = (T)v, 0)     \
+                                                                    : MPROC_ETOOBIG)
     switch (type) {
     case MPROC_T_CHAR: case MPROC_T_UBYTE: return FITS(unsigned char, 0, 255);
     case MPROC_T_BYTE: return FITS(signed char, -128, 127);
