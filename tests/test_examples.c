@@ -472,6 +472,248 @@ static void s003_pipeline(void **state)
     free_result(&r);
 }
 
+/* Seed 000's shared count without a lock: ten additions, interleaved however they come. */
+static void s000_no_lock(void **state)
+{
+    (void)state;
+    run_result r = run_example("s000_no_lock");
+    expect_clean_exit(&r);
+    assert_int_equal(r.count, 11);
+    assert_int_equal(count_matching(&r, "share_data count is * "), 10);
+    assert_int_equal(count_matching(&r, "{'count': *, 100: 1000000, 200: 8000000}") +
+                         count_matching(&r, "{'count': *, 200: 8000000, 100: 1000000}"),
+                     1);
+    assert_true(matches("{'count': *}", r.lines[10]));
+    free_result(&r);
+}
+
+/* With the Lock, one child's five additions all come before the other's. */
+static void s000_lock(void **state)
+{
+    (void)state;
+    run_result r = run_example("s000_lock");
+    expect_clean_exit(&r);
+    assert_true(r.count > 0);
+    if (strcmp(r.lines[0], "share_data count is 600 ") == 0)
+        EXPECT_EXACT(&r, "share_data count is 600 ", "share_data count is 700 ",
+                     "share_data count is 800 ", "share_data count is 900 ",
+                     "share_data count is 1000 ", "share_data count is 1200 ",
+                     "share_data count is 1400 ", "share_data count is 1600 ",
+                     "share_data count is 1800 ", "share_data count is 2000 ",
+                     "{'count': 2000, 100: 1000000, 200: 8000000}");
+    else
+        EXPECT_EXACT(&r, "share_data count is 700 ", "share_data count is 900 ",
+                     "share_data count is 1100 ", "share_data count is 1300 ",
+                     "share_data count is 1500 ", "share_data count is 1600 ",
+                     "share_data count is 1700 ", "share_data count is 1800 ",
+                     "share_data count is 1900 ", "share_data count is 2000 ",
+                     "{'count': 2000, 200: 8000000, 100: 1000000}");
+    free_result(&r);
+}
+
+/* Semaphore(3): each child enters, starts and is done once, in that order, and the lines
+ * never show more than three children between "start" and "done" (each prints "start"
+ * after acquire and "done" before release, so the lines understate, never overstate, how
+ * many hold the semaphore). */
+static void s000_semaphore(void **state)
+{
+    (void)state;
+    run_result r = run_example("s000_semaphore");
+    expect_clean_exit(&r);
+    assert_int_equal(r.count, 15);
+    for (int data = 100; data <= 500; data += 100) {
+        char enter[64], start[64], done[64];
+        snprintf(enter, sizeof enter, "--------data: %d enter work", data);
+        snprintf(start, sizeof start, "data: %d start work", data);
+        snprintf(done, sizeof done, "data: %d done work", data);
+        assert_int_equal(count_matching(&r, enter), 1);
+        assert_int_equal(count_matching(&r, start), 1);
+        assert_int_equal(count_matching(&r, done), 1);
+        EXPECT_IN_ORDER(&r, enter, start, done);
+    }
+    int inside = 0, most = 0;
+    for (size_t i = 0; i < r.count; i++) {
+        if (matches("data: * start work", r.lines[i]))
+            inside++;
+        else if (matches("data: * done work", r.lines[i]))
+            inside--;
+        if (inside > most)
+            most = inside;
+    }
+    assert_true(most >= 1 && most <= 3);
+    free_result(&r);
+}
+
+/* Three tickets, ten buyers: each looks once and then buys or finds none; the purchases
+ * are serial, so exactly three succeed, before anyone finds none. */
+static void s001_tickets(void **state)
+{
+    (void)state;
+    run_result r = run_example("s001_tickets");
+    expect_clean_exit(&r);
+    assert_int_equal(r.count, 20);
+    for (int i = 0; i < 10; i++) {
+        char search[64], bought[64], none[64];
+        snprintf(search, sizeof search, "路人%d 查看到余票为*", i);
+        snprintf(bought, sizeof bought, "路人%d 购票成功", i);
+        snprintf(none, sizeof none, "路人%d查看到没有票了", i);
+        assert_int_equal(count_matching(&r, search), 1);
+        assert_int_equal(count_matching(&r, bought) + count_matching(&r, none), 1);
+        EXPECT_IN_ORDER(&r, search, count_matching(&r, bought) ? bought : none);
+    }
+    for (size_t i = 0; i < r.count; i++) {
+        int left = -1;
+        if (matches("路人* 查看到余票为*", r.lines[i])) {
+            assert_int_equal(sscanf(strstr(r.lines[i], "为") + strlen("为"), "%d", &left), 1);
+            assert_true(left >= 0 && left <= 3);
+        }
+    }
+    assert_int_equal(count_matching(&r, "路人* 购票成功"), 3);
+    assert_int_equal(count_matching(&r, "路人*查看到没有票了"), 7);
+    EXPECT_IN_ORDER(&r, "路人* 购票成功", "路人* 购票成功", "路人* 购票成功",
+                    "路人*查看到没有票了", "路人*查看到没有票了", "路人*查看到没有票了",
+                    "路人*查看到没有票了", "路人*查看到没有票了", "路人*查看到没有票了",
+                    "路人*查看到没有票了");
+    free_result(&r);
+}
+
+static void s002_lock_rlock(void **state)
+{
+    (void)state;
+    run_result r = run_example("s002_lock_rlock");
+    expect_clean_exit(&r);
+    EXPECT_EXACT(&r, "lock.acquire() -> True", "lock.acquire(timeout=0.1) -> False",
+                 "Process-*: line 1 of 3", "Process-*: line 2 of 3", "Process-*: line 3 of 3",
+                 "Process-*: line 1 of 3", "Process-*: line 2 of 3", "Process-*: line 3 of 3",
+                 "Process-*: line 1 of 3", "Process-*: line 2 of 3", "Process-*: line 3 of 3",
+                 "rlock.acquire() -> True", "rlock.acquire() -> True",
+                 "Process-4: rlock.acquire(timeout=0.1) -> False", "rlock released twice",
+                 "Process-5: rlock.acquire(timeout=0.1) -> True",
+                 "Process-6: depth 1, holding the RLock", "Process-6: depth 2, holding the RLock",
+                 "Process-6: depth 3, holding the RLock", "Process-6: depth 3, released",
+                 "Process-6: depth 2, released", "Process-6: depth 1, released");
+    /* Under the Lock, each child's three lines stay together: three blocks, three names. */
+    for (int block = 0; block < 3; block++) {
+        const char *first = r.lines[2 + 3 * block];
+        size_t name_len = (size_t)(strchr(first, ':') - first);
+        for (int i = 1; i < 3; i++)
+            assert_memory_equal(r.lines[2 + 3 * block + i], first, name_len + 1);
+        for (int other = 0; other < block; other++)
+            assert_false(strncmp(r.lines[2 + 3 * other], first, name_len + 1) == 0);
+    }
+    free_result(&r);
+}
+
+/* Two consumers, two items: a consumer takes an item only after it was made. */
+static void s002_condition(void **state)
+{
+    (void)state;
+    run_result r = run_example("s002_condition");
+    expect_clean_exit(&r);
+    assert_int_equal(r.count, 7);
+    assert_string_equal(r.lines[6], "items left: 0");
+    EXPECT_IN_ORDER(&r, "producer: item 1 is ready", "producer: item 2 is ready");
+    for (int i = 1; i <= 2; i++) {
+        char waiting[64], took[64];
+        snprintf(waiting, sizeof waiting, "Process-%d: waiting for an item", i);
+        snprintf(took, sizeof took, "Process-%d: took an item", i);
+        assert_int_equal(count_matching(&r, waiting), 1);
+        assert_int_equal(count_matching(&r, took), 1);
+        EXPECT_IN_ORDER(&r, waiting, took);
+    }
+    int made = 0, taken = 0;
+    for (size_t i = 0; i < r.count; i++) {
+        made += matches("producer: item * is ready", r.lines[i]);
+        taken += matches("Process-*: took an item", r.lines[i]);
+        assert_true(taken <= made);
+    }
+    free_result(&r);
+}
+
+/* Nobody goes on before the event is set; everybody does after. */
+static void s002_event(void **state)
+{
+    (void)state;
+    run_result r = run_example("s002_event");
+    expect_clean_exit(&r);
+    assert_int_equal(r.count, 11);
+    EXPECT_IN_ORDER(&r, "event.is_set() -> False", "event.wait(timeout=0.1) -> False");
+    assert_int_equal(count_matching(&r, "main: setting the event"), 1);
+    for (int i = 1; i <= 3; i++) {
+        char waiting[64], going[64];
+        snprintf(waiting, sizeof waiting, "Process-%d: waiting for the event", i);
+        snprintf(going, sizeof going, "Process-%d: the event is set, going on", i);
+        assert_int_equal(count_matching(&r, waiting), 1);
+        assert_int_equal(count_matching(&r, going), 1);
+        EXPECT_IN_ORDER(&r, waiting, going);
+        EXPECT_IN_ORDER(&r, "main: setting the event", going, "event.is_set() -> True");
+    }
+    assert_string_equal(r.lines[9], "event.is_set() -> True");
+    assert_string_equal(r.lines[10], "after clear(): event.is_set() -> False");
+    free_result(&r);
+}
+
+/* Every typecode holds its C type's extreme value, with the size of that type here. */
+static void s002_typecodes(void **state)
+{
+    (void)state;
+    run_result r = run_example("s002_typecodes");
+    expect_clean_exit(&r);
+    char ul[96], l[96];
+    snprintf(ul, sizeof ul, "'L' -> unsigned long, %d bytes: %s", (int)sizeof(long),
+             sizeof(long) == 8 ? "9223372036854775807" : "4294967295");
+    snprintf(l, sizeof l, "'l' -> long, %d bytes: %s", (int)sizeof(long),
+             sizeof(long) == 8 ? "-9223372036854775808" : "-2147483648");
+    EXPECT_EXACT(&r, "'B' -> unsigned char, 1 bytes: 255", "'H' -> unsigned short, 2 bytes: 65535",
+                 "'I' -> unsigned int, 4 bytes: 4294967295", ul,
+                 "'b' -> signed char, 1 bytes: -128", "'c' -> char, 1 bytes: 65",
+                 "'d' -> double, 8 bytes: 3.14", "'f' -> float, 4 bytes: 3.14",
+                 "'h' -> short, 2 bytes: -32768", "'i' -> int, 4 bytes: -2147483648", l,
+                 "'q' -> long long, 8 bytes: -9223372036854775808",
+                 "'Q' -> unsigned long long, 8 bytes: 9223372036854775807",
+                 "Value('i').get_lock(): acquire() -> True, again -> True (an RLock)",
+                 "Array('i', 10).get_lock(): an RLock", "Value('i', lock=False): no lock",
+                 "Array('i', 10, lock=False): no lock");
+    free_result(&r);
+}
+
+/* Each child sees 3.14 and sets its element; the parent sees both. */
+static void s003_value_array(void **state)
+{
+    (void)state;
+    run_result r = run_example("s003_value_array");
+    expect_clean_exit(&r);
+    EXPECT_EXACT(&r, "<mproc_value 'd' (Synchronized)>",
+                 "<mproc_array 'i' * 10 (SynchronizedArray)>", "子进程*", "子进程*", "子进程*",
+                 "子进程*", "父进程 3.14", "父进程 [10, 10, 2, 3, 4, 5, 6, 7, 8, 9]", "No Except");
+    assert_int_equal(count_matching(&r, "子进程1 3.14"), 1);
+    assert_int_equal(count_matching(&r, "子进程2 3.14"), 1);
+    assert_int_equal(count_matching(&r, "子进程1 [10, 1, 2, 3, 4, 5, 6, 7, 8, 9]") +
+                         count_matching(&r, "子进程1 [10, 10, 2, 3, 4, 5, 6, 7, 8, 9]"),
+                     1);
+    assert_int_equal(count_matching(&r, "子进程2 [0, 10, 2, 3, 4, 5, 6, 7, 8, 9]") +
+                         count_matching(&r, "子进程2 [10, 10, 2, 3, 4, 5, 6, 7, 8, 9]"),
+                     1);
+    EXPECT_IN_ORDER(&r, "子进程1 3.14", "子进程1 [*");
+    EXPECT_IN_ORDER(&r, "子进程2 3.14", "子进程2 [*");
+    free_result(&r);
+}
+
+/* value.value += 1 without the lock may lose additions (the total is only printed); with
+ * get_lock() held, the five children's 1000 additions always make 5000. */
+static void s003_counter(void **state)
+{
+    (void)state;
+    run_result r = run_example("s003_counter");
+    expect_clean_exit(&r);
+    assert_int_equal(r.count, 2);
+    long long racy = 0;
+    assert_int_equal(sscanf(r.lines[0], "%lld", &racy), 1);
+    assert_true(racy >= 1 && racy <= 5000);
+    assert_string_equal(r.lines[1], "5000");
+    free_result(&r);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(tour),
     cmocka_unit_test(s000_single),
@@ -500,6 +742,16 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(s003_subprocess_run),
     cmocka_unit_test(s003_communicate),
     cmocka_unit_test(s003_pipeline),
+    cmocka_unit_test(s000_no_lock),
+    cmocka_unit_test(s000_lock),
+    cmocka_unit_test(s000_semaphore),
+    cmocka_unit_test(s001_tickets),
+    cmocka_unit_test(s002_lock_rlock),
+    cmocka_unit_test(s002_condition),
+    cmocka_unit_test(s002_event),
+    cmocka_unit_test(s002_typecodes),
+    cmocka_unit_test(s003_value_array),
+    cmocka_unit_test(s003_counter),
 };
 
 HARNESS_MAIN(tests)
