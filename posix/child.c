@@ -319,6 +319,11 @@ int mpp_child_try_reap(mpp_child *c, int *exitcode)
     return 1;
 }
 
+mpp_handle mpp_child_sentinel(mpp_child *c)
+{
+    return c->fd;
+}
+
 int mpp_child_signal(mpp_child *c, bool force)
 {
     if (kill(c->pid, force ? SIGKILL : SIGTERM) < 0 && errno != ESRCH)

@@ -252,6 +252,11 @@ int mpp_child_try_reap(mpp_child *c, int *exitcode)
     return w32_process_ended(c->process, 0, exitcode);
 }
 
+mpp_handle mpp_child_sentinel(mpp_child *c)
+{
+    return (mpp_handle)c->process;
+}
+
 int mpp_child_signal(mpp_child *c, bool force)
 {
     return w32_process_terminate(c->process, force);

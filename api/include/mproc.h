@@ -3,6 +3,7 @@
 #define MPROC_H
 
 #include "mproc/common.h"
+#include "mproc/conn.h"
 #include "mproc/error.h"
 #include "mproc/log.h"
 #include "mproc/pack.h"

@@ -43,7 +43,8 @@ enum {
     MPROC__KIND_BARRIER = 5,
     MPROC__KIND_ARRAY = 6,
     MPROC__KIND_SHM = 7,
-    MPROC__KIND_QUEUE = 8
+    MPROC__KIND_QUEUE = 8,
+    MPROC__KIND_CONN = 9
 };
 #define MPROC__OBJ_MAGIC 0x6d70724fu /* in the process-local struct while it is alive */
 #define MPROC__STATE_MAGIC 0x6d707253u /* at the start of every shared state */
@@ -135,6 +136,10 @@ void mproc__park_counted(mpp_handle park, uint32_t *word, uint32_t expected, uin
 /* Wakes every waiter counted in *waiters. */
 void mproc__wake_all(mpp_handle park, uint32_t *word, uint32_t *waiters);
 mpp_handle mproc__park_of(const mproc__obj *o, uint32_t i);
+
+/* For waits on processes: 1 if p has ended, 0 with its sentinel while it runs,
+ * MPROC_ESTATE before start, MPROC_EINVAL for NULL. */
+int mproc__process_sentinel(mproc_process *p, mpp_handle *sentinel);
 
 /* The core's exit-time work for this process's children (terminate daemons, join the
  * rest). Runs once; later calls do nothing. */

@@ -57,6 +57,10 @@ int mpp_child_try_reap(mpp_child *c, int *exitcode);
 /* Asks the child to end: force=false is SIGTERM / TerminateProcess(-15), force=true
  * SIGKILL / TerminateProcess(-9). Called under the core lock, only before reaping. */
 int mpp_child_signal(mpp_child *c, bool force);
+/* Something that becomes ready (readable / signalled) when the child ends, for mpp_wait:
+ * the channel fd (POSIX; a grandchild may keep it open past the child's end, so callers
+ * also poll mpp_child_try_reap) or the process handle (Windows). */
+mpp_handle mpp_child_sentinel(mpp_child *c);
 /* Releases what the parent holds for a reaped child. */
 void mpp_child_free(mpp_child *c);
 
@@ -156,6 +160,31 @@ void mpp_park_wake(mpp_handle park, uint32_t *word, uint32_t count);
 bool mpp_pid_alive(int64_t pid);
 /* An id of the calling thread, unique among this process's live threads. */
 uint64_t mpp_thread_id(void);
+
+/* ---- connections (Pipe) ---------------------------------------------------------------------
+ * One end of a pipe between processes. Moves are bounded by deadlines (internal.h). */
+typedef struct mpp_conn mpp_conn;
+/* Two connected ends; duplex=false: a only reads, b only writes. */
+int mpp_pipe(mpp_conn **a, mpp_conn **b, bool duplex);
+/* An end around a handle received from another process (taken over). */
+int mpp_conn_adopt(mpp_handle h, mpp_conn **out);
+mpp_handle mpp_conn_handle(const mpp_conn *c);
+/* Writes until len bytes went or the deadline passed; *done says how many went.
+ * MPROC_ECLOSED once no reader is left. */
+int mpp_conn_write(mpp_conn *c, const void *buf, size_t len, int64_t deadline, size_t *done);
+/* Waits until the deadline for at least one byte, then reads what is there (up to cap);
+ * *got 0 means the deadline passed. MPROC_ECLOSED at end of file. Nothing read is lost
+ * to a timeout. */
+int mpp_conn_read(mpp_conn *c, void *buf, size_t cap, int64_t deadline, size_t *got);
+void mpp_conn_close(mpp_conn *c);
+/* Waits for any of n items: a connection that can be read (or reached its end), or a
+ * sentinel (mpp_child_sentinel) that fired. Any n. Returns how many are ready (0 when
+ * timeout_ms passed) and marks them in ready[]. */
+typedef struct mpp_waitable {
+    mpp_conn *conn;
+    mpp_handle sentinel;
+} mpp_waitable;
+int mpp_wait(const mpp_waitable *items, size_t n, int64_t timeout_ms, bool *ready);
 
 /* ---- test hook ---------------------------------------------------------------------- */
 /* Makes spawn use another executable path (NULL restores the real one), so tests can

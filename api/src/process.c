@@ -319,6 +319,8 @@ int mproc_process_start(mproc_process *p)
                   mproc_start_method_name(method), mproc_strerror(rc));
         return rc;
     }
+    /* The child has its own copies now: ours would only keep pipe ends open here. */
+    mproc__handles_close(&p->handles);
     mpp_lock();
     p->child = child;
     p->pid = pid;
@@ -359,6 +361,24 @@ int mproc_process_is_alive(mproc_process *p)
     bool running = poll_locked(p);
     mpp_unlock();
     return running ? 1 : 0;
+}
+
+int mproc__process_sentinel(mproc_process *p, mpp_handle *sentinel)
+{
+    if (!p)
+        return MPROC_EINVAL;
+    mpp_lock();
+    int rc;
+    if (p->state == P_CREATED || p->state == P_STARTING)
+        rc = MPROC_ESTATE;
+    else if (!poll_locked(p))
+        rc = 1;
+    else {
+        *sentinel = mpp_child_sentinel(p->child);
+        rc = 0;
+    }
+    mpp_unlock();
+    return rc;
 }
 
 static int send_signal(mproc_process *p, bool force)

@@ -45,11 +45,11 @@ MPROC_API int mproc_pack_bytes(mproc_pack *p, const void *data, size_t len);
 MPROC_API int mproc_pack_pack(mproc_pack *p, const mproc_pack *inner);
 
 /* A shareable object: Lock/RLock, Semaphore, Condition (with its lock), Event, Barrier,
- * Value, Array, SharedMemory, Queue (all three kinds). The pack holds its own duplicates of the object's OS handles
+ * Value, Array, SharedMemory, Queue (all three kinds), a Pipe's end. The pack holds its own duplicates of the object's OS handles
  * (the object may be destroyed right after), and a Process started with the pack gets
  * copies of them in its child, under every start method. The child re-opens the object
  * with the matching mproc_unpack_lock / _sem / _cond / _event / _barrier / _value /
- * _array / _shm / _queue (declared with each type), which gives a new handle of its own to destroy. */
+ * _array / _shm / _queue / _conn (declared with each type), which gives a new handle of its own to destroy. */
 MPROC_API int mproc_pack_handle(mproc_pack *p, const void *object);
 
 /* The encoded bytes, borrowed: valid until the pack is changed or destroyed. */
