@@ -1,0 +1,496 @@
+/* Pipes: framing, timeouts that never tear the stream, a 1 GiB message, the end of a
+ * closed or killed peer, ends sent to children under every start method, and
+ * connection.wait() over more than 64 pipes and processes. */
+#ifndef _WIN32
+#define _POSIX_C_SOURCE 200809L
+#endif
+#include "harness.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef _WIN32
+#include <windows.h>
+#else
+#include <pthread.h>
+#endif
+
+static mproc_process *start(mproc_start_method method, const char *target, mproc_pack *args)
+{
+    mproc_context *ctx;
+    if (!mproc_start_method_available(method)) {
+        assert_rc(mproc_context_get(&ctx, method), MPROC_ENOTSUP);
+        return NULL;
+    }
+    assert_ok(mproc_context_get(&ctx, method));
+    mproc_process *p;
+    assert_ok(mproc_process_create(&p, &(mproc_process_opts){.target = target, .args = args,
+                                                             .ctx = ctx}));
+    assert_ok(mproc_process_start(p));
+    return p;
+}
+
+static int join_code(mproc_process *p)
+{
+    assert_ok(mproc_process_join(p, 60000));
+    int code = 0;
+    assert_ok(mproc_process_exitcode(p, &code));
+    mproc_process_destroy(p);
+    return code;
+}
+
+#define PER_METHOD(fn)                                                                       \
+    static void fn##_fork(void **s)                                                          \
+    {                                                                                        \
+        (void)s;                                                                             \
+        fn(MPROC_FORK);                                                                      \
+    }                                                                                        \
+    static void fn##_spawn(void **s)                                                         \
+    {                                                                                        \
+        (void)s;                                                                             \
+        fn(MPROC_SPAWN);                                                                     \
+    }                                                                                        \
+    static void fn##_forkserver(void **s)                                                    \
+    {                                                                                        \
+        (void)s;                                                                             \
+        fn(MPROC_FORKSERVER);                                                                \
+    }
+
+/* Runs fn(arg) on a thread; join waits for it. */
+typedef struct {
+    void (*fn)(void *);
+    void *arg;
+} call;
+#ifdef _WIN32
+typedef HANDLE thread_t;
+static DWORD WINAPI trampoline(LPVOID p)
+{
+    call *c = p;
+    c->fn(c->arg);
+    return 0;
+}
+static thread_t run_thread(call *c)
+{
+    return CreateThread(NULL, 0, trampoline, c, 0, NULL);
+}
+static void join_thread(thread_t t)
+{
+    WaitForSingleObject(t, INFINITE);
+    CloseHandle(t);
+}
+#else
+typedef pthread_t thread_t;
+static void *trampoline(void *p)
+{
+    call *c = p;
+    c->fn(c->arg);
+    return NULL;
+}
+static thread_t run_thread(call *c)
+{
+    pthread_t t;
+    pthread_create(&t, NULL, trampoline, c);
+    return t;
+}
+static void join_thread(thread_t t)
+{
+    pthread_join(t, NULL);
+}
+#endif
+
+static void fill(uint8_t *p, size_t n, uint32_t seed)
+{
+    for (size_t i = 0; i < n; i++)
+        p[i] = (uint8_t)(seed * 31 + i * 7 + (i >> 16));
+}
+
+static bool filled(const uint8_t *p, size_t n, uint32_t seed)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i] != (uint8_t)(seed * 31 + i * 7 + (i >> 16)))
+            return false;
+    return true;
+}
+
+/* ---- tasks ------------------------------------------------------------------------------------ */
+
+/* (conn, rounds): echoes each message back with "!" appended. */
+MPROC_TASK(echo_rounds, in, out)
+{
+    (void)out;
+    mproc_unpacker u;
+    mproc_conn *c;
+    int64_t rounds;
+    mproc_unpack_init(&u, in);
+    if (mproc_unpack_conn(&u, &c) || mproc_unpack_i64(&u, &rounds))
+        return 10;
+    for (int64_t i = 0; i < rounds; i++) {
+        mproc_bytes m;
+        if (mproc_conn_recv(c, &m, 30000) != 0)
+            return 11;
+        char reply[256];
+        size_t n = m.len < 200 ? m.len : 200;
+        memcpy(reply, m.data, n);
+        reply[n] = '!';
+        mproc_bytes_free(&m);
+        if (mproc_conn_send(c, reply, n + 1, 30000) != 0)
+            return 12;
+    }
+    mproc_conn_close(c);
+    return 0;
+}
+
+/* (writer end): writes three messages, the last one big, then closes. */
+MPROC_TASK(write_three, in, out)
+{
+    (void)out;
+    mproc_unpacker u;
+    mproc_conn *w;
+    mproc_unpack_init(&u, in);
+    if (mproc_unpack_conn(&u, &w))
+        return 10;
+    if (mproc_conn_recv(w, &(mproc_bytes){0}, 0) != MPROC_EPERM)
+        return 11;
+    size_t big = 3 << 20;
+    uint8_t *buf = malloc(big);
+    fill(buf, big, 9);
+    int rc = mproc_conn_send(w, "a", 1, 30000) || mproc_conn_send(w, "", 0, 30000) ||
+             mproc_conn_send(w, buf, big, 30000);
+    free(buf);
+    mproc_conn_close(w);
+    return rc ? 12 : 0;
+}
+
+/* (conn): sends "hello", then waits to be killed. */
+MPROC_TASK(hello_then_wait, in, out)
+{
+    (void)out;
+    mproc_unpacker u;
+    mproc_conn *c;
+    mproc_unpack_init(&u, in);
+    if (mproc_unpack_conn(&u, &c))
+        return 10;
+    mproc_conn_send(c, "hello", 5, 30000);
+    harness_sleep_ms(60000);
+    return 12;
+}
+
+MPROC_TASK(sleep_briefly, in, out)
+{
+    (void)in;
+    (void)out;
+    harness_sleep_ms(200);
+    return 0;
+}
+
+/* ---- one process --------------------------------------------------------------------------------- */
+
+static void pipe_basics(void **state)
+{
+    (void)state;
+    mproc_conn *a, *b;
+    assert_ok(mproc_pipe(&a, &b, true));
+    assert_true(mproc_conn_readable(a) && mproc_conn_writable(a));
+    assert_rc(mproc_conn_poll(a, 0), MPROC_ETIMEDOUT);
+    assert_rc(mproc_conn_poll(a, 20), MPROC_ETIMEDOUT);
+    mproc_bytes m;
+    assert_rc(mproc_conn_recv(a, &m, 0), MPROC_ETIMEDOUT);
+    assert_rc(mproc_conn_recv(a, &m, 20), MPROC_ETIMEDOUT);
+    assert_ok(mproc_conn_send(b, "ping", 4, 1000));
+    assert_ok(mproc_conn_send(b, "", 0, 1000));
+    assert_int_equal(mproc_conn_poll(a, 1000), 1);
+    assert_ok(mproc_conn_recv(a, &m, 1000));
+    assert_int_equal(m.len, 4);
+    assert_memory_equal(m.data, "ping", 4);
+    mproc_bytes_free(&m);
+    assert_ok(mproc_conn_recv(a, &m, 1000));
+    assert_int_equal(m.len, 0);
+    mproc_bytes_free(&m);
+    assert_ok(mproc_conn_send(a, "pong", 4, 1000)); /* duplex: the other way too */
+    assert_ok(mproc_conn_recv(b, &m, 1000));
+    assert_memory_equal(m.data, "pong", 4);
+    mproc_bytes_free(&m);
+    /* b goes: a reads what was sent, then the end */
+    assert_ok(mproc_conn_send(b, "last", 4, 1000));
+    mproc_conn_close(b);
+    assert_ok(mproc_conn_recv(a, &m, 1000));
+    mproc_bytes_free(&m);
+    assert_int_equal(mproc_conn_poll(a, 1000), 1);
+    assert_rc(mproc_conn_recv(a, &m, 1000), MPROC_ECLOSED);
+    assert_rc(mproc_conn_recv(a, &m, 1000), MPROC_ECLOSED);
+    assert_rc(mproc_conn_send(a, "x", 1, 1000), MPROC_ECLOSED);
+    mproc_conn_close(a);
+
+    /* simplex: (reader, writer) */
+    mproc_conn *r, *w;
+    assert_ok(mproc_pipe(&r, &w, false));
+    assert_true(mproc_conn_readable(r) && !mproc_conn_writable(r));
+    assert_true(!mproc_conn_readable(w) && mproc_conn_writable(w));
+    assert_rc(mproc_conn_send(r, "x", 1, 0), MPROC_EPERM);
+    assert_rc(mproc_conn_recv(w, &m, 0), MPROC_EPERM);
+    assert_rc(mproc_conn_poll(w, 0), MPROC_EPERM);
+    assert_ok(mproc_conn_send(w, "one way", 7, 1000));
+    assert_ok(mproc_conn_recv(r, &m, 1000));
+    assert_int_equal(m.len, 7);
+    mproc_bytes_free(&m);
+    mproc_conn_close(r);
+    assert_rc(mproc_conn_send(w, "x", 1, 1000), MPROC_ECLOSED);
+    mproc_conn_close(w);
+
+    /* bad input */
+    assert_rc(mproc_pipe(NULL, &b, true), MPROC_EINVAL);
+    assert_rc(mproc_conn_send(NULL, "x", 1, 0), MPROC_EINVAL);
+    assert_rc(mproc_conn_recv(NULL, &m, 0), MPROC_EINVAL);
+    assert_rc(mproc_conn_poll(NULL, 0), MPROC_EINVAL);
+    assert_ok(mproc_pipe(&a, &b, true));
+    assert_rc(mproc_conn_send(a, NULL, 3, 0), MPROC_EINVAL);
+    assert_rc(mproc_conn_recv(a, NULL, 0), MPROC_EINVAL);
+    assert_rc(mproc_conn_wait(NULL, 1, 0, NULL), MPROC_EINVAL);
+    mproc_waitable both = {a, NULL};
+    bool ready;
+    assert_rc(mproc_conn_wait(&both, 0, 0, &ready), MPROC_EINVAL);
+    mproc_conn_close(a);
+    mproc_conn_close(b);
+    mproc_conn_close(NULL);
+}
+
+/* Timeouts in the middle of a big message on both sides: the stream stays whole. */
+typedef struct {
+    mproc_conn *c;
+    size_t big;
+    int timeouts, result;
+} slow_reader;
+
+static void read_with_short_timeouts(void *arg)
+{
+    slow_reader *r = arg;
+    mproc_bytes m;
+    int rc;
+    while ((rc = mproc_conn_recv(r->c, &m, 5)) == MPROC_ETIMEDOUT)
+        r->timeouts++;
+    if (rc != 0 || m.len != r->big || !filled(m.data, m.len, 3))
+        r->result = 1;
+    mproc_bytes_free(&m);
+    if (mproc_conn_recv(r->c, &m, 30000) != 0 || m.len != 4 || memcmp(m.data, "next", 4))
+        r->result = 2;
+    mproc_bytes_free(&m);
+}
+
+static void timeouts_keep_the_stream_whole(void **state)
+{
+    (void)state;
+    mproc_conn *a, *b;
+    assert_ok(mproc_pipe(&a, &b, true));
+    size_t big = 16 << 20;
+    uint8_t *buf = malloc(big);
+    fill(buf, big, 3);
+    /* Nobody reads yet: only part goes, the rest waits in the handle. */
+    assert_ok(mproc_conn_send(b, buf, big, 10));
+    free(buf);
+    slow_reader r = {a, big, 0, 0};
+    call c = {read_with_short_timeouts, &r};
+    thread_t t = run_thread(&c);
+    assert_ok(mproc_conn_send(b, "next", 4, 60000)); /* after the rest of the big one */
+    join_thread(t);
+    assert_int_equal(r.result, 0);
+    /* Wine's pipes take a whole write at once, so there the reader never waits mid-way. */
+    if (!harness_is_windows())
+        assert_true(r.timeouts > 0);
+    mproc_conn_close(a);
+    mproc_conn_close(b);
+}
+
+/* One message of a gibibyte (plus one byte), through a thread. */
+typedef struct {
+    mproc_conn *c;
+    uint8_t *data;
+    size_t len;
+    int rc;
+} sender;
+
+static void send_it(void *arg)
+{
+    sender *s = arg;
+    s->rc = mproc_conn_send(s->c, s->data, s->len, 300000);
+}
+
+static void gibibyte_message(void **state)
+{
+    (void)state;
+    size_t len = ((size_t)1 << 30) + 1;
+    mproc_conn *a, *b;
+    assert_ok(mproc_pipe(&a, &b, false));
+    uint8_t *data = malloc(len);
+    assert_non_null(data);
+    for (size_t i = 0; i < len - 1; i += 4096)
+        data[i] = (uint8_t)(i >> 12);
+    data[len - 1] = 0xAB;
+    sender s = {b, data, len, -1};
+    call c = {send_it, &s};
+    thread_t t = run_thread(&c);
+    mproc_bytes m;
+    assert_ok(mproc_conn_recv(a, &m, 300000));
+    join_thread(t);
+    assert_int_equal(s.rc, 0);
+    assert_int_equal(m.len, len);
+    uint8_t *got = m.data;
+    for (size_t i = 0; i < len - 1; i += 4096)
+        if (got[i] != (uint8_t)(i >> 12))
+            fail_msg("byte %llu differs", (unsigned long long)i);
+    assert_int_equal(got[len - 1], 0xAB);
+    mproc_bytes_free(&m);
+    free(data);
+    mproc_conn_close(a);
+    mproc_conn_close(b);
+}
+
+/* ---- between processes ------------------------------------------------------------------------------ */
+
+static void duplex_with_a_child(mproc_start_method method)
+{
+    mproc_conn *mine, *theirs;
+    assert_ok(mproc_pipe(&mine, &theirs, true));
+    mproc_pack *args;
+    assert_ok(mproc_pack_create(&args));
+    assert_ok(mproc_pack_handle(args, theirs));
+    assert_ok(mproc_pack_i64(args, 100));
+    mproc_process *p = start(method, "echo_rounds", args);
+    mproc_pack_destroy(args);
+    mproc_conn_close(theirs);
+    if (p) {
+        for (int i = 0; i < 100; i++) {
+            char msg[32];
+            int n = snprintf(msg, sizeof msg, "round %d", i);
+            assert_ok(mproc_conn_send(mine, msg, (size_t)n, 30000));
+            mproc_bytes m;
+            assert_ok(mproc_conn_recv(mine, &m, 30000));
+            assert_int_equal(m.len, (size_t)n + 1);
+            assert_memory_equal(m.data, msg, (size_t)n);
+            mproc_bytes_free(&m);
+        }
+        assert_int_equal(join_code(p), 0);
+        /* The child's end is closed everywhere now. */
+        mproc_bytes m;
+        assert_rc(mproc_conn_recv(mine, &m, 30000), MPROC_ECLOSED);
+    }
+    mproc_conn_close(mine);
+}
+
+static void simplex_from_a_child(mproc_start_method method)
+{
+    mproc_conn *r, *w;
+    assert_ok(mproc_pipe(&r, &w, false));
+    mproc_pack *args;
+    assert_ok(mproc_pack_create(&args));
+    assert_ok(mproc_pack_handle(args, w));
+    mproc_process *p = start(method, "write_three", args);
+    mproc_pack_destroy(args);
+    mproc_conn_close(w);
+    if (p) {
+        mproc_bytes m;
+        assert_ok(mproc_conn_recv(r, &m, 30000));
+        assert_int_equal(m.len, 1);
+        mproc_bytes_free(&m);
+        assert_ok(mproc_conn_recv(r, &m, 30000));
+        assert_int_equal(m.len, 0);
+        mproc_bytes_free(&m);
+        assert_ok(mproc_conn_recv(r, &m, 30000));
+        assert_int_equal(m.len, 3 << 20);
+        assert_true(filled(m.data, m.len, 9));
+        mproc_bytes_free(&m);
+        assert_rc(mproc_conn_recv(r, &m, 30000), MPROC_ECLOSED);
+        assert_int_equal(join_code(p), 0);
+    }
+    mproc_conn_close(r);
+}
+
+/* A killed peer is the end of the pipe, not a hang. */
+static void killed_peer_is_the_end(mproc_start_method method)
+{
+    mproc_conn *mine, *theirs;
+    assert_ok(mproc_pipe(&mine, &theirs, true));
+    mproc_pack *args;
+    assert_ok(mproc_pack_create(&args));
+    assert_ok(mproc_pack_handle(args, theirs));
+    mproc_process *p = start(method, "hello_then_wait", args);
+    mproc_pack_destroy(args);
+    mproc_conn_close(theirs);
+    if (p) {
+        mproc_bytes m;
+        assert_ok(mproc_conn_recv(mine, &m, 30000));
+        assert_int_equal(m.len, 5);
+        mproc_bytes_free(&m);
+        assert_ok(mproc_process_kill(p));
+        assert_rc(mproc_conn_recv(mine, &m, 30000), MPROC_ECLOSED);
+        assert_int_equal(join_code(p), -9);
+        assert_rc(mproc_conn_send(mine, "x", 1, 30000), MPROC_ECLOSED);
+    }
+    mproc_conn_close(mine);
+}
+
+/* connection.wait over 100 pipes (past Windows' 64) and a process. */
+static void wait_over_many(mproc_start_method method)
+{
+    enum { N = 100 };
+    mproc_conn *r[N], *w[N];
+    mproc_waitable items[N + 1];
+    bool ready[N + 1];
+    for (int i = 0; i < N; i++) {
+        assert_ok(mproc_pipe(&r[i], &w[i], false));
+        items[i] = (mproc_waitable){r[i], NULL};
+    }
+    assert_rc(mproc_conn_wait(items, N, 30, ready), MPROC_ETIMEDOUT);
+    assert_ok(mproc_conn_send(w[77], "x", 1, 1000));
+    assert_int_equal(mproc_conn_wait(items, N, 30000, ready), 1);
+    for (int i = 0; i < N; i++)
+        assert_int_equal(ready[i], i == 77);
+    mproc_bytes m;
+    assert_ok(mproc_conn_recv(r[77], &m, 0));
+    mproc_bytes_free(&m);
+    /* the last one, from another thread while we wait */
+    sender s = {w[N - 1], (uint8_t *)"late", 4, -1};
+    call c = {send_it, &s};
+    thread_t t = run_thread(&c);
+    assert_int_equal(mproc_conn_wait(items, N, 30000, ready), 1);
+    assert_true(ready[N - 1]);
+    join_thread(t);
+    assert_ok(mproc_conn_recv(r[N - 1], &m, 0));
+    mproc_bytes_free(&m);
+    /* a process that ends */
+    mproc_process *p = start(method, "sleep_briefly", NULL);
+    if (p) {
+        items[N] = (mproc_waitable){NULL, p};
+        assert_int_equal(mproc_conn_wait(items, N + 1, 30000, ready), 1);
+        assert_true(ready[N]);
+        assert_int_equal(join_code(p), 0);
+    }
+    /* a closed writer makes its reader ready (its end) */
+    mproc_conn_close(w[5]);
+    assert_int_equal(mproc_conn_wait(items, N, 30000, ready), 1);
+    assert_true(ready[5]);
+    assert_rc(mproc_conn_recv(r[5], &m, 0), MPROC_ECLOSED);
+    for (int i = 0; i < N; i++) {
+        mproc_conn_close(r[i]);
+        if (i != 5)
+            mproc_conn_close(w[i]);
+    }
+}
+
+PER_METHOD(duplex_with_a_child)
+PER_METHOD(simplex_from_a_child)
+PER_METHOD(killed_peer_is_the_end)
+PER_METHOD(wait_over_many)
+
+static const struct CMUnitTest tests[] = {
+#define PM(fn) cmocka_unit_test(fn##_fork), cmocka_unit_test(fn##_spawn), cmocka_unit_test(fn##_forkserver)
+    cmocka_unit_test(pipe_basics),
+    cmocka_unit_test(timeouts_keep_the_stream_whole),
+    cmocka_unit_test(gibibyte_message),
+    PM(duplex_with_a_child),
+    PM(simplex_from_a_child),
+    PM(killed_peer_is_the_end),
+    PM(wait_over_many),
+};
+
+HARNESS_MAIN(tests)
