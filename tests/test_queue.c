@@ -229,6 +229,26 @@ MPROC_TASK(take_and_mark_done, in, out)
     return 0;
 }
 
+/* (joinable queue): after a while takes one message, marks it done, puts another. */
+MPROC_TASK(done_then_put_again, in, out)
+{
+    (void)out;
+    mproc_unpacker u;
+    mproc_queue *q;
+    mproc_unpack_init(&u, in);
+    if (mproc_unpack_queue(&u, &q))
+        return 10;
+    harness_sleep_ms(300); /* the parent is in its join by then */
+    mproc_bytes m;
+    if (mproc_queue_get(q, &m, 30000) != 0)
+        return 11;
+    mproc_bytes_free(&m);
+    if (mproc_queue_task_done(q) != 0 || mproc_queue_put(q, "y", 1, 30000) != 0)
+        return 12;
+    mproc_queue_destroy(q);
+    return 0;
+}
+
 /* ---- one process ------------------------------------------------------------------------------ */
 
 static void queue_basics(void **state)
@@ -520,6 +540,18 @@ static void joinable_queue(mproc_start_method method)
     if (p) {
         assert_ok(mproc_queue_join(q, 60000));
         assert_int_equal(mproc_queue_qsize(q), 0);
+        assert_int_equal(join_code(p), 0);
+        /* A join returns once the count reached zero, even if a put came right after. */
+        assert_ok(mproc_pack_create(&args));
+        assert_ok(mproc_pack_handle(args, q));
+        p = start(method, "done_then_put_again", args);
+        mproc_pack_destroy(args);
+        assert_ok(mproc_queue_put(q, "x", 1, 0));
+        assert_ok(mproc_queue_join(q, 60000));
+        mproc_bytes m;
+        assert_ok(mproc_queue_get(q, &m, 30000)); /* the child's second put */
+        mproc_bytes_free(&m);
+        assert_ok(mproc_queue_task_done(q));
         assert_int_equal(join_code(p), 0);
         assert_rc(mproc_queue_task_done(q), MPROC_ESTATE);
     }

@@ -477,9 +477,12 @@ int mproc_queue_join(mproc_queue *q, int64_t timeout_ms)
     if (!(st->flags & Q_JOINABLE))
         return mproc__fail(MPROC_ETYPE);
     int64_t deadline = mproc__deadline(timeout_ms);
+    /* Returns once the count was zero at any moment since the call (as Python's: a put
+     * right after the last task_done does not hold a waiting join back). */
+    uint32_t at_start = __atomic_load_n(&st->done_seq, __ATOMIC_SEQ_CST);
     for (;;) {
         uint32_t seen = __atomic_load_n(&st->done_seq, __ATOMIC_SEQ_CST);
-        if (__atomic_load_n(&st->unfinished, __ATOMIC_SEQ_CST) == 0)
+        if (seen != at_start || __atomic_load_n(&st->unfinished, __ATOMIC_SEQ_CST) == 0)
             return 0;
         int64_t ms = mproc__next_slice(deadline);
         if (ms == 0)
