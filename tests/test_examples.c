@@ -714,6 +714,153 @@ static void s003_counter(void **state)
     free_result(&r);
 }
 
+/* Seed 000's queue: each child's {data: data**3} is taken once, after all three ended. */
+static void s000_queue(void **state)
+{
+    (void)state;
+    run_result r = run_example("s000_queue");
+    expect_clean_exit(&r);
+    assert_int_equal(r.count, 10);
+    check_three_children(&r, false);
+    for (size_t i = 7; i < 10; i++)
+        assert_true(matches("{*: *}", r.lines[i]));
+    assert_int_equal(count_matching(&r, "{100: 1000000}"), 1);
+    assert_int_equal(count_matching(&r, "{200: 8000000}"), 1);
+    assert_int_equal(count_matching(&r, "{300: 27000000}"), 1);
+    free_result(&r);
+}
+
+/* One producer, one consumer: the five works in order, and the None ends the consumer. */
+static void s000_producer_consumer(void **state)
+{
+    (void)state;
+    run_result r = run_example("s000_producer_consumer");
+    expect_clean_exit(&r);
+    EXPECT_EXACT(&r, "work：0", "work：1", "work：2", "work：3", "work：4");
+    free_result(&r);
+}
+
+/* Queue(3): first in, first out; a get on the empty queue waits and times out. */
+static void s001_queue(void **state)
+{
+    (void)state;
+    run_result r = run_example("s001_queue");
+    expect_clean_exit(&r);
+    EXPECT_EXACT(&r, "篮子满了", "a", "b", "{'a': 2}", "队列为空",
+                 "q.get(timeout=0.3) -> MPROC_ETIMEDOUT (queue.Empty)");
+    free_result(&r);
+}
+
+/* Seed 001's three cooks and two eaters: each cook makes its ten dishes in order, before
+ * the parent's 主; each dish is eaten exactly once, by one of the two eaters. When
+ * `all_eaten_first`, every dish was eaten before 主 too (JoinableQueue.join). */
+static void check_cooks_and_eaters(const char *name, bool all_eaten_first)
+{
+    static const char *const cooks[] = {"大海", "中海", "小海"};
+    static const char *const foods[] = {"包子", "辣椒炒肉", "土豆丝"};
+    run_result r = run_example(name);
+    expect_clean_exit(&r);
+    assert_int_equal(r.count, 61);
+    assert_int_equal(count_matching(&r, "厨师*生产了*"), 30);
+    assert_int_equal(count_matching(&r, "吃货夏洛吃了*") + count_matching(&r, "吃货西施吃了*"),
+                     30);
+    assert_int_equal(count_matching(&r, "主*"), 1);
+    for (int c = 0; c < 3; c++) {
+        size_t next = 0;
+        for (int i = 0; i < 10; i++) {
+            char made[96], eaten[96];
+            snprintf(made, sizeof made, "厨师%s生产了%s%d", cooks[c], foods[c], i);
+            snprintf(eaten, sizeof eaten, "吃货*吃了%s%d", foods[c], i);
+            assert_int_equal(count_matching(&r, made), 1);
+            assert_int_equal(count_matching(&r, eaten), 1);
+            while (next < r.count && strcmp(r.lines[next], made) != 0)
+                next++;
+            if (next == r.count)
+                fail_msg("\"%s\" is not after %s's dishes before it", made, cooks[c]);
+            EXPECT_IN_ORDER(&r, made, "主*");
+        }
+    }
+    if (all_eaten_first)
+        assert_true(matches("主 *", r.lines[60]));
+    free_result(&r);
+}
+
+static void s001_producer_consumer(void **state)
+{
+    (void)state;
+    check_cooks_and_eaters("s001_producer_consumer", false);
+}
+
+static void s001_joinable_queue(void **state)
+{
+    (void)state;
+    check_cooks_and_eaters("s001_joinable_queue", true);
+}
+
+/* The parent gets the child's message, the child the parent's answer. */
+static void s003_queue_intro(void **state)
+{
+    (void)state;
+    run_result r = run_example("s003_queue_intro");
+    expect_clean_exit(&r);
+    EXPECT_EXACT(&r, "[子进程]老爸，我出去嗨了", "[父进程]去吧比卡丘～");
+    free_result(&r);
+}
+
+/* Queue(3) full: the timed put and put_nowait fail; get_nowait takes the three in order. */
+static void s003_queue_full(void **state)
+{
+    (void)state;
+    run_result r = run_example("s003_queue_full");
+    expect_clean_exit(&r);
+    EXPECT_EXACT(&r, "消息队列已满，队列数3，当前存在3条消息", "消息队列已满，队列数3，当前存在3条消息",
+                 "队列数：3，当前存在3条消息 内容[1, 2, 3, 4]",
+                 "队列数：3，当前存在2条消息 内容{'a': 1, 'b': 2}",
+                 "队列数：3，当前存在1条消息 内容{1, 2, 3, 4}", "队列数：3，当前存在：0条消息",
+                 "q.full()：True（3条消息时），q.empty()：True（取完后）");
+    free_result(&r);
+}
+
+/* Child 2 prints child 1's question; child 1, retrying, prints child 2's answer. Both
+ * children have the same parent. */
+static void s003_queue_children(void **state)
+{
+    (void)state;
+    run_result r = run_example("s003_queue_children");
+    expect_clean_exit(&r);
+    assert_int_equal(r.count, 4);
+    assert_int_equal(count_matching(&r, "[子进程1]PPID=*,PID=*"), 1);
+    assert_int_equal(count_matching(&r, "[子进程2]PPID=*,PID=*"), 1);
+    assert_string_equal(r.lines[2], "[子进程1]小明，今晚撸串不？");
+    assert_string_equal(r.lines[3], "[子进程2]不去，我今天约了妹子");
+    long long ppid[2] = {0, 0}, pid[2] = {0, 0};
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(sscanf(strchr(r.lines[i], ']') + 1, "PPID=%lld,PID=%lld", &ppid[i],
+                                &pid[i]),
+                         2);
+    assert_true(ppid[0] > 0 && ppid[0] == ppid[1]);
+    assert_true(pid[0] != pid[1] && pid[0] != ppid[0] && pid[1] != ppid[1]);
+    free_result(&r);
+}
+
+static void s003_set_start_method(void **state)
+{
+    (void)state;
+    run_result r = run_example("s003_set_start_method");
+    expect_clean_exit(&r);
+    EXPECT_EXACT(&r, "hello");
+    free_result(&r);
+}
+
+static void s003_get_context(void **state)
+{
+    (void)state;
+    run_result r = run_example("s003_get_context");
+    expect_clean_exit(&r);
+    EXPECT_EXACT(&r, "hello");
+    free_result(&r);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(tour),
     cmocka_unit_test(s000_single),
@@ -752,6 +899,16 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(s002_typecodes),
     cmocka_unit_test(s003_value_array),
     cmocka_unit_test(s003_counter),
+    cmocka_unit_test(s000_queue),
+    cmocka_unit_test(s000_producer_consumer),
+    cmocka_unit_test(s001_queue),
+    cmocka_unit_test(s001_producer_consumer),
+    cmocka_unit_test(s001_joinable_queue),
+    cmocka_unit_test(s003_queue_intro),
+    cmocka_unit_test(s003_queue_full),
+    cmocka_unit_test(s003_queue_children),
+    cmocka_unit_test(s003_set_start_method),
+    cmocka_unit_test(s003_get_context),
 };
 
 HARNESS_MAIN(tests)

@@ -1,0 +1,71 @@
+/* Seed 000, 1. 队列 Queue / 队列实现生产者消费者模型 (producer and consumer): the producer
+ * puts "work：0" to "work：4"; the consumer prints each until it gets None, which the parent
+ * puts once the producer has ended. None is an empty (0-byte) message here: the real ones
+ * are never empty. */
+#include "example.h"
+
+MPROC_TASK(consumer, in, out)
+{
+    (void)out;
+    mproc_unpacker u;
+    mproc_queue *queue;
+    mproc_unpack_init(&u, in);
+    if (mproc_unpack_queue(&u, &queue) != 0)
+        return 1;
+    int rc;
+    for (;;) {
+        mproc_bytes task;
+        if ((rc = mproc_queue_get(queue, &task, MPROC_FOREVER)) != 0)
+            break;
+        if (task.len == 0) { /* if task is None: break */
+            mproc_bytes_free(&task);
+            break;
+        }
+        printf("%.*s\n", (int)task.len, (const char *)task.data);
+        mproc_bytes_free(&task);
+    }
+    mproc_queue_destroy(queue);
+    return rc == 0 ? 0 : 1;
+}
+
+MPROC_TASK(producer, in, out)
+{
+    (void)out;
+    mproc_unpacker u;
+    mproc_queue *queue;
+    mproc_unpack_init(&u, in);
+    if (mproc_unpack_queue(&u, &queue) != 0)
+        return 1;
+    int rc = 0;
+    for (int i = 0; i < 5 && rc == 0; i++) {
+        char work[32];
+        int n = snprintf(work, sizeof work, "work：%d", i);
+        rc = mproc_queue_put(queue, work, (size_t)n, MPROC_FOREVER);
+    }
+    mproc_queue_destroy(queue);
+    return rc == 0 ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+    line_buffered_stdout();
+    if (mproc_init(&argc, &argv) != 0)
+        return 1;
+    mproc_queue *queue;
+    if (mproc_queue_create(&queue, 0) != 0)
+        return 1;
+    mproc_pack *args;
+    mproc_pack_create(&args);
+    mproc_pack_handle(args, queue);
+    mproc_process *p_t1 = start_process(&(mproc_process_opts){.target = "consumer", .args = args});
+    mproc_process *p_t2 = start_process(&(mproc_process_opts){.target = "producer", .args = args});
+    mproc_pack_destroy(args);
+
+    mproc_process_join(p_t2, MPROC_FOREVER); /* 保证生产者全部生产完毕,才应该发送结束信号 */
+    mproc_queue_put(queue, NULL, 0, MPROC_FOREVER); /* queue.put(None) */
+    mproc_process_join(p_t1, MPROC_FOREVER);
+    mproc_process_destroy(p_t1);
+    mproc_process_destroy(p_t2);
+    mproc_queue_destroy(queue);
+    return 0;
+}

@@ -1,0 +1,117 @@
+/* Seed 003 §1.5, 进程间通信1 / 子进程间通信 (two children talk through a Queue): child 1
+ * asks, child 2 takes the question, waits (a network delay) and answers; child 1 looks for
+ * the answer with a simple retry: it checks q.empty() up to three times, sleeping longer
+ * each time. The seed's sleeps of 2, 4 and 6 s and the delay of 4 s are 0.3, 0.6, 0.9 and
+ * 0.6 s here, so the answer comes between the second and the third look, as in the seed.
+ * In Python, q.empty() just after q.put() is True: a feeder thread sends the message a
+ * moment later, and child 2, waiting in q.get(), takes it. Here put returns with the
+ * message in the queue, so child 1's first look would find its own question and take it
+ * back. So child 2 also sets an Event once it has the question, and child 1 starts
+ * looking only after that. Windows has no os.getgid(), so there
+ * the lines show no GID (as the seed's Windows run). */
+#include "example.h"
+
+enum { SECOND_MS = 150 }; /* the seed's second */
+
+static void print_ids(const char *who)
+{
+#ifdef _WIN32
+    printf("%sPPID=%lld,PID=%lld\n", who, (long long)mproc_getppid(), (long long)mproc_getpid());
+#else
+    printf("%sPPID=%lld,PID=%lld,GID=%lld\n", who, (long long)mproc_getppid(),
+           (long long)mproc_getpid(), (long long)getgid());
+#endif
+}
+
+static void print_msg(mproc_bytes *msg)
+{
+    printf("%.*s\n", (int)msg->len, (const char *)msg->data);
+    mproc_bytes_free(msg);
+}
+
+static int unpack_args(const mproc_bytes *in, mproc_queue **q, mproc_event **taken)
+{
+    mproc_unpacker u;
+    mproc_unpack_init(&u, in);
+    if (mproc_unpack_queue(&u, q) != 0)
+        return 1;
+    if (mproc_unpack_event(&u, taken) != 0) {
+        mproc_queue_destroy(*q);
+        return 1;
+    }
+    return 0;
+}
+
+MPROC_TASK(pro_test1, in, out)
+{
+    (void)out;
+    mproc_queue *q;
+    mproc_event *taken;
+    if (unpack_args(in, &q, &taken) != 0)
+        return 1;
+    print_ids("[子进程1]");
+    const char *question = "[子进程1]小明，今晚撸串不？";
+    int rc = mproc_queue_put(q, question, strlen(question), MPROC_FOREVER);
+    if (rc == 0)
+        rc = mproc_event_wait(taken, MPROC_FOREVER); /* child 2 has the question */
+    /* 设置一个简版的重试机制（三次重试） */
+    for (int i = 0; i < 3 && rc == 0; i++) {
+        if (!mproc_queue_empty(q)) {
+            mproc_bytes msg;
+            if ((rc = mproc_queue_get(q, &msg, MPROC_FOREVER)) == 0)
+                print_msg(&msg);
+            break;
+        }
+        sleep_ms((i + 1) * 2 * SECOND_MS); /* time.sleep((i + 1) * 2) */
+    }
+    mproc_event_destroy(taken);
+    mproc_queue_destroy(q);
+    return rc == 0 ? 0 : 1;
+}
+
+MPROC_TASK(pro_test2, in, out)
+{
+    (void)out;
+    mproc_queue *q;
+    mproc_event *taken;
+    if (unpack_args(in, &q, &taken) != 0)
+        return 1;
+    print_ids("[子进程2]");
+    mproc_bytes msg;
+    int rc = mproc_queue_get(q, &msg, MPROC_FOREVER);
+    if (rc == 0) {
+        mproc_event_set(taken);
+        print_msg(&msg);
+        sleep_ms(4 * SECOND_MS); /* 模拟一下网络延迟 */
+        const char *answer = "[子进程2]不去，我今天约了妹子";
+        rc = mproc_queue_put(q, answer, strlen(answer), MPROC_FOREVER);
+    }
+    mproc_event_destroy(taken);
+    mproc_queue_destroy(q);
+    return rc == 0 ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+    line_buffered_stdout();
+    if (mproc_init(&argc, &argv) != 0)
+        return 1;
+    mproc_queue *queue;
+    mproc_event *taken;
+    if (mproc_queue_create(&queue, 0) != 0 || mproc_event_create(&taken) != 0)
+        return 1;
+    mproc_pack *args;
+    mproc_pack_create(&args);
+    mproc_pack_handle(args, queue);
+    mproc_pack_handle(args, taken);
+    mproc_process *p1 = start_process(&(mproc_process_opts){.target = "pro_test1", .args = args});
+    mproc_process *p2 = start_process(&(mproc_process_opts){.target = "pro_test2", .args = args});
+    mproc_pack_destroy(args);
+    mproc_process_join(p1, MPROC_FOREVER);
+    mproc_process_join(p2, MPROC_FOREVER);
+    mproc_process_destroy(p1);
+    mproc_process_destroy(p2);
+    mproc_event_destroy(taken);
+    mproc_queue_destroy(queue);
+    return 0;
+}

@@ -1,0 +1,53 @@
+/* Seed 003 §1.5, 进程间通信1 (a full Queue(3)): three messages fill it; a put with a timeout
+ * and a put_nowait both fail (Python's queue.Full), then the messages are taken out with
+ * get_nowait while the queue is not empty, with its qsize() before each. The seed's
+ * put timeout of 2 s is 0.2 s here. Messages are bytes: the list, dict and set travel as
+ * the text Python prints for them. Last, the seed's notes 3 and 4: full() and empty(),
+ * which it describes without printing, as they were when full and at the end. */
+#include "example.h"
+
+static const char *bool_str(int b)
+{
+    return b == 1 ? "True" : "False";
+}
+
+int main(int argc, char **argv)
+{
+    line_buffered_stdout();
+    if (mproc_init(&argc, &argv) != 0)
+        return 1;
+    const int64_t maxsize = 3; /* the seed's q._maxsize */
+    mproc_queue *q;
+    if (mproc_queue_create(&q, maxsize) != 0) /* 只能 put 3条消息 */
+        return 1;
+    const char *msgs[] = {"[1, 2, 3, 4]", "{'a': 1, 'b': 2}", "{1, 2, 3, 4}"};
+    for (int i = 0; i < 3; i++) /* a list, a dict, a set */
+        if (mproc_queue_put(q, msgs[i], strlen(msgs[i]), MPROC_FOREVER) != 0)
+            return 1;
+    int full_when_full = mproc_queue_full(q);
+
+    const char *more = "再加条消息呗";
+    /* 不加timeout，就一直阻塞，等消息队列有空位才能发出去 */
+    if (mproc_queue_put(q, more, strlen(more), 200) == MPROC_ETIMEDOUT) /* except Full */
+        printf("消息队列已满，队列数%lld，当前存在%lld条消息\n", (long long)maxsize,
+               (long long)mproc_queue_qsize(q));
+    /* 非阻塞，不能put就抛异常: q.put_nowait(obj), q.put(obj, False) */
+    if (mproc_queue_put(q, more, strlen(more), 0) == MPROC_EFULL)
+        printf("消息队列已满，队列数%lld，当前存在%lld条消息\n", (long long)maxsize,
+               (long long)mproc_queue_qsize(q));
+
+    while (!mproc_queue_empty(q)) {
+        int64_t qsize = mproc_queue_qsize(q); /* Python evaluates qsize() before get_nowait() */
+        mproc_bytes msg;
+        if (mproc_queue_get(q, &msg, 0) != 0)
+            return 1;
+        printf("队列数：%lld，当前存在%lld条消息 内容%.*s\n", (long long)maxsize, (long long)qsize,
+               (int)msg.len, (const char *)msg.data);
+        mproc_bytes_free(&msg);
+    }
+    printf("队列数：%lld，当前存在：%lld条消息\n", (long long)maxsize, (long long)mproc_queue_qsize(q));
+    printf("q.full()：%s（3条消息时），q.empty()：%s（取完后）\n", bool_str(full_when_full),
+           bool_str(mproc_queue_empty(q)));
+    mproc_queue_destroy(q);
+    return 0;
+}
