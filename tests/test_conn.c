@@ -176,6 +176,28 @@ MPROC_TASK(hello_then_wait, in, out)
     return 12;
 }
 
+/* (reader, writer): closes the writer it was given, then reads to the end; returns how
+ * many messages came. */
+MPROC_TASK(close_writer_then_drain, in, out)
+{
+    (void)out;
+    mproc_unpacker u;
+    mproc_conn *r, *w;
+    mproc_unpack_init(&u, in);
+    if (mproc_unpack_conn(&u, &r) || mproc_unpack_conn(&u, &w))
+        return 100;
+    mproc_conn_close(w);
+    int count = 0;
+    mproc_bytes m;
+    int rc;
+    while ((rc = mproc_conn_recv(r, &m, 30000)) == 0) {
+        mproc_bytes_free(&m);
+        count++;
+    }
+    mproc_conn_close(r);
+    return rc == MPROC_ECLOSED ? count : 101;
+}
+
 MPROC_TASK(sleep_briefly, in, out)
 {
     (void)in;
@@ -405,6 +427,29 @@ static void simplex_from_a_child(mproc_start_method method)
     mproc_conn_close(r);
 }
 
+/* As in Python: a child that closes an end it was given really closes it (under fork the
+ * parent's other copies are not kept open in the child either), so the reader sees the
+ * end once the parent closes its writer too. */
+static void child_closes_what_it_was_given(mproc_start_method method)
+{
+    mproc_conn *r, *w;
+    assert_ok(mproc_pipe(&r, &w, false));
+    mproc_pack *args;
+    assert_ok(mproc_pack_create(&args));
+    assert_ok(mproc_pack_handle(args, r));
+    assert_ok(mproc_pack_handle(args, w));
+    mproc_process *p = start(method, "close_writer_then_drain", args);
+    mproc_pack_destroy(args);
+    mproc_conn_close(r);
+    if (p) {
+        for (int i = 0; i < 3; i++)
+            assert_ok(mproc_conn_send(w, "m", 1, 30000));
+    }
+    mproc_conn_close(w);
+    if (p)
+        assert_int_equal(join_code(p), 3);
+}
+
 /* A killed peer is the end of the pipe, not a hang. */
 static void killed_peer_is_the_end(mproc_start_method method)
 {
@@ -480,6 +525,7 @@ static void wait_over_many(mproc_start_method method)
 PER_METHOD(duplex_with_a_child)
 PER_METHOD(simplex_from_a_child)
 PER_METHOD(killed_peer_is_the_end)
+PER_METHOD(child_closes_what_it_was_given)
 PER_METHOD(wait_over_many)
 
 static const struct CMUnitTest tests[] = {
@@ -490,6 +536,7 @@ static const struct CMUnitTest tests[] = {
     PM(duplex_with_a_child),
     PM(simplex_from_a_child),
     PM(killed_peer_is_the_end),
+    PM(child_closes_what_it_was_given),
     PM(wait_over_many),
 };
 

@@ -356,6 +356,44 @@ static void messages_larger_than_the_ring(void **state)
     mproc_queue_destroy(stream_q);
 }
 
+/* Drained ring memory is given back (Linux) without touching the messages that the
+ * producers wrote over the same offsets one lap later: fill a 4 MiB ring while the
+ * consumer is just short of a MiB boundary, then drain it all. */
+static void full_ring_keeps_messages_when_memory_is_given_back(void **state)
+{
+    (void)state;
+    enum { MIB = 1 << 20, FRAME = 80 };
+    mproc_queue *q;
+    assert_ok(mproc_queue_create_opts(&q, &(mproc_queue_opts){.ring_bytes = 4 * MIB}));
+    int64_t next_put = 0, next_get = 0;
+    uint8_t msg[64] = {0};
+    mproc_bytes m;
+    while ((next_get + 1) * FRAME < 2 * MIB) {
+        memcpy(msg, &next_put, 8);
+        assert_ok(mproc_queue_put(q, msg, 64, 1000));
+        next_put++;
+        assert_ok(mproc_queue_get(q, &m, 1000));
+        mproc_bytes_free(&m);
+        next_get++;
+    }
+    for (;;) {
+        memcpy(msg, &next_put, 8);
+        if (mproc_queue_put(q, msg, 64, 0) != 0)
+            break;
+        next_put++;
+    }
+    while (next_get < next_put) {
+        assert_ok(mproc_queue_get(q, &m, 1000));
+        int64_t num = -1;
+        memcpy(&num, m.data, 8);
+        assert_int_equal(m.len, 64);
+        assert_int_equal(num, next_get);
+        mproc_bytes_free(&m);
+        next_get++;
+    }
+    mproc_queue_destroy(q);
+}
+
 /* ---- between processes --------------------------------------------------------------------------- */
 
 static void many_producers_and_consumers(mproc_start_method method)
@@ -568,6 +606,7 @@ static const struct CMUnitTest tests[] = {
 #define PM(fn) cmocka_unit_test(fn##_fork), cmocka_unit_test(fn##_spawn), cmocka_unit_test(fn##_forkserver)
     cmocka_unit_test(queue_basics),
     cmocka_unit_test(messages_larger_than_the_ring),
+    cmocka_unit_test(full_ring_keeps_messages_when_memory_is_given_back),
     PM(many_producers_and_consumers),
     PM(child_puts_then_exits_unread),
     PM(producer_killed_mid_put),

@@ -25,7 +25,76 @@ struct mproc_conn {
     /* the rest of a message whose sending began */
     uint8_t *pending;
     size_t pending_len, pending_done;
+    struct mproc_conn *prev, *next; /* live ends, for forked children (under mpp_lock) */
 };
+
+static mproc_conn *live_conns;
+
+static void link_conn(mproc_conn *c)
+{
+    mpp_lock();
+    c->next = live_conns;
+    if (live_conns)
+        live_conns->prev = c;
+    live_conns = c;
+    mpp_unlock();
+}
+
+static void unlink_conn(mproc_conn *c)
+{
+    mpp_lock();
+    if (c->prev)
+        c->prev->next = c->next;
+    else if (live_conns == c)
+        live_conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    c->prev = c->next = NULL;
+    mpp_unlock();
+}
+
+/* ---- handles a child received ------------------------------------------------------------ */
+
+static mproc__handles received;
+static bool *received_taken;
+
+void mproc__set_received(const mpp_handle *handles, size_t n)
+{
+    received_taken = mproc_calloc(n ? n : 1, sizeof *received_taken);
+    for (size_t i = 0; i < n && received_taken; i++)
+        if (mproc__handles_push(&received, handles[i]) != 0)
+            break;
+}
+
+bool mproc__take_received(mpp_handle h)
+{
+    bool took = false;
+    mpp_lock();
+    for (size_t i = 0; i < received.count && !took; i++)
+        if (received.items[i] == h && !received_taken[i])
+            took = received_taken[i] = true;
+    mpp_unlock();
+    return took;
+}
+
+static bool was_received(mpp_handle h)
+{
+    for (size_t i = 0; i < received.count; i++)
+        if (received.items[i] == h)
+            return true;
+    return false;
+}
+
+void mproc__forget_inherited_conns(void)
+{
+    /* Only this thread exists in a forked child: the list is ours. An end the parent's
+     * code held becomes a closed handle here (its calls give MPROC_ECLOSED). */
+    for (mproc_conn *c = live_conns; c; c = c->next)
+        if (c->os && !was_received(mpp_conn_handle(c->os))) {
+            mpp_conn_close(c->os);
+            c->os = NULL;
+        }
+}
 
 static int conn_wrap(mpp_conn *os, unsigned flags, mproc_conn **out)
 {
@@ -39,6 +108,7 @@ static int conn_wrap(mpp_conn *os, unsigned flags, mproc_conn **out)
     c->o.seg = mpp_conn_handle(os);
     c->o.size = flags;
     c->o.magic = MPROC__OBJ_MAGIC;
+    link_conn(c);
     *out = c;
     return 0;
 }
@@ -69,7 +139,9 @@ int mproc_pipe(mproc_conn **a, mproc_conn **b, bool duplex)
 
 static int check(mproc_conn *c)
 {
-    return mproc__obj_check(c, MPROC__KIND_CONN) ? mproc__fail(MPROC_EINVAL) : 0;
+    if (mproc__obj_check(c, MPROC__KIND_CONN))
+        return mproc__fail(MPROC_EINVAL);
+    return c->os ? 0 : MPROC_ECLOSED; /* closed by a fork (see forget_inherited_conns) */
 }
 
 /* Finishes a half-sent message; 0 once it is gone, MPROC_ETIMEDOUT if not yet. */
@@ -246,10 +318,11 @@ int mproc_conn_poll(mproc_conn *c, int64_t timeout_ms)
 
 void mproc_conn_close(mproc_conn *c)
 {
-    if (check(c))
+    if (mproc__obj_check(c, MPROC__KIND_CONN))
         return;
     if (c->pending)
         flush_pending(c, mproc__deadline(1000));
+    unlink_conn(c);
     mproc_free(c->pending);
     mproc_free(c->body);
     c->o.magic = 0;
@@ -353,10 +426,13 @@ int mproc_unpack_conn(mproc_unpacker *u, mproc_conn **out)
     if (rc)
         return rc;
     unsigned flags = (unsigned)recs[0].size & (CONN_READ | CONN_WRITE);
-    mpp_handle h;
-    rc = mpp_handle_dup((mpp_handle)recs[0].seg, &h);
-    if (rc)
-        return rc;
+    /* The end a child received is its own to close (once); other unpacks duplicate. */
+    mpp_handle h = (mpp_handle)recs[0].seg;
+    if (!mproc__take_received(h)) {
+        rc = mpp_handle_dup(h, &h);
+        if (rc)
+            return rc;
+    }
     mpp_conn *os;
     rc = mpp_conn_adopt(h, &os);
     if (rc) {

@@ -141,6 +141,17 @@ mpp_handle mproc__park_of(const mproc__obj *o, uint32_t i);
  * MPROC_ESTATE before start, MPROC_EINVAL for NULL. */
 int mproc__process_sentinel(mproc_process *p, mpp_handle *sentinel);
 
+/* In a child: the handles that came with its arguments. Unpacking a pipe end takes the
+ * received handle itself (so closing it in the task really closes the end, as Python's),
+ * once; later unpacks of the same end get duplicates. */
+void mproc__set_received(const mpp_handle *handles, size_t n);
+bool mproc__take_received(mpp_handle h);
+/* In a forked child: pipe ends and pack copies that were not passed to it are closed, so
+ * that, as under spawn, only its arguments keep ends open (objects it inherited become
+ * closed handles). */
+void mproc__forget_inherited_conns(void);
+void mproc__forget_inherited_packs(void);
+
 /* The core's exit-time work for this process's children (terminate daemons, join the
  * rest). Runs once; later calls do nothing. */
 void mproc__exit_children(void);

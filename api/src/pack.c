@@ -7,7 +7,41 @@ struct mproc_pack {
     mproc__buf buf;
     int count;
     mproc__handles owned; /* duplicates of the OS handles of packed objects */
+    struct mproc_pack *prev, *next; /* live packs, for forked children (under mpp_lock) */
 };
+
+static mproc_pack *live_packs;
+
+static void link_pack(mproc_pack *p)
+{
+    mpp_lock();
+    p->next = live_packs;
+    if (live_packs)
+        live_packs->prev = p;
+    live_packs = p;
+    mpp_unlock();
+}
+
+static void unlink_pack(mproc_pack *p)
+{
+    mpp_lock();
+    if (p->prev)
+        p->prev->next = p->next;
+    else if (live_packs == p)
+        live_packs = p->next;
+    if (p->next)
+        p->next->prev = p->prev;
+    p->prev = p->next = NULL;
+    mpp_unlock();
+}
+
+void mproc__forget_inherited_packs(void)
+{
+    /* Only this thread exists in a forked child. The bytes keep stale numbers, which
+     * nothing here will use: the pack belongs to the parent's code. */
+    for (mproc_pack *p = live_packs; p; p = p->next)
+        mproc__handles_close(&p->owned);
+}
 
 enum { TAG_SIZE = 1, LEN_SIZE = 8, NUM_SIZE = 8 };
 
@@ -30,13 +64,17 @@ int mproc_pack_create(mproc_pack **out)
     if (!out)
         return mproc__fail(MPROC_EINVAL);
     *out = mproc_calloc(1, sizeof **out);
-    return *out ? 0 : mproc__fail(MPROC_ENOMEM);
+    if (!*out)
+        return mproc__fail(MPROC_ENOMEM);
+    link_pack(*out);
+    return 0;
 }
 
 void mproc_pack_destroy(mproc_pack *p)
 {
     if (!p)
         return;
+    unlink_pack(p);
     mproc__buf_free(&p->buf);
     mproc__handles_close(&p->owned);
     mproc_free(p);

@@ -567,6 +567,18 @@ _Noreturn void mproc__child_main(mproc_bytes *payload, const mpp_handle *handles
     /* The handles in the args become the copies this process received. */
     if (!rc && handles)
         rc = mproc__pack_set_handles(packed_args, packed_len, handles, nhandles);
+    if (!rc && handles) {
+        mproc__set_received(handles, nhandles);
+    } else if (!rc) {
+        /* Forked: the args hold the parent's copies made for us; everything else of the
+         * parent's pipe ends and packs is closed here, as a spawned child never had it. */
+        mproc__handles inherited = {0};
+        rc = mproc__pack_list_handles(packed_args, packed_len, &inherited);
+        mproc__set_received(inherited.items, inherited.count);
+        mproc_free(inherited.items);
+        mproc__forget_inherited_conns();
+        mproc__forget_inherited_packs();
+    }
     rc = rc ? rc : mproc_unpack_init(&u, payload);
     rc = rc ? rc : mproc_unpack_i64(&u, &magic);
     rc = rc ? rc : (magic == PAYLOAD_MAGIC ? 0 : MPROC_EPROTO);

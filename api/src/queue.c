@@ -301,15 +301,24 @@ static void give_back(mproc_queue *q)
         return;
     uint64_t head = pos_of(load64(&st->head));
     uint64_t from = st->discarded, upto = head & ~(uint64_t)(DISCARD_BLOCK - 1);
-    if (((upto - from) & POS_MASK) < DISCARD_BLOCK || ((upto - from) & POS_MASK) > st->capacity)
+    if (((upto - from) & POS_MASK) > st->capacity) /* older blocks have been reused since */
+        from = (upto - st->capacity) & POS_MASK;
+    if (((upto - from) & POS_MASK) < DISCARD_BLOCK)
         return;
     int rc = mproc__word_lock(&st->put_lock, park(q, PARK_PUT_LOCK), 0);
     if (rc != 0 && rc != MPROC_EOWNERDEAD)
         return; /* a producer is at work: next time */
-    for (uint64_t p = from; ((upto - p) & POS_MASK) >= DISCARD_BLOCK; p = (p + DISCARD_BLOCK) & POS_MASK)
+    /* A drained block's bytes are free only while the producers have not come round to
+     * them again: its offsets next hold positions p + capacity onwards, so it must lie
+     * wholly at or past the tail by then (the tail cannot move: we hold put_lock). */
+    uint64_t tail = pos_of(load64(&st->tail)), p = from & ~(uint64_t)(DISCARD_BLOCK - 1);
+    for (; ((upto - p) & POS_MASK) >= DISCARD_BLOCK; p = (p + DISCARD_BLOCK) & POS_MASK) {
+        if (((p + st->capacity - tail) & POS_MASK) > st->capacity)
+            break; /* tail is past p + capacity: that block holds new messages */
         mpp_segment_discard(q->o.seg, RING_OFFSET + (size_t)(p & (st->capacity - 1)),
                             DISCARD_BLOCK);
-    st->discarded = upto;
+    }
+    st->discarded = p;
     mproc__word_unlock(&st->put_lock, park(q, PARK_PUT_LOCK));
 }
 
