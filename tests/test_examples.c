@@ -861,6 +861,63 @@ static void s003_get_context(void **state)
     free_result(&r);
 }
 
+/* Seed 000's Pipe both ways: the parent prints the child's greeting first; then the child
+ * prints the answer, and the parent its line of "=", in either order. */
+static void s000_pipe(void **state)
+{
+    (void)state;
+    run_result r = run_example("s000_pipe");
+    expect_clean_exit(&r);
+    assert_int_equal(r.count, 3);
+    assert_string_equal(r.lines[0], "你好主进程, the data is 100");
+    assert_int_equal(count_matching(&r, "你好子进程"), 1);
+    assert_int_equal(count_matching(&r, "======================================"), 1);
+    free_result(&r);
+}
+
+/* The consumer prints the five works in order, then sees the end (EOFError) once every
+ * copy of the producer's end is closed. */
+static void s000_pipe_producer_consumer(void **state)
+{
+    (void)state;
+    run_result r = run_example("s000_pipe_producer_consumer");
+    expect_clean_exit(&r);
+    EXPECT_EXACT(&r, "process pipe work is doing：0", "process pipe work is doing：1",
+                 "process pipe work is doing：2", "process pipe work is doing：3",
+                 "process pipe work is doing：4", "===============");
+    free_result(&r);
+}
+
+static void s002_pipe(void **state)
+{
+    (void)state;
+    run_result r = run_example("s002_pipe");
+    expect_clean_exit(&r);
+    EXPECT_EXACT(&r, "['hello']");
+    free_result(&r);
+}
+
+/* Pipe(): the parent prints the child's message, then the child the parent's answer. */
+static void s003_pipe_duplex(void **state)
+{
+    (void)state;
+    run_result r = run_example("s003_pipe_duplex");
+    expect_clean_exit(&r);
+    EXPECT_EXACT(&r, "[子进程]老爸，老妈回来记得喊我一下～",
+                 "[父进程]滚犊子，赶紧写作业，不然我得跪方便面！");
+    free_result(&r);
+}
+
+/* Pipe(duplex=False): the parent reads what the child wrote. */
+static void s003_pipe_simplex(void **state)
+{
+    (void)state;
+    run_result r = run_example("s003_pipe_simplex");
+    expect_clean_exit(&r);
+    EXPECT_EXACT(&r, "[子进程]老爸，咱们完了，老妈一直在门口～");
+    free_result(&r);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(tour),
     cmocka_unit_test(s000_single),
@@ -909,6 +966,11 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(s003_queue_children),
     cmocka_unit_test(s003_set_start_method),
     cmocka_unit_test(s003_get_context),
+    cmocka_unit_test(s000_pipe),
+    cmocka_unit_test(s000_pipe_producer_consumer),
+    cmocka_unit_test(s002_pipe),
+    cmocka_unit_test(s003_pipe_duplex),
+    cmocka_unit_test(s003_pipe_simplex),
 };
 
 HARNESS_MAIN(tests)
