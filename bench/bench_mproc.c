@@ -2,18 +2,20 @@
  * primitive's, as one JSON object per line. bench/run.py adds Python's figures, measured
  * in the same run, and the ratios.
  *
- *   bench_mproc [--reps N] [--sync-reps N] [--seconds S] [--only start|sync] [--verbose]
+ *   bench_mproc [--reps N] [--sync-reps N] [--seconds S] [--only start|sync|queue]
+ *               [--queue-ring BYTES] [--verbose]
  *       --reps N       process start+join: median of N repetitions (default 50)
- *       --sync-reps N  synchronization: median of N timed runs (default 5)
- *       --seconds S    synchronization: length of one timed run (default 0.3)
- *       --verbose      synchronization: each run's figures on stderr
+ *       --sync-reps N  synchronization and queues: median of N timed runs (default 5)
+ *       --seconds S    synchronization and queues: length of one timed run (default 0.3)
+ *       --queue-ring B queues: the Queue's ring size (default 0: the library's, 16 MiB)
+ *       --verbose      synchronization and queues: each run's figures on stderr
  *   bench_mproc --raw-exit       (internal) the trivial program for the raw spawn figure
  *   bench_mproc --raw-child ...  (internal, Windows) the child side of a raw figure
  *
  * Process start+join is a time per operation (µs, lower is better). The synchronization
- * figures are rates (operations per second, higher is better): each run's count of
- * operations is calibrated so that it lasts about --seconds, then the median of the runs
- * is taken, mproc and raw runs interleaved. */
+ * and queue figures are rates (operations, messages or MB per second, higher is better):
+ * each run's count of operations is calibrated so that it lasts about --seconds, then the
+ * median of the runs is taken, mproc and raw runs interleaved. */
 #ifndef _WIN32
 #define _GNU_SOURCE
 #endif
@@ -209,31 +211,48 @@ static int64_t calibrate(trial_fn trial)
     }
 }
 
-/* One JSON line: the median rate of mproc and of raw (operations per second), runs
- * interleaved. ops_per_n: operations a trial of n does in all (2 for 2 processes doing n
- * each). python: which of run.py's Python figures goes with it. */
-static void bench_rate(const char *op, const char *unit, const char *python, int ops_per_n,
-                       trial_fn with_mproc, trial_fn raw)
+/* One JSON line: the median rate of mproc and of raw, runs interleaved. per_n: the units a
+ * trial of n does in all (2 operations for 2 processes doing n each; 1.048576 MB for n
+ * messages of 1 MiB). python: which of run.py's Python figures goes with it. raw may be
+ * NULL (no raw figure: "raw": null); memcpy_ref, when given, is a single-process memcpy
+ * reference measured the same way and printed as "memcpy", for information. */
+static void bench_rate(const char *op, const char *unit, const char *python, double per_n,
+                       trial_fn with_mproc, trial_fn raw, trial_fn memcpy_ref)
 {
-    double *m = calloc((size_t)sync_reps, sizeof(double));
-    double *r = calloc((size_t)sync_reps, sizeof(double));
-    if (!m || !r)
-        exit(1);
-    int64_t nm = calibrate(with_mproc), nr = calibrate(raw);
-    for (int i = 0; i < sync_reps; i++) {
-        m[i] = (double)(nm * ops_per_n) * 1e6 / with_mproc(nm);
-        r[i] = (double)(nr * ops_per_n) * 1e6 / raw(nr);
-        if (verbose)
-            fprintf(stderr, "%s: run %d: mproc %.0f (n=%lld), raw %.0f (n=%lld) %s\n", op, i + 1,
-                    m[i], (long long)nm, r[i], (long long)nr, unit);
+    trial_fn fn[3] = {with_mproc, raw, memcpy_ref};
+    static const char *const name[3] = {"mproc", "raw", "memcpy"};
+    double *rate[3] = {NULL, NULL, NULL};
+    int64_t n[3] = {0, 0, 0};
+    for (int k = 0; k < 3; k++) {
+        if (!fn[k])
+            continue;
+        if (!(rate[k] = calloc((size_t)sync_reps, sizeof(double))))
+            exit(1);
+        n[k] = calibrate(fn[k]);
     }
-    printf("{\"op\": \"%s\", \"unit\": \"%s\", \"mproc\": %.0f, \"raw\": %.0f, "
-           "\"python_bench\": \"%s\", \"seconds\": %.2f, \"reps\": %d}\n",
-           op, unit, median(m, sync_reps), median(r, sync_reps), python, target_us / 1e6,
-           sync_reps);
+    for (int i = 0; i < sync_reps; i++) {
+        for (int k = 0; k < 3; k++) {
+            if (!fn[k])
+                continue;
+            rate[k][i] = (double)n[k] * per_n * 1e6 / fn[k](n[k]);
+            if (verbose)
+                fprintf(stderr, "%s: run %d: %s %.0f %s (n=%lld)\n", op, i + 1, name[k],
+                        rate[k][i], unit, (long long)n[k]);
+        }
+    }
+    printf("{\"op\": \"%s\", \"unit\": \"%s\", \"mproc\": %.0f, ", op, unit,
+           median(rate[0], sync_reps));
+    if (raw)
+        printf("\"raw\": %.0f, ", median(rate[1], sync_reps));
+    else
+        printf("\"raw\": null, ");
+    if (memcpy_ref)
+        printf("\"memcpy\": %.0f, ", median(rate[2], sync_reps));
+    printf("\"python_bench\": \"%s\", \"seconds\": %.2f, \"reps\": %d}\n", python,
+           target_us / 1e6, sync_reps);
     fflush(stdout);
-    free(m);
-    free(r);
+    for (int k = 0; k < 3; k++)
+        free(rate[k]);
 }
 
 /* Starts task in a child process with args (the default start method). */
@@ -808,21 +827,363 @@ static double raw_sem_trial(int64_t n)
 static void bench_sync(void)
 {
     bench_rate("Lock acquire+release (uncontended)", "pairs/s", "lock", 1, mproc_lock_trial,
-               raw_lock_trial);
+               raw_lock_trial, NULL);
     bench_rate("locked Value, 2 processes: lock; get; set +1; unlock", "increments/s", "value",
-               2, mproc_value_get_set_trial, raw_value_trial);
+               2, mproc_value_get_set_trial, raw_value_trial, NULL);
     bench_rate("locked Value, 2 processes: lock; (*data)++; unlock", "increments/s", "value", 2,
-               mproc_value_data_trial, raw_value_trial);
+               mproc_value_data_trial, raw_value_trial, NULL);
     bench_rate("locked Value, 2 processes: mproc_value_add_i64", "increments/s", "value", 2,
-               mproc_value_add_trial, raw_value_trial);
+               mproc_value_add_trial, raw_value_trial, NULL);
     bench_rate("Event ping-pong, 2 processes", "round trips/s", "event", 1,
-               mproc_pingpong_trial, raw_pingpong_trial);
+               mproc_pingpong_trial, raw_pingpong_trial, NULL);
     bench_rate("Semaphore acquire+release (uncontended)", "pairs/s", "semaphore", 1,
-               mproc_sem_trial, raw_sem_trial);
+               mproc_sem_trial, raw_sem_trial, NULL);
+}
+
+/* ==== 5. Queue: one producer process, one consumer ===========================================
+ * The producer (a child) says it is ready, waits for go and puts n messages of `size` bytes,
+ * each beginning and ending with its number; the consumer (the parent) starts the clock,
+ * says go, gets the n messages, checking each one's length and both numbers, and stops the
+ * clock when it has the last. The message bytes are written before the run, so no page is a
+ * zero page. */
+#define QUEUE_SMALL 64
+#define QUEUE_LARGE (1 << 20)
+#define QUEUE_TIMEOUT_MS 20000 /* a put or get waiting this long means a message was lost */
+
+static size_t queue_ring; /* --queue-ring: 0, the library's default */
+
+static void check_message(const void *data, size_t len, int64_t i, size_t size)
+{
+    int64_t first, last;
+    if (len != size || !data) {
+        fprintf(stderr, "bench_mproc: message %lld has %zu bytes, not %zu\n", (long long)i,
+                len, size);
+        exit(1);
+    }
+    memcpy(&first, data, sizeof first);
+    memcpy(&last, (const uint8_t *)data + size - sizeof last, sizeof last);
+    if (first != i || last != i) {
+        fprintf(stderr,
+                "bench_mproc: message %lld came numbered %lld at its start, %lld at its end\n",
+                (long long)i, (long long)first, (long long)last);
+        exit(1);
+    }
+}
+
+/* Numbers a message of size bytes (at least 16) i, at both ends. */
+static void number_message(uint8_t *msg, size_t size, int64_t i)
+{
+    memcpy(msg, &i, sizeof i);
+    memcpy(msg + size - sizeof i, &i, sizeof i);
+}
+
+/* The copies into fresh buffers go through this, so the compiler cannot drop them (it may
+ * drop a malloc + memcpy + free whose bytes it can see are never read). */
+static void *(*volatile copy_bytes)(void *, const void *, size_t) = memcpy;
+
+/* A message of size bytes (at least 16), its bytes written; numbered per put. */
+static uint8_t *new_message(size_t size)
+{
+    uint8_t *msg = malloc(size);
+    if (msg)
+        memset(msg, 0xa5, size);
+    return msg;
+}
+
+MPROC_TASK(bench_queue_producer, in, out)
+{
+    (void)out;
+    mproc_unpacker u;
+    mproc_queue *q;
+    mproc_sem *ready;
+    mproc_event *go;
+    int64_t n, size, simple;
+    CHILD_MUST(mproc_unpack_init(&u, in));
+    CHILD_MUST(mproc_unpack_queue(&u, &q));
+    CHILD_MUST(mproc_unpack_sem(&u, &ready));
+    CHILD_MUST(mproc_unpack_event(&u, &go));
+    CHILD_MUST(mproc_unpack_i64(&u, &n));
+    CHILD_MUST(mproc_unpack_i64(&u, &size));
+    CHILD_MUST(mproc_unpack_i64(&u, &simple));
+    uint8_t *msg = new_message((size_t)size);
+    if (!msg)
+        return 1;
+    CHILD_MUST(mproc_sem_release(ready));
+    CHILD_MUST(mproc_event_wait(go, MPROC_FOREVER));
+    for (int64_t i = 0; i < n; i++) {
+        number_message(msg, (size_t)size, i);
+        if (simple)
+            CHILD_MUST(mproc_simplequeue_put(q, msg, (size_t)size, QUEUE_TIMEOUT_MS));
+        else
+            CHILD_MUST(mproc_queue_put(q, msg, (size_t)size, QUEUE_TIMEOUT_MS));
+    }
+    free(msg);
+    mproc_event_destroy(go);
+    mproc_sem_destroy(ready);
+    if (simple)
+        mproc_simplequeue_destroy(q);
+    else
+        mproc_queue_destroy(q);
+    return 0;
+}
+
+/* A Queue (maxsize 0, the default 16 MiB ring or --queue-ring) or a SimpleQueue. */
+static double mproc_queue_run(int64_t n, size_t size, bool simple)
+{
+    mproc_queue *q;
+    mproc_sem *ready;
+    mproc_event *go;
+    mproc_pack *args;
+    if (simple)
+        MUST(mproc_simplequeue_create(&q));
+    else if (queue_ring == 0)
+        MUST(mproc_queue_create(&q, 0));
+    else
+        MUST(mproc_queue_create_opts(&q, &(mproc_queue_opts){.ring_bytes = queue_ring}));
+    MUST(mproc_sem_create(&ready, 0));
+    MUST(mproc_event_create(&go));
+    MUST(mproc_pack_create(&args));
+    MUST(mproc_pack_handle(args, q));
+    MUST(mproc_pack_handle(args, ready));
+    MUST(mproc_pack_handle(args, go));
+    MUST(mproc_pack_i64(args, n));
+    MUST(mproc_pack_i64(args, (int64_t)size));
+    MUST(mproc_pack_i64(args, simple));
+    mproc_process *child = start_task("bench_queue_producer", args);
+    mproc_pack_destroy(args);
+    MUST(mproc_sem_acquire(ready, 60000));
+    double start = now_us();
+    MUST(mproc_event_set(go));
+    for (int64_t i = 0; i < n; i++) {
+        mproc_bytes b;
+        int rc = simple ? mproc_simplequeue_get(q, &b, QUEUE_TIMEOUT_MS)
+                        : mproc_queue_get(q, &b, QUEUE_TIMEOUT_MS);
+        if (rc != 0) {
+            fprintf(stderr,
+                    "bench_mproc: getting message %lld of %lld (%zu bytes) from a %s failed: "
+                    "%s (qsize %lld)\n",
+                    (long long)i, (long long)n, size, simple ? "SimpleQueue" : "Queue",
+                    mproc_strerror(rc), (long long)mproc_queue_qsize(q));
+            exit(1);
+        }
+        check_message(b.data, b.len, i, size);
+        mproc_bytes_free(&b);
+    }
+    double elapsed = now_us() - start;
+    join_task(child);
+    mproc_event_destroy(go);
+    mproc_sem_destroy(ready);
+    if (simple)
+        mproc_simplequeue_destroy(q);
+    else
+        mproc_queue_destroy(q);
+    return elapsed;
+}
+
+static double mproc_queue_small_trial(int64_t n)
+{
+    return mproc_queue_run(n, QUEUE_SMALL, false);
+}
+
+static double mproc_queue_large_trial(int64_t n)
+{
+    return mproc_queue_run(n, QUEUE_LARGE, false);
+}
+
+static double mproc_simplequeue_small_trial(int64_t n)
+{
+    return mproc_queue_run(n, QUEUE_SMALL, true);
+}
+
+/* Raw: a bare pipe (Windows: an anonymous pipe from CreatePipe, 64 KiB asked for, as Linux's
+ * default), a 4-byte length before each message. The producer writes each message with its
+ * header in one write; the consumer reads the header, then the message into its receive
+ * buffer, and copies it into a fresh buffer (the copies a queue does: into the channel,
+ * out of it into the buffer handed over). */
+#ifdef _WIN32
+typedef HANDLE raw_fd;
+#else
+typedef int raw_fd;
+#endif
+
+static bool write_all(raw_fd fd, const void *data, size_t len)
+{
+    const uint8_t *p = data;
+    while (len > 0) {
+#ifdef _WIN32
+        DWORD done;
+        if (!WriteFile(fd, p, len > (1u << 30) ? (1u << 30) : (DWORD)len, &done, NULL))
+            return false;
+#else
+        ssize_t done = write(fd, p, len);
+        if (done < 0)
+            return false;
+#endif
+        p += done;
+        len -= (size_t)done;
+    }
+    return true;
+}
+
+static bool read_all(raw_fd fd, void *data, size_t len)
+{
+    uint8_t *p = data;
+    while (len > 0) {
+#ifdef _WIN32
+        DWORD done;
+        if (!ReadFile(fd, p, len > (1u << 30) ? (1u << 30) : (DWORD)len, &done, NULL) ||
+            done == 0)
+            return false;
+#else
+        ssize_t done = read(fd, p, len);
+        if (done <= 0)
+            return false;
+#endif
+        p += done;
+        len -= (size_t)done;
+    }
+    return true;
+}
+
+/* The producer's loop: false when a write failed. */
+static bool raw_queue_produce(raw_fd fd, int64_t n, size_t size)
+{
+    uint8_t *frame = new_message(4 + size);
+    uint32_t len = (uint32_t)size;
+    if (!frame)
+        return false;
+    memcpy(frame, &len, 4);
+    for (int64_t i = 0; i < n; i++) {
+        number_message(frame + 4, size, i);
+        if (!write_all(fd, frame, 4 + size)) {
+            free(frame);
+            return false;
+        }
+    }
+    free(frame);
+    return true;
+}
+
+static void raw_queue_consume(raw_fd fd, int64_t n, size_t size)
+{
+    uint8_t *buf = malloc(size);
+    if (!buf)
+        exit(1);
+    for (int64_t i = 0; i < n; i++) {
+        uint32_t len;
+        if (!read_all(fd, &len, 4) || len > size || !read_all(fd, buf, len))
+            die("raw pipe read", 0);
+        uint8_t *fresh = malloc(len ? len : 1);
+        if (!fresh)
+            exit(1);
+        copy_bytes(fresh, buf, len);
+        check_message(fresh, len, i, size);
+        free(fresh);
+    }
+    free(buf);
+}
+
+static double raw_queue_run(int64_t n, size_t size)
+{
+#ifdef _WIN32
+    HANDLE rd, wr;
+    if (!CreatePipe(&rd, &wr, &inherit, 1u << 16))
+        die("CreatePipe", 0);
+    SetHandleInformation(rd, HANDLE_FLAG_INHERIT, 0);
+    HANDLE ready = CreateEventW(&inherit, TRUE, FALSE, NULL);
+    HANDLE go = CreateEventW(&inherit, TRUE, FALSE, NULL);
+    if (!ready || !go)
+        die("CreateEventW", 0);
+    wchar_t args[160];
+    _snwprintf(args, sizeof args / sizeof args[0], L"queue %llu %llu %llu %lld %llu",
+               (unsigned long long)(uintptr_t)wr, (unsigned long long)(uintptr_t)ready,
+               (unsigned long long)(uintptr_t)go, (long long)n, (unsigned long long)size);
+    HANDLE child = raw_spawn(args);
+    CloseHandle(wr);
+    if (WaitForSingleObject(ready, 60000) != WAIT_OBJECT_0)
+        die("raw child ready", 0);
+    double start = now_us();
+    SetEvent(go);
+    raw_queue_consume(rd, n, size);
+    double elapsed = now_us() - start;
+    raw_join(child);
+    CloseHandle(rd);
+    CloseHandle(ready);
+    CloseHandle(go);
+#else
+    int fds[2];
+    if (pipe(fds) != 0)
+        die("pipe", 0);
+    int *flags = shared_alloc(2 * sizeof(int)), *ready = &flags[0], *go = &flags[1];
+    pid_t child = fork();
+    if (child == 0) {
+        close(fds[0]);
+        __atomic_store_n(ready, 1, __ATOMIC_RELEASE);
+        while (!__atomic_load_n(go, __ATOMIC_ACQUIRE))
+            sched_yield();
+        _exit(raw_queue_produce(fds[1], n, size) ? 0 : 1);
+    }
+    if (child < 0)
+        die("fork", 0);
+    close(fds[1]);
+    while (!__atomic_load_n(ready, __ATOMIC_ACQUIRE))
+        sched_yield();
+    double start = now_us();
+    __atomic_store_n(go, 1, __ATOMIC_RELEASE);
+    raw_queue_consume(fds[0], n, size);
+    double elapsed = now_us() - start;
+    raw_join(child);
+    close(fds[0]);
+    munmap(flags, 2 * sizeof(int));
+#endif
+    return elapsed;
+}
+
+static double raw_queue_small_trial(int64_t n)
+{
+    return raw_queue_run(n, QUEUE_SMALL);
+}
+
+static double raw_queue_large_trial(int64_t n)
+{
+    return raw_queue_run(n, QUEUE_LARGE);
+}
+
+/* For information: one process copying 1 MiB messages into fresh buffers, no channel. */
+static double memcpy_large_trial(int64_t n)
+{
+    uint8_t *src = new_message(QUEUE_LARGE);
+    if (!src)
+        exit(1);
+    double start = now_us();
+    for (int64_t i = 0; i < n; i++) {
+        number_message(src, QUEUE_LARGE, i);
+        uint8_t *fresh = malloc(QUEUE_LARGE);
+        if (!fresh)
+            exit(1);
+        copy_bytes(fresh, src, QUEUE_LARGE);
+        check_message(fresh, QUEUE_LARGE, i, QUEUE_LARGE);
+        free(fresh);
+    }
+    double elapsed = now_us() - start;
+    free(src);
+    return elapsed;
+}
+
+static void bench_queue(void)
+{
+    bench_rate("Queue 64-byte messages, producer -> consumer process", "messages/s", "queue64",
+               1, mproc_queue_small_trial, raw_queue_small_trial, NULL);
+    bench_rate("Queue 1 MiB messages, producer -> consumer process", "MB/s", "queue1m",
+               QUEUE_LARGE / 1e6, mproc_queue_large_trial, raw_queue_large_trial,
+               memcpy_large_trial);
+    bench_rate("SimpleQueue 64-byte messages, producer -> consumer process", "messages/s",
+               "simplequeue64", 1, mproc_simplequeue_small_trial, NULL, NULL);
 }
 
 #ifdef _WIN32
-/* bench_mproc --raw-child value MAP MUTEX INDEX N | pingpong PING PONG N */
+/* bench_mproc --raw-child value MAP MUTEX INDEX N | pingpong PING PONG N
+ *                         | queue WRITE-END READY GO N SIZE */
 static int raw_child_main(int argc, char **argv)
 {
     if (argc == 7 && strcmp(argv[2], "value") == 0) {
@@ -837,6 +1198,16 @@ static int raw_child_main(int argc, char **argv)
         raw_pingpong_child_loop(handle_arg(argv[3]), handle_arg(argv[4]),
                                 strtoll(argv[5], NULL, 10));
         return 0;
+    }
+    if (argc == 8 && strcmp(argv[2], "queue") == 0) {
+        HANDLE wr = handle_arg(argv[3]), ready = handle_arg(argv[4]), go = handle_arg(argv[5]);
+        SetEvent(ready);
+        if (WaitForSingleObject(go, INFINITE) != WAIT_OBJECT_0)
+            return 1;
+        return raw_queue_produce(wr, strtoll(argv[6], NULL, 10),
+                                 (size_t)strtoull(argv[7], NULL, 10))
+                   ? 0
+                   : 1;
     }
     return 2;
 }
@@ -871,16 +1242,19 @@ int main(int argc, char **argv)
             sync_reps = atoi(val);
         else if (strcmp(arg, "--seconds") == 0)
             target_us = atof(val) * 1e6;
+        else if (strcmp(arg, "--queue-ring") == 0)
+            queue_ring = (size_t)strtoull(val, NULL, 10);
         else if (strcmp(arg, "--only") == 0 &&
-                 (strcmp(val, "start") == 0 || strcmp(val, "sync") == 0))
+                 (strcmp(val, "start") == 0 || strcmp(val, "sync") == 0 ||
+                  strcmp(val, "queue") == 0))
             only = val;
         else
             reps = 0;
     }
     if (reps < 1 || sync_reps < 1 || !(target_us >= 1000)) {
         fprintf(stderr,
-                "usage: %s [--reps N] [--sync-reps N] [--seconds S>=0.001] [--only start|sync] "
-                "[--verbose]\n",
+                "usage: %s [--reps N] [--sync-reps N] [--seconds S>=0.001] "
+                "[--only start|sync|queue] [--queue-ring BYTES] [--verbose]\n",
                 argv[0]);
         return 2;
     }
@@ -896,5 +1270,7 @@ int main(int argc, char **argv)
     }
     if (!only || strcmp(only, "sync") == 0)
         bench_sync();
+    if (!only || strcmp(only, "queue") == 0)
+        bench_queue();
     return 0;
 }
