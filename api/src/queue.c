@@ -33,20 +33,28 @@ enum { F_FIRST = 1, F_LAST = 2, F_ABORT = 4 };
 enum { Q_JOINABLE = 1, Q_SIMPLE = 2 };
 enum { PARK_PUT_LOCK, PARK_GET_LOCK, PARK_DATA, PARK_ROOM, PARK_DONE, PARK_COUNT };
 
+/* Producers' and consumers' words sit on cache lines of their own, so the two sides do
+ * not take each other's lines on every message. */
 typedef struct queue_state {
     uint32_t magic, kind;
-    uint32_t put_lock, get_lock;
-    uint32_t data_seq, data_waiters; /* a frame was published */
-    uint32_t room_seq, room_waiters; /* a frame was consumed */
-    uint32_t done_seq, done_waiters; /* unfinished reached 0 */
     uint32_t flags;
-    uint32_t pad;
+    uint32_t pad0;
     uint64_t capacity;
-    uint64_t head; /* position | consumed messages << 40 */
-    uint64_t tail; /* position | published messages << 40 */
     int64_t maxsize;
-    uint64_t unfinished;
+    /* written by producers */
+    _Alignas(64) uint32_t put_lock;
+    uint32_t data_seq; /* a frame was published */
+    uint64_t tail;     /* position | published messages << 40 */
+    uint32_t room_waiters;
+    /* written by consumers */
+    _Alignas(64) uint32_t get_lock;
+    uint32_t room_seq; /* a frame was consumed */
+    uint64_t head;     /* position | consumed messages << 40 */
     uint64_t discarded; /* ring positions below this were given back */
+    uint32_t data_waiters;
+    /* JoinableQueue */
+    _Alignas(64) uint64_t unfinished;
+    uint32_t done_seq, done_waiters; /* unfinished reached 0 */
 } queue_state;
 
 struct mproc_queue {
