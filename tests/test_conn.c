@@ -281,7 +281,7 @@ static void pipe_basics(void **state)
 typedef struct {
     mproc_conn *c;
     size_t big;
-    int timeouts, result;
+    int timeouts, got_big, result;
 } slow_reader;
 
 static void read_with_short_timeouts(void *arg)
@@ -290,7 +290,8 @@ static void read_with_short_timeouts(void *arg)
     mproc_bytes m;
     int rc;
     while ((rc = mproc_conn_recv(r->c, &m, 5)) == MPROC_ETIMEDOUT)
-        r->timeouts++;
+        __atomic_add_fetch(&r->timeouts, 1, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&r->got_big, 1, __ATOMIC_SEQ_CST);
     if (rc != 0 || m.len != r->big || !filled(m.data, m.len, 3))
         r->result = 1;
     mproc_bytes_free(&m);
@@ -310,9 +311,15 @@ static void timeouts_keep_the_stream_whole(void **state)
     /* Nobody reads yet: only part goes, the rest waits in the handle. */
     assert_ok(mproc_conn_send(b, buf, big, 10));
     free(buf);
-    slow_reader r = {a, big, 0, 0};
+    slow_reader r = {a, big, 0, 0, 0};
     call c = {read_with_short_timeouts, &r};
     thread_t t = run_thread(&c);
+    /* The reader drains what went and then times out in the middle of the message (the
+     * rest is still here); only then does the rest go, ahead of the next message. */
+    int64_t deadline = harness_now_ms() + 30000;
+    while (!__atomic_load_n(&r.timeouts, __ATOMIC_SEQ_CST) &&
+           !__atomic_load_n(&r.got_big, __ATOMIC_SEQ_CST) && harness_now_ms() < deadline)
+        harness_sleep_ms(1);
     assert_ok(mproc_conn_send(b, "next", 4, 60000)); /* after the rest of the big one */
     join_thread(t);
     assert_int_equal(r.result, 0);
