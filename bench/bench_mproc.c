@@ -2,20 +2,20 @@
  * primitive's, as one JSON object per line. bench/run.py adds Python's figures, measured
  * in the same run, and the ratios.
  *
- *   bench_mproc [--reps N] [--sync-reps N] [--seconds S] [--only start|sync|queue]
+ *   bench_mproc [--reps N] [--sync-reps N] [--seconds S] [--only start|sync|queue|pipe]
  *               [--queue-ring BYTES] [--verbose]
  *       --reps N       process start+join: median of N repetitions (default 50)
- *       --sync-reps N  synchronization and queues: median of N timed runs (default 5)
- *       --seconds S    synchronization and queues: length of one timed run (default 0.3)
+ *       --sync-reps N  synchronization, queues, pipes: median of N timed runs (default 5)
+ *       --seconds S    synchronization, queues, pipes: length of one timed run (default 0.3)
  *       --queue-ring B queues: the Queue's ring size (default 0: the library's, 16 MiB)
- *       --verbose      synchronization and queues: each run's figures on stderr
+ *       --verbose      synchronization, queues, pipes: each run's figures on stderr
  *   bench_mproc --raw-exit       (internal) the trivial program for the raw spawn figure
  *   bench_mproc --raw-child ...  (internal, Windows) the child side of a raw figure
  *
- * Process start+join is a time per operation (µs, lower is better). The synchronization
- * and queue figures are rates (operations, messages or MB per second, higher is better):
- * each run's count of operations is calibrated so that it lasts about --seconds, then the
- * median of the runs is taken, mproc and raw runs interleaved. */
+ * Process start+join is a time per operation (µs, lower is better). The synchronization,
+ * queue and pipe figures are rates (operations, messages, round trips or MB per second,
+ * higher is better): each run's count of operations is calibrated so that it lasts about
+ * --seconds, then the median of the runs is taken, mproc and raw runs interleaved. */
 #ifndef _WIN32
 #define _GNU_SOURCE
 #endif
@@ -34,6 +34,7 @@
 #include <semaphore.h>
 #include <spawn.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -852,13 +853,14 @@ static void bench_sync(void)
 
 static size_t queue_ring; /* --queue-ring: 0, the library's default */
 
-static void check_message(const void *data, size_t len, int64_t i, size_t size)
+/* Whether message i has size bytes and is numbered i at both ends (else says why). */
+static bool message_ok(const void *data, size_t len, int64_t i, size_t size)
 {
     int64_t first, last;
     if (len != size || !data) {
         fprintf(stderr, "bench_mproc: message %lld has %zu bytes, not %zu\n", (long long)i,
                 len, size);
-        exit(1);
+        return false;
     }
     memcpy(&first, data, sizeof first);
     memcpy(&last, (const uint8_t *)data + size - sizeof last, sizeof last);
@@ -866,8 +868,15 @@ static void check_message(const void *data, size_t len, int64_t i, size_t size)
         fprintf(stderr,
                 "bench_mproc: message %lld came numbered %lld at its start, %lld at its end\n",
                 (long long)i, (long long)first, (long long)last);
-        exit(1);
+        return false;
     }
+    return true;
+}
+
+static void check_message(const void *data, size_t len, int64_t i, size_t size)
+{
+    if (!message_ok(data, len, i, size))
+        exit(1);
 }
 
 /* Numbers a message of size bytes (at least 16) i, at both ends. */
@@ -999,7 +1008,8 @@ static double mproc_simplequeue_small_trial(int64_t n)
  * default), a 4-byte length before each message. The producer writes each message with its
  * header in one write; the consumer reads the header, then the message into its receive
  * buffer, and copies it into a fresh buffer (the copies a queue does: into the channel,
- * out of it into the buffer handed over). */
+ * out of it into the buffer handed over). The Pipe benchmarks use the same run over a
+ * socketpair (POSIX; the stream under mproc's Pipe there), Windows the same anonymous pipe. */
 #ifdef _WIN32
 typedef HANDLE raw_fd;
 #else
@@ -1083,7 +1093,7 @@ static void raw_queue_consume(raw_fd fd, int64_t n, size_t size)
     free(buf);
 }
 
-static double raw_queue_run(int64_t n, size_t size)
+static double raw_queue_run(int64_t n, size_t size, bool socket)
 {
 #ifdef _WIN32
     HANDLE rd, wr;
@@ -1094,6 +1104,7 @@ static double raw_queue_run(int64_t n, size_t size)
     HANDLE go = CreateEventW(&inherit, TRUE, FALSE, NULL);
     if (!ready || !go)
         die("CreateEventW", 0);
+    (void)socket;
     wchar_t args[160];
     _snwprintf(args, sizeof args / sizeof args[0], L"queue %llu %llu %llu %lld %llu",
                (unsigned long long)(uintptr_t)wr, (unsigned long long)(uintptr_t)ready,
@@ -1111,9 +1122,9 @@ static double raw_queue_run(int64_t n, size_t size)
     CloseHandle(ready);
     CloseHandle(go);
 #else
-    int fds[2];
-    if (pipe(fds) != 0)
-        die("pipe", 0);
+    int fds[2]; /* fds[0] reads, fds[1] writes */
+    if (socket ? socketpair(AF_UNIX, SOCK_STREAM, 0, fds) != 0 : pipe(fds) != 0)
+        die(socket ? "socketpair" : "pipe", 0);
     int *flags = shared_alloc(2 * sizeof(int)), *ready = &flags[0], *go = &flags[1];
     pid_t child = fork();
     if (child == 0) {
@@ -1141,12 +1152,12 @@ static double raw_queue_run(int64_t n, size_t size)
 
 static double raw_queue_small_trial(int64_t n)
 {
-    return raw_queue_run(n, QUEUE_SMALL);
+    return raw_queue_run(n, QUEUE_SMALL, false);
 }
 
 static double raw_queue_large_trial(int64_t n)
 {
-    return raw_queue_run(n, QUEUE_LARGE);
+    return raw_queue_run(n, QUEUE_LARGE, false);
 }
 
 /* For information: one process copying 1 MiB messages into fresh buffers, no channel. */
@@ -1181,9 +1192,276 @@ static void bench_queue(void)
                "simplequeue64", 1, mproc_simplequeue_small_trial, NULL, NULL);
 }
 
+/* ==== 6. Pipe: one way, and ping-pong ========================================================
+ * One way: mproc_pipe(duplex=false); the writer (a child, given the sending end) says it is
+ * ready, waits for go, sends n messages of `size` bytes, each numbered at both ends, and
+ * closes its end; the reader (the parent) starts the clock, says go, receives the n messages,
+ * checking each one's length and both numbers, and stops the clock when it has the last;
+ * then it must see the end (MPROC_ECLOSED). Ping-pong: a duplex pipe; the parent sends a
+ * 64-byte message numbered i, the child receives and checks it and sends it back, and the
+ * parent receives and checks it: PINGPONG_WARMUP round trips untimed (the child starting up),
+ * then n timed. The child then must see the end. */
+#define PIPE_SMALL 64
+#define PIPE_LARGE (1 << 20)
+#define PIPE_TIMEOUT_MS 20000 /* a send or recv waiting this long means a message was lost */
+
+/* Receives message i of n on c and checks it; exits saying what failed. */
+static void pipe_recv_checked(mproc_conn *c, int64_t i, int64_t n, size_t size)
+{
+    mproc_bytes b;
+    int rc = mproc_conn_recv(c, &b, PIPE_TIMEOUT_MS);
+    if (rc != 0) {
+        fprintf(stderr,
+                "bench_mproc: receiving message %lld of %lld (%zu bytes) from a Pipe failed: "
+                "%s\n",
+                (long long)i, (long long)n, size, mproc_strerror(rc));
+        exit(1);
+    }
+    check_message(b.data, b.len, i, size);
+    mproc_bytes_free(&b);
+}
+
+/* After the last message, a recv must give MPROC_ECLOSED (the other end closed). */
+static int pipe_recv_end(mproc_conn *c)
+{
+    mproc_bytes b;
+    int rc = mproc_conn_recv(c, &b, PIPE_TIMEOUT_MS);
+    if (rc == 0) {
+        fprintf(stderr, "bench_mproc: a Pipe gave a message of %zu bytes after the last\n",
+                b.len);
+        mproc_bytes_free(&b);
+        return -1;
+    }
+    if (rc != MPROC_ECLOSED) {
+        fprintf(stderr, "bench_mproc: after the last message a Pipe gave %s, not its end\n",
+                mproc_strerror(rc));
+        return rc;
+    }
+    return 0;
+}
+
+MPROC_TASK(bench_pipe_writer, in, out)
+{
+    (void)out;
+    mproc_unpacker u;
+    mproc_conn *w;
+    mproc_sem *ready;
+    mproc_event *go;
+    int64_t n, size;
+    CHILD_MUST(mproc_unpack_init(&u, in));
+    CHILD_MUST(mproc_unpack_conn(&u, &w));
+    CHILD_MUST(mproc_unpack_sem(&u, &ready));
+    CHILD_MUST(mproc_unpack_event(&u, &go));
+    CHILD_MUST(mproc_unpack_i64(&u, &n));
+    CHILD_MUST(mproc_unpack_i64(&u, &size));
+    uint8_t *msg = new_message((size_t)size);
+    if (!msg)
+        return 1;
+    CHILD_MUST(mproc_sem_release(ready));
+    CHILD_MUST(mproc_event_wait(go, MPROC_FOREVER));
+    for (int64_t i = 0; i < n; i++) {
+        number_message(msg, (size_t)size, i);
+        CHILD_MUST(mproc_conn_send(w, msg, (size_t)size, PIPE_TIMEOUT_MS));
+    }
+    free(msg);
+    mproc_conn_close(w);
+    mproc_event_destroy(go);
+    mproc_sem_destroy(ready);
+    return 0;
+}
+
+static double mproc_pipe_oneway_run(int64_t n, size_t size)
+{
+    mproc_conn *r, *w;
+    mproc_sem *ready;
+    mproc_event *go;
+    mproc_pack *args;
+    MUST(mproc_pipe(&r, &w, false)); /* r reads, w writes */
+    MUST(mproc_sem_create(&ready, 0));
+    MUST(mproc_event_create(&go));
+    MUST(mproc_pack_create(&args));
+    MUST(mproc_pack_handle(args, w));
+    MUST(mproc_pack_handle(args, ready));
+    MUST(mproc_pack_handle(args, go));
+    MUST(mproc_pack_i64(args, n));
+    MUST(mproc_pack_i64(args, (int64_t)size));
+    mproc_process *child = start_task("bench_pipe_writer", args);
+    mproc_conn_close(w); /* the child's end: only the child's copy is left */
+    mproc_pack_destroy(args);
+    MUST(mproc_sem_acquire(ready, 60000));
+    double start = now_us();
+    MUST(mproc_event_set(go));
+    for (int64_t i = 0; i < n; i++)
+        pipe_recv_checked(r, i, n, size);
+    double elapsed = now_us() - start;
+    MUST(pipe_recv_end(r));
+    join_task(child);
+    mproc_conn_close(r);
+    mproc_event_destroy(go);
+    mproc_sem_destroy(ready);
+    return elapsed;
+}
+
+static double mproc_pipe_small_trial(int64_t n)
+{
+    return mproc_pipe_oneway_run(n, PIPE_SMALL);
+}
+
+static double mproc_pipe_large_trial(int64_t n)
+{
+    return mproc_pipe_oneway_run(n, PIPE_LARGE);
+}
+
+static double raw_pipe_small_trial(int64_t n)
+{
+    return raw_queue_run(n, PIPE_SMALL, true);
+}
+
+static double raw_pipe_large_trial(int64_t n)
+{
+    return raw_queue_run(n, PIPE_LARGE, true);
+}
+
+MPROC_TASK(bench_pipe_echo, in, out)
+{
+    (void)out;
+    mproc_unpacker u;
+    mproc_conn *c;
+    int64_t n;
+    CHILD_MUST(mproc_unpack_init(&u, in));
+    CHILD_MUST(mproc_unpack_conn(&u, &c));
+    CHILD_MUST(mproc_unpack_i64(&u, &n));
+    for (int64_t i = 0; i < n; i++) {
+        mproc_bytes b;
+        CHILD_MUST(mproc_conn_recv(c, &b, PIPE_TIMEOUT_MS));
+        if (!message_ok(b.data, b.len, i, PIPE_SMALL))
+            return 1;
+        CHILD_MUST(mproc_conn_send(c, b.data, b.len, PIPE_TIMEOUT_MS));
+        mproc_bytes_free(&b);
+    }
+    CHILD_MUST(pipe_recv_end(c));
+    mproc_conn_close(c);
+    return 0;
+}
+
+static double mproc_pipe_pingpong_trial(int64_t n)
+{
+    mproc_conn *a, *b;
+    mproc_pack *args;
+    MUST(mproc_pipe(&a, &b, true));
+    MUST(mproc_pack_create(&args));
+    MUST(mproc_pack_handle(args, b));
+    MUST(mproc_pack_i64(args, PINGPONG_WARMUP + n));
+    mproc_process *child = start_task("bench_pipe_echo", args);
+    mproc_conn_close(b);
+    mproc_pack_destroy(args);
+    uint8_t *msg = new_message(PIPE_SMALL);
+    if (!msg)
+        exit(1);
+    double start = 0;
+    for (int64_t i = 0; i < PINGPONG_WARMUP + n; i++) {
+        if (i == PINGPONG_WARMUP)
+            start = now_us();
+        number_message(msg, PIPE_SMALL, i);
+        int rc = mproc_conn_send(a, msg, PIPE_SMALL, PIPE_TIMEOUT_MS);
+        if (rc != 0)
+            die("mproc_conn_send (ping)", rc);
+        pipe_recv_checked(a, i, PINGPONG_WARMUP + n, PIPE_SMALL);
+    }
+    double elapsed = now_us() - start;
+    free(msg);
+    mproc_conn_close(a); /* the child's last recv sees the end */
+    join_task(child);
+    return elapsed;
+}
+
+/* Raw ping-pong: a bare socketpair, blocking, 64 bytes each way and no header (Windows: a
+ * duplex named pipe, synchronous); the child is forked (Windows: this executable again). */
+static bool raw_echo_loop(raw_fd fd, int64_t n)
+{
+    uint8_t buf[PIPE_SMALL];
+    for (int64_t i = 0; i < n; i++)
+        if (!read_all(fd, buf, sizeof buf) || !message_ok(buf, sizeof buf, i, sizeof buf) ||
+            !write_all(fd, buf, sizeof buf))
+            return false;
+    return true;
+}
+
+static double raw_pipe_pingpong_trial(int64_t n)
+{
+    int64_t total = PINGPONG_WARMUP + n;
+#ifdef _WIN32
+    static LONG serial;
+    wchar_t name[96];
+    _snwprintf(name, sizeof name / sizeof name[0], L"\\\\.\\pipe\\bench_mproc_%lu_%ld",
+               (unsigned long)GetCurrentProcessId(), (long)InterlockedIncrement(&serial));
+    HANDLE fd = CreateNamedPipeW(name, PIPE_ACCESS_DUPLEX | FILE_FLAG_FIRST_PIPE_INSTANCE,
+                                 PIPE_TYPE_BYTE | PIPE_READMODE_BYTE | PIPE_WAIT |
+                                     PIPE_REJECT_REMOTE_CLIENTS,
+                                 1, 1u << 16, 1u << 16, 0, NULL);
+    if (fd == INVALID_HANDLE_VALUE)
+        die("CreateNamedPipeW", 0);
+    HANDLE other = CreateFileW(name, GENERIC_READ | GENERIC_WRITE, 0, &inherit, OPEN_EXISTING,
+                               0, NULL);
+    if (other == INVALID_HANDLE_VALUE)
+        die("CreateFileW (pipe client)", 0);
+    if (!ConnectNamedPipe(fd, NULL) && GetLastError() != ERROR_PIPE_CONNECTED)
+        die("ConnectNamedPipe", 0);
+    wchar_t args[96];
+    _snwprintf(args, sizeof args / sizeof args[0], L"echo %llu %lld",
+               (unsigned long long)(uintptr_t)other, (long long)total);
+    HANDLE child = raw_spawn(args);
+    CloseHandle(other);
+#else
+    int fds[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, fds) != 0)
+        die("socketpair", 0);
+    pid_t child = fork();
+    if (child == 0) {
+        close(fds[0]);
+        _exit(raw_echo_loop(fds[1], total) ? 0 : 1);
+    }
+    if (child < 0)
+        die("fork", 0);
+    close(fds[1]);
+    int fd = fds[0];
+#endif
+    uint8_t *msg = new_message(PIPE_SMALL), buf[PIPE_SMALL];
+    if (!msg)
+        exit(1);
+    double start = 0;
+    for (int64_t i = 0; i < total; i++) {
+        if (i == PINGPONG_WARMUP)
+            start = now_us();
+        number_message(msg, PIPE_SMALL, i);
+        if (!write_all(fd, msg, PIPE_SMALL) || !read_all(fd, buf, sizeof buf))
+            die("raw ping-pong write/read", 0);
+        check_message(buf, sizeof buf, i, PIPE_SMALL);
+    }
+    double elapsed = now_us() - start;
+    free(msg);
+#ifdef _WIN32
+    CloseHandle(fd);
+#else
+    close(fd);
+#endif
+    raw_join(child);
+    return elapsed;
+}
+
+static void bench_pipe(void)
+{
+    bench_rate("Pipe 64-byte messages, one way, writer -> reader process", "messages/s",
+               "pipe64", 1, mproc_pipe_small_trial, raw_pipe_small_trial, NULL);
+    bench_rate("Pipe 1 MiB messages, one way, writer -> reader process", "MB/s", "pipe1m",
+               PIPE_LARGE / 1e6, mproc_pipe_large_trial, raw_pipe_large_trial, NULL);
+    bench_rate("Pipe ping-pong, 64-byte messages, duplex, 2 processes", "round trips/s",
+               "pipepingpong", 1, mproc_pipe_pingpong_trial, raw_pipe_pingpong_trial, NULL);
+}
+
 #ifdef _WIN32
 /* bench_mproc --raw-child value MAP MUTEX INDEX N | pingpong PING PONG N
- *                         | queue WRITE-END READY GO N SIZE */
+ *                         | queue WRITE-END READY GO N SIZE | echo PIPE-END N */
 static int raw_child_main(int argc, char **argv)
 {
     if (argc == 7 && strcmp(argv[2], "value") == 0) {
@@ -1209,6 +1487,8 @@ static int raw_child_main(int argc, char **argv)
                    ? 0
                    : 1;
     }
+    if (argc == 5 && strcmp(argv[2], "echo") == 0)
+        return raw_echo_loop(handle_arg(argv[3]), strtoll(argv[4], NULL, 10)) ? 0 : 1;
     return 2;
 }
 #endif
@@ -1246,7 +1526,7 @@ int main(int argc, char **argv)
             queue_ring = (size_t)strtoull(val, NULL, 10);
         else if (strcmp(arg, "--only") == 0 &&
                  (strcmp(val, "start") == 0 || strcmp(val, "sync") == 0 ||
-                  strcmp(val, "queue") == 0))
+                  strcmp(val, "queue") == 0 || strcmp(val, "pipe") == 0))
             only = val;
         else
             reps = 0;
@@ -1254,7 +1534,7 @@ int main(int argc, char **argv)
     if (reps < 1 || sync_reps < 1 || !(target_us >= 1000)) {
         fprintf(stderr,
                 "usage: %s [--reps N] [--sync-reps N] [--seconds S>=0.001] "
-                "[--only start|sync|queue] [--queue-ring BYTES] [--verbose]\n",
+                "[--only start|sync|queue|pipe] [--queue-ring BYTES] [--verbose]\n",
                 argv[0]);
         return 2;
     }
@@ -1272,5 +1552,7 @@ int main(int argc, char **argv)
         bench_sync();
     if (!only || strcmp(only, "queue") == 0)
         bench_queue();
+    if (!only || strcmp(only, "pipe") == 0)
+        bench_pipe();
     return 0;
 }
