@@ -120,12 +120,20 @@ static int os_name(const char *name, char *buf, size_t size)
     return n > 0 && (size_t)n < size ? 0 : MPROC_ETOOBIG;
 }
 
-static int flock_retry(int fd, int op)
+/* A shared flock on our own description. The only exclusive holder ever is a releasing
+ * process's brief probe (mpp_named_release), so a few retries always get through; they
+ * are bounded all the same. */
+static int flock_shared(int fd)
 {
-    int r;
-    while ((r = flock(fd, op)) != 0 && errno == EINTR) {
+    for (int i = 0; i < 2000; i++) {
+        if (flock(fd, LOCK_SH | LOCK_NB) == 0)
+            return 0;
+        if (errno != EWOULDBLOCK && errno != EINTR)
+            return -1;
+        mpp_sleep_ms(1);
     }
-    return r;
+    errno = EWOULDBLOCK;
+    return -1;
 }
 
 int mpp_named_create(const char *name, size_t size, mpp_handle *out)
@@ -137,7 +145,7 @@ int mpp_named_create(const char *name, size_t size, mpp_handle *out)
     int fd = shm_open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0)
         return mproc__fail_os_now();
-    if (flock_retry(fd, LOCK_SH) != 0 || ftruncate(fd, (off_t)size) != 0) {
+    if (flock_shared(fd) != 0 || ftruncate(fd, (off_t)size) != 0) {
         int rc = mproc__fail_os_now();
         shm_unlink(path);
         close(fd);
@@ -156,7 +164,7 @@ int mpp_named_open(const char *name, mpp_handle *out, size_t *size)
     if (fd < 0)
         return mproc__fail_os_now();
     struct stat st;
-    if (flock_retry(fd, LOCK_SH) != 0 || fstat(fd, &st) != 0) {
+    if (flock_shared(fd) != 0 || fstat(fd, &st) != 0) {
         int rc = mproc__fail_os_now();
         close(fd);
         return rc;
@@ -183,7 +191,7 @@ int mpp_named_attach(mpp_handle received, const char *name, mpp_handle *out)
     }
     if (fd < 0)
         return mproc__fail_os_now();
-    if (flock_retry(fd, LOCK_SH) != 0) {
+    if (flock_shared(fd) != 0) {
         int rc = mproc__fail_os_now();
         close(fd);
         return rc;
@@ -194,21 +202,20 @@ int mpp_named_attach(mpp_handle received, const char *name, mpp_handle *out)
 
 void mpp_named_release(const char *name, mpp_handle h)
 {
-    /* Upgrading to exclusive succeeds only when no other description holds it shared. */
-    if (flock((int)h, LOCK_EX | LOCK_NB) == 0) {
-        char path[300];
-        struct stat st;
-        /* Only if the name still leads to this very object (it may have been unlinked
-         * and created anew by someone else). */
-        if (os_name(name, path, sizeof path) == 0 && fstat((int)h, &st) == 0) {
-            int again = shm_open(path, O_RDONLY | O_CLOEXEC, 0);
-            struct stat st2;
-            if (again >= 0 && fstat(again, &st2) == 0 && st2.st_ino == st.st_ino &&
-                st2.st_dev == st.st_dev)
-                shm_unlink(path);
-            if (again >= 0)
-                close(again);
-        }
+    /* Our description may live on in copies (a pack, a child's received fd): drop its lock
+     * first, then ask with a private description whether anyone else still holds one. */
+    flock((int)h, LOCK_UN);
+    char path[300];
+    struct stat mine, named;
+    if (os_name(name, path, sizeof path) == 0 && fstat((int)h, &mine) == 0) {
+        int probe = shm_open(path, O_RDONLY | O_CLOEXEC, 0);
+        /* Only if the name still leads to this very object (it may have been unlinked and
+         * created anew by someone else). */
+        if (probe >= 0 && fstat(probe, &named) == 0 && named.st_ino == mine.st_ino &&
+            named.st_dev == mine.st_dev && flock(probe, LOCK_EX | LOCK_NB) == 0)
+            shm_unlink(path);
+        if (probe >= 0)
+            close(probe); /* drops the probe's lock at once */
     }
     close((int)h);
 }
@@ -307,12 +314,16 @@ bool mpp_pid_alive(int64_t pid)
         return false;
 #if defined(__linux__)
     /* A killed child stays a zombie until its parent reaps it; it holds nothing. */
-    char path[64], state = 0;
+    char path[64], line[512], state = 0;
     snprintf(path, sizeof path, "/proc/%lld/stat", (long long)pid);
     FILE *f = fopen(path, "re");
     if (f) {
-        if (fscanf(f, "%*d (%*[^)]) %c", &state) != 1)
-            state = 0;
+        /* The command name may hold ") ": the state follows the last ')'. */
+        if (fgets(line, sizeof line, f)) {
+            const char *close = strrchr(line, ')');
+            if (close && close[1] == ' ')
+                state = close[2];
+        }
         fclose(f);
     }
     if (state == 'Z' || state == 'X')

@@ -394,6 +394,67 @@ static void full_ring_keeps_messages_when_memory_is_given_back(void **state)
     mproc_queue_destroy(q);
 }
 
+/* A get that times out half-way through a streamed message loses nothing: the next get on
+ * the same handle goes on with it. Polling gets against a slow stream of big messages. */
+typedef struct {
+    mproc_queue *q;
+    int count, rc;
+} big_producer;
+
+#ifdef _WIN32
+static DWORD WINAPI put_big_ones(LPVOID arg)
+#else
+static void *put_big_ones(void *arg)
+#endif
+{
+    big_producer *p = arg;
+    uint8_t *buf = malloc(200000);
+    for (int i = 0; i < p->count && !p->rc; i++) {
+        fill(buf, 200000, (uint32_t)i);
+        p->rc = mproc_queue_put(p->q, buf, 200000, 30000);
+    }
+    free(buf);
+    return 0;
+}
+
+static void timeouts_mid_message_lose_nothing(void **state)
+{
+    (void)state;
+    big_producer prod = {NULL, 30, 0};
+    assert_ok(mproc_queue_create_opts(&prod.q, &(mproc_queue_opts){.ring_bytes = 65536}));
+#ifdef _WIN32
+    HANDLE t = CreateThread(NULL, 0, put_big_ones, &prod, 0, NULL);
+#else
+    pthread_t t;
+    pthread_create(&t, NULL, put_big_ones, &prod);
+#endif
+    int got = 0, empty = 0;
+    int64_t deadline = harness_now_ms() + 60000;
+    while (got < prod.count && harness_now_ms() < deadline) {
+        mproc_bytes m;
+        int rc = mproc_queue_get(prod.q, &m, 0);
+        if (rc == MPROC_EEMPTY) {
+            empty++;
+            continue;
+        }
+        assert_ok(rc);
+        assert_int_equal(m.len, 200000);
+        assert_true(filled(m.data, m.len, (uint32_t)got));
+        mproc_bytes_free(&m);
+        got++;
+    }
+#ifdef _WIN32
+    WaitForSingleObject(t, 60000);
+    CloseHandle(t);
+#else
+    pthread_join(t, NULL);
+#endif
+    assert_int_equal(prod.rc, 0);
+    assert_int_equal(got, prod.count);
+    assert_true(empty > 0);
+    mproc_queue_destroy(prod.q);
+}
+
 /* ---- between processes --------------------------------------------------------------------------- */
 
 static void many_producers_and_consumers(mproc_start_method method)
@@ -479,6 +540,9 @@ static void producer_killed_mid_put(mproc_start_method method)
     assert_ok(mproc_pack_handle(args, q));
     assert_ok(mproc_pack_handle(args, started));
     assert_ok(mproc_pack_i64(args, 1 << 20));
+    assert_rc(mproc_queue_create_opts(&(mproc_queue *){NULL},
+                                      &(mproc_queue_opts){.ring_bytes = SIZE_MAX}),
+              MPROC_ETOOBIG);
     mproc_process *p = start(method, "put_until_killed", args);
     mproc_pack_destroy(args);
     if (p) {
@@ -607,6 +671,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(queue_basics),
     cmocka_unit_test(messages_larger_than_the_ring),
     cmocka_unit_test(full_ring_keeps_messages_when_memory_is_given_back),
+    cmocka_unit_test(timeouts_mid_message_lose_nothing),
     PM(many_producers_and_consumers),
     PM(child_puts_then_exits_unread),
     PM(producer_killed_mid_put),

@@ -837,6 +837,24 @@ static void shm_to_child(mproc_start_method method)
     assert_ok(mproc_pack_handle(args, s));
     mproc_process *p = start(method, "write_shm", args);
     mproc_pack_destroy(args);
+    /* The creator may close before the child attaches: the child still gets the block. */
+    mproc_shm *early;
+    assert_ok(mproc_shm_create(&early, NULL, 64));
+    assert_ok(mproc_pack_create(&args));
+    assert_ok(mproc_pack_handle(args, early));
+    mproc_process *late = NULL;
+    if (p) {
+        mproc_context *ctx;
+        assert_ok(mproc_context_get(&ctx, method));
+        assert_ok(mproc_process_create(&late, &(mproc_process_opts){.target = "write_shm",
+                                                                    .args = args, .ctx = ctx}));
+    }
+    mproc_shm_close(early);
+    if (late) {
+        assert_ok(mproc_process_start(late));
+        assert_int_equal(join_code(late), 0);
+    }
+    mproc_pack_destroy(args);
     if (p) {
         assert_int_equal(join_code(p), 0);
         assert_string_equal(mproc_shm_data(s), "written by the child");

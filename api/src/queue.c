@@ -3,7 +3,7 @@
  * Producers take put_lock, consumers get_lock (both robust lock words), so at any moment
  * one producer and one consumer work on the ring, and a message streamed in pieces is
  * never interleaved with another. Positions only grow; each of head and tail is one
- * 64-bit word holding a 40-bit byte position and a 24-bit count of whole messages, so one
+ * 64-bit word holding a 36-bit byte position and a 28-bit count of whole messages, so one
  * atomic store publishes a frame and its count together, and a process killed anywhere
  * leaves the ring consistent.
  *
@@ -23,7 +23,8 @@
 #define RING_OFFSET 256
 #define DEFAULT_RING (16u << 20)
 #define MIN_RING 4096u
-#define POS_BITS 40
+#define MAX_RING (UINT64_C(1) << 31)
+#define POS_BITS 36
 #define POS_MASK ((UINT64_C(1) << POS_BITS) - 1)
 #define CNT_MASK ((UINT64_C(1) << (64 - POS_BITS)) - 1)
 #define FRAME_HEAD 16
@@ -60,6 +61,11 @@ typedef struct queue_state {
 struct mproc_queue {
     mproc__obj o;
     bool closed;
+    /* A get that timed out in the middle of a streamed message keeps what came here, and
+     * keeps the consumers' turn (get_lock), so the next get on this handle goes on. */
+    bool resuming;
+    uint8_t *partial;
+    size_t have, total;
 };
 
 _Static_assert(sizeof(queue_state) <= RING_OFFSET, "header fits");
@@ -136,8 +142,12 @@ static int queue_create(mproc_queue **out, int64_t maxsize, size_t ring_bytes, u
     if (!out)
         return mproc__fail(MPROC_EINVAL);
     *out = NULL;
+    /* At most 2 GiB: pieces then fit their 32-bit length, and even a ring full of empty
+     * frames holds fewer messages than the 28-bit counts can tell apart. */
+    if (ring_bytes > MAX_RING)
+        return mproc__fail(MPROC_ETOOBIG);
     uint64_t cap = round_up_pow2(ring_bytes ? ring_bytes : DEFAULT_RING);
-    if (cap > (UINT64_C(1) << (POS_BITS - 2)) || cap > SIZE_MAX - RING_OFFSET)
+    if (cap > SIZE_MAX - RING_OFFSET)
         return mproc__fail(MPROC_ETOOBIG);
     mproc_queue *q = mproc_calloc(1, sizeof *q);
     if (!q)
@@ -237,6 +247,17 @@ static void publish(mproc_queue *q, uint64_t pos, uint64_t frame, uint32_t flags
     mproc__wake_all(park(q, PARK_DATA), &st->data_seq, &st->data_waiters);
 }
 
+/* Tells consumers to drop the message in progress (its producer gave up or died). */
+static void publish_abort(mproc_queue *q)
+{
+    uint8_t head[FRAME_HEAD] = {0};
+    uint32_t abort_flags = F_ABORT;
+    memcpy(head + 4, &abort_flags, 4);
+    uint64_t pos = pos_of(load64(&qst(q)->tail));
+    ring_write(q, pos, head, FRAME_HEAD);
+    publish(q, pos, FRAME_HEAD, F_ABORT);
+}
+
 int mproc_queue_put(mproc_queue *q, const void *data, size_t len, int64_t timeout_ms)
 {
     int rc = check(q);
@@ -250,14 +271,8 @@ int mproc_queue_put(mproc_queue *q, const void *data, size_t len, int64_t timeou
     rc = mproc__word_lock(&st->put_lock, park(q, PARK_PUT_LOCK), timeout_ms);
     if (rc == MPROC_EOWNERDEAD) {
         /* Its holder died, maybe half-way through a message: tell consumers to drop it. */
-        if (st->capacity - used_bytes(st) >= FRAME_HEAD) {
-            uint8_t head[FRAME_HEAD] = {0};
-            uint32_t abort_flags = F_ABORT;
-            memcpy(head + 4, &abort_flags, 4);
-            uint64_t pos = pos_of(load64(&st->tail));
-            ring_write(q, pos, head, FRAME_HEAD);
-            publish(q, pos, FRAME_HEAD, F_ABORT);
-        }
+        if (st->capacity - used_bytes(st) >= FRAME_HEAD)
+            publish_abort(q);
         rc = 0;
     }
     if (rc)
@@ -265,22 +280,25 @@ int mproc_queue_put(mproc_queue *q, const void *data, size_t len, int64_t timeou
     uint64_t piece_max = st->capacity / 4 - FRAME_HEAD;
     size_t done = 0;
     bool first = true;
-    bool counted = false;
     do {
         size_t piece = len - done < piece_max ? len - done : (size_t)piece_max;
-        uint32_t flags = (first ? F_FIRST : 0) | (done + piece == len ? F_LAST : 0);
+        bool last = done + piece == len;
+        uint32_t flags = (first ? F_FIRST : 0) | (last ? F_LAST : 0);
         uint64_t frame = frame_size(piece);
-        /* Once pieces are out, the wait is for progress, not for the whole message. */
-        rc = wait_room(q, frame, first, &deadline, first ? 0 : timeout_ms, nowait && first);
+        /* Once pieces are out, the wait is for progress, not for the whole message; and
+         * room for an abort frame stays free until the last piece, so that giving up can
+         * always be said. */
+        rc = wait_room(q, frame + (last ? 0 : FRAME_HEAD), first, &deadline,
+                       first ? 0 : timeout_ms, nowait && first);
         if (rc) {
-            if (counted) /* the message will never be complete */
-                __atomic_sub_fetch(&st->unfinished, 1, __ATOMIC_SEQ_CST);
+            if (!first)
+                publish_abort(q);
             break;
         }
-        if (first && (st->flags & Q_JOINABLE)) {
+        /* A JoinableQueue counts the task as its last piece goes out (not before: a
+         * producer killed half-way must not leave a task nobody can finish). */
+        if (last && (st->flags & Q_JOINABLE))
             __atomic_add_fetch(&st->unfinished, 1, __ATOMIC_SEQ_CST);
-            counted = true;
-        }
         uint64_t pos = pos_of(load64(&st->tail));
         uint8_t head[FRAME_HEAD];
         uint32_t piece32 = (uint32_t)piece;
@@ -344,31 +362,43 @@ int mproc_queue_get(mproc_queue *q, mproc_bytes *out, int64_t timeout_ms)
     queue_state *st = qst(q);
     bool nowait = timeout_ms == 0;
     int64_t deadline = mproc__deadline(timeout_ms);
-    rc = take_lock(q, &st->get_lock, PARK_GET_LOCK, deadline, MPROC_EEMPTY);
-    if (rc)
-        return mproc__fail(rc);
     uint8_t *buf = NULL;
     size_t have = 0, total = 0;
     bool in_message = false, complete = false;
+    /* One thread takes over a kept partial message (and the turn that goes with it). */
+    if (__atomic_exchange_n(&q->resuming, false, __ATOMIC_ACQ_REL)) {
+        buf = q->partial;
+        have = q->have;
+        total = q->total;
+        q->partial = NULL;
+        in_message = true;
+    } else {
+        rc = take_lock(q, &st->get_lock, PARK_GET_LOCK, deadline, MPROC_EEMPTY);
+        if (rc)
+            return mproc__fail(rc);
+    }
     while (!complete) {
         uint32_t seen = __atomic_load_n(&st->data_seq, __ATOMIC_SEQ_CST);
         uint64_t head = load64(&st->head);
         if (pos_of(load64(&st->tail)) == pos_of(head)) {
-            if (nowait && !in_message) {
-                rc = MPROC_EEMPTY;
-                break;
-            }
             /* A producer that died half-way will send no more of its message. */
             if (in_message && !mproc__word_holder_alive(&st->put_lock)) {
                 mproc_free(buf);
                 buf = NULL;
                 in_message = false;
-                deadline = mproc__deadline(timeout_ms);
                 continue;
             }
             int64_t ms = mproc__next_slice(deadline);
+            if (ms == 0 && in_message) {
+                /* Keep the part that came, and our turn, for the next get here. */
+                q->partial = buf;
+                q->have = have;
+                q->total = total;
+                __atomic_store_n(&q->resuming, true, __ATOMIC_RELEASE);
+                return mproc__fail(nowait ? MPROC_EEMPTY : MPROC_ETIMEDOUT);
+            }
             if (ms == 0) {
-                rc = MPROC_ETIMEDOUT;
+                rc = nowait ? MPROC_EEMPTY : MPROC_ETIMEDOUT;
                 break;
             }
             mproc__park_counted(park(q, PARK_DATA), &st->data_seq, seen, &st->data_waiters, ms);
@@ -409,8 +439,6 @@ int mproc_queue_get(mproc_queue *q, mproc_bytes *out, int64_t timeout_ms)
         mproc__wake_all(park(q, PARK_ROOM), &st->room_seq, &st->room_waiters);
         if (take && (flags & F_LAST) && have == total)
             complete = true;
-        else if (in_message)
-            deadline = mproc__deadline(timeout_ms); /* progress: wait on for the rest */
     }
     if (rc == 0)
         give_back(q);
@@ -448,11 +476,23 @@ int mproc_queue_full(mproc_queue *q)
            st->capacity - used_bytes(st) < frame_size(0);
 }
 
+/* Gives up a kept partial message and the consumers' turn (the rest of that message is
+ * then skipped by whoever gets next). */
+static void drop_partial(mproc_queue *q)
+{
+    if (__atomic_exchange_n(&q->resuming, false, __ATOMIC_ACQ_REL)) {
+        mproc_free(q->partial);
+        q->partial = NULL;
+        mproc__word_unlock(&qst(q)->get_lock, park(q, PARK_GET_LOCK));
+    }
+}
+
 int mproc_queue_close(mproc_queue *q)
 {
     if (mproc__obj_check(q, MPROC__KIND_QUEUE))
         return mproc__fail(MPROC_EINVAL);
     q->closed = true;
+    drop_partial(q);
     return 0;
 }
 
@@ -460,6 +500,7 @@ void mproc_queue_destroy(mproc_queue *q)
 {
     if (mproc__obj_check(q, MPROC__KIND_QUEUE))
         return;
+    drop_partial(q);
     mproc__obj_close(&q->o);
     mproc_free(q);
 }
@@ -523,7 +564,7 @@ int mproc_unpack_queue(mproc_unpacker *u, mproc_queue **out)
     rc = mproc__obj_open(&q->o, &recs[0], MPROC__KIND_QUEUE);
     if (!rc) {
         uint64_t cap = qst(q)->capacity;
-        if (cap < MIN_RING || (cap & (cap - 1)) || cap > q->o.size - RING_OFFSET) {
+        if (cap < MIN_RING || cap > MAX_RING || (cap & (cap - 1)) || cap > q->o.size - RING_OFFSET) {
             mproc__obj_close(&q->o);
             rc = mproc__fail(MPROC_EPROTO);
         }

@@ -259,6 +259,48 @@ int mproc_array_set_f64(mproc_array *a, size_t index, double value)
     return rc ? mproc__fail(rc) : 0;
 }
 
+/* A raw integer element: compare-and-swap on the element's own width, with the same range
+ * rule as a set. */
+static int raw_add(uint32_t type, void *p, int64_t delta, int64_t *result)
+{
+    size_t size = mproc_type_size((mproc_type)type);
+    for (;;) {
+        uint64_t old_bits = 0, new_bits = 0;
+        uint8_t old_elem[8], new_elem[8];
+        switch (size) {
+        case 1: { uint8_t v = __atomic_load_n((uint8_t *)p, __ATOMIC_SEQ_CST); memcpy(old_elem, &v, 1); break; }
+        case 2: { uint16_t v = __atomic_load_n((uint16_t *)p, __ATOMIC_SEQ_CST); memcpy(old_elem, &v, 2); break; }
+        case 4: { uint32_t v = __atomic_load_n((uint32_t *)p, __ATOMIC_SEQ_CST); memcpy(old_elem, &v, 4); break; }
+        default: { uint64_t v = __atomic_load_n((uint64_t *)p, __ATOMIC_SEQ_CST); memcpy(old_elem, &v, 8); break; }
+        }
+        int64_t i = 0;
+        uint64_t u = 0;
+        double d = 0;
+        bool big;
+        read_elem(type, old_elem, &i, &u, &d, &big);
+        if (big || (delta > 0 && i > INT64_MAX - delta) || (delta < 0 && i < INT64_MIN - delta))
+            return mproc__fail(MPROC_ETOOBIG);
+        memcpy(new_elem, old_elem, size);
+        int rc = write_int(type, new_elem, i + delta);
+        if (rc)
+            return mproc__fail(rc);
+        memcpy(&old_bits, old_elem, size);
+        memcpy(&new_bits, new_elem, size);
+        bool swapped;
+        switch (size) {
+        case 1: { uint8_t e = (uint8_t)old_bits; swapped = __atomic_compare_exchange_n((uint8_t *)p, &e, (uint8_t)new_bits, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST); break; }
+        case 2: { uint16_t e = (uint16_t)old_bits; swapped = __atomic_compare_exchange_n((uint16_t *)p, &e, (uint16_t)new_bits, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST); break; }
+        case 4: { uint32_t e = (uint32_t)old_bits; swapped = __atomic_compare_exchange_n((uint32_t *)p, &e, (uint32_t)new_bits, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST); break; }
+        default: { uint64_t e = old_bits; swapped = __atomic_compare_exchange_n((uint64_t *)p, &e, new_bits, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST); break; }
+        }
+        if (swapped) {
+            if (result)
+                *result = i + delta;
+            return 0;
+        }
+    }
+}
+
 int mproc_array_add_i64(mproc_array *a, size_t index, int64_t delta, int64_t *result)
 {
     int rc = check(a);
@@ -270,19 +312,8 @@ int mproc_array_add_i64(mproc_array *a, size_t index, int64_t delta, int64_t *re
     array_state *st = array_st(a);
     if (is_float(st->type))
         return mproc__fail(MPROC_ETYPE);
-    if (!st->has_lock && (st->type == MPROC_T_LONGLONG || (st->type == MPROC_T_LONG && sizeof(long) == 8))) {
-        /* Raw 64-bit integers: a CPU atomic is enough. */
-        int64_t now = __atomic_add_fetch((int64_t *)p, delta, __ATOMIC_SEQ_CST);
-        if (result)
-            *result = now;
-        return 0;
-    }
-    if (!st->has_lock && (st->type == MPROC_T_INT || (st->type == MPROC_T_LONG && sizeof(long) == 4))) {
-        int32_t now = __atomic_add_fetch((int32_t *)p, (int32_t)delta, __ATOMIC_SEQ_CST);
-        if (result)
-            *result = now;
-        return 0;
-    }
+    if (!st->has_lock)
+        return raw_add(st->type, p, delta, result);
     int64_t i = 0;
     uint64_t u = 0;
     double d = 0;

@@ -8,9 +8,9 @@
  *
  * Any number of producers and consumers, in any processes, at once; messages of one
  * producer arrive in the order it put them; none is lost or delivered twice. A producer
- * killed in the middle of a put leaves no partial message behind (the message is not
- * delivered); a consumer killed in the middle of a get does not hold up the others (the
- * message it was taking is gone with it).
+ * killed in the middle of a put, or giving up on a put that streams, leaves no partial
+ * message behind (the message is not delivered); a consumer killed in the middle of a get
+ * does not hold up the others (the message it was taking is gone with it).
  *
  * Queues travel in argument packs (mproc_pack_handle / mproc_unpack_queue) under every
  * start method. Each process's handle is its own to destroy; the ring goes with the last. */
@@ -28,8 +28,9 @@ typedef struct mproc_queue mproc_queue;
 
 typedef struct mproc_queue_opts {
     int64_t maxsize;       /* most messages held at once; <= 0: no limit but the ring */
-    size_t ring_bytes;     /* 0: 16 MiB. Memory is used only as the ring fills (and, on
-                              Linux, given back as it drains) */
+    size_t ring_bytes;     /* 0: 16 MiB; at most 2 GiB (MPROC_ETOOBIG). Memory is used
+                              only as the ring fills (and, on Linux, given back as it
+                              drains); rounded up to a power of two */
 } mproc_queue_opts;
 
 /* Queue(maxsize). */
@@ -46,7 +47,10 @@ MPROC_API int mproc_simplequeue_create(mproc_queue **out);
  * (nothing delivered) only after timeout_ms without progress. */
 MPROC_API int mproc_queue_put(mproc_queue *q, const void *data, size_t len, int64_t timeout_ms);
 /* Takes the next message into *out (free it with mproc_bytes_free). timeout_ms 0 is
- * get_nowait: MPROC_EEMPTY at once when empty; otherwise MPROC_ETIMEDOUT. */
+ * get_nowait: MPROC_EEMPTY at once when empty; otherwise MPROC_ETIMEDOUT. If the timeout
+ * passes while a streamed message is half-way in, the part that came stays in this
+ * handle, which keeps the consumers' turn: the next get on this handle goes on with it
+ * (other consumers wait meanwhile; closing or destroying the handle gives the message up). */
 MPROC_API int mproc_queue_get(mproc_queue *q, mproc_bytes *out, int64_t timeout_ms);
 /* Approximate number of messages (as Python's), or an error. */
 MPROC_API int64_t mproc_queue_qsize(mproc_queue *q);
