@@ -77,7 +77,7 @@ bool mproc__take_received(mpp_handle h)
     return took;
 }
 
-static bool was_received(mpp_handle h)
+bool mproc__was_received(mpp_handle h)
 {
     for (size_t i = 0; i < received.count; i++)
         if (received.items[i] == h)
@@ -90,7 +90,7 @@ void mproc__forget_inherited_conns(void)
     /* Only this thread exists in a forked child: the list is ours. An end the parent's
      * code held becomes a closed handle here (its calls give MPROC_ECLOSED). */
     for (mproc_conn *c = live_conns; c; c = c->next)
-        if (c->os && !was_received(mpp_conn_handle(c->os))) {
+        if (c->os && !mproc__was_received(mpp_conn_handle(c->os))) {
             mpp_conn_close(c->os);
             c->os = NULL;
         }
@@ -126,6 +126,7 @@ int mproc_pipe(mproc_conn **a, mproc_conn **b, bool duplex)
     if (!rc) {
         rc = conn_wrap(y, duplex ? CONN_READ | CONN_WRITE : CONN_WRITE, b);
         if (rc) {
+            unlink_conn(*a);
             mproc_free(*a);
             *a = NULL;
         }
@@ -320,7 +321,7 @@ void mproc_conn_close(mproc_conn *c)
 {
     if (mproc__obj_check(c, MPROC__KIND_CONN))
         return;
-    if (c->pending)
+    if (c->pending && c->os)
         flush_pending(c, mproc__deadline(1000));
     unlink_conn(c);
     mproc_free(c->pending);

@@ -60,6 +60,7 @@ typedef struct mproc__obj {
     mpp_handle parks[MPROC__MAX_PARKS];
     uint32_t nparks;
     bool borrowed; /* a view into another object's mapping (a Value's lock): frees nothing */
+    bool embedded; /* part of another object (a Condition's lock): its owner destroys it */
     const struct mproc__obj *dep; /* travels along (a Condition's lock), or NULL */
 } mproc__obj;
 
@@ -146,6 +147,7 @@ int mproc__process_sentinel(mproc_process *p, mpp_handle *sentinel);
  * once; later unpacks of the same end get duplicates. */
 void mproc__set_received(const mpp_handle *handles, size_t n);
 bool mproc__take_received(mpp_handle h);
+bool mproc__was_received(mpp_handle h);
 /* In a forked child: pipe ends and pack copies that were not passed to it are closed, so
  * that, as under spawn, only its arguments keep ends open (objects it inherited become
  * closed handles). */

@@ -290,7 +290,7 @@ static int field_at(const mproc_unpacker *u, size_t pos, uint8_t *tag, uint64_t 
         if (*word > u->len - *body)
             return MPROC_EINVAL;
         if (*tag == MPROC_FIELD_HANDLE &&
-            (*word < HANDLE_HEAD ||
+            (*word < HANDLE_HEAD || get_u32le(u->data + *body + 4) == 0 ||
              get_u32le(u->data + *body + 4) > MPROC__MAX_RECORDS ||
              *word != HANDLE_HEAD + (uint64_t)get_u32le(u->data + *body + 4) * MPROC__RECORD_SIZE))
             return MPROC_EINVAL;

@@ -37,7 +37,37 @@ struct mproc_process {
     int64_t pid;
     mpp_child *child;
     struct mproc_process *prev, *next; /* registry of started, not destroyed processes */
+    struct mproc_process *holding_prev, *holding_next; /* while `handles` holds copies */
 };
+
+/* Processes created but not started whose handles hold copies of pipe ends (a forked
+ * child must not keep those open); guarded by mpp_lock. */
+static mproc_process *holding;
+
+static void holding_add(mproc_process *p)
+{
+    mpp_lock();
+    p->holding_next = holding;
+    if (holding)
+        holding->holding_prev = p;
+    holding = p;
+    mpp_unlock();
+}
+
+/* Closes p's copies and takes it off the list. */
+static void holding_close(mproc_process *p)
+{
+    mpp_lock();
+    if (p->holding_prev)
+        p->holding_prev->holding_next = p->holding_next;
+    else if (holding == p)
+        holding = p->holding_next;
+    if (p->holding_next)
+        p->holding_next->holding_prev = p->holding_prev;
+    p->holding_prev = p->holding_next = NULL;
+    mpp_unlock();
+    mproc__handles_close(&p->handles);
+}
 
 /* Per-process state of the library. In a child it is reset from the payload. */
 static struct {
@@ -246,6 +276,8 @@ int mproc_process_create(mproc_process **out, const mproc_process_opts *opts)
             mproc_process_destroy(p);
             return err ? mproc__fail_os(err) : mproc__fail(MPROC_EINVAL);
         }
+        if (!rc && p->handles.count)
+            holding_add(p);
     }
     if (rc || !p->target || !p->name) {
         mproc_process_destroy(p);
@@ -320,7 +352,7 @@ int mproc_process_start(mproc_process *p)
         return rc;
     }
     /* The child has its own copies now: ours would only keep pipe ends open here. */
-    mproc__handles_close(&p->handles);
+    holding_close(p);
     mpp_lock();
     p->child = child;
     p->pid = pid;
@@ -446,7 +478,7 @@ int mproc_process_destroy(mproc_process *p)
     if (p->child)
         mpp_child_free(p->child);
     mproc__buf_free(&p->args);
-    mproc__handles_close(&p->handles);
+    holding_close(p);
     mproc_free(p->name);
     mproc_free(p->target);
     mproc_free(p);
@@ -578,6 +610,13 @@ _Noreturn void mproc__child_main(mproc_bytes *payload, const mpp_handle *handles
         mproc_free(inherited.items);
         mproc__forget_inherited_conns();
         mproc__forget_inherited_packs();
+        /* Other not-yet-started processes' copies (ours are the ones in our args). */
+        for (mproc_process *other = holding; other; other = other->holding_next) {
+            for (size_t i = 0; i < other->handles.count; i++)
+                if (!mproc__was_received(other->handles.items[i]))
+                    mpp_handle_close(other->handles.items[i]);
+            other->handles.count = 0;
+        }
     }
     rc = rc ? rc : mproc_unpack_init(&u, payload);
     rc = rc ? rc : mproc_unpack_i64(&u, &magic);

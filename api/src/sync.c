@@ -267,8 +267,8 @@ int mproc_lock_locked(mproc_lock *l)
 
 void mproc_lock_destroy(mproc_lock *l)
 {
-    if (mproc__obj_check(l, MPROC__KIND_LOCK) || l->o.borrowed)
-        return; /* a Value's lock goes with its Value */
+    if (mproc__obj_check(l, MPROC__KIND_LOCK) || l->o.borrowed || l->o.embedded)
+        return; /* a Value's or a Condition's lock goes with its owner */
     mproc__obj_close(&l->o);
     mproc_free(l);
 }
@@ -496,6 +496,7 @@ int mproc_cond_create(mproc_cond **out, mproc_lock *lock)
         return rc;
     }
     c->o.dep = &c->lock.o;
+    c->lock.o.embedded = true;
     *out = c;
     return 0;
 }
@@ -648,6 +649,7 @@ int mproc_unpack_cond(mproc_unpacker *u, mproc_cond **out)
         return rc;
     }
     c->o.dep = &c->lock.o;
+    c->lock.o.embedded = true;
     *out = c;
     return 0;
 }
@@ -833,9 +835,18 @@ static void end_cycle(mproc_barrier *b, bool broken)
 static int barrier_lock(mproc_barrier *b)
 {
     /* Held only for a few instructions (or the action): an unbounded wait here still ends,
-     * as a dead holder is taken over. */
+     * as a dead holder is taken over. A holder that died as the last party (in its action)
+     * leaves a full cycle that nobody will end: it ends broken. */
     int rc = mproc__word_lock(&barrier_st(b)->lock, mproc__park_of(&b->o, 0), MPROC_FOREVER);
-    return rc == MPROC_EOWNERDEAD ? 0 : rc;
+    if (rc == MPROC_EOWNERDEAD) {
+        barrier_state *st = barrier_st(b);
+        if (st->count >= st->parties) {
+            st->broken = 1;
+            end_cycle(b, true);
+        }
+        rc = 0;
+    }
+    return rc;
 }
 
 static void barrier_unlock(mproc_barrier *b)
@@ -870,7 +881,7 @@ int mproc_barrier_wait(mproc_barrier *b, int64_t timeout_ms)
         return mproc__fail(MPROC_EBROKEN);
     }
     uint32_t index = st->count++, cycle = st->cycle;
-    if (st->count == st->parties) {
+    if (st->count >= st->parties) {
         rc = st->action[0] ? run_action(st->action) : 0;
         if (rc)
             st->broken = 1;
