@@ -18,8 +18,9 @@
 
 struct mpp_conn {
     HANDLE pipe;
-    HANDLE io_event;    /* for reads and writes (one at a time per end) */
-    HANDLE probe_event; /* for zero-byte reads in waits */
+    HANDLE read_event, write_event; /* one per direction: a duplex end may read and write
+                                       from two threads at once */
+    HANDLE probe_event;             /* for zero-byte reads in waits */
 };
 
 static int conn_new(HANDLE pipe, mpp_conn **out)
@@ -28,14 +29,15 @@ static int conn_new(HANDLE pipe, mpp_conn **out)
     if (!c)
         return mproc__fail(MPROC_ENOMEM);
     c->pipe = pipe;
-    c->io_event = CreateEventW(NULL, TRUE, FALSE, NULL);
+    c->read_event = CreateEventW(NULL, TRUE, FALSE, NULL);
+    c->write_event = CreateEventW(NULL, TRUE, FALSE, NULL);
     c->probe_event = CreateEventW(NULL, TRUE, FALSE, NULL);
-    if (!c->io_event || !c->probe_event) {
+    if (!c->read_event || !c->write_event || !c->probe_event) {
         int rc = mproc__fail_os_now();
-        if (c->io_event)
-            CloseHandle(c->io_event);
-        if (c->probe_event)
-            CloseHandle(c->probe_event);
+        HANDLE events[] = {c->read_event, c->write_event, c->probe_event};
+        for (int i = 0; i < 3; i++)
+            if (events[i])
+                CloseHandle(events[i]);
         mproc_free(c);
         return rc;
     }
@@ -126,16 +128,17 @@ static bool is_closed_error(DWORD e)
 static int overlapped_io(mpp_conn *c, bool write, void *buf, DWORD len, int64_t deadline,
                          DWORD *moved)
 {
+    HANDLE event = write ? c->write_event : c->read_event;
     OVERLAPPED ov = {0};
-    ov.hEvent = c->io_event;
-    ResetEvent(c->io_event);
+    ov.hEvent = event;
+    ResetEvent(event);
     *moved = 0;
     BOOL ok = write ? WriteFile(c->pipe, buf, len, NULL, &ov) : ReadFile(c->pipe, buf, len, NULL, &ov);
     DWORD error = ok ? 0 : GetLastError();
     if (!ok && error != ERROR_IO_PENDING)
         return is_closed_error(error) ? (mproc__fail_os((int)error), MPROC_ECLOSED)
                                       : mproc__fail_os((int)error);
-    if (!ok && WaitForSingleObject(c->io_event, wait_ms(deadline)) != WAIT_OBJECT_0)
+    if (!ok && WaitForSingleObject(event, wait_ms(deadline)) != WAIT_OBJECT_0)
         CancelIoEx(c->pipe, &ov);
     ok = GetOverlappedResult(c->pipe, &ov, moved, TRUE);
     error = ok ? 0 : GetLastError();
@@ -175,7 +178,9 @@ int mpp_conn_read(mpp_conn *c, void *buf, size_t cap, int64_t deadline, size_t *
     else if (avail == 0 && mproc__remaining(deadline) == 0)
         return 0;
     DWORD moved = 0;
-    int rc = overlapped_io(c, false, buf, want, avail > 0 ? MPROC_FOREVER : deadline, &moved);
+    /* Data seen by the peek normally completes the read at once; the caller's deadline
+     * still bounds it (another handle to this end may take the data first). */
+    int rc = overlapped_io(c, false, buf, want, deadline, &moved);
     *got = moved;
     return rc;
 }
@@ -185,7 +190,8 @@ void mpp_conn_close(mpp_conn *c)
     if (!c)
         return;
     CloseHandle(c->pipe);
-    CloseHandle(c->io_event);
+    CloseHandle(c->read_event);
+    CloseHandle(c->write_event);
     CloseHandle(c->probe_event);
     mproc_free(c);
 }
@@ -300,6 +306,11 @@ int mpp_wait(const mpp_waitable *items, size_t n, int64_t timeout_ms, bool *read
         if (count || mproc__remaining(deadline) == 0)
             break;
         for (size_t i = 0; i < n; i++) {
+            bool repeat = false; /* the same item twice: WaitForMultipleObjects refuses it */
+            for (size_t k = 0; k < i && !repeat; k++)
+                repeat = items[k].conn == items[i].conn && items[k].sentinel == items[i].sentinel;
+            if (repeat)
+                continue;
             if (!items[i].conn) {
                 handles[m++] = (HANDLE)items[i].sentinel;
                 continue;
@@ -321,7 +332,10 @@ int mpp_wait(const mpp_waitable *items, size_t n, int64_t timeout_ms, bool *read
             }
         }
         DWORD ms = wait_ms(deadline);
-        if (poll_needed && (ms == INFINITE || ms > 5))
+        /* Peek-only ends, and objects past the 4032 that helper threads watch, are looked
+         * at again every few milliseconds. */
+        if ((poll_needed || m > (size_t)MAXIMUM_WAIT_OBJECTS * (MAXIMUM_WAIT_OBJECTS - 1)) &&
+            (ms == INFINITE || ms > 5))
             ms = 5;
         wait_any_handle(handles, m, ms);
         for (size_t i = 0; i < n; i++)
