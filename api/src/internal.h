@@ -93,6 +93,12 @@ static inline void *mproc__obj_state(const mproc__obj *o)
  * by the pack's bytes). */
 int mproc__unpack_records(mproc_unpacker *u, uint32_t kind, mproc__record *recs, uint32_t *n);
 
+/* The usual life of a one-record object whose struct starts with its mproc__obj: a new one
+ * (zeroed struct, new segment), or one re-opened from the next pack field. */
+int mproc__object_new(uint32_t kind, size_t struct_size, size_t state_size, uint32_t nparks,
+                      void **out);
+int mproc__object_unpack(mproc_unpacker *u, uint32_t kind, size_t struct_size, void **out);
+
 /* Every handle in a pack's bytes, nested packs included, in order: fn may replace it. */
 typedef int (*mproc__handle_fn)(void *ctx, uint64_t *handle);
 int mproc__pack_visit_handles(uint8_t *data, size_t len, mproc__handle_fn fn, void *ctx);

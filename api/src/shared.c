@@ -97,3 +97,39 @@ int mproc__obj_check(const void *object, uint32_t kind)
         return MPROC_EINVAL;
     return 0;
 }
+
+int mproc__object_new(uint32_t kind, size_t struct_size, size_t state_size, uint32_t nparks,
+                      void **out)
+{
+    mproc__obj *o = mproc_calloc(1, struct_size);
+    if (!o)
+        return mproc__fail(MPROC_ENOMEM);
+    int rc = mproc__obj_create(o, kind, state_size, nparks);
+    if (rc) {
+        mproc_free(o);
+        return rc;
+    }
+    *out = o;
+    return 0;
+}
+
+int mproc__object_unpack(mproc_unpacker *u, uint32_t kind, size_t struct_size, void **out)
+{
+    if (!out)
+        return mproc__fail(MPROC_EINVAL);
+    mproc__record recs[MPROC__MAX_RECORDS];
+    uint32_t n;
+    int rc = mproc__unpack_records(u, kind, recs, &n);
+    if (rc)
+        return rc;
+    mproc__obj *o = mproc_calloc(1, struct_size);
+    if (!o)
+        return mproc__fail(MPROC_ENOMEM);
+    rc = mproc__obj_open(o, &recs[0], kind);
+    if (rc) {
+        mproc_free(o);
+        return rc;
+    }
+    *out = o;
+    return 0;
+}

@@ -193,17 +193,11 @@ static int lock_create(mproc_lock **out, bool recursive)
     if (!out)
         return mproc__fail(MPROC_EINVAL);
     *out = NULL;
-    mproc_lock *l = mproc_calloc(1, sizeof *l);
-    if (!l)
-        return mproc__fail(MPROC_ENOMEM);
-    int rc = mproc__obj_create(&l->o, MPROC__KIND_LOCK, sizeof(lock_state), 1);
-    if (rc) {
-        mproc_free(l);
-        return rc;
-    }
-    mproc__lock_state_init(lock_st(l), recursive);
-    *out = l;
-    return 0;
+    int rc = mproc__object_new(MPROC__KIND_LOCK, sizeof **out, sizeof(lock_state), 1,
+                               (void **)out);
+    if (!rc)
+        mproc__lock_state_init(lock_st(*out), recursive);
+    return rc;
 }
 
 int mproc_lock_create(mproc_lock **out)
@@ -288,28 +282,9 @@ void mproc_rlock_destroy(mproc_lock *l)
     mproc_lock_destroy(l);
 }
 
-static int lock_open(mproc_lock **out, const mproc__record *r)
-{
-    mproc_lock *l = mproc_calloc(1, sizeof *l);
-    if (!l)
-        return mproc__fail(MPROC_ENOMEM);
-    int rc = mproc__obj_open(&l->o, r, MPROC__KIND_LOCK);
-    if (rc) {
-        mproc_free(l);
-        return rc;
-    }
-    *out = l;
-    return 0;
-}
-
 int mproc_unpack_lock(mproc_unpacker *u, mproc_lock **out)
 {
-    if (!out)
-        return mproc__fail(MPROC_EINVAL);
-    mproc__record recs[MPROC__MAX_RECORDS];
-    uint32_t n;
-    int rc = mproc__unpack_records(u, MPROC__KIND_LOCK, recs, &n);
-    return rc ? rc : lock_open(out, &recs[0]);
+    return mproc__object_unpack(u, MPROC__KIND_LOCK, sizeof **out, (void **)out);
 }
 
 /* Whether the caller may wait/notify: an RLock held by this thread; a Lock held by this
@@ -341,19 +316,14 @@ static int sem_create(mproc_sem **out, uint32_t value, bool bounded)
     if (!out || value > INT32_MAX)
         return mproc__fail(MPROC_EINVAL);
     *out = NULL;
-    mproc_sem *s = mproc_calloc(1, sizeof *s);
-    if (!s)
-        return mproc__fail(MPROC_ENOMEM);
-    int rc = mproc__obj_create(&s->o, MPROC__KIND_SEM, sizeof(sem_state), 1);
-    if (rc) {
-        mproc_free(s);
+    int rc = mproc__object_new(MPROC__KIND_SEM, sizeof **out, sizeof(sem_state), 1,
+                               (void **)out);
+    if (rc)
         return rc;
-    }
-    sem_state *st = mproc__obj_state(&s->o);
+    sem_state *st = mproc__obj_state(&(*out)->o);
     st->value = value;
     st->bounded = bounded;
     st->max = value;
-    *out = s;
     return 0;
 }
 
@@ -419,23 +389,7 @@ void mproc_sem_destroy(mproc_sem *s)
 
 int mproc_unpack_sem(mproc_unpacker *u, mproc_sem **out)
 {
-    if (!out)
-        return mproc__fail(MPROC_EINVAL);
-    mproc__record recs[MPROC__MAX_RECORDS];
-    uint32_t n;
-    int rc = mproc__unpack_records(u, MPROC__KIND_SEM, recs, &n);
-    if (rc)
-        return rc;
-    mproc_sem *s = mproc_calloc(1, sizeof *s);
-    if (!s)
-        return mproc__fail(MPROC_ENOMEM);
-    rc = mproc__obj_open(&s->o, &recs[0], MPROC__KIND_SEM);
-    if (rc) {
-        mproc_free(s);
-        return rc;
-    }
-    *out = s;
-    return 0;
+    return mproc__object_unpack(u, MPROC__KIND_SEM, sizeof **out, (void **)out);
 }
 
 /* ---- Condition -----------------------------------------------------------------------------
@@ -671,16 +625,8 @@ int mproc_event_create(mproc_event **out)
     if (!out)
         return mproc__fail(MPROC_EINVAL);
     *out = NULL;
-    mproc_event *e = mproc_calloc(1, sizeof *e);
-    if (!e)
-        return mproc__fail(MPROC_ENOMEM);
-    int rc = mproc__obj_create(&e->o, MPROC__KIND_EVENT, sizeof(event_state), 1);
-    if (rc) {
-        mproc_free(e);
-        return rc;
-    }
-    *out = e;
-    return 0;
+    return mproc__object_new(MPROC__KIND_EVENT, sizeof **out, sizeof(event_state), 1,
+                             (void **)out);
 }
 
 static event_state *event_st(mproc_event *e)
@@ -738,23 +684,7 @@ void mproc_event_destroy(mproc_event *e)
 
 int mproc_unpack_event(mproc_unpacker *u, mproc_event **out)
 {
-    if (!out)
-        return mproc__fail(MPROC_EINVAL);
-    mproc__record recs[MPROC__MAX_RECORDS];
-    uint32_t n;
-    int rc = mproc__unpack_records(u, MPROC__KIND_EVENT, recs, &n);
-    if (rc)
-        return rc;
-    mproc_event *e = mproc_calloc(1, sizeof *e);
-    if (!e)
-        return mproc__fail(MPROC_ENOMEM);
-    rc = mproc__obj_open(&e->o, &recs[0], MPROC__KIND_EVENT);
-    if (rc) {
-        mproc_free(e);
-        return rc;
-    }
-    *out = e;
-    return 0;
+    return mproc__object_unpack(u, MPROC__KIND_EVENT, sizeof **out, (void **)out);
 }
 
 /* ---- Barrier ------------------------------------------------------------------------------
@@ -799,20 +729,15 @@ int mproc_barrier_create(mproc_barrier **out, const mproc_barrier_opts *opts)
         return mproc__fail(MPROC_ETOOBIG);
     if (opts->action && !mproc_task_lookup(opts->action))
         return mproc__fail(MPROC_ENOTASK);
-    mproc_barrier *b = mproc_calloc(1, sizeof *b);
-    if (!b)
-        return mproc__fail(MPROC_ENOMEM);
-    int rc = mproc__obj_create(&b->o, MPROC__KIND_BARRIER, sizeof(barrier_state), 2);
-    if (rc) {
-        mproc_free(b);
+    int rc = mproc__object_new(MPROC__KIND_BARRIER, sizeof **out, sizeof(barrier_state), 2,
+                               (void **)out);
+    if (rc)
         return rc;
-    }
-    barrier_state *st = barrier_st(b);
+    barrier_state *st = barrier_st(*out);
     st->parties = opts->parties;
     st->timeout_ms = opts->timeout_ms;
     if (opts->action)
         strcpy(st->action, opts->action);
-    *out = b;
     return 0;
 }
 
@@ -974,21 +899,5 @@ void mproc_barrier_destroy(mproc_barrier *b)
 
 int mproc_unpack_barrier(mproc_unpacker *u, mproc_barrier **out)
 {
-    if (!out)
-        return mproc__fail(MPROC_EINVAL);
-    mproc__record recs[MPROC__MAX_RECORDS];
-    uint32_t n;
-    int rc = mproc__unpack_records(u, MPROC__KIND_BARRIER, recs, &n);
-    if (rc)
-        return rc;
-    mproc_barrier *b = mproc_calloc(1, sizeof *b);
-    if (!b)
-        return mproc__fail(MPROC_ENOMEM);
-    rc = mproc__obj_open(&b->o, &recs[0], MPROC__KIND_BARRIER);
-    if (rc) {
-        mproc_free(b);
-        return rc;
-    }
-    *out = b;
-    return 0;
+    return mproc__object_unpack(u, MPROC__KIND_BARRIER, sizeof **out, (void **)out);
 }
