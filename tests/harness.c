@@ -30,6 +30,30 @@ int64_t mproc__forkserver_pid(void);
 int mproc__forkserver_fd(void);
 #endif
 
+mproc_process *harness_start(mproc_start_method method, const char *target, mproc_pack *args)
+{
+    mproc_context *ctx;
+    if (!mproc_start_method_available(method)) {
+        assert_rc(mproc_context_get(&ctx, method), MPROC_ENOTSUP);
+        return NULL;
+    }
+    assert_ok(mproc_context_get(&ctx, method));
+    mproc_process *p;
+    assert_ok(mproc_process_create(&p, &(mproc_process_opts){.target = target, .args = args,
+                                                             .ctx = ctx}));
+    assert_ok(mproc_process_start(p));
+    return p;
+}
+
+int harness_join_code(mproc_process *p)
+{
+    assert_ok(mproc_process_join(p, 120000));
+    int code = 0;
+    assert_ok(mproc_process_exitcode(p, &code));
+    mproc_process_destroy(p);
+    return code;
+}
+
 bool harness_is_windows(void)
 {
 #ifdef _WIN32

@@ -42,6 +42,31 @@ int64_t harness_now_ms(void);
  * Returns false if it could not start or did not end in time. */
 bool harness_run_program(const char *exe, int64_t timeout_ms, char **out, char **err,
                          int *exitcode);
+/* Creates and starts a child running task `target` with args under `method`; NULL (having
+ * checked that the method is refused) where the platform has no such method. */
+mproc_process *harness_start(mproc_start_method method, const char *target, mproc_pack *args);
+/* Joins p (2 minutes at most), destroys it and returns its exit code. */
+int harness_join_code(mproc_process *p);
+/* Defines fn_fork, fn_spawn and fn_forkserver cases calling fn(method). */
+#define HARNESS_PER_METHOD(fn)                                                               \
+    static void fn##_fork(void **s)                                                          \
+    {                                                                                        \
+        (void)s;                                                                             \
+        fn(MPROC_FORK);                                                                      \
+    }                                                                                        \
+    static void fn##_spawn(void **s)                                                         \
+    {                                                                                        \
+        (void)s;                                                                             \
+        fn(MPROC_SPAWN);                                                                     \
+    }                                                                                        \
+    static void fn##_forkserver(void **s)                                                    \
+    {                                                                                        \
+        (void)s;                                                                             \
+        fn(MPROC_FORKSERVER);                                                                \
+    }
+#define HARNESS_PM(fn)                                                                       \
+    cmocka_unit_test(fn##_fork), cmocka_unit_test(fn##_spawn), cmocka_unit_test(fn##_forkserver)
+
 /* true when running as a Windows build (under Wine here). */
 bool harness_is_windows(void);
 

@@ -16,47 +16,6 @@
 #include <pthread.h>
 #endif
 
-static mproc_process *start(mproc_start_method method, const char *target, mproc_pack *args)
-{
-    mproc_context *ctx;
-    if (!mproc_start_method_available(method)) {
-        assert_rc(mproc_context_get(&ctx, method), MPROC_ENOTSUP);
-        return NULL;
-    }
-    assert_ok(mproc_context_get(&ctx, method));
-    mproc_process *p;
-    assert_ok(mproc_process_create(&p, &(mproc_process_opts){.target = target, .args = args,
-                                                             .ctx = ctx}));
-    assert_ok(mproc_process_start(p));
-    return p;
-}
-
-static int join_code(mproc_process *p)
-{
-    assert_ok(mproc_process_join(p, 60000));
-    int code = 0;
-    assert_ok(mproc_process_exitcode(p, &code));
-    mproc_process_destroy(p);
-    return code;
-}
-
-#define PER_METHOD(fn)                                                                       \
-    static void fn##_fork(void **s)                                                          \
-    {                                                                                        \
-        (void)s;                                                                             \
-        fn(MPROC_FORK);                                                                      \
-    }                                                                                        \
-    static void fn##_spawn(void **s)                                                         \
-    {                                                                                        \
-        (void)s;                                                                             \
-        fn(MPROC_SPAWN);                                                                     \
-    }                                                                                        \
-    static void fn##_forkserver(void **s)                                                    \
-    {                                                                                        \
-        (void)s;                                                                             \
-        fn(MPROC_FORKSERVER);                                                                \
-    }
-
 /* Runs fn(arg) on a thread; join waits for it. */
 typedef struct {
     void (*fn)(void *);
@@ -384,7 +343,7 @@ static void duplex_with_a_child(mproc_start_method method)
     assert_ok(mproc_pack_create(&args));
     assert_ok(mproc_pack_handle(args, theirs));
     assert_ok(mproc_pack_i64(args, 100));
-    mproc_process *p = start(method, "echo_rounds", args);
+    mproc_process *p = harness_start(method, "echo_rounds", args);
     mproc_pack_destroy(args);
     mproc_conn_close(theirs);
     if (p) {
@@ -398,7 +357,7 @@ static void duplex_with_a_child(mproc_start_method method)
             assert_memory_equal(m.data, msg, (size_t)n);
             mproc_bytes_free(&m);
         }
-        assert_int_equal(join_code(p), 0);
+        assert_int_equal(harness_join_code(p), 0);
         /* The child's end is closed everywhere now. */
         mproc_bytes m;
         assert_rc(mproc_conn_recv(mine, &m, 30000), MPROC_ECLOSED);
@@ -413,7 +372,7 @@ static void simplex_from_a_child(mproc_start_method method)
     mproc_pack *args;
     assert_ok(mproc_pack_create(&args));
     assert_ok(mproc_pack_handle(args, w));
-    mproc_process *p = start(method, "write_three", args);
+    mproc_process *p = harness_start(method, "write_three", args);
     mproc_pack_destroy(args);
     mproc_conn_close(w);
     if (p) {
@@ -429,7 +388,7 @@ static void simplex_from_a_child(mproc_start_method method)
         assert_true(filled(m.data, m.len, 9));
         mproc_bytes_free(&m);
         assert_rc(mproc_conn_recv(r, &m, 30000), MPROC_ECLOSED);
-        assert_int_equal(join_code(p), 0);
+        assert_int_equal(harness_join_code(p), 0);
     }
     mproc_conn_close(r);
 }
@@ -445,7 +404,7 @@ static void child_closes_what_it_was_given(mproc_start_method method)
     assert_ok(mproc_pack_create(&args));
     assert_ok(mproc_pack_handle(args, r));
     assert_ok(mproc_pack_handle(args, w));
-    mproc_process *p = start(method, "close_writer_then_drain", args);
+    mproc_process *p = harness_start(method, "close_writer_then_drain", args);
     mproc_pack_destroy(args);
     mproc_conn_close(r);
     if (p) {
@@ -454,7 +413,7 @@ static void child_closes_what_it_was_given(mproc_start_method method)
     }
     mproc_conn_close(w);
     if (p)
-        assert_int_equal(join_code(p), 3);
+        assert_int_equal(harness_join_code(p), 3);
 }
 
 /* A killed peer is the end of the pipe, not a hang. */
@@ -465,7 +424,7 @@ static void killed_peer_is_the_end(mproc_start_method method)
     mproc_pack *args;
     assert_ok(mproc_pack_create(&args));
     assert_ok(mproc_pack_handle(args, theirs));
-    mproc_process *p = start(method, "hello_then_wait", args);
+    mproc_process *p = harness_start(method, "hello_then_wait", args);
     mproc_pack_destroy(args);
     mproc_conn_close(theirs);
     if (p) {
@@ -475,7 +434,7 @@ static void killed_peer_is_the_end(mproc_start_method method)
         mproc_bytes_free(&m);
         assert_ok(mproc_process_kill(p));
         assert_rc(mproc_conn_recv(mine, &m, 30000), MPROC_ECLOSED);
-        assert_int_equal(join_code(p), -9);
+        assert_int_equal(harness_join_code(p), -9);
         assert_rc(mproc_conn_send(mine, "x", 1, 30000), MPROC_ECLOSED);
     }
     mproc_conn_close(mine);
@@ -510,12 +469,12 @@ static void wait_over_many(mproc_start_method method)
     assert_ok(mproc_conn_recv(r[N - 1], &m, 0));
     mproc_bytes_free(&m);
     /* a process that ends */
-    mproc_process *p = start(method, "sleep_briefly", NULL);
+    mproc_process *p = harness_start(method, "sleep_briefly", NULL);
     if (p) {
         items[N] = (mproc_waitable){NULL, p};
         assert_int_equal(mproc_conn_wait(items, N + 1, 30000, ready), 1);
         assert_true(ready[N]);
-        assert_int_equal(join_code(p), 0);
+        assert_int_equal(harness_join_code(p), 0);
     }
     /* a closed writer makes its reader ready (its end) */
     mproc_conn_close(w[5]);
@@ -529,22 +488,21 @@ static void wait_over_many(mproc_start_method method)
     }
 }
 
-PER_METHOD(duplex_with_a_child)
-PER_METHOD(simplex_from_a_child)
-PER_METHOD(killed_peer_is_the_end)
-PER_METHOD(child_closes_what_it_was_given)
-PER_METHOD(wait_over_many)
+HARNESS_PER_METHOD(duplex_with_a_child)
+HARNESS_PER_METHOD(simplex_from_a_child)
+HARNESS_PER_METHOD(killed_peer_is_the_end)
+HARNESS_PER_METHOD(child_closes_what_it_was_given)
+HARNESS_PER_METHOD(wait_over_many)
 
 static const struct CMUnitTest tests[] = {
-#define PM(fn) cmocka_unit_test(fn##_fork), cmocka_unit_test(fn##_spawn), cmocka_unit_test(fn##_forkserver)
     cmocka_unit_test(pipe_basics),
     cmocka_unit_test(timeouts_keep_the_stream_whole),
     cmocka_unit_test(gibibyte_message),
-    PM(duplex_with_a_child),
-    PM(simplex_from_a_child),
-    PM(killed_peer_is_the_end),
-    PM(child_closes_what_it_was_given),
-    PM(wait_over_many),
+    HARNESS_PM(duplex_with_a_child),
+    HARNESS_PM(simplex_from_a_child),
+    HARNESS_PM(killed_peer_is_the_end),
+    HARNESS_PM(child_closes_what_it_was_given),
+    HARNESS_PM(wait_over_many),
 };
 
 HARNESS_MAIN(tests)

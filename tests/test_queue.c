@@ -16,47 +16,6 @@
 #include <pthread.h>
 #endif
 
-static mproc_process *start(mproc_start_method method, const char *target, mproc_pack *args)
-{
-    mproc_context *ctx;
-    if (!mproc_start_method_available(method)) {
-        assert_rc(mproc_context_get(&ctx, method), MPROC_ENOTSUP);
-        return NULL;
-    }
-    assert_ok(mproc_context_get(&ctx, method));
-    mproc_process *p;
-    assert_ok(mproc_process_create(&p, &(mproc_process_opts){.target = target, .args = args,
-                                                             .ctx = ctx}));
-    assert_ok(mproc_process_start(p));
-    return p;
-}
-
-static int join_code(mproc_process *p)
-{
-    assert_ok(mproc_process_join(p, 120000));
-    int code = 0;
-    assert_ok(mproc_process_exitcode(p, &code));
-    mproc_process_destroy(p);
-    return code;
-}
-
-#define PER_METHOD(fn)                                                                       \
-    static void fn##_fork(void **s)                                                          \
-    {                                                                                        \
-        (void)s;                                                                             \
-        fn(MPROC_FORK);                                                                      \
-    }                                                                                        \
-    static void fn##_spawn(void **s)                                                         \
-    {                                                                                        \
-        (void)s;                                                                             \
-        fn(MPROC_SPAWN);                                                                     \
-    }                                                                                        \
-    static void fn##_forkserver(void **s)                                                    \
-    {                                                                                        \
-        (void)s;                                                                             \
-        fn(MPROC_FORKSERVER);                                                                \
-    }
-
 /* A message: producer id, sequence number, then filler of a size that varies. */
 typedef struct {
     int32_t producer;
@@ -469,7 +428,7 @@ static void many_producers_and_consumers(mproc_start_method method)
         assert_ok(mproc_pack_create(&args));
         assert_ok(mproc_pack_handle(args, q));
         assert_ok(mproc_pack_handle(args, counts));
-        kids[i] = start(method, "consume", args);
+        kids[i] = harness_start(method, "consume", args);
         mproc_pack_destroy(args);
         if (!kids[i])
             goto done;
@@ -479,15 +438,15 @@ static void many_producers_and_consumers(mproc_start_method method)
         assert_ok(mproc_pack_create(&args));
         assert_ok(mproc_pack_handle(args, q));
         assert_ok(mproc_pack_i64(args, i));
-        kids[CONSUMERS + i] = start(method, "produce", args);
+        kids[CONSUMERS + i] = harness_start(method, "produce", args);
         mproc_pack_destroy(args);
     }
     for (int i = 0; i < PRODUCERS; i++)
-        assert_int_equal(join_code(kids[CONSUMERS + i]), 0);
+        assert_int_equal(harness_join_code(kids[CONSUMERS + i]), 0);
     for (int i = 0; i < CONSUMERS; i++)
         assert_ok(mproc_queue_put(q, "", 0, 30000)); /* the end markers (Python's None) */
     for (int i = 0; i < CONSUMERS; i++)
-        assert_int_equal(join_code(kids[i]), 0);
+        assert_int_equal(harness_join_code(kids[i]), 0);
     for (int i = 0; i < PRODUCERS; i++) {
         int64_t n = 0;
         assert_ok(mproc_array_get_i64(counts, (size_t)i, &n));
@@ -510,11 +469,11 @@ static void child_puts_then_exits_unread(mproc_start_method method)
     assert_ok(mproc_pack_handle(args, q));
     assert_ok(mproc_pack_i64(args, 64));
     assert_ok(mproc_pack_i64(args, 65536)); /* 4 MiB in all */
-    mproc_process *p = start(method, "put_and_exit", args);
+    mproc_process *p = harness_start(method, "put_and_exit", args);
     mproc_pack_destroy(args);
     if (p) {
         assert_ok(mproc_process_join(p, 60000));
-        assert_int_equal(join_code(p), 0);
+        assert_int_equal(harness_join_code(p), 0);
         assert_int_equal(mproc_queue_qsize(q), 64);
         for (uint32_t i = 0; i < 64; i++) {
             mproc_bytes m;
@@ -543,7 +502,7 @@ static void producer_killed_mid_put(mproc_start_method method)
     assert_rc(mproc_queue_create_opts(&(mproc_queue *){NULL},
                                       &(mproc_queue_opts){.ring_bytes = SIZE_MAX}),
               MPROC_ETOOBIG);
-    mproc_process *p = start(method, "put_until_killed", args);
+    mproc_process *p = harness_start(method, "put_until_killed", args);
     mproc_pack_destroy(args);
     if (p) {
         assert_ok(mproc_event_wait(started, 30000));
@@ -552,7 +511,7 @@ static void producer_killed_mid_put(mproc_start_method method)
             harness_sleep_ms(5);
         harness_sleep_ms(20); /* the ring is full of its pieces now */
         assert_ok(mproc_process_kill(p));
-        assert_int_equal(join_code(p), -9);
+        assert_int_equal(harness_join_code(p), -9);
         mproc_bytes m;
         assert_rc(mproc_queue_get(q, &m, 200), MPROC_ETIMEDOUT); /* nothing whole to take */
         assert_ok(mproc_queue_put(q, "after", 5, 5000));
@@ -579,7 +538,7 @@ static void consumer_killed_mid_get(mproc_start_method method)
     assert_ok(mproc_pack_create(&args));
     assert_ok(mproc_pack_handle(args, q));
     assert_ok(mproc_pack_handle(args, started));
-    mproc_process *consumer = start(method, "get_until_killed", args);
+    mproc_process *consumer = harness_start(method, "get_until_killed", args);
     mproc_pack_destroy(args);
     if (!consumer)
         goto done;
@@ -588,7 +547,7 @@ static void consumer_killed_mid_get(mproc_start_method method)
     assert_ok(mproc_pack_handle(args, q));
     assert_ok(mproc_pack_i64(args, 1));
     assert_ok(mproc_pack_i64(args, BIG));
-    mproc_process *producer = start(method, "put_and_exit", args);
+    mproc_process *producer = harness_start(method, "put_and_exit", args);
     mproc_pack_destroy(args);
     /* Once pieces flow, the consumer is inside its get. */
     int64_t deadline = harness_now_ms() + 30000;
@@ -596,7 +555,7 @@ static void consumer_killed_mid_get(mproc_start_method method)
         harness_sleep_ms(1);
     harness_sleep_ms(10);
     assert_ok(mproc_process_kill(consumer));
-    assert_int_equal(join_code(consumer), -9);
+    assert_int_equal(harness_join_code(consumer), -9);
     /* Take over: the rest of a message someone else began is skipped, never returned. */
     int alive = 1;
     while (alive) {
@@ -612,7 +571,7 @@ static void consumer_killed_mid_get(mproc_start_method method)
         alive = mproc_process_is_alive(producer);
         assert_true(harness_now_ms() < deadline + 60000);
     }
-    assert_int_equal(join_code(producer), 0);
+    assert_int_equal(harness_join_code(producer), 0);
     assert_ok(mproc_queue_put(q, "after", 5, 5000));
     mproc_bytes m;
     assert_ok(mproc_queue_get(q, &m, 5000));
@@ -637,16 +596,16 @@ static void joinable_queue(mproc_start_method method)
     assert_ok(mproc_pack_create(&args));
     assert_ok(mproc_pack_handle(args, q));
     assert_ok(mproc_pack_i64(args, 20));
-    mproc_process *p = start(method, "take_and_mark_done", args);
+    mproc_process *p = harness_start(method, "take_and_mark_done", args);
     mproc_pack_destroy(args);
     if (p) {
         assert_ok(mproc_queue_join(q, 60000));
         assert_int_equal(mproc_queue_qsize(q), 0);
-        assert_int_equal(join_code(p), 0);
+        assert_int_equal(harness_join_code(p), 0);
         /* A join returns once the count reached zero, even if a put came right after. */
         assert_ok(mproc_pack_create(&args));
         assert_ok(mproc_pack_handle(args, q));
-        p = start(method, "done_then_put_again", args);
+        p = harness_start(method, "done_then_put_again", args);
         mproc_pack_destroy(args);
         assert_ok(mproc_queue_put(q, "x", 1, 0));
         assert_ok(mproc_queue_join(q, 60000));
@@ -654,29 +613,28 @@ static void joinable_queue(mproc_start_method method)
         assert_ok(mproc_queue_get(q, &m, 30000)); /* the child's second put */
         mproc_bytes_free(&m);
         assert_ok(mproc_queue_task_done(q));
-        assert_int_equal(join_code(p), 0);
+        assert_int_equal(harness_join_code(p), 0);
         assert_rc(mproc_queue_task_done(q), MPROC_ESTATE);
     }
     mproc_queue_destroy(q);
 }
 
-PER_METHOD(many_producers_and_consumers)
-PER_METHOD(child_puts_then_exits_unread)
-PER_METHOD(producer_killed_mid_put)
-PER_METHOD(consumer_killed_mid_get)
-PER_METHOD(joinable_queue)
+HARNESS_PER_METHOD(many_producers_and_consumers)
+HARNESS_PER_METHOD(child_puts_then_exits_unread)
+HARNESS_PER_METHOD(producer_killed_mid_put)
+HARNESS_PER_METHOD(consumer_killed_mid_get)
+HARNESS_PER_METHOD(joinable_queue)
 
 static const struct CMUnitTest tests[] = {
-#define PM(fn) cmocka_unit_test(fn##_fork), cmocka_unit_test(fn##_spawn), cmocka_unit_test(fn##_forkserver)
     cmocka_unit_test(queue_basics),
     cmocka_unit_test(messages_larger_than_the_ring),
     cmocka_unit_test(full_ring_keeps_messages_when_memory_is_given_back),
     cmocka_unit_test(timeouts_mid_message_lose_nothing),
-    PM(many_producers_and_consumers),
-    PM(child_puts_then_exits_unread),
-    PM(producer_killed_mid_put),
-    PM(consumer_killed_mid_get),
-    PM(joinable_queue),
+    HARNESS_PM(many_producers_and_consumers),
+    HARNESS_PM(child_puts_then_exits_unread),
+    HARNESS_PM(producer_killed_mid_put),
+    HARNESS_PM(consumer_killed_mid_get),
+    HARNESS_PM(joinable_queue),
 };
 
 HARNESS_MAIN(tests)

@@ -20,30 +20,6 @@
 
 /* ---- helpers -------------------------------------------------------------------------------- */
 
-static mproc_process *start(mproc_start_method method, const char *target, mproc_pack *args)
-{
-    mproc_context *ctx;
-    if (!mproc_start_method_available(method)) {
-        assert_rc(mproc_context_get(&ctx, method), MPROC_ENOTSUP);
-        return NULL;
-    }
-    assert_ok(mproc_context_get(&ctx, method));
-    mproc_process *p;
-    assert_ok(mproc_process_create(&p, &(mproc_process_opts){.target = target, .args = args,
-                                                             .ctx = ctx}));
-    assert_ok(mproc_process_start(p));
-    return p;
-}
-
-static int join_code(mproc_process *p)
-{
-    assert_ok(mproc_process_join(p, 60000));
-    int code = 0;
-    assert_ok(mproc_process_exitcode(p, &code));
-    mproc_process_destroy(p);
-    return code;
-}
-
 /* Runs a function on another thread of this process; join_thread waits for it. */
 typedef struct {
     void (*fn)(void *);
@@ -94,23 +70,6 @@ static void join_thread(thread_t t)
     pthread_join(t, NULL);
 }
 #endif
-
-#define PER_METHOD(fn)                                                                       \
-    static void fn##_fork(void **s)                                                          \
-    {                                                                                        \
-        (void)s;                                                                             \
-        fn(MPROC_FORK);                                                                      \
-    }                                                                                        \
-    static void fn##_spawn(void **s)                                                         \
-    {                                                                                        \
-        (void)s;                                                                             \
-        fn(MPROC_SPAWN);                                                                     \
-    }                                                                                        \
-    static void fn##_forkserver(void **s)                                                    \
-    {                                                                                        \
-        (void)s;                                                                             \
-        fn(MPROC_FORKSERVER);                                                                \
-    }
 
 /* ---- tasks ---------------------------------------------------------------------------------- */
 
@@ -373,7 +332,7 @@ static void lock_excludes_processes(mproc_start_method method)
     assert_ok(mproc_pack_handle(args, v));
     mproc_process *kids[3];
     for (int i = 0; i < 3; i++) {
-        kids[i] = start(method, "count_under_lock", args);
+        kids[i] = harness_start(method, "count_under_lock", args);
         if (!kids[i])
             break;
     }
@@ -382,7 +341,7 @@ static void lock_excludes_processes(mproc_start_method method)
     mproc_lock_destroy(lock);
     if (kids[0]) {
         for (int i = 0; i < 3; i++)
-            assert_int_equal(join_code(kids[i]), 0);
+            assert_int_equal(harness_join_code(kids[i]), 0);
         int64_t total = 0;
         assert_ok(mproc_value_get_i64(v, &total));
         assert_int_equal(total, 3 * INCREMENTS);
@@ -401,7 +360,7 @@ static void lock_holder_killed(mproc_start_method method, bool recursive)
     assert_ok(mproc_pack_create(&args));
     assert_ok(mproc_pack_handle(args, lock));
     assert_ok(mproc_pack_handle(args, held));
-    mproc_process *p = start(method, "hold_until_killed", args);
+    mproc_process *p = harness_start(method, "hold_until_killed", args);
     mproc_pack_destroy(args);
     if (p) {
         assert_ok(mproc_event_wait(held, 30000));
@@ -412,7 +371,7 @@ static void lock_holder_killed(mproc_start_method method, bool recursive)
         assert_ok(mproc_lock_release(lock));
         assert_ok(mproc_lock_acquire(lock, 0));
         assert_ok(mproc_lock_release(lock));
-        assert_int_equal(join_code(p), -9);
+        assert_int_equal(harness_join_code(p), -9);
     }
     mproc_event_destroy(held);
     mproc_lock_destroy(lock);
@@ -463,12 +422,12 @@ static void semaphore_admits_three(mproc_start_method method)
     assert_ok(mproc_pack_handle(args, most));
     mproc_process *kids[6] = {0};
     for (int i = 0; i < 6; i++)
-        if (!(kids[i] = start(method, "enter_semaphore", args)))
+        if (!(kids[i] = harness_start(method, "enter_semaphore", args)))
             break;
     mproc_pack_destroy(args);
     if (kids[0]) {
         for (int i = 0; i < 6; i++)
-            assert_int_equal(join_code(kids[i]), 0);
+            assert_int_equal(harness_join_code(kids[i]), 0);
         int64_t m = 0, now = -1;
         assert_ok(mproc_value_get_i64(most, &m));
         assert_ok(mproc_value_get_i64(inside, &now));
@@ -496,7 +455,7 @@ static void event_ping_pong(mproc_start_method method)
     assert_ok(mproc_pack_handle(args, ping));
     assert_ok(mproc_pack_handle(args, pong));
     assert_ok(mproc_pack_i64(args, 50));
-    mproc_process *p = start(method, "pong_events", args);
+    mproc_process *p = harness_start(method, "pong_events", args);
     mproc_pack_destroy(args);
     if (p) {
         for (int i = 0; i < 50; i++) {
@@ -504,7 +463,7 @@ static void event_ping_pong(mproc_start_method method)
             assert_ok(mproc_event_wait(pong, 30000));
             assert_ok(mproc_event_clear(pong));
         }
-        assert_int_equal(join_code(p), 0);
+        assert_int_equal(harness_join_code(p), 0);
     }
     mproc_event_destroy(ping);
     mproc_event_destroy(pong);
@@ -550,7 +509,7 @@ static void condition_between_processes(mproc_start_method method)
     assert_ok(mproc_pack_create(&args));
     assert_ok(mproc_pack_handle(args, c));
     assert_ok(mproc_pack_handle(args, v));
-    mproc_process *p = start(method, "wait_for_positive", args);
+    mproc_process *p = harness_start(method, "wait_for_positive", args);
     mproc_pack_destroy(args);
     if (p) {
         harness_sleep_ms(50); /* most likely waiting by now; correct either way */
@@ -565,7 +524,7 @@ static void condition_between_processes(mproc_start_method method)
             mproc_cond_wait(c, 1000);
         assert_int_equal(x, 2);
         assert_ok(mproc_cond_release(c));
-        assert_int_equal(join_code(p), 0);
+        assert_int_equal(harness_join_code(p), 0);
     }
     mproc_cond_destroy(c);
     mproc_value_destroy(v);
@@ -649,7 +608,7 @@ static void barrier_between_processes(mproc_start_method method)
         assert_ok(mproc_pack_handle(args, seen));
         assert_ok(mproc_pack_i64(args, CYCLES));
         assert_ok(mproc_pack_i64(args, slot));
-        kids[slot - 1] = start(method, "barrier_rounds", args);
+        kids[slot - 1] = harness_start(method, "barrier_rounds", args);
         mproc_pack_destroy(args);
         if (!kids[slot - 1])
             break;
@@ -661,7 +620,7 @@ static void barrier_between_processes(mproc_start_method method)
             assert_ok(mproc_array_set_i64(seen, (size_t)c * 3, index));
         }
         for (int i = 0; i < 2; i++)
-            assert_int_equal(join_code(kids[i]), 0);
+            assert_int_equal(harness_join_code(kids[i]), 0);
         for (int c = 0; c < CYCLES; c++) {
             int64_t a, b2, c2;
             mproc_array_get_i64(seen, (size_t)c * 3, &a);
@@ -835,7 +794,7 @@ static void shm_to_child(mproc_start_method method)
     mproc_pack *args;
     assert_ok(mproc_pack_create(&args));
     assert_ok(mproc_pack_handle(args, s));
-    mproc_process *p = start(method, "write_shm", args);
+    mproc_process *p = harness_start(method, "write_shm", args);
     mproc_pack_destroy(args);
     /* The creator may close before the child attaches: the child still gets the block. */
     mproc_shm *early;
@@ -852,11 +811,11 @@ static void shm_to_child(mproc_start_method method)
     mproc_shm_close(early);
     if (late) {
         assert_ok(mproc_process_start(late));
-        assert_int_equal(join_code(late), 0);
+        assert_int_equal(harness_join_code(late), 0);
     }
     mproc_pack_destroy(args);
     if (p) {
-        assert_int_equal(join_code(p), 0);
+        assert_int_equal(harness_join_code(p), 0);
         assert_string_equal(mproc_shm_data(s), "written by the child");
         assert_true(shm_name_exists(name)); /* the child's close did not remove it */
     }
@@ -875,14 +834,14 @@ static void shm_creator_killed(mproc_start_method method)
     assert_ok(mproc_pack_create(&args));
     assert_ok(mproc_pack_str(args, name));
     assert_ok(mproc_pack_handle(args, ready));
-    mproc_process *p = start(method, "create_shm_until_killed", args);
+    mproc_process *p = harness_start(method, "create_shm_until_killed", args);
     mproc_pack_destroy(args);
     if (p) {
         assert_ok(mproc_event_wait(ready, 30000));
         mproc_shm *s;
         assert_ok(mproc_shm_open(&s, name));
         assert_ok(mproc_process_kill(p));
-        assert_int_equal(join_code(p), -9);
+        assert_int_equal(harness_join_code(p), -9);
         assert_string_equal(mproc_shm_data(s), "left by a killed creator");
         mproc_shm_close(s);
         assert_false(shm_name_exists(name));
@@ -901,7 +860,7 @@ static void shm_sole_user_killed(mproc_start_method method)
     assert_ok(mproc_pack_create(&args));
     assert_ok(mproc_pack_str(args, name));
     assert_ok(mproc_pack_handle(args, ready));
-    mproc_process *p = start(method, "create_shm_until_killed", args);
+    mproc_process *p = harness_start(method, "create_shm_until_killed", args);
     mproc_pack_destroy(args);
     if (p) {
         assert_ok(mproc_event_wait(ready, 30000));
@@ -910,7 +869,7 @@ static void shm_sole_user_killed(mproc_start_method method)
          * take its flock). */
         harness_sleep_ms(harness_is_windows() ? 0 : 3000);
         assert_ok(mproc_process_kill(p));
-        assert_int_equal(join_code(p), -9);
+        assert_int_equal(harness_join_code(p), -9);
         assert_false(shm_name_exists(name));
     }
     mproc_event_destroy(ready);
@@ -998,19 +957,18 @@ static void handles_bad_input(void **state)
     mproc_value_destroy(v);
 }
 
-PER_METHOD(lock_excludes_processes)
-PER_METHOD(lock_holder_killed_plain)
-PER_METHOD(rlock_holder_killed)
-PER_METHOD(semaphore_admits_three)
-PER_METHOD(event_ping_pong)
-PER_METHOD(condition_between_processes)
-PER_METHOD(barrier_between_processes)
-PER_METHOD(shm_to_child)
-PER_METHOD(shm_creator_killed)
-PER_METHOD(shm_sole_user_killed)
+HARNESS_PER_METHOD(lock_excludes_processes)
+HARNESS_PER_METHOD(lock_holder_killed_plain)
+HARNESS_PER_METHOD(rlock_holder_killed)
+HARNESS_PER_METHOD(semaphore_admits_three)
+HARNESS_PER_METHOD(event_ping_pong)
+HARNESS_PER_METHOD(condition_between_processes)
+HARNESS_PER_METHOD(barrier_between_processes)
+HARNESS_PER_METHOD(shm_to_child)
+HARNESS_PER_METHOD(shm_creator_killed)
+HARNESS_PER_METHOD(shm_sole_user_killed)
 
 static const struct CMUnitTest tests[] = {
-#define PM(fn) cmocka_unit_test(fn##_fork), cmocka_unit_test(fn##_spawn), cmocka_unit_test(fn##_forkserver)
     cmocka_unit_test(lock_basics),
     cmocka_unit_test(rlock_recursion),
     cmocka_unit_test(semaphore_counts),
@@ -1019,16 +977,16 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(value_types_and_ranges),
     cmocka_unit_test(shm_named_semantics),
     cmocka_unit_test(handles_bad_input),
-    PM(lock_excludes_processes),
-    PM(lock_holder_killed_plain),
-    PM(rlock_holder_killed),
-    PM(semaphore_admits_three),
-    PM(event_ping_pong),
-    PM(condition_between_processes),
-    PM(barrier_between_processes),
-    PM(shm_to_child),
-    PM(shm_creator_killed),
-    PM(shm_sole_user_killed),
+    HARNESS_PM(lock_excludes_processes),
+    HARNESS_PM(lock_holder_killed_plain),
+    HARNESS_PM(rlock_holder_killed),
+    HARNESS_PM(semaphore_admits_three),
+    HARNESS_PM(event_ping_pong),
+    HARNESS_PM(condition_between_processes),
+    HARNESS_PM(barrier_between_processes),
+    HARNESS_PM(shm_to_child),
+    HARNESS_PM(shm_creator_killed),
+    HARNESS_PM(shm_sole_user_killed),
 };
 
 HARNESS_MAIN(tests)
