@@ -47,6 +47,13 @@ int64_t mpp_monotonic_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+int64_t mpp_monotonic_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 void mpp_sleep_ms(int64_t ms)
 {
     struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
@@ -403,6 +410,41 @@ int px_read_payload(int fd, int64_t deadline, int32_t *flags, mproc_bytes *paylo
     return 0;
 }
 
+int mpp_give_handles(mpp_child *c, mpp_conn *via, const mpp_handle *handles, size_t n,
+                     uint64_t *values, int64_t deadline)
+{
+    (void)c;
+    (void)values; /* the child's copies get their values as they arrive */
+    if (!via)
+        return mproc__fail(MPROC_EINVAL);
+    return n ? px_send_handles((int)mpp_conn_handle(via), handles, n, deadline) : 0;
+}
+
+int mpp_take_handles(mpp_conn *via, const uint64_t *values, size_t n, mpp_handle *out,
+                     int64_t deadline)
+{
+    (void)values;
+    if (!via)
+        return mproc__fail(MPROC_EINVAL);
+    mproc__handles got = {0};
+    chan_record rec;
+    int rc = 0;
+    while (!rc && got.count < n) {
+        rc = recv_record((int)mpp_conn_handle(via), &rec, &got, deadline);
+        if (!rc && (rec.tag != REC_HANDLES || (uint64_t)rec.value != n))
+            rc = mproc__fail(MPROC_EPROTO);
+    }
+    if (!rc && got.count != n)
+        rc = mproc__fail(MPROC_EPROTO);
+    if (rc) {
+        mproc__handles_close(&got);
+        return rc;
+    }
+    memcpy(out, got.items, n * sizeof *out);
+    mproc_free(got.items);
+    return 0;
+}
+
 int px_exitcode_from_status(int status)
 {
     if (WIFEXITED(status))
@@ -423,4 +465,144 @@ int px_try_waitpid(pid_t pid, int *exitcode)
     /* r < 0: someone else reaped it (SIGCHLD ignored, or waitpid(-1) elsewhere). */
     *exitcode = r < 0 ? 255 : px_exitcode_from_status(status);
     return 1;
+}
+
+/* ---- threads ------------------------------------------------------------------------------ */
+
+struct mpp_thread {
+    pthread_t tid;
+    void (*fn)(void *);
+    void *arg;
+};
+
+struct mpp_mutex {
+    pthread_mutex_t m;
+};
+
+struct mpp_cond {
+    pthread_cond_t c;
+};
+
+static void *thread_main(void *arg)
+{
+    mpp_thread *t = arg;
+    t->fn(t->arg);
+    return NULL;
+}
+
+int mpp_thread_start(mpp_thread **out, void (*fn)(void *), void *arg)
+{
+    mpp_thread *t = mproc_calloc(1, sizeof *t);
+    if (!t)
+        return mproc__fail(MPROC_ENOMEM);
+    t->fn = fn;
+    t->arg = arg;
+    int err = pthread_create(&t->tid, NULL, thread_main, t);
+    if (err) {
+        mproc_free(t);
+        return mproc__fail_os(err);
+    }
+    *out = t;
+    return 0;
+}
+
+void mpp_thread_join(mpp_thread *t)
+{
+    if (!t)
+        return;
+    pthread_join(t->tid, NULL);
+    mproc_free(t);
+}
+
+int mpp_mutex_create(mpp_mutex **out)
+{
+    mpp_mutex *m = mproc_calloc(1, sizeof *m);
+    if (!m)
+        return mproc__fail(MPROC_ENOMEM);
+    int err = pthread_mutex_init(&m->m, NULL);
+    if (err) {
+        mproc_free(m);
+        return mproc__fail_os(err);
+    }
+    *out = m;
+    return 0;
+}
+
+void mpp_mutex_destroy(mpp_mutex *m)
+{
+    if (!m)
+        return;
+    pthread_mutex_destroy(&m->m);
+    mproc_free(m);
+}
+
+void mpp_mutex_lock(mpp_mutex *m)
+{
+    pthread_mutex_lock(&m->m);
+}
+
+void mpp_mutex_unlock(mpp_mutex *m)
+{
+    pthread_mutex_unlock(&m->m);
+}
+
+int mpp_cond_create(mpp_cond **out)
+{
+    mpp_cond *c = mproc_calloc(1, sizeof *c);
+    if (!c)
+        return mproc__fail(MPROC_ENOMEM);
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+#if !defined(__APPLE__)
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC); /* immune to wall-clock jumps */
+#endif
+    int err = pthread_cond_init(&c->c, &attr);
+    pthread_condattr_destroy(&attr);
+    if (err) {
+        mproc_free(c);
+        return mproc__fail_os(err);
+    }
+    *out = c;
+    return 0;
+}
+
+void mpp_cond_destroy(mpp_cond *c)
+{
+    if (!c)
+        return;
+    pthread_cond_destroy(&c->c);
+    mproc_free(c);
+}
+
+void mpp_cond_wait(mpp_cond *c, mpp_mutex *m, int64_t timeout_ms)
+{
+    if (timeout_ms < 0) {
+        pthread_cond_wait(&c->c, &m->m);
+        return;
+    }
+    struct timespec ts;
+#if defined(__APPLE__)
+    ts.tv_sec = (time_t)(timeout_ms / 1000);
+    ts.tv_nsec = (long)(timeout_ms % 1000) * 1000000L;
+    pthread_cond_timedwait_relative_np(&c->c, &m->m, &ts);
+#else
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_sec += (time_t)(timeout_ms / 1000);
+    ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    pthread_cond_timedwait(&c->c, &m->m, &ts);
+#endif
+}
+
+void mpp_cond_signal(mpp_cond *c)
+{
+    pthread_cond_signal(&c->c);
+}
+
+void mpp_cond_broadcast(mpp_cond *c)
+{
+    pthread_cond_broadcast(&c->c);
 }

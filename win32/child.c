@@ -342,3 +342,36 @@ int mpp_init(int *argc, char ***argv)
     }
     return 0;
 }
+
+int mpp_give_handles(mpp_child *c, mpp_conn *via, const mpp_handle *handles, size_t n,
+                     uint64_t *values, int64_t deadline)
+{
+    (void)via;
+    (void)deadline;
+    if (!c || (n && (!handles || !values)))
+        return mproc__fail(MPROC_EINVAL);
+    for (size_t i = 0; i < n; i++) {
+        HANDLE copy;
+        if (!DuplicateHandle(GetCurrentProcess(), (HANDLE)handles[i], c->process, &copy, 0,
+                             FALSE, DUPLICATE_SAME_ACCESS)) {
+            int rc = mproc__fail_os_now();
+            /* Take back what went already, so the child is not left holding them. */
+            for (size_t j = 0; j < i; j++)
+                DuplicateHandle(c->process, (HANDLE)(uintptr_t)values[j], NULL, NULL, 0,
+                                FALSE, DUPLICATE_CLOSE_SOURCE);
+            return rc;
+        }
+        values[i] = (uint64_t)(uintptr_t)copy;
+    }
+    return 0;
+}
+
+int mpp_take_handles(mpp_conn *via, const uint64_t *values, size_t n, mpp_handle *out,
+                     int64_t deadline)
+{
+    (void)via;
+    (void)deadline;
+    for (size_t i = 0; i < n; i++)
+        out[i] = (mpp_handle)(uintptr_t)values[i];
+    return 0;
+}

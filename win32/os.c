@@ -30,6 +30,17 @@ int64_t mpp_monotonic_ms(void)
     return (int64_t)GetTickCount64();
 }
 
+int64_t mpp_monotonic_us(void)
+{
+    static LARGE_INTEGER freq;
+    LARGE_INTEGER now;
+    if (!freq.QuadPart)
+        QueryPerformanceFrequency(&freq);
+    QueryPerformanceCounter(&now);
+    return (int64_t)(now.QuadPart / freq.QuadPart * 1000000 +
+                     now.QuadPart % freq.QuadPart * 1000000 / freq.QuadPart);
+}
+
 void mpp_sleep_ms(int64_t ms)
 {
     Sleep(ms > 0x7fffffff ? 0x7fffffff : (DWORD)ms);
@@ -212,4 +223,110 @@ int w32_process_terminate(HANDLE process, bool force)
     if (!TerminateProcess(process, code) && WaitForSingleObject(process, 0) != WAIT_OBJECT_0)
         return mproc__fail_os_now();
     return 0;
+}
+
+/* ---- threads ------------------------------------------------------------------------------ */
+
+struct mpp_thread {
+    HANDLE handle;
+    void (*fn)(void *);
+    void *arg;
+};
+
+struct mpp_mutex {
+    SRWLOCK lock;
+};
+
+struct mpp_cond {
+    CONDITION_VARIABLE cv;
+};
+
+static DWORD WINAPI thread_main(void *arg)
+{
+    mpp_thread *t = arg;
+    t->fn(t->arg);
+    return 0;
+}
+
+int mpp_thread_start(mpp_thread **out, void (*fn)(void *), void *arg)
+{
+    mpp_thread *t = mproc_calloc(1, sizeof *t);
+    if (!t)
+        return mproc__fail(MPROC_ENOMEM);
+    t->fn = fn;
+    t->arg = arg;
+    t->handle = CreateThread(NULL, 0, thread_main, t, 0, NULL);
+    if (!t->handle) {
+        int rc = mproc__fail_os_now();
+        mproc_free(t);
+        return rc;
+    }
+    *out = t;
+    return 0;
+}
+
+void mpp_thread_join(mpp_thread *t)
+{
+    if (!t)
+        return;
+    WaitForSingleObject(t->handle, INFINITE);
+    CloseHandle(t->handle);
+    mproc_free(t);
+}
+
+int mpp_mutex_create(mpp_mutex **out)
+{
+    mpp_mutex *m = mproc_calloc(1, sizeof *m);
+    if (!m)
+        return mproc__fail(MPROC_ENOMEM);
+    InitializeSRWLock(&m->lock);
+    *out = m;
+    return 0;
+}
+
+void mpp_mutex_destroy(mpp_mutex *m)
+{
+    mproc_free(m);
+}
+
+void mpp_mutex_lock(mpp_mutex *m)
+{
+    AcquireSRWLockExclusive(&m->lock);
+}
+
+void mpp_mutex_unlock(mpp_mutex *m)
+{
+    ReleaseSRWLockExclusive(&m->lock);
+}
+
+int mpp_cond_create(mpp_cond **out)
+{
+    mpp_cond *c = mproc_calloc(1, sizeof *c);
+    if (!c)
+        return mproc__fail(MPROC_ENOMEM);
+    InitializeConditionVariable(&c->cv);
+    *out = c;
+    return 0;
+}
+
+void mpp_cond_destroy(mpp_cond *c)
+{
+    mproc_free(c);
+}
+
+void mpp_cond_wait(mpp_cond *c, mpp_mutex *m, int64_t timeout_ms)
+{
+    DWORD ms = timeout_ms < 0 ? INFINITE
+               : timeout_ms >= (int64_t)INFINITE ? INFINITE - 1 : (DWORD)timeout_ms;
+    SleepConditionVariableSRW(&c->cv, &m->lock, ms, 0);
+}
+
+void mpp_cond_signal(mpp_cond *c)
+{
+    WakeConditionVariable(&c->cv);
+}
+
+void mpp_cond_broadcast(mpp_cond *c)
+{
+    WakeAllConditionVariable(&c->cv);
 }

@@ -21,6 +21,7 @@ int mpp_map_os_error(int os_error);
 
 /* ---- time, locks, identity ---------------------------------------------------------- */
 int64_t mpp_monotonic_ms(void);
+int64_t mpp_monotonic_us(void);
 void mpp_sleep_ms(int64_t ms);
 /* One process-wide lock for the core's small critical sections (never held while
  * blocking). mpp_lock_reset re-creates it in a forked child. */
@@ -185,6 +186,37 @@ typedef struct mpp_waitable {
     mpp_handle sentinel;
 } mpp_waitable;
 int mpp_wait(const mpp_waitable *items, size_t n, int64_t timeout_ms, bool *ready);
+
+/* ---- threads of this process ------------------------------------------------------------
+ * For the pool's result thread. A mutex and a condition variable are process-local. */
+typedef struct mpp_thread mpp_thread;
+typedef struct mpp_mutex mpp_mutex;
+typedef struct mpp_cond mpp_cond;
+int mpp_thread_start(mpp_thread **out, void (*fn)(void *arg), void *arg);
+/* Waits for fn to return, then frees t. */
+void mpp_thread_join(mpp_thread *t);
+int mpp_mutex_create(mpp_mutex **out);
+void mpp_mutex_destroy(mpp_mutex *m);
+void mpp_mutex_lock(mpp_mutex *m);
+void mpp_mutex_unlock(mpp_mutex *m);
+int mpp_cond_create(mpp_cond **out);
+void mpp_cond_destroy(mpp_cond *c);
+/* Waits (m locked) until signalled, timeout_ms passed, or spuriously. */
+void mpp_cond_wait(mpp_cond *c, mpp_mutex *m, int64_t timeout_ms);
+void mpp_cond_signal(mpp_cond *c);
+void mpp_cond_broadcast(mpp_cond *c);
+
+/* ---- handles for a running child --------------------------------------------------------
+ * A child that already runs gets copies of handles this way (a pool worker, for the objects
+ * in a task's arguments). Windows duplicates them into the child's process: values[i] is
+ * then each copy's value there. POSIX sends them over `via` (a connection whose other end
+ * the child holds) with SCM_RIGHTS, in order, and leaves values alone; the child takes
+ * them with mpp_take_handles, in the same order. */
+int mpp_give_handles(mpp_child *c, mpp_conn *via, const mpp_handle *handles, size_t n,
+                     uint64_t *values, int64_t deadline);
+/* Child side: the n handles given for one message, into out (Windows: the values as given). */
+int mpp_take_handles(mpp_conn *via, const uint64_t *values, size_t n, mpp_handle *out,
+                     int64_t deadline);
 
 /* ---- test hook ---------------------------------------------------------------------- */
 /* Makes spawn use another executable path (NULL restores the real one), so tests can
