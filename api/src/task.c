@@ -1,5 +1,7 @@
 /* The task registry: name -> function. Tasks are registered by constructors before main()
  * and by mproc_task_register at run time; lookups happen at start and in children. */
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "internal.h"
@@ -61,4 +63,24 @@ mproc_task_fn mproc_task_lookup(const char *name)
         return NULL;
     task_entry *e = find(name);
     return e ? e->fn : NULL;
+}
+
+int mproc_task_fail(mproc_bytes *out, const char *fmt, ...)
+{
+    if (!out || !fmt)
+        return 1;
+    va_list ap, again;
+    va_start(ap, fmt);
+    va_copy(again, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    char *text = n >= 0 ? mproc_malloc((size_t)n + 1) : NULL;
+    if (text) {
+        vsnprintf(text, (size_t)n + 1, fmt, again);
+        mproc_free(out->data);
+        out->data = text;
+        out->len = (size_t)n + 1;
+    }
+    va_end(again);
+    return 1;
 }

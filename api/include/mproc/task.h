@@ -40,6 +40,12 @@ MPROC_API int mproc_task_register(const char *name, mproc_task_fn fn);
 /* The function registered under name, or NULL. */
 MPROC_API mproc_task_fn mproc_task_lookup(const char *name);
 
+/* For a task that fails: puts the formatted text in *out (a pool reports it as the
+ * task's error text) and returns 1, so a task can end with
+ *     return mproc_task_fail(out, "no such file: %s", path);
+ * Returns 1 even if the text could not be allocated (the failure still counts). */
+MPROC_API int mproc_task_fail(mproc_bytes *out, const char *fmt, ...) MPROC_PRINTF(2, 3);
+
 /* Initialises the library. Call it first in main(). In the parent it returns 0 (or an
  * error); in a child started by mproc it runs the requested task and exits the process
  * with the task's exit code, never returning. argc/argv may be NULL (then spawn uses the
