@@ -66,6 +66,23 @@ void mproc__set_received(const mpp_handle *handles, size_t n)
             break;
 }
 
+void mproc__received_end(bool close_untaken)
+{
+    mpp_lock();
+    for (size_t i = 0; i < received.count; i++)
+        if (close_untaken && received_taken && !received_taken[i])
+            mpp_handle_close(received.items[i]);
+    received.count = 0;
+    mproc_free(received_taken);
+    received_taken = NULL;
+    mpp_unlock();
+}
+
+mpp_conn *mproc__conn_os(mproc_conn *c)
+{
+    return mproc__obj_check(c, MPROC__KIND_CONN) == 0 ? c->os : NULL;
+}
+
 bool mproc__take_received(mpp_handle h)
 {
     bool took = false;

@@ -148,6 +148,20 @@ mpp_handle mproc__park_of(const mproc__obj *o, uint32_t i);
  * MPROC_ESTATE before start, MPROC_EINVAL for NULL. */
 int mproc__process_sentinel(mproc_process *p, mpp_handle *sentinel);
 
+/* A copy of src (NULL: an empty pack) with its own duplicates of the handles. */
+int mproc__pack_copy(const mproc_pack *src, mproc_pack **out);
+
+/* The backend child of a started, not yet reaped process (NULL otherwise). */
+mpp_child *mproc__process_child(mproc_process *p);
+/* The backend end of a pipe end (NULL if c is not a live one). */
+mpp_conn *mproc__conn_os(mproc_conn *c);
+/* Whether a put of len bytes would go into the ring whole, now, without waiting (for a
+ * sole producer, which then knows its nowait put succeeds). */
+bool mproc__queue_fits(mproc_queue *q, size_t len);
+/* Ends the set of received handles (see below): closes those no unpack took when
+ * close_untaken, and forgets them all. A pool worker does this after each task. */
+void mproc__received_end(bool close_untaken);
+
 /* In a child: the handles that came with its arguments. Unpacking a pipe end takes the
  * received handle itself (so closing it in the task really closes the end, as Python's),
  * once; later unpacks of the same end get duplicates. */

@@ -162,6 +162,23 @@ int mproc_pack_pack(mproc_pack *p, const mproc_pack *inner)
     return rc;
 }
 
+int mproc__pack_copy(const mproc_pack *src, mproc_pack **out)
+{
+    mproc_pack *p;
+    int rc = mproc_pack_create(&p);
+    if (rc)
+        return rc;
+    rc = src ? mproc__buf_append(&p->buf, src->buf.data, src->buf.len) : 0;
+    rc = rc ? rc : mproc__pack_dup_handles(p->buf.data, p->buf.len, &p->owned);
+    if (rc) {
+        mproc_pack_destroy(p);
+        return mproc__fail(rc);
+    }
+    p->count = src ? src->count : 0;
+    *out = p;
+    return 0;
+}
+
 /* A HANDLE field's body: u32 kind, u32 record count, then the records. */
 enum { HANDLE_HEAD = 8 };
 

@@ -395,6 +395,14 @@ int mproc_process_is_alive(mproc_process *p)
     return running ? 1 : 0;
 }
 
+mpp_child *mproc__process_child(mproc_process *p)
+{
+    mpp_lock();
+    mpp_child *c = p && p->state == P_STARTED ? p->child : NULL;
+    mpp_unlock();
+    return c;
+}
+
 int mproc__process_sentinel(mproc_process *p, mpp_handle *sentinel)
 {
     if (!p)

@@ -317,6 +317,16 @@ int mproc_queue_put(mproc_queue *q, const void *data, size_t len, int64_t timeou
     return rc ? mproc__fail(rc) : 0;
 }
 
+bool mproc__queue_fits(mproc_queue *q, size_t len)
+{
+    if (check(q))
+        return false;
+    queue_state *st = qst(q);
+    uint64_t frame = frame_size(len);
+    return len <= st->capacity / 4 - FRAME_HEAD && st->capacity - used_bytes(st) >= frame &&
+           (st->maxsize == 0 || messages(st) < (uint64_t)st->maxsize);
+}
+
 /* ---- get ------------------------------------------------------------------------------------ */
 
 /* Gives back drained ring memory, a MiB at a time, when no producer is at work. */
