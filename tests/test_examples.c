@@ -918,6 +918,306 @@ static void s003_pipe_simplex(void **state)
     free_result(&r);
 }
 
+/* ---- Pools ---------------------------------------------------------------------------- */
+
+/* The number that follows `marker` in line, or -1. (Wine's msvcrt sscanf fails to match
+ * some of these Chinese formats after a conversion, so the lines are not parsed with it.) */
+static long long number_after(const char *line, const char *marker)
+{
+    const char *at = strstr(line, marker);
+    if (!at)
+        return -1;
+    char *end;
+    long long n = strtoll(at + strlen(marker), &end, 10);
+    return end == at + strlen(marker) ? -1 : n;
+}
+
+/* Seed 000's pool output: "主进程:<pid>, 父进程:…" first, then for each of the tasks 100, 200
+ * and 300 a "测试多进程任务" line and a "多进程任务结束" line, from one worker, never the main
+ * process, whose parent is the main process; the last line is the user_time. Returns the
+ * main pid. */
+static long long check_pool_tasks(const run_result *r, size_t lines)
+{
+    assert_int_equal(r->count, lines);
+    check_three_children(r, false);
+    long long main_pid = number_after(r->lines[0], "主进程:");
+    for (int data = 100; data <= 300; data += 100) {
+        long long started = 0, ended = 0;
+        for (size_t i = 0; i < r->count; i++) {
+            if (number_after(r->lines[i], "测试多进程任务：") == data)
+                started = number_after(r->lines[i], "当前进程号：");
+            if (number_after(r->lines[i], "多进程任务结束：") == data)
+                ended = number_after(r->lines[i], "当前进程号为: ");
+        }
+        assert_true(started > 0 && started != main_pid);
+        assert_int_equal(started, ended);
+    }
+    assert_true(matches("user_time: * ", r->lines[r->count - 1]));
+    return main_pid;
+}
+
+/* apply waits for each task: 100, then 200, then 300. */
+static void s000_pool_apply(void **state)
+{
+    (void)state;
+    run_result r = run_example("s000_pool_apply");
+    expect_clean_exit(&r);
+    check_pool_tasks(&r, 8);
+    EXPECT_IN_ORDER(&r, "测试多进程任务：100, *", "多进程任务结束：100, *",
+                    "测试多进程任务：200, *", "多进程任务结束：200, *",
+                    "测试多进程任务：300, *", "多进程任务结束：300, *");
+    free_result(&r);
+}
+
+/* The three tasks run side by side; join waits for all of them before user_time. */
+static void s000_pool_apply_async(void **state)
+{
+    (void)state;
+    run_result r = run_example("s000_pool_apply_async");
+    expect_clean_exit(&r);
+    check_pool_tasks(&r, 8);
+    free_result(&r);
+}
+
+static void s000_pool_map(void **state)
+{
+    (void)state;
+    run_result r = run_example("s000_pool_map");
+    expect_clean_exit(&r);
+    check_pool_tasks(&r, 8);
+    free_result(&r);
+}
+
+/* get() gives each call's data**3, in the order of the calls. */
+static void s000_pool_async_get(void **state)
+{
+    (void)state;
+    run_result r = run_example("s000_pool_async_get");
+    expect_clean_exit(&r);
+    check_pool_tasks(&r, 11);
+    assert_string_equal(r.lines[7], "1000000");
+    assert_string_equal(r.lines[8], "8000000");
+    assert_string_equal(r.lines[9], "27000000");
+    free_result(&r);
+}
+
+/* map's results are in the order of the items. */
+static void s000_pool_map_results(void **state)
+{
+    (void)state;
+    run_result r = run_example("s000_pool_map_results");
+    expect_clean_exit(&r);
+    check_pool_tasks(&r, 9);
+    assert_string_equal(r.lines[7], "[1000000, 8000000, 27000000]");
+    free_result(&r);
+}
+
+/* Each callback gets its task's value after the task ended, and runs in the main process;
+ * every callback has run by the time join returns (as Python's join waits for its result
+ * handler), so the three get() values come after all of them. */
+static void s000_pool_callback(void **state)
+{
+    (void)state;
+    run_result r = run_example("s000_pool_callback");
+    expect_clean_exit(&r);
+    long long main_pid = check_pool_tasks(&r, 17);
+    static const char *const cubes[] = {"1000000", "8000000", "27000000"};
+    for (int i = 0; i < 3; i++) {
+        char ended[64], called[64];
+        snprintf(ended, sizeof ended, "多进程任务结束：%d, *", (i + 1) * 100);
+        snprintf(called, sizeof called, "----------- the data is %s", cubes[i]);
+        assert_int_equal(count_matching(&r, called), 1);
+        EXPECT_IN_ORDER(&r, ended, called);
+        assert_string_equal(r.lines[13 + i], cubes[i]);
+    }
+    char in_main[64];
+    snprintf(in_main, sizeof in_main, "当前进程号为: %lld", main_pid);
+    assert_int_equal(count_matching(&r, in_main), 3);
+    EXPECT_IN_ORDER(&r, "----------- the data is *", in_main); /* each callback's second line */
+    free_result(&r);
+}
+
+/* get() after each call runs the eight tasks in order; each names a worker of the three,
+ * named after the default start method. */
+static void s002_pool_apply_async(void **state)
+{
+    (void)state;
+    run_result r = run_example("s002_pool_apply_async");
+    expect_clean_exit(&r);
+    assert_int_equal(r.count, 16);
+    const char *prefix = harness_is_windows() ? "process name: SpawnPoolWorker-"
+                                              : "process name: ForkServerPoolWorker-";
+    for (int i = 0; i < 8; i++) {
+        char hello[32];
+        snprintf(hello, sizeof hello, "hello world %d", i);
+        assert_string_equal(r.lines[2 * i], hello);
+        const char *name = r.lines[2 * i + 1];
+        if (strncmp(name, prefix, strlen(prefix)) != 0)
+            fail_msg("line %d is \"%s\", wanted \"%s<N>\"", 2 * i + 2, name, prefix);
+        int n = 0;
+        char extra;
+        assert_int_equal(sscanf(name + strlen(prefix), "%d%c", &n, &extra), 1);
+        assert_true(n >= 1 && n <= 3);
+    }
+    free_result(&r);
+}
+
+static void s002_pool_map(void **state)
+{
+    (void)state;
+    run_result r = run_example("s002_pool_map");
+    expect_clean_exit(&r);
+    EXPECT_EXACT(&r, "['http://www.baidu.com', 'http://www.jd.com']");
+    free_result(&r);
+}
+
+/* The parent line, then "[子进程…" lines of name, pid and parent pid: returns the parent pid. */
+static long long parent_pid_of(const run_result *r)
+{
+    assert_true(r->count > 0);
+    long long pid = number_after(r->lines[0], "[父进程]PID=");
+    assert_true(pid > 0);
+    return pid;
+}
+
+/* Ten tasks, each once, in the main process's five workers at most; "over" after them. */
+static void s003_pool(void **state)
+{
+    (void)state;
+    run_result r = run_example("s003_pool");
+    expect_clean_exit(&r);
+    assert_int_equal(r.count, 12);
+    long long main_pid = parent_pid_of(&r);
+    long long workers[10];
+    size_t nworkers = 0;
+    for (int i = 0; i < 10; i++) {
+        char pattern[64];
+        snprintf(pattern, sizeof pattern, "[子进程-%d]PID=*，PPID=%lld", i, main_pid);
+        assert_int_equal(count_matching(&r, pattern), 1);
+    }
+    for (size_t i = 1; i < 11; i++) {
+        long long pid = number_after(r.lines[i], "]PID=");
+        assert_true(pid > 0 && pid != main_pid);
+        size_t k = 0;
+        while (k < nworkers && workers[k] != pid)
+            k++;
+        if (k == nworkers)
+            workers[nworkers++] = pid;
+    }
+    assert_true(nworkers >= 1 && nworkers <= 5);
+    assert_string_equal(r.lines[11], "over");
+    free_result(&r);
+}
+
+/* Tasks 0-2 succeed and their callback prints their number; 3 and 4 fail and their
+ * error_callback prints the task's text; all that before "over". */
+static void s003_pool_callbacks(void **state)
+{
+    (void)state;
+    run_result r = run_example("s003_pool_callbacks");
+    expect_clean_exit(&r);
+    assert_int_equal(r.count, 12);
+    long long main_pid = parent_pid_of(&r);
+    for (int i = 0; i < 5; i++) {
+        char started[64], outcome[64];
+        snprintf(started, sizeof started, "[子进程%d]PID=*，PPID=%lld", i, main_pid);
+        snprintf(outcome, sizeof outcome, i > 2 ? "[子进程%d]啊，我挂了～" : "[子进程%d]执行完毕",
+                 i);
+        assert_int_equal(count_matching(&r, started), 1);
+        assert_int_equal(count_matching(&r, outcome), 1);
+        EXPECT_IN_ORDER(&r, started, outcome);
+    }
+    assert_string_equal(r.lines[11], "over");
+    free_result(&r);
+}
+
+/* get(timeout) on a task that takes longer times out. */
+static void s003_pool_timeout(void **state)
+{
+    (void)state;
+    run_result r = run_example("s003_pool_timeout");
+    expect_clean_exit(&r);
+    EXPECT_EXACT(&r, "<mproc_async object at 0x*>", "超时了～ MPROC_ETIMEDOUT");
+    free_result(&r);
+}
+
+/* apply_async's get, map's list in order, and imap after its first result, in order. */
+static void s003_pool_map_imap(void **state)
+{
+    (void)state;
+    run_result r = run_example("s003_pool_map_imap");
+    expect_clean_exit(&r);
+    EXPECT_EXACT(&r, "100", "[0, 1, 4, 9, 16, 25, 36, 49, 64, 81]", "<mproc_iter object at 0x*>",
+                 "1 4 9 16 25 36 49 64 81 ");
+    free_result(&r);
+}
+
+/* The two tasks talk through the pipe: the question is printed first, then the answer. */
+static void s003_pool_pipe(void **state)
+{
+    (void)state;
+    run_result r = run_example("s003_pool_pipe");
+    expect_clean_exit(&r);
+    EXPECT_EXACT(&r, "[小明]小张，今天哥们要见一女孩，你陪我呗，我24h等你回复哦～",
+                 "[小张]不去，万一被我帅气的外表迷倒就坑了～");
+    free_result(&r);
+}
+
+/* Seed 003's two pool tasks talking through a queue: the parent's line, the two tasks'
+ * lines (in either order, in two different workers of the main process), then child 2
+ * prints the question and child 1, retrying, the answer. */
+static void check_queue_tasks(const char *name)
+{
+    run_result r = run_example(name);
+    expect_clean_exit(&r);
+    assert_int_equal(r.count, 5);
+    assert_true(matches("[父进程]PPID=*,PID=*", r.lines[0]));
+    long long main_pid = number_after(r.lines[0], ",PID=");
+    assert_true(main_pid > 0);
+    long long pids[2] = {0, 0};
+    for (int i = 0; i < 2; i++) {
+        char who[32];
+        snprintf(who, sizeof who, "[子进程%d]PPID=*,PID=*", i + 1);
+        assert_int_equal(count_matching(&r, who), 1);
+        const char *line = matches(who, r.lines[1]) ? r.lines[1] : r.lines[2];
+        assert_true(matches(who, line));
+        assert_int_equal(number_after(line, "]PPID="), main_pid);
+        pids[i] = number_after(line, ",PID=");
+        assert_true(pids[i] > 0 && pids[i] != main_pid);
+    }
+    assert_true(pids[0] != pids[1]);
+    assert_string_equal(r.lines[3], "[子进程1]小明，今晚撸串不？");
+    assert_string_equal(r.lines[4], "[子进程2]不去，我今天约了妹子");
+    free_result(&r);
+}
+
+static void s003_pool_queue_arg(void **state)
+{
+    (void)state;
+    check_queue_tasks("s003_pool_queue_arg");
+}
+
+/* Where there is no fork (Windows), the program says so and ends. */
+static void s003_pool_fork_global(void **state)
+{
+    (void)state;
+    if (harness_is_windows()) {
+        run_result r = run_example("s003_pool_fork_global");
+        expect_clean_exit(&r);
+        EXPECT_EXACT(&r, "no fork on this platform: pool workers cannot inherit a global queue "
+                         "(see s003_pool_initializer)");
+        free_result(&r);
+        return;
+    }
+    check_queue_tasks("s003_pool_fork_global");
+}
+
+static void s003_pool_initializer(void **state)
+{
+    (void)state;
+    check_queue_tasks("s003_pool_initializer");
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(tour),
     cmocka_unit_test(s000_single),
@@ -971,6 +1271,22 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(s002_pipe),
     cmocka_unit_test(s003_pipe_duplex),
     cmocka_unit_test(s003_pipe_simplex),
+    cmocka_unit_test(s000_pool_apply),
+    cmocka_unit_test(s000_pool_apply_async),
+    cmocka_unit_test(s000_pool_map),
+    cmocka_unit_test(s000_pool_async_get),
+    cmocka_unit_test(s000_pool_map_results),
+    cmocka_unit_test(s000_pool_callback),
+    cmocka_unit_test(s002_pool_apply_async),
+    cmocka_unit_test(s002_pool_map),
+    cmocka_unit_test(s003_pool),
+    cmocka_unit_test(s003_pool_callbacks),
+    cmocka_unit_test(s003_pool_timeout),
+    cmocka_unit_test(s003_pool_map_imap),
+    cmocka_unit_test(s003_pool_pipe),
+    cmocka_unit_test(s003_pool_queue_arg),
+    cmocka_unit_test(s003_pool_fork_global),
+    cmocka_unit_test(s003_pool_initializer),
 };
 
 HARNESS_MAIN(tests)
