@@ -39,7 +39,7 @@
 #define DEPTH_TARGET_US 2000
 #define CHECK_MS 20            /* how often the result thread looks for dead workers */
 #define RESULT_SLICE_MS 50
-#define STREAM_PROGRESS_MS 10000
+#define STREAM_PROGRESS_MS 5000
 #define STOP_GRACE_MS 1000
 #define PUT_LOCK_MS 2000
 #define ENDING_SLICE_MS 2      /* while workers are ending: notice it soon */
@@ -117,7 +117,7 @@ struct job {
     size_t chunksize, next_item;
     bool pending_listed;      /* in the pool's pending list */
     job *pending_next;
-    size_t inflight;          /* chunks at workers */
+    size_t inflight;          /* chunks at workers or taken back from dead ones */
     double avg_chunk_us;      /* measured cost of one chunk; 0 until known */
     /* results */
     mproc_bytes *results;
@@ -206,11 +206,13 @@ struct mproc_pool {
     mproc__buf msg;           /* the message being built */
     mpp_thread *result_thread, *sender_thread;
     bool result_thread_done, sender_exit;
+    bool wake_iterators;      /* imap results came: wake their readers */
     chunk *big;               /* the message the sender thread is to stream */
     int big_worker;
     bool sender_busy;
     char *init_error;         /* the initializer failed: every call fails with this */
     int bad_starts;
+    int next_pick;            /* where the search for a worker starts */
     int64_t next_check;
     int64_t next_start_try;
 };
@@ -270,9 +272,9 @@ static bool job_maybe_free_locked(job *j)
 /* Grows the per-item arrays to hold `want` items. */
 static int job_reserve(job *j, size_t want)
 {
-    if (want <= j->offsets_cap)
+    if (want <= j->offsets_cap && (!j->unordered || j->finished))
         return 0;
-    size_t cap = j->offsets_cap ? j->offsets_cap : 16;
+    size_t cap = j->offsets_cap ? j->offsets_cap : 1;
     while (cap < want)
         cap *= 2;
     size_t *off = mproc_realloc(j->offsets, (cap + 1) * sizeof *off);
@@ -350,7 +352,7 @@ static int job_add_items(job *j, const uint8_t *fields, size_t len, size_t *adde
     }
     j->offsets[start_n + count] = j->items.len;
     count_ctx all = {0};
-    rc = mproc__pack_visit_handles(j->items.data + start_len, len, count_handle, &all);
+    rc = len ? mproc__pack_visit_handles(j->items.data + start_len, len, count_handle, &all) : 0;
     for (size_t i = start_n; !rc && i < start_n + count; i++) {
         j->handle_first[i] = j->handles.count;
         if (!all.n)
@@ -409,12 +411,19 @@ static void pending_drop_head_locked(mproc_pool *p)
 
 /* ---- completion --------------------------------------------------------------------------------- */
 
-static void retire_if_idle_locked(job *j)
+/* Retires the job if the pool is done with it, and frees it if its caller is too. */
+static void retire_locked(job *j)
 {
     /* The pool is done with a job once nothing of it is at a worker or waiting, and its
      * callbacks (if any) ran. */
-    if (j->retired || j->inflight || j->pending_listed || !j->notified ||
-        !(j->complete || j->cancelled))
+    if (j->retired || j->inflight || j->pending_listed)
+        return;
+    if (j->cancelled && !j->complete) {
+        /* Given up by its caller: nothing more will come, and nobody to call back. */
+        j->complete = j->notified = true;
+        mpp_cond_broadcast(j->pool->cond);
+    }
+    if (!j->notified || !j->complete)
         return;
     j->retired = true;
     mproc_pool *p = j->pool;
@@ -426,6 +435,11 @@ static void retire_if_idle_locked(job *j)
         j->all_next->all_prev = j->all_prev;
     j->all_prev = j->all_next = NULL;
     mpp_cond_broadcast(p->cond);
+    /* A caller that let go already: the job goes now. (The pool itself cannot go here:
+     * its creator's reference lives while the pool's threads run, and after that only
+     * release_job frees jobs.) */
+    if (j->user_released)
+        (void)job_maybe_free_locked(j);
 }
 
 /* The call has all it will get: callbacks (by the result thread), then waiters. */
@@ -479,7 +493,7 @@ static void store_result_locked(mproc_pool *p, job *j, size_t index, int code, v
     if (code && j->kind != JOB_IMAP)
         set_error_locked(j, index, code, data ? data : "", data ? text_len(data, len) : 0);
     if (j->kind == JOB_IMAP) {
-        mpp_cond_broadcast(p->cond);
+        p->wake_iterators = true; /* once for the whole batch of results */
         if (j->input_done && j->done == j->n)
             complete_locked(p, j);
         return;
@@ -506,7 +520,7 @@ static void fail_job_locked(mproc_pool *p, job *j, int code, const char *text)
     if (j->n == 0 && j->kind != JOB_IMAP)
         set_error_locked(j, 0, code, text, len);
     complete_locked(p, j);
-    retire_if_idle_locked(j);
+    retire_locked(j);
 }
 
 /* ---- workers: start, messages, death ------------------------------------------------------------- */
@@ -631,7 +645,7 @@ static void handle_result_locked(mproc_pool *p, const uint8_t *msg, size_t len)
         }
         pos += pad8((size_t)ih.len);
     }
-    retire_if_idle_locked(j);
+    retire_locked(j);
     mproc_free(c);
 }
 
@@ -647,7 +661,7 @@ static void fail_chunk_locked(mproc_pool *p, chunk *c, const char *text)
             memcpy(copy, text, len + 1);
         store_result_locked(p, j, c->first + i, MPROC_EWORKER, copy, copy ? len + 1 : 0);
     }
-    retire_if_idle_locked(j);
+    retire_locked(j);
     mproc_free(c);
 }
 
@@ -668,9 +682,9 @@ static void bury_worker_locked(mproc_pool *p, worker *w)
             memcpy(&th, m.data, sizeof th);
             chunk *c = th.type == MSG_TASK ? worker_take_chunk(w, th.seq) : NULL;
             if (c) {
-                c->job->inflight--;
                 if (c->job->cancelled || c->job->complete) {
-                    retire_if_idle_locked(c->job);
+                    c->job->inflight--;
+                    retire_locked(c->job);
                     mproc_free(c);
                 } else {
                     chunk_append(&p->returned_head, &p->returned_tail, c);
@@ -685,7 +699,9 @@ static void bury_worker_locked(mproc_pool *p, worker *w)
         char text[256];
         snprintf(text, sizeof text, "worker %s (pid %lld) died with exit code %d",
                  mproc_process_name(w->proc), (long long)w->pid, code);
-        mproc_log(MPROC_LOG_WARNING, "%s holding %u task message(s)", text, (unsigned)w->inflight);
+        if (p->state != POOL_TERMINATE) /* terminate kills them on purpose */
+            mproc_log(MPROC_LOG_WARNING, "%s holding %u task message(s)", text,
+                      (unsigned)w->inflight);
         while (w->head) {
             chunk *c = w->head;
             w->head = c->next;
@@ -694,7 +710,10 @@ static void bury_worker_locked(mproc_pool *p, worker *w)
     }
     w->tail = NULL;
     w->inflight = 0;
-    if (!w->answered && !w->stop_sent && code != 0)
+    /* A worker that dies by itself before taking any task (an initializer that crashes):
+     * counted, so that a pool cannot start workers for ever. Kills do not count. */
+    if (p->initializer && !w->answered && w->sent == 0 && code != 0 && code != -9 &&
+        code != -15)
         p->bad_starts++;
     mproc_process_destroy(w->proc);
     mproc_queue_destroy(w->tasks);
@@ -718,7 +737,8 @@ static int pick_worker_locked(mproc_pool *p, const job *j, bool idle_only)
 {
     int best = -1;
     size_t depth = depth_for(p, j);
-    for (int i = 0; i < p->processes; i++) {
+    for (int k = 0; k < p->processes; k++) {
+        int i = (p->next_pick + k) % p->processes;
         worker *w = &p->workers[i];
         if (!w->proc || w->starting || w->streaming || w->stop_sent)
             continue;
@@ -729,6 +749,8 @@ static int pick_worker_locked(mproc_pool *p, const job *j, bool idle_only)
         if (best < 0 || w->inflight < p->workers[best].inflight)
             best = i;
     }
+    if (best >= 0) /* next time, equals after this one come first (as Python's shared queue) */
+        p->next_pick = (best + 1) % p->processes;
     return best;
 }
 
@@ -790,7 +812,8 @@ static chunk *peek_work_locked(mproc_pool *p, chunk *scratch)
         p->returned_head = c->next;
         if (!p->returned_head)
             p->returned_tail = NULL;
-        retire_if_idle_locked(c->job);
+        c->job->inflight--;
+        retire_locked(c->job);
         mproc_free(c);
     }
     if (p->returned_head)
@@ -798,7 +821,7 @@ static chunk *peek_work_locked(mproc_pool *p, chunk *scratch)
     while (p->pending_head && !job_has_undispatched(p->pending_head)) {
         job *j = p->pending_head;
         pending_drop_head_locked(p);
-        retire_if_idle_locked(j);
+        retire_locked(j);
     }
     job *j = p->pending_head;
     /* A lazy imap sends whole chunks while its input lasts. */
@@ -863,12 +886,12 @@ static void dispatch_locked(mproc_pool *p)
                 return;
             *taken = scratch;
             j->next_item += taken->count;
+            j->inflight++;
         } else {
             p->returned_head = c->next;
             if (!p->returned_head)
                 p->returned_tail = NULL;
         }
-        j->inflight++;
         w->sent++;
         chunk_append(&w->head, &w->tail, taken);
         w->inflight++;
@@ -965,7 +988,8 @@ static void check_workers_locked(mproc_pool *p)
 {
     for (int i = 0; i < p->processes; i++) {
         worker *w = &p->workers[i];
-        if (w->proc && !w->starting && mproc_process_is_alive(w->proc) == 0)
+        /* (A worker being streamed to is buried once the sender has let go of it.) */
+        if (w->proc && !w->starting && !w->streaming && mproc_process_is_alive(w->proc) == 0)
             bury_worker_locked(p, w);
     }
     if (p->init_error) {
@@ -1012,10 +1036,8 @@ static void run_callbacks_locked(mproc_pool *p)
             j->error_callback(j->ctx, j->error_code, j->error_text ? j->error_text : "");
         mpp_mutex_lock(p->mu);
         j->notified = true;
-        retire_if_idle_locked(j);
-        bool free_pool = job_maybe_free_locked(j);
-        (void)free_pool; /* the creator's reference lives while this thread runs */
         mpp_cond_broadcast(p->cond);
+        retire_locked(j);
     }
 }
 
@@ -1059,6 +1081,10 @@ static void result_main(void *arg)
             check_workers_locked(p);
         }
         dispatch_locked(p);
+        if (p->wake_iterators) {
+            p->wake_iterators = false;
+            mpp_cond_broadcast(p->cond);
+        }
         run_callbacks_locked(p);
         if (p->state == POOL_CLOSE && !work_left_locked(p))
             stop_workers_locked(p);
@@ -1372,6 +1398,8 @@ static void pool_teardown(mproc_pool *p)
         while (w->head) {
             chunk *c = w->head;
             w->head = c->next;
+            c->job->inflight--;
+            retire_locked(c->job);
             mproc_free(c);
         }
         memset(w, 0, sizeof *w);
@@ -1379,7 +1407,14 @@ static void pool_teardown(mproc_pool *p)
     while (p->returned_head) {
         chunk *c = p->returned_head;
         p->returned_head = c->next;
+        c->job->inflight--;
+        retire_locked(c->job);
         mproc_free(c);
+    }
+    while (p->pending_head) {
+        job *j = p->pending_head;
+        pending_drop_head_locked(p);
+        retire_locked(j);
     }
     mproc_queue_destroy(p->results);
     p->results = NULL;
@@ -1590,7 +1625,7 @@ static int submit(mproc_pool *p, job *j)
         fail_job_locked(p, j, MPROC_ETASK, text);
     } else if (j->input_done && j->n == 0) {
         complete_locked(p, j); /* map over nothing */
-        retire_if_idle_locked(j);
+        retire_locked(j);
     } else {
         pending_add_locked(p, j);
         dispatch_locked(p);
@@ -1620,7 +1655,7 @@ static void cancel_job(job *j)
         j->complete = j->notified = true; /* nothing will come: no callbacks either */
         mpp_cond_broadcast(p->cond);
     }
-    retire_if_idle_locked(j);
+    retire_locked(j);
     mpp_mutex_unlock(p->mu);
 }
 
@@ -1631,18 +1666,25 @@ static int apply_job(mproc_pool *p, const char *task, const mproc_pack *args,
     int rc = new_job(p, JOB_APPLY, task, true, &j);
     if (rc)
         return rc;
-    /* The call is one item: its args as a nested pack. */
-    mproc_pack *one = NULL, *empty = NULL;
-    rc = mproc_pack_create(&one);
-    if (!rc && !args)
-        rc = mproc_pack_create(&empty);
-    rc = rc ? rc : mproc_pack_pack(one, args ? args : empty);
-    mproc_bytes view;
-    size_t added;
-    rc = rc ? rc : mproc_pack_view(one, &view);
-    rc = rc ? rc : job_add_items(j, view.data, view.len, &added);
-    mproc_pack_destroy(one);
-    mproc_pack_destroy(empty);
+    /* The call is one item: its args as a nested pack field (tag, u64 length, bytes). */
+    mproc_bytes view = {NULL, 0};
+    if (args)
+        rc = mproc_pack_view(args, &view);
+    uint8_t small[256], *field = small;
+    size_t field_len = 9 + view.len;
+    if (!rc && field_len > sizeof small && !(field = mproc_malloc(field_len)))
+        rc = MPROC_ENOMEM;
+    if (!rc) {
+        field[0] = MPROC_FIELD_PACK;
+        for (int b = 0; b < 8; b++)
+            field[1 + b] = (uint8_t)((uint64_t)view.len >> (8 * b));
+        if (view.len)
+            memcpy(field + 9, view.data, view.len);
+        size_t added;
+        rc = job_add_items(j, field, field_len, &added);
+    }
+    if (field != small)
+        mproc_free(field);
     if (rc) {
         job_free(j);
         return rc;
@@ -1886,7 +1928,7 @@ size_t mproc_async_count(const mproc_async *a)
 int mproc_async_get(mproc_async *a, mproc_bytes *results, int64_t timeout_ms)
 {
     job *j = job_of(a);
-    if (!j || !results)
+    if (!j || (!results && j->n))
         return mproc__fail(MPROC_EINVAL);
     mpp_mutex_lock(j->pool->mu);
     int rc = wait_job_locked(j, mproc__deadline(timeout_ms));
@@ -2004,7 +2046,7 @@ static void read_ahead_locked(job *j)
             j->source_error = rc < 0 ? rc : 0;
             if (j->done == j->n)
                 complete_locked(p, j);
-            retire_if_idle_locked(j);
+            retire_locked(j);
             break;
         }
         pending_add_locked(p, j);

@@ -92,8 +92,9 @@ typedef struct mproc_call_opts {
  * MPROC_ETIMEDOUT leaves the task running; its result is dropped. args may be NULL. */
 MPROC_API int mproc_pool_apply(mproc_pool *pool, const char *task, const mproc_pack *args,
                                mproc_bytes *result, int64_t timeout_ms);
-/* apply_async: *out is the call's handle (destroy it with mproc_async_destroy). args is
- * copied (with its objects): the pack may be destroyed at once. opts may be NULL. */
+/* apply_async: *out is the call's handle (destroy it with mproc_async_destroy); out may be
+ * NULL to fire and forget (callbacks still run), as Python code that drops the result.
+ * args is copied (with its objects): the pack may be destroyed at once. opts may be NULL. */
 MPROC_API int mproc_pool_apply_async(mproc_pool *pool, const char *task,
                                      const mproc_pack *args, const mproc_call_opts *opts,
                                      mproc_async **out);
@@ -106,6 +107,7 @@ MPROC_API int mproc_pool_apply_async(mproc_pool *pool, const char *task,
 MPROC_API int mproc_pool_map(mproc_pool *pool, const char *task, const mproc_pack *items,
                              mproc_bytes *results, size_t n, size_t chunksize,
                              int64_t timeout_ms);
+/* map_async / starmap_async: out as for apply_async; items are copied. */
 MPROC_API int mproc_pool_map_async(mproc_pool *pool, const char *task, const mproc_pack *items,
                                    const mproc_call_opts *opts, mproc_async **out);
 /* starmap: each item is a nested pack of the task's arguments. A field that is not a pack
@@ -138,7 +140,7 @@ typedef struct mproc_imap_opts {
 MPROC_API int mproc_pool_imap_lazy(mproc_pool *pool, const char *task, mproc_next_fn next,
                                    void *ctx, const mproc_imap_opts *opts, mproc_iter **out);
 
-/* The next result: 1 and *result (a copy to free); 0 at the end; MPROC_ETASK or
+/* The next result (an iterator is used by one thread at a time): 1 and *result (a copy to free); 0 at the end; MPROC_ETASK or
  * MPROC_EWORKER when that item failed (result holds its text; the iteration goes on with
  * the next item); MPROC_ETIMEDOUT; or the code the lazy source failed with. */
 MPROC_API int mproc_iter_next(mproc_iter *it, mproc_bytes *result, int64_t timeout_ms);
