@@ -963,14 +963,11 @@ static void drain_results_locked(mproc_pool *p)
     }
 }
 
+/* Whether a call made is not finished (a lazy imap whose input is still being read
+ * included: closing waits for it, as Python's close waits for the tasks it queued). */
 static bool work_left_locked(const mproc_pool *p)
 {
-    if (p->returned_head || p->pending_head)
-        return true;
-    for (int i = 0; i < p->processes; i++)
-        if (p->workers[i].inflight)
-            return true;
-    return false;
+    return p->all_head != NULL || p->returned_head != NULL;
 }
 
 static int live_workers_locked(const mproc_pool *p)
@@ -1128,11 +1125,16 @@ static void put_result(mproc_queue *q, const void *data, size_t len)
 static int append_item(mproc__buf *out, int32_t code, const void *data, size_t len)
 {
     item_head ih = {.code = code, .len = len};
-    static const uint8_t zeros[8];
-    int rc = mproc__buf_append(out, &ih, sizeof ih);
-    rc = rc ? rc : mproc__buf_append(out, data, len);
-    rc = rc ? rc : mproc__buf_append(out, zeros, pad8(len) - len);
-    return rc;
+    int rc = mproc__buf_reserve(out, sizeof ih + pad8(len));
+    if (rc)
+        return rc;
+    uint8_t *at = out->data + out->len;
+    memcpy(at, &ih, sizeof ih);
+    if (len)
+        memcpy(at + sizeof ih, data, len);
+    memset(at + sizeof ih + len, 0, pad8(len) - len);
+    out->len += sizeof ih + pad8(len);
+    return 0;
 }
 
 /* Runs one item: `field` is the item's pack field. */
@@ -1659,6 +1661,23 @@ static void cancel_job(job *j)
     mpp_mutex_unlock(p->mu);
 }
 
+/* A call whose items are all known: its options, then to the pool. */
+static int submit_items(mproc_pool *p, job *j, size_t chunksize, const mproc_call_opts *opts,
+                        job **out)
+{
+    j->input_done = true;
+    j->chunksize = chunksize;
+    if (opts) {
+        j->callback = opts->callback;
+        j->error_callback = opts->error_callback;
+        j->ctx = opts->ctx;
+    }
+    int rc = submit(p, j);
+    if (!rc)
+        *out = j;
+    return rc;
+}
+
 static int apply_job(mproc_pool *p, const char *task, const mproc_pack *args,
                      const mproc_call_opts *opts, job **out)
 {
@@ -1689,17 +1708,7 @@ static int apply_job(mproc_pool *p, const char *task, const mproc_pack *args,
         job_free(j);
         return rc;
     }
-    j->input_done = true;
-    j->chunksize = 1;
-    if (opts) {
-        j->callback = opts->callback;
-        j->error_callback = opts->error_callback;
-        j->ctx = opts->ctx;
-    }
-    rc = submit(p, j);
-    if (!rc)
-        *out = j;
-    return rc;
+    return submit_items(p, j, 1, opts, out);
 }
 
 static int map_job(mproc_pool *p, int kind, const char *task, const mproc_pack *items,
@@ -1719,17 +1728,7 @@ static int map_job(mproc_pool *p, int kind, const char *task, const mproc_pack *
         job_free(j);
         return rc;
     }
-    j->input_done = true;
-    j->chunksize = chunksize;
-    if (opts) {
-        j->callback = opts->callback;
-        j->error_callback = opts->error_callback;
-        j->ctx = opts->ctx;
-    }
-    rc = submit(p, j);
-    if (!rc)
-        *out = j;
-    return rc;
+    return submit_items(p, j, chunksize, opts, out);
 }
 
 /* Waits until the call is finished and its callbacks ran. Under the lock. */
