@@ -2,23 +2,28 @@
  * primitive's, as one JSON object per line. bench/run.py adds Python's figures, measured
  * in the same run, and the ratios.
  *
- *   bench_mproc [--reps N] [--sync-reps N] [--seconds S] [--only start|sync|queue|pipe]
- *               [--queue-ring BYTES] [--verbose]
- *       --reps N       process start+join: median of N repetitions (default 50)
- *       --sync-reps N  synchronization, queues, pipes: median of N timed runs (default 5)
- *       --seconds S    synchronization, queues, pipes: length of one timed run (default 0.3)
+ *   bench_mproc [--reps N] [--sync-reps N] [--seconds S]
+ *               [--only start|sync|queue|pipe|pool] [--queue-ring BYTES] [--verbose]
+ *       --reps N       process and pool start+join: median of N repetitions (default 50)
+ *       --sync-reps N  synchronization, queues, pipes, pool rates and speedup: median of N
+ *                      timed runs (default 5)
+ *       --seconds S    synchronization, queues, pipes, pool rates: length of one timed run
+ *                      (default 0.3)
  *       --queue-ring B queues: the Queue's ring size (default 0: the library's, 16 MiB)
- *       --verbose      synchronization, queues, pipes: each run's figures on stderr
+ *       --verbose      all but process start+join: each run's figures on stderr
  *   bench_mproc --raw-exit       (internal) the trivial program for the raw spawn figure
  *   bench_mproc --raw-child ...  (internal, Windows) the child side of a raw figure
  *
  * Process start+join is a time per operation (µs, lower is better). The synchronization,
  * queue and pipe figures are rates (operations, messages, round trips or MB per second,
  * higher is better): each run's count of operations is calibrated so that it lasts about
- * --seconds, then the median of the runs is taken, mproc and raw runs interleaved. */
+ * --seconds, then the median of the runs is taken, mproc and raw runs interleaved. The pool
+ * has no raw primitive: its rates are tasks per second, its start + close + join a time
+ * (ms), and its speedup a ratio (see section 7). */
 #ifndef _WIN32
 #define _GNU_SOURCE
 #endif
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -216,9 +221,11 @@ static int64_t calibrate(trial_fn trial)
  * trial of n does in all (2 operations for 2 processes doing n each; 1.048576 MB for n
  * messages of 1 MiB). python: which of run.py's Python figures goes with it. raw may be
  * NULL (no raw figure: "raw": null); memcpy_ref, when given, is a single-process memcpy
- * reference measured the same way and printed as "memcpy", for information. */
-static void bench_rate(const char *op, const char *unit, const char *python, double per_n,
-                       trial_fn with_mproc, trial_fn raw, trial_fn memcpy_ref)
+ * reference measured the same way and printed as "memcpy", for information. extra, when
+ * given, is more JSON members put in the line ("\"workers\": 2, "). */
+static void bench_rate_with(const char *op, const char *unit, const char *python,
+                            double per_n, trial_fn with_mproc, trial_fn raw,
+                            trial_fn memcpy_ref, const char *extra)
 {
     trial_fn fn[3] = {with_mproc, raw, memcpy_ref};
     static const char *const name[3] = {"mproc", "raw", "memcpy"};
@@ -249,11 +256,17 @@ static void bench_rate(const char *op, const char *unit, const char *python, dou
         printf("\"raw\": null, ");
     if (memcpy_ref)
         printf("\"memcpy\": %.0f, ", median(rate[2], sync_reps));
-    printf("\"python_bench\": \"%s\", \"seconds\": %.2f, \"reps\": %d}\n", python,
-           target_us / 1e6, sync_reps);
+    printf("%s\"python_bench\": \"%s\", \"seconds\": %.2f, \"reps\": %d}\n",
+           extra ? extra : "", python, target_us / 1e6, sync_reps);
     fflush(stdout);
     for (int k = 0; k < 3; k++)
         free(rate[k]);
+}
+
+static void bench_rate(const char *op, const char *unit, const char *python, double per_n,
+                       trial_fn with_mproc, trial_fn raw, trial_fn memcpy_ref)
+{
+    bench_rate_with(op, unit, python, per_n, with_mproc, raw, memcpy_ref, NULL);
 }
 
 /* Starts task in a child process with args (the default start method). */
@@ -1459,6 +1472,406 @@ static void bench_pipe(void)
                "pipepingpong", 1, mproc_pipe_pingpong_trial, raw_pipe_pingpong_trial, NULL);
 }
 
+/* ==== 7. Pool ================================================================================
+ * Rows 1-4 go through one pool of N workers (N = usable CPUs, the default start method),
+ * started before and closed after them; a trial does n tiny tasks, x*x of an int64 (the
+ * task bench_square), and the clock runs around the pool calls only: the items' pack is
+ * made before, and map's results are checked after. Every result is checked. Row 5 times a
+ * whole Pool(N) start + close + join (printed first, measured while this process is still
+ * small); row 6 is the speedup of N workers over one on a CPU-bound task. */
+#define POOL_TIMEOUT_MS 60000 /* a pool call waiting this long means a task was lost */
+#define POOL_TASK_US 20000    /* row 6: the CPU-bound task's length */
+
+static mproc_pool *tiny_pool; /* rows 1-4 */
+static int pool_workers;      /* N */
+
+MPROC_TASK(bench_square, in, out)
+{
+    mproc_unpacker u;
+    int64_t x;
+    if (mproc_unpack_init(&u, in) != 0 || mproc_unpack_i64(&u, &x) != 0)
+        return mproc_task_fail(out, "bench_square: no int64 argument");
+    int64_t *r = mproc_malloc(sizeof *r);
+    if (!r)
+        return 1;
+    *r = x * x;
+    out->data = r;
+    out->len = sizeof *r;
+    return 0;
+}
+
+/* Exits saying what failed; the pool's error text, when there is one, is in *result. */
+static void pool_failed(const char *what, int rc, const mproc_bytes *result)
+{
+    const char *text = (rc == MPROC_ETASK || rc == MPROC_EWORKER || rc == MPROC_ECLOSED) &&
+                               result && result->data && result->len
+                           ? result->data
+                           : NULL;
+    fprintf(stderr, "bench_mproc: %s failed: %s%s%s%s\n", what, mproc_strerror(rc),
+            text ? " (" : "", text ? text : "", text ? ")" : "");
+    exit(1);
+}
+
+/* The int64 a task returned (8 bytes), or exits saying what came instead. */
+static int64_t pool_result_i64(const mproc_bytes *r, const char *what, int64_t i)
+{
+    int64_t v;
+    if (!r->data || r->len != sizeof v) {
+        fprintf(stderr, "bench_mproc: %s: result %lld has %zu bytes, not 8\n", what,
+                (long long)i, r->len);
+        exit(1);
+    }
+    memcpy(&v, r->data, sizeof v);
+    return v;
+}
+
+static void check_square(const mproc_bytes *r, int64_t x, const char *what)
+{
+    int64_t v = pool_result_i64(r, what, x);
+    if (v != x * x) {
+        fprintf(stderr, "bench_mproc: %s: the result for %lld is %lld, not %lld\n", what,
+                (long long)x, (long long)v, (long long)(x * x));
+        exit(1);
+    }
+}
+
+/* range(n) as the fields of one pack. */
+static mproc_pack *range_pack(int64_t n)
+{
+    mproc_pack *items;
+    MUST(mproc_pack_create(&items));
+    for (int64_t i = 0; i < n; i++)
+        MUST(mproc_pack_i64(items, i));
+    return items;
+}
+
+/* Rows 1 and 2: map(square, range(n), chunksize). */
+static double pool_map_run(int64_t n, size_t chunksize)
+{
+    mproc_pack *items = range_pack(n);
+    mproc_bytes *results = calloc((size_t)n, sizeof *results);
+    if (!results)
+        exit(1);
+    double start = now_us();
+    int rc = mproc_pool_map(tiny_pool, "bench_square", items, results, (size_t)n, chunksize,
+                            POOL_TIMEOUT_MS);
+    double elapsed = now_us() - start;
+    if (rc != 0)
+        pool_failed("mproc_pool_map", rc, results);
+    for (int64_t i = 0; i < n; i++)
+        check_square(&results[i], i, "mproc_pool_map");
+    mproc_bytes_free_array(results, (size_t)n);
+    free(results);
+    mproc_pack_destroy(items);
+    return elapsed;
+}
+
+static double pool_map_chunk1_trial(int64_t n)
+{
+    return pool_map_run(n, 1);
+}
+
+static double pool_map_auto_trial(int64_t n)
+{
+    return pool_map_run(n, 0);
+}
+
+/* Row 3: imap_unordered(square, range(n), 1), every result taken and checked as it comes:
+ * it must be the square of a number below n not seen before (n results: all of them). */
+static double pool_imap_unordered_trial(int64_t n)
+{
+    mproc_pack *items = range_pack(n);
+    uint8_t *seen = calloc((size_t)n, 1);
+    if (!seen)
+        exit(1);
+    mproc_iter *it;
+    double start = now_us();
+    int rc = mproc_pool_imap_unordered(tiny_pool, "bench_square", items, 1, &it);
+    if (rc != 0)
+        pool_failed("mproc_pool_imap_unordered", rc, NULL);
+    for (int64_t i = 0; i < n; i++) {
+        mproc_bytes r = {0};
+        rc = mproc_iter_next(it, &r, POOL_TIMEOUT_MS);
+        if (rc != 1) {
+            fprintf(stderr, "bench_mproc: imap_unordered: result %lld of %lld: ", (long long)i,
+                    (long long)n);
+            pool_failed("mproc_iter_next", rc == 0 ? MPROC_ECLOSED : rc, &r);
+        }
+        int64_t v = pool_result_i64(&r, "imap_unordered", i);
+        int64_t x = v >= 0 ? (int64_t)sqrt((double)v) : -1; /* exact below 2^52 */
+        if (x < 0 || x >= n || x * x != v || seen[x]) {
+            fprintf(stderr,
+                    "bench_mproc: imap_unordered: result %lld is %lld: not the square of a "
+                    "new number below %lld\n",
+                    (long long)i, (long long)v, (long long)n);
+            exit(1);
+        }
+        seen[x] = 1;
+        mproc_bytes_free(&r);
+    }
+    double elapsed = now_us() - start;
+    mproc_bytes r = {0};
+    if ((rc = mproc_iter_next(it, &r, POOL_TIMEOUT_MS)) != 0) {
+        fprintf(stderr, "bench_mproc: imap_unordered gave %s after the last result\n",
+                rc == 1 ? "a result" : mproc_strerror(rc));
+        exit(1);
+    }
+    mproc_iter_destroy(it);
+    free(seen);
+    mproc_pack_destroy(items);
+    return elapsed;
+}
+
+/* Row 4: n apply_async(square, (i,)), then the get of each, in order. */
+static double pool_apply_async_trial(int64_t n)
+{
+    mproc_async **calls = malloc((size_t)n * sizeof *calls);
+    mproc_pack *args;
+    if (!calls)
+        exit(1);
+    MUST(mproc_pack_create(&args));
+    double start = now_us();
+    for (int64_t i = 0; i < n; i++) {
+        int rc = mproc_pack_reset(args);
+        if (rc == 0)
+            rc = mproc_pack_i64(args, i);
+        if (rc == 0)
+            rc = mproc_pool_apply_async(tiny_pool, "bench_square", args, NULL, &calls[i]);
+        if (rc != 0)
+            pool_failed("mproc_pool_apply_async", rc, NULL);
+    }
+    for (int64_t i = 0; i < n; i++) {
+        mproc_bytes r = {0};
+        int rc = mproc_async_get(calls[i], &r, POOL_TIMEOUT_MS);
+        if (rc != 0)
+            pool_failed("mproc_async_get", rc, &r);
+        check_square(&r, i, "apply_async");
+        mproc_bytes_free(&r);
+        mproc_async_destroy(calls[i]);
+    }
+    double elapsed = now_us() - start;
+    mproc_pack_destroy(args);
+    free(calls);
+    return elapsed;
+}
+
+/* Row 5: one Pool(workers) start + close + join under ctx; milliseconds. */
+static double pool_start_ms(mproc_context *ctx, int workers)
+{
+    mproc_pool *p;
+    double start = now_us();
+    int rc = mproc_pool_create(&p, &(mproc_pool_opts){.processes = workers, .ctx = ctx});
+    if (rc != 0)
+        pool_failed("mproc_pool_create", rc, NULL);
+    if ((rc = mproc_pool_close(p)) != 0)
+        pool_failed("mproc_pool_close", rc, NULL);
+    if ((rc = mproc_pool_join(p, POOL_TIMEOUT_MS)) != 0)
+        pool_failed("mproc_pool_join", rc, NULL);
+    double elapsed = now_us() - start;
+    mproc_pool_destroy(p);
+    return elapsed / 1e3;
+}
+
+static void bench_pool_start(mproc_start_method method, int reps)
+{
+    mproc_context *ctx;
+    if (!mproc_start_method_available(method) || mproc_context_get(&ctx, method) != 0)
+        return;
+    double *ms = calloc((size_t)reps, sizeof(double));
+    if (!ms)
+        exit(1);
+    pool_start_ms(ctx, pool_workers); /* warm-up: the forkserver starts here */
+    for (int i = 0; i < reps; i++) {
+        ms[i] = pool_start_ms(ctx, pool_workers);
+        if (verbose)
+            fprintf(stderr, "pool start+close+join (%s): run %d: %.2f ms\n",
+                    mproc_start_method_name(method), i + 1, ms[i]);
+    }
+    const char *name = mproc_start_method_name(method);
+    printf("{\"op\": \"Pool(%d) start + close + join (%s%s)\", \"unit\": \"ms\", "
+           "\"mproc\": %.2f, \"raw\": null, \"method\": \"%s\", \"workers\": %d, "
+           "\"python_bench\": \"poolstart\", \"reps\": %d}\n",
+           pool_workers, name, method == mproc_get_start_method() ? ", mproc's default" : "",
+           median(ms, reps), name, pool_workers, reps);
+    fflush(stdout);
+    free(ms);
+}
+
+/* Row 6: integer work (xorshift64) that no compiler shortens; the same in the parent and in
+ * the workers, so the parent knows each task's result. */
+static uint64_t spin(int64_t iters)
+{
+    uint64_t x = UINT64_C(0x9e3779b97f4a7c15);
+    for (int64_t i = 0; i < iters; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+    }
+    return x;
+}
+
+MPROC_TASK(bench_spin, in, out)
+{
+    mproc_unpacker u;
+    int64_t iters;
+    if (mproc_unpack_init(&u, in) != 0 || mproc_unpack_i64(&u, &iters) != 0)
+        return mproc_task_fail(out, "bench_spin: no int64 argument");
+    uint64_t *r = mproc_malloc(sizeof *r);
+    if (!r)
+        return 1;
+    *r = spin(iters);
+    out->data = r;
+    out->len = sizeof *r;
+    return 0;
+}
+
+/* The CPU time of this thread, µs (Windows: the clock, GetThreadTimes being too coarse). */
+static double cpu_now_us(void)
+{
+#ifdef _WIN32
+    return now_us();
+#else
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+#endif
+}
+
+/* The CPU time of spin(iters) in this thread: the least of 3 runs, so other processes on
+ * the machine count as little as can be (*result: its result). */
+static double spin_us(int64_t iters, uint64_t *result)
+{
+    double best = 0;
+    for (int i = 0; i < 3; i++) {
+        double start = cpu_now_us();
+        *result = spin(iters);
+        double t = cpu_now_us() - start;
+        if (i == 0 || t < best)
+            best = t;
+    }
+    return best;
+}
+
+/* map(spin, [iters] * tasks, chunksize 1) on p; microseconds. Every result is checked. */
+static double pool_spin_run(mproc_pool *p, const mproc_pack *items, int64_t tasks,
+                            uint64_t expected)
+{
+    mproc_bytes *results = calloc((size_t)tasks, sizeof *results);
+    if (!results)
+        exit(1);
+    double start = now_us();
+    int rc = mproc_pool_map(p, "bench_spin", items, results, (size_t)tasks, 1,
+                            POOL_TIMEOUT_MS);
+    double elapsed = now_us() - start;
+    if (rc != 0)
+        pool_failed("mproc_pool_map (bench_spin)", rc, results);
+    for (int64_t i = 0; i < tasks; i++)
+        if ((uint64_t)pool_result_i64(&results[i], "bench_spin", i) != expected) {
+            fprintf(stderr, "bench_mproc: bench_spin: result %lld is wrong\n", (long long)i);
+            exit(1);
+        }
+    mproc_bytes_free_array(results, (size_t)tasks);
+    free(results);
+    return elapsed;
+}
+
+/* T1 / TN: the same 4N tasks (at least 8) of POOL_TASK_US each, on Pool(1) and on Pool(N),
+ * runs interleaved; the medians of sync_reps runs. */
+static void bench_pool_speedup(void)
+{
+    /* Calibrate the task: iterations for POOL_TASK_US of CPU time in this process. */
+    int64_t iters = 1 << 16;
+    uint64_t expected;
+    double t;
+    while ((t = spin_us(iters, &expected)) < POOL_TASK_US / 4.0)
+        iters *= 2;
+    for (int i = 0; i < 2; i++) { /* scaled, then scaled again from that length */
+        iters = (int64_t)((double)iters * POOL_TASK_US / t);
+        t = spin_us(iters, &expected);
+    }
+    double task_us = t;
+    int64_t tasks = 4 * (int64_t)pool_workers < 8 ? 8 : 4 * (int64_t)pool_workers;
+    mproc_pack *items;
+    MUST(mproc_pack_create(&items));
+    for (int64_t i = 0; i < tasks; i++)
+        MUST(mproc_pack_i64(items, iters));
+    mproc_pool *one, *all;
+    int rc = mproc_pool_create(&one, &(mproc_pool_opts){.processes = 1});
+    if (rc == 0)
+        rc = mproc_pool_create(&all, &(mproc_pool_opts){.processes = pool_workers});
+    if (rc != 0)
+        pool_failed("mproc_pool_create", rc, NULL);
+    double *t1 = calloc((size_t)sync_reps, sizeof(double));
+    double *tn = calloc((size_t)sync_reps, sizeof(double));
+    if (!t1 || !tn)
+        exit(1);
+    pool_spin_run(one, items, tasks, expected); /* warm-up: every worker up */
+    pool_spin_run(all, items, tasks, expected);
+    for (int i = 0; i < sync_reps; i++) {
+        t1[i] = pool_spin_run(one, items, tasks, expected);
+        tn[i] = pool_spin_run(all, items, tasks, expected);
+        if (verbose)
+            fprintf(stderr, "CPU-bound speedup: run %d: Pool(1) %.1f ms, Pool(%d) %.1f ms\n",
+                    i + 1, t1[i] / 1e3, pool_workers, tn[i] / 1e3);
+    }
+    double m1 = median(t1, sync_reps), mn = median(tn, sync_reps);
+    printf("{\"op\": \"CPU-bound speedup: %lld tasks of %.0f ms, Pool(1) time / Pool(%d) "
+           "time\", \"unit\": \"x\", \"mproc\": %.2f, \"raw\": null, \"workers\": %d, "
+           "\"tasks\": %lld, \"task_ms\": %.1f, \"t1_ms\": %.1f, \"tn_ms\": %.1f, "
+           "\"python_bench\": \"poolspeedup\", \"reps\": %d}\n",
+           (long long)tasks, task_us / 1e3, pool_workers, m1 / mn, pool_workers,
+           (long long)tasks, task_us / 1e3, m1 / 1e3, mn / 1e3, sync_reps);
+    fflush(stdout);
+    free(t1);
+    free(tn);
+    MUST(mproc_pool_close(one));
+    MUST(mproc_pool_close(all));
+    MUST(mproc_pool_join(one, POOL_TIMEOUT_MS));
+    MUST(mproc_pool_join(all, POOL_TIMEOUT_MS));
+    mproc_pool_destroy(one);
+    mproc_pool_destroy(all);
+    mproc_pack_destroy(items);
+}
+
+static void bench_pool(int reps)
+{
+    pool_workers = mproc_cpu_count_usable();
+    if (pool_workers < 1)
+        pool_workers = 1;
+    /* Row 5 first, while this process is small (a fork copies its page tables): the default
+     * start method, then fork where it is not the default. */
+    mproc_start_method dflt = mproc_get_start_method();
+    bench_pool_start(dflt, reps);
+    if (dflt != MPROC_FORK)
+        bench_pool_start(MPROC_FORK, reps);
+    int rc = mproc_pool_create(&tiny_pool, &(mproc_pool_opts){.processes = pool_workers});
+    if (rc != 0)
+        pool_failed("mproc_pool_create", rc, NULL);
+    pool_map_run(4 * pool_workers, 1); /* every worker up */
+    char extra[64];
+    snprintf(extra, sizeof extra, "\"workers\": %d, ", pool_workers);
+    char op[4][128];
+    snprintf(op[0], sizeof op[0], "Pool(%d).map, tiny tasks (x*x), chunksize 1", pool_workers);
+    snprintf(op[1], sizeof op[1], "Pool(%d).map, tiny tasks (x*x), automatic chunksize",
+             pool_workers);
+    snprintf(op[2], sizeof op[2], "Pool(%d).imap_unordered, tiny tasks (x*x), chunksize 1",
+             pool_workers);
+    snprintf(op[3], sizeof op[3], "Pool(%d).apply_async x n, then get each, tiny tasks (x*x)",
+             pool_workers);
+    bench_rate_with(op[0], "tasks/s", "poolmap1", 1, pool_map_chunk1_trial, NULL, NULL, extra);
+    bench_rate_with(op[1], "tasks/s", "poolmapauto", 1, pool_map_auto_trial, NULL, NULL,
+                    extra);
+    bench_rate_with(op[2], "tasks/s", "poolimapunordered", 1, pool_imap_unordered_trial, NULL,
+                    NULL, extra);
+    bench_rate_with(op[3], "tasks/s", "poolapplyasync", 1, pool_apply_async_trial, NULL, NULL,
+                    extra);
+    MUST(mproc_pool_close(tiny_pool));
+    MUST(mproc_pool_join(tiny_pool, POOL_TIMEOUT_MS));
+    mproc_pool_destroy(tiny_pool);
+    tiny_pool = NULL;
+    bench_pool_speedup();
+}
+
 #ifdef _WIN32
 /* bench_mproc --raw-child value MAP MUTEX INDEX N | pingpong PING PONG N
  *                         | queue WRITE-END READY GO N SIZE | echo PIPE-END N */
@@ -1526,7 +1939,8 @@ int main(int argc, char **argv)
             queue_ring = (size_t)strtoull(val, NULL, 10);
         else if (strcmp(arg, "--only") == 0 &&
                  (strcmp(val, "start") == 0 || strcmp(val, "sync") == 0 ||
-                  strcmp(val, "queue") == 0 || strcmp(val, "pipe") == 0))
+                  strcmp(val, "queue") == 0 || strcmp(val, "pipe") == 0 ||
+                  strcmp(val, "pool") == 0))
             only = val;
         else
             reps = 0;
@@ -1534,7 +1948,7 @@ int main(int argc, char **argv)
     if (reps < 1 || sync_reps < 1 || !(target_us >= 1000)) {
         fprintf(stderr,
                 "usage: %s [--reps N] [--sync-reps N] [--seconds S>=0.001] "
-                "[--only start|sync|queue|pipe] [--queue-ring BYTES] [--verbose]\n",
+                "[--only start|sync|queue|pipe|pool] [--queue-ring BYTES] [--verbose]\n",
                 argv[0]);
         return 2;
     }
@@ -1554,5 +1968,7 @@ int main(int argc, char **argv)
         bench_queue();
     if (!only || strcmp(only, "pipe") == 0)
         bench_pipe();
+    if (!only || strcmp(only, "pool") == 0)
+        bench_pool(reps);
     return 0;
 }

@@ -4,7 +4,7 @@ same operations with Python's multiprocessing in this run, on this machine. Prin
 object per line: {"op", "unit", "mproc", "python", "raw", ...ratios}.
 
     bench/run.py BUILD_DIR [--reps N] [--sync-reps N] [--seconds S]
-                           [--only start|sync|queue|pipe] [--queue-ring BYTES] [--verbose]
+                           [--only start|sync|queue|pipe|pool] [--queue-ring BYTES] [--verbose]
 
 Process start+join is a time (unit "us", lower is better): python_over_mproc is how many
 times faster mproc is than Python, mproc_over_raw how many times slower than raw.
@@ -41,6 +41,24 @@ back; raw is a blocking socketpair ping-pong of 64 bytes (Windows a duplex named
 Goal: mproc's round trip within 2x raw's (mproc_over_raw >= 0.5); "us_per_round_trip"
 gives the times. mproc's messages are numbered and each one is checked (and the end is
 seen); Python's loops only check the last message, so its figures are not handicapped.
+
+The pool figures (--only pool) set mproc_pool beside multiprocessing.Pool, both with N
+workers, N = "workers" (the usable CPUs, as the C program counts them); there is no raw
+primitive ("raw": null). First Pool(N) start + close + join in ms, lower is better (median
+of --reps for mproc, of max(5, --reps // 5) for Python), measured before anything else, as
+a fork's cost grows with the parent's memory: under mproc's default start method
+(forkserver on POSIX, spawn on Windows) beside Python under the same method, then fork
+beside fork (POSIX; Python 3.11's default on Linux). Then tiny tasks (x*x of an integer)
+per second, through one pool started before (mproc: the default start method; Python: its
+default) and measured like the rates above, the clock around the pool calls only: map(sq,
+range(n), chunksize=1) (goal: mproc at least 20x Python), map with the automatic chunksize
+(mproc's chunksize 0, Python's None; goal: at least 10x), imap_unordered with chunksize 1,
+every result taken, and apply_async n times then the get of each, in order (those two
+without goal). Every mproc result is checked; Python's are checked after its clock stops.
+Last, the speedup of a CPU-bound task: 4N tasks (at least 8) of ~20 ms of integer work, map
+with chunksize 1 on Pool(1) and on Pool(N), runs interleaved; the figure is median
+time(Pool(1)) / median time(Pool(N)) (goal: at least 0.9 N), "per_worker" is it divided by
+N. Python's speedup, with its own ~20 ms loop, is there for information.
 """
 import argparse
 import json
@@ -261,6 +279,134 @@ def pipe_pingpong_trial(n):
     return elapsed
 
 
+# ---- pools: as bench_mproc.c does it ---------------------------------------------------------
+# One Pool(N) of Python's default start method serves the tiny-task rates; it is started
+# before the first trial (whose calibration warms it up) and ended before the speedup row
+# (and before any start+join row, though the C program prints those first).
+
+_POOLS = {}
+
+
+def sq(x):
+    return x * x
+
+
+def _pool(workers):
+    if workers not in _POOLS:
+        _POOLS[workers] = mp.Pool(workers)
+    return _POOLS[workers]
+
+
+def _end_pools():
+    for pool in _POOLS.values():
+        pool.close()
+        pool.join()
+    _POOLS.clear()
+
+
+def _check_squares(results, n, what):
+    if results != [i * i for i in range(n)]:
+        raise SystemExit(f"python {what} gave wrong results")
+
+
+def pool_map_trial(n, workers, chunksize):
+    pool = _pool(workers)
+    start = time.perf_counter()
+    results = pool.map(sq, range(n), chunksize)
+    elapsed = time.perf_counter() - start
+    _check_squares(results, n, "Pool.map")
+    return elapsed
+
+
+def pool_imap_unordered_trial(n, workers):
+    pool = _pool(workers)
+    start = time.perf_counter()
+    results = list(pool.imap_unordered(sq, range(n), 1))
+    elapsed = time.perf_counter() - start
+    results.sort()
+    _check_squares(results, n, "Pool.imap_unordered")
+    return elapsed
+
+
+def pool_apply_async_trial(n, workers):
+    pool = _pool(workers)
+    start = time.perf_counter()
+    calls = [pool.apply_async(sq, (i,)) for i in range(n)]
+    results = [c.get() for c in calls]
+    elapsed = time.perf_counter() - start
+    _check_squares(results, n, "Pool.apply_async")
+    return elapsed
+
+
+POOL_TRIALS = {
+    "poolmap1": lambda n, workers: pool_map_trial(n, workers, 1),
+    "poolmapauto": lambda n, workers: pool_map_trial(n, workers, None),
+    "poolimapunordered": pool_imap_unordered_trial,
+    "poolapplyasync": pool_apply_async_trial,
+}
+
+
+def python_pool_start_ms(method, workers, reps):
+    ctx = mp.get_context(method)
+    samples = []
+    for i in range(reps + 1):  # the first is a warm-up: the forkserver starts there
+        start = time.perf_counter()
+        pool = ctx.Pool(workers)
+        pool.close()
+        pool.join()
+        if i:
+            samples.append((time.perf_counter() - start) * 1e3)
+    return statistics.median(samples)
+
+
+def spin(iters):
+    x = 1
+    for _ in range(iters):
+        x = (x * 6364136223846793005 + 1442695040888963407) & 0xFFFFFFFFFFFFFFFF
+    return x
+
+
+def python_pool_speedup(workers, tasks, reps, task_s=0.02):
+    """Pool(1) time / Pool(workers) time for `tasks` spins of about task_s each."""
+    # CPU time, the least of 3 runs, so other processes count as little as can be (Windows:
+    # the clock, its thread_time being too coarse).
+    clock = time.perf_counter if sys.platform == "win32" else time.thread_time
+
+    def least_time(iters):
+        times = []
+        for _ in range(3):
+            start = clock()
+            spin(iters)
+            times.append(clock() - start)
+        return min(times)
+
+    iters = 1 << 12
+    while (t := least_time(iters)) < task_s / 4:
+        iters *= 2
+    iters = int(iters * task_s / t)
+    expected = spin(iters)
+    items = [iters] * tasks
+    one, all_ = mp.Pool(1), mp.Pool(workers)
+    try:
+        def run(pool):
+            start = time.perf_counter()
+            results = pool.map(spin, items, 1)
+            elapsed = time.perf_counter() - start
+            if results != [expected] * tasks:
+                raise SystemExit("python spin gave wrong results")
+            return elapsed
+        run(one), run(all_)  # warm-up
+        t1, tn = [], []
+        for _ in range(reps):
+            t1.append(run(one))
+            tn.append(run(all_))
+    finally:
+        for pool in (one, all_):
+            pool.close()
+            pool.join()
+    return statistics.median(t1) / statistics.median(tn)
+
+
 # name (from the C record's "python_bench") -> (trial, units per n: operations, or MB)
 SYNC_TRIALS = {
     "lock": (lock_trial, 1),
@@ -278,7 +424,11 @@ SYNC_TRIALS = {
 # The issue's goals per figure (from the C record's "python_bench"): mproc's speedup over
 # Python (None: no goal) and the fraction of raw's rate mproc must reach (None: no goal).
 SPEEDUP_GOAL = {"queue64": 20, "queue1m": None, "simplequeue64": None,
-                "pipe64": None, "pipe1m": None, "pipepingpong": None}  # default: 10
+                "pipe64": None, "pipe1m": None, "pipepingpong": None,
+                "poolmap1": 20, "poolmapauto": 10, "poolimapunordered": None,
+                "poolapplyasync": None}  # default: 10
+# The CPU-bound pool speedup must reach this fraction of the number of workers.
+POOL_SPEEDUP_GOAL = 0.9
 OF_RAW_GOAL = {"lock": 0.5, "queue1m": 0.5, "pipepingpong": 0.5}
 # How a goal on raw reads where it is not "mproc >= N % of raw".
 OF_RAW_LABEL = {"pipepingpong": "mproc round trip <= 2x raw's"}
@@ -303,12 +453,26 @@ def python_rate(name, target, reps, cache={}):  # cache: the two Value rows shar
 
 
 def python_figure(record, args):
+    bench = record.get("python_bench")
+    if bench in POOL_TRIALS:
+        trial = POOL_TRIALS[bench]
+        workers = record["workers"]
+        n = calibrate(lambda n: trial(n, workers), args.seconds)
+        return statistics.median(n / trial(n, workers) for _ in range(args.sync_reps))
+    if bench == "poolstart":
+        _end_pools()
+        if record["method"] not in mp.get_all_start_methods():
+            return None
+        return python_pool_start_ms(record["method"], record["workers"],
+                                    max(5, args.reps // 5))
+    if bench == "poolspeedup":
+        _end_pools()
+        return python_pool_speedup(record["workers"], record["tasks"], args.sync_reps)
     method = record.get("method")
     if method and method in mp.get_all_start_methods():
         # Python's spawn costs tens of ms a child; fewer repetitions keep the run short.
         reps = args.reps
         return python_start_join_us(method, max(5, reps // 3) if method != "fork" else reps)
-    bench = record.get("python_bench")
     if bench in SYNC_TRIALS:
         return python_rate(bench, args.seconds, args.sync_reps)
     return None
@@ -318,9 +482,27 @@ def time_record(record):
     ordered = {k: record[k] for k in ("op", "unit", "mproc", "python", "raw")}
     # Lower is better for times: python/mproc is how many times faster mproc is.
     if record["python"]:
-        ordered["python"] = round(record["python"], 1)
+        ordered["python"] = round(record["python"], 1 if record["unit"] == "us" else 2)
         ordered["python_over_mproc"] = round(record["python"] / record["mproc"], 1)
-    ordered["mproc_over_raw"] = round(record["mproc"] / record["raw"], 2)
+    if record["raw"]:
+        ordered["mproc_over_raw"] = round(record["mproc"] / record["raw"], 2)
+    return ordered
+
+
+def speedup_record(record):
+    """The CPU-bound pool speedup: Pool(1) time / Pool(N) time, mproc's and Python's."""
+    workers = record["workers"]
+    ordered = {k: record[k] for k in ("op", "unit", "mproc", "python", "raw")}
+    ordered["mproc_per_worker"] = round(record["mproc"] / workers, 2)
+    if record["python"]:
+        ordered["python"] = round(record["python"], 2)
+        ordered["python_per_worker"] = round(record["python"] / workers, 2)
+        ordered["mproc_over_python"] = round(record["mproc"] / record["python"], 2)
+    for k in ("workers", "tasks", "task_ms", "t1_ms", "tn_ms"):
+        ordered[k] = record[k]
+    goal = POOL_SPEEDUP_GOAL * workers
+    ordered["goals"] = {f"mproc speedup >= {POOL_SPEEDUP_GOAL} x {workers} workers":
+                        "pass" if record["mproc"] >= goal else "miss"}
     return ordered
 
 
@@ -350,6 +532,8 @@ def rate_record(record):
                                         for k in ("mproc", "python", "raw") if ordered[k]}
     if record.get("memcpy"):
         ordered["mproc_over_memcpy"] = round(record["mproc"] / record["memcpy"], 3)
+    if "workers" in record:
+        ordered["workers"] = record["workers"]
     ordered["goals"] = goals
     return ordered
 
@@ -358,11 +542,12 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("build", help="the meson build directory")
-    parser.add_argument("--reps", type=int, default=50, help="start+join repetitions")
+    parser.add_argument("--reps", type=int, default=50,
+                        help="process and pool start+join repetitions")
     parser.add_argument("--sync-reps", type=int, default=5,
-                        help="timed runs per sync, queue or pipe figure")
+                        help="timed runs per sync, queue, pipe or pool figure")
     parser.add_argument("--seconds", type=float, default=0.3, help="length of one timed run")
-    parser.add_argument("--only", choices=("start", "sync", "queue", "pipe"),
+    parser.add_argument("--only", choices=("start", "sync", "queue", "pipe", "pool"),
                         help="one group of benchmarks")
     parser.add_argument("--queue-ring", type=int, default=0,
                         help="the mproc Queue's ring size in bytes (0: the library's default)")
@@ -384,9 +569,14 @@ def main():
     for line in done.stdout.splitlines():
         record = json.loads(line)
         record["python"] = python_figure(record, args)
-        rate = record["unit"].endswith("/s")
-        print(json.dumps(rate_record(record) if rate else time_record(record),
-                         ensure_ascii=False), flush=True)
+        if record.get("python_bench") == "poolspeedup":
+            out = speedup_record(record)
+        elif record["unit"].endswith("/s"):
+            out = rate_record(record)
+        else:
+            out = time_record(record)
+        print(json.dumps(out, ensure_ascii=False), flush=True)
+    _end_pools()
     if done.returncode != 0:
         print(f"run.py: {exe} failed with status {done.returncode} (its error is above)",
               file=sys.stderr)
