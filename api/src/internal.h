@@ -148,6 +148,8 @@ mpp_handle mproc__park_of(const mproc__obj *o, uint32_t i);
  * MPROC_ESTATE before start, MPROC_EINVAL for NULL. */
 int mproc__process_sentinel(mproc_process *p, mpp_handle *sentinel);
 
+/* Whether the pack holds shareable objects (their handles). */
+bool mproc__pack_has_handles(const mproc_pack *p);
 /* A copy of src (NULL: an empty pack) with its own duplicates of the handles. */
 int mproc__pack_copy(const mproc_pack *src, mproc_pack **out);
 

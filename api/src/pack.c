@@ -162,6 +162,11 @@ int mproc_pack_pack(mproc_pack *p, const mproc_pack *inner)
     return rc;
 }
 
+bool mproc__pack_has_handles(const mproc_pack *p)
+{
+    return p && p->owned.count > 0;
+}
+
 int mproc__pack_copy(const mproc_pack *src, mproc_pack **out)
 {
     mproc_pack *p;

@@ -31,10 +31,10 @@
 
 #define POOL_MAGIC 0x6d70506cu
 #define WORKER_TASK "mproc:pool-worker"
-#define TASK_RING (16u << 20)
-#define RESULT_RING (16u << 20)
+#define TASK_RING (2u << 20)
+#define RESULT_RING (2u << 20)
 #define BIG_MESSAGE (TASK_RING / 4 - 64) /* larger ones stream (see above) */
-#define AUTO_CHUNK_BYTES (1u << 20)      /* automatic chunks stay under this */
+#define AUTO_CHUNK_BYTES (256u << 10)     /* automatic chunks stay under this */
 #define MAX_DEPTH 64
 #define DEPTH_TARGET_US 2000
 #define CHECK_MS 20            /* how often the result thread looks for dead workers */
@@ -99,7 +99,8 @@ typedef struct chunk chunk;
 struct chunk {
     uint64_t seq;
     job *job;
-    size_t first, count;
+    size_t first, count;       /* items */
+    size_t byte_at, byte_len;  /* their fields in job->items */
     chunk *next;
 };
 
@@ -109,12 +110,15 @@ struct job {
     bool star, unordered;
     char task[MPROC_TASK_NAME_MAX + 1];
     mproc__buf items;         /* the items' pack fields, with the parent's handle values */
-    size_t *offsets;          /* item i: items.data[offsets[i] .. offsets[i+1]) */
-    size_t n, offsets_cap;    /* items known so far */
-    size_t *handle_first;     /* item i's handles start at handles.items[handle_first[i]] */
+    size_t n, cap;            /* items known so far; room in the per-item arrays */
+    size_t *handle_first;     /* only when items hold objects: item i's handles start at
+                                 handles.items[handle_first[i]] */
     mproc__handles handles;   /* the parent's own copies of the items' handles */
     bool input_done;          /* every item is known */
-    size_t chunksize, next_item;
+    size_t chunksize;
+    size_t next_item, next_byte; /* the first item not yet given out, and its field */
+    bool peeked;              /* the next chunk is measured: */
+    size_t peek_count, peek_len;
     bool pending_listed;      /* in the pool's pending list */
     job *pending_next;
     size_t inflight;          /* chunks at workers or taken back from dead ones */
@@ -246,7 +250,6 @@ static void job_free(job *j)
     mproc_free(j->results);
     mproc_free(j->codes);
     mproc_free(j->have);
-    mproc_free(j->offsets);
     mproc_free(j->handle_first);
     mproc_free(j->finished);
     mproc_free(j->error_text);
@@ -269,18 +272,15 @@ static bool job_maybe_free_locked(job *j)
     return free_pool;
 }
 
-/* Grows the per-item arrays to hold `want` items. */
-static int job_reserve(job *j, size_t want)
+/* Grows the per-item arrays to hold `want` items (with_handles: handle_first too). */
+static int job_reserve(job *j, size_t want, bool with_handles)
 {
-    if (want <= j->offsets_cap && (!j->unordered || j->finished))
+    bool handles_ok = !with_handles || j->handle_first;
+    if (want <= j->cap && (!j->unordered || j->finished) && handles_ok)
         return 0;
-    size_t cap = j->offsets_cap ? j->offsets_cap : 1;
+    size_t cap = j->cap ? j->cap : 1;
     while (cap < want)
         cap *= 2;
-    size_t *off = mproc_realloc(j->offsets, (cap + 1) * sizeof *off);
-    if (!off)
-        return MPROC_ENOMEM;
-    j->offsets = off;
     mproc_bytes *res = mproc_realloc(j->results, cap * sizeof *res);
     if (!res)
         return MPROC_ENOMEM;
@@ -299,84 +299,88 @@ static int job_reserve(job *j, size_t want)
             return MPROC_ENOMEM;
         j->finished = fin;
     }
-    size_t *hf = mproc_realloc(j->handle_first, (cap + 1) * sizeof *hf);
-    if (!hf)
-        return MPROC_ENOMEM;
-    j->handle_first = hf;
-    j->offsets_cap = cap;
+    if (with_handles || j->handle_first) {
+        bool fresh = !j->handle_first;
+        size_t *hf = mproc_realloc(j->handle_first, (cap + 1) * sizeof *hf);
+        if (!hf)
+            return MPROC_ENOMEM;
+        if (fresh) /* items before had no objects */
+            for (size_t i = 0; i <= j->n; i++)
+                hf[i] = 0;
+        j->handle_first = hf;
+    }
+    j->cap = cap;
     return 0;
 }
 
-typedef struct count_ctx {
-    size_t n;
-} count_ctx;
-
-static int count_handle(void *ctx, uint64_t *h)
+/* Appends `count` items (pack fields, `len` bytes) to the job. Items are not parsed
+ * here but as they are given out (so a map's workers start at once), except for a
+ * starmap's check that each is a pack, and when they hold objects: then the parent
+ * takes its own copies of their handles, item by item. */
+static int job_add_items(job *j, const uint8_t *fields, size_t len, size_t count,
+                         bool has_handles)
 {
-    (void)h;
-    ((count_ctx *)ctx)->n++;
-    return 0;
-}
-
-/* Appends the items in pack-field bytes to the job, with the parent's own copies of
- * their handles. *added: how many items. */
-static int job_add_items(job *j, const uint8_t *fields, size_t len, size_t *added)
-{
-    *added = 0;
-    /* Count first, so the per-item arrays grow once. */
-    mproc_unpacker u = {fields, len, 0};
-    size_t count = 0;
-    while (u.pos < len) {
-        int type = mproc_unpack_peek(&u);
-        if (type < 0)
-            return type;
-        if (j->star && type != MPROC_FIELD_PACK)
-            return MPROC_ETYPE;
-        int rc = mproc_unpack_skip(&u);
-        if (rc)
-            return rc;
-        count++;
+    if (j->star) {
+        mproc_unpacker u = {fields, len, 0};
+        while (u.pos < len) {
+            if (mproc_unpack_peek(&u) != MPROC_FIELD_PACK)
+                return MPROC_ETYPE;
+            int rc = mproc_unpack_skip(&u);
+            if (rc)
+                return rc;
+        }
     }
     size_t start_len = j->items.len, start_n = j->n;
-    int rc = job_reserve(j, start_n + count);
+    int rc = job_reserve(j, start_n + count, has_handles);
     rc = rc ? rc : mproc__buf_append(&j->items, fields, len);
     if (rc)
         return rc;
-    u = (mproc_unpacker){fields, len, 0};
     for (size_t i = start_n; i < start_n + count; i++) {
-        j->offsets[i] = start_len + u.pos;
-        mproc_unpack_skip(&u);
         j->results[i] = (mproc_bytes){NULL, 0};
         j->codes[i] = 0;
         j->have[i] = false;
     }
-    j->offsets[start_n + count] = j->items.len;
-    count_ctx all = {0};
-    rc = len ? mproc__pack_visit_handles(j->items.data + start_len, len, count_handle, &all) : 0;
-    for (size_t i = start_n; !rc && i < start_n + count; i++) {
-        j->handle_first[i] = j->handles.count;
-        if (!all.n)
-            continue;
-        /* Each item's handles, duplicated in order after the ones before. */
-        mproc__handles owned = {0};
-        rc = mproc__pack_dup_handles(j->items.data + j->offsets[i],
-                                     j->offsets[i + 1] - j->offsets[i], &owned);
-        for (size_t k = 0; !rc && k < owned.count; k++)
-            rc = mproc__handles_push(&j->handles, owned.items[k]);
-        if (rc)
-            mproc__handles_close(&owned);
-        else
-            mproc_free(owned.items);
+    if (j->handle_first) {
+        mproc_unpacker u = {j->items.data + start_len, len, 0};
+        for (size_t i = start_n; !rc && i < start_n + count; i++) {
+            j->handle_first[i] = j->handles.count;
+            size_t at = u.pos;
+            rc = mproc_unpack_skip(&u);
+            if (rc || !has_handles)
+                continue;
+            /* This item's handles, duplicated in order after the ones before. */
+            mproc__handles owned = {0};
+            rc = mproc__pack_dup_handles(j->items.data + start_len + at, u.pos - at, &owned);
+            for (size_t k = 0; !rc && k < owned.count; k++)
+                rc = mproc__handles_push(&j->handles, owned.items[k]);
+            if (rc)
+                mproc__handles_close(&owned);
+            else
+                mproc_free(owned.items);
+        }
+        if (!rc)
+            j->handle_first[start_n + count] = j->handles.count;
     }
     if (rc) {
         /* The duplicates made so far stay in j->handles until the job goes. */
         j->items.len = start_len;
         return rc;
     }
-    j->handle_first[start_n + count] = j->handles.count;
     j->n = start_n + count;
-    *added = count;
     return 0;
+}
+
+/* Every field of a pack is an item. */
+static int add_pack_items(job *j, const mproc_pack *items)
+{
+    mproc_bytes view;
+    int count = mproc_pack_count(items);
+    if (count < 0)
+        return count;
+    int rc = mproc_pack_view(items, &view);
+    return rc ? rc
+              : job_add_items(j, view.data, view.len, (size_t)count,
+                              mproc__pack_has_handles(items));
 }
 
 /* ---- the pending list ------------------------------------------------------------------------ */
@@ -759,9 +763,10 @@ static int build_message_locked(mproc_pool *p, const chunk *c, size_t *values_at
 {
     job *j = c->job;
     size_t name_len = strlen(j->task);
-    size_t nh = j->handle_first[c->first + c->count] - j->handle_first[c->first];
-    size_t items_at = j->offsets[c->first];
-    size_t items_len = j->offsets[c->first + c->count] - items_at;
+    size_t nh = j->handle_first
+                    ? j->handle_first[c->first + c->count] - j->handle_first[c->first]
+                    : 0;
+    size_t items_at = c->byte_at, items_len = c->byte_len;
     task_head h = {.type = MSG_TASK,
                    .count = (uint32_t)c->count,
                    .seq = c->seq,
@@ -787,6 +792,8 @@ static int build_message_locked(mproc_pool *p, const chunk *c, size_t *values_at
 static int give_handles_locked(mproc_pool *p, worker *w, const chunk *c, size_t values_at)
 {
     job *j = c->job;
+    if (!j->handle_first)
+        return 0;
     size_t from = j->handle_first[c->first], nh = j->handle_first[c->first + c->count] - from;
     if (!nh)
         return 0;
@@ -830,19 +837,31 @@ static chunk *peek_work_locked(mproc_pool *p, chunk *scratch)
         j = j->pending_next;
     if (!j)
         return NULL;
-    size_t count = j->n - j->next_item < j->chunksize ? j->n - j->next_item : j->chunksize;
-    if (j->chunksize == 0) { /* automatic: Python's rule, with chunks under a byte bound */
-        size_t auto_size = (j->n + 4 * (size_t)p->processes - 1) / (4 * (size_t)p->processes);
-        count = j->n - j->next_item;
-        if (count > auto_size)
-            count = auto_size ? auto_size : 1;
-        size_t k = 1;
-        while (k < count &&
-               j->offsets[j->next_item + k + 1] - j->offsets[j->next_item] <= AUTO_CHUNK_BYTES)
-            k++;
-        count = k;
+    if (!j->peeked) {
+        /* The next chunk's items: chunksize of them, or, automatic, Python's rule
+         * (len / (4 x workers), rounded up) and under a byte bound. */
+        size_t left = j->n - j->next_item, want = j->chunksize;
+        bool automatic = want == 0;
+        if (automatic) {
+            size_t parts = 4 * (size_t)p->processes;
+            want = (j->n + parts - 1) / parts;
+        }
+        if (want > left)
+            want = left;
+        mproc_unpacker u = {j->items.data + j->next_byte, j->items.len - j->next_byte, 0};
+        size_t count = 0;
+        while (count < want && (!automatic || count == 0 || u.pos <= AUTO_CHUNK_BYTES) &&
+               mproc_unpack_skip(&u) == 0)
+            count++;
+        j->peek_count = count ? count : 1;
+        j->peek_len = u.pos;
+        j->peeked = true;
     }
-    *scratch = (chunk){.job = j, .first = j->next_item, .count = count};
+    *scratch = (chunk){.job = j,
+                       .first = j->next_item,
+                       .count = j->peek_count,
+                       .byte_at = j->next_byte,
+                       .byte_len = j->peek_len};
     return scratch;
 }
 
@@ -886,6 +905,8 @@ static void dispatch_locked(mproc_pool *p)
                 return;
             *taken = scratch;
             j->next_item += taken->count;
+            j->next_byte += taken->byte_len;
+            j->peeked = false;
             j->inflight++;
         } else {
             p->returned_head = c->next;
@@ -1595,12 +1616,10 @@ static int new_job(mproc_pool *p, int kind, const char *task, bool star, job **o
     j->kind = kind;
     j->star = star;
     memcpy(j->task, task, strlen(task) + 1);
-    if (job_reserve(j, 1) != 0) {
+    if (job_reserve(j, 1, false) != 0) {
         job_free(j);
         return MPROC_ENOMEM;
     }
-    j->offsets[0] = 0;
-    j->handle_first[0] = 0;
     *out = j;
     return 0;
 }
@@ -1699,8 +1718,7 @@ static int apply_job(mproc_pool *p, const char *task, const mproc_pack *args,
             field[1 + b] = (uint8_t)((uint64_t)view.len >> (8 * b));
         if (view.len)
             memcpy(field + 9, view.data, view.len);
-        size_t added;
-        rc = job_add_items(j, field, field_len, &added);
+        rc = job_add_items(j, field, field_len, 1, args && mproc__pack_has_handles(args));
     }
     if (field != small)
         mproc_free(field);
@@ -1720,10 +1738,7 @@ static int map_job(mproc_pool *p, int kind, const char *task, const mproc_pack *
     int rc = new_job(p, kind, task, star, &j);
     if (rc)
         return rc;
-    mproc_bytes view;
-    size_t added;
-    rc = mproc_pack_view(items, &view);
-    rc = rc ? rc : job_add_items(j, view.data, view.len, &added);
+    rc = add_pack_items(j, items);
     if (rc) {
         job_free(j);
         return rc;
@@ -1966,12 +1981,9 @@ static int imap_start(mproc_pool *p, const char *task, const mproc_pack *items,
         return mproc__fail(rc);
     j->unordered = unordered;
     j->chunksize = chunksize ? chunksize : 1;
-    rc = job_reserve(j, 1); /* again: `finished` exists only when unordered */
+    rc = job_reserve(j, 1, false); /* again: `finished` exists only when unordered */
     if (!rc && items) {
-        mproc_bytes view;
-        size_t added;
-        rc = mproc_pack_view(items, &view);
-        rc = rc ? rc : job_add_items(j, view.data, view.len, &added);
+        rc = add_pack_items(j, items);
         j->input_done = true;
     } else if (!rc) {
         j->next_fn = next;
@@ -2037,9 +2049,11 @@ static void read_ahead_locked(job *j)
         if (rc == 1)
             rc = mproc_pack_view(j->scratch, &view) == 0 ? 1 : MPROC_EINVAL;
         mpp_mutex_lock(p->mu);
-        size_t added;
         if (rc == 1)
-            rc = job_add_items(j, view.data, view.len, &added) == 0 ? 1 : MPROC_ENOMEM;
+            rc = job_add_items(j, view.data, view.len, 1,
+                               mproc__pack_has_handles(j->scratch)) == 0
+                     ? 1
+                     : MPROC_ENOMEM;
         if (rc != 1) {
             j->input_done = true;
             j->source_error = rc < 0 ? rc : 0;
