@@ -178,6 +178,10 @@ typedef struct worker {
     bool starting;            /* being started (the lock is let go meanwhile) */
     chunk *head, *tail;       /* given and not answered, in order */
     size_t inflight;
+    /* thread pool */
+    struct mproc_pool *pool;
+    mpp_thread *thread;       /* NULL: an empty slot */
+    bool thread_ended;        /* its loop is over: join it */
 } worker;
 
 enum { POOL_RUN = 0, POOL_CLOSE = 1, POOL_TERMINATE = 2 };
@@ -185,6 +189,8 @@ enum { POOL_RUN = 0, POOL_CLOSE = 1, POOL_TERMINATE = 2 };
 struct mproc_pool {
     uint32_t magic;
     int state;
+    bool threads;             /* a thread pool: workers are threads of this process */
+    mpp_cond *work_cond;      /* thread pool: work for idle worker threads */
     mpp_mutex *mu;
     mpp_cond *cond;           /* results, readiness, the result thread's end */
     mpp_cond *send_cond;      /* work for the sender thread */
@@ -232,6 +238,7 @@ static void pool_free(mproc_pool *p)
 {
     mpp_cond_destroy(p->cond);
     mpp_cond_destroy(p->send_cond);
+    mpp_cond_destroy(p->work_cond);
     mpp_mutex_destroy(p->mu);
     mproc__buf_free(&p->msg);
     mproc_pack_destroy(p->initargs);
@@ -459,6 +466,7 @@ static void complete_locked(mproc_pool *p, job *j)
         else
             p->notify_head = j;
         p->notify_tail = j;
+        mpp_cond_broadcast(p->cond); /* a thread pool's result thread sleeps on it */
     } else {
         j->notified = true;
         mpp_cond_broadcast(p->cond);
@@ -870,6 +878,10 @@ static void dispatch_locked(mproc_pool *p)
 {
     if (p->state == POOL_TERMINATE || p->init_error)
         return;
+    if (p->threads) { /* worker threads take their work themselves */
+        mpp_cond_broadcast(p->work_cond);
+        return;
+    }
     for (;;) {
         chunk scratch;
         chunk *c = peek_work_locked(p, &scratch);
@@ -1039,10 +1051,13 @@ static void fail_all_locked(mproc_pool *p, int code, const char *text)
     }
 }
 
-/* Runs the callbacks of completed calls, without the lock, one at a time. */
-static void run_callbacks_locked(mproc_pool *p)
+/* Runs the callbacks of completed calls, without the lock, one at a time. Returns whether
+ * it ran any (and so let go of the lock). */
+static bool run_callbacks_locked(mproc_pool *p)
 {
+    bool ran = false;
     while (p->notify_head) {
+        ran = true;
         job *j = p->notify_head;
         p->notify_head = j->notify_next;
         if (!p->notify_head)
@@ -1057,6 +1072,7 @@ static void run_callbacks_locked(mproc_pool *p)
         mpp_cond_broadcast(p->cond);
         retire_locked(j);
     }
+    return ran;
 }
 
 static void stop_workers_locked(mproc_pool *p)
@@ -1129,6 +1145,13 @@ static void result_main(void *arg)
 
 static void wake_result_thread(mproc_pool *p)
 {
+    if (p->threads) {
+        mpp_mutex_lock(p->mu);
+        mpp_cond_broadcast(p->cond);
+        mpp_cond_broadcast(p->work_cond);
+        mpp_mutex_unlock(p->mu);
+        return;
+    }
     result_head wake = {.type = MSG_WAKE};
     mproc_queue_put(p->results, &wake, sizeof wake, 0);
 }
@@ -1390,6 +1413,256 @@ static int start_worker_locked(mproc_pool *p, int slot)
     return 0;
 }
 
+/* ---- the thread pool -------------------------------------------------------------------------------
+ * Worker threads take chunks from the same pending list the process pool's dispatcher
+ * reads, run them, and store the results as they are (no messages); the result thread
+ * of a thread pool only runs callbacks and replaces worker threads that ended. */
+
+static char *failure_text(const char *task, int code, mproc_bytes *out)
+{
+    char fallback[MPROC_TASK_NAME_MAX + 64];
+    const char *text = out->data;
+    size_t len = text_len(out->data, out->len);
+    if (!len) {
+        snprintf(fallback, sizeof fallback, "task '%s' returned %d", task, code);
+        text = fallback;
+        len = strlen(fallback);
+    }
+    char *copy = mproc_malloc(len + 1);
+    if (copy) {
+        memcpy(copy, text, len);
+        copy[len] = 0;
+    }
+    mproc_bytes_free(out);
+    return copy;
+}
+
+typedef struct item_outcome {
+    int code;
+    mproc_bytes bytes;
+} item_outcome;
+
+static void thread_worker_main(void *arg)
+{
+    worker *w = arg;
+    mproc_pool *p = w->pool;
+    if (p->initializer) {
+        mproc_bytes in = {NULL, 0}, out = {NULL, 0};
+        mproc_pack_view(p->initargs, &in);
+        mproc_task_fn init = mproc_task_lookup(p->initializer);
+        int code = init ? init(&in, &out) : MPROC_ENOTASK;
+        char *text = code ? failure_text(p->initializer, code, &out) : NULL;
+        mproc_bytes_free(&out);
+        if (code) {
+            mpp_mutex_lock(p->mu);
+            if (!p->init_error)
+                p->init_error = text ? text : mproc_strdup("(no text)");
+            else
+                mproc_free(text);
+            w->thread_ended = true;
+            mpp_cond_broadcast(p->cond);
+            mpp_mutex_unlock(p->mu);
+            return;
+        }
+    }
+    mproc__buf items = {0};
+    item_outcome *outcomes = NULL;
+    size_t outcomes_cap = 0;
+    int64_t chunks_done = 0;
+    mpp_mutex_lock(p->mu);
+    for (;;) {
+        if (p->state == POOL_TERMINATE || p->init_error)
+            break;
+        chunk scratch;
+        chunk *c = peek_work_locked(p, &scratch);
+        if (!c) {
+            if (p->state == POOL_CLOSE && !work_left_locked(p))
+                break;
+            mpp_cond_wait(p->work_cond, p->mu, 1000);
+            continue;
+        }
+        job *j = c->job;
+        chunk taken = scratch;
+        j->next_item += taken.count;
+        j->next_byte += taken.byte_len;
+        j->peeked = false;
+        j->inflight++;
+        /* A copy of the items: a lazy imap may grow (move) the job's buffer meanwhile. */
+        items.len = 0;
+        int rc = mproc__buf_append(&items, j->items.data + taken.byte_at, taken.byte_len);
+        if (!rc && outcomes_cap < taken.count) {
+            item_outcome *grown = mproc_realloc(outcomes, taken.count * sizeof *grown);
+            rc = grown ? 0 : MPROC_ENOMEM;
+            if (grown) {
+                outcomes = grown;
+                outcomes_cap = taken.count;
+            }
+        }
+        mproc_task_fn fn = mproc_task_lookup(j->task);
+        bool star = j->star;
+        char task[MPROC_TASK_NAME_MAX + 1];
+        memcpy(task, j->task, sizeof task);
+        mpp_mutex_unlock(p->mu);
+        mproc_unpacker u = {items.data, items.len, 0};
+        for (size_t i = 0; !rc && i < taken.count; i++) {
+            size_t at = u.pos;
+            mproc_unpack_skip(&u);
+            mproc_bytes in = {items.data + at, u.pos - at}, out = {NULL, 0};
+            if (star) {
+                mproc_unpacker field = {items.data + at, u.pos - at, 0}, inner;
+                mproc_unpack_pack(&field, &inner);
+                in = (mproc_bytes){(void *)inner.data, inner.len};
+            }
+            int code = fn ? fn(&in, &out) : MPROC_ENOTASK;
+            if (code == 0) {
+                outcomes[i] = (item_outcome){0, out};
+            } else {
+                char *text = failure_text(task, code, &out);
+                outcomes[i] = (item_outcome){MPROC_ETASK, {text, text ? strlen(text) + 1 : 0}};
+            }
+        }
+        mpp_mutex_lock(p->mu);
+        for (size_t i = 0; i < taken.count; i++) {
+            if (rc) {
+                static const char oom[] = "out of memory in a worker thread";
+                char *text = mproc_malloc(sizeof oom);
+                if (text)
+                    memcpy(text, oom, sizeof oom);
+                store_result_locked(p, j, taken.first + i, MPROC_ENOMEM, text,
+                                    text ? sizeof oom : 0);
+            } else {
+                store_result_locked(p, j, taken.first + i, outcomes[i].code,
+                                    outcomes[i].bytes.data, outcomes[i].bytes.len);
+            }
+        }
+        j->inflight--;
+        retire_locked(j);
+        p->wake_iterators = false;
+        mpp_cond_broadcast(p->cond); /* waiters, iterators and the callback thread */
+        if (p->maxtasks > 0 && ++chunks_done >= p->maxtasks)
+            break; /* the result thread starts a new worker thread */
+    }
+    w->thread_ended = true;
+    mpp_cond_broadcast(p->cond);
+    mpp_mutex_unlock(p->mu);
+    mproc__buf_free(&items);
+    mproc_free(outcomes);
+}
+
+static int live_threads_locked(const mproc_pool *p)
+{
+    int n = 0;
+    for (int i = 0; i < p->processes; i++)
+        n += p->workers[i].thread != NULL;
+    return n;
+}
+
+static int start_thread_locked(mproc_pool *p, int slot)
+{
+    worker *w = &p->workers[slot];
+    memset(w, 0, sizeof *w);
+    w->pool = p;
+    int rc = mpp_thread_start(&w->thread, thread_worker_main, w);
+    if (rc)
+        w->thread = NULL;
+    return rc;
+}
+
+/* The thread pool's result thread: callbacks, and worker threads that ended. */
+static void thread_pool_main(void *arg)
+{
+    mproc_pool *p = arg;
+    bool init_failure_handled = false;
+    mpp_mutex_lock(p->mu);
+    p->result_tid = mpp_thread_id();
+    for (;;) {
+        /* Whenever the lock was let go, look again before sleeping. */
+        bool joined = run_callbacks_locked(p);
+        for (int i = 0; i < p->processes; i++) {
+            worker *w = &p->workers[i];
+            if (!w->thread || !w->thread_ended)
+                continue;
+            joined = true;
+            mpp_thread *t = w->thread;
+            mpp_mutex_unlock(p->mu);
+            mpp_thread_join(t);
+            mpp_mutex_lock(p->mu);
+            memset(w, 0, sizeof *w);
+            bool want = !p->init_error &&
+                        (p->state == POOL_RUN || (p->state == POOL_CLOSE && work_left_locked(p)));
+            if (want && start_thread_locked(p, i) != 0)
+                mproc_log(MPROC_LOG_WARNING, "could not start a pool worker thread");
+        }
+        if (p->init_error && !init_failure_handled) {
+            char text[1200];
+            snprintf(text, sizeof text, "initializer '%s' failed: %s", p->initializer,
+                     p->init_error);
+            fail_all_locked(p, MPROC_ETASK, text);
+            mpp_cond_broadcast(p->work_cond);
+            init_failure_handled = true;
+            continue;
+        }
+        if (p->state == POOL_CLOSE && !work_left_locked(p))
+            mpp_cond_broadcast(p->work_cond); /* idle workers: time to go */
+        if (p->state != POOL_RUN && live_threads_locked(p) == 0 && !p->notify_head)
+            break;
+        if (!p->notify_head && !joined)
+            mpp_cond_wait(p->cond, p->mu, 1000);
+    }
+    p->result_thread_done = true;
+    mpp_cond_broadcast(p->cond);
+    mpp_mutex_unlock(p->mu);
+}
+
+int mproc_threadpool_create(mproc_pool **out, const mproc_pool_opts *opts)
+{
+    if (!out)
+        return mproc__fail(MPROC_EINVAL);
+    *out = NULL;
+    mproc_pool_opts o = opts ? *opts : (mproc_pool_opts){0};
+    if (o.initializer && !mproc_task_lookup(o.initializer))
+        return mproc__fail(MPROC_ENOTASK);
+    mproc_pool *p = mproc_calloc(1, sizeof *p);
+    if (!p)
+        return mproc__fail(MPROC_ENOMEM);
+    p->threads = true;
+    p->processes = o.processes > 0 ? o.processes : mproc_cpu_count_usable();
+    p->maxtasks = o.maxtasksperchild > 0 ? o.maxtasksperchild : 0;
+    p->method_label = "Thread";
+    p->refs = 1;
+    int rc = mpp_mutex_create(&p->mu);
+    rc = rc ? rc : mpp_cond_create(&p->cond);
+    rc = rc ? rc : mpp_cond_create(&p->work_cond);
+    if (!rc && o.initializer && !(p->initializer = mproc_strdup(o.initializer)))
+        rc = MPROC_ENOMEM;
+    rc = rc ? rc : mproc__pack_copy(o.initargs, &p->initargs);
+    if (!rc && !(p->workers = mproc_calloc((size_t)p->processes, sizeof *p->workers)))
+        rc = MPROC_ENOMEM;
+    if (rc) {
+        pool_free(p);
+        return mproc__fail(rc);
+    }
+    p->magic = POOL_MAGIC;
+    mpp_mutex_lock(p->mu);
+    for (int i = 0; !rc && i < p->processes; i++)
+        rc = start_thread_locked(p, i);
+    mpp_mutex_unlock(p->mu);
+    rc = rc ? rc : mpp_thread_start(&p->result_thread, thread_pool_main, p);
+    if (rc) {
+        /* Stop what started: terminate, then join the threads by hand. */
+        mpp_mutex_lock(p->mu);
+        p->state = POOL_TERMINATE;
+        mpp_cond_broadcast(p->work_cond);
+        mpp_mutex_unlock(p->mu);
+        for (int i = 0; i < p->processes; i++)
+            mpp_thread_join(p->workers[i].thread);
+        pool_free(p);
+        return mproc__fail(rc);
+    }
+    *out = p;
+    return 0;
+}
+
 /* ---- creating and ending the pool ------------------------------------------------------------------ */
 
 static const char *method_label(mproc_start_method m)
@@ -1439,7 +1712,8 @@ static void pool_teardown(mproc_pool *p)
         pending_drop_head_locked(p);
         retire_locked(j);
     }
-    mproc_queue_destroy(p->results);
+    if (p->results)
+        mproc_queue_destroy(p->results);
     p->results = NULL;
 }
 
@@ -1521,6 +1795,8 @@ int mproc_pool_terminate(mproc_pool *p)
     if (p->state != POOL_TERMINATE) {
         p->state = POOL_TERMINATE;
         fail_all_locked(p, MPROC_ECLOSED, "the pool was terminated");
+        if (p->threads)
+            mpp_cond_broadcast(p->work_cond);
     }
     mpp_mutex_unlock(p->mu);
     wake_result_thread(p);
@@ -1548,7 +1824,8 @@ int mproc_pool_join(mproc_pool *p, int64_t timeout_ms)
     mpp_thread *rt = p->result_thread, *st = p->sender_thread;
     p->result_thread = p->sender_thread = NULL;
     p->sender_exit = true;
-    mpp_cond_broadcast(p->send_cond);
+    if (p->send_cond)
+        mpp_cond_broadcast(p->send_cond);
     mpp_mutex_unlock(p->mu);
     /* The thread that sees them first joins the threads; others find them gone. */
     mpp_thread_join(rt);
@@ -1591,10 +1868,12 @@ int mproc_pool_workers(mproc_pool *p, int64_t *pids, size_t cap)
     mpp_mutex_lock(p->mu);
     for (int i = 0; i < p->processes; i++) {
         worker *w = &p->workers[i];
-        if (!w->proc || w->starting || mproc_process_is_alive(w->proc) != 1)
+        bool live = p->threads ? w->thread && !w->thread_ended
+                               : w->proc && !w->starting && mproc_process_is_alive(w->proc) == 1;
+        if (!live)
             continue;
         if ((size_t)n < cap)
-            pids[n] = w->pid;
+            pids[n] = p->threads ? mproc_getpid() : w->pid;
         n++;
     }
     mpp_mutex_unlock(p->mu);

@@ -72,6 +72,18 @@ typedef struct mproc_pool_opts {
 /* Starts the workers. opts may be NULL. An unknown initializer is MPROC_ENOTASK. */
 MPROC_API int mproc_pool_create(mproc_pool **out, const mproc_pool_opts *opts);
 
+/* multiprocessing.dummy.Pool (ThreadPool): the same pool with threads of this process as
+ * its workers, so a program moves between processes and threads by changing only how the
+ * pool is created. Every mproc_pool_… / mproc_async_… / mproc_iter_… call and rule above
+ * holds, with these differences, all Python's too:
+ *   - the initializer runs on each worker thread; opts.ctx is ignored;
+ *   - a task that calls exit() ends the process (there is no worker process to lose);
+ *   - maxtasksperchild replaces the worker thread;
+ *   - terminate cannot stop a task that is running: calls not finished fail at once with
+ *     MPROC_ECLOSED, and join waits for the running tasks to return;
+ *   - mproc_pool_workers gives this process's pid once per worker thread. */
+MPROC_API int mproc_threadpool_create(mproc_pool **out, const mproc_pool_opts *opts);
+
 /* Callbacks (see above). results: the call's results (one for apply, n for a map), borrowed
  * for the time of the call. */
 typedef void (*mproc_callback_fn)(void *ctx, const mproc_bytes *results, size_t n);
