@@ -1071,6 +1071,21 @@ static void s002_pool_map(void **state)
     free_result(&r);
 }
 
+/* Seed 002's dummy module: the same program on a process pool and a thread pool, the
+ * results equal, the tasks in other processes for the first and in this one for the second. */
+static void s002_dummy(void **state)
+{
+    (void)state;
+    run_result r = run_example("s002_dummy");
+    expect_clean_exit(&r);
+    EXPECT_EXACT(&r, "processes: ['http://www.baidu.com', 'http://www.jd.com']",
+                 "processes: item 0 ran in another process",
+                 "processes: item 1 ran in another process",
+                 "threads: ['http://www.baidu.com', 'http://www.jd.com']",
+                 "threads: item 0 ran in this process", "threads: item 1 ran in this process");
+    free_result(&r);
+}
+
 /* The parent line, then "[子进程…" lines of name, pid and parent pid: returns the parent pid. */
 static long long parent_pid_of(const run_result *r)
 {
@@ -1279,6 +1294,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(s000_pool_callback),
     cmocka_unit_test(s002_pool_apply_async),
     cmocka_unit_test(s002_pool_map),
+    cmocka_unit_test(s002_dummy),
     cmocka_unit_test(s003_pool),
     cmocka_unit_test(s003_pool_callbacks),
     cmocka_unit_test(s003_pool_timeout),
