@@ -3,12 +3,13 @@
  * in the same run, and the ratios.
  *
  *   bench_mproc [--reps N] [--sync-reps N] [--seconds S]
- *               [--only start|sync|queue|pipe|pool] [--queue-ring BYTES] [--verbose]
+ *               [--only start|sync|queue|pipe|pool|threadpool] [--queue-ring BYTES]
+ *               [--verbose]
  *       --reps N       process and pool start+join: median of N repetitions (default 50)
- *       --sync-reps N  synchronization, queues, pipes, pool rates and speedup: median of N
- *                      timed runs (default 5)
- *       --seconds S    synchronization, queues, pipes, pool rates: length of one timed run
- *                      (default 0.3)
+ *       --sync-reps N  synchronization, queues, pipes, pool and thread pool rates, pool
+ *                      speedup: median of N timed runs (default 5)
+ *       --seconds S    synchronization, queues, pipes, pool and thread pool rates: length of
+ *                      one timed run (default 0.3)
  *       --queue-ring B queues: the Queue's ring size (default 0: the library's, 16 MiB)
  *       --verbose      all but process start+join: each run's figures on stderr
  *   bench_mproc --raw-exit       (internal) the trivial program for the raw spawn figure
@@ -19,7 +20,8 @@
  * higher is better): each run's count of operations is calibrated so that it lasts about
  * --seconds, then the median of the runs is taken, mproc and raw runs interleaved. The pool
  * has no raw primitive: its rates are tasks per second, its start + close + join a time
- * (ms), and its speedup a ratio (see section 7). */
+ * (ms), and its speedup a ratio (see section 7); nor has the thread pool (section 8), whose
+ * rates are tasks per second. */
 #ifndef _WIN32
 #define _GNU_SOURCE
 #endif
@@ -217,6 +219,26 @@ static int64_t calibrate(trial_fn trial)
     }
 }
 
+/* With calibrate_at_size (the thread pool rows), calibrate's n is then timed once more and
+ * scaled from that trial, twice if it was still off by more than 2x: where the first use of
+ * a size is much slower than the next (memory the allocator must first get from the system,
+ * as for n async handles), the small calibration trials would give runs far shorter than
+ * target_us; this trial at full size also warms that memory up. */
+static bool calibrate_at_size;
+
+static int64_t calibrate_rate(trial_fn trial)
+{
+    int64_t n = calibrate(trial);
+    for (int i = 0; calibrate_at_size && i < 2; i++) {
+        double t = trial(n);
+        double scaled = (double)n * target_us / (t > 1 ? t : 1);
+        n = scaled < 1 ? 1 : (int64_t)scaled;
+        if (t >= target_us / 2 && t <= target_us * 2)
+            break;
+    }
+    return n;
+}
+
 /* One JSON line: the median rate of mproc and of raw, runs interleaved. per_n: the units a
  * trial of n does in all (2 operations for 2 processes doing n each; 1.048576 MB for n
  * messages of 1 MiB). python: which of run.py's Python figures goes with it. raw may be
@@ -236,7 +258,7 @@ static void bench_rate_with(const char *op, const char *unit, const char *python
             continue;
         if (!(rate[k] = calloc((size_t)sync_reps, sizeof(double))))
             exit(1);
-        n[k] = calibrate(fn[k]);
+        n[k] = calibrate_rate(fn[k]);
     }
     for (int i = 0; i < sync_reps; i++) {
         for (int k = 0; k < 3; k++) {
@@ -1872,6 +1894,49 @@ static void bench_pool(int reps)
     bench_pool_speedup();
 }
 
+/* ==== 8. ThreadPool ==========================================================================
+ * The same tiny tasks through mproc's thread pool (mproc_threadpool_create: N worker threads
+ * of this process, N = usable CPUs), started before and closed after its rows; run.py puts
+ * Python's multiprocessing.dummy.Pool(N) and concurrent.futures.ThreadPoolExecutor(N) beside
+ * each row. The trials are rows 1, 2 and 4 of section 7 on this pool: every result is
+ * checked. Calibration ends with a trial at full size (calibrate_at_size). */
+static void bench_threadpool(void)
+{
+    pool_workers = mproc_cpu_count_usable();
+    if (pool_workers < 1)
+        pool_workers = 1;
+    int rc = mproc_threadpool_create(&tiny_pool, &(mproc_pool_opts){.processes = pool_workers});
+    if (rc != 0)
+        pool_failed("mproc_threadpool_create", rc, NULL);
+    if (mproc_pool_size(tiny_pool) != pool_workers) {
+        fprintf(stderr, "bench_mproc: the thread pool has %d workers, not %d\n",
+                mproc_pool_size(tiny_pool), pool_workers);
+        exit(1);
+    }
+    pool_map_run(4 * pool_workers, 1); /* every worker up */
+    calibrate_at_size = true;
+    char extra[64];
+    snprintf(extra, sizeof extra, "\"workers\": %d, ", pool_workers);
+    char op[3][128];
+    snprintf(op[0], sizeof op[0], "ThreadPool(%d).map, tiny tasks (x*x), chunksize 1",
+             pool_workers);
+    snprintf(op[1], sizeof op[1], "ThreadPool(%d).map, tiny tasks (x*x), automatic chunksize",
+             pool_workers);
+    snprintf(op[2], sizeof op[2],
+             "ThreadPool(%d).apply_async x n, then get each, tiny tasks (x*x)", pool_workers);
+    bench_rate_with(op[0], "tasks/s", "threadmap1", 1, pool_map_chunk1_trial, NULL, NULL,
+                    extra);
+    bench_rate_with(op[1], "tasks/s", "threadmapauto", 1, pool_map_auto_trial, NULL, NULL,
+                    extra);
+    bench_rate_with(op[2], "tasks/s", "threadapplyasync", 1, pool_apply_async_trial, NULL,
+                    NULL, extra);
+    calibrate_at_size = false;
+    MUST(mproc_pool_close(tiny_pool));
+    MUST(mproc_pool_join(tiny_pool, POOL_TIMEOUT_MS));
+    mproc_pool_destroy(tiny_pool);
+    tiny_pool = NULL;
+}
+
 #ifdef _WIN32
 /* bench_mproc --raw-child value MAP MUTEX INDEX N | pingpong PING PONG N
  *                         | queue WRITE-END READY GO N SIZE | echo PIPE-END N */
@@ -1940,7 +2005,7 @@ int main(int argc, char **argv)
         else if (strcmp(arg, "--only") == 0 &&
                  (strcmp(val, "start") == 0 || strcmp(val, "sync") == 0 ||
                   strcmp(val, "queue") == 0 || strcmp(val, "pipe") == 0 ||
-                  strcmp(val, "pool") == 0))
+                  strcmp(val, "pool") == 0 || strcmp(val, "threadpool") == 0))
             only = val;
         else
             reps = 0;
@@ -1948,7 +2013,8 @@ int main(int argc, char **argv)
     if (reps < 1 || sync_reps < 1 || !(target_us >= 1000)) {
         fprintf(stderr,
                 "usage: %s [--reps N] [--sync-reps N] [--seconds S>=0.001] "
-                "[--only start|sync|queue|pipe|pool] [--queue-ring BYTES] [--verbose]\n",
+                "[--only start|sync|queue|pipe|pool|threadpool] [--queue-ring BYTES] "
+                "[--verbose]\n",
                 argv[0]);
         return 2;
     }
@@ -1970,5 +2036,7 @@ int main(int argc, char **argv)
         bench_pipe();
     if (!only || strcmp(only, "pool") == 0)
         bench_pool(reps);
+    if (!only || strcmp(only, "threadpool") == 0)
+        bench_threadpool();
     return 0;
 }

@@ -4,7 +4,8 @@ same operations with Python's multiprocessing in this run, on this machine. Prin
 object per line: {"op", "unit", "mproc", "python", "raw", ...ratios}.
 
     bench/run.py BUILD_DIR [--reps N] [--sync-reps N] [--seconds S]
-                           [--only start|sync|queue|pipe|pool] [--queue-ring BYTES] [--verbose]
+                           [--only start|sync|queue|pipe|pool|threadpool] [--queue-ring BYTES]
+                           [--verbose]
 
 Process start+join is a time (unit "us", lower is better): python_over_mproc is how many
 times faster mproc is than Python, mproc_over_raw how many times slower than raw.
@@ -59,10 +60,25 @@ Last, the speedup of a CPU-bound task: 4N tasks (at least 8) of ~20 ms of intege
 with chunksize 1 on Pool(1) and on Pool(N), runs interleaved; the figure is median
 time(Pool(1)) / median time(Pool(N)) (goal: at least 0.9 N), "per_worker" is it divided by
 N. Python's speedup, with its own ~20 ms loop, is there for information.
+
+The thread pool figures (--only threadpool) set mproc's thread pool (mproc_threadpool_create,
+N worker threads) beside two Python thread pools of N workers: multiprocessing.dummy.Pool(N)
+and concurrent.futures.ThreadPoolExecutor(max_workers=N). Tiny tasks (x*x) per second,
+measured like the pool rates (but calibration ends with a trial at full size, scaled from,
+on both sides: a first use of a size can be much slower than the next), each pool started
+before its first trial: map(sq, range(n))
+with chunksize 1, map with the automatic chunksize (dummy.Pool's None; ThreadPoolExecutor.map
+has no chunks for threads, so its two map rows are the same call, list(ex.map(sq, range(n)))),
+and apply_async n times then the get of each, in order (ThreadPoolExecutor: submit n times
+then the result of each). "python" and "mproc_over_python" give one figure per Python
+flavour; the goal on each row is mproc at least 20x each flavour. Every mproc result is
+checked; Python's are checked after its clock stops.
 """
 import argparse
+import concurrent.futures
 import json
 import multiprocessing as mp
+import multiprocessing.dummy
 import os
 import statistics
 import subprocess
@@ -346,6 +362,107 @@ POOL_TRIALS = {
 }
 
 
+# ---- thread pools: as bench_mproc.c does it ---------------------------------------------------
+# One pool of each flavour and worker count, started before its first trial (whose
+# calibration warms it up: ThreadPoolExecutor starts its threads as work comes) and ended at
+# the end of the run.
+
+THREAD_FLAVOURS = ("dummy.Pool", "ThreadPoolExecutor")
+_THREAD_POOLS = {}
+
+
+def _thread_pool(flavour, workers):
+    key = (flavour, workers)
+    if key not in _THREAD_POOLS:
+        if flavour == "dummy.Pool":
+            _THREAD_POOLS[key] = multiprocessing.dummy.Pool(workers)
+        else:
+            _THREAD_POOLS[key] = concurrent.futures.ThreadPoolExecutor(max_workers=workers)
+    return _THREAD_POOLS[key]
+
+
+def _end_thread_pools():
+    for (flavour, _), pool in _THREAD_POOLS.items():
+        if flavour == "dummy.Pool":
+            pool.close()
+            pool.join()
+        else:
+            pool.shutdown(wait=True)
+    _THREAD_POOLS.clear()
+
+
+def dummy_map_trial(n, workers, chunksize):
+    pool = _thread_pool("dummy.Pool", workers)
+    start = time.perf_counter()
+    results = pool.map(sq, range(n), chunksize)
+    elapsed = time.perf_counter() - start
+    _check_squares(results, n, "multiprocessing.dummy.Pool.map")
+    return elapsed
+
+
+def dummy_apply_async_trial(n, workers):
+    pool = _thread_pool("dummy.Pool", workers)
+    start = time.perf_counter()
+    calls = [pool.apply_async(sq, (i,)) for i in range(n)]
+    results = [c.get() for c in calls]
+    elapsed = time.perf_counter() - start
+    _check_squares(results, n, "multiprocessing.dummy.Pool.apply_async")
+    return elapsed
+
+
+def executor_map_trial(n, workers):
+    ex = _thread_pool("ThreadPoolExecutor", workers)
+    start = time.perf_counter()
+    results = list(ex.map(sq, range(n)))  # chunksize: for processes only
+    elapsed = time.perf_counter() - start
+    _check_squares(results, n, "ThreadPoolExecutor.map")
+    return elapsed
+
+
+def executor_submit_trial(n, workers):
+    ex = _thread_pool("ThreadPoolExecutor", workers)
+    start = time.perf_counter()
+    futures = [ex.submit(sq, i) for i in range(n)]
+    results = [f.result() for f in futures]
+    elapsed = time.perf_counter() - start
+    _check_squares(results, n, "ThreadPoolExecutor.submit")
+    return elapsed
+
+
+# name (from the C record's "python_bench") -> {flavour: trial(n, workers)}
+THREAD_TRIALS = {
+    "threadmap1": {"dummy.Pool": lambda n, workers: dummy_map_trial(n, workers, 1),
+                   "ThreadPoolExecutor": executor_map_trial},
+    "threadmapauto": {"dummy.Pool": lambda n, workers: dummy_map_trial(n, workers, None),
+                      "ThreadPoolExecutor": executor_map_trial},
+    "threadapplyasync": {"dummy.Pool": dummy_apply_async_trial,
+                         "ThreadPoolExecutor": executor_submit_trial},
+}
+# The calls each flavour's figure is made of, printed with the row.
+THREAD_CALLS = {
+    "threadmap1": {"dummy.Pool": "map(sq, range(n), 1)",
+                   "ThreadPoolExecutor": "list(map(sq, range(n)))"},
+    "threadmapauto": {"dummy.Pool": "map(sq, range(n))",
+                      "ThreadPoolExecutor": "list(map(sq, range(n)))"},
+    "threadapplyasync": {"dummy.Pool": "[apply_async(sq, (i,))...], then get() of each",
+                         "ThreadPoolExecutor": "[submit(sq, i)...], then result() of each"},
+}
+THREAD_SPEEDUP_GOAL = 20
+
+
+def python_thread_rates(bench, workers, target, reps):
+    """{flavour: tasks/s}: each flavour calibrated, then their runs interleaved."""
+    _end_pools()  # no process pool's threads beside these
+    trials = THREAD_TRIALS[bench]
+    n = {f: calibrate_at_size(lambda n, f=f: trials[f](n, workers), target)
+         for f in THREAD_FLAVOURS}
+    rates = {f: [] for f in THREAD_FLAVOURS}
+    for _ in range(reps):
+        for f in THREAD_FLAVOURS:
+            rates[f].append(n[f] / trials[f](n[f], workers))
+    return {f: statistics.median(rates[f]) for f in THREAD_FLAVOURS}
+
+
 def python_pool_start_ms(method, workers, reps):
     ctx = mp.get_context(method)
     samples = []
@@ -444,6 +561,18 @@ def calibrate(trial, target):
         n *= 10
 
 
+def calibrate_at_size(trial, target):
+    """calibrate's n, then timed once more and scaled, twice if still off by more than 2x
+    (as bench_mproc.c's calibrate_at_size, used for the thread pool rows)."""
+    n = calibrate(trial, target)
+    for _ in range(2):
+        t = trial(n)
+        n = max(1, int(n * target / max(t, 1e-6)))
+        if target / 2 <= t <= target * 2:
+            break
+    return n
+
+
 def python_rate(name, target, reps, cache={}):  # cache: the two Value rows share one figure
     if name not in cache:
         trial, ops_per_n = SYNC_TRIALS[name]
@@ -454,6 +583,8 @@ def python_rate(name, target, reps, cache={}):  # cache: the two Value rows shar
 
 def python_figure(record, args):
     bench = record.get("python_bench")
+    if bench in THREAD_TRIALS:
+        return python_thread_rates(bench, record["workers"], args.seconds, args.sync_reps)
     if bench in POOL_TRIALS:
         trial = POOL_TRIALS[bench]
         workers = record["workers"]
@@ -506,6 +637,22 @@ def speedup_record(record):
     return ordered
 
 
+def thread_rate_record(record):
+    """A thread pool row: one Python figure, ratio and goal per flavour."""
+    bench = record["python_bench"]
+    ordered = {k: record[k] for k in ("op", "unit", "mproc", "python", "raw")}
+    ordered["python"] = {f: round(r) for f, r in record["python"].items()}
+    ordered["mproc_over_python"] = {f: round(record["mproc"] / r, 1)
+                                    for f, r in record["python"].items()}
+    ordered["python_calls"] = THREAD_CALLS[bench]
+    ordered["workers"] = record["workers"]
+    ordered["goals"] = {
+        f"mproc >= {THREAD_SPEEDUP_GOAL}x python {f}":
+            "pass" if record["mproc"] >= THREAD_SPEEDUP_GOAL * r else "miss"
+        for f, r in record["python"].items()}
+    return ordered
+
+
 def rate_record(record):
     ordered = {k: record[k] for k in ("op", "unit", "mproc", "python", "raw")}
     if "memcpy" in record:
@@ -545,9 +692,10 @@ def main():
     parser.add_argument("--reps", type=int, default=50,
                         help="process and pool start+join repetitions")
     parser.add_argument("--sync-reps", type=int, default=5,
-                        help="timed runs per sync, queue, pipe or pool figure")
+                        help="timed runs per sync, queue, pipe, pool or thread pool figure")
     parser.add_argument("--seconds", type=float, default=0.3, help="length of one timed run")
-    parser.add_argument("--only", choices=("start", "sync", "queue", "pipe", "pool"),
+    parser.add_argument("--only",
+                        choices=("start", "sync", "queue", "pipe", "pool", "threadpool"),
                         help="one group of benchmarks")
     parser.add_argument("--queue-ring", type=int, default=0,
                         help="the mproc Queue's ring size in bytes (0: the library's default)")
@@ -571,12 +719,15 @@ def main():
         record["python"] = python_figure(record, args)
         if record.get("python_bench") == "poolspeedup":
             out = speedup_record(record)
+        elif record.get("python_bench") in THREAD_TRIALS:
+            out = thread_rate_record(record)
         elif record["unit"].endswith("/s"):
             out = rate_record(record)
         else:
             out = time_record(record)
         print(json.dumps(out, ensure_ascii=False), flush=True)
     _end_pools()
+    _end_thread_pools()
     if done.returncode != 0:
         print(f"run.py: {exe} failed with status {done.returncode} (its error is above)",
               file=sys.stderr)

@@ -6,11 +6,13 @@
 # pipes (Pipe 64-byte messages/s and 1 MiB MB/s one way, and 64-byte ping-pong round
 # trips/s over a duplex pipe), then the process pool beside multiprocessing.Pool (tiny tasks/s
 # through map at chunksize 1 and automatic, imap_unordered and apply_async; Pool start +
-# close + join in ms; the speedup of N workers over one on a CPU-bound task), with the
+# close + join in ms; the speedup of N workers over one on a CPU-bound task), then the
+# thread pool beside multiprocessing.dummy.Pool and concurrent.futures.ThreadPoolExecutor
+# (tiny tasks/s through map at chunksize 1 and automatic, and apply_async), with the
 # issues' goals as pass/miss. Extra arguments go to bench/run.py: --reps N (process and
-# pool start+join), --sync-reps N and --seconds S (synchronization, queues, pipes and pool),
-# --only start|sync|queue|pipe|pool, --queue-ring BYTES (the mproc Queue's ring; default
-# the library's), --verbose.
+# pool start+join), --sync-reps N and --seconds S (synchronization, queues, pipes and
+# pools), --only start|sync|queue|pipe|pool|threadpool, --queue-ring BYTES (the mproc
+# Queue's ring; default the library's), --verbose.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh native
