@@ -16,11 +16,12 @@ static void errors_table(void **state)
     assert_int_equal(MPROC_ENOTASK, -6);
     assert_int_equal(MPROC_EPROTO, -25);
     assert_int_equal(MPROC_ENONZERO, -26);
-    for (int code = MPROC_ENONZERO; code <= 0; code++) {
+    assert_int_equal(MPROC_ECANCELLED, -27);
+    for (int code = MPROC_ECANCELLED; code <= 0; code++) {
         assert_non_null(mproc_strerror(code));
         assert_string_not_equal(mproc_strerror(code), "unknown error");
         assert_string_not_equal(mproc_errname(code), "MPROC_E?");
-        for (int other = MPROC_ENONZERO; other < code; other++)
+        for (int other = MPROC_ECANCELLED; other < code; other++)
             assert_string_not_equal(mproc_strerror(code), mproc_strerror(other));
     }
     assert_string_equal(mproc_strerror(12345), "unknown error");

@@ -5,6 +5,7 @@
 #include "mproc/common.h"
 #include "mproc/conn.h"
 #include "mproc/error.h"
+#include "mproc/futures.h"
 #include "mproc/log.h"
 #include "mproc/pack.h"
 #include "mproc/pool.h"

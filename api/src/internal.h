@@ -44,7 +44,8 @@ enum {
     MPROC__KIND_ARRAY = 6,
     MPROC__KIND_SHM = 7,
     MPROC__KIND_QUEUE = 8,
-    MPROC__KIND_CONN = 9
+    MPROC__KIND_CONN = 9,
+    MPROC__KIND_CANCEL = 10
 };
 #define MPROC__OBJ_MAGIC 0x6d70724fu /* in the process-local struct while it is alive */
 #define MPROC__STATE_MAGIC 0x6d707253u /* at the start of every shared state */
@@ -152,6 +153,17 @@ int mproc__process_sentinel(mproc_process *p, mpp_handle *sentinel);
 bool mproc__pack_has_handles(const mproc_pack *p);
 /* A copy of src (NULL: an empty pack) with its own duplicates of the handles. */
 int mproc__pack_copy(const mproc_pack *src, mproc_pack **out);
+
+/* Futures (pool.c, for executor.c). cancel: 1 cancelled, 0 started or done. add_done: 0
+ * added, 1 done already (the caller calls fn itself). */
+int mproc__async_cancel(mproc_async *a);
+int mproc__async_cancelled(mproc_async *a);
+int mproc__async_add_done(mproc_async *a, mproc_done_fn fn, void *ctx);
+/* An apply_async marked with an executor's tag; cancel / wait for all calls of a tag. */
+int mproc__pool_apply_tagged(mproc_pool *p, const char *task, const mproc_pack *args,
+                             const void *tag, mproc_async **out);
+int mproc__pool_cancel_tagged(mproc_pool *p, const void *tag);
+int mproc__pool_wait_tagged(mproc_pool *p, const void *tag, int64_t timeout_ms);
 
 /* The backend child of a started, not yet reaped process (NULL otherwise). */
 mpp_child *mproc__process_child(mproc_process *p);

@@ -96,6 +96,13 @@ enum { JOB_APPLY = 1, JOB_MAP = 2, JOB_IMAP = 3 };
 typedef struct job job;
 typedef struct chunk chunk;
 
+/* A call's handle lives in its job, so a done callback can be given it even while its
+ * caller destroys it (it is then a dead handle: calls on it are MPROC_EINVAL). */
+struct mproc_async {
+    uint32_t magic;
+    job *j;
+};
+
 struct chunk {
     uint64_t seq;
     job *job;
@@ -138,6 +145,11 @@ struct job {
     mproc_callback_fn callback;
     mproc_error_callback_fn error_callback;
     void *ctx;
+    struct done_callback *done_callbacks; /* futures' add_done_callback */
+    mproc_async self;         /* the caller's handle (magic 0 when destroyed or none) */
+    mproc_async *handle;      /* &self while the caller holds it, for done callbacks */
+    const void *tag;          /* the executor that submitted it, or NULL */
+    bool was_cancelled;       /* cancelled before it started (future.cancel) */
     job *notify_next;
     job *all_prev, *all_next; /* the pool's calls not yet retired */
     /* imap */
@@ -151,10 +163,29 @@ struct job {
     mproc_pack *scratch;
 };
 
-struct mproc_async {
-    uint32_t magic;
-    job *j;
-};
+typedef struct done_callback {
+    mproc_done_fn fn;
+    void *ctx;
+    struct done_callback *next;
+} done_callback;
+
+/* ---- waiting on calls of any pool (mproc_wait) ------------------------------------------------
+ * A process-wide generation counter that moves whenever a call of any pool is done, so one
+ * wait can cover calls of several pools. Only touched while someone waits. */
+static mpp_mutex *done_mu;
+static mpp_cond *done_cond;
+static uint64_t done_generation;
+static int done_waiters;
+
+static void signal_done_waiters(void)
+{
+    if (__atomic_load_n(&done_waiters, __ATOMIC_SEQ_CST) == 0)
+        return;
+    mpp_mutex_lock(done_mu);
+    done_generation++;
+    mpp_cond_broadcast(done_cond);
+    mpp_mutex_unlock(done_mu);
+}
 
 struct mproc_iter {
     uint32_t magic;
@@ -260,6 +291,11 @@ static void job_free(job *j)
     mproc_free(j->handle_first);
     mproc_free(j->finished);
     mproc_free(j->error_text);
+    while (j->done_callbacks) {
+        done_callback *d = j->done_callbacks;
+        j->done_callbacks = d->next;
+        mproc_free(d);
+    }
     mproc__handles_close(&j->handles);
     mproc__buf_free(&j->items);
     mproc_pack_destroy(j->scratch);
@@ -422,6 +458,14 @@ static void pending_drop_head_locked(mproc_pool *p)
 
 /* ---- completion --------------------------------------------------------------------------------- */
 
+/* The call and its callbacks are done: its waiters may go. */
+static void mark_notified_locked(mproc_pool *p, job *j)
+{
+    __atomic_store_n(&j->notified, true, __ATOMIC_SEQ_CST); /* mproc_wait reads it unlocked */
+    mpp_cond_broadcast(p->cond);
+    signal_done_waiters();
+}
+
 /* Retires the job if the pool is done with it, and frees it if its caller is too. */
 static void retire_locked(job *j)
 {
@@ -431,8 +475,8 @@ static void retire_locked(job *j)
         return;
     if (j->cancelled && !j->complete) {
         /* Given up by its caller: nothing more will come, and nobody to call back. */
-        j->complete = j->notified = true;
-        mpp_cond_broadcast(j->pool->cond);
+        j->complete = true;
+        mark_notified_locked(j->pool, j);
     }
     if (!j->notified || !j->complete)
         return;
@@ -459,7 +503,8 @@ static void complete_locked(mproc_pool *p, job *j)
     if (j->complete)
         return;
     j->complete = true;
-    if ((j->callback && j->error_code == 0) || (j->error_callback && j->error_code != 0)) {
+    if ((j->callback && j->error_code == 0) || (j->error_callback && j->error_code != 0) ||
+        j->done_callbacks) {
         j->notify_next = NULL;
         if (p->notify_tail)
             p->notify_tail->notify_next = j;
@@ -468,8 +513,7 @@ static void complete_locked(mproc_pool *p, job *j)
         p->notify_tail = j;
         mpp_cond_broadcast(p->cond); /* a thread pool's result thread sleeps on it */
     } else {
-        j->notified = true;
-        mpp_cond_broadcast(p->cond);
+        mark_notified_locked(p, j);
     }
 }
 
@@ -1062,14 +1106,26 @@ static bool run_callbacks_locked(mproc_pool *p)
         p->notify_head = j->notify_next;
         if (!p->notify_head)
             p->notify_tail = NULL;
+        done_callback *dones = j->done_callbacks;
+        j->done_callbacks = NULL;
+        mproc_async *handle = j->handle;
         mpp_mutex_unlock(p->mu);
         if (j->error_code == 0 && j->callback)
             j->callback(j->ctx, j->results, j->n);
         else if (j->error_code != 0 && j->error_callback)
             j->error_callback(j->ctx, j->error_code, j->error_text ? j->error_text : "");
+        /* Done callbacks see the future done (as Python's): mark it first. */
         mpp_mutex_lock(p->mu);
-        j->notified = true;
-        mpp_cond_broadcast(p->cond);
+        mark_notified_locked(p, j);
+        mpp_mutex_unlock(p->mu);
+        while (dones) {
+            done_callback *d = dones;
+            dones = d->next;
+            if (handle)
+                d->fn(d->ctx, handle);
+            mproc_free(d);
+        }
+        mpp_mutex_lock(p->mu);
         retire_locked(j);
     }
     return ran;
@@ -1091,7 +1147,7 @@ static void result_main(void *arg)
     mproc_pool *p = arg;
     int64_t terminate_since = -1;
     mpp_mutex_lock(p->mu);
-    p->result_tid = mpp_thread_id();
+    __atomic_store_n(&p->result_tid, mpp_thread_id(), __ATOMIC_SEQ_CST);
     for (;;) {
         mproc_bytes m;
         bool ending = p->state != POOL_RUN;
@@ -1574,7 +1630,7 @@ static void thread_pool_main(void *arg)
     mproc_pool *p = arg;
     bool init_failure_handled = false;
     mpp_mutex_lock(p->mu);
-    p->result_tid = mpp_thread_id();
+    __atomic_store_n(&p->result_tid, mpp_thread_id(), __ATOMIC_SEQ_CST);
     for (;;) {
         /* Whenever the lock was let go, look again before sleeping. */
         bool joined = run_callbacks_locked(p);
@@ -1772,7 +1828,8 @@ int mproc_pool_create(mproc_pool **out, const mproc_pool_opts *opts)
 
 static bool on_result_thread(const mproc_pool *p)
 {
-    return p->result_tid != 0 && p->result_tid == mpp_thread_id();
+    uint64_t tid = __atomic_load_n(&p->result_tid, __ATOMIC_SEQ_CST);
+    return tid != 0 && tid == mpp_thread_id();
 }
 
 int mproc_pool_close(mproc_pool *p)
@@ -1952,8 +2009,8 @@ static void cancel_job(job *j)
     j->cancelled = true;
     j->input_done = true;
     if (!j->complete && j->inflight == 0) {
-        j->complete = j->notified = true; /* nothing will come: no callbacks either */
-        mpp_cond_broadcast(p->cond);
+        j->complete = true; /* nothing will come: no callbacks either */
+        mark_notified_locked(p, j);
     }
     retire_locked(j);
     mpp_mutex_unlock(p->mu);
@@ -1976,13 +2033,14 @@ static int submit_items(mproc_pool *p, job *j, size_t chunksize, const mproc_cal
     return rc;
 }
 
-static int apply_job(mproc_pool *p, const char *task, const mproc_pack *args,
-                     const mproc_call_opts *opts, job **out)
+static int apply_job_tagged(mproc_pool *p, const char *task, const mproc_pack *args,
+                            const mproc_call_opts *opts, const void *tag, job **out)
 {
     job *j;
     int rc = new_job(p, JOB_APPLY, task, true, &j);
     if (rc)
         return rc;
+    j->tag = tag;
     /* The call is one item: its args as a nested pack field (tag, u64 length, bytes). */
     mproc_bytes view = {NULL, 0};
     if (args)
@@ -2064,6 +2122,12 @@ static int take_results_locked(job *j, mproc_bytes *results, size_t n, bool move
     return 0;
 }
 
+static int apply_job(mproc_pool *p, const char *task, const mproc_pack *args,
+                     const mproc_call_opts *opts, job **out)
+{
+    return apply_job_tagged(p, task, args, opts, NULL, out);
+}
+
 /* A blocking call: wait, take the results, drop the call (stopping what is left of it on
  * a timeout). */
 static int finish_sync(job *j, mproc_bytes *results, size_t n, int64_t timeout_ms)
@@ -2101,13 +2165,12 @@ static int wrap_async(job *j, mproc_async **out)
         release_job(j);
         return 0;
     }
-    mproc_async *a = mproc_malloc(sizeof *a);
-    if (!a) {
-        release_job(j);
-        return mproc__fail(MPROC_ENOMEM);
-    }
+    mproc_async *a = &j->self;
     a->magic = ASYNC_MAGIC;
     a->j = j;
+    mpp_mutex_lock(j->pool->mu);
+    j->handle = a;
+    mpp_mutex_unlock(j->pool->mu);
     *out = a;
     return 0;
 }
@@ -2127,11 +2190,11 @@ static int map_sync(mproc_pool *p, const char *task, const mproc_pack *items, bo
 {
     if (!results || !items)
         return mproc__fail(MPROC_EINVAL);
+    int count = mproc_pack_count(items);
+    if (count < 0 || (size_t)count != n) /* before touching results: it may hold fewer */
+        return mproc__fail(MPROC_EINVAL);
     for (size_t i = 0; i < n; i++)
         results[i] = (mproc_bytes){NULL, 0};
-    int count = mproc_pack_count(items);
-    if (count < 0 || (size_t)count != n)
-        return mproc__fail(MPROC_EINVAL);
     job *j;
     int rc = map_job(p, JOB_MAP, task, items, star, chunksize, NULL, &j);
     if (rc)
@@ -2236,8 +2299,10 @@ void mproc_async_destroy(mproc_async *a)
     job *j = job_of(a);
     if (!j)
         return;
+    mpp_mutex_lock(j->pool->mu);
     a->magic = 0;
-    mproc_free(a);
+    j->handle = NULL; /* done callbacks of a future nobody holds are not called */
+    mpp_mutex_unlock(j->pool->mu);
     release_job(j);
 }
 
@@ -2402,4 +2467,268 @@ void mproc_bytes_free_array(mproc_bytes *items, size_t n)
 {
     for (size_t i = 0; items && i < n; i++)
         mproc_bytes_free(&items[i]);
+}
+
+/* ---- futures: cancel, done callbacks, executors' tags ---------------------------------------------- */
+
+int mproc__async_cancel(mproc_async *a)
+{
+    job *j = job_of(a);
+    if (!j)
+        return MPROC_EINVAL;
+    mproc_pool *p = j->pool;
+    mpp_mutex_lock(p->mu);
+    /* Only a call none of whose items went to a worker can be cancelled (again: Python's
+     * cancel of a cancelled future is True too). */
+    bool can = j->was_cancelled || (!j->complete && j->next_item == 0 && j->inflight == 0);
+    if (can && !j->was_cancelled) {
+        j->was_cancelled = true;
+        fail_job_locked(p, j, MPROC_ECANCELLED, "cancelled");
+    }
+    mpp_mutex_unlock(p->mu);
+    return can ? 1 : 0;
+}
+
+int mproc__async_cancelled(mproc_async *a)
+{
+    job *j = job_of(a);
+    if (!j)
+        return MPROC_EINVAL;
+    mpp_mutex_lock(j->pool->mu);
+    int cancelled = j->was_cancelled;
+    mpp_mutex_unlock(j->pool->mu);
+    return cancelled;
+}
+
+int mproc__async_add_done(mproc_async *a, mproc_done_fn fn, void *ctx)
+{
+    job *j = job_of(a);
+    if (!j || !fn)
+        return MPROC_EINVAL;
+    mproc_pool *p = j->pool;
+    mpp_mutex_lock(p->mu);
+    if (j->complete) {
+        /* Done (or its other callbacks are running): the caller calls fn now, as Python
+         * does for a future that is done. */
+        mpp_mutex_unlock(p->mu);
+        return 1;
+    }
+    done_callback *d = mproc_malloc(sizeof *d);
+    if (!d) {
+        mpp_mutex_unlock(p->mu);
+        return MPROC_ENOMEM;
+    }
+    *d = (done_callback){fn, ctx, NULL};
+    done_callback **at = &j->done_callbacks;
+    while (*at)
+        at = &(*at)->next;
+    *at = d;
+    mpp_mutex_unlock(p->mu);
+    return 0;
+}
+
+int mproc__pool_apply_tagged(mproc_pool *p, const char *task, const mproc_pack *args,
+                             const void *tag, mproc_async **out)
+{
+    job *j;
+    int rc = apply_job_tagged(p, task, args, NULL, tag, &j);
+    return rc ? mproc__fail(rc) : wrap_async(j, out);
+}
+
+/* Cancels the calls of that tag none of whose items were given out; returns how many. */
+int mproc__pool_cancel_tagged(mproc_pool *p, const void *tag)
+{
+    if (check_pool(p))
+        return MPROC_EINVAL;
+    int n = 0;
+    mpp_mutex_lock(p->mu);
+    for (job *j = p->all_head, *next; j; j = next) {
+        next = j->all_next;
+        if (j->tag == tag && !j->complete && j->next_item == 0 && j->inflight == 0) {
+            j->was_cancelled = true;
+            fail_job_locked(p, j, MPROC_ECANCELLED, "cancelled");
+            n++;
+        }
+    }
+    mpp_mutex_unlock(p->mu);
+    return n;
+}
+
+/* Waits until no call of that tag is left unfinished. */
+int mproc__pool_wait_tagged(mproc_pool *p, const void *tag, int64_t timeout_ms)
+{
+    if (check_pool(p))
+        return MPROC_EINVAL;
+    int64_t deadline = mproc__deadline(timeout_ms);
+    mpp_mutex_lock(p->mu);
+    for (;;) {
+        bool left = false;
+        for (job *j = p->all_head; j && !left; j = j->all_next)
+            left = j->tag == tag && !j->notified;
+        if (!left)
+            break;
+        int64_t ms = mproc__remaining(deadline);
+        if (ms == 0) {
+            mpp_mutex_unlock(p->mu);
+            return MPROC_ETIMEDOUT;
+        }
+        mpp_cond_wait(p->cond, p->mu, ms < 0 || ms > 1000 ? 1000 : ms);
+    }
+    mpp_mutex_unlock(p->mu);
+    return 0;
+}
+
+/* ---- waiting on many calls ------------------------------------------------------------------------------ */
+
+static int done_wait_setup(void)
+{
+    int rc = 0;
+    mpp_lock();
+    if (!done_mu) {
+        rc = mpp_mutex_create(&done_mu);
+        if (!rc && (rc = mpp_cond_create(&done_cond)) != 0) {
+            mpp_mutex_destroy(done_mu);
+            done_mu = NULL;
+        }
+    }
+    mpp_unlock();
+    return rc;
+}
+
+/* 0 still running, 1 done and successful, 2 done and failed (cancelled included). */
+static int async_state(const mproc_async *a)
+{
+    const job *j = a->j;
+    if (!__atomic_load_n(&j->notified, __ATOMIC_SEQ_CST))
+        return 0;
+    return j->error_code == 0 ? 1 : 2;
+}
+
+int mproc_wait(mproc_async *const *items, size_t n, mproc_wait_mode mode, int64_t timeout_ms,
+               bool *done)
+{
+    if ((!items && n) || mode < MPROC_WAIT_ALL || mode > MPROC_WAIT_FIRST_ERROR)
+        return mproc__fail(MPROC_EINVAL);
+    for (size_t i = 0; i < n; i++)
+        if (!job_of(items[i]))
+            return mproc__fail(MPROC_EINVAL);
+    int rc = done_wait_setup();
+    if (rc)
+        return mproc__fail(rc);
+    int64_t deadline = mproc__deadline(timeout_ms);
+    __atomic_add_fetch(&done_waiters, 1, __ATOMIC_SEQ_CST);
+    int result;
+    for (;;) {
+        mpp_mutex_lock(done_mu);
+        uint64_t generation = done_generation;
+        mpp_mutex_unlock(done_mu);
+        size_t count = 0;
+        bool failed = false;
+        for (size_t i = 0; i < n; i++) {
+            int state = async_state(items[i]);
+            if (done)
+                done[i] = state != 0;
+            count += state != 0;
+            failed |= state == 2;
+        }
+        bool met = mode == MPROC_WAIT_ALL ? count == n
+                   : mode == MPROC_WAIT_ANY ? count > 0 || n == 0
+                                            : failed || count == n;
+        if (met) {
+            result = (int)count;
+            break;
+        }
+        int64_t ms = mproc__remaining(deadline);
+        if (ms == 0) {
+            result = MPROC_ETIMEDOUT;
+            break;
+        }
+        mpp_mutex_lock(done_mu);
+        if (done_generation == generation)
+            mpp_cond_wait(done_cond, done_mu, ms < 0 || ms > 1000 ? 1000 : ms);
+        mpp_mutex_unlock(done_mu);
+    }
+    __atomic_sub_fetch(&done_waiters, 1, __ATOMIC_SEQ_CST);
+    return result < 0 ? mproc__fail(result) : result;
+}
+
+struct mproc_as_completed {
+    mproc_async **items;
+    bool *given;
+    size_t n, left;
+};
+
+int mproc_as_completed_create(mproc_as_completed **out, mproc_async *const *items, size_t n)
+{
+    if (!out || (!items && n))
+        return mproc__fail(MPROC_EINVAL);
+    *out = NULL;
+    for (size_t i = 0; i < n; i++)
+        if (!job_of(items[i]))
+            return mproc__fail(MPROC_EINVAL);
+    mproc_as_completed *it = mproc_calloc(1, sizeof *it);
+    if (it && n) {
+        it->items = mproc_malloc(n * sizeof *it->items);
+        it->given = mproc_calloc(n, sizeof *it->given);
+    }
+    if (!it || (n && (!it->items || !it->given))) {
+        mproc_as_completed_destroy(it);
+        return mproc__fail(MPROC_ENOMEM);
+    }
+    if (n)
+        memcpy(it->items, items, n * sizeof *items);
+    it->n = it->left = n;
+    *out = it;
+    return 0;
+}
+
+int mproc_as_completed_next(mproc_as_completed *it, size_t *index, int64_t timeout_ms)
+{
+    if (!it || !index)
+        return mproc__fail(MPROC_EINVAL);
+    if (it->left == 0)
+        return 0;
+    int rc = done_wait_setup();
+    if (rc)
+        return mproc__fail(rc);
+    int64_t deadline = mproc__deadline(timeout_ms);
+    __atomic_add_fetch(&done_waiters, 1, __ATOMIC_SEQ_CST);
+    for (;;) {
+        mpp_mutex_lock(done_mu);
+        uint64_t generation = done_generation;
+        mpp_mutex_unlock(done_mu);
+        /* The first done in the order they were given (ties are rare: they finished while
+         * nobody looked). */
+        size_t best = SIZE_MAX;
+        for (size_t i = 0; i < it->n && best == SIZE_MAX; i++)
+            if (!it->given[i] && async_state(it->items[i]) != 0)
+                best = i;
+        if (best != SIZE_MAX) {
+            it->given[best] = true;
+            it->left--;
+            *index = best;
+            rc = 1;
+            break;
+        }
+        int64_t ms = mproc__remaining(deadline);
+        if (ms == 0) {
+            rc = MPROC_ETIMEDOUT;
+            break;
+        }
+        mpp_mutex_lock(done_mu);
+        if (done_generation == generation)
+            mpp_cond_wait(done_cond, done_mu, ms < 0 || ms > 1000 ? 1000 : ms);
+        mpp_mutex_unlock(done_mu);
+    }
+    __atomic_sub_fetch(&done_waiters, 1, __ATOMIC_SEQ_CST);
+    return rc < 0 ? mproc__fail(rc) : rc;
+}
+
+void mproc_as_completed_destroy(mproc_as_completed *it)
+{
+    if (!it)
+        return;
+    mproc_free(it->items);
+    mproc_free(it->given);
+    mproc_free(it);
 }

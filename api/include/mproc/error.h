@@ -37,7 +37,8 @@ extern "C" {
     X(EDAEMON, -23, "daemonic processes are not allowed to have children")                   \
     X(ENOTINIT, -24, "mproc_init() was not called first in main()")                          \
     X(EPROTO, -25, "protocol error between processes")                                      \
-    X(ENONZERO, -26, "program exited with a non-zero status")
+    X(ENONZERO, -26, "program exited with a non-zero status")                               \
+    X(ECANCELLED, -27, "cancelled")
 
 enum {
     MPROC_OK = 0,
