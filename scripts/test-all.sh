@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # README command 2: installs every toolchain, then builds and runs the whole test suite on
 # each target reachable here, and ends with one summary line per target:
-#   linux-x86_64-gcc, linux-x86_64-clang-asan-ubsan, windows-x86_64-wine, linux-aarch64-qemu
+#   linux-x86_64-gcc, linux-x86_64-clang-asan-ubsan, linux-x86_64-clang-tsan (the thread
+#   pool's suite), windows-x86_64-wine, linux-aarch64-qemu
 # Exit status 0 only if every target passed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -21,7 +22,9 @@ run_target() { # name builddir setup-args...
   if ! meson compile -C "$dir" >"$dir.compile.log" 2>&1; then
     cat "$dir.compile.log"; summary+=("$name: build failed"); failed=1; return
   fi
-  meson test -C "$dir" --no-rebuild --print-errorlogs --num-processes 2 >"$dir.test.log" 2>&1
+  # shellcheck disable=SC2086 # TEST_SUITES is a list of meson arguments
+  meson test -C "$dir" --no-rebuild --print-errorlogs --num-processes 2 ${TEST_SUITES:-} \
+    >"$dir.test.log" 2>&1
   local rc=$?
   local ok fail timeout skip bad retried=""
   ok=$(awk '/^Ok:/{print $2}' "$dir.test.log"); fail=$(awk '/^Fail:/{print $2}' "$dir.test.log")
@@ -58,6 +61,9 @@ run_target() { # name builddir setup-args...
 run_target linux-x86_64-gcc build-ci-gcc
 CC=clang run_target linux-x86_64-clang-asan-ubsan build-ci-asan \
   -Db_sanitize=address,undefined -Db_lundef=false -Dc_args=-fno-sanitize-recover=all
+# ThreadSanitizer on the suite whose point is threads sharing one process.
+TEST_SUITES="--suite threadpool" CC=clang run_target linux-x86_64-clang-tsan build-ci-tsan \
+  -Db_sanitize=thread -Db_lundef=false
 
 export WINEPREFIX=${WINEPREFIX:-$root/build-ci-wineprefix} WINEDEBUG=-all,err+module
 mkdir -p "$WINEPREFIX"
