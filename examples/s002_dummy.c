@@ -53,8 +53,11 @@ static int run_urls(const char *label, pool_create_fn create)
         }
         printf("]\n");
         for (size_t i = 0; i < N; i++) {
-            const char *at = memchr(r[i].data, '@', r[i].len);
-            long long pid = at ? atoll(at + 1) : -1;
+            /* the digits after '@' (results are bytes, not C strings) */
+            const char *text = r[i].data, *at = memchr(text, '@', r[i].len);
+            long long pid = at ? 0 : -1;
+            for (const char *c = at ? at + 1 : text; at && c < text + r[i].len; c++)
+                pid = pid * 10 + (*c - '0');
             printf("%s: item %zu ran in %s\n", label, i,
                    pid == (long long)mproc_getpid() ? "this process" : "another process");
         }

@@ -1233,6 +1233,63 @@ static void s003_pool_initializer(void **state)
     check_queue_tasks("s003_pool_initializer");
 }
 
+/* ---- Executors and futures ------------------------------------------------------------ */
+
+/* Seed 000's ProcessPoolExecutor: the three tasks as in the Pool examples; result() of each
+ * future, in the order of the submits, each after its task's end. */
+static void s000_executor(void **state)
+{
+    (void)state;
+    run_result r = run_example("s000_executor");
+    expect_clean_exit(&r);
+    check_pool_tasks(&r, 11);
+    static const char *const cubes[] = {"1000000", "8000000", "27000000"};
+    for (int i = 0; i < 3; i++) {
+        char ended[64];
+        snprintf(ended, sizeof ended, "多进程任务结束：%d, *", (i + 1) * 100);
+        assert_int_equal(count_matching(&r, cubes[i]), 1);
+        EXPECT_IN_ORDER(&r, ended, cubes[i]);
+    }
+    EXPECT_IN_ORDER(&r, cubes[0], cubes[1], cubes[2], "user_time: * ");
+    free_result(&r);
+}
+
+/* Task.WhenAll: all three done, the pages in the order of the urls. */
+static void s003_when_all(void **state)
+{
+    (void)state;
+    run_result r = run_example("s003_when_all");
+    expect_clean_exit(&r);
+    EXPECT_EXACT(&r, "Task.WhenAll: 3 of 3 tasks done",
+                 "['<html>http://www.baidu.com</html>', '<html>http://www.jd.com</html>', "
+                 "'<html>https://www.cnblogs.com</html>']");
+    free_result(&r);
+}
+
+/* Task.WhenAny: the one API that answers before the others are let go comes first. */
+static void s003_when_any(void **state)
+{
+    (void)state;
+    run_result r = run_example("s003_when_any");
+    expect_clean_exit(&r);
+    EXPECT_EXACT(&r, "Task.WhenAny: https://icanhazip.com answered first: 203.0.113.11",
+                 "the other 2 answers are ignored");
+    free_result(&r);
+}
+
+/* CancelAfter: the token's deadline comes before the work's end, so the task is cancelled
+ * ("false"); without it the work ends ("ok"). */
+static void s003_cancel_timeout(void **state)
+{
+    (void)state;
+    run_result r = run_example("s003_cancel_timeout");
+    expect_clean_exit(&r);
+    EXPECT_EXACT(&r, "CancelAfter(100 ms), work of 300 ms: false",
+                 "  IsCancellationRequested: True", "no CancelAfter, work of 50 ms: ok",
+                 "  IsCancellationRequested: False");
+    free_result(&r);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(tour),
     cmocka_unit_test(s000_single),
@@ -1303,6 +1360,10 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(s003_pool_queue_arg),
     cmocka_unit_test(s003_pool_fork_global),
     cmocka_unit_test(s003_pool_initializer),
+    cmocka_unit_test(s000_executor),
+    cmocka_unit_test(s003_when_all),
+    cmocka_unit_test(s003_when_any),
+    cmocka_unit_test(s003_cancel_timeout),
 };
 
 HARNESS_MAIN(tests)

@@ -1,0 +1,93 @@
+/* Seed 003, NetCore并发编程, 1.异步编程（Task）, "2.返回首先完成的Task": ask several APIs that
+ * give the same answer (this machine's IP), take the first that answers and ignore the
+ * others:
+ *
+ *     var tasks = list.Select(url => client.GetStringAsync(url)).ToArray();
+ *     var task = await Task.WhenAny(tasks); // 返回第一个完成的Task
+ *     return await task;
+ *
+ * Here the tasks are futures of a process executor and WhenAny is mproc_wait with
+ * MPROC_WAIT_ANY, whose done[] says which finished; its result is then read at once. What
+ * differs: there is no network. get_ip stands in for the APIs, and which one answers first
+ * is not left to chance (nor to sleeps), so that the output is the same on every run: the
+ * second API answers at once, the others only once the program is past WhenAny and sets
+ * an Event ("the slow servers answer late"). Their answers are ignored, as in the seed;
+ * destroying the executor at the end waits for them. */
+#include "example.h"
+
+static const char *const list[] = {"https://api.ipify.org", "https://icanhazip.com",
+                                   "https://ifconfig.me/ip"};
+enum { N = sizeof list / sizeof list[0], FAST = 1 };
+
+/* (api index, late event): the "IP" the API gives, 203.0.113.<index + 10>. */
+MPROC_TASK(get_ip, in, out)
+{
+    mproc_unpacker u;
+    int64_t api;
+    mproc_event *late = NULL;
+    mproc_unpack_init(&u, in);
+    if (mproc_unpack_i64(&u, &api) != 0 || mproc_unpack_event(&u, &late) != 0)
+        return mproc_task_fail(out, "get_ip wants (api, event)");
+    if (api != FAST)
+        mproc_event_wait(late, 10000); /* a slow server */
+    mproc_event_destroy(late);
+    char ip[32];
+    int n = snprintf(ip, sizeof ip, "203.0.113.%d", (int)api + 10);
+    return mproc_bytes_copy(out, ip, (size_t)n + 1) == 0 ? 0 : mproc_task_fail(out, "no memory");
+}
+
+int main(int argc, char **argv)
+{
+    line_buffered_stdout();
+    if (mproc_init(&argc, &argv) != 0)
+        return 1;
+    mproc_event *late;
+    int rc = mproc_event_create(&late);
+    mproc_executor *ex = NULL;
+    if (rc == 0)
+        rc = mproc_executor_create(&ex, &(mproc_executor_opts){.max_workers = N});
+    if (rc != 0) {
+        fprintf(stderr, "setup: %s\n", mproc_strerror(rc));
+        return 1;
+    }
+    mproc_future *tasks[N] = {NULL};
+    for (size_t i = 0; i < N && rc == 0; i++) {
+        mproc_pack *args;
+        if ((rc = mproc_pack_create(&args)) != 0)
+            break;
+        if ((rc = mproc_pack_i64(args, (int64_t)i)) == 0 &&
+            (rc = mproc_pack_handle(args, late)) == 0)
+            rc = mproc_executor_submit(ex, "get_ip", args, &tasks[i]);
+        mproc_pack_destroy(args);
+    }
+    if (rc == 0) {
+        bool done[N];
+        int n = mproc_wait(tasks, N, MPROC_WAIT_ANY, 60000, done); /* await Task.WhenAny */
+        size_t first = N;
+        for (size_t i = 0; i < N && n > 0; i++)
+            if (done[i] && first == N)
+                first = i;
+        if (n < 0 || first == N) {
+            rc = n < 0 ? n : MPROC_ESTATE;
+            fprintf(stderr, "WhenAny: %s\n", mproc_strerror(rc));
+        } else {
+            mproc_bytes ip = {0};
+            rc = mproc_future_result(tasks[first], &ip, 0); /* return await task */
+            if (rc == 0)
+                printf("Task.WhenAny: %s answered first: %s\n", list[first],
+                       (const char *)ip.data);
+            else
+                fprintf(stderr, "result: %s\n", mproc_strerror(rc));
+            mproc_bytes_free(&ip);
+            printf("the other %d answers are ignored\n", (int)N - 1);
+        }
+    } else {
+        fprintf(stderr, "submit: %s\n", mproc_strerror(rc));
+    }
+    mproc_event_set(late);     /* the slow servers answer now */
+    mproc_executor_destroy(ex); /* waits for them */
+    for (size_t i = 0; i < N; i++)
+        mproc_future_destroy(tasks[i]);
+    mproc_event_destroy(late);
+    return rc == 0 ? 0 : 1;
+}
