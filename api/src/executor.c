@@ -140,8 +140,10 @@ int mproc_future_add_done_callback(mproc_future *f, mproc_done_fn fn, void *ctx)
 {
     int rc = mproc__async_add_done(f, fn, ctx);
     if (rc == 1) {
-        /* Done already: its result is there; wait out its other callbacks, then call. */
-        mproc_async_wait(f, MPROC_FOREVER);
+        /* Done already: its result is there; wait out its other callbacks, then call (on
+         * the result thread itself, from one of those callbacks, waiting would never end). */
+        if (!mproc__async_on_result_thread(f))
+            mproc_async_wait(f, MPROC_FOREVER);
         fn(ctx, f);
         return 0;
     }

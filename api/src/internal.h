@@ -159,6 +159,8 @@ int mproc__pack_copy(const mproc_pack *src, mproc_pack **out);
 int mproc__async_cancel(mproc_async *a);
 int mproc__async_cancelled(mproc_async *a);
 int mproc__async_add_done(mproc_async *a, mproc_done_fn fn, void *ctx);
+/* Whether the calling thread is the result thread of a's pool (its callbacks run there). */
+bool mproc__async_on_result_thread(mproc_async *a);
 /* An apply_async marked with an executor's tag; cancel / wait for all calls of a tag. */
 int mproc__pool_apply_tagged(mproc_pool *p, const char *task, const mproc_pack *args,
                              const void *tag, mproc_async **out);

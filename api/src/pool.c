@@ -2527,6 +2527,12 @@ int mproc__async_add_done(mproc_async *a, mproc_done_fn fn, void *ctx)
     return 0;
 }
 
+bool mproc__async_on_result_thread(mproc_async *a)
+{
+    job *j = job_of(a);
+    return j && on_result_thread(j->pool);
+}
+
 int mproc__pool_apply_tagged(mproc_pool *p, const char *task, const mproc_pack *args,
                              const void *tag, mproc_async **out)
 {
