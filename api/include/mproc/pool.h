@@ -25,8 +25,9 @@
  *
  * Results and errors: where a call gives results as mproc_bytes, they are copies the
  * caller frees (mproc_bytes_free / mproc_bytes_free_array). When the call fails with
- * MPROC_ETASK or MPROC_EWORKER, results[0] holds the error text (a NUL-terminated
- * string, also to free) and the other entries are empty.
+ * MPROC_ETASK, MPROC_EWORKER, MPROC_ECLOSED (the pool was terminated) or MPROC_ECANCELLED
+ * (futures.h), results[0] holds the error text (a NUL-terminated string, also to free)
+ * and the other entries are empty.
  *
  * Workers: processes named "<Method>PoolWorker-N" (ForkPoolWorker-1, SpawnPoolWorker-2,
  * ForkServerPoolWorker-3). A worker that dies — killed, crashed, or calling exit() inside
@@ -152,9 +153,10 @@ typedef struct mproc_imap_opts {
 MPROC_API int mproc_pool_imap_lazy(mproc_pool *pool, const char *task, mproc_next_fn next,
                                    void *ctx, const mproc_imap_opts *opts, mproc_iter **out);
 
-/* The next result (an iterator is used by one thread at a time): 1 and *result (a copy to free); 0 at the end; MPROC_ETASK or
- * MPROC_EWORKER when that item failed (result holds its text; the iteration goes on with
- * the next item); MPROC_ETIMEDOUT; or the code the lazy source failed with. */
+/* The next result (an iterator is used by one thread at a time): 1 and *result (a copy to
+ * free); 0 at the end; MPROC_ETASK, MPROC_EWORKER or MPROC_ECLOSED when that item failed
+ * (result holds its text; the iteration goes on with the next item); MPROC_ETIMEDOUT; or
+ * the code the lazy source failed with. */
 MPROC_API int mproc_iter_next(mproc_iter *it, mproc_bytes *result, int64_t timeout_ms);
 /* Tasks of it not yet given to a worker are dropped; the rest finish unseen. */
 MPROC_API void mproc_iter_destroy(mproc_iter *it);
@@ -170,8 +172,9 @@ MPROC_API int mproc_async_successful(mproc_async *a);
 /* Number of results: 1 for apply, the item count for a map. */
 MPROC_API size_t mproc_async_count(const mproc_async *a);
 /* get(timeout): waits, then copies the results into results[0 .. count-1] (free them); may
- * be called again. MPROC_ETASK / MPROC_EWORKER / MPROC_ECLOSED: results[0] is the error
- * text (see the top of this file). MPROC_ETIMEDOUT: nothing is filled. */
+ * be called again. MPROC_ETASK / MPROC_EWORKER / MPROC_ECLOSED / MPROC_ECANCELLED:
+ * results[0] is the error text (see the top of this file). MPROC_ETIMEDOUT: nothing is
+ * filled. */
 MPROC_API int mproc_async_get(mproc_async *a, mproc_bytes *results, int64_t timeout_ms);
 /* Releases the handle; a call still running finishes unseen. NULL is a no-op. */
 MPROC_API void mproc_async_destroy(mproc_async *a);
