@@ -112,7 +112,7 @@ mproc_pool *mproc_executor_pool(mproc_executor *ex)
     return check_executor(ex) ? NULL : ex->pool;
 }
 
-/* ---- futures ------------------------------------------------------------------------------------ */
+/* ---- futures -------------------------------------------------------------------------------- */
 
 int mproc_future_result(mproc_future *f, mproc_bytes *result, int64_t timeout_ms)
 {
@@ -155,7 +155,7 @@ void mproc_future_destroy(mproc_future *f)
     mproc_async_destroy(f);
 }
 
-/* ---- cancel tokens ---------------------------------------------------------------------------------- */
+/* ---- cancel tokens -------------------------------------------------------------------------- */
 
 typedef struct cancel_state {
     uint32_t magic, kind;

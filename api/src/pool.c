@@ -456,7 +456,7 @@ static void pending_drop_head_locked(mproc_pool *p)
     j->pending_next = NULL;
 }
 
-/* ---- completion --------------------------------------------------------------------------------- */
+/* ---- completion ----------------------------------------------------------------------------- */
 
 /* The call and its callbacks are done: its waiters may go. */
 static void mark_notified_locked(mproc_pool *p, job *j)
@@ -579,7 +579,7 @@ static void fail_job_locked(mproc_pool *p, job *j, int code, const char *text)
     retire_locked(j);
 }
 
-/* ---- workers: start, messages, death ------------------------------------------------------------- */
+/* ---- workers: start, messages, death -------------------------------------------------------- */
 
 static int start_worker_locked(mproc_pool *p, int slot);
 
@@ -777,7 +777,7 @@ static void bury_worker_locked(mproc_pool *p, worker *w)
     memset(w, 0, sizeof *w);
 }
 
-/* ---- dispatch ---------------------------------------------------------------------------------- */
+/* ---- dispatch ------------------------------------------------------------------------------- */
 
 static size_t depth_for(const mproc_pool *p, const job *j)
 {
@@ -866,7 +866,8 @@ static int give_handles_locked(mproc_pool *p, worker *w, const chunk *c, size_t 
  * call with work left. NULL when there is none. Does not remove it. */
 static chunk *peek_work_locked(mproc_pool *p, chunk *scratch)
 {
-    while (p->returned_head && (p->returned_head->job->cancelled || p->returned_head->job->complete)) {
+    while (p->returned_head &&
+           (p->returned_head->job->cancelled || p->returned_head->job->complete)) {
         chunk *c = p->returned_head;
         p->returned_head = c->next;
         if (!p->returned_head)
@@ -1027,7 +1028,7 @@ static void sender_main(void *arg)
     mpp_mutex_unlock(p->mu);
 }
 
-/* ---- the result thread --------------------------------------------------------------------------- */
+/* ---- the result thread ---------------------------------------------------------------------- */
 
 static void drain_results_locked(mproc_pool *p)
 {
@@ -1212,7 +1213,7 @@ static void wake_result_thread(mproc_pool *p)
     mproc_queue_put(p->results, &wake, sizeof wake, 0);
 }
 
-/* ---- the worker process ------------------------------------------------------------------------- */
+/* ---- the worker process --------------------------------------------------------------------- */
 
 static void put_result(mproc_queue *q, const void *data, size_t len)
 {
@@ -1469,7 +1470,7 @@ static int start_worker_locked(mproc_pool *p, int slot)
     return 0;
 }
 
-/* ---- the thread pool -------------------------------------------------------------------------------
+/* ---- the thread pool ---------------------------------------------------------------------------
  * Worker threads take chunks from the same pending list the process pool's dispatcher
  * reads, run them, and store the results as they are (no messages); the result thread
  * of a thread pool only runs callbacks and replaces worker threads that ended. */
@@ -1719,7 +1720,7 @@ int mproc_threadpool_create(mproc_pool **out, const mproc_pool_opts *opts)
     return 0;
 }
 
-/* ---- creating and ending the pool ------------------------------------------------------------------ */
+/* ---- creating and ending the pool ----------------------------------------------------------- */
 
 static const char *method_label(mproc_start_method m)
 {
@@ -1937,7 +1938,7 @@ int mproc_pool_workers(mproc_pool *p, int64_t *pids, size_t cap)
     return n;
 }
 
-/* ---- submitting calls ---------------------------------------------------------------------------------- */
+/* ---- submitting calls ----------------------------------------------------------------------- */
 
 static int new_job(mproc_pool *p, int kind, const char *task, bool star, job **out)
 {
@@ -2235,7 +2236,7 @@ int mproc_pool_starmap_async(mproc_pool *p, const char *task, const mproc_pack *
     return rc ? mproc__fail(rc) : wrap_async(j, out);
 }
 
-/* ---- async results ------------------------------------------------------------------------------------- */
+/* ---- async results -------------------------------------------------------------------------- */
 
 static job *job_of(const mproc_async *a)
 {
@@ -2306,7 +2307,7 @@ void mproc_async_destroy(mproc_async *a)
     release_job(j);
 }
 
-/* ---- imap ------------------------------------------------------------------------------------------------ */
+/* ---- imap ----------------------------------------------------------------------------------- */
 
 static void read_ahead_locked(job *j);
 
@@ -2469,7 +2470,7 @@ void mproc_bytes_free_array(mproc_bytes *items, size_t n)
         mproc_bytes_free(&items[i]);
 }
 
-/* ---- futures: cancel, done callbacks, executors' tags ---------------------------------------------- */
+/* ---- futures: cancel, done callbacks, executors' tags --------------------------------------- */
 
 int mproc__async_cancel(mproc_async *a)
 {
@@ -2584,7 +2585,7 @@ int mproc__pool_wait_tagged(mproc_pool *p, const void *tag, int64_t timeout_ms)
     return 0;
 }
 
-/* ---- waiting on many calls ------------------------------------------------------------------------------ */
+/* ---- waiting on many calls ------------------------------------------------------------------ */
 
 static int done_wait_setup(void)
 {

@@ -59,7 +59,7 @@ MPROC_API void mproc_executor_destroy(mproc_executor *ex);
 /* The pool it submits to. */
 MPROC_API mproc_pool *mproc_executor_pool(mproc_executor *ex);
 
-/* ---- futures (any mproc_async) ---------------------------------------------------------------- */
+/* ---- futures (any mproc_async) -------------------------------------------------------------- */
 
 /* result(timeout): 0 and *result (a copy to free); MPROC_ETASK / MPROC_EWORKER with the
  * error text in *result (exception()); MPROC_ECANCELLED; MPROC_ETIMEDOUT. */
@@ -76,7 +76,7 @@ typedef void (*mproc_done_fn)(void *ctx, mproc_future *f);
 MPROC_API int mproc_future_add_done_callback(mproc_future *f, mproc_done_fn fn, void *ctx);
 MPROC_API void mproc_future_destroy(mproc_future *f);
 
-/* ---- waiting on many ---------------------------------------------------------------------------- */
+/* ---- waiting on many ------------------------------------------------------------------------ */
 
 typedef enum mproc_wait_mode {
     MPROC_WAIT_ALL = 0,         /* ALL_COMPLETED (Task.WhenAll) */
@@ -99,7 +99,7 @@ MPROC_API int mproc_as_completed_next(mproc_as_completed *it, size_t *index,
                                       int64_t timeout_ms);
 MPROC_API void mproc_as_completed_destroy(mproc_as_completed *it);
 
-/* ---- cancel tokens ---------------------------------------------------------------------------------
+/* ---- cancel tokens -----------------------------------------------------------------------------
  * A flag in shared memory that a caller sets (or that sets itself at a deadline) and a
  * running task polls or waits on, in any process: the C twin of .NET's
  * CancellationTokenSource(timeout). It travels in packs (mproc_pack_handle /

@@ -179,7 +179,7 @@ MPROC_API int mproc_async_get(mproc_async *a, mproc_bytes *results, int64_t time
 /* Releases the handle; a call still running finishes unseen. NULL is a no-op. */
 MPROC_API void mproc_async_destroy(mproc_async *a);
 
-/* ---- the pool's life --------------------------------------------------------------------------- */
+/* ---- the pool's life ------------------------------------------------------------------------ */
 
 /* close(): no new calls (MPROC_ESTATE); the workers end once the calls made are done. */
 MPROC_API int mproc_pool_close(mproc_pool *pool);
