@@ -1238,6 +1238,27 @@ static int append_item(mproc__buf *out, int32_t code, const void *data, size_t l
     return 0;
 }
 
+/* A failed task's text: what it put in *out (which is freed), or "task 'x' returned N".
+ * NULL when out of memory. */
+static char *failure_text(const char *task, int code, mproc_bytes *out)
+{
+    char fallback[MPROC_TASK_NAME_MAX + 64];
+    const char *text = out->data;
+    size_t len = text_len(out->data, out->len);
+    if (!len) {
+        snprintf(fallback, sizeof fallback, "task '%s' returned %d", task, code);
+        text = fallback;
+        len = strlen(fallback);
+    }
+    char *copy = mproc_malloc(len + 1);
+    if (copy) {
+        memcpy(copy, text, len);
+        copy[len] = 0;
+    }
+    mproc_bytes_free(out);
+    return copy;
+}
+
 /* Runs one item: `field` is the item's pack field. */
 static void run_item(mproc_task_fn fn, const char *name, bool star, const uint8_t *field,
                      size_t len, mproc__buf *out)
@@ -1257,15 +1278,9 @@ static void run_item(mproc_task_fn fn, const char *name, bool star, const uint8_
     if (code == 0) {
         append_item(out, 0, result.data, result.len);
     } else {
-        char text[MPROC_TASK_NAME_MAX + 64];
-        const void *msg = result.data;
-        size_t mlen = result.len;
-        if (!msg || !mlen) {
-            snprintf(text, sizeof text, "task '%s' returned %d", name, code);
-            msg = text;
-            mlen = strlen(text) + 1;
-        }
-        append_item(out, MPROC_ETASK, msg, mlen);
+        char *text = failure_text(name, code, &result);
+        append_item(out, MPROC_ETASK, text ? text : "", text ? strlen(text) + 1 : 1);
+        mproc_free(text);
     }
     mproc_free(result.data);
 }
@@ -1306,19 +1321,12 @@ static int pool_worker_main(const mproc_bytes *in, mproc_bytes *out)
         mproc_bytes init_in = {(void *)initargs.data, initargs.len}, init_out = {NULL, 0};
         int code = init ? init(&init_in, &init_out) : MPROC_ENOTASK;
         if (code != 0) {
-            char text[MPROC_TASK_NAME_MAX + 64];
-            const void *msg = init_out.data;
-            size_t mlen = init_out.len;
-            if (!msg || !mlen) {
-                snprintf(text, sizeof text, "task '%s' returned %d", init_name, code);
-                msg = text;
-                mlen = strlen(text);
-            }
+            char *text = failure_text(init_name, code, &init_out);
             result_head h = {.type = MSG_INIT_FAILED, .worker_id = (uint64_t)id};
             if (mproc__buf_append(&reply, &h, sizeof h) == 0 &&
-                mproc__buf_append(&reply, msg, text_len(msg, mlen)) == 0)
+                mproc__buf_append(&reply, text ? text : "", text ? strlen(text) : 0) == 0)
                 put_result(results, reply.data, reply.len);
-            mproc_free(init_out.data);
+            mproc_free(text);
             return 71;
         }
         mproc_free(init_out.data);
@@ -1474,25 +1482,6 @@ static int start_worker_locked(mproc_pool *p, int slot)
  * Worker threads take chunks from the same pending list the process pool's dispatcher
  * reads, run them, and store the results as they are (no messages); the result thread
  * of a thread pool only runs callbacks and replaces worker threads that ended. */
-
-static char *failure_text(const char *task, int code, mproc_bytes *out)
-{
-    char fallback[MPROC_TASK_NAME_MAX + 64];
-    const char *text = out->data;
-    size_t len = text_len(out->data, out->len);
-    if (!len) {
-        snprintf(fallback, sizeof fallback, "task '%s' returned %d", task, code);
-        text = fallback;
-        len = strlen(fallback);
-    }
-    char *copy = mproc_malloc(len + 1);
-    if (copy) {
-        memcpy(copy, text, len);
-        copy[len] = 0;
-    }
-    mproc_bytes_free(out);
-    return copy;
-}
 
 typedef struct item_outcome {
     int code;
@@ -1671,34 +1660,23 @@ static void thread_pool_main(void *arg)
     mpp_mutex_unlock(p->mu);
 }
 
+static int pool_new(const mproc_pool_opts *opts, bool threads, mproc_pool **out);
+
 int mproc_threadpool_create(mproc_pool **out, const mproc_pool_opts *opts)
 {
     if (!out)
         return mproc__fail(MPROC_EINVAL);
     *out = NULL;
-    mproc_pool_opts o = opts ? *opts : (mproc_pool_opts){0};
-    if (o.initializer && !mproc_task_lookup(o.initializer))
-        return mproc__fail(MPROC_ENOTASK);
-    mproc_pool *p = mproc_calloc(1, sizeof *p);
-    if (!p)
-        return mproc__fail(MPROC_ENOMEM);
-    p->threads = true;
-    p->processes = o.processes > 0 ? o.processes : mproc_cpu_count_usable();
-    p->maxtasks = o.maxtasksperchild > 0 ? o.maxtasksperchild : 0;
-    p->method_label = "Thread";
-    p->refs = 1;
-    int rc = mpp_mutex_create(&p->mu);
-    rc = rc ? rc : mpp_cond_create(&p->cond);
-    rc = rc ? rc : mpp_cond_create(&p->work_cond);
-    if (!rc && o.initializer && !(p->initializer = mproc_strdup(o.initializer)))
-        rc = MPROC_ENOMEM;
-    rc = rc ? rc : mproc__pack_copy(o.initargs, &p->initargs);
-    if (!rc && !(p->workers = mproc_calloc((size_t)p->processes, sizeof *p->workers)))
-        rc = MPROC_ENOMEM;
+    mproc_pool *p;
+    int rc = pool_new(opts, true, &p);
+    if (rc)
+        return mproc__fail(rc);
+    rc = mpp_cond_create(&p->work_cond);
     if (rc) {
         pool_free(p);
         return mproc__fail(rc);
     }
+    p->method_label = "Thread";
     p->magic = POOL_MAGIC;
     mpp_mutex_lock(p->mu);
     for (int i = 0; !rc && i < p->processes; i++)
@@ -1774,35 +1752,52 @@ static void pool_teardown(mproc_pool *p)
     p->results = NULL;
 }
 
-int mproc_pool_create(mproc_pool **out, const mproc_pool_opts *opts)
+/* What both kinds of pool start from: options checked, the lock, the worker slots. */
+static int pool_new(const mproc_pool_opts *opts, bool threads, mproc_pool **out)
 {
-    if (!out)
-        return mproc__fail(MPROC_EINVAL);
-    *out = NULL;
     mproc_pool_opts o = opts ? *opts : (mproc_pool_opts){0};
     if (o.initializer && !mproc_task_lookup(o.initializer))
-        return mproc__fail(MPROC_ENOTASK);
-    mproc_start_method method = o.ctx ? mproc_context_method(o.ctx) : mproc_get_start_method();
-    if (method == MPROC_METHOD_DEFAULT)
-        method = mproc_get_start_method();
-    if (!mproc_start_method_available(method))
-        return mproc__fail(MPROC_ENOTSUP);
+        return MPROC_ENOTASK;
     mproc_pool *p = mproc_calloc(1, sizeof *p);
     if (!p)
-        return mproc__fail(MPROC_ENOMEM);
+        return MPROC_ENOMEM;
+    p->threads = threads;
     p->processes = o.processes > 0 ? o.processes : mproc_cpu_count_usable();
     p->maxtasks = o.maxtasksperchild > 0 ? o.maxtasksperchild : 0;
-    p->method_label = method_label(method);
     p->refs = 1;
-    int rc = mproc_context_get(&p->ctx, method);
-    rc = rc ? rc : mpp_mutex_create(&p->mu);
+    int rc = mpp_mutex_create(&p->mu);
     rc = rc ? rc : mpp_cond_create(&p->cond);
-    rc = rc ? rc : mpp_cond_create(&p->send_cond);
     if (!rc && o.initializer && !(p->initializer = mproc_strdup(o.initializer)))
         rc = MPROC_ENOMEM;
     rc = rc ? rc : mproc__pack_copy(o.initargs, &p->initargs);
     if (!rc && !(p->workers = mproc_calloc((size_t)p->processes, sizeof *p->workers)))
         rc = MPROC_ENOMEM;
+    if (rc) {
+        pool_free(p);
+        return rc;
+    }
+    *out = p;
+    return 0;
+}
+
+int mproc_pool_create(mproc_pool **out, const mproc_pool_opts *opts)
+{
+    if (!out)
+        return mproc__fail(MPROC_EINVAL);
+    *out = NULL;
+    mproc_start_method method = opts && opts->ctx ? mproc_context_method(opts->ctx)
+                                                  : mproc_get_start_method();
+    if (method == MPROC_METHOD_DEFAULT)
+        method = mproc_get_start_method();
+    if (!mproc_start_method_available(method))
+        return mproc__fail(MPROC_ENOTSUP);
+    mproc_pool *p;
+    int rc = pool_new(opts, false, &p);
+    if (rc)
+        return mproc__fail(rc);
+    p->method_label = method_label(method);
+    rc = mproc_context_get(&p->ctx, method);
+    rc = rc ? rc : mpp_cond_create(&p->send_cond);
     rc = rc ? rc : mproc_queue_create_opts(&p->results,
                                            &(mproc_queue_opts){.ring_bytes = RESULT_RING});
     if (!rc) {
