@@ -117,6 +117,13 @@ int mpp_conn_read(mpp_conn *c, void *buf, size_t cap, int64_t deadline, size_t *
     }
 }
 
+bool mpp_conn_peer_closed(mpp_conn *c)
+{
+    char b;
+    ssize_t n = recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n == 0 || (n < 0 && (errno == ECONNRESET || errno == EPIPE));
+}
+
 void mpp_conn_close(mpp_conn *c)
 {
     if (!c)

@@ -21,6 +21,8 @@ struct mpp_conn {
     HANDLE read_event, write_event; /* one per direction: a duplex end may read and write
                                        from two threads at once */
     HANDLE probe_event;             /* for zero-byte reads in waits */
+    bool is_socket;                 /* a TCP connection (net.c): sock, no pipe or events */
+    uintptr_t sock;
 };
 
 static int conn_new(HANDLE pipe, mpp_conn **out)
@@ -107,9 +109,23 @@ int mpp_conn_adopt(mpp_handle h, mpp_conn **out)
     return conn_new((HANDLE)h, out);
 }
 
+int w32_conn_from_socket(uintptr_t sock, mpp_conn **out)
+{
+    mpp_conn *c = mproc_calloc(1, sizeof *c);
+    if (!c)
+        return mproc__fail(MPROC_ENOMEM);
+    c->pipe = INVALID_HANDLE_VALUE;
+    c->is_socket = true;
+    c->sock = sock;
+    *out = c;
+    return 0;
+}
+
+/* (A socket end gives its SOCKET value; handing it to a child is not supported: the
+ * child's end would fail its reads and writes with an error.) */
 mpp_handle mpp_conn_handle(const mpp_conn *c)
 {
-    return (mpp_handle)c->pipe;
+    return c->is_socket ? (mpp_handle)c->sock : (mpp_handle)c->pipe;
 }
 
 static DWORD wait_ms(int64_t deadline)
@@ -150,6 +166,8 @@ static int overlapped_io(mpp_conn *c, bool write, void *buf, DWORD len, int64_t 
 
 int mpp_conn_write(mpp_conn *c, const void *buf, size_t len, int64_t deadline, size_t *done)
 {
+    if (c->is_socket)
+        return w32_sock_write(c->sock, buf, len, deadline, done);
     *done = 0;
     while (*done < len) {
         size_t chunk = len - *done;
@@ -166,6 +184,8 @@ int mpp_conn_write(mpp_conn *c, const void *buf, size_t len, int64_t deadline, s
 
 int mpp_conn_read(mpp_conn *c, void *buf, size_t cap, int64_t deadline, size_t *got)
 {
+    if (c->is_socket)
+        return w32_sock_read(c->sock, buf, cap, deadline, got);
     *got = 0;
     DWORD avail = 0;
     if (!PeekNamedPipe(c->pipe, NULL, 0, NULL, &avail, NULL)) {
@@ -189,6 +209,11 @@ void mpp_conn_close(mpp_conn *c)
 {
     if (!c)
         return;
+    if (c->is_socket) {
+        w32_sock_close(c->sock);
+        mproc_free(c);
+        return;
+    }
     CloseHandle(c->pipe);
     CloseHandle(c->read_event);
     CloseHandle(c->write_event);
@@ -275,6 +300,8 @@ static bool wait_any_handle(HANDLE *h, size_t n, DWORD ms)
 /* Whether a connection can be read now (data, or its end). */
 static bool conn_ready_now(mpp_conn *c)
 {
+    if (c->is_socket)
+        return w32_sock_wait_readable(c->sock, mproc__deadline(0)) != 0;
     DWORD avail = 0;
     if (!PeekNamedPipe(c->pipe, NULL, 0, NULL, &avail, NULL))
         return true; /* ended or broken: a read will say which */
@@ -284,6 +311,13 @@ static bool conn_ready_now(mpp_conn *c)
 int mpp_wait(const mpp_waitable *items, size_t n, int64_t timeout_ms, bool *ready)
 {
     int64_t deadline = mproc__deadline(timeout_ms);
+    if (n == 1 && items[0].conn && items[0].conn->is_socket) { /* one socket: select() */
+        int rc = w32_sock_wait_readable(items[0].conn->sock, deadline);
+        if (rc < 0)
+            return rc;
+        ready[0] = rc > 0;
+        return rc;
+    }
     HANDLE *handles = mproc_malloc((n ? n : 1) * sizeof *handles);
     OVERLAPPED *probes = mproc_calloc(n ? n : 1, sizeof *probes);
     bool *probing = mproc_calloc(n ? n : 1, sizeof *probing);
@@ -316,6 +350,10 @@ int mpp_wait(const mpp_waitable *items, size_t n, int64_t timeout_ms, bool *read
                 continue;
             }
             mpp_conn *c = items[i].conn;
+            if (c->is_socket) { /* sockets among other items are looked at every few ms */
+                poll_needed = true;
+                continue;
+            }
             memset(&probes[i], 0, sizeof probes[i]);
             probes[i].hEvent = c->probe_event;
             ResetEvent(c->probe_event);
@@ -350,4 +388,13 @@ int mpp_wait(const mpp_waitable *items, size_t n, int64_t timeout_ms, bool *read
     mproc_free(probes);
     mproc_free(probing);
     return count;
+}
+
+bool mpp_conn_peer_closed(mpp_conn *c)
+{
+    if (c->is_socket)
+        return w32_sock_peer_closed(c->sock);
+    DWORD avail = 0;
+    return !PeekNamedPipe(c->pipe, NULL, 0, NULL, &avail, NULL) &&
+           GetLastError() == ERROR_BROKEN_PIPE;
 }

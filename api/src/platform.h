@@ -178,6 +178,9 @@ int mpp_conn_write(mpp_conn *c, const void *buf, size_t len, int64_t deadline, s
  * to a timeout. */
 int mpp_conn_read(mpp_conn *c, void *buf, size_t cap, int64_t deadline, size_t *got);
 void mpp_conn_close(mpp_conn *c);
+/* Whether the other end is gone, without reading anything (a server waiting on behalf of
+ * a client looks with it). */
+bool mpp_conn_peer_closed(mpp_conn *c);
 /* Waits for any of n items: a connection that can be read (or reached its end), or a
  * sentinel (mpp_child_sentinel) that fired. Any n. Returns how many are ready (0 when
  * timeout_ms passed) and marks them in ready[]. */
@@ -217,6 +220,30 @@ int mpp_give_handles(mpp_child *c, mpp_conn *via, const mpp_handle *handles, siz
 /* Child side: the n handles given for one message, into out (Windows: the values as given). */
 int mpp_take_handles(mpp_conn *via, const uint64_t *values, size_t n, mpp_handle *out,
                      int64_t deadline);
+
+/* ---- listening and connecting (managers) -------------------------------------------------
+ * Addresses are text:
+ *   "host:port"   TCP; host is an IPv4 address, "[v6 address]" or a name; port 0 asks for
+ *                 any free port. An empty host (":5438") is loopback.
+ *   "local:NAME"  this machine only: a Unix socket (Linux: abstract namespace, so nothing
+ *                 on disk; elsewhere a socket file in the temp directory, removed by
+ *                 mpp_listener_close) or the named pipe \\.\pipe\NAME on Windows.
+ * Connections are mpp_conn ends (TCP ones with Nagle off): mpp_conn_read / _write / _close
+ * work on them; mpp_wait and handle passing need not. */
+typedef struct mpp_listener mpp_listener;
+/* Listens; bound (cap bytes) receives the address clients should use (the real port
+ * for port 0). MPROC_EINVAL for a malformed address, MPROC_EEXIST when it is in use. */
+int mpp_listen(const char *address, mpp_listener **out, char *bound, size_t cap);
+/* Waits up to timeout_ms for one client: 0, or MPROC_ETIMEDOUT. */
+int mpp_accept(mpp_listener *l, int64_t timeout_ms, mpp_conn **out);
+void mpp_listener_close(mpp_listener *l);
+/* In a forked child: closes this process's copy only, leaving the address to its owner. */
+void mpp_listener_abandon(mpp_listener *l);
+/* Connects within timeout_ms: 0, MPROC_ECLOSED when nobody listens there (refused, no
+ * such pipe or socket), MPROC_ETIMEDOUT, MPROC_EINVAL for a malformed address. */
+int mpp_connect(const char *address, int64_t timeout_ms, mpp_conn **out);
+/* Fills buf with n bytes from the OS's cryptographic generator. */
+int mpp_random_bytes(void *buf, size_t n);
 
 /* ---- test hook ---------------------------------------------------------------------- */
 /* Makes spawn use another executable path (NULL restores the real one), so tests can

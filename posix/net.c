@@ -1,0 +1,606 @@
+/* POSIX listening and connecting (managers): TCP for "host:port", a Unix stream socket for
+ * "local:NAME" (Linux: the abstract namespace, so nothing on disk; elsewhere a socket file
+ * in $TMPDIR or /tmp, removed by mpp_listener_close). Every socket is non-blocking and
+ * close-on-exec from the start; TCP connections have Nagle off. A connection is an fd
+ * like a socketpair end, so mpp_conn_adopt wraps it and conn.c's reads, writes, waits and
+ * handle passing all work on it. Waits are poll() bounded by the caller's deadline. */
+#include "posix.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+#if defined(__linux__)
+#include <sys/random.h>
+#endif
+
+/* Linux names local sockets in the abstract namespace. MPP_LOCAL_SOCKET_FILES forces the
+ * socket-file scheme of the other systems (to test it on Linux). */
+#if defined(__linux__) && !defined(MPP_LOCAL_SOCKET_FILES)
+#define PX_ABSTRACT 1
+#endif
+
+#if defined(__APPLE__) || defined(__FreeBSD__) || defined(__OpenBSD__) || defined(__NetBSD__) ||  \
+    defined(__DragonFly__)
+#define PX_ARC4RANDOM 1
+#endif
+
+/* ---- addresses -------------------------------------------------------------------------- */
+
+typedef struct net_addr {
+    bool local;
+    char host[256]; /* TCP: the host (no brackets; "127.0.0.1" when empty); local: NAME */
+    char port[6];   /* TCP: the port in decimal */
+} net_addr;
+
+static bool host_char_ok(char ch, bool bracketed)
+{
+    if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+        ch == '-' || ch == '.' || ch == '_')
+        return true;
+    return bracketed && (ch == ':' || ch == '%');
+}
+
+/* "local:NAME" or "host:port" (host: name, IPv4, "[IPv6]" or empty); MPROC_EINVAL else. */
+static int parse_address(const char *address, net_addr *a)
+{
+    memset(a, 0, sizeof *a);
+    if (!address)
+        return mproc__fail(MPROC_EINVAL);
+    if (strncmp(address, "local:", 6) == 0) {
+        const char *name = address + 6;
+        size_t n = strlen(name);
+        if (n == 0 || n >= sizeof a->host || strpbrk(name, "/\\"))
+            return mproc__fail(MPROC_EINVAL);
+        a->local = true;
+        memcpy(a->host, name, n + 1);
+        return 0;
+    }
+    const char *colon = strrchr(address, ':');
+    if (!colon)
+        return mproc__fail(MPROC_EINVAL);
+    const char *host = address;
+    size_t hlen = (size_t)(colon - address);
+    bool bracketed = hlen > 0 && host[0] == '[';
+    if (bracketed) {
+        if (hlen < 3 || host[hlen - 1] != ']')
+            return mproc__fail(MPROC_EINVAL);
+        host++;
+        hlen -= 2;
+    }
+    if (hlen >= sizeof a->host)
+        return mproc__fail(MPROC_EINVAL);
+    for (size_t i = 0; i < hlen; i++)
+        if (!host_char_ok(host[i], bracketed))
+            return mproc__fail(MPROC_EINVAL);
+    const char *port = colon + 1;
+    size_t plen = strlen(port);
+    if (plen == 0 || plen > 5)
+        return mproc__fail(MPROC_EINVAL);
+    unsigned long value = 0;
+    for (size_t i = 0; i < plen; i++) {
+        if (port[i] < '0' || port[i] > '9')
+            return mproc__fail(MPROC_EINVAL);
+        value = value * 10 + (unsigned long)(port[i] - '0');
+    }
+    if (value > 65535)
+        return mproc__fail(MPROC_EINVAL);
+    snprintf(a->port, sizeof a->port, "%lu", value);
+    if (hlen == 0)
+        strcpy(a->host, "127.0.0.1");
+    else
+        memcpy(a->host, host, hlen);
+    return 0;
+}
+
+static int resolve(const net_addr *a, struct addrinfo **out)
+{
+    struct addrinfo hints;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_protocol = IPPROTO_TCP;
+    hints.ai_flags = AI_NUMERICSERV;
+    int rc;
+    do
+        rc = getaddrinfo(a->host, a->port, &hints, out);
+    while (rc == EAI_SYSTEM && errno == EINTR);
+    switch (rc) {
+    case 0:
+        return 0;
+    case EAI_SYSTEM:
+        return mproc__fail_os_now();
+    case EAI_MEMORY:
+        return mproc__fail(MPROC_ENOMEM);
+    case EAI_FAMILY:
+        return mproc__fail(MPROC_ENOTSUP);
+    default: /* EAI_NONAME and its kin: no such host */
+        return mproc__fail(MPROC_ENOENT);
+    }
+}
+
+/* The local socket's address: abstract "\0NAME" on Linux, else "$TMPDIR/NAME". */
+static int local_sockaddr(const char *name, struct sockaddr_un *sa, socklen_t *len)
+{
+    memset(sa, 0, sizeof *sa);
+    sa->sun_family = AF_UNIX;
+    size_t n = strlen(name);
+#ifdef PX_ABSTRACT
+    if (n + 1 > sizeof sa->sun_path)
+        return mproc__fail(MPROC_EINVAL);
+    memcpy(sa->sun_path + 1, name, n);
+    *len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + n);
+#else
+    const char *dir = getenv("TMPDIR");
+    if (!dir || !*dir)
+        dir = "/tmp";
+    size_t d = strlen(dir);
+    while (d > 1 && dir[d - 1] == '/')
+        d--;
+    int w = snprintf(sa->sun_path, sizeof sa->sun_path, "%.*s/%s", (int)d, dir, name);
+    if (w < 0 || (size_t)w >= sizeof sa->sun_path)
+        return mproc__fail(MPROC_EINVAL);
+    (void)n;
+    *len = (socklen_t)sizeof *sa;
+#endif
+    return 0;
+}
+
+/* ---- sockets ------------------------------------------------------------------------------ */
+
+#if !defined(SOCK_CLOEXEC) || !defined(SOCK_NONBLOCK) || !defined(__linux__)
+static int set_nonblocking(int fd)
+{
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
+        return mproc__fail_os_now();
+    return 0;
+}
+#endif
+
+/* A socket fd is ready to be used here: close-on-exec, non-blocking, no SIGPIPE. */
+static int socket_setup(int fd)
+{
+#ifdef SO_NOSIGPIPE
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof one);
+#endif
+#if defined(SOCK_CLOEXEC) && defined(SOCK_NONBLOCK)
+    (void)fd;
+    return 0;
+#else
+    int rc = px_set_cloexec(fd, true);
+    return rc ? rc : set_nonblocking(fd);
+#endif
+}
+
+static int new_socket(int family, int *out)
+{
+#if defined(SOCK_CLOEXEC) && defined(SOCK_NONBLOCK)
+    int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+#else
+    int fd = socket(family, SOCK_STREAM, 0);
+#endif
+    if (fd < 0)
+        return errno == EAFNOSUPPORT ? (mproc__fail_os_now(), MPROC_ENOTSUP)
+                                     : mproc__fail_os_now();
+    int rc = socket_setup(fd);
+    if (rc) {
+        close(fd);
+        return rc;
+    }
+    *out = fd;
+    return 0;
+}
+
+/* Wraps a connected socket (taken over: closed on failure). */
+static int wrap_conn(int fd, bool tcp, mpp_conn **out)
+{
+    if (tcp) {
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    }
+    int rc = mpp_conn_adopt(fd, out);
+    if (rc)
+        close(fd);
+    return rc;
+}
+
+static int bind_error(int err)
+{
+    mproc__fail_os(err);
+    switch (err) {
+    case EADDRINUSE: return MPROC_EEXIST;
+    case EAFNOSUPPORT: return MPROC_ENOTSUP;
+    default: return mpp_map_os_error(err);
+    }
+}
+
+static int connect_error(int err)
+{
+    mproc__fail_os(err);
+    switch (err) {
+    case ECONNREFUSED: case ENOENT: case ECONNRESET: case ECONNABORTED: return MPROC_ECLOSED;
+    case ETIMEDOUT: return MPROC_ETIMEDOUT;
+    case EAFNOSUPPORT: return MPROC_ENOTSUP;
+    default: return mpp_map_os_error(err);
+    }
+}
+
+/* Whether a TCP socket is connected to itself (an unlucky connect to a free local port in
+ * the ephemeral range can pair the socket with its own port). */
+static bool self_connected(int fd)
+{
+    struct sockaddr_storage mine, peer;
+    socklen_t ml = sizeof mine, pl = sizeof peer;
+    memset(&mine, 0, sizeof mine);
+    memset(&peer, 0, sizeof peer);
+    return getsockname(fd, (struct sockaddr *)&mine, &ml) == 0 &&
+           getpeername(fd, (struct sockaddr *)&peer, &pl) == 0 && ml == pl &&
+           memcmp(&mine, &peer, ml) == 0;
+}
+
+/* One connection attempt, bounded by the deadline: 0 with *out_fd, or a code. */
+static int connect_fd(int family, const struct sockaddr *sa, socklen_t len, int64_t deadline,
+                      int *out_fd)
+{
+    int fd = -1;
+    int rc = new_socket(family, &fd);
+    if (rc)
+        return rc;
+    for (;;) {
+        if (connect(fd, sa, len) == 0)
+            break;
+        int err = errno;
+        if (err == EINPROGRESS || err == EINTR) {
+            /* (after EINTR the connection goes on in the background, as after EINPROGRESS) */
+            int ready = px_wait_fd(fd, POLLOUT, mproc__remaining(deadline));
+            if (ready <= 0) {
+                close(fd);
+                return ready < 0 ? ready : mproc__fail(MPROC_ETIMEDOUT);
+            }
+            int soerr = 0;
+            socklen_t sl = sizeof soerr;
+            if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0)
+                soerr = errno;
+            if (soerr == 0)
+                break;
+            err = soerr;
+        } else if (err == EAGAIN && family == AF_UNIX) {
+            /* a local listener's backlog is full: try again shortly */
+            int64_t left = mproc__remaining(deadline);
+            if (left == 0) {
+                close(fd);
+                return mproc__fail(MPROC_ETIMEDOUT);
+            }
+            mpp_sleep_ms(left < 0 || left > 5 ? 5 : left);
+            continue;
+        }
+        close(fd);
+        return connect_error(err);
+    }
+    if (family != AF_UNIX && self_connected(fd)) {
+        close(fd);
+        return connect_error(ECONNREFUSED);
+    }
+    *out_fd = fd;
+    return 0;
+}
+
+/* ---- listeners ------------------------------------------------------------------------------ */
+
+struct mpp_listener {
+    int fd;
+    bool tcp;
+#ifndef PX_ABSTRACT
+    bool has_file; /* a socket file to remove at close, if it is still ours */
+    dev_t dev;
+    ino_t ino;
+    char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+#endif
+};
+
+static int listen_tcp(mpp_listener *l, const net_addr *a)
+{
+    struct addrinfo *list;
+    int rc = resolve(a, &list);
+    if (rc)
+        return rc;
+    rc = MPROC_ENOENT;
+    for (struct addrinfo *p = list; p; p = p->ai_next) {
+        int fd = -1;
+        int r = new_socket(p->ai_family, &fd);
+        if (r) {
+            if (p == list)
+                rc = r;
+            continue;
+        }
+        /* A restarted server can bind again while old connections sit in TIME_WAIT (two
+         * live listeners on one address still collide). */
+        int one = 1;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (bind(fd, p->ai_addr, p->ai_addrlen) == 0 && listen(fd, SOMAXCONN) == 0) {
+            l->fd = fd;
+            rc = 0;
+            break;
+        }
+        r = bind_error(errno);
+        if (p == list)
+            rc = r;
+        close(fd);
+    }
+    freeaddrinfo(list);
+    if (rc)
+        return rc == MPROC_ENOENT ? mproc__fail(rc) : rc;
+    l->tcp = true;
+    return 0;
+}
+
+#ifndef PX_ABSTRACT
+/* Whether a socket file is left over by a server that is gone (nobody accepts there). */
+static bool stale_socket_file(const struct sockaddr_un *sa, socklen_t len)
+{
+    int fd = -1;
+    if (new_socket(AF_UNIX, &fd))
+        return false;
+    bool stale = connect(fd, (const struct sockaddr *)sa, len) < 0 && errno == ECONNREFUSED;
+    close(fd);
+    return stale;
+}
+#endif
+
+static int listen_local(mpp_listener *l, const char *name)
+{
+    struct sockaddr_un sa;
+    socklen_t len = 0;
+    int rc = local_sockaddr(name, &sa, &len);
+    if (rc)
+        return rc;
+    int fd = -1;
+    rc = new_socket(AF_UNIX, &fd);
+    if (rc)
+        return rc;
+    int bound = bind(fd, (struct sockaddr *)&sa, len);
+#ifndef PX_ABSTRACT
+    if (bound < 0 && errno == EADDRINUSE && stale_socket_file(&sa, len)) {
+        unlink(sa.sun_path);
+        bound = bind(fd, (struct sockaddr *)&sa, len);
+    }
+#endif
+    if (bound < 0) {
+        rc = bind_error(errno);
+        close(fd);
+        return rc;
+    }
+#ifndef PX_ABSTRACT
+    struct stat st;
+    if (stat(sa.sun_path, &st) == 0) {
+        l->has_file = true;
+        l->dev = st.st_dev;
+        l->ino = st.st_ino;
+        memcpy(l->path, sa.sun_path, sizeof l->path);
+    }
+#endif
+    l->fd = fd; /* (the file, if any, goes with the listener from here on) */
+    if (listen(fd, SOMAXCONN) < 0)
+        return mproc__fail_os_now();
+    return 0;
+}
+
+/* The TCP address clients should use: the bound one, with a wildcard host replaced by
+ * loopback. */
+static int tcp_bound(int fd, char *text, size_t cap)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    memset(&ss, 0, sizeof ss);
+    if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+        return mproc__fail_os_now();
+    if (ss.ss_family == AF_INET) {
+        struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
+        if (v4->sin_addr.s_addr == htonl(INADDR_ANY))
+            v4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    } else if (ss.ss_family == AF_INET6) {
+        struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&ss;
+        if (memcmp(&v6->sin6_addr, &in6addr_any, sizeof v6->sin6_addr) == 0)
+            v6->sin6_addr = in6addr_loopback;
+    }
+    char host[NI_MAXHOST], port[NI_MAXSERV];
+    int rc = getnameinfo((struct sockaddr *)&ss, len, host, sizeof host, port, sizeof port,
+                         NI_NUMERICHOST | NI_NUMERICSERV);
+    if (rc)
+        return rc == EAI_SYSTEM ? mproc__fail_os_now() : mproc__fail(MPROC_EOS);
+    int w = snprintf(text, cap, ss.ss_family == AF_INET6 ? "[%s]:%s" : "%s:%s", host, port);
+    return w < 0 || (size_t)w >= cap ? mproc__fail(MPROC_EINVAL) : 0;
+}
+
+int mpp_listen(const char *address, mpp_listener **out, char *bound, size_t cap)
+{
+    if (!out)
+        return mproc__fail(MPROC_EINVAL);
+    *out = NULL;
+    net_addr a;
+    int rc = parse_address(address, &a);
+    if (rc)
+        return rc;
+    mpp_listener *l = mproc_calloc(1, sizeof *l);
+    if (!l)
+        return mproc__fail(MPROC_ENOMEM);
+    l->fd = -1;
+    rc = a.local ? listen_local(l, a.host) : listen_tcp(l, &a);
+    if (!rc && bound) {
+        if (a.local) {
+            int w = snprintf(bound, cap, "local:%s", a.host);
+            rc = w < 0 || (size_t)w >= cap ? mproc__fail(MPROC_EINVAL) : 0;
+        } else {
+            rc = tcp_bound(l->fd, bound, cap);
+        }
+    }
+    if (rc) {
+        mpp_listener_close(l);
+        return rc;
+    }
+    *out = l;
+    return 0;
+}
+
+int mpp_accept(mpp_listener *l, int64_t timeout_ms, mpp_conn **out)
+{
+    if (!l || !out)
+        return mproc__fail(MPROC_EINVAL);
+    *out = NULL;
+    int64_t deadline = mproc__deadline(timeout_ms);
+    for (;;) {
+#if defined(__linux__)
+        int fd = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+#else
+        int fd = accept(l->fd, NULL, NULL);
+#endif
+        if (fd >= 0) {
+#if !defined(__linux__)
+            int rc = px_set_cloexec(fd, true);
+            if (!rc)
+                rc = set_nonblocking(fd);
+            if (rc) {
+                close(fd);
+                return rc;
+            }
+#endif
+#ifdef SO_NOSIGPIPE
+            int one = 1;
+            setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof one);
+#endif
+            return wrap_conn(fd, l->tcp, out);
+        }
+        int err = errno;
+        if (err == EINTR || err == ECONNABORTED || err == EPROTO)
+            continue; /* a client that left before we took it */
+        if (err != EAGAIN && err != EWOULDBLOCK)
+            return mproc__fail_os(err);
+        int ready = px_wait_fd(l->fd, POLLIN, mproc__remaining(deadline));
+        if (ready < 0)
+            return ready;
+        if (ready == 0)
+            return mproc__fail(MPROC_ETIMEDOUT);
+    }
+}
+
+void mpp_listener_abandon(mpp_listener *l)
+{
+    if (!l)
+        return;
+    if (l->fd >= 0)
+        close(l->fd);
+    mproc_free(l);
+}
+
+void mpp_listener_close(mpp_listener *l)
+{
+    if (!l)
+        return;
+#ifndef PX_ABSTRACT
+    /* Removes the socket file unless another server replaced it meanwhile. */
+    struct stat st;
+    if (l->has_file && stat(l->path, &st) == 0 && st.st_dev == l->dev && st.st_ino == l->ino)
+        unlink(l->path);
+#endif
+    if (l->fd >= 0)
+        close(l->fd);
+    mproc_free(l);
+}
+
+int mpp_connect(const char *address, int64_t timeout_ms, mpp_conn **out)
+{
+    if (!out)
+        return mproc__fail(MPROC_EINVAL);
+    *out = NULL;
+    net_addr a;
+    int rc = parse_address(address, &a);
+    if (rc)
+        return rc;
+    int64_t deadline = mproc__deadline(timeout_ms);
+    int fd = -1;
+    if (a.local) {
+        struct sockaddr_un sa;
+        socklen_t len = 0;
+        rc = local_sockaddr(a.host, &sa, &len);
+        if (!rc)
+            rc = connect_fd(AF_UNIX, (struct sockaddr *)&sa, len, deadline, &fd);
+        return rc ? rc : wrap_conn(fd, false, out);
+    }
+    /* (name lookup is not bounded by the timeout: getaddrinfo cannot be) */
+    struct addrinfo *list;
+    rc = resolve(&a, &list);
+    if (rc)
+        return rc;
+    /* Each address in turn (a name may have an IPv6 and an IPv4 one) until one answers or
+     * the time is up. */
+    for (struct addrinfo *p = list; p; p = p->ai_next) {
+        rc = connect_fd(p->ai_family, p->ai_addr, p->ai_addrlen, deadline, &fd);
+        if (rc == 0 || rc == MPROC_ETIMEDOUT)
+            break;
+    }
+    freeaddrinfo(list);
+    return rc ? rc : wrap_conn(fd, true, out);
+}
+
+/* ---- randomness ------------------------------------------------------------------------------ */
+
+int mpp_random_bytes(void *buf, size_t n)
+{
+    if (!buf && n)
+        return mproc__fail(MPROC_EINVAL);
+#ifdef PX_ARC4RANDOM
+    arc4random_buf(buf, n);
+    return 0;
+#else
+    unsigned char *p = buf;
+    size_t done = 0;
+#if defined(__linux__)
+    while (done < n) {
+        ssize_t r = getrandom(p + done, n - done, 0);
+        if (r > 0) {
+            done += (size_t)r;
+            continue;
+        }
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0 && (errno == ENOSYS || errno == EPERM))
+            break; /* an old kernel or a filter: the device below */
+        return mproc__fail_os_now();
+    }
+    if (done == n)
+        return 0;
+#endif
+    int fd = -1;
+    do
+        fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+    while (fd < 0 && errno == EINTR);
+    if (fd < 0)
+        return mproc__fail_os_now();
+    while (done < n) {
+        ssize_t r = read(fd, p + done, n - done);
+        if (r > 0) {
+            done += (size_t)r;
+            continue;
+        }
+        if (r < 0 && errno == EINTR)
+            continue;
+        int rc = r < 0 ? mproc__fail_os_now() : mproc__fail(MPROC_EOS);
+        close(fd);
+        return rc;
+    }
+    close(fd);
+    return 0;
+#endif
+}
