@@ -7,6 +7,7 @@
 #include "mproc/error.h"
 #include "mproc/futures.h"
 #include "mproc/log.h"
+#include "mproc/manager.h"
 #include "mproc/pack.h"
 #include "mproc/pool.h"
 #include "mproc/process.h"

@@ -149,6 +149,21 @@ mpp_handle mproc__park_of(const mproc__obj *o, uint32_t i);
  * MPROC_ESTATE before start, MPROC_EINVAL for NULL. */
 int mproc__process_sentinel(mproc_process *p, mpp_handle *sentinel);
 
+/* Manager proxies in packs (manager.c): a PROXY field's body is the proxy's own
+ * encoding. mproc_pack_handle hands proxies to mproc__proxy_pack. */
+bool mproc__is_proxy(const void *object);
+int mproc__proxy_pack(mproc_pack *p, const void *proxy);
+int mproc__pack_proxy(mproc_pack *p, const void *body, size_t len);
+int mproc__unpack_proxy(mproc_unpacker *u, const void **body, size_t *len);
+
+/* Element access of Value / Array by type (value.c), for the manager's values too:
+ * range rules as mproc_value's (MPROC_ETOOBIG, MPROC_ETYPE). No locking. */
+int mproc__elem_get_i64(uint32_t type, const void *p, int64_t *out);
+int mproc__elem_get_f64(uint32_t type, const void *p, double *out);
+int mproc__elem_set_i64(uint32_t type, void *p, int64_t v);
+int mproc__elem_set_f64(uint32_t type, void *p, double v);
+int mproc__elem_add_i64(uint32_t type, void *p, int64_t delta, int64_t *result);
+
 /* Whether the pack holds shareable objects (their handles). */
 bool mproc__pack_has_handles(const mproc_pack *p);
 /* A copy of src (NULL: an empty pack) with its own duplicates of the handles. */
@@ -188,6 +203,8 @@ bool mproc__was_received(mpp_handle h);
  * that, as under spawn, only its arguments keep ends open (objects it inherited become
  * closed handles). */
 void mproc__forget_inherited_conns(void);
+/* In a forked child: closes the copies of the parent's manager servers and connections. */
+void mproc__manager_after_fork(void);
 void mproc__forget_inherited_packs(void);
 
 /* The core's exit-time work for this process's children (terminate daemons, join the

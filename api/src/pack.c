@@ -235,9 +235,30 @@ static void record_of(const mproc__obj *o, mproc__record *r)
         r->parks[i] = (uint64_t)o->parks[i];
 }
 
+static int take(mproc_unpacker *u, uint8_t want, uint64_t *word, const uint8_t **body);
+
+int mproc__pack_proxy(mproc_pack *p, const void *body, size_t len)
+{
+    return append_field(p, MPROC_FIELD_PROXY, len, body, len, false);
+}
+
+int mproc__unpack_proxy(mproc_unpacker *u, const void **body, size_t *len)
+{
+    uint64_t word;
+    const uint8_t *data;
+    int rc = take(u, MPROC_FIELD_PROXY, &word, &data);
+    if (!rc) {
+        *body = data;
+        *len = (size_t)word;
+    }
+    return rc;
+}
+
 int mproc_pack_handle(mproc_pack *p, const void *object)
 {
     const mproc__obj *o = object;
+    if (p && mproc__is_proxy(object))
+        return mproc__proxy_pack(p, object);
     if (!p || mproc__obj_check(o, 0) != 0)
         return mproc__fail(MPROC_EINVAL);
     mproc__record recs[MPROC__MAX_RECORDS];
@@ -309,6 +330,7 @@ static int field_at(const mproc_unpacker *u, size_t pos, uint8_t *tag, uint64_t 
     case MPROC_FIELD_BYTES:
     case MPROC_FIELD_PACK:
     case MPROC_FIELD_HANDLE:
+    case MPROC_FIELD_PROXY:
         if (*word > u->len - *body)
             return MPROC_EINVAL;
         if (*tag == MPROC_FIELD_HANDLE &&

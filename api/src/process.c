@@ -618,6 +618,7 @@ _Noreturn void mproc__child_main(mproc_bytes *payload, const mpp_handle *handles
         mproc_free(inherited.items);
         mproc__forget_inherited_conns();
         mproc__forget_inherited_packs();
+        mproc__manager_after_fork();
         /* Other not-yet-started processes' copies (ours are the ones in our args). */
         for (mproc_process *other = holding; other; other = other->holding_next) {
             for (size_t i = 0; i < other->handles.count; i++)

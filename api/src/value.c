@@ -181,82 +181,104 @@ static int write_float(uint32_t type, void *p, double v)
     return MPROC_ETYPE;
 }
 
+int mproc__elem_get_i64(uint32_t type, const void *p, int64_t *out)
+{
+    if (is_float(type))
+        return MPROC_ETYPE;
+    int64_t i = 0;
+    uint64_t u = 0;
+    double d = 0;
+    bool big;
+    read_elem(type, p, &i, &u, &d, &big);
+    if (big)
+        return MPROC_ETOOBIG;
+    *out = i;
+    return 0;
+}
+
+int mproc__elem_get_f64(uint32_t type, const void *p, double *out)
+{
+    int64_t i = 0;
+    uint64_t u = 0;
+    double d = 0;
+    bool big;
+    read_elem(type, p, &i, &u, &d, &big);
+    *out = is_float(type) ? d : big ? (double)u : (double)i;
+    return 0;
+}
+
+int mproc__elem_set_i64(uint32_t type, void *p, int64_t v)
+{
+    return write_int(type, p, v);
+}
+
+int mproc__elem_set_f64(uint32_t type, void *p, double v)
+{
+    return write_float(type, p, v);
+}
+
+int mproc__elem_add_i64(uint32_t type, void *p, int64_t delta, int64_t *result)
+{
+    int64_t i = 0;
+    int rc = mproc__elem_get_i64(type, p, &i);
+    if (rc)
+        return rc;
+    if ((delta > 0 && i > INT64_MAX - delta) || (delta < 0 && i < INT64_MIN - delta))
+        return MPROC_ETOOBIG;
+    rc = write_int(type, p, i + delta);
+    if (!rc && result)
+        *result = i + delta;
+    return rc;
+}
+
 static void *slot(mproc_array *a, size_t index)
 {
     array_state *st = array_st(a);
     return index < st->length ? elements(a) + index * st->elem_size : NULL;
 }
 
-int mproc_array_get_i64(mproc_array *a, size_t index, int64_t *out)
+/* One element access under the array's lock (if it has one). */
+typedef enum { GET_I64, GET_F64, SET_I64, SET_F64, ADD_I64 } elem_op;
+
+static int locked_elem(mproc_array *a, size_t index, elem_op op, int64_t *i, double *d)
 {
     int rc = check(a);
     if (rc)
         return rc;
     void *p = slot(a, index);
-    if (!p || !out)
+    if (!p || ((op == GET_I64 || op == ADD_I64) && !i) || (op == GET_F64 && !d))
         return mproc__fail(MPROC_EINVAL);
     uint32_t type = array_st(a)->type;
-    if (is_float(type))
-        return mproc__fail(MPROC_ETYPE);
-    int64_t i = 0;
-    uint64_t u = 0;
-    double d = 0;
-    bool big;
     lock_if(a);
-    read_elem(type, p, &i, &u, &d, &big);
+    switch (op) {
+    case GET_I64: rc = mproc__elem_get_i64(type, p, i); break;
+    case GET_F64: rc = mproc__elem_get_f64(type, p, d); break;
+    case SET_I64: rc = write_int(type, p, *i); break;
+    case SET_F64: rc = write_float(type, p, *d); break;
+    case ADD_I64: rc = mproc__elem_add_i64(type, p, i[0], &i[1]); break;
+    }
     unlock_if(a);
-    if (big)
-        return mproc__fail(MPROC_ETOOBIG);
-    *out = i;
-    return 0;
+    return rc ? mproc__fail(rc) : 0;
+}
+
+int mproc_array_get_i64(mproc_array *a, size_t index, int64_t *out)
+{
+    return locked_elem(a, index, GET_I64, out, NULL);
 }
 
 int mproc_array_set_i64(mproc_array *a, size_t index, int64_t value)
 {
-    int rc = check(a);
-    if (rc)
-        return rc;
-    void *p = slot(a, index);
-    if (!p)
-        return mproc__fail(MPROC_EINVAL);
-    lock_if(a);
-    rc = write_int(array_st(a)->type, p, value);
-    unlock_if(a);
-    return rc ? mproc__fail(rc) : 0;
+    return locked_elem(a, index, SET_I64, &value, NULL);
 }
 
 int mproc_array_get_f64(mproc_array *a, size_t index, double *out)
 {
-    int rc = check(a);
-    if (rc)
-        return rc;
-    void *p = slot(a, index);
-    if (!p || !out)
-        return mproc__fail(MPROC_EINVAL);
-    uint32_t type = array_st(a)->type;
-    int64_t i = 0;
-    uint64_t u = 0;
-    double d = 0;
-    bool big;
-    lock_if(a);
-    read_elem(type, p, &i, &u, &d, &big);
-    unlock_if(a);
-    *out = is_float(type) ? d : big ? (double)u : (double)i;
-    return 0;
+    return locked_elem(a, index, GET_F64, NULL, out);
 }
 
 int mproc_array_set_f64(mproc_array *a, size_t index, double value)
 {
-    int rc = check(a);
-    if (rc)
-        return rc;
-    void *p = slot(a, index);
-    if (!p)
-        return mproc__fail(MPROC_EINVAL);
-    lock_if(a);
-    rc = write_float(array_st(a)->type, p, value);
-    unlock_if(a);
-    return rc ? mproc__fail(rc) : 0;
+    return locked_elem(a, index, SET_F64, NULL, &value);
 }
 
 /* A raw integer element: compare-and-swap on the element's own width, with the same range
@@ -314,21 +336,11 @@ int mproc_array_add_i64(mproc_array *a, size_t index, int64_t delta, int64_t *re
         return mproc__fail(MPROC_ETYPE);
     if (!st->has_lock)
         return raw_add(st->type, p, delta, result);
-    int64_t i = 0;
-    uint64_t u = 0;
-    double d = 0;
-    bool big;
-    lock_if(a);
-    read_elem(st->type, p, &i, &u, &d, &big);
-    rc = big || (delta > 0 && i > INT64_MAX - delta) || (delta < 0 && i < INT64_MIN - delta)
-             ? MPROC_ETOOBIG
-             : write_int(st->type, p, i + delta);
-    unlock_if(a);
-    if (rc)
-        return mproc__fail(rc);
-    if (result)
-        *result = i + delta;
-    return 0;
+    int64_t io[2] = {delta, 0};
+    rc = locked_elem(a, index, ADD_I64, io, NULL);
+    if (!rc && result)
+        *result = io[1];
+    return rc;
 }
 
 int mproc_array_read(mproc_array *a, size_t start, void *dst, size_t count)

@@ -8,6 +8,7 @@
  * Layout (little endian): each field is a 1-byte tag followed by
  *   I64: 8 bytes   F64: 8 bytes (IEEE-754)   STR/BYTES/PACK: u64 length + that many bytes
  *   HANDLE: u64 length + a shareable object's kind and OS handles (see below)
+ *   PROXY: u64 length + a manager proxy: kind, object id, the server's address and key
  * A STR's bytes end with a NUL that the length counts, so readers get a C string
  * without a copy. */
 #ifndef MPROC_PACK_H
@@ -25,7 +26,8 @@ typedef enum mproc_field_type {
     MPROC_FIELD_STR = 3,
     MPROC_FIELD_BYTES = 4,
     MPROC_FIELD_PACK = 5,
-    MPROC_FIELD_HANDLE = 6
+    MPROC_FIELD_HANDLE = 6,
+    MPROC_FIELD_PROXY = 7 /* a manager proxy (mproc/manager.h) */
 } mproc_field_type;
 
 typedef struct mproc_pack mproc_pack;
@@ -45,7 +47,7 @@ MPROC_API int mproc_pack_bytes(mproc_pack *p, const void *data, size_t len);
 MPROC_API int mproc_pack_pack(mproc_pack *p, const mproc_pack *inner);
 
 /* A shareable object: Lock/RLock, Semaphore, Condition (with its lock), Event, Barrier,
- * Value, Array, SharedMemory, Queue (all three kinds), a Pipe's end. The pack holds its own duplicates of the object's OS handles
+ * Value, Array, SharedMemory, Queue (all three kinds), a Pipe's end, a manager proxy. The pack holds its own duplicates of the object's OS handles
  * (the object may be destroyed right after), and a Process started with the pack gets
  * copies of them in its child, under every start method. The child re-opens the object
  * with the matching mproc_unpack_lock / _sem / _cond / _event / _barrier / _value /
