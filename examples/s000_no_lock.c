@@ -1,41 +1,77 @@
-/* Seed 000, 进程锁 Lock — 不加锁 (no lock): two children each add their number to a shared
- * count five times, 0.1 s apart; with nothing to keep them apart, their updates
- * interleave. The seed keeps the data in a Manager dict {"count": 500}; here it is a
- * shared Array of int64: the count, then (key, value) pairs in the order they were
- * stored, each dict operation one step under the array's lock (as the Manager serves
- * them one at a time). */
+/* Seed 000, 进程锁 Lock — 不加锁 (no lock): two children, for 100 and 200, each store
+ * data**3 in a Manager dict {"count": 500} and then add their number to count five
+ * times, 0.1 s apart, printing count after each addition. With nothing to keep them
+ * apart, their additions interleave (the seed: 进程1和进程2在相互抢着使用共享内存v).
+ * share_data["count"] += data is two calls to the manager, a get and then a set, as in
+ * Python, so an addition can even be lost when both children do it at the same moment.
+ *
+ * Keys and values of a Manager dict are bytes here: the keys are text ("count", "100"),
+ * the values 8-byte integers (mproc_mdict_set_i64), and print_dict writes them as Python
+ * prints the dict: {'count': 2000, 100: 1000000, 200: 8000000}. */
 #include "example.h"
 
-enum { COUNT = 0, FIRST_PAIR = 1, MAX_KEYS = 2, DICT_LEN = FIRST_PAIR + 2 * MAX_KEYS };
+enum { WAIT_MS = 30000 }; /* every wait has a bound */
 
-/* share_data[key] = value */
-static void dict_store(mproc_array *d, int64_t key, int64_t value)
+static int64_t le_i64(const unsigned char *p)
 {
-    mproc_lock *l = mproc_array_lock(d);
-    mproc_rlock_acquire(l, MPROC_FOREVER);
-    for (size_t i = FIRST_PAIR; i < DICT_LEN; i += 2) {
-        int64_t k = 0;
-        mproc_array_get_i64(d, i, &k);
-        if (k == 0 || k == key) {
-            mproc_array_set_i64(d, i, key);
-            mproc_array_set_i64(d, i + 1, value);
-            break;
-        }
-    }
-    mproc_rlock_release(l);
+    uint64_t x = 0;
+    for (int i = 7; i >= 0; i--)
+        x = x << 8 | p[i];
+    return (int64_t)x;
 }
 
-/* print(share_data): {'count': 2000, 100: 1000000, 200: 8000000} */
-static void dict_print(mproc_array *d)
+static int is_number(const char *s, size_t len)
 {
-    int64_t v[DICT_LEN];
-    mproc_array_read(d, 0, v, DICT_LEN);
-    char line[256];
-    int n = snprintf(line, sizeof line, "{'count': %lld", (long long)v[COUNT]);
-    for (size_t i = FIRST_PAIR; i < DICT_LEN && v[i] != 0; i += 2)
-        n += snprintf(line + n, sizeof line - (size_t)n, ", %lld: %lld", (long long)v[i],
-                      (long long)v[i + 1]);
-    printf("%s}\n", line);
+    if (len == 0)
+        return 0;
+    for (size_t i = 0; i < len; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return 0;
+    return 1;
+}
+
+/* print(share_data): a key that is a number's digits unquoted, any other quoted. */
+static int print_dict(mproc_mdict *d)
+{
+    mproc_bytes items;
+    int rc = mproc_mdict_items(d, &items);
+    if (rc != 0)
+        return rc;
+    char line[512] = "{";
+    size_t n = 1;
+    mproc_unpacker u;
+    const void *k, *v;
+    size_t klen, vlen;
+    mproc_unpack_init(&u, &items);
+    while (n < sizeof line && mproc_unpack_bytes(&u, &k, &klen) == 0 &&
+           mproc_unpack_bytes(&u, &v, &vlen) == 0) {
+        if (vlen != 8) {
+            rc = MPROC_ETYPE;
+            break;
+        }
+        const char *quote = is_number(k, klen) ? "" : "'";
+        n += (size_t)snprintf(line + n, sizeof line - n, "%s%s%.*s%s: %lld", n > 1 ? ", " : "",
+                              quote, (int)klen, (const char *)k, quote,
+                              (long long)le_i64(v));
+    }
+    mproc_bytes_free(&items);
+    if (rc == 0)
+        printf("%s}\n", line);
+    return rc;
+}
+
+/* p.join(), with a bound: a child still running then is terminated. 0 if it ended with 0. */
+static int join_child(mproc_process *p)
+{
+    int code = -1, rc = mproc_process_join(p, WAIT_MS);
+    if (rc != 0) {
+        fprintf(stderr, "join: %s\n", mproc_strerror(rc));
+        mproc_process_terminate(p);
+        mproc_process_join(p, WAIT_MS);
+    }
+    mproc_process_exitcode(p, &code);
+    mproc_process_destroy(p);
+    return rc == 0 && code == 0 ? 0 : 1;
 }
 
 MPROC_TASK(process_task, in, out)
@@ -43,21 +79,25 @@ MPROC_TASK(process_task, in, out)
     (void)out;
     mproc_unpacker u;
     int64_t data = 0;
-    mproc_array *share_data;
+    mproc_mdict *share_data;
     mproc_unpack_init(&u, in);
-    if (mproc_unpack_i64(&u, &data) != 0 || mproc_unpack_array(&u, &share_data) != 0)
+    if (mproc_unpack_i64(&u, &data) != 0 || mproc_unpack_mdict(&u, &share_data) != 0)
         return 1;
-    dict_store(share_data, data, data * data * data);
-    for (int i = 0; i < 5; i++) {
+    char key[24]; /* the key data: its digits */
+    snprintf(key, sizeof key, "%lld", (long long)data);
+    int rc = mproc_mdict_set_i64(share_data, MPROC_KEY(key), data * data * data);
+    for (int i = 0; i < 5 && rc == 0; i++) {
         sleep_ms(100);
-        int64_t count = 0; /* share_data["count"] += data: a read, then a write */
-        mproc_array_get_i64(share_data, COUNT, &count);
-        mproc_array_set_i64(share_data, COUNT, count + data);
-        mproc_array_get_i64(share_data, COUNT, &count);
-        printf("share_data count is %lld \n", (long long)count);
+        int64_t count = 0; /* share_data["count"] += data: a get, then a set */
+        if ((rc = mproc_mdict_get_i64(share_data, MPROC_KEY("count"), &count)) == 0 &&
+            (rc = mproc_mdict_set_i64(share_data, MPROC_KEY("count"), count + data)) == 0 &&
+            (rc = mproc_mdict_get_i64(share_data, MPROC_KEY("count"), &count)) == 0)
+            printf("share_data count is %lld \n", (long long)count);
     }
-    mproc_array_destroy(share_data);
-    return 0;
+    if (rc != 0)
+        fprintf(stderr, "share_data: %s\n", mproc_strerror(rc));
+    mproc_proxy_destroy(share_data);
+    return rc == 0 ? 0 : 1;
 }
 
 int main(int argc, char **argv)
@@ -65,10 +105,18 @@ int main(int argc, char **argv)
     line_buffered_stdout();
     if (mproc_init(&argc, &argv) != 0)
         return 1;
-    mproc_array *process_share_data;
-    if (mproc_array_create(&process_share_data, MPROC_T_LONGLONG, DICT_LEN, true) != 0)
+    mproc_manager *process_m;
+    int rc = mproc_manager_start(&process_m, NULL); /* multiprocessing.Manager() */
+    if (rc != 0) {
+        fprintf(stderr, "Manager(): %s\n", mproc_strerror(rc));
         return 1;
-    mproc_array_set_i64(process_share_data, COUNT, 500);
+    }
+    mproc_mdict *process_share_data;
+    if ((rc = mproc_manager_dict(process_m, &process_share_data)) != 0 ||
+        (rc = mproc_mdict_set_i64(process_share_data, MPROC_KEY("count"), 500)) != 0) {
+        fprintf(stderr, "dict({\"count\": 500}): %s\n", mproc_strerror(rc));
+        return 1;
+    }
     int64_t process_data[] = {100, 200};
     mproc_process *task_list[2];
     for (int i = 0; i < 2; i++) {
@@ -79,11 +127,14 @@ int main(int argc, char **argv)
         task_list[i] = start_process(&(mproc_process_opts){.target = "process_task", .args = args});
         mproc_pack_destroy(args);
     }
-    for (int i = 0; i < 2; i++) {
-        mproc_process_join(task_list[i], MPROC_FOREVER);
-        mproc_process_destroy(task_list[i]);
+    int failed = 0;
+    for (int i = 0; i < 2; i++)
+        failed |= join_child(task_list[i]);
+    if ((rc = print_dict(process_share_data)) != 0) {
+        fprintf(stderr, "print(share_data): %s\n", mproc_strerror(rc));
+        failed = 1;
     }
-    dict_print(process_share_data);
-    mproc_array_destroy(process_share_data);
-    return 0;
+    mproc_proxy_destroy(process_share_data);
+    mproc_manager_destroy(process_m);
+    return failed ? 1 : 0;
 }

@@ -1290,6 +1290,86 @@ static void s003_cancel_timeout(void **state)
     free_result(&r);
 }
 
+/* ---- Managers ------------------------------------------------------------------------- */
+
+/* Seed 000's Manager dict: the three children as in s000_multi, then the dict: count 10
+ * less one per child, and each child's data**3 under its data, in the order the children
+ * stored them (any). */
+static void s000_manager_dict(void **state)
+{
+    (void)state;
+    run_result r = run_example("s000_manager_dict");
+    expect_clean_exit(&r);
+    assert_int_equal(r.count, 8);
+    check_three_children(&r, false);
+    static const char *const entries[] = {"100: 1000000", "200: 8000000", "300: 27000000"};
+    static const int orders[6][3] = {{0, 1, 2}, {0, 2, 1}, {1, 0, 2},
+                                     {1, 2, 0}, {2, 0, 1}, {2, 1, 0}};
+    int found = 0;
+    for (int i = 0; i < 6; i++) {
+        char want[128];
+        snprintf(want, sizeof want, "{'count': 7, %s, %s, %s}", entries[orders[i][0]],
+                 entries[orders[i][1]], entries[orders[i][2]]);
+        found += strcmp(r.lines[7], want) == 0;
+    }
+    if (found != 1)
+        fail_msg("line 8 is \"%s\", wanted {'count': 7, 100: 1000000, 200: 8000000, "
+                 "300: 27000000} in some order",
+                 r.lines[7]);
+    free_result(&r);
+}
+
+/* Seed 002's manager objects: a Namespace, a list, a Value and an Event, changed by a
+ * child and seen by the main process. */
+static void s002_manager_objects(void **state)
+{
+    (void)state;
+    run_result r = run_example("s002_manager_objects");
+    expect_clean_exit(&r);
+    EXPECT_EXACT(&r, "子进程: 小明 18", "主进程等到了子进程: True", "Namespace(age=19, name='小明')",
+                 "['主进程', '子进程']", "Value('i', 10)");
+    free_result(&r);
+}
+
+/* Seed 003's Manager().Queue() in pool tasks: the same talk as s003_pool_queue_arg. */
+static void s003_manager_queue_pool(void **state)
+{
+    (void)state;
+    check_queue_tasks("s003_manager_queue_pool");
+}
+
+/* Seed 003's Manager dict and list: test1 (done first) changes them, test2 prints them. */
+static void s003_manager_dict_list(void **state)
+{
+    (void)state;
+    run_result r = run_example("s003_manager_dict_list");
+    expect_clean_exit(&r);
+    EXPECT_EXACT(&r, "{1: '1', '2': 2, 0.25: None}", "[9, 8, 7, 6, 5, 4, 3, 2, 1, 0]");
+    free_result(&r);
+}
+
+/* Seed 003's dict1["year"] += 1 under a Lock, 5 x 100 times: 2500; then 5 x 100 of
+ * mproc_mdict_add_i64, no lock: 3000. */
+static void s003_manager_counter(void **state)
+{
+    (void)state;
+    run_result r = run_example("s003_manager_counter");
+    expect_clean_exit(&r);
+    EXPECT_EXACT(&r, "{'year': 2500}", "{'year': 3000}");
+    free_result(&r);
+}
+
+/* Seed 003 §1.7's BaseManager server and two clients: client 2 prints 小张's message, then
+ * client 1 小明's answer. */
+static void s003_distributed(void **state)
+{
+    (void)state;
+    run_result r = run_example("s003_distributed");
+    expect_clean_exit(&r);
+    EXPECT_EXACT(&r, "[小张]小明，老大明天是不是去外地办事啊？", "[小明]这几天咱们终于可以不加班了(>_<)");
+    free_result(&r);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(tour),
     cmocka_unit_test(s000_single),
@@ -1364,6 +1444,12 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(s003_when_all),
     cmocka_unit_test(s003_when_any),
     cmocka_unit_test(s003_cancel_timeout),
+    cmocka_unit_test(s000_manager_dict),
+    cmocka_unit_test(s002_manager_objects),
+    cmocka_unit_test(s003_manager_queue_pool),
+    cmocka_unit_test(s003_manager_dict_list),
+    cmocka_unit_test(s003_manager_counter),
+    cmocka_unit_test(s003_distributed),
 };
 
 HARNESS_MAIN(tests)
