@@ -3,13 +3,14 @@
  * in the same run, and the ratios.
  *
  *   bench_mproc [--reps N] [--sync-reps N] [--seconds S]
- *               [--only start|sync|queue|pipe|pool|threadpool] [--queue-ring BYTES]
- *               [--verbose]
- *       --reps N       process and pool start+join: median of N repetitions (default 50)
- *       --sync-reps N  synchronization, queues, pipes, pool and thread pool rates, pool
- *                      speedup: median of N timed runs (default 5)
- *       --seconds S    synchronization, queues, pipes, pool and thread pool rates: length of
- *                      one timed run (default 0.3)
+ *               [--only start|sync|queue|pipe|pool|threadpool|manager]
+ *               [--queue-ring BYTES] [--verbose]
+ *       --reps N       process and pool start+join, manager start: median of N repetitions
+ *                      (default 50)
+ *       --sync-reps N  synchronization, queues, pipes, pool, thread pool and manager rates,
+ *                      pool speedup: median of N timed runs (default 5)
+ *       --seconds S    synchronization, queues, pipes, pool, thread pool and manager rates:
+ *                      length of one timed run (default 0.3)
  *       --queue-ring B queues: the Queue's ring size (default 0: the library's, 16 MiB)
  *       --verbose      all but process start+join: each run's figures on stderr
  *   bench_mproc --raw-exit       (internal) the trivial program for the raw spawn figure
@@ -21,7 +22,9 @@
  * --seconds, then the median of the runs is taken, mproc and raw runs interleaved. The pool
  * has no raw primitive: its rates are tasks per second, its start + close + join a time
  * (ms), and its speedup a ratio (see section 7); nor has the thread pool (section 8), whose
- * rates are tasks per second. */
+ * rates are tasks per second. The manager (section 9): a dict's set and get operations per
+ * second from a child process, one by one and batched, beside a raw request/answer round
+ * trip over a socketpair, and a manager's start + shutdown time (ms). */
 #ifndef _WIN32
 #define _GNU_SOURCE
 #endif
@@ -1422,10 +1425,11 @@ static bool raw_echo_loop(raw_fd fd, int64_t n)
     return true;
 }
 
-static double raw_pipe_pingpong_trial(int64_t n)
-{
-    int64_t total = PINGPONG_WARMUP + n;
 #ifdef _WIN32
+/* A duplex named pipe (synchronous, byte mode) between this process and a child (this
+ * executable again: `--raw-child KIND PIPE-END TOTAL`); *mine receives this process's end. */
+static HANDLE raw_duplex_spawn(const wchar_t *kind, int64_t total, HANDLE *mine)
+{
     static LONG serial;
     wchar_t name[96];
     _snwprintf(name, sizeof name / sizeof name[0], L"\\\\.\\pipe\\bench_mproc_%lu_%ld",
@@ -1443,10 +1447,21 @@ static double raw_pipe_pingpong_trial(int64_t n)
     if (!ConnectNamedPipe(fd, NULL) && GetLastError() != ERROR_PIPE_CONNECTED)
         die("ConnectNamedPipe", 0);
     wchar_t args[96];
-    _snwprintf(args, sizeof args / sizeof args[0], L"echo %llu %lld",
+    _snwprintf(args, sizeof args / sizeof args[0], L"%ls %llu %lld", kind,
                (unsigned long long)(uintptr_t)other, (long long)total);
     HANDLE child = raw_spawn(args);
     CloseHandle(other);
+    *mine = fd;
+    return child;
+}
+#endif
+
+static double raw_pipe_pingpong_trial(int64_t n)
+{
+    int64_t total = PINGPONG_WARMUP + n;
+#ifdef _WIN32
+    HANDLE fd;
+    HANDLE child = raw_duplex_spawn(L"echo", total, &fd);
 #else
     int fds[2];
     if (socketpair(AF_UNIX, SOCK_STREAM, 0, fds) != 0)
@@ -1937,9 +1952,318 @@ static void bench_threadpool(void)
     tiny_pool = NULL;
 }
 
+/* ==== 9. Manager =============================================================================
+ * Rows 1 and 2 go through one manager (mproc_manager_start, the default start method) and
+ * one dict in it, made before and shut down after them. A trial starts a child process (the
+ * default start method) with the dict's proxy and a shared double in its args pack. The
+ * child makes PINGPONG_WARMUP set+get pairs untimed (its first call connects to the server
+ * and authenticates), then times n x (d[k] = v_i; d[k]) with an 8-byte key and an 8-byte
+ * value (v_i: i, 8 bytes little endian), checking each get's value, and writes the
+ * microseconds into the shared double, which the parent reads after joining it (and then
+ * checks that the dict holds v_(n-1)). One operation is one set or one get: a trial of n
+ * does 2n. Row 1 calls one by one; row 2 puts each MANAGER_BATCH pairs between
+ * mproc_batch_begin and mproc_batch_end (one round trip each batch) and checks each get's
+ * output after the end.
+ * Raw for both: a blocking socketpair (Windows: a duplex named pipe, synchronous) between
+ * this process and a forked child (Windows: this executable again) that answers each
+ * MANAGER_RAW_REQUEST-byte request with a MANAGER_RAW_ANSWER-byte answer, both numbered and
+ * checked, no header: n x 2 round trips, one operation per round trip, the floor a round
+ * trip to a server can reach.
+ * Row 0, printed first in the section (a fork copies the page tables of this process, which
+ * grow with the rows before): a whole Manager start + one dict + shutdown + destroy, in ms
+ * (median of --reps), under mproc's default start method beside Python under its own
+ * default, then fork beside fork (POSIX, where fork is not mproc's default). */
+#define MANAGER_TIMEOUT_MS 20000 /* a batch or raw round trip waiting this long: lost */
+#define MANAGER_BATCH 100        /* row 2: set+get pairs per batch */
+#define MANAGER_RAW_REQUEST 32
+#define MANAGER_RAW_ANSWER 16
+
+static const char manager_key[8] = {'b', 'e', 'n', 'c', 'h', 'k', 'e', 'y'};
+static mproc_mdict *bench_dict; /* rows 1 and 2 */
+
+/* Whether a get gave the 8 bytes of v (else says what came instead). */
+static bool mdict_value_ok(const mproc_bytes *b, int64_t v)
+{
+    int64_t got;
+    if (!b->data || b->len != sizeof got) {
+        fprintf(stderr, "bench_mproc: mdict get %lld gave %zu bytes, not 8\n", (long long)v,
+                b->len);
+        return false;
+    }
+    memcpy(&got, b->data, sizeof got);
+    if (got != v) {
+        fprintf(stderr, "bench_mproc: mdict get after set %lld gave %lld\n", (long long)v,
+                (long long)got);
+        return false;
+    }
+    return true;
+}
+
+/* d[k] = i; d[k] for i in [first, first + n), one call at a time: 0, or a failure's code
+ * (MPROC_EINVAL for a wrong value). */
+static int mdict_pairs(mproc_mdict *d, int64_t first, int64_t n)
+{
+    for (int64_t i = first; i < first + n; i++) {
+        mproc_bytes b = {0};
+        int rc = mproc_mdict_set(d, manager_key, sizeof manager_key, &i, sizeof i);
+        if (rc == 0)
+            rc = mproc_mdict_get(d, manager_key, sizeof manager_key, &b);
+        if (rc != 0) {
+            fprintf(stderr, "bench_mproc: mdict set/get %lld failed: %s\n", (long long)i,
+                    mproc_strerror(rc));
+            return rc;
+        }
+        bool ok = mdict_value_ok(&b, i);
+        mproc_bytes_free(&b);
+        if (!ok)
+            return MPROC_EINVAL;
+    }
+    return 0;
+}
+
+/* The same in batches of MANAGER_BATCH pairs, every output checked after its batch. */
+static int mdict_pairs_batched(mproc_mdict *d, int64_t first, int64_t n)
+{
+    int64_t vals[MANAGER_BATCH];
+    mproc_bytes got[MANAGER_BATCH];
+    int codes[2 * MANAGER_BATCH];
+    for (int64_t i = first; i < first + n; i += MANAGER_BATCH) {
+        int m = first + n - i < MANAGER_BATCH ? (int)(first + n - i) : MANAGER_BATCH;
+        int rc = mproc_batch_begin(d);
+        if (rc != 0) {
+            fprintf(stderr, "bench_mproc: mproc_batch_begin failed: %s\n", mproc_strerror(rc));
+            return rc;
+        }
+        for (int j = 0; j < m && rc == 0; j++) {
+            vals[j] = i + j;
+            got[j] = (mproc_bytes){0};
+            rc = mproc_mdict_set(d, manager_key, sizeof manager_key, &vals[j], sizeof vals[j]);
+            if (rc == 0)
+                rc = mproc_mdict_get(d, manager_key, sizeof manager_key, &got[j]);
+        }
+        if (rc != 0) {
+            mproc_batch_cancel();
+            fprintf(stderr, "bench_mproc: queueing mdict set/get in a batch failed: %s\n",
+                    mproc_strerror(rc));
+            return rc;
+        }
+        rc = mproc_batch_end(MANAGER_TIMEOUT_MS, codes, (size_t)(2 * m));
+        for (int j = 0; j < 2 * m && rc == 0; j++)
+            if (codes[j] != 0)
+                rc = codes[j];
+        if (rc != 0) {
+            fprintf(stderr, "bench_mproc: a batch of %d mdict set+get pairs failed: %s\n", m,
+                    mproc_strerror(rc));
+            return rc;
+        }
+        bool ok = true;
+        for (int j = 0; j < m; j++) {
+            ok = ok && mdict_value_ok(&got[j], vals[j]);
+            mproc_bytes_free(&got[j]);
+        }
+        if (!ok)
+            return MPROC_EINVAL;
+    }
+    return 0;
+}
+
+MPROC_TASK(bench_mdict_child, in, out)
+{
+    (void)out;
+    mproc_unpacker u;
+    mproc_mdict *d;
+    mproc_array *elapsed;
+    int64_t n, batched;
+    CHILD_MUST(mproc_unpack_init(&u, in));
+    CHILD_MUST(mproc_unpack_mdict(&u, &d));
+    CHILD_MUST(mproc_unpack_array(&u, &elapsed));
+    CHILD_MUST(mproc_unpack_i64(&u, &n));
+    CHILD_MUST(mproc_unpack_i64(&u, &batched));
+    CHILD_MUST(mdict_pairs(d, -PINGPONG_WARMUP, PINGPONG_WARMUP)); /* connects */
+    double start = now_us();
+    CHILD_MUST(batched ? mdict_pairs_batched(d, 0, n) : mdict_pairs(d, 0, n));
+    double end = now_us();
+    CHILD_MUST(mproc_array_set_f64(elapsed, 0, end - start));
+    mproc_array_destroy(elapsed);
+    mproc_proxy_destroy(d);
+    return 0;
+}
+
+static double mproc_mdict_run(int64_t n, bool batched)
+{
+    mproc_array *elapsed;
+    mproc_pack *args;
+    MUST(mproc_array_create(&elapsed, MPROC_T_DOUBLE, 1, false));
+    MUST(mproc_pack_create(&args));
+    MUST(mproc_pack_handle(args, bench_dict));
+    MUST(mproc_pack_handle(args, elapsed));
+    MUST(mproc_pack_i64(args, n));
+    MUST(mproc_pack_i64(args, batched));
+    mproc_process *child = start_task("bench_mdict_child", args);
+    mproc_pack_destroy(args);
+    join_task(child);
+    double us;
+    MUST(mproc_array_get_f64(elapsed, 0, &us));
+    mproc_array_destroy(elapsed);
+    mproc_bytes last = {0};
+    MUST(mproc_mdict_get(bench_dict, manager_key, sizeof manager_key, &last));
+    if (!mdict_value_ok(&last, n - 1))
+        exit(1);
+    mproc_bytes_free(&last);
+    return us;
+}
+
+static double mproc_mdict_trial(int64_t n)
+{
+    return mproc_mdict_run(n, false);
+}
+
+static double mproc_mdict_batch_trial(int64_t n)
+{
+    return mproc_mdict_run(n, true);
+}
+
+/* The raw server's loop: total requests, each answered. */
+static bool raw_rpc_serve(raw_fd fd, int64_t total)
+{
+    uint8_t req[MANAGER_RAW_REQUEST], ans[MANAGER_RAW_ANSWER];
+    for (int64_t i = 0; i < total; i++) {
+        if (!read_all(fd, req, sizeof req) || !message_ok(req, sizeof req, i, sizeof req))
+            return false;
+        number_message(ans, sizeof ans, i);
+        if (!write_all(fd, ans, sizeof ans))
+            return false;
+    }
+    return true;
+}
+
+static double raw_rpc_trial(int64_t n)
+{
+    int64_t total = 2 * (PINGPONG_WARMUP + n); /* a set and a get per pair */
+#ifdef _WIN32
+    HANDLE fd;
+    HANDLE child = raw_duplex_spawn(L"rpc", total, &fd);
+#else
+    int fds[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, fds) != 0)
+        die("socketpair", 0);
+    /* Blocking, with a bound: a read or write waiting this long fails. */
+    struct timeval bound = {MANAGER_TIMEOUT_MS / 1000, 0};
+    for (int k = 0; k < 2; k++)
+        if (setsockopt(fds[k], SOL_SOCKET, SO_RCVTIMEO, &bound, sizeof bound) != 0 ||
+            setsockopt(fds[k], SOL_SOCKET, SO_SNDTIMEO, &bound, sizeof bound) != 0)
+            die("setsockopt (SO_RCVTIMEO/SO_SNDTIMEO)", 0);
+    pid_t child = fork();
+    if (child == 0) {
+        close(fds[0]);
+        _exit(raw_rpc_serve(fds[1], total) ? 0 : 1);
+    }
+    if (child < 0)
+        die("fork", 0);
+    close(fds[1]);
+    int fd = fds[0];
+#endif
+    uint8_t req[MANAGER_RAW_REQUEST], ans[MANAGER_RAW_ANSWER];
+    memset(req, 0xa5, sizeof req);
+    double start = 0;
+    for (int64_t i = 0; i < total; i++) {
+        if (i == 2 * PINGPONG_WARMUP)
+            start = now_us();
+        number_message(req, sizeof req, i);
+        if (!write_all(fd, req, sizeof req) || !read_all(fd, ans, sizeof ans))
+            die("raw request/answer write/read", 0);
+        check_message(ans, sizeof ans, i, sizeof ans);
+    }
+    double elapsed = now_us() - start;
+#ifdef _WIN32
+    CloseHandle(fd);
+#else
+    close(fd);
+#endif
+    raw_join(child);
+    return elapsed;
+}
+
+/* Row 0: one Manager start + dict + shutdown + destroy under ctx; milliseconds. */
+static double manager_start_ms(mproc_context *ctx)
+{
+    mproc_manager *m;
+    mproc_mdict *d;
+    double start = now_us();
+    int rc = mproc_manager_start(
+        &m, &(mproc_manager_opts){.ctx = ctx, .timeout_ms = MANAGER_TIMEOUT_MS});
+    if (rc != 0)
+        die("mproc_manager_start", rc);
+    if ((rc = mproc_manager_dict(m, &d)) != 0)
+        die("mproc_manager_dict", rc);
+    mproc_proxy_destroy(d);
+    if ((rc = mproc_manager_shutdown(m, MANAGER_TIMEOUT_MS)) != 0)
+        die("mproc_manager_shutdown", rc);
+    mproc_manager_destroy(m);
+    return (now_us() - start) / 1e3;
+}
+
+/* python_method: the method run.py starts Python's Manager with ("default": its own). */
+static void bench_manager_start(mproc_start_method method, const char *python_method, int reps)
+{
+    mproc_context *ctx;
+    if (!mproc_start_method_available(method) || mproc_context_get(&ctx, method) != 0)
+        return;
+    double *ms = calloc((size_t)reps, sizeof(double));
+    if (!ms)
+        exit(1);
+    const char *name = mproc_start_method_name(method);
+    manager_start_ms(ctx); /* warm-up: the forkserver starts here */
+    for (int i = 0; i < reps; i++) {
+        ms[i] = manager_start_ms(ctx);
+        if (verbose)
+            fprintf(stderr, "Manager start (%s): run %d: %.2f ms\n", name, i + 1, ms[i]);
+    }
+    bool dflt = method == mproc_get_start_method();
+    printf("{\"op\": \"Manager start + dict() + shutdown (mproc: %s%s; Python: %s)\", "
+           "\"unit\": \"ms\", \"mproc\": %.2f, \"raw\": null, \"method\": \"%s\", "
+           "\"python_method\": \"%s\", \"python_bench\": \"managerstart\", \"reps\": %d}\n",
+           name, dflt ? ", its default" : "",
+           strcmp(python_method, "default") == 0 ? "its default" : python_method,
+           median(ms, reps), name, python_method, reps);
+    fflush(stdout);
+    free(ms);
+}
+
+static void bench_manager(int reps)
+{
+    mproc_start_method dflt = mproc_get_start_method();
+    bench_manager_start(dflt, "default", reps);
+    if (dflt != MPROC_FORK)
+        bench_manager_start(MPROC_FORK, "fork", reps);
+    mproc_manager *m;
+    int rc = mproc_manager_start(&m, &(mproc_manager_opts){.timeout_ms = MANAGER_TIMEOUT_MS});
+    if (rc != 0)
+        die("mproc_manager_start", rc);
+    MUST(mproc_manager_dict(m, &bench_dict));
+    char extra[64];
+    snprintf(extra, sizeof extra, "\"batch\": 1, ");
+    bench_rate_with("Manager dict d[k] = v; d[k] (8-byte key and value), one child process, "
+                    "one call per round trip",
+                    "operations/s", "mdict", 2, mproc_mdict_trial, raw_rpc_trial, NULL, extra);
+    snprintf(extra, sizeof extra, "\"batch\": %d, ", MANAGER_BATCH);
+    char op[160];
+    snprintf(op, sizeof op,
+             "Manager dict d[k] = v; d[k] (8-byte key and value), one child process, batches "
+             "of %d pairs",
+             MANAGER_BATCH);
+    bench_rate_with(op, "operations/s", "mdictbatch", 2, mproc_mdict_batch_trial,
+                    raw_rpc_trial, NULL, extra);
+    mproc_proxy_destroy(bench_dict);
+    bench_dict = NULL;
+    MUST(mproc_manager_shutdown(m, MANAGER_TIMEOUT_MS));
+    mproc_manager_destroy(m);
+}
+
 #ifdef _WIN32
 /* bench_mproc --raw-child value MAP MUTEX INDEX N | pingpong PING PONG N
- *                         | queue WRITE-END READY GO N SIZE | echo PIPE-END N */
+ *                         | queue WRITE-END READY GO N SIZE | echo PIPE-END N
+ *                         | rpc PIPE-END N */
 static int raw_child_main(int argc, char **argv)
 {
     if (argc == 7 && strcmp(argv[2], "value") == 0) {
@@ -1967,6 +2291,8 @@ static int raw_child_main(int argc, char **argv)
     }
     if (argc == 5 && strcmp(argv[2], "echo") == 0)
         return raw_echo_loop(handle_arg(argv[3]), strtoll(argv[4], NULL, 10)) ? 0 : 1;
+    if (argc == 5 && strcmp(argv[2], "rpc") == 0)
+        return raw_rpc_serve(handle_arg(argv[3]), strtoll(argv[4], NULL, 10)) ? 0 : 1;
     return 2;
 }
 #endif
@@ -2005,7 +2331,8 @@ int main(int argc, char **argv)
         else if (strcmp(arg, "--only") == 0 &&
                  (strcmp(val, "start") == 0 || strcmp(val, "sync") == 0 ||
                   strcmp(val, "queue") == 0 || strcmp(val, "pipe") == 0 ||
-                  strcmp(val, "pool") == 0 || strcmp(val, "threadpool") == 0))
+                  strcmp(val, "pool") == 0 || strcmp(val, "threadpool") == 0 ||
+                  strcmp(val, "manager") == 0))
             only = val;
         else
             reps = 0;
@@ -2013,8 +2340,8 @@ int main(int argc, char **argv)
     if (reps < 1 || sync_reps < 1 || !(target_us >= 1000)) {
         fprintf(stderr,
                 "usage: %s [--reps N] [--sync-reps N] [--seconds S>=0.001] "
-                "[--only start|sync|queue|pipe|pool|threadpool] [--queue-ring BYTES] "
-                "[--verbose]\n",
+                "[--only start|sync|queue|pipe|pool|threadpool|manager] "
+                "[--queue-ring BYTES] [--verbose]\n",
                 argv[0]);
         return 2;
     }
@@ -2038,5 +2365,7 @@ int main(int argc, char **argv)
         bench_pool(reps);
     if (!only || strcmp(only, "threadpool") == 0)
         bench_threadpool();
+    if (!only || strcmp(only, "manager") == 0)
+        bench_manager(reps);
     return 0;
 }

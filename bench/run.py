@@ -4,8 +4,8 @@ same operations with Python's multiprocessing in this run, on this machine. Prin
 object per line: {"op", "unit", "mproc", "python", "raw", ...ratios}.
 
     bench/run.py BUILD_DIR [--reps N] [--sync-reps N] [--seconds S]
-                           [--only start|sync|queue|pipe|pool|threadpool] [--queue-ring BYTES]
-                           [--verbose]
+                           [--only start|sync|queue|pipe|pool|threadpool|manager]
+                           [--queue-ring BYTES] [--verbose]
 
 Process start+join is a time (unit "us", lower is better): python_over_mproc is how many
 times faster mproc is than Python, mproc_over_raw how many times slower than raw.
@@ -73,6 +73,27 @@ and apply_async n times then the get of each, in order (ThreadPoolExecutor: subm
 then the result of each). "python" and "mproc_over_python" give one figure per Python
 flavour; the goal on each row is mproc at least 20x each flavour. Every mproc result is
 checked; Python's are checked after its clock stops.
+
+The manager figures (--only manager) set mproc's manager (mproc/manager.h) beside Python's
+Manager(). First a whole start + dict() + shutdown in ms, lower is better (median of --reps
+for mproc, of max(5, --reps // 5) for Python, each after one warm-up), measured before
+the section's other rows: mproc_manager_start + mproc_manager_dict + mproc_manager_shutdown/destroy
+under mproc's default start method beside `with ctx.Manager() as m: m.dict()` under
+Python's own default ("python_method" names it), then fork beside fork (POSIX, where fork
+is not mproc's default). Then a dict's operations per second from one child process, one
+operation being one set or one get: a Manager's dict (one manager and one dict for the
+rows, the default start method) goes to a child Process (mproc: its proxy in the args pack,
+mproc_unpack_mdict; Python: the DictProxy as an argument), which makes 50 set+get pairs
+untimed (its first calls connect), then times n x (d[k] = v; d[k]) with an 8-byte key and
+an 8-byte value (v: the pair's number), checking every get's value (Python calls the
+proxy's __setitem__ and __getitem__ saved in locals). Measured like the rates above, the
+clock in the child. Row "batch": 1 calls one by one (goal: mproc at least 10x Python);
+"batch": 100 puts each 100 pairs between mproc_batch_begin and mproc_batch_end (one round
+trip a batch), every get's output checked after the end; Python has no batching, so its
+figure there is the same unbatched one (no goal). raw is the floor of a round trip to a
+server: a blocking socketpair (Windows a duplex named pipe) between two processes, a
+32-byte request answered by a 16-byte answer, each numbered and checked, n x 2 of them, one
+operation per round trip; "us_per_operation" gives the times.
 """
 import argparse
 import concurrent.futures
@@ -524,6 +545,68 @@ def python_pool_speedup(workers, tasks, reps, task_s=0.02):
     return statistics.median(t1) / statistics.median(tn)
 
 
+# ---- managers: as bench_mproc.c does it; one Manager and one dict serve the rate rows -------
+# (started before the first trial, shut down before any start row and at the end of the run).
+
+MDICT_KEY = b"benchkey"
+MANAGER_WARMUP = 50
+_MANAGER = {}
+
+
+def _manager_dict():
+    if "dict" not in _MANAGER:
+        _MANAGER["manager"] = mp.Manager()
+        _MANAGER["dict"] = _MANAGER["manager"].dict()
+    return _MANAGER["dict"]
+
+
+def _end_manager():
+    if "manager" in _MANAGER:
+        _MANAGER["manager"].shutdown()
+    _MANAGER.clear()
+
+
+def _mdict_child(d, elapsed, n):
+    setitem, getitem = d.__setitem__, d.__getitem__  # Python's fastest spelling
+    for i in range(MANAGER_WARMUP):  # the first calls connect to the manager
+        v = (i - MANAGER_WARMUP).to_bytes(8, "little", signed=True)
+        setitem(MDICT_KEY, v)
+        if getitem(MDICT_KEY) != v:
+            raise SystemExit(f"python dict proxy: get after set {i} gave another value")
+    values = [i.to_bytes(8, "little") for i in range(n)]  # made before the clock
+    k = MDICT_KEY
+    start = time.perf_counter()
+    for v in values:
+        setitem(k, v)
+        if getitem(k) != v:
+            raise SystemExit("python dict proxy: get after set gave another value")
+    elapsed.value = time.perf_counter() - start
+
+
+def mdict_trial(n):
+    d = _manager_dict()
+    elapsed = mp.RawValue("d", 0.0)
+    p = mp.Process(target=_mdict_child, args=(d, elapsed, n))
+    p.start()
+    _join_all([p])
+    if d[MDICT_KEY] != (n - 1).to_bytes(8, "little"):
+        raise SystemExit("python dict proxy: the last value set is not in the dict")
+    return elapsed.value
+
+
+def python_manager_start_ms(method, reps):
+    ctx = mp.get_context(method)
+    samples = []
+    for i in range(reps + 1):  # the first is a warm-up: the forkserver starts there
+        start = time.perf_counter()
+        with ctx.Manager() as m:  # shutdown at the end of the block
+            d = m.dict()
+        if i:
+            samples.append((time.perf_counter() - start) * 1e3)
+        del d  # after the shutdown: no decref round trip
+    return statistics.median(samples)
+
+
 # name (from the C record's "python_bench") -> (trial, units per n: operations, or MB)
 SYNC_TRIALS = {
     "lock": (lock_trial, 1),
@@ -536,14 +619,19 @@ SYNC_TRIALS = {
     "pipe64": (lambda n: pipe_trial(n, PIPE_SMALL), 1),
     "pipe1m": (lambda n: pipe_trial(n, PIPE_LARGE), PIPE_LARGE / 1e6),
     "pipepingpong": (pipe_pingpong_trial, 1),
+    "mdict": (mdict_trial, 2),
 }
+# Rows whose Python figure is another row's (the same call: Python has no batching).
+PYTHON_SAME_AS = {"mdictbatch": "mdict"}
+# What Python's figure is, where the row does not say.
+PYTHON_NOTE = {"mdictbatch": "unbatched: Python's manager proxies have no batching"}
 
 # The issue's goals per figure (from the C record's "python_bench"): mproc's speedup over
 # Python (None: no goal) and the fraction of raw's rate mproc must reach (None: no goal).
 SPEEDUP_GOAL = {"queue64": 20, "queue1m": None, "simplequeue64": None,
                 "pipe64": None, "pipe1m": None, "pipepingpong": None,
                 "poolmap1": 20, "poolmapauto": 10, "poolimapunordered": None,
-                "poolapplyasync": None}  # default: 10
+                "poolapplyasync": None, "mdictbatch": None}  # default: 10
 # The CPU-bound pool speedup must reach this fraction of the number of workers.
 POOL_SPEEDUP_GOAL = 0.9
 OF_RAW_GOAL = {"lock": 0.5, "queue1m": 0.5, "pipepingpong": 0.5}
@@ -599,6 +687,14 @@ def python_figure(record, args):
     if bench == "poolspeedup":
         _end_pools()
         return python_pool_speedup(record["workers"], record["tasks"], args.sync_reps)
+    if bench == "managerstart":
+        _end_manager()
+        if record["python_method"] == "default":
+            record["python_method"] = mp.get_start_method()
+        if record["python_method"] not in mp.get_all_start_methods():
+            return None
+        return python_manager_start_ms(record["python_method"], max(5, args.reps // 5))
+    bench = PYTHON_SAME_AS.get(bench, bench)
     method = record.get("method")
     if method and method in mp.get_all_start_methods():
         # Python's spawn costs tens of ms a child; fewer repetitions keep the run short.
@@ -617,6 +713,9 @@ def time_record(record):
         ordered["python_over_mproc"] = round(record["python"] / record["mproc"], 1)
     if record["raw"]:
         ordered["mproc_over_raw"] = round(record["mproc"] / record["raw"], 2)
+    if "python_method" in record:
+        ordered["method"] = record["method"]
+        ordered["python_method"] = record["python_method"]
     return ordered
 
 
@@ -677,6 +776,13 @@ def rate_record(record):
     if record["unit"] == "round trips/s":  # the time of one round trip, for reading the goal
         ordered["us_per_round_trip"] = {k: round(1e6 / ordered[k], 1)
                                         for k in ("mproc", "python", "raw") if ordered[k]}
+    if record["unit"] == "operations/s":
+        ordered["us_per_operation"] = {k: round(1e6 / ordered[k], 2)
+                                       for k in ("mproc", "python", "raw") if ordered[k]}
+    if bench in PYTHON_NOTE:
+        ordered["python_note"] = PYTHON_NOTE[bench]
+    if "batch" in record:
+        ordered["batch"] = record["batch"]
     if record.get("memcpy"):
         ordered["mproc_over_memcpy"] = round(record["mproc"] / record["memcpy"], 3)
     if "workers" in record:
@@ -690,12 +796,14 @@ def main():
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("build", help="the meson build directory")
     parser.add_argument("--reps", type=int, default=50,
-                        help="process and pool start+join repetitions")
+                        help="process and pool start+join, manager start repetitions")
     parser.add_argument("--sync-reps", type=int, default=5,
-                        help="timed runs per sync, queue, pipe, pool or thread pool figure")
+                        help="timed runs per sync, queue, pipe, pool, thread pool or manager "
+                        "rate")
     parser.add_argument("--seconds", type=float, default=0.3, help="length of one timed run")
     parser.add_argument("--only",
-                        choices=("start", "sync", "queue", "pipe", "pool", "threadpool"),
+                        choices=("start", "sync", "queue", "pipe", "pool", "threadpool",
+                                 "manager"),
                         help="one group of benchmarks")
     parser.add_argument("--queue-ring", type=int, default=0,
                         help="the mproc Queue's ring size in bytes (0: the library's default)")
@@ -728,6 +836,7 @@ def main():
         print(json.dumps(out, ensure_ascii=False), flush=True)
     _end_pools()
     _end_thread_pools()
+    _end_manager()
     if done.returncode != 0:
         print(f"run.py: {exe} failed with status {done.returncode} (its error is above)",
               file=sys.stderr)

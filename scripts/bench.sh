@@ -8,11 +8,14 @@
 # through map at chunksize 1 and automatic, imap_unordered and apply_async; Pool start +
 # close + join in ms; the speedup of N workers over one on a CPU-bound task), then the
 # thread pool beside multiprocessing.dummy.Pool and concurrent.futures.ThreadPoolExecutor
-# (tiny tasks/s through map at chunksize 1 and automatic, and apply_async), with the
-# issues' goals as pass/miss. Extra arguments go to bench/run.py: --reps N (process and
-# pool start+join), --sync-reps N and --seconds S (synchronization, queues, pipes and
-# pools), --only start|sync|queue|pipe|pool|threadpool, --queue-ring BYTES (the mproc
-# Queue's ring; default the library's), --verbose.
+# (tiny tasks/s through map at chunksize 1 and automatic, and apply_async), then the
+# manager beside Python's Manager() (start + dict() + shutdown in ms; a dict's set and get
+# operations/s from a child process, one by one and in batches of 100, beside a raw
+# socketpair request/answer round trip), with the issues' goals as pass/miss. Extra
+# arguments go to bench/run.py: --reps N (process and pool start+join, manager start),
+# --sync-reps N and --seconds S (synchronization, queues, pipes, pools and the manager's
+# rates), --only start|sync|queue|pipe|pool|threadpool|manager, --queue-ring BYTES (the
+# mproc Queue's ring; default the library's), --verbose.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh native
