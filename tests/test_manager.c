@@ -541,6 +541,26 @@ MPROC_TASK(write_and_read_back, in, out)
     return v == 7 ? 0 : 13;
 }
 
+/* (bytes of a pack holding a dict proxy): a proxy that came as plain bytes, not as a handle
+ * field; d["from bytes"] = 1. */
+MPROC_TASK(proxy_from_bytes, in, out)
+{
+    (void)out;
+    mproc_unpacker u, inner;
+    const void *data;
+    size_t len;
+    mproc_mdict *d;
+    mproc_unpack_init(&u, in);
+    if (mproc_unpack_bytes(&u, &data, &len))
+        return 10;
+    mproc_bytes copy = {(void *)data, len};
+    if (mproc_unpack_init(&inner, &copy) || mproc_unpack_mdict(&inner, &d))
+        return 11;
+    int rc = mproc_mdict_set_i64(d, MPROC_KEY("from bytes"), 1);
+    mproc_proxy_destroy(d);
+    return rc ? 12 : 0;
+}
+
 /* Pool initializer (dict): d["inits"] += 1. */
 MPROC_TASK(count_init, in, out)
 {
@@ -2638,6 +2658,20 @@ static void proxy_handed_on_by_child(mproc_start_method method)
     assert_true(child > 0 && grandchild > 0 && child != grandchild);
     assert_true(child != mproc_getpid() && grandchild != mproc_getpid());
     assert_int_equal(hops, 2);
+    /* the pack's bytes alone, sent as plain bytes: the proxy works where they arrive */
+    mproc_pack *inner = new_pack(), *outer = new_pack();
+    assert_ok(mproc_pack_handle(inner, d));
+    assert_ok(mproc_pack_view(inner, &view));
+    assert_ok(mproc_pack_bytes(outer, view.data, view.len));
+    mproc_pack_destroy(inner);
+    p = harness_start(method, "proxy_from_bytes", outer);
+    mproc_pack_destroy(outer);
+    code = harness_join_code(p);
+    if (code != 0)
+        fail_msg("the child given the bytes ended with %d", code);
+    int64_t v = 0;
+    assert_ok(mproc_mdict_get_i64(d, MPROC_KEY("from bytes"), &v));
+    assert_int_equal(v, 1);
     mproc_pack_destroy(args);
     mproc_proxy_destroy(d);
     mproc_manager_destroy(m);
