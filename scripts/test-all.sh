@@ -61,8 +61,9 @@ run_target() { # name builddir setup-args...
 run_target linux-x86_64-gcc build-ci-gcc
 CC=clang run_target linux-x86_64-clang-asan-ubsan build-ci-asan \
   -Db_sanitize=address,undefined -Db_lundef=false -Dc_args=-fno-sanitize-recover=all
-# ThreadSanitizer on the suite whose point is threads sharing one process.
-TEST_SUITES="--suite threadpool" CC=clang run_target linux-x86_64-clang-tsan build-ci-tsan \
+# ThreadSanitizer on the suites whose point is threads sharing one process (the thread
+# pool; the manager server, one thread per connection, and proxies used from threads).
+TEST_SUITES="--suite threadpool --suite manager" CC=clang run_target linux-x86_64-clang-tsan build-ci-tsan \
   -Db_sanitize=thread -Db_lundef=false
 
 export WINEPREFIX=${WINEPREFIX:-$root/build-ci-wineprefix} WINEDEBUG=-all,err+module

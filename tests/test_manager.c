@@ -1167,7 +1167,7 @@ static void set_event_later(void *arg)
 }
 
 static mproc_mcond *shared_cond;
-static volatile int cond_waiting;
+static _Atomic int cond_waiting;
 static void wait_on_cond(void *arg)
 {
     (void)arg;

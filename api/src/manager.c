@@ -1312,6 +1312,10 @@ static void acceptor_main(void *arg)
         reap_connections(s, false);
         if (rc)
             continue;
+        if (s->stopping) { /* server_stop's wake-up call */
+            mpp_conn_close(c);
+            break;
+        }
         sconn *sc = s->nconns < MAX_CONNECTIONS ? mproc_calloc(1, sizeof *sc) : NULL;
         stream *st = sc ? mproc_calloc(1, sizeof *st) : NULL;
         if (st) {
@@ -1427,6 +1431,10 @@ static void server_stop(server *s)
     s->stopping = true;
     mpp_cond_broadcast(s->cv);
     mpp_mutex_unlock(s->mu);
+    /* A connection of our own wakes the acceptor now rather than at its next poll. */
+    mpp_conn *wake;
+    if (mpp_connect(s->address, 1000, &wake) == 0)
+        mpp_conn_close(wake);
     mpp_thread_join(s->acceptor);
     s->acceptor = NULL;
 }
@@ -1924,7 +1932,10 @@ static int round_trip(link *l, mproc_pack *pk, int64_t reply_deadline, lconn **h
     int rc = link_take(l, reply_deadline, &c);
     if (rc)
         return rc;
-    if (req.len > l->max_message) { /* learnt from this connection's hello */
+    mpp_lock();
+    max = l->max_message; /* learnt from this connection's hello */
+    mpp_unlock();
+    if (req.len > max) {
         link_give_back(l, c, true);
         return MPROC_ETOOBIG;
     }
@@ -2165,8 +2176,7 @@ static int server_task(const mproc_bytes *in, mproc_bytes *out)
     if (rc)
         return 1;
     /* serve_forever, but not for an orphan: a parent gone means nobody can shut us down.
-     * Once asked to stop, the process just ends: its threads and objects go with it, and
-     * the parent's join does not wait for them to notice. */
+     * The client that asked closes its connections, so the threads end at once. */
     mpp_mutex_lock(s->mu);
     while (!s->stopping) {
         mpp_cond_wait(s->cv, s->mu, 500);
@@ -2174,6 +2184,8 @@ static int server_task(const mproc_bytes *in, mproc_bytes *out)
             break;
     }
     mpp_mutex_unlock(s->mu);
+    server_stop(s);
+    server_free(s);
     return 0;
 }
 
@@ -2359,6 +2371,7 @@ int mproc_manager_shutdown(mproc_manager *m, int64_t timeout_ms)
     } else {
         int64_t deadline = mproc__deadline(timeout_ms < 0 ? 10000 : timeout_ms);
         send_shutdown(m, mproc__remaining(deadline)); /* a dead server is fine here */
+        link_drop_idle(m->p.link); /* the server's threads see these end */
         if (mproc_process_join(m->proc, mproc__remaining(deadline)) == MPROC_ETIMEDOUT) {
             mproc_process_kill(m->proc);
             rc = mproc_process_join(m->proc, 5000);
