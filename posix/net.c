@@ -35,75 +35,9 @@
 #define PX_ARC4RANDOM 1
 #endif
 
-/* ---- addresses -------------------------------------------------------------------------- */
+/* ---- addresses (parsed by the core: mproc__parse_address) ------------------------------ */
 
-typedef struct net_addr {
-    bool local;
-    char host[256]; /* TCP: the host (no brackets; "127.0.0.1" when empty); local: NAME */
-    char port[6];   /* TCP: the port in decimal */
-} net_addr;
-
-static bool host_char_ok(char ch, bool bracketed)
-{
-    if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-        ch == '-' || ch == '.' || ch == '_')
-        return true;
-    return bracketed && (ch == ':' || ch == '%');
-}
-
-/* "local:NAME" or "host:port" (host: name, IPv4, "[IPv6]" or empty); MPROC_EINVAL else. */
-static int parse_address(const char *address, net_addr *a)
-{
-    memset(a, 0, sizeof *a);
-    if (!address)
-        return mproc__fail(MPROC_EINVAL);
-    if (strncmp(address, "local:", 6) == 0) {
-        const char *name = address + 6;
-        size_t n = strlen(name);
-        if (n == 0 || n >= sizeof a->host || strpbrk(name, "/\\"))
-            return mproc__fail(MPROC_EINVAL);
-        a->local = true;
-        memcpy(a->host, name, n + 1);
-        return 0;
-    }
-    const char *colon = strrchr(address, ':');
-    if (!colon)
-        return mproc__fail(MPROC_EINVAL);
-    const char *host = address;
-    size_t hlen = (size_t)(colon - address);
-    bool bracketed = hlen > 0 && host[0] == '[';
-    if (bracketed) {
-        if (hlen < 3 || host[hlen - 1] != ']')
-            return mproc__fail(MPROC_EINVAL);
-        host++;
-        hlen -= 2;
-    }
-    if (hlen >= sizeof a->host)
-        return mproc__fail(MPROC_EINVAL);
-    for (size_t i = 0; i < hlen; i++)
-        if (!host_char_ok(host[i], bracketed))
-            return mproc__fail(MPROC_EINVAL);
-    const char *port = colon + 1;
-    size_t plen = strlen(port);
-    if (plen == 0 || plen > 5)
-        return mproc__fail(MPROC_EINVAL);
-    unsigned long value = 0;
-    for (size_t i = 0; i < plen; i++) {
-        if (port[i] < '0' || port[i] > '9')
-            return mproc__fail(MPROC_EINVAL);
-        value = value * 10 + (unsigned long)(port[i] - '0');
-    }
-    if (value > 65535)
-        return mproc__fail(MPROC_EINVAL);
-    snprintf(a->port, sizeof a->port, "%lu", value);
-    if (hlen == 0)
-        strcpy(a->host, "127.0.0.1");
-    else
-        memcpy(a->host, host, hlen);
-    return 0;
-}
-
-static int resolve(const net_addr *a, struct addrinfo **out)
+static int resolve(const mproc__net_addr *a, struct addrinfo **out)
 {
     struct addrinfo hints;
     memset(&hints, 0, sizeof hints);
@@ -310,7 +244,7 @@ struct mpp_listener {
 #endif
 };
 
-static int listen_tcp(mpp_listener *l, const net_addr *a)
+static int listen_tcp(mpp_listener *l, const mproc__net_addr *a)
 {
     struct addrinfo *list;
     int rc = resolve(a, &list);
@@ -429,8 +363,8 @@ int mpp_listen(const char *address, mpp_listener **out, char *bound, size_t cap)
     if (!out)
         return mproc__fail(MPROC_EINVAL);
     *out = NULL;
-    net_addr a;
-    int rc = parse_address(address, &a);
+    mproc__net_addr a;
+    int rc = mproc__parse_address(address, &a);
     if (rc)
         return rc;
     mpp_listener *l = mproc_calloc(1, sizeof *l);
@@ -524,8 +458,8 @@ int mpp_connect(const char *address, int64_t timeout_ms, mpp_conn **out)
     if (!out)
         return mproc__fail(MPROC_EINVAL);
     *out = NULL;
-    net_addr a;
-    int rc = parse_address(address, &a);
+    mproc__net_addr a;
+    int rc = mproc__parse_address(address, &a);
     if (rc)
         return rc;
     int64_t deadline = mproc__deadline(timeout_ms);

@@ -17,6 +17,16 @@ int64_t mproc__deadline(int64_t timeout_ms);
 /* Milliseconds left (0 when passed, MPROC_FOREVER for no deadline). */
 int64_t mproc__remaining(int64_t deadline);
 
+/* A listening or connecting address (platform.h): "local:NAME", or "host:port" with host
+ * a name, an IPv4 address, "[IPv6]" or empty (loopback). */
+typedef struct mproc__net_addr {
+    bool local;
+    char host[256]; /* TCP: the host (no brackets; "127.0.0.1" when empty); local: NAME */
+    char port[6];   /* TCP: the port in decimal */
+} mproc__net_addr;
+/* 0, or MPROC_EINVAL for a malformed address. */
+int mproc__parse_address(const char *address, mproc__net_addr *a);
+
 /* Growable byte buffer used by packs and payloads. */
 typedef struct mproc__buf {
     uint8_t *data;
