@@ -26,8 +26,6 @@
 #include <string.h>
 #include <wchar.h>
 
-/* ---- addresses (parsed by the core: mproc__parse_address) ------------------------------ */
-
 /* ---- Winsock ------------------------------------------------------------------------------ */
 
 static INIT_ONCE wsa_once = INIT_ONCE_STATIC_INIT;
@@ -71,6 +69,7 @@ static int sock_fail_now(void)
     return sock_fail(WSAGetLastError());
 }
 
+/* Addresses are parsed by the core (mproc__parse_address). */
 static int resolve(const mproc__net_addr *a, struct addrinfo **out)
 {
     int rc = net_init();
