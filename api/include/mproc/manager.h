@@ -175,7 +175,8 @@ MPROC_API void mproc_proxy_destroy(void *proxy);
  * Between begin and end, calls made by this thread on proxies of that server are queued
  * and return 0 at once; their outputs (mproc_bytes, int64_t, double) are filled in by
  * end, which sends them in one message. The server runs them in order, one by one (a
- * batch is not a transaction: use mproc_mdict_add_i64 / _cas for atomic updates).
+ * batch is not a transaction: use mproc_mdict_add_i64 / _cas for atomic updates). A call
+ * that waits (a lock, a queue's get) waits at most 2 s inside a batch.
  * codes (n entries, may be NULL) receives what each call would have returned. Calls on
  * another server's proxies during a batch are MPROC_ESTATE. */
 MPROC_API int mproc_batch_begin(const void *proxy_or_manager);
