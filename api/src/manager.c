@@ -1555,9 +1555,8 @@ static int link_get(const char *address, const void *key, size_t key_len, link *
     return 0;
 }
 
-/* Closes the idle connections this process opened (a forked child's inherited ones are
- * only forgotten: their descriptors belong to the parent's streams... and are closed too,
- * which only drops the child's copy). */
+/* Closes the link's idle connections (in a forked child, closing drops only the child's
+ * copy of each descriptor). */
 static void link_drop_idle(link *l)
 {
     mpp_lock();
