@@ -27,6 +27,32 @@ typedef struct mproc__net_addr {
 /* 0, or MPROC_EINVAL for a malformed address. */
 int mproc__parse_address(const char *address, mproc__net_addr *a);
 
+/* Little-endian integers in byte buffers (packs, the manager's wire format). */
+static inline void mproc__put_u32le(uint8_t *dst, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        dst[i] = (uint8_t)(v >> (8 * i));
+}
+static inline uint32_t mproc__get_u32le(const uint8_t *src)
+{
+    uint32_t v = 0;
+    for (int i = 0; i < 4; i++)
+        v |= (uint32_t)src[i] << (8 * i);
+    return v;
+}
+static inline void mproc__put_u64le(uint8_t *dst, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        dst[i] = (uint8_t)(v >> (8 * i));
+}
+static inline uint64_t mproc__get_u64le(const uint8_t *src)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v |= (uint64_t)src[i] << (8 * i);
+    return v;
+}
+
 /* Growable byte buffer used by packs and payloads. */
 typedef struct mproc__buf {
     uint8_t *data;

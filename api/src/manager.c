@@ -49,26 +49,7 @@ enum op {
     OP_V_GET_I64 = 100, OP_V_GET_F64, OP_V_SET_I64, OP_V_SET_F64, OP_V_ADD, OP_V_CAS, OP_V_LEN
 };
 
-/* Byte order on the wire: little endian. */
-static void put32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-static uint32_t get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-static void put64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-static uint64_t get64(const uint8_t *p)
-{
-    return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
-}
-
+/* Byte order on the wire: little endian (mproc__put_u32le and the like). */
 /* ---- framed streams (both sides) -----------------------------------------------------------
  * A frame is a u32 length and that many bytes. Reads go through a buffer so that a small
  * frame costs one system call. */
@@ -124,7 +105,7 @@ static int read_frame(stream *s, size_t max, int64_t deadline, const _Atomic boo
     int rc = read_exact(s, head, 4, deadline, stop);
     if (rc)
         return rc;
-    *size = get32(head);
+    *size = mproc__get_u32le(head);
     if (*size > max)
         return MPROC_ETOOBIG;
     s->frame.len = 0;
@@ -144,7 +125,7 @@ static int write_frame(stream *s, const void *data, size_t len, int64_t deadline
     if (len > UINT32_MAX)
         return MPROC_ETOOBIG;
     uint8_t head[4];
-    put32(head, (uint32_t)len);
+    mproc__put_u32le(head, (uint32_t)len);
     size_t done = 0;
     int rc;
     if (len <= 65536) { /* one write for head and body */
@@ -646,12 +627,12 @@ static int ops_dict(sobj *o, request *r, mproc_pack *res)
         if ((en = dict_get(d, key, klen)) != NULL) {
             if (en->val.len != 8)
                 return MPROC_ETYPE;
-            now = (int64_t)get64(en->val.data);
+            now = (int64_t)mproc__get_u64le(en->val.data);
         }
         if ((delta > 0 && now > INT64_MAX - delta) || (delta < 0 && now < INT64_MIN - delta))
             return MPROC_ETOOBIG;
         uint8_t le[8];
-        put64(le, (uint64_t)(now + delta));
+        mproc__put_u64le(le, (uint64_t)(now + delta));
         rc = en ? (memcpy(en->val.data, le, 8), 0) : dict_put(d, key, klen, le, 8);
         return rc ? rc : mproc_pack_i64(res, now + delta);
     }
@@ -1092,13 +1073,13 @@ static int run_request(server *s, request *r, mproc_pack *res)
             if (!object_at(s, (uint64_t)id))
                 return MPROC_ENOENT;
             uint8_t le[8];
-            put64(le, (uint64_t)id);
+            mproc__put_u64le(le, (uint64_t)id);
             return en ? MPROC_EEXIST : dict_put(&s->names, name, len, le, 8);
         }
         if (!en)
             return MPROC_ENOENT;
-        sobj *o = object_at(s, get64(en->val.data));
-        int rc = mproc_pack_i64(res, (int64_t)get64(en->val.data));
+        sobj *o = object_at(s, mproc__get_u64le(en->val.data));
+        int rc = mproc_pack_i64(res, (int64_t)mproc__get_u64le(en->val.data));
         rc = rc ? rc : mproc_pack_i64(res, o->kind);
         return rc ? rc : mproc_pack_i64(res, o->flags);
     }
@@ -1149,8 +1130,8 @@ static int server_handshake(server *s, stream *st, uint64_t *token)
 {
     uint8_t hello[HELLO_LEN], nonce_c[NONCE_LEN], mac[MPROC__SHA256_LEN];
     memcpy(hello, HELLO_MAGIC, 8);
-    put32(hello + 8, PROTO_VERSION);
-    put64(hello + 12, s->max_message);
+    mproc__put_u32le(hello + 8, PROTO_VERSION);
+    mproc__put_u64le(hello + 12, s->max_message);
     if (mpp_random_bytes(hello + 20, NONCE_LEN))
         return MPROC_EOS;
     int64_t deadline = mproc__deadline(10000);
@@ -1174,7 +1155,7 @@ static int server_handshake(server *s, stream *st, uint64_t *token)
         return MPROC_EAUTH;
     }
     memcpy(nonce_c, st->frame.data + MPROC__SHA256_LEN, NONCE_LEN);
-    *token = get64(st->frame.data + MPROC__SHA256_LEN + NONCE_LEN);
+    *token = mproc__get_u64le(st->frame.data + MPROC__SHA256_LEN + NONCE_LEN);
     mac_of(s->key, s->key_len, "mproc-server", nonce_c, mac);
     return write_frame(st, mac, sizeof mac, deadline);
 }
@@ -1467,7 +1448,8 @@ void mproc__manager_after_fork(void)
 
 typedef struct lconn {
     stream *st;
-    int64_t pid; /* the process that opened it: a forked child never uses its parent's */
+    int64_t pid;        /* the process that opened it: a forked child never uses its parent's */
+    size_t max_message; /* the server's, from its hello */
     struct lconn *next;
 } lconn;
 
@@ -1475,7 +1457,6 @@ typedef struct link {
     char *address;
     uint8_t *key;
     size_t key_len;
-    size_t max_message; /* the server's, from its hello */
     int64_t refs;
     lconn *idle;
     struct link *next;
@@ -1545,7 +1526,6 @@ static int link_get(const char *address, const void *key, size_t key_len, link *
     memcpy(l->address, address, alen);
     memcpy(l->key, key, key_len);
     l->key_len = key_len;
-    l->max_message = DEFAULT_MAX_MESSAGE;
     l->refs = 1;
     mpp_lock();
     l->next = links;
@@ -1593,22 +1573,23 @@ static void link_put(link *l)
     mproc_free(l);
 }
 
-static int client_handshake(link *l, stream *st, int64_t deadline)
+static int client_handshake(link *l, lconn *c, int64_t deadline)
 {
+    stream *st = c->st;
     size_t size;
     int rc = read_frame(st, PRE_AUTH_MAX, deadline, NULL, &size);
     if (rc)
         return rc == MPROC_ETOOBIG ? MPROC_EPROTO : rc;
     const uint8_t *hello = st->frame.data;
-    if (size != HELLO_LEN || memcmp(hello, HELLO_MAGIC, 8) || get32(hello + 8) != PROTO_VERSION)
+    if (size != HELLO_LEN || memcmp(hello, HELLO_MAGIC, 8) || mproc__get_u32le(hello + 8) != PROTO_VERSION)
         return MPROC_EPROTO;
-    uint64_t max = get64(hello + 12);
+    uint64_t max = mproc__get_u64le(hello + 12);
     uint8_t answer[ANSWER_LEN], nonce_c[NONCE_LEN], mac[MPROC__SHA256_LEN];
     mac_of(l->key, l->key_len, "mproc-client", hello + 20, answer);
     if ((rc = mpp_random_bytes(nonce_c, NONCE_LEN)) != 0)
         return rc;
     memcpy(answer + MPROC__SHA256_LEN, nonce_c, NONCE_LEN);
-    put64(answer + MPROC__SHA256_LEN + NONCE_LEN, my_token());
+    mproc__put_u64le(answer + MPROC__SHA256_LEN + NONCE_LEN, my_token());
     rc = write_frame(st, answer, sizeof answer, deadline);
     rc = rc ? rc : read_frame(st, PRE_AUTH_MAX, deadline, NULL, &size);
     if (rc)
@@ -1616,9 +1597,7 @@ static int client_handshake(link *l, stream *st, int64_t deadline)
     mac_of(l->key, l->key_len, "mproc-server", nonce_c, mac);
     if (size != MPROC__SHA256_LEN || !mproc__equal_ct(mac, st->frame.data, MPROC__SHA256_LEN))
         return MPROC_EAUTH; /* "FAIL", or a server that does not know the key */
-    mpp_lock();
-    l->max_message = max > SIZE_MAX ? SIZE_MAX : (size_t)max;
-    mpp_unlock();
+    c->max_message = max > SIZE_MAX ? SIZE_MAX : (size_t)max;
     return 0;
 }
 
@@ -1658,7 +1637,7 @@ static int link_take(link *l, int64_t deadline, lconn **out)
     c->pid = pid;
     int64_t left = mproc__remaining(deadline);
     int rc = mpp_connect(l->address, left < 0 ? 10000 : left, &c->st->conn);
-    rc = rc ? rc : client_handshake(l, c->st, deadline);
+    rc = rc ? rc : client_handshake(l, c, deadline);
     if (rc) {
         stream_free(c->st);
         mproc_free(c);
@@ -1764,12 +1743,12 @@ int mproc__proxy_pack(mproc_pack *pk, const void *x)
     uint8_t *body = mproc_malloc(len);
     if (!body)
         return mproc__fail(MPROC_ENOMEM);
-    put32(body, p->kind);
-    put32(body + 4, p->flags);
-    put64(body + 8, p->id);
-    put32(body + 16, (uint32_t)alen);
+    mproc__put_u32le(body, p->kind);
+    mproc__put_u32le(body + 4, p->flags);
+    mproc__put_u64le(body + 8, p->id);
+    mproc__put_u32le(body + 16, (uint32_t)alen);
     memcpy(body + 20, l->address, alen);
-    put32(body + 20 + alen, (uint32_t)l->key_len);
+    mproc__put_u32le(body + 20 + alen, (uint32_t)l->key_len);
     memcpy(body + 24 + alen, l->key, l->key_len);
     int rc = mproc__pack_proxy(pk, body, len);
     memset(body, 0, len);
@@ -1787,12 +1766,12 @@ static int unpack_proxy(mproc_unpacker *u, uint32_t kind, void **out)
     int rc = mproc__unpack_proxy(u, (const void **)&b, &len);
     if (rc)
         return rc;
-    size_t alen = len >= 24 ? get32(b + 16) : 0;
-    if (len < 24 || alen > len - 24 || alen > 1024 || get32(b + 20 + alen) != len - 24 - alen) {
+    size_t alen = len >= 24 ? mproc__get_u32le(b + 16) : 0;
+    if (len < 24 || alen > len - 24 || alen > 1024 || mproc__get_u32le(b + 20 + alen) != len - 24 - alen) {
         *u = saved;
         return mproc__fail(MPROC_EPROTO);
     }
-    if (get32(b) != kind) {
+    if (mproc__get_u32le(b) != kind) {
         *u = saved;
         return mproc__fail(MPROC_ETYPE);
     }
@@ -1801,7 +1780,7 @@ static int unpack_proxy(mproc_unpacker *u, uint32_t kind, void **out)
     address[alen] = 0;
     link *l;
     rc = link_get(address, b + 24 + alen, len - 24 - alen, &l);
-    rc = rc ? rc : proxy_new(l, kind, get32(b + 4), get64(b + 8), out);
+    rc = rc ? rc : proxy_new(l, kind, mproc__get_u32le(b + 4), mproc__get_u64le(b + 8), out);
     if (!rc)
         link_put(l); /* the proxy holds its own reference */
     return rc ? mproc__fail(rc) : 0;
@@ -1863,7 +1842,7 @@ static void set_timeout_field(mproc_pack *pk, int64_t timeout)
 {
     mproc_bytes v;
     mproc_pack_view(pk, &v);
-    put64((uint8_t *)v.data + TIMEOUT_AT, (uint64_t)timeout);
+    mproc__put_u64le((uint8_t *)v.data + TIMEOUT_AT, (uint64_t)timeout);
 }
 
 /* Reads the results of one response (after its status) into out. */
@@ -1906,7 +1885,7 @@ static int take_result(mproc_unpacker *u, out_kind kind, void *out)
             return MPROC_EPROTO;
         if (len != 8)
             return MPROC_ETYPE;
-        *(int64_t *)out = (int64_t)get64(data);
+        *(int64_t *)out = (int64_t)mproc__get_u64le(data);
         return 0;
     case OUT_I64X3:
         for (int i = 0; i < 3; i++)
@@ -1922,19 +1901,11 @@ static int round_trip(link *l, mproc_pack *pk, int64_t reply_deadline, lconn **h
 {
     mproc_bytes req;
     mproc_pack_view(pk, &req);
-    mpp_lock();
-    size_t max = l->max_message;
-    mpp_unlock();
-    if (req.len > max)
-        return MPROC_ETOOBIG;
     lconn *c;
     int rc = link_take(l, reply_deadline, &c);
     if (rc)
         return rc;
-    mpp_lock();
-    max = l->max_message; /* learnt from this connection's hello */
-    mpp_unlock();
-    if (req.len > max) {
+    if (req.len > c->max_message) { /* refused here: the server would close the connection */
         link_give_back(l, c, true);
         return MPROC_ETOOBIG;
     }
@@ -2573,18 +2544,13 @@ static int keyed(const void *x, uint32_t kind, int64_t op, const void *key, size
     return call_end(&c, rc, ok, out);
 }
 
-static bool out_ok(const void *out)
-{
-    return out != NULL;
-}
-
 int mproc_mdict_set(mproc_mdict *d, const void *key, size_t klen, const void *val, size_t vlen)
 {
     return keyed(d, K_DICT, OP_D_SET, key, klen, val, vlen, true, OUT_NONE, NULL);
 }
 int mproc_mdict_get(mproc_mdict *d, const void *key, size_t klen, mproc_bytes *val)
 {
-    return out_ok(val) ? keyed(d, K_DICT, OP_D_GET, key, klen, NULL, 0, false, OUT_BYTES, val)
+    return val ? keyed(d, K_DICT, OP_D_GET, key, klen, NULL, 0, false, OUT_BYTES, val)
                        : mproc__fail(MPROC_EINVAL);
 }
 int mproc_mdict_del(mproc_mdict *d, const void *key, size_t klen)
@@ -2601,11 +2567,11 @@ int mproc_mdict_len(mproc_mdict *d)
 }
 int mproc_mdict_keys(mproc_mdict *d, mproc_bytes *keys)
 {
-    return out_ok(keys) ? simple(d, K_DICT, OP_D_KEYS, OUT_PACK, keys) : mproc__fail(MPROC_EINVAL);
+    return keys ? simple(d, K_DICT, OP_D_KEYS, OUT_PACK, keys) : mproc__fail(MPROC_EINVAL);
 }
 int mproc_mdict_items(mproc_mdict *d, mproc_bytes *items)
 {
-    return out_ok(items) ? simple(d, K_DICT, OP_D_ITEMS, OUT_PACK, items)
+    return items ? simple(d, K_DICT, OP_D_ITEMS, OUT_PACK, items)
                          : mproc__fail(MPROC_EINVAL);
 }
 int mproc_mdict_update(mproc_mdict *d, const mproc_pack *items)
@@ -2636,7 +2602,7 @@ int mproc_mdict_pop(mproc_mdict *d, const void *key, size_t klen, mproc_bytes *v
 int mproc_mdict_set_i64(mproc_mdict *d, const void *key, size_t klen, int64_t v)
 {
     uint8_t le[8];
-    put64(le, (uint64_t)v);
+    mproc__put_u64le(le, (uint64_t)v);
     return mproc_mdict_set(d, key, klen, le, 8);
 }
 
@@ -2777,7 +2743,7 @@ int mproc_mns_del(mproc_mns *ns, const char *name)
 int mproc_mns_set_i64(mproc_mns *ns, const char *name, int64_t v)
 {
     uint8_t le[8];
-    put64(le, (uint64_t)v);
+    mproc__put_u64le(le, (uint64_t)v);
     return named(ns, OP_D_SET, name, le, 8, true, OUT_NONE, NULL);
 }
 int mproc_mns_get_i64(mproc_mns *ns, const char *name, int64_t *v)
@@ -2937,7 +2903,7 @@ int mproc_mbarrier_broken(mproc_mbarrier *b)
 static int element(const void *x, uint32_t kind, int64_t op, size_t index, const int64_t *i,
                    const double *f, out_kind ok, void *out)
 {
-    if (index > INT64_MAX || ((ok == OUT_I64 || ok == OUT_F64) && !out && !i && !f))
+    if (index > INT64_MAX)
         return mproc__fail(MPROC_EINVAL);
     call c;
     int rc = call_begin(&c, x, kind, op);

@@ -45,20 +45,6 @@ void mproc__forget_inherited_packs(void)
 
 enum { TAG_SIZE = 1, LEN_SIZE = 8, NUM_SIZE = 8 };
 
-static void put_u64le(uint8_t *dst, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        dst[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t get_u64le(const uint8_t *src)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v |= (uint64_t)src[i] << (8 * i);
-    return v;
-}
-
 int mproc_pack_create(mproc_pack **out)
 {
     if (!out)
@@ -107,7 +93,7 @@ static int append_field(mproc_pack *p, uint8_t tag, uint64_t word, const void *b
         return mproc__fail(rc);
     uint8_t *dst = p->buf.data + p->buf.len;
     dst[0] = tag;
-    put_u64le(dst + TAG_SIZE, word);
+    mproc__put_u64le(dst + TAG_SIZE, word);
     if (body_len)
         memcpy(dst + TAG_SIZE + LEN_SIZE, body, body_len);
     if (nul_terminate)
@@ -187,40 +173,26 @@ int mproc__pack_copy(const mproc_pack *src, mproc_pack **out)
 /* A HANDLE field's body: u32 kind, u32 record count, then the records. */
 enum { HANDLE_HEAD = 8 };
 
-static void put_u32le(uint8_t *dst, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        dst[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint32_t get_u32le(const uint8_t *src)
-{
-    uint32_t v = 0;
-    for (int i = 0; i < 4; i++)
-        v |= (uint32_t)src[i] << (8 * i);
-    return v;
-}
-
 static void encode_record(uint8_t *dst, const mproc__record *r)
 {
-    put_u32le(dst, r->kind);
-    put_u32le(dst + 4, r->nparks);
-    put_u64le(dst + 8, r->seg);
-    put_u64le(dst + 16, r->size);
-    put_u64le(dst + 24, r->offset);
+    mproc__put_u32le(dst, r->kind);
+    mproc__put_u32le(dst + 4, r->nparks);
+    mproc__put_u64le(dst + 8, r->seg);
+    mproc__put_u64le(dst + 16, r->size);
+    mproc__put_u64le(dst + 24, r->offset);
     for (int i = 0; i < MPROC__MAX_PARKS; i++)
-        put_u64le(dst + 32 + 8 * i, r->parks[i]);
+        mproc__put_u64le(dst + 32 + 8 * i, r->parks[i]);
 }
 
 static void decode_record(const uint8_t *src, mproc__record *r)
 {
-    r->kind = get_u32le(src);
-    r->nparks = get_u32le(src + 4);
-    r->seg = get_u64le(src + 8);
-    r->size = get_u64le(src + 16);
-    r->offset = get_u64le(src + 24);
+    r->kind = mproc__get_u32le(src);
+    r->nparks = mproc__get_u32le(src + 4);
+    r->seg = mproc__get_u64le(src + 8);
+    r->size = mproc__get_u64le(src + 16);
+    r->offset = mproc__get_u64le(src + 24);
     for (int i = 0; i < MPROC__MAX_PARKS; i++)
-        r->parks[i] = get_u64le(src + 32 + 8 * i);
+        r->parks[i] = mproc__get_u64le(src + 32 + 8 * i);
 }
 
 static void record_of(const mproc__obj *o, mproc__record *r)
@@ -267,8 +239,8 @@ int mproc_pack_handle(mproc_pack *p, const void *object)
     if (o->dep)
         record_of(o->dep, &recs[n++]);
     uint8_t body[HANDLE_HEAD + MPROC__MAX_RECORDS * MPROC__RECORD_SIZE];
-    put_u32le(body, o->kind);
-    put_u32le(body + 4, n);
+    mproc__put_u32le(body, o->kind);
+    mproc__put_u32le(body + 4, n);
     for (uint32_t i = 0; i < n; i++)
         encode_record(body + HANDLE_HEAD + i * MPROC__RECORD_SIZE, &recs[i]);
     size_t len = HANDLE_HEAD + n * MPROC__RECORD_SIZE, start = p->buf.len;
@@ -319,7 +291,7 @@ static int field_at(const mproc_unpacker *u, size_t pos, uint8_t *tag, uint64_t 
     if (u->len - pos < TAG_SIZE + LEN_SIZE)
         return MPROC_EINVAL;
     *tag = u->data[pos];
-    *word = get_u64le(u->data + pos + TAG_SIZE);
+    *word = mproc__get_u64le(u->data + pos + TAG_SIZE);
     *body = pos + TAG_SIZE + LEN_SIZE;
     switch (*tag) {
     case MPROC_FIELD_I64:
@@ -334,9 +306,9 @@ static int field_at(const mproc_unpacker *u, size_t pos, uint8_t *tag, uint64_t 
         if (*word > u->len - *body)
             return MPROC_EINVAL;
         if (*tag == MPROC_FIELD_HANDLE &&
-            (*word < HANDLE_HEAD || get_u32le(u->data + *body + 4) == 0 ||
-             get_u32le(u->data + *body + 4) > MPROC__MAX_RECORDS ||
-             *word != HANDLE_HEAD + (uint64_t)get_u32le(u->data + *body + 4) * MPROC__RECORD_SIZE))
+            (*word < HANDLE_HEAD || mproc__get_u32le(u->data + *body + 4) == 0 ||
+             mproc__get_u32le(u->data + *body + 4) > MPROC__MAX_RECORDS ||
+             *word != HANDLE_HEAD + (uint64_t)mproc__get_u32le(u->data + *body + 4) * MPROC__RECORD_SIZE))
             return MPROC_EINVAL;
         *size = TAG_SIZE + LEN_SIZE + (size_t)*word;
         return 0;
@@ -502,9 +474,9 @@ int mproc__unpack_records(mproc_unpacker *u, uint32_t kind, mproc__record *recs,
     int rc = field_at(u, u->pos, &tag, &word, &body, &size);
     if (rc)
         return mproc__fail(rc);
-    if (tag != MPROC_FIELD_HANDLE || get_u32le(u->data + body) != kind)
+    if (tag != MPROC_FIELD_HANDLE || mproc__get_u32le(u->data + body) != kind)
         return mproc__fail(MPROC_ETYPE);
-    *n = get_u32le(u->data + body + 4);
+    *n = mproc__get_u32le(u->data + body + 4);
     for (uint32_t i = 0; i < *n; i++)
         decode_record(u->data + body + HANDLE_HEAD + i * MPROC__RECORD_SIZE, &recs[i]);
     u->pos += size;
@@ -526,17 +498,17 @@ int mproc__pack_visit_handles(uint8_t *data, size_t len, mproc__handle_fn fn, vo
         if (tag == MPROC_FIELD_PACK) {
             rc = mproc__pack_visit_handles(data + body, (size_t)word, fn, ctx);
         } else if (tag == MPROC_FIELD_HANDLE) {
-            uint32_t n = get_u32le(data + body + 4);
+            uint32_t n = mproc__get_u32le(data + body + 4);
             for (uint32_t i = 0; i < n && !rc; i++) {
                 uint8_t *r = data + body + HANDLE_HEAD + i * MPROC__RECORD_SIZE;
-                uint32_t nparks = get_u32le(r + 4);
+                uint32_t nparks = mproc__get_u32le(r + 4);
                 if (nparks > MPROC__MAX_PARKS)
                     return MPROC_EINVAL;
                 for (uint32_t k = 0; k <= nparks && !rc; k++) {
                     uint8_t *slot = k == 0 ? r + 8 : r + 32 + 8 * (k - 1);
-                    uint64_t v = get_u64le(slot);
+                    uint64_t v = mproc__get_u64le(slot);
                     rc = fn(ctx, &v);
-                    put_u64le(slot, v);
+                    mproc__put_u64le(slot, v);
                 }
             }
         }
