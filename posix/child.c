@@ -74,7 +74,7 @@ static void record_exe_path(const char *arg0)
         snprintf(exe_path, sizeof exe_path, "%s", arg0);
 }
 
-void mpp_set_exe_path_for_test(const char *path)
+void mpp_test_set_exe_path(const char *path)
 {
     static char real[sizeof exe_path];
     if (!real[0])

@@ -28,13 +28,12 @@ static int server_fd = -1;
 static pid_t server_pid;
 
 /* For the test harness: the server is an expected child of the test process. */
-int64_t mproc__forkserver_pid(void);
-int mproc__forkserver_fd(void);
-int64_t mproc__forkserver_pid(void)
+int64_t mpp_test_helper_pid(void)
 {
     return server_pid;
 }
-int mproc__forkserver_fd(void)
+
+mpp_handle mpp_test_kept_handle(void)
 {
     return server_fd;
 }

@@ -22,13 +22,6 @@
 #include <unistd.h>
 #endif
 
-/* Internal hooks of the library (linked statically into tests). */
-#ifdef _WIN32
-void *mproc__job_handle(void);
-#else
-int64_t mproc__forkserver_pid(void);
-int mproc__forkserver_fd(void);
-#endif
 
 mproc_process *harness_start(mproc_start_method method, const char *target, mproc_pack *args)
 {
@@ -234,7 +227,7 @@ static int count_children(void)
         return 0;
     int n = 0;
     pid_t self = getpid();
-    int64_t server = mproc__forkserver_pid();
+    int64_t server = mpp_test_helper_pid();
     for (struct dirent *e; (e = readdir(d));) {
         long pid = strtol(e->d_name, NULL, 10);
         if (pid <= 0 || pid == server)
@@ -285,9 +278,9 @@ static void take_snapshot(snapshot *s)
             s->handles++;
     }
 #else
-    int server_fd = mproc__forkserver_fd();
+    mpp_handle kept = mpp_test_kept_handle();
     for (int fd = 0; fd < (int)sizeof s->fds; fd++) {
-        if (fd == server_fd)
+        if (fd == kept)
             continue;
         struct stat st;
         if (fstat(fd, &st) == 0) {
@@ -307,7 +300,7 @@ static int setup_snapshot(void **state)
     (void)mproc_last_os_error();
     take_snapshot(&before);
 #ifdef _WIN32
-    before.handles += mproc__job_handle() ? 0 : 1; /* created once, on first start */
+    before.handles += mpp_test_kept_handle() != MPP_NO_HANDLE ? 0 : 1; /* created once, on first start */
 #endif
     return 0;
 }

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "mproc.h"
+#include "platform.h" /* the mpp_test_* hooks */
 
 /* main() of a test program:
  *   prog CASE            runs one case (what meson does)

@@ -16,7 +16,6 @@
 #endif
 
 /* Internal test hook: where spawn looks for the executable (NULL: the real one). */
-void mpp_set_exe_path_for_test(const char *path);
 
 /* ---- tasks ----------------------------------------------------------------------------- */
 
@@ -499,13 +498,13 @@ static void exec_failure_is_reported(mproc_start_method method)
     mproc_context_get(&ctx, method);
     mproc_process *p;
     assert_ok(mproc_process_create(&p, &(mproc_process_opts){.target = "exit_with", .ctx = ctx}));
-    mpp_set_exe_path_for_test(harness_is_windows() ? "C:\\no\\such\\program.exe"
+    mpp_test_set_exe_path(harness_is_windows() ? "C:\\no\\such\\program.exe"
                                                    : "/no/such/program");
     /* fork runs no executable, so only the others can fail this way. */
     assert_rc(mproc_process_start(p), method == MPROC_FORK ? 0 : MPROC_ESPAWN);
     if (method == MPROC_FORK)
         assert_int_equal(finish(p), 0), p = NULL;
-    mpp_set_exe_path_for_test(NULL);
+    mpp_test_set_exe_path(NULL);
     if (!p)
         return;
     /* The same object can be started once the cause is gone. */

@@ -36,13 +36,17 @@ static char *exe_path_utf8;
 static HANDLE kill_on_close_job;
 
 /* For the test harness: the job is created once, on first start. */
-void *mproc__job_handle(void);
-void *mproc__job_handle(void)
+mpp_handle mpp_test_kept_handle(void)
 {
-    return kill_on_close_job;
+    return kill_on_close_job ? (mpp_handle)kill_on_close_job : MPP_NO_HANDLE;
 }
 
-void mpp_set_exe_path_for_test(const char *path)
+int64_t mpp_test_helper_pid(void)
+{
+    return 0; /* no fork server on Windows */
+}
+
+void mpp_test_set_exe_path(const char *path)
 {
     static char *real;
     if (!real)

@@ -245,10 +245,16 @@ int mpp_connect(const char *address, int64_t timeout_ms, mpp_conn **out);
 /* Fills buf with n bytes from the OS's cryptographic generator. */
 int mpp_random_bytes(void *buf, size_t n);
 
-/* ---- test hook ---------------------------------------------------------------------- */
+/* ---- test hooks (for tests/harness.c and the tests; nothing in the library calls them) --- */
 /* Makes spawn use another executable path (NULL restores the real one), so tests can
  * check how an exec failure is reported. */
-void mpp_set_exe_path_for_test(const char *path);
+void mpp_test_set_exe_path(const char *path);
+/* A helper process the library keeps for this process across test cases (the POSIX fork
+ * server), or 0 when there is none (yet, or on this platform). */
+int64_t mpp_test_helper_pid(void);
+/* The handle the library keeps open for itself across test cases (the fork server's
+ * channel, the Windows job object), or MPP_NO_HANDLE while there is none. */
+mpp_handle mpp_test_kept_handle(void);
 
 /* ---- the core's side, called by the backend ------------------------------------------ */
 /* In a child, with the payload and the handles the parent sent (handles NULL: the
