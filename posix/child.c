@@ -414,7 +414,7 @@ _Noreturn void px_child_run(int channel_fd, int mode, mproc_bytes *payload,
 {
     channel = channel_fd;
     channel_mode = mode;
-    mproc__child_main(payload, handles ? handles->items : NULL, handles ? handles->count : 0);
+    mproc__enter_child(payload, handles ? handles->items : NULL, handles ? handles->count : 0);
 }
 
 void mpp_child_ack(int code)

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -160,4 +161,41 @@ int mpp_wait(const mpp_waitable *items, size_t n, int64_t timeout_ms, bool *read
     if (fds != small)
         mproc_free(fds);
     return count;
+}
+
+/* ---- handles for a running child ------------------------------------------------------ */
+
+int mpp_give_handles(mpp_child *c, mpp_conn *via, const mpp_handle *handles, size_t n,
+                     uint64_t *values, int64_t deadline)
+{
+    (void)c;
+    (void)values; /* the child's copies get their values as they arrive */
+    if (!via)
+        return mproc__fail(MPROC_EINVAL);
+    return n ? px_send_handles((int)mpp_conn_handle(via), handles, n, deadline) : 0;
+}
+
+int mpp_take_handles(mpp_conn *via, const uint64_t *values, size_t n, mpp_handle *out,
+                     int64_t deadline)
+{
+    (void)values;
+    if (!via)
+        return mproc__fail(MPROC_EINVAL);
+    mproc__handles got = {0};
+    chan_record rec;
+    int rc = 0;
+    while (!rc && got.count < n) {
+        rc = px_recv_record((int)mpp_conn_handle(via), &rec, &got, deadline);
+        if (!rc && (rec.tag != REC_HANDLES || (uint64_t)rec.value != n))
+            rc = mproc__fail(MPROC_EPROTO);
+    }
+    if (!rc && got.count != n)
+        rc = mproc__fail(MPROC_EPROTO);
+    if (rc) {
+        mproc__handles_close(&got);
+        return rc;
+    }
+    memcpy(out, got.items, n * sizeof *out);
+    mproc_free(got.items);
+    return 0;
 }

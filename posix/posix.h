@@ -7,7 +7,7 @@
 #endif
 #include <sys/types.h>
 
-#include "../api/src/internal.h"
+#include "base/base.h"
 
 /* Fixed-size record on a parent<->child channel (a stream socket). A PAYLOAD record is
  * followed by `value` bytes of payload. */
@@ -43,6 +43,8 @@ int px_set_cloexec(int fd, bool on);
 int px_wait_fd(int fd, short events, int64_t timeout_ms);
 int px_send_all(int fd, const void *buf, size_t len, int64_t deadline);
 int px_recv_all(int fd, void *buf, size_t len, int64_t deadline);
+/* Reads one record; SCM_RIGHTS descriptors riding on it are appended to fds. */
+int px_recv_record(int fd, chan_record *rec, mproc__handles *fds, int64_t deadline);
 /* Reads the handles (appended to handles; may be NULL to drop them) and the payload. */
 int px_read_payload(int fd, int64_t deadline, int32_t *flags, mproc_bytes *payload,
                     mproc__handles *handles);

@@ -32,21 +32,6 @@
 #include <sys/syscall.h>
 #endif
 
-int mpp_handle_dup(mpp_handle h, mpp_handle *out)
-{
-    int fd = fcntl((int)h, F_DUPFD_CLOEXEC, 3);
-    if (fd < 0)
-        return mproc__fail_os_now();
-    *out = fd;
-    return 0;
-}
-
-void mpp_handle_close(mpp_handle h)
-{
-    if (h >= 0)
-        close((int)h);
-}
-
 /* ---- anonymous segments ----------------------------------------------------------------- */
 
 static int random_suffix(char *buf, size_t size)
@@ -55,7 +40,7 @@ static int random_suffix(char *buf, size_t size)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return snprintf(buf, size, "%ld-%lx-%x", (long)getpid(), (unsigned long)ts.tv_nsec,
-                    __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED));
+                    mproc__add_relaxed(&counter, 1));
 }
 
 int mpp_segment_create(size_t size, mpp_handle *out)
@@ -287,7 +272,7 @@ void mpp_park_wait(mpp_handle park, uint32_t *word, uint32_t expected, int64_t t
     __ulock_wait(MPROC_UL_COMPARE_AND_WAIT_SHARED, word, expected, us);
 #else
     /* No shared wait primitive known here: sleep briefly and let the caller re-check. */
-    if (__atomic_load_n(word, __ATOMIC_ACQUIRE) != expected || timeout_ms == 0)
+    if (mproc__load_acquire(word) != expected || timeout_ms == 0)
         return;
     mpp_sleep_ms(timeout_ms < 0 || timeout_ms > 1 ? 1 : timeout_ms);
 #endif
@@ -304,37 +289,4 @@ void mpp_park_wake(mpp_handle park, uint32_t *word, uint32_t count)
     (void)word;
     (void)count;
 #endif
-}
-
-bool mpp_pid_alive(int64_t pid)
-{
-    if (pid <= 0)
-        return false;
-    if (kill((pid_t)pid, 0) != 0 && errno == ESRCH)
-        return false;
-#if defined(__linux__)
-    /* A killed child stays a zombie until its parent reaps it; it holds nothing. */
-    char path[64], line[512], state = 0;
-    snprintf(path, sizeof path, "/proc/%lld/stat", (long long)pid);
-    FILE *f = fopen(path, "re");
-    if (f) {
-        /* The command name may hold ") ": the state follows the last ')'. */
-        if (fgets(line, sizeof line, f)) {
-            const char *close = strrchr(line, ')');
-            if (close && close[1] == ' ')
-                state = close[2];
-        }
-        fclose(f);
-    }
-    if (state == 'Z' || state == 'X')
-        return false;
-#endif
-    return true;
-}
-
-uint64_t mpp_thread_id(void)
-{
-    /* The address of a thread-local is unique among live threads and costs no call. */
-    static _Thread_local char marker;
-    return (uint64_t)(uintptr_t)&marker;
 }

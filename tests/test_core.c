@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../api/src/cmdline.h"
+#include "base/cmdline.h"
 
 static void errors_table(void **state)
 {

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../api/src/sha256.h"
+#include "base/sha256.h"
 
 /* The digest as lowercase hex, so a failure prints both values readably. */
 static void to_hex(const uint8_t *d, size_t n, char *out)

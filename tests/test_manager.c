@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../api/src/platform.h"
+#include "platform.h"
 
 #ifdef _WIN32
 #include <winsock2.h>

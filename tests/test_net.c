@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../api/src/platform.h"
+#include "platform.h"
 
 #ifdef _WIN32
 #include <windows.h>

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../api/src/cmdline.h"
+#include "base/cmdline.h"
 
 #define ARG_CHILD "--mproc-child"
 /* The header at the start of the mapping. */
@@ -326,7 +326,7 @@ _Noreturn static void spawned_child_main(HANDLE mapping, HANDLE event)
         memcpy(&v, values + i * sizeof v, sizeof v);
         handles[i] = (mpp_handle)v;
     }
-    mproc__child_main(&payload, handles, nhandles);
+    mproc__enter_child(&payload, handles, nhandles);
 }
 
 int mpp_init(int *argc, char ***argv)

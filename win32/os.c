@@ -1,4 +1,6 @@
-/* Windows: errors, clocks, the core lock, identity, CPU counts, text conversion. */
+/* Windows: the OS primitives of platform.h (errors, clocks, the core lock, identity, CPU
+ * counts, handles, threads) and the helpers the backend shares (text conversion, handle
+ * inheritance, exit codes). They stand on base/error.c and base/memory.c alone. */
 #include "win32.h"
 
 #include <string.h>
@@ -225,7 +227,42 @@ int w32_process_terminate(HANDLE process, bool force)
     return 0;
 }
 
-/* ---- threads ------------------------------------------------------------------------------ */
+/* ---- handles and other processes ---------------------------------------------------- */
+
+int mpp_handle_dup(mpp_handle h, mpp_handle *out)
+{
+    HANDLE copy;
+    if (!DuplicateHandle(GetCurrentProcess(), (HANDLE)h, GetCurrentProcess(), &copy, 0, FALSE,
+                         DUPLICATE_SAME_ACCESS))
+        return mproc__fail_os_now();
+    *out = (mpp_handle)copy;
+    return 0;
+}
+
+void mpp_handle_close(mpp_handle h)
+{
+    if (h != MPP_NO_HANDLE && h != 0)
+        CloseHandle((HANDLE)h);
+}
+
+bool mpp_pid_alive(int64_t pid)
+{
+    if (pid <= 0)
+        return false;
+    HANDLE h = OpenProcess(SYNCHRONIZE, FALSE, (DWORD)pid);
+    if (!h)
+        return GetLastError() == ERROR_ACCESS_DENIED; /* exists, not ours to open */
+    bool alive = WaitForSingleObject(h, 0) == WAIT_TIMEOUT;
+    CloseHandle(h);
+    return alive;
+}
+
+uint64_t mpp_thread_id(void)
+{
+    return GetCurrentThreadId();
+}
+
+/* ---- threads ------------------------------------------------------------------------ */
 
 struct mpp_thread {
     HANDLE handle;

@@ -1,4 +1,4 @@
-/* Windows: shared memory segments, named segments, parking on shared words, liveness.
+/* Windows: shared memory segments, named segments, parking on shared words.
  *
  * Segments are pagefile-backed file mappings. An anonymous one has no name and travels
  * as a duplicated handle; a named one is "Local\mproc.<name>". Either way the kernel
@@ -12,22 +12,6 @@
 #include "win32.h"
 
 #include <stdio.h>
-
-int mpp_handle_dup(mpp_handle h, mpp_handle *out)
-{
-    HANDLE copy;
-    if (!DuplicateHandle(GetCurrentProcess(), (HANDLE)h, GetCurrentProcess(), &copy, 0, FALSE,
-                         DUPLICATE_SAME_ACCESS))
-        return mproc__fail_os_now();
-    *out = (mpp_handle)copy;
-    return 0;
-}
-
-void mpp_handle_close(mpp_handle h)
-{
-    if (h != MPP_NO_HANDLE && h != 0)
-        CloseHandle((HANDLE)h);
-}
 
 static HANDLE create_mapping(size_t size, const wchar_t *name)
 {
@@ -155,7 +139,7 @@ int mpp_park_create(mpp_handle *out)
 
 void mpp_park_wait(mpp_handle park, uint32_t *word, uint32_t expected, int64_t timeout_ms)
 {
-    if (__atomic_load_n(word, __ATOMIC_ACQUIRE) != expected || timeout_ms == 0)
+    if (mproc__load_acquire(word) != expected || timeout_ms == 0)
         return;
     WaitForSingleObject((HANDLE)park, timeout_ms < 0 ? INFINITE : (DWORD)timeout_ms);
 }
@@ -165,21 +149,4 @@ void mpp_park_wake(mpp_handle park, uint32_t *word, uint32_t count)
     (void)word;
     if (count)
         ReleaseSemaphore((HANDLE)park, count > 0x7fffffff ? 0x7fffffff : (LONG)count, NULL);
-}
-
-bool mpp_pid_alive(int64_t pid)
-{
-    if (pid <= 0)
-        return false;
-    HANDLE h = OpenProcess(SYNCHRONIZE, FALSE, (DWORD)pid);
-    if (!h)
-        return GetLastError() == ERROR_ACCESS_DENIED; /* exists, not ours to open */
-    bool alive = WaitForSingleObject(h, 0) == WAIT_TIMEOUT;
-    CloseHandle(h);
-    return alive;
-}
-
-uint64_t mpp_thread_id(void)
-{
-    return GetCurrentThreadId();
 }

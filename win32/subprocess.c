@@ -10,7 +10,7 @@
 
 #include <string.h>
 
-#include "../api/src/cmdline.h"
+#include "base/cmdline.h"
 
 #define STREAM_BUFFER (64 * 1024)
 

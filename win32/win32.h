@@ -4,7 +4,7 @@
 
 #include <windows.h>
 
-#include "../api/src/internal.h"
+#include "base/base.h"
 
 /* UTF-8 <-> UTF-16; results from mproc_malloc, NULL on failure. */
 wchar_t *w32_utf16(const char *utf8);

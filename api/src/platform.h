@@ -3,15 +3,24 @@
  * The portable core (api/src/) owns every decision that is the same everywhere: argument
  * validation, process names and identities, the child registry, exit-time joins, the
  * payload sent to a child and what the child does with it. A backend only moves bytes and
- * handles between processes and talks to the OS. It is chosen by meson at build time. */
+ * handles between processes and talks to the OS. It is chosen by meson at build time.
+ *
+ * The list has two parts. The OS primitives come first: each backend's os.c implements
+ * them standing on base/error.c and base/memory.c alone, since the rest of the base layer
+ * (deadlines, the log, hooks) stands on them. The rest of the list may use the whole base
+ * layer (base/base.h). scripts/check-layers.py holds both parts to that. */
 #ifndef MPROC_PLATFORM_H
 #define MPROC_PLATFORM_H
 
 #include "mproc/common.h"
+#include "mproc/process.h"    /* the start methods */
+#include "mproc/subprocess.h" /* the stdio modes */
 
 /* An fd (POSIX) or a HANDLE (Windows); MPP_NO_HANDLE is none. */
 typedef intptr_t mpp_handle;
 #define MPP_NO_HANDLE ((mpp_handle)-1)
+
+/* ==== the OS primitives (os.c) ========================================================== */
 
 /* ---- errors ---------------------------------------------------------------------- */
 /* The calling thread's last OS error (errno / GetLastError()). */
@@ -35,6 +44,37 @@ int mpp_cpu_count_usable(void);
 /* Writes the whole buffer to stderr with one call where the OS allows. */
 void mpp_write_stderr(const char *text, size_t len);
 
+/* ---- handles and other processes -------------------------------------------------------
+ * Handles the library creates are never inherited by accident (close-on-exec / not
+ * inheritable). */
+int mpp_handle_dup(mpp_handle h, mpp_handle *out);
+void mpp_handle_close(mpp_handle h);
+/* Whether process pid still runs (a zombie has ended). Used to find dead lock owners. */
+bool mpp_pid_alive(int64_t pid);
+/* An id of the calling thread, unique among this process's live threads. */
+uint64_t mpp_thread_id(void);
+
+/* ---- threads of this process ------------------------------------------------------------
+ * For the pool's result thread. A mutex and a condition variable are process-local. */
+typedef struct mpp_thread mpp_thread;
+typedef struct mpp_mutex mpp_mutex;
+typedef struct mpp_cond mpp_cond;
+int mpp_thread_start(mpp_thread **out, void (*fn)(void *arg), void *arg);
+/* Waits for fn to return, then frees t. */
+void mpp_thread_join(mpp_thread *t);
+int mpp_mutex_create(mpp_mutex **out);
+void mpp_mutex_destroy(mpp_mutex *m);
+void mpp_mutex_lock(mpp_mutex *m);
+void mpp_mutex_unlock(mpp_mutex *m);
+int mpp_cond_create(mpp_cond **out);
+void mpp_cond_destroy(mpp_cond *c);
+/* Waits (m locked) until signalled, timeout_ms passed, or spuriously. */
+void mpp_cond_wait(mpp_cond *c, mpp_mutex *m, int64_t timeout_ms);
+void mpp_cond_signal(mpp_cond *c);
+void mpp_cond_broadcast(mpp_cond *c);
+
+/* ==== the rest of the list ============================================================== */
+
 /* ---- start methods ------------------------------------------------------------------ */
 bool mpp_method_available(int method);
 int mpp_default_method(void);
@@ -42,7 +82,7 @@ int mpp_default_method(void);
 /* ---- children, parent side ------------------------------------------------------------
  * A child runs the payload (built by the core, see process.c) with the given method.
  * The handles go with it: the child gets its own copies, in the same order (under fork,
- * the same values), and mproc__child_main receives them.
+ * the same values), and the child enters the core with them (mproc__enter_child, base.h).
  * mpp_child_start returns once the child acknowledged the payload (0), or the child's
  * own refusal code (e.g. MPROC_ENOTASK, the child then reaped), MPROC_ESPAWN when it could
  * not be started, MPROC_ETIMEDOUT when it did not answer within timeout_ms. */
@@ -118,11 +158,7 @@ bool mpp_env_ignores_case(void);
  * one mproc_malloc block (free it with mproc_free). */
 char **mpp_environ_copy(void);
 
-/* ---- shared memory, handles, waiting: what the sync objects and values stand on ----------
- * An mpp_handle is an fd (POSIX) or a HANDLE (Windows); MPP_NO_HANDLE is none. Handles the
- * library creates are never inherited by accident (close-on-exec / not inheritable). */
-int mpp_handle_dup(mpp_handle h, mpp_handle *out);
-void mpp_handle_close(mpp_handle h);
+/* ---- shared memory and waiting: what the sync objects and values stand on --------------- */
 
 /* Anonymous shared memory, shared by passing its handle (memfd / unlinked shm_open /
  * unnamed file mapping): nothing has a name, so nothing can outlive its users. */
@@ -157,10 +193,6 @@ void mpp_named_sweep(void);
 int mpp_park_create(mpp_handle *out);
 void mpp_park_wait(mpp_handle park, uint32_t *word, uint32_t expected, int64_t timeout_ms);
 void mpp_park_wake(mpp_handle park, uint32_t *word, uint32_t count);
-/* Whether process pid still runs (a zombie has ended). Used to find dead lock owners. */
-bool mpp_pid_alive(int64_t pid);
-/* An id of the calling thread, unique among this process's live threads. */
-uint64_t mpp_thread_id(void);
 
 /* ---- connections (Pipe) ---------------------------------------------------------------------
  * One end of a pipe between processes. Moves are bounded by deadlines (internal.h). */
@@ -190,24 +222,6 @@ typedef struct mpp_waitable {
 } mpp_waitable;
 int mpp_wait(const mpp_waitable *items, size_t n, int64_t timeout_ms, bool *ready);
 
-/* ---- threads of this process ------------------------------------------------------------
- * For the pool's result thread. A mutex and a condition variable are process-local. */
-typedef struct mpp_thread mpp_thread;
-typedef struct mpp_mutex mpp_mutex;
-typedef struct mpp_cond mpp_cond;
-int mpp_thread_start(mpp_thread **out, void (*fn)(void *arg), void *arg);
-/* Waits for fn to return, then frees t. */
-void mpp_thread_join(mpp_thread *t);
-int mpp_mutex_create(mpp_mutex **out);
-void mpp_mutex_destroy(mpp_mutex *m);
-void mpp_mutex_lock(mpp_mutex *m);
-void mpp_mutex_unlock(mpp_mutex *m);
-int mpp_cond_create(mpp_cond **out);
-void mpp_cond_destroy(mpp_cond *c);
-/* Waits (m locked) until signalled, timeout_ms passed, or spuriously. */
-void mpp_cond_wait(mpp_cond *c, mpp_mutex *m, int64_t timeout_ms);
-void mpp_cond_signal(mpp_cond *c);
-void mpp_cond_broadcast(mpp_cond *c);
 
 /* ---- handles for a running child --------------------------------------------------------
  * A child that already runs gets copies of handles this way (a pool worker, for the objects
@@ -255,11 +269,5 @@ int64_t mpp_test_helper_pid(void);
 /* The handle the library keeps open for itself across test cases (the fork server's
  * channel, the Windows job object), or MPP_NO_HANDLE while there is none. */
 mpp_handle mpp_test_kept_handle(void);
-
-/* ---- the core's side, called by the backend ------------------------------------------ */
-/* In a child, with the payload and the handles the parent sent (handles NULL: the
- * parent's values hold here, as after fork): runs the task and ends the process. */
-_Noreturn void mproc__child_main(mproc_bytes *payload, const mpp_handle *handles,
-                                 size_t nhandles);
 
 #endif

@@ -2,7 +2,7 @@
 #ifndef MPROC_CMDLINE_H
 #define MPROC_CMDLINE_H
 
-#include "internal.h"
+#include "base/base.h"
 
 /* Appends arg, quoted for CommandLineToArgvW when needed (no separator, no NUL). */
 int mproc__win_quote_arg(mproc__buf *out, const char *arg);

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "internal.h"
+#include "modules/modules.h"
 
 typedef struct task_entry {
     char name[MPROC_TASK_NAME_MAX + 1];

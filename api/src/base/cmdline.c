@@ -3,8 +3,8 @@
  * core and is tested on every platform. */
 #include <string.h>
 
-#include "internal.h"
-#include "cmdline.h"
+#include "base/base.h"
+#include "base/cmdline.h"
 
 static int put(mproc__buf *out, char c, size_t times)
 {

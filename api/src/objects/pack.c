@@ -1,7 +1,7 @@
 /* Argument packs: a tag byte per field, little-endian fixed-width numbers, u64 lengths. */
 #include <string.h>
 
-#include "internal.h"
+#include "objects/objects.h"
 
 struct mproc_pack {
     mproc__buf buf;
@@ -12,8 +12,21 @@ struct mproc_pack {
 
 static mproc_pack *live_packs;
 
+/* A forked child closes the duplicates its parent's packs hold: as under spawn, only its
+ * arguments keep objects open. */
+static void forget_inherited_packs(void)
+{
+    /* Only this thread exists in a forked child. The bytes keep stale numbers, which
+     * nothing here will use: the pack belongs to the parent's code. */
+    for (mproc_pack *p = live_packs; p; p = p->next)
+        mproc__handles_close(&p->owned);
+}
+
+static mproc__fork_hook fork_hook = {.fn = forget_inherited_packs};
+
 static void link_pack(mproc_pack *p)
 {
+    mproc__at_fork_child(&fork_hook);
     mpp_lock();
     p->next = live_packs;
     if (live_packs)
@@ -33,14 +46,6 @@ static void unlink_pack(mproc_pack *p)
         p->next->prev = p->prev;
     p->prev = p->next = NULL;
     mpp_unlock();
-}
-
-void mproc__forget_inherited_packs(void)
-{
-    /* Only this thread exists in a forked child. The bytes keep stale numbers, which
-     * nothing here will use: the pack belongs to the parent's code. */
-    for (mproc_pack *p = live_packs; p; p = p->next)
-        mproc__handles_close(&p->owned);
 }
 
 enum { TAG_SIZE = 1, LEN_SIZE = 8, NUM_SIZE = 8 };
@@ -195,51 +200,20 @@ static void decode_record(const uint8_t *src, mproc__record *r)
         r->parks[i] = mproc__get_u64le(src + 32 + 8 * i);
 }
 
-static void record_of(const mproc__obj *o, mproc__record *r)
-{
-    memset(r, 0, sizeof *r);
-    r->kind = o->kind;
-    r->nparks = o->nparks;
-    r->seg = (uint64_t)o->seg;
-    r->size = o->size;
-    r->offset = o->offset;
-    for (uint32_t i = 0; i < o->nparks; i++)
-        r->parks[i] = (uint64_t)o->parks[i];
-}
-
-static int take(mproc_unpacker *u, uint8_t want, uint64_t *word, const uint8_t **body);
-
-int mproc__pack_proxy(mproc_pack *p, const void *body, size_t len)
-{
-    return append_field(p, MPROC_FIELD_PROXY, len, body, len, false);
-}
-
-int mproc__unpack_proxy(mproc_unpacker *u, const void **body, size_t *len)
-{
-    uint64_t word;
-    const uint8_t *data;
-    int rc = take(u, MPROC_FIELD_PROXY, &word, &data);
-    if (!rc) {
-        *body = data;
-        *len = (size_t)word;
-    }
-    return rc;
-}
-
 int mproc_pack_handle(mproc_pack *p, const void *object)
 {
-    const mproc__obj *o = object;
-    if (p && mproc__is_proxy(object))
-        return mproc__proxy_pack(p, object);
-    if (!p || mproc__obj_check(o, 0) != 0)
+    if (!p || mproc__object_check(object, 0) != 0)
         return mproc__fail(MPROC_EINVAL);
-    mproc__record recs[MPROC__MAX_RECORDS];
-    uint32_t n = 0;
-    record_of(o, &recs[n++]);
-    if (o->dep)
-        record_of(o->dep, &recs[n++]);
+    const mproc__object *o = object;
+    return o->ops->pack(p, o);
+}
+
+int mproc__pack_records(mproc_pack *p, uint32_t kind, const mproc__record *recs, uint32_t n)
+{
+    if (n == 0 || n > MPROC__MAX_RECORDS)
+        return mproc__fail(MPROC_EINVAL);
     uint8_t body[HANDLE_HEAD + MPROC__MAX_RECORDS * MPROC__RECORD_SIZE];
-    mproc__put_u32le(body, o->kind);
+    mproc__put_u32le(body, kind);
     mproc__put_u32le(body + 4, n);
     for (uint32_t i = 0; i < n; i++)
         encode_record(body + HANDLE_HEAD + i * MPROC__RECORD_SIZE, &recs[i]);
@@ -369,6 +343,23 @@ static int take(mproc_unpacker *u, uint8_t want, uint64_t *word, const uint8_t *
     *body = u->data + body_pos;
     u->pos += size;
     return 0;
+}
+
+int mproc__pack_proxy(mproc_pack *p, const void *body, size_t len)
+{
+    return append_field(p, MPROC_FIELD_PROXY, len, body, len, false);
+}
+
+int mproc__unpack_proxy(mproc_unpacker *u, const void **body, size_t *len)
+{
+    uint64_t word;
+    const uint8_t *data;
+    int rc = take(u, MPROC_FIELD_PROXY, &word, &data);
+    if (!rc) {
+        *body = data;
+        *len = (size_t)word;
+    }
+    return rc;
 }
 
 int mproc_unpack_i64(mproc_unpacker *u, int64_t *v)
@@ -517,29 +508,6 @@ int mproc__pack_visit_handles(uint8_t *data, size_t len, mproc__handle_fn fn, vo
         u.pos += size;
     }
     return 0;
-}
-
-int mproc__handles_push(mproc__handles *h, mpp_handle v)
-{
-    if (h->count == h->cap) {
-        size_t cap = h->cap ? h->cap * 2 : 8;
-        mpp_handle *items = mproc_realloc(h->items, cap * sizeof *items);
-        if (!items)
-            return MPROC_ENOMEM;
-        h->items = items;
-        h->cap = cap;
-    }
-    h->items[h->count++] = v;
-    return 0;
-}
-
-void mproc__handles_close(mproc__handles *h)
-{
-    for (size_t i = 0; i < h->count; i++)
-        mpp_handle_close(h->items[i]);
-    mproc_free(h->items);
-    h->items = NULL;
-    h->count = h->cap = 0;
 }
 
 static int dup_one(void *ctx, uint64_t *handle)

@@ -6,7 +6,7 @@
  * monotonic clock) that tasks in any process poll or wait on. */
 #include <string.h>
 
-#include "internal.h"
+#include "pool/pool_internal.h"
 
 #define EXECUTOR_MAGIC 0x6d704578u
 #define DESTROY_WAIT_MS 60000 /* destroy waits this long at a time, saying so */
@@ -65,7 +65,7 @@ int mproc_executor_submit(mproc_executor *ex, const char *task, const mproc_pack
         *out = NULL;
     if (check_executor(ex) || !out)
         return mproc__fail(MPROC_EINVAL);
-    if (__atomic_load_n(&ex->shut_down, __ATOMIC_SEQ_CST))
+    if (mproc__load(&ex->shut_down))
         return mproc__fail(MPROC_ESTATE);
     return mproc__pool_apply_tagged(ex->pool, task, args, ex, out);
 }
@@ -75,7 +75,7 @@ int mproc_executor_map(mproc_executor *ex, const char *task, const mproc_pack *i
 {
     if (check_executor(ex))
         return mproc__fail(MPROC_EINVAL);
-    if (__atomic_load_n(&ex->shut_down, __ATOMIC_SEQ_CST))
+    if (mproc__load(&ex->shut_down))
         return mproc__fail(MPROC_ESTATE);
     return mproc_pool_map(ex->pool, task, items, results, n, chunksize, timeout_ms);
 }
@@ -85,7 +85,7 @@ int mproc_executor_shutdown(mproc_executor *ex, bool wait, bool cancel_futures,
 {
     if (check_executor(ex))
         return mproc__fail(MPROC_EINVAL);
-    __atomic_store_n(&ex->shut_down, true, __ATOMIC_SEQ_CST); /* submit may run meanwhile */
+    mproc__store(&ex->shut_down, true); /* submit may run meanwhile */
     if (cancel_futures)
         mproc__pool_cancel_tagged(ex->pool, ex);
     int rc = wait ? mproc__pool_wait_tagged(ex->pool, ex, timeout_ms) : 0;
@@ -165,12 +165,12 @@ typedef struct cancel_state {
 } cancel_state;
 
 struct mproc_cancel {
-    mproc__obj o;
+    mproc__shared o;
 };
 
 static cancel_state *cancel_st(mproc_cancel *c)
 {
-    return mproc__obj_state(&c->o);
+    return mproc__shared_state(&c->o);
 }
 
 int mproc_cancel_create(mproc_cancel **out, int64_t timeout_ms)
@@ -178,49 +178,49 @@ int mproc_cancel_create(mproc_cancel **out, int64_t timeout_ms)
     if (!out || timeout_ms < MPROC_FOREVER)
         return mproc__fail(MPROC_EINVAL);
     *out = NULL;
-    int rc = mproc__object_new(MPROC__KIND_CANCEL, sizeof **out, sizeof(cancel_state), 1,
+    int rc = mproc__shared_new(MPROC__KIND_CANCEL, sizeof **out, sizeof(cancel_state), 1,
                                (void **)out);
     if (rc)
         return rc;
-    __atomic_store_n(&cancel_st(*out)->deadline, mproc__deadline(timeout_ms), __ATOMIC_SEQ_CST);
+    mproc__store(&cancel_st(*out)->deadline, mproc__deadline(timeout_ms));
     return 0;
 }
 
 int mproc_cancel_trigger(mproc_cancel *c)
 {
-    if (mproc__obj_check(c, MPROC__KIND_CANCEL))
+    if (mproc__object_check(c, MPROC__KIND_CANCEL))
         return mproc__fail(MPROC_EINVAL);
     cancel_state *st = cancel_st(c);
-    __atomic_store_n(&st->flag, 1, __ATOMIC_SEQ_CST);
+    mproc__store(&st->flag, 1);
     mproc__wake_all(mproc__park_of(&c->o, 0), &st->flag, &st->waiters);
     return 0;
 }
 
 static bool requested(cancel_state *st)
 {
-    if (__atomic_load_n(&st->flag, __ATOMIC_SEQ_CST))
+    if (mproc__load(&st->flag))
         return true;
-    int64_t deadline = __atomic_load_n(&st->deadline, __ATOMIC_SEQ_CST);
+    int64_t deadline = mproc__load(&st->deadline);
     return deadline >= 0 && mproc__remaining(deadline) == 0;
 }
 
 int mproc_cancel_requested(mproc_cancel *c)
 {
-    if (mproc__obj_check(c, MPROC__KIND_CANCEL))
+    if (mproc__object_check(c, MPROC__KIND_CANCEL))
         return mproc__fail(MPROC_EINVAL);
     return requested(cancel_st(c));
 }
 
 int mproc_cancel_wait(mproc_cancel *c, int64_t timeout_ms)
 {
-    if (mproc__obj_check(c, MPROC__KIND_CANCEL))
+    if (mproc__object_check(c, MPROC__KIND_CANCEL))
         return mproc__fail(MPROC_EINVAL);
     cancel_state *st = cancel_st(c);
     int64_t deadline = mproc__deadline(timeout_ms);
     while (!requested(st)) {
         /* Sleep to whichever comes first: our timeout or the token's own deadline. */
         int64_t ms = mproc__next_slice(deadline);
-        int64_t own = __atomic_load_n(&st->deadline, __ATOMIC_SEQ_CST);
+        int64_t own = mproc__load(&st->deadline);
         if (own >= 0) {
             int64_t to_own = mproc__remaining(own);
             ms = ms == MPROC_FOREVER || (to_own >= 0 && to_own < ms) ? to_own : ms;
@@ -235,13 +235,13 @@ int mproc_cancel_wait(mproc_cancel *c, int64_t timeout_ms)
 
 void mproc_cancel_destroy(mproc_cancel *c)
 {
-    if (mproc__obj_check(c, MPROC__KIND_CANCEL))
+    if (mproc__object_check(c, MPROC__KIND_CANCEL))
         return;
-    mproc__obj_close(&c->o);
+    mproc__shared_close(&c->o);
     mproc_free(c);
 }
 
 int mproc_unpack_cancel(mproc_unpacker *u, mproc_cancel **out)
 {
-    return mproc__object_unpack(u, MPROC__KIND_CANCEL, sizeof **out, (void **)out);
+    return mproc__shared_unpack(u, MPROC__KIND_CANCEL, sizeof **out, (void **)out);
 }

@@ -1,15 +1,15 @@
-/* Shareable objects: a shared segment holding the object's state, and park handles its
- * waiters sleep on (see internal.h). */
+/* Objects in shared segments: a segment holding the object's state, and park handles its
+ * waiters sleep on (see objects.h); they travel as records. */
 #include <string.h>
 
-#include "internal.h"
+#include "objects/objects.h"
 
 typedef struct state_head {
     uint32_t magic;
     uint32_t kind;
 } state_head;
 
-static void release_handles(mproc__obj *o)
+static void release_handles(mproc__shared *o)
 {
     mpp_segment_unmap(o->base, o->size);
     mpp_handle_close(o->seg);
@@ -20,11 +20,10 @@ static void release_handles(mproc__obj *o)
     o->nparks = 0;
 }
 
-int mproc__obj_create(mproc__obj *o, uint32_t kind, size_t state_size, uint32_t nparks)
+int mproc__shared_create(mproc__shared *o, uint32_t kind, size_t state_size, uint32_t nparks)
 {
     memset(o, 0, sizeof *o);
     o->seg = MPP_NO_HANDLE;
-    o->kind = kind;
     o->size = state_size;
     int rc = mpp_segment_create(state_size, &o->seg);
     rc = rc ? rc : mpp_segment_map(o->seg, state_size, &o->base);
@@ -43,11 +42,11 @@ int mproc__obj_create(mproc__obj *o, uint32_t kind, size_t state_size, uint32_t 
     state_head *head = o->base;
     head->magic = MPROC__STATE_MAGIC;
     head->kind = kind;
-    o->magic = MPROC__OBJ_MAGIC;
+    mproc__shared_init_head(o, kind);
     return 0;
 }
 
-int mproc__obj_open(mproc__obj *o, const mproc__record *r, uint32_t kind)
+int mproc__shared_open(mproc__shared *o, const mproc__record *r, uint32_t kind)
 {
     memset(o, 0, sizeof *o);
     o->seg = MPP_NO_HANDLE;
@@ -56,7 +55,6 @@ int mproc__obj_open(mproc__obj *o, const mproc__record *r, uint32_t kind)
     if (r->nparks > MPROC__MAX_PARKS || r->size < sizeof(state_head) ||
         r->offset > r->size - sizeof(state_head) || r->size > SIZE_MAX)
         return mproc__fail(MPROC_EINVAL);
-    o->kind = kind;
     o->size = (size_t)r->size;
     o->offset = (size_t)r->offset;
     int rc = mpp_handle_dup((mpp_handle)r->seg, &o->seg);
@@ -67,7 +65,7 @@ int mproc__obj_open(mproc__obj *o, const mproc__record *r, uint32_t kind)
             o->nparks++;
     }
     if (!rc) {
-        const state_head *head = mproc__obj_state(o);
+        const state_head *head = mproc__shared_state(o);
         if (head->magic != MPROC__STATE_MAGIC)
             rc = mproc__fail(MPROC_EPROTO);
         else if (head->kind != kind)
@@ -77,34 +75,56 @@ int mproc__obj_open(mproc__obj *o, const mproc__record *r, uint32_t kind)
         release_handles(o);
         return rc;
     }
-    o->magic = MPROC__OBJ_MAGIC;
+    mproc__shared_init_head(o, kind);
     return 0;
 }
 
-void mproc__obj_close(mproc__obj *o)
+void mproc__shared_init_head(mproc__shared *o, uint32_t kind)
 {
-    if (!o || o->magic != MPROC__OBJ_MAGIC)
+    o->head = (mproc__object){MPROC__OBJ_MAGIC, kind, &mproc__shared_ops};
+}
+
+void mproc__shared_close(mproc__shared *o)
+{
+    if (!o || o->head.magic != MPROC__OBJ_MAGIC)
         return;
-    o->magic = 0;
+    o->head.magic = 0;
     if (!o->borrowed)
         release_handles(o);
 }
 
-int mproc__obj_check(const void *object, uint32_t kind)
+static void record_of(const mproc__shared *o, mproc__record *r)
 {
-    const mproc__obj *o = object;
-    if (!o || o->magic != MPROC__OBJ_MAGIC || (kind && o->kind != kind))
-        return MPROC_EINVAL;
-    return 0;
+    memset(r, 0, sizeof *r);
+    r->kind = o->head.kind;
+    r->nparks = o->nparks;
+    r->seg = (uint64_t)o->seg;
+    r->size = o->size;
+    r->offset = o->offset;
+    for (uint32_t i = 0; i < o->nparks; i++)
+        r->parks[i] = (uint64_t)o->parks[i];
 }
 
-int mproc__object_new(uint32_t kind, size_t struct_size, size_t state_size, uint32_t nparks,
+static int pack_shared(mproc_pack *p, const mproc__object *object)
+{
+    const mproc__shared *o = (const mproc__shared *)object;
+    mproc__record recs[MPROC__MAX_RECORDS];
+    uint32_t n = 0;
+    record_of(o, &recs[n++]);
+    if (o->dep)
+        record_of(o->dep, &recs[n++]);
+    return mproc__pack_records(p, o->head.kind, recs, n);
+}
+
+const mproc__object_ops mproc__shared_ops = {pack_shared};
+
+int mproc__shared_new(uint32_t kind, size_t struct_size, size_t state_size, uint32_t nparks,
                       void **out)
 {
-    mproc__obj *o = mproc_calloc(1, struct_size);
+    mproc__shared *o = mproc_calloc(1, struct_size);
     if (!o)
         return mproc__fail(MPROC_ENOMEM);
-    int rc = mproc__obj_create(o, kind, state_size, nparks);
+    int rc = mproc__shared_create(o, kind, state_size, nparks);
     if (rc) {
         mproc_free(o);
         return rc;
@@ -113,7 +133,7 @@ int mproc__object_new(uint32_t kind, size_t struct_size, size_t state_size, uint
     return 0;
 }
 
-int mproc__object_unpack(mproc_unpacker *u, uint32_t kind, size_t struct_size, void **out)
+int mproc__shared_unpack(mproc_unpacker *u, uint32_t kind, size_t struct_size, void **out)
 {
     if (!out)
         return mproc__fail(MPROC_EINVAL);
@@ -122,10 +142,10 @@ int mproc__object_unpack(mproc_unpacker *u, uint32_t kind, size_t struct_size, v
     int rc = mproc__unpack_records(u, kind, recs, &n);
     if (rc)
         return rc;
-    mproc__obj *o = mproc_calloc(1, struct_size);
+    mproc__shared *o = mproc_calloc(1, struct_size);
     if (!o)
         return mproc__fail(MPROC_ENOMEM);
-    rc = mproc__obj_open(o, &recs[0], kind);
+    rc = mproc__shared_open(o, &recs[0], kind);
     if (rc) {
         mproc_free(o);
         return rc;

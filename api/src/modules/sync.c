@@ -4,143 +4,11 @@
  * atomic operations; a process that must wait parks on one of those words (platform.h:
  * a futex where there is one, a semaphore on Windows) and whoever changes the word wakes
  * it. Waiting never relies on a wake-up alone: waits are sliced, so a waker that died
- * between changing a word and waking costs a slice, not a hang.
- *
- * A lock word is 0 when free, else the holder's pid, with CONTENDED set once someone
- * waits. Waiters check every slice whether the holder still lives; the first to find it
- * dead takes the lock over and reports MPROC_EOWNERDEAD. (Kernel robust futex lists would
- * find the death sooner but are absent where we also run: qemu-user, Windows, macOS.) */
+ * between changing a word and waking costs a slice, not a hang. A Lock is a robust lock
+ * word (objects/park.c). */
 #include <string.h>
 
-#include "internal.h"
-
-#define CONTENDED 0x80000000u
-/* How long a waiter sleeps before it looks again on its own (dead holders, lost wakes). */
-#define SLICE_MS 20
-
-static uint32_t load32(const uint32_t *p)
-{
-    return __atomic_load_n(p, __ATOMIC_ACQUIRE);
-}
-
-static void store32(uint32_t *p, uint32_t v)
-{
-    __atomic_store_n(p, v, __ATOMIC_RELEASE);
-}
-
-static bool cas32(uint32_t *p, uint32_t *expected, uint32_t desired)
-{
-    return __atomic_compare_exchange_n(p, expected, desired, false, __ATOMIC_ACQ_REL,
-                                       __ATOMIC_ACQUIRE);
-}
-
-static uint32_t self_word(void)
-{
-    return (uint32_t)mpp_getpid() & ~CONTENDED;
-}
-
-/* The next sleep: what is left of the deadline, at most one slice (0: it passed). */
-int64_t mproc__next_slice(int64_t deadline)
-{
-    int64_t left = mproc__remaining(deadline);
-    return left < 0 || left > SLICE_MS ? SLICE_MS : left;
-}
-
-/* Sleeps on word while it equals expected, counting itself in *waiters meanwhile. */
-/* A waker on another core usually comes within microseconds: look for up to ~20-50 µs
- * before paying for a sleep and a wake-up (two system calls, two context switches). An
- * Event ping-pong between two processes went from 54 k to 1.6 M round trips/s with it. */
-#define SPIN_LOOKS 1000
-
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    __asm__ __volatile__("yield");
-#endif
-}
-
-void mproc__park_counted(mpp_handle park, uint32_t *word, uint32_t expected, uint32_t *waiters,
-                         int64_t ms)
-{
-    static int cpus; /* 0: not known yet; on one CPU the waker cannot run while we spin */
-    if (cpus == 0)
-        __atomic_store_n(&cpus, mpp_cpu_count() > 1 ? 2 : 1, __ATOMIC_RELAXED);
-    for (int i = 0; cpus > 1 && i < SPIN_LOOKS; i++) {
-        if (__atomic_load_n(word, __ATOMIC_ACQUIRE) != expected)
-            return;
-        cpu_relax();
-    }
-    __atomic_add_fetch(waiters, 1, __ATOMIC_SEQ_CST);
-    mpp_park_wait(park, word, expected, ms);
-    __atomic_sub_fetch(waiters, 1, __ATOMIC_SEQ_CST);
-}
-
-/* Wakes everyone counted in *waiters. */
-void mproc__wake_all(mpp_handle park, uint32_t *word, uint32_t *waiters)
-{
-    uint32_t n = __atomic_load_n(waiters, __ATOMIC_SEQ_CST);
-    if (n)
-        mpp_park_wake(park, word, n);
-}
-
-mpp_handle mproc__park_of(const mproc__obj *o, uint32_t i)
-{
-    return i < o->nparks ? o->parks[i] : MPP_NO_HANDLE;
-}
-
-/* ---- the lock word ------------------------------------------------------------------------ */
-
-int mproc__word_lock(uint32_t *word, mpp_handle park, int64_t timeout_ms)
-{
-    uint32_t me = self_word(), w = 0;
-    if (cas32(word, &w, me))
-        return 0;
-    int64_t deadline = mproc__deadline(timeout_ms);
-    for (;;) {
-        w = load32(word);
-        if (w == 0) {
-            /* Others may be parked: keep CONTENDED so our release wakes one. */
-            if (cas32(word, &w, me | CONTENDED))
-                return 0;
-            continue;
-        }
-        int64_t ms = mproc__next_slice(deadline);
-        if (ms > 0 && !(w & CONTENDED)) {
-            uint32_t marked = w | CONTENDED;
-            if (!cas32(word, &w, marked))
-                continue;
-            w = marked;
-        }
-        if (ms > 0)
-            mpp_park_wait(park, word, w, ms);
-        /* Unchanged after a whole slice (or a poll): is the holder still there? */
-        if (load32(word) == w && !mpp_pid_alive((int64_t)(w & ~CONTENDED))) {
-            if (cas32(word, &w, me | CONTENDED))
-                return MPROC_EOWNERDEAD;
-            continue;
-        }
-        if (ms == 0 || mproc__remaining(deadline) == 0)
-            return MPROC_ETIMEDOUT;
-    }
-}
-
-bool mproc__word_holder_alive(const uint32_t *word)
-{
-    uint32_t w = load32(word);
-    return w == 0 || mpp_pid_alive((int64_t)(w & ~CONTENDED));
-}
-
-int mproc__word_unlock(uint32_t *word, mpp_handle park)
-{
-    uint32_t w = __atomic_exchange_n(word, 0, __ATOMIC_RELEASE);
-    if (w == 0)
-        return MPROC_ESTATE;
-    if (w & CONTENDED)
-        mpp_park_wake(park, word, 1);
-    return 0;
-}
+#include "modules/modules.h"
 
 /* ---- Lock and RLock ------------------------------------------------------------------------ */
 
@@ -166,12 +34,11 @@ void mproc__lock_state_init(void *state, bool recursive)
     st->recursive = recursive;
 }
 
-void mproc__lock_view(mproc_lock *view, const mproc__obj *owner, size_t offset,
+void mproc__lock_view(mproc_lock *view, const mproc__shared *owner, size_t offset,
                       uint32_t park_index)
 {
     memset(view, 0, sizeof *view);
-    view->o.magic = MPROC__OBJ_MAGIC;
-    view->o.kind = MPROC__KIND_LOCK;
+    mproc__shared_init_head(&view->o, MPROC__KIND_LOCK);
     view->o.seg = owner->seg;
     view->o.base = owner->base;
     view->o.size = owner->size;
@@ -185,7 +52,7 @@ void mproc__lock_view(mproc_lock *view, const mproc__obj *owner, size_t offset,
 
 static lock_state *lock_st(const mproc_lock *l)
 {
-    return mproc__obj_state(&l->o);
+    return mproc__shared_state(&l->o);
 }
 
 static int lock_create(mproc_lock **out, bool recursive)
@@ -193,7 +60,7 @@ static int lock_create(mproc_lock **out, bool recursive)
     if (!out)
         return mproc__fail(MPROC_EINVAL);
     *out = NULL;
-    int rc = mproc__object_new(MPROC__KIND_LOCK, sizeof **out, sizeof(lock_state), 1,
+    int rc = mproc__shared_new(MPROC__KIND_LOCK, sizeof **out, sizeof(lock_state), 1,
                                (void **)out);
     if (!rc)
         mproc__lock_state_init(lock_st(*out), recursive);
@@ -212,13 +79,13 @@ int mproc_rlock_create(mproc_lock **out)
 
 static bool held_by_this_thread(const lock_state *st)
 {
-    return (load32(&st->word) & ~CONTENDED) == self_word() &&
-           __atomic_load_n(&st->owner_thread, __ATOMIC_RELAXED) == mpp_thread_id();
+    return mproc__word_held_here(&st->word) &&
+           mproc__load_relaxed(&st->owner_thread) == mpp_thread_id();
 }
 
 int mproc_lock_acquire(mproc_lock *l, int64_t timeout_ms)
 {
-    if (mproc__obj_check(l, MPROC__KIND_LOCK))
+    if (mproc__object_check(l, MPROC__KIND_LOCK))
         return mproc__fail(MPROC_EINVAL);
     lock_state *st = lock_st(l);
     if (st->recursive && held_by_this_thread(st)) {
@@ -228,7 +95,7 @@ int mproc_lock_acquire(mproc_lock *l, int64_t timeout_ms)
     int rc = mproc__word_lock(&st->word, mproc__park_of(&l->o, 0), timeout_ms);
     if (rc == 0 || rc == MPROC_EOWNERDEAD) {
         if (st->recursive) {
-            __atomic_store_n(&st->owner_thread, mpp_thread_id(), __ATOMIC_RELAXED);
+            mproc__store_relaxed(&st->owner_thread, mpp_thread_id());
             st->depth = 1;
         }
         return rc;
@@ -238,7 +105,7 @@ int mproc_lock_acquire(mproc_lock *l, int64_t timeout_ms)
 
 int mproc_lock_release(mproc_lock *l)
 {
-    if (mproc__obj_check(l, MPROC__KIND_LOCK))
+    if (mproc__object_check(l, MPROC__KIND_LOCK))
         return mproc__fail(MPROC_EINVAL);
     lock_state *st = lock_st(l);
     if (st->recursive) {
@@ -246,7 +113,7 @@ int mproc_lock_release(mproc_lock *l)
             return mproc__fail(MPROC_ESTATE);
         if (--st->depth > 0)
             return 0;
-        __atomic_store_n(&st->owner_thread, 0, __ATOMIC_RELAXED);
+        mproc__store_relaxed(&st->owner_thread, 0);
     }
     int rc = mproc__word_unlock(&st->word, mproc__park_of(&l->o, 0));
     return rc ? mproc__fail(rc) : 0;
@@ -254,16 +121,16 @@ int mproc_lock_release(mproc_lock *l)
 
 int mproc_lock_locked(mproc_lock *l)
 {
-    if (mproc__obj_check(l, MPROC__KIND_LOCK))
+    if (mproc__object_check(l, MPROC__KIND_LOCK))
         return mproc__fail(MPROC_EINVAL);
-    return load32(&lock_st(l)->word) != 0;
+    return mproc__load_acquire(&lock_st(l)->word) != 0;
 }
 
 void mproc_lock_destroy(mproc_lock *l)
 {
-    if (mproc__obj_check(l, MPROC__KIND_LOCK) || l->o.borrowed || l->o.embedded)
+    if (mproc__object_check(l, MPROC__KIND_LOCK) || l->o.borrowed || l->o.embedded)
         return; /* a Value's or a Condition's lock goes with its owner */
-    mproc__obj_close(&l->o);
+    mproc__shared_close(&l->o);
     mproc_free(l);
 }
 
@@ -284,7 +151,7 @@ void mproc_rlock_destroy(mproc_lock *l)
 
 int mproc_unpack_lock(mproc_unpacker *u, mproc_lock **out)
 {
-    return mproc__object_unpack(u, MPROC__KIND_LOCK, sizeof **out, (void **)out);
+    return mproc__shared_unpack(u, MPROC__KIND_LOCK, sizeof **out, (void **)out);
 }
 
 /* Whether the caller may wait/notify: an RLock held by this thread; a Lock held by this
@@ -294,7 +161,7 @@ static bool lock_held_here(const mproc_lock *l)
     const lock_state *st = lock_st(l);
     if (st->recursive)
         return held_by_this_thread(st);
-    return (load32(&st->word) & ~CONTENDED) == self_word();
+    return mproc__word_held_here(&st->word);
 }
 
 /* ---- Semaphore ------------------------------------------------------------------------------- */
@@ -308,7 +175,7 @@ typedef struct sem_state {
 } sem_state;
 
 struct mproc_sem {
-    mproc__obj o;
+    mproc__shared o;
 };
 
 static int sem_create(mproc_sem **out, uint32_t value, bool bounded)
@@ -316,11 +183,11 @@ static int sem_create(mproc_sem **out, uint32_t value, bool bounded)
     if (!out || value > INT32_MAX)
         return mproc__fail(MPROC_EINVAL);
     *out = NULL;
-    int rc = mproc__object_new(MPROC__KIND_SEM, sizeof **out, sizeof(sem_state), 1,
+    int rc = mproc__shared_new(MPROC__KIND_SEM, sizeof **out, sizeof(sem_state), 1,
                                (void **)out);
     if (rc)
         return rc;
-    sem_state *st = mproc__obj_state(&(*out)->o);
+    sem_state *st = mproc__shared_state(&(*out)->o);
     st->value = value;
     st->bounded = bounded;
     st->max = value;
@@ -339,14 +206,14 @@ int mproc_sem_create_bounded(mproc_sem **out, uint32_t value)
 
 int mproc_sem_acquire(mproc_sem *s, int64_t timeout_ms)
 {
-    if (mproc__obj_check(s, MPROC__KIND_SEM))
+    if (mproc__object_check(s, MPROC__KIND_SEM))
         return mproc__fail(MPROC_EINVAL);
-    sem_state *st = mproc__obj_state(&s->o);
+    sem_state *st = mproc__shared_state(&s->o);
     int64_t deadline = mproc__deadline(timeout_ms);
     for (;;) {
-        uint32_t v = load32(&st->value);
+        uint32_t v = mproc__load_acquire(&st->value);
         if (v > 0) {
-            if (cas32(&st->value, &v, v - 1))
+            if (mproc__cas_acq_rel(&st->value, &v, v - 1))
                 return 0;
             continue;
         }
@@ -359,37 +226,37 @@ int mproc_sem_acquire(mproc_sem *s, int64_t timeout_ms)
 
 int mproc_sem_release(mproc_sem *s)
 {
-    if (mproc__obj_check(s, MPROC__KIND_SEM))
+    if (mproc__object_check(s, MPROC__KIND_SEM))
         return mproc__fail(MPROC_EINVAL);
-    sem_state *st = mproc__obj_state(&s->o);
-    uint32_t v = load32(&st->value);
+    sem_state *st = mproc__shared_state(&s->o);
+    uint32_t v = mproc__load_acquire(&st->value);
     do {
         if ((st->bounded && v >= st->max) || v >= INT32_MAX)
             return mproc__fail(MPROC_ESTATE);
-    } while (!cas32(&st->value, &v, v + 1));
-    if (__atomic_load_n(&st->waiters, __ATOMIC_SEQ_CST))
+    } while (!mproc__cas_acq_rel(&st->value, &v, v + 1));
+    if (mproc__load(&st->waiters))
         mpp_park_wake(mproc__park_of(&s->o, 0), &st->value, 1);
     return 0;
 }
 
 int mproc_sem_value(mproc_sem *s)
 {
-    if (mproc__obj_check(s, MPROC__KIND_SEM))
+    if (mproc__object_check(s, MPROC__KIND_SEM))
         return mproc__fail(MPROC_EINVAL);
-    return (int)load32(&((sem_state *)mproc__obj_state(&s->o))->value);
+    return (int)mproc__load_acquire(&((sem_state *)mproc__shared_state(&s->o))->value);
 }
 
 void mproc_sem_destroy(mproc_sem *s)
 {
-    if (mproc__obj_check(s, MPROC__KIND_SEM))
+    if (mproc__object_check(s, MPROC__KIND_SEM))
         return;
-    mproc__obj_close(&s->o);
+    mproc__shared_close(&s->o);
     mproc_free(s);
 }
 
 int mproc_unpack_sem(mproc_unpacker *u, mproc_sem **out)
 {
-    return mproc__object_unpack(u, MPROC__KIND_SEM, sizeof **out, (void **)out);
+    return mproc__shared_unpack(u, MPROC__KIND_SEM, sizeof **out, (void **)out);
 }
 
 /* ---- Condition -----------------------------------------------------------------------------
@@ -407,24 +274,24 @@ typedef struct cond_state {
 } cond_state;
 
 struct mproc_cond {
-    mproc__obj o;
+    mproc__shared o;
     mproc_lock lock;
 };
 
 static cond_state *cond_st(const mproc_cond *c)
 {
-    return mproc__obj_state(&c->o);
+    return mproc__shared_state(&c->o);
 }
 
 int mproc_cond_create(mproc_cond **out, mproc_lock *lock)
 {
-    if (!out || (lock && mproc__obj_check(lock, MPROC__KIND_LOCK)))
+    if (!out || (lock && mproc__object_check(lock, MPROC__KIND_LOCK)))
         return mproc__fail(MPROC_EINVAL);
     *out = NULL;
     mproc_cond *c = mproc_calloc(1, sizeof *c);
     if (!c)
         return mproc__fail(MPROC_ENOMEM);
-    int rc = mproc__obj_create(&c->o, MPROC__KIND_COND, sizeof(cond_state), 1);
+    int rc = mproc__shared_create(&c->o, MPROC__KIND_COND, sizeof(cond_state), 1);
     if (rc) {
         mproc_free(c);
         return rc;
@@ -438,14 +305,14 @@ int mproc_cond_create(mproc_cond **out, mproc_lock *lock)
                            .offset = lock->o.offset};
         for (uint32_t i = 0; i < lock->o.nparks; i++)
             r.parks[i] = (uint64_t)lock->o.parks[i];
-        rc = mproc__obj_open(&c->lock.o, &r, MPROC__KIND_LOCK);
+        rc = mproc__shared_open(&c->lock.o, &r, MPROC__KIND_LOCK);
     } else {
-        rc = mproc__obj_create(&c->lock.o, MPROC__KIND_LOCK, sizeof(lock_state), 1);
+        rc = mproc__shared_create(&c->lock.o, MPROC__KIND_LOCK, sizeof(lock_state), 1);
         if (!rc)
             mproc__lock_state_init(lock_st(&c->lock), true);
     }
     if (rc) {
-        mproc__obj_close(&c->o);
+        mproc__shared_close(&c->o);
         mproc_free(c);
         return rc;
     }
@@ -457,19 +324,19 @@ int mproc_cond_create(mproc_cond **out, mproc_lock *lock)
 
 mproc_lock *mproc_cond_lock(mproc_cond *c)
 {
-    return mproc__obj_check(c, MPROC__KIND_COND) ? NULL : &c->lock;
+    return mproc__object_check(c, MPROC__KIND_COND) ? NULL : &c->lock;
 }
 
 int mproc_cond_acquire(mproc_cond *c, int64_t timeout_ms)
 {
-    if (mproc__obj_check(c, MPROC__KIND_COND))
+    if (mproc__object_check(c, MPROC__KIND_COND))
         return mproc__fail(MPROC_EINVAL);
     return mproc_lock_acquire(&c->lock, timeout_ms);
 }
 
 int mproc_cond_release(mproc_cond *c)
 {
-    if (mproc__obj_check(c, MPROC__KIND_COND))
+    if (mproc__object_check(c, MPROC__KIND_COND))
         return mproc__fail(MPROC_EINVAL);
     return mproc_lock_release(&c->lock);
 }
@@ -478,7 +345,7 @@ int mproc_cond_release(mproc_cond *c)
 
 int mproc_cond_wait(mproc_cond *c, int64_t timeout_ms)
 {
-    if (mproc__obj_check(c, MPROC__KIND_COND))
+    if (mproc__object_check(c, MPROC__KIND_COND))
         return mproc__fail(MPROC_EINVAL);
     if (!lock_held_here(&c->lock))
         return mproc__fail(MPROC_ESTATE);
@@ -486,7 +353,7 @@ int mproc_cond_wait(mproc_cond *c, int64_t timeout_ms)
     lock_state *ls = lock_st(&c->lock);
     int64_t deadline = mproc__deadline(timeout_ms);
 
-    __atomic_add_fetch(&st->counts, SLEEPER, __ATOMIC_SEQ_CST);
+    mproc__add(&st->counts, SLEEPER);
     /* Let go of the lock entirely (an RLock may be held several times), as Python. */
     uint32_t depth = ls->recursive ? ls->depth : 1;
     if (ls->recursive) {
@@ -496,11 +363,10 @@ int mproc_cond_wait(mproc_cond *c, int64_t timeout_ms)
 
     bool notified = false;
     for (;;) {
-        uint32_t seen = __atomic_load_n(&st->seq, __ATOMIC_SEQ_CST);
-        uint64_t cnt = __atomic_load_n(&st->counts, __ATOMIC_SEQ_CST);
+        uint32_t seen = mproc__load(&st->seq);
+        uint64_t cnt = mproc__load(&st->counts);
         if ((uint32_t)cnt > 0) {
-            if (__atomic_compare_exchange_n(&st->counts, &cnt, cnt - SLEEPER - 1, false,
-                                            __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
+            if (mproc__cas(&st->counts, &cnt, cnt - SLEEPER - 1)) {
                 notified = true;
                 break;
             }
@@ -508,8 +374,7 @@ int mproc_cond_wait(mproc_cond *c, int64_t timeout_ms)
         }
         int64_t ms = mproc__next_slice(deadline);
         if (ms == 0) {
-            if (__atomic_compare_exchange_n(&st->counts, &cnt, cnt - SLEEPER, false,
-                                            __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+            if (mproc__cas(&st->counts, &cnt, cnt - SLEEPER))
                 break;
             continue; /* a notify came in meanwhile: take it */
         }
@@ -526,7 +391,7 @@ int mproc_cond_wait(mproc_cond *c, int64_t timeout_ms)
 
 int mproc_cond_wait_for(mproc_cond *c, bool (*pred)(void *arg), void *arg, int64_t timeout_ms)
 {
-    if (mproc__obj_check(c, MPROC__KIND_COND) || !pred)
+    if (mproc__object_check(c, MPROC__KIND_COND) || !pred)
         return mproc__fail(MPROC_EINVAL);
     int64_t deadline = mproc__deadline(timeout_ms);
     while (!pred(arg)) {
@@ -542,12 +407,12 @@ int mproc_cond_wait_for(mproc_cond *c, bool (*pred)(void *arg), void *arg, int64
 
 int mproc_cond_notify(mproc_cond *c, int n)
 {
-    if (mproc__obj_check(c, MPROC__KIND_COND) || n < 0)
+    if (mproc__object_check(c, MPROC__KIND_COND) || n < 0)
         return mproc__fail(MPROC_EINVAL);
     if (!lock_held_here(&c->lock))
         return mproc__fail(MPROC_ESTATE);
     cond_state *st = cond_st(c);
-    uint64_t cnt = __atomic_load_n(&st->counts, __ATOMIC_SEQ_CST), next;
+    uint64_t cnt = mproc__load(&st->counts), next;
     uint32_t add;
     do {
         uint32_t sleepers = (uint32_t)(cnt >> 32), signals = (uint32_t)cnt;
@@ -556,9 +421,8 @@ int mproc_cond_notify(mproc_cond *c, int n)
         if (add == 0)
             return 0;
         next = cnt + add;
-    } while (!__atomic_compare_exchange_n(&st->counts, &cnt, next, false, __ATOMIC_SEQ_CST,
-                                          __ATOMIC_SEQ_CST));
-    __atomic_add_fetch(&st->seq, 1, __ATOMIC_SEQ_CST);
+    } while (!mproc__cas(&st->counts, &cnt, next));
+    mproc__add(&st->seq, 1);
     /* Which sleeper takes which signal is theirs to race for: wake them all. */
     mproc__wake_all(mproc__park_of(&c->o, 0), &st->seq, &st->waiters);
     return (int)add;
@@ -571,10 +435,10 @@ int mproc_cond_notify_all(mproc_cond *c)
 
 void mproc_cond_destroy(mproc_cond *c)
 {
-    if (mproc__obj_check(c, MPROC__KIND_COND))
+    if (mproc__object_check(c, MPROC__KIND_COND))
         return;
-    mproc__obj_close(&c->lock.o);
-    mproc__obj_close(&c->o);
+    mproc__shared_close(&c->lock.o);
+    mproc__shared_close(&c->o);
     mproc_free(c);
 }
 
@@ -592,11 +456,11 @@ int mproc_unpack_cond(mproc_unpacker *u, mproc_cond **out)
     mproc_cond *c = mproc_calloc(1, sizeof *c);
     if (!c)
         return mproc__fail(MPROC_ENOMEM);
-    rc = mproc__obj_open(&c->o, &recs[0], MPROC__KIND_COND);
+    rc = mproc__shared_open(&c->o, &recs[0], MPROC__KIND_COND);
     if (!rc) {
-        rc = mproc__obj_open(&c->lock.o, &recs[1], MPROC__KIND_LOCK);
+        rc = mproc__shared_open(&c->lock.o, &recs[1], MPROC__KIND_LOCK);
         if (rc)
-            mproc__obj_close(&c->o);
+            mproc__shared_close(&c->o);
     }
     if (rc) {
         mproc_free(c);
@@ -617,7 +481,7 @@ typedef struct event_state {
 } event_state;
 
 struct mproc_event {
-    mproc__obj o;
+    mproc__shared o;
 };
 
 int mproc_event_create(mproc_event **out)
@@ -625,47 +489,47 @@ int mproc_event_create(mproc_event **out)
     if (!out)
         return mproc__fail(MPROC_EINVAL);
     *out = NULL;
-    return mproc__object_new(MPROC__KIND_EVENT, sizeof **out, sizeof(event_state), 1,
+    return mproc__shared_new(MPROC__KIND_EVENT, sizeof **out, sizeof(event_state), 1,
                              (void **)out);
 }
 
 static event_state *event_st(mproc_event *e)
 {
-    return mproc__obj_state(&e->o);
+    return mproc__shared_state(&e->o);
 }
 
 int mproc_event_set(mproc_event *e)
 {
-    if (mproc__obj_check(e, MPROC__KIND_EVENT))
+    if (mproc__object_check(e, MPROC__KIND_EVENT))
         return mproc__fail(MPROC_EINVAL);
     event_state *st = event_st(e);
-    __atomic_store_n(&st->flag, 1, __ATOMIC_SEQ_CST);
+    mproc__store(&st->flag, 1);
     mproc__wake_all(mproc__park_of(&e->o, 0), &st->flag, &st->waiters);
     return 0;
 }
 
 int mproc_event_clear(mproc_event *e)
 {
-    if (mproc__obj_check(e, MPROC__KIND_EVENT))
+    if (mproc__object_check(e, MPROC__KIND_EVENT))
         return mproc__fail(MPROC_EINVAL);
-    store32(&event_st(e)->flag, 0);
+    mproc__store_release(&event_st(e)->flag, 0);
     return 0;
 }
 
 int mproc_event_is_set(mproc_event *e)
 {
-    if (mproc__obj_check(e, MPROC__KIND_EVENT))
+    if (mproc__object_check(e, MPROC__KIND_EVENT))
         return mproc__fail(MPROC_EINVAL);
-    return load32(&event_st(e)->flag) != 0;
+    return mproc__load_acquire(&event_st(e)->flag) != 0;
 }
 
 int mproc_event_wait(mproc_event *e, int64_t timeout_ms)
 {
-    if (mproc__obj_check(e, MPROC__KIND_EVENT))
+    if (mproc__object_check(e, MPROC__KIND_EVENT))
         return mproc__fail(MPROC_EINVAL);
     event_state *st = event_st(e);
     int64_t deadline = mproc__deadline(timeout_ms);
-    while (!load32(&st->flag)) {
+    while (!mproc__load_acquire(&st->flag)) {
         int64_t ms = mproc__next_slice(deadline);
         if (ms == 0)
             return mproc__fail(MPROC_ETIMEDOUT);
@@ -676,15 +540,15 @@ int mproc_event_wait(mproc_event *e, int64_t timeout_ms)
 
 void mproc_event_destroy(mproc_event *e)
 {
-    if (mproc__obj_check(e, MPROC__KIND_EVENT))
+    if (mproc__object_check(e, MPROC__KIND_EVENT))
         return;
-    mproc__obj_close(&e->o);
+    mproc__shared_close(&e->o);
     mproc_free(e);
 }
 
 int mproc_unpack_event(mproc_unpacker *u, mproc_event **out)
 {
-    return mproc__object_unpack(u, MPROC__KIND_EVENT, sizeof **out, (void **)out);
+    return mproc__shared_unpack(u, MPROC__KIND_EVENT, sizeof **out, (void **)out);
 }
 
 /* ---- Barrier ------------------------------------------------------------------------------
@@ -710,12 +574,12 @@ typedef struct barrier_state {
 } barrier_state;
 
 struct mproc_barrier {
-    mproc__obj o;
+    mproc__shared o;
 };
 
 static barrier_state *barrier_st(mproc_barrier *b)
 {
-    return mproc__obj_state(&b->o);
+    return mproc__shared_state(&b->o);
 }
 
 int mproc_barrier_create(mproc_barrier **out, const mproc_barrier_opts *opts)
@@ -729,7 +593,7 @@ int mproc_barrier_create(mproc_barrier **out, const mproc_barrier_opts *opts)
         return mproc__fail(MPROC_ETOOBIG);
     if (opts->action && !mproc_task_lookup(opts->action))
         return mproc__fail(MPROC_ENOTASK);
-    int rc = mproc__object_new(MPROC__KIND_BARRIER, sizeof **out, sizeof(barrier_state), 2,
+    int rc = mproc__shared_new(MPROC__KIND_BARRIER, sizeof **out, sizeof(barrier_state), 2,
                                (void **)out);
     if (rc)
         return rc;
@@ -751,9 +615,9 @@ static void end_cycle(mproc_barrier *b, bool broken)
     else
         st->broken_cycles &= ~bit;
     st->count = 0;
-    __atomic_store_n(&st->cycle, st->cycle + 1, __ATOMIC_SEQ_CST);
+    mproc__store(&st->cycle, st->cycle + 1);
     st->broken_cycles &= ~((uint64_t)1 << (st->cycle % 64));
-    __atomic_add_fetch(&st->seq, 1, __ATOMIC_SEQ_CST);
+    mproc__add(&st->seq, 1);
     mproc__wake_all(mproc__park_of(&b->o, 1), &st->seq, &st->waiters);
 }
 
@@ -792,7 +656,7 @@ static int run_action(const char *name)
 
 int mproc_barrier_wait(mproc_barrier *b, int64_t timeout_ms)
 {
-    if (mproc__obj_check(b, MPROC__KIND_BARRIER) || timeout_ms < MPROC_BARRIER_DEFAULT)
+    if (mproc__object_check(b, MPROC__KIND_BARRIER) || timeout_ms < MPROC_BARRIER_DEFAULT)
         return mproc__fail(MPROC_EINVAL);
     barrier_state *st = barrier_st(b);
     if (timeout_ms == MPROC_BARRIER_DEFAULT)
@@ -815,7 +679,7 @@ int mproc_barrier_wait(mproc_barrier *b, int64_t timeout_ms)
         return rc ? mproc__fail(rc) : (int)index;
     }
     for (;;) {
-        uint32_t seen = __atomic_load_n(&st->seq, __ATOMIC_SEQ_CST);
+        uint32_t seen = mproc__load(&st->seq);
         barrier_unlock(b);
         int64_t ms = mproc__next_slice(deadline);
         if (ms > 0)
@@ -840,7 +704,7 @@ int mproc_barrier_wait(mproc_barrier *b, int64_t timeout_ms)
 
 int mproc_barrier_abort(mproc_barrier *b)
 {
-    if (mproc__obj_check(b, MPROC__KIND_BARRIER))
+    if (mproc__object_check(b, MPROC__KIND_BARRIER))
         return mproc__fail(MPROC_EINVAL);
     int rc = barrier_lock(b);
     if (rc)
@@ -855,7 +719,7 @@ int mproc_barrier_abort(mproc_barrier *b)
 
 int mproc_barrier_reset(mproc_barrier *b)
 {
-    if (mproc__obj_check(b, MPROC__KIND_BARRIER))
+    if (mproc__object_check(b, MPROC__KIND_BARRIER))
         return mproc__fail(MPROC_EINVAL);
     int rc = barrier_lock(b);
     if (rc)
@@ -870,34 +734,34 @@ int mproc_barrier_reset(mproc_barrier *b)
 
 int mproc_barrier_parties(mproc_barrier *b)
 {
-    if (mproc__obj_check(b, MPROC__KIND_BARRIER))
+    if (mproc__object_check(b, MPROC__KIND_BARRIER))
         return mproc__fail(MPROC_EINVAL);
     return (int)barrier_st(b)->parties;
 }
 
 int mproc_barrier_n_waiting(mproc_barrier *b)
 {
-    if (mproc__obj_check(b, MPROC__KIND_BARRIER))
+    if (mproc__object_check(b, MPROC__KIND_BARRIER))
         return mproc__fail(MPROC_EINVAL);
-    return (int)__atomic_load_n(&barrier_st(b)->count, __ATOMIC_SEQ_CST);
+    return (int)mproc__load(&barrier_st(b)->count);
 }
 
 int mproc_barrier_broken(mproc_barrier *b)
 {
-    if (mproc__obj_check(b, MPROC__KIND_BARRIER))
+    if (mproc__object_check(b, MPROC__KIND_BARRIER))
         return mproc__fail(MPROC_EINVAL);
-    return __atomic_load_n(&barrier_st(b)->broken, __ATOMIC_SEQ_CST) != 0;
+    return mproc__load(&barrier_st(b)->broken) != 0;
 }
 
 void mproc_barrier_destroy(mproc_barrier *b)
 {
-    if (mproc__obj_check(b, MPROC__KIND_BARRIER))
+    if (mproc__object_check(b, MPROC__KIND_BARRIER))
         return;
-    mproc__obj_close(&b->o);
+    mproc__shared_close(&b->o);
     mproc_free(b);
 }
 
 int mproc_unpack_barrier(mproc_unpacker *u, mproc_barrier **out)
 {
-    return mproc__object_unpack(u, MPROC__KIND_BARRIER, sizeof **out, (void **)out);
+    return mproc__shared_unpack(u, MPROC__KIND_BARRIER, sizeof **out, (void **)out);
 }

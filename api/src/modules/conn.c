@@ -6,7 +6,7 @@
  * keeps the rest, which goes out before anything else sent on the handle. */
 #include <string.h>
 
-#include "internal.h"
+#include "modules/modules.h"
 
 enum { FRAME_HEAD = 8 };
 enum { CONN_READ = 1, CONN_WRITE = 2 };
@@ -14,7 +14,7 @@ enum { CONN_READ = 1, CONN_WRITE = 2 };
 enum { COALESCE_MAX = 4096 };
 
 struct mproc_conn {
-    mproc__obj o; /* seg: the OS handle, size: CONN_READ | CONN_WRITE (what travels) */
+    mproc__shared o; /* seg: the OS handle, size: CONN_READ | CONN_WRITE (what travels) */
     mpp_conn *os;
     bool readable, writable, at_end;
     /* the message being received */
@@ -30,8 +30,23 @@ struct mproc_conn {
 
 static mproc_conn *live_conns;
 
+/* A forked child closes the ends its parent's code held (not those it was given). */
+static void forget_inherited_conns(void)
+{
+    /* Only this thread exists in a forked child: the list is ours. An end the parent's
+     * code held becomes a closed handle here (its calls give MPROC_ECLOSED). */
+    for (mproc_conn *c = live_conns; c; c = c->next)
+        if (c->os && !mproc__was_received(mpp_conn_handle(c->os))) {
+            mpp_conn_close(c->os);
+            c->os = NULL;
+        }
+}
+
+static mproc__fork_hook fork_hook = {.fn = forget_inherited_conns};
+
 static void link_conn(mproc_conn *c)
 {
+    mproc__at_fork_child(&fork_hook);
     mpp_lock();
     c->next = live_conns;
     if (live_conns)
@@ -53,64 +68,9 @@ static void unlink_conn(mproc_conn *c)
     mpp_unlock();
 }
 
-/* ---- handles a child received ------------------------------------------------------------ */
-
-static mproc__handles received;
-static bool *received_taken;
-
-void mproc__set_received(const mpp_handle *handles, size_t n)
-{
-    received_taken = mproc_calloc(n ? n : 1, sizeof *received_taken);
-    for (size_t i = 0; i < n && received_taken; i++)
-        if (mproc__handles_push(&received, handles[i]) != 0)
-            break;
-}
-
-void mproc__received_end(bool close_untaken)
-{
-    mpp_lock();
-    for (size_t i = 0; i < received.count; i++)
-        if (close_untaken && received_taken && !received_taken[i])
-            mpp_handle_close(received.items[i]);
-    received.count = 0;
-    mproc_free(received_taken);
-    received_taken = NULL;
-    mpp_unlock();
-}
-
 mpp_conn *mproc__conn_os(mproc_conn *c)
 {
-    return mproc__obj_check(c, MPROC__KIND_CONN) == 0 ? c->os : NULL;
-}
-
-bool mproc__take_received(mpp_handle h)
-{
-    bool took = false;
-    mpp_lock();
-    for (size_t i = 0; i < received.count && !took; i++)
-        if (received.items[i] == h && !received_taken[i])
-            took = received_taken[i] = true;
-    mpp_unlock();
-    return took;
-}
-
-bool mproc__was_received(mpp_handle h)
-{
-    for (size_t i = 0; i < received.count; i++)
-        if (received.items[i] == h)
-            return true;
-    return false;
-}
-
-void mproc__forget_inherited_conns(void)
-{
-    /* Only this thread exists in a forked child: the list is ours. An end the parent's
-     * code held becomes a closed handle here (its calls give MPROC_ECLOSED). */
-    for (mproc_conn *c = live_conns; c; c = c->next)
-        if (c->os && !mproc__was_received(mpp_conn_handle(c->os))) {
-            mpp_conn_close(c->os);
-            c->os = NULL;
-        }
+    return mproc__object_check(c, MPROC__KIND_CONN) == 0 ? c->os : NULL;
 }
 
 static int conn_wrap(mpp_conn *os, unsigned flags, mproc_conn **out)
@@ -121,10 +81,9 @@ static int conn_wrap(mpp_conn *os, unsigned flags, mproc_conn **out)
     c->os = os;
     c->readable = flags & CONN_READ;
     c->writable = flags & CONN_WRITE;
-    c->o.kind = MPROC__KIND_CONN;
     c->o.seg = mpp_conn_handle(os);
     c->o.size = flags;
-    c->o.magic = MPROC__OBJ_MAGIC;
+    mproc__shared_init_head(&c->o, MPROC__KIND_CONN);
     link_conn(c);
     *out = c;
     return 0;
@@ -157,7 +116,7 @@ int mproc_pipe(mproc_conn **a, mproc_conn **b, bool duplex)
 
 static int check(mproc_conn *c)
 {
-    if (mproc__obj_check(c, MPROC__KIND_CONN))
+    if (mproc__object_check(c, MPROC__KIND_CONN))
         return mproc__fail(MPROC_EINVAL);
     return c->os ? 0 : MPROC_ECLOSED; /* closed by a fork (see forget_inherited_conns) */
 }
@@ -336,14 +295,14 @@ int mproc_conn_poll(mproc_conn *c, int64_t timeout_ms)
 
 void mproc_conn_close(mproc_conn *c)
 {
-    if (mproc__obj_check(c, MPROC__KIND_CONN))
+    if (mproc__object_check(c, MPROC__KIND_CONN))
         return;
     if (c->pending && c->os)
         flush_pending(c, mproc__deadline(1000));
     unlink_conn(c);
     mproc_free(c->pending);
     mproc_free(c->body);
-    c->o.magic = 0;
+    c->o.head.magic = 0;
     mpp_conn_close(c->os);
     mproc_free(c);
 }

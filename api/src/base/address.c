@@ -2,7 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "internal.h"
+#include "base/base.h"
 
 static bool host_char_ok(char ch, bool bracketed)
 {

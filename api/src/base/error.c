@@ -1,5 +1,6 @@
-/* The error table, mproc_strerror and the thread's last OS error. */
-#include "internal.h"
+/* The error table, mproc_strerror and the thread's last OS error. Stands on the C library
+ * alone: the OS primitives record their errors here. */
+#include "base/base.h"
 
 static _Thread_local int last_os_error;
 
@@ -38,34 +39,13 @@ int mproc_last_os_error(void)
     return last_os_error;
 }
 
-int mproc__fail_os(int os_error)
+void mproc__record_os_error(int os_error)
 {
     last_os_error = os_error;
-    return mpp_map_os_error(os_error);
-}
-
-int mproc__fail_os_now(void)
-{
-    return mproc__fail_os(mpp_os_error_now());
 }
 
 int mproc__fail(int code)
 {
     last_os_error = 0;
     return code;
-}
-
-int64_t mproc__deadline(int64_t timeout_ms)
-{
-    if (timeout_ms < 0)
-        return -1;
-    return mpp_monotonic_ms() + timeout_ms;
-}
-
-int64_t mproc__remaining(int64_t deadline)
-{
-    if (deadline < 0)
-        return MPROC_FOREVER;
-    int64_t left = deadline - mpp_monotonic_ms();
-    return left > 0 ? left : 0;
 }

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "modules/modules.h"
 
 /* How long start() waits for a child to acknowledge its payload. A fresh process under
  * an emulator (Wine, qemu) can take seconds; a healthy one never takes this long. */
@@ -44,8 +44,23 @@ struct mproc_process {
  * child must not keep those open); guarded by mpp_lock. */
 static mproc_process *holding;
 
+/* A forked child closes the other not-yet-started processes' copies (its own are the ones
+ * in its args, which it received). */
+static void forget_holding(void)
+{
+    for (mproc_process *other = holding; other; other = other->holding_next) {
+        for (size_t i = 0; i < other->handles.count; i++)
+            if (!mproc__was_received(other->handles.items[i]))
+                mpp_handle_close(other->handles.items[i]);
+        other->handles.count = 0;
+    }
+}
+
+static mproc__fork_hook fork_hook = {.fn = forget_holding};
+
 static void holding_add(mproc_process *p)
 {
+    mproc__at_fork_child(&fork_hook);
     mpp_lock();
     p->holding_next = holding;
     if (holding)
@@ -69,20 +84,17 @@ static void holding_close(mproc_process *p)
     mproc__handles_close(&p->handles);
 }
 
-/* Per-process state of the library. In a child it is reset from the payload. */
+/* Per-process state of the library (who this process is: base/identity.c). In a child it
+ * is reset from the payload. */
 static struct {
     bool initialized;
     bool in_daemon;
     mproc_start_method default_method;
-    char identity[256];   /* "" in the main process, "1:2" in Process-1:2 */
-    char name[256];       /* current process name */
-    char parent_name[256];
-    int64_t parent_pid;   /* the mproc parent (0 in the main process) */
     unsigned counter;     /* children created so far, for their names */
     mproc_process *children;
     int64_t exit_join_timeout;
     bool exit_done;
-} self = {.name = "MainProcess", .exit_join_timeout = MPROC_FOREVER};
+} self = {.exit_join_timeout = MPROC_FOREVER};
 
 /* ---- start methods and contexts -------------------------------------------------- */
 
@@ -148,29 +160,7 @@ mproc_start_method mproc_context_method(const mproc_context *ctx)
     return ctx ? resolve_method(ctx->method) : mproc_get_start_method();
 }
 
-/* ---- identity ----------------------------------------------------------------------- */
-
-const char *mproc_current_name(void)
-{
-    return self.name;
-}
-
-const char *mproc_parent_name(void)
-{
-    return self.parent_name[0] ? self.parent_name : NULL;
-}
-
-int64_t mproc_getpid(void)
-{
-    return mpp_getpid();
-}
-
-int64_t mproc_getppid(void)
-{
-    /* The process that started this one, even under forkserver where the OS parent is
-     * the server. */
-    return self.parent_pid ? self.parent_pid : mpp_getppid();
-}
+/* ---- counts ---------------------------------------------------------------------------- */
 
 int mproc_cpu_count(void)
 {
@@ -244,7 +234,7 @@ int mproc_process_create(mproc_process **out, const mproc_process_opts *opts)
         return mproc__fail(MPROC_EINVAL);
     if (!mproc_task_lookup(opts->target))
         return mproc__fail(MPROC_ENOTASK);
-    if (opts->name && strlen(opts->name) >= sizeof self.name)
+    if (opts->name && strlen(opts->name) >= MPROC__NAME_MAX)
         return mproc__fail(MPROC_ETOOBIG);
 
     mproc_process *p = mproc_calloc(1, sizeof *p);
@@ -258,10 +248,11 @@ int mproc_process_create(mproc_process **out, const mproc_process_opts *opts)
     mpp_lock();
     p->number = ++self.counter;
     mpp_unlock();
-    char generated[sizeof self.identity + 32];
+    const char *identity = mproc__identity();
+    char generated[MPROC__NAME_MAX + 32];
     if (!opts->name)
-        snprintf(generated, sizeof generated, "Process-%s%s%u", self.identity,
-                 self.identity[0] ? ":" : "", p->number);
+        snprintf(generated, sizeof generated, "Process-%s%s%u", identity, identity[0] ? ":" : "",
+                 p->number);
     p->name = mproc_strdup(opts->name ? opts->name : generated);
 
     int rc = 0;
@@ -290,17 +281,18 @@ int mproc_process_create(mproc_process **out, const mproc_process_opts *opts)
 /* The payload: everything a child needs to become Process-N and run its task. */
 static int build_payload(const mproc_process *p, mproc_pack *pack)
 {
-    char child_identity[sizeof self.identity + 16];
-    int n = snprintf(child_identity, sizeof child_identity, "%s%s%u", self.identity,
-                     self.identity[0] ? ":" : "", p->number);
-    if (n < 0 || (size_t)n >= sizeof self.identity)
+    const char *identity = mproc__identity();
+    char child_identity[MPROC__NAME_MAX + 16];
+    int n = snprintf(child_identity, sizeof child_identity, "%s%s%u", identity,
+                     identity[0] ? ":" : "", p->number);
+    if (n < 0 || (size_t)n >= MPROC__NAME_MAX)
         return MPROC_ETOOBIG; /* nested too deep to name */
     int rc = 0;
     rc = rc ? rc : mproc_pack_i64(pack, PAYLOAD_MAGIC);
     rc = rc ? rc : mproc_pack_str(pack, p->target);
     rc = rc ? rc : mproc_pack_str(pack, p->name);
     rc = rc ? rc : mproc_pack_str(pack, child_identity);
-    rc = rc ? rc : mproc_pack_str(pack, self.name);
+    rc = rc ? rc : mproc_pack_str(pack, mproc_current_name());
     rc = rc ? rc : mproc_pack_i64(pack, mproc_log_level());
     rc = rc ? rc : mproc_pack_i64(pack, p->daemon);
     rc = rc ? rc : mproc_pack_i64(pack, mpp_getpid());
@@ -523,7 +515,7 @@ static void join_or_kill(mproc_process *p, int64_t timeout_ms)
     }
 }
 
-void mproc__exit_children(void)
+static void exit_children(void)
 {
     if (self.exit_done)
         return;
@@ -546,32 +538,10 @@ void mproc__exit_children(void)
 
 static void at_exit(void)
 {
-    mproc__exit_children();
-}
-
-int mproc_init(int *argc, char ***argv)
-{
-    if (self.initialized)
-        return 0;
-    int rc = mpp_init(argc, argv); /* a spawned child never comes back from here */
-    if (rc)
-        return rc;
-    self.initialized = true;
-    atexit(at_exit);
-    return 0;
+    exit_children();
 }
 
 /* ---- the child's side ----------------------------------------------------------------------- */
-
-/* Copies src into a fixed field; false if it does not fit. */
-static bool set_field(char *dst, size_t size, const char *src)
-{
-    size_t n = strlen(src);
-    if (n >= size)
-        return false;
-    memcpy(dst, src, n + 1);
-    return true;
-}
 
 /* The args field of a payload, for rewriting its handles in place. */
 static int locate_args(mproc_bytes *payload, uint8_t **args, size_t *len)
@@ -586,7 +556,10 @@ static int locate_args(mproc_bytes *payload, uint8_t **args, size_t *len)
     return rc;
 }
 
-_Noreturn void mproc__child_main(mproc_bytes *payload, const mpp_handle *handles,
+/* The child's main (the backend enters it through mproc__enter_child): the payload and
+ * the handles the parent sent (handles NULL: the parent's values hold, as after fork).
+ * Runs the task and ends the process. */
+static _Noreturn void child_main(mproc_bytes *payload, const mpp_handle *handles,
                                  size_t nhandles)
 {
     mpp_lock_reset();
@@ -616,16 +589,7 @@ _Noreturn void mproc__child_main(mproc_bytes *payload, const mpp_handle *handles
         rc = mproc__pack_list_handles(packed_args, packed_len, &inherited);
         mproc__set_received(inherited.items, inherited.count);
         mproc_free(inherited.items);
-        mproc__forget_inherited_conns();
-        mproc__forget_inherited_packs();
-        mproc__manager_after_fork();
-        /* Other not-yet-started processes' copies (ours are the ones in our args). */
-        for (mproc_process *other = holding; other; other = other->holding_next) {
-            for (size_t i = 0; i < other->handles.count; i++)
-                if (!mproc__was_received(other->handles.items[i]))
-                    mpp_handle_close(other->handles.items[i]);
-            other->handles.count = 0;
-        }
+        mproc__run_fork_hooks();
     }
     rc = rc ? rc : mproc_unpack_init(&u, payload);
     rc = rc ? rc : mproc_unpack_i64(&u, &magic);
@@ -638,9 +602,7 @@ _Noreturn void mproc__child_main(mproc_bytes *payload, const mpp_handle *handles
     rc = rc ? rc : mproc_unpack_i64(&u, &daemon);
     rc = rc ? rc : mproc_unpack_i64(&u, &parent_pid);
     rc = rc ? rc : mproc_unpack_bytes(&u, &args, &args_len);
-    if (!rc && (!set_field(self.name, sizeof self.name, name) ||
-                !set_field(self.identity, sizeof self.identity, identity) ||
-                !set_field(self.parent_name, sizeof self.parent_name, parent_name)))
+    if (!rc && !mproc__set_identity(name, identity, parent_name, parent_pid))
         rc = MPROC_EPROTO;
     if (rc) {
         mpp_child_ack(MPROC_EPROTO);
@@ -651,7 +613,6 @@ _Noreturn void mproc__child_main(mproc_bytes *payload, const mpp_handle *handles
         mpp_child_ack(MPROC_ENOTASK);
         mpp_exit(1);
     }
-    self.parent_pid = parent_pid;
     self.in_daemon = daemon != 0;
     mproc_log_to_stderr((int)level);
     mpp_child_ack(0);
@@ -660,7 +621,22 @@ _Noreturn void mproc__child_main(mproc_bytes *payload, const mpp_handle *handles
     mproc_bytes in = {(void *)args, args_len}, out = {NULL, 0};
     int code = fn(&in, &out);
     mproc_bytes_free(&out);
-    mproc__exit_children();
+    exit_children();
     mproc_log(MPROC_LOG_INFO, "process exiting with exitcode %d", code);
     mpp_exit(code);
+}
+
+/* ---- start-up ---------------------------------------------------------------------------------- */
+
+int mproc_init(int *argc, char ***argv)
+{
+    if (self.initialized)
+        return 0;
+    mproc__set_child_entry(child_main);
+    int rc = mpp_init(argc, argv); /* a spawned child never comes back from here */
+    if (rc)
+        return rc;
+    self.initialized = true;
+    atexit(at_exit);
+    return 0;
 }

@@ -1,9 +1,9 @@
-/* Value / Array (one object kind) and named shared memory. */
+/* Value / Array (one object kind). */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "internal.h"
+#include "modules/modules.h"
 
 /* ---- Value and Array -------------------------------------------------------------------------
  * Segment: the header, then an RLock's state, then the elements (16-byte aligned). */
@@ -21,7 +21,7 @@ typedef struct array_state {
 #define DATA_OFFSET 128
 
 struct mproc_array {
-    mproc__obj o;
+    mproc__shared o;
     struct mproc_lock lock; /* a view of the lock state in our segment */
 };
 
@@ -41,7 +41,7 @@ size_t mproc_type_size(mproc_type type)
 
 static array_state *array_st(const mproc_array *a)
 {
-    return mproc__obj_state(&a->o);
+    return mproc__shared_state(&a->o);
 }
 
 static uint8_t *elements(const mproc_array *a)
@@ -70,7 +70,7 @@ int mproc_array_create(mproc_array **out, mproc_type type, size_t length, bool l
     mproc_array *a = mproc_calloc(1, sizeof *a);
     if (!a)
         return mproc__fail(MPROC_ENOMEM);
-    int rc = mproc__obj_create(&a->o, MPROC__KIND_ARRAY, DATA_OFFSET + length * elem, 1);
+    int rc = mproc__shared_create(&a->o, MPROC__KIND_ARRAY, DATA_OFFSET + length * elem, 1);
     if (rc) {
         mproc_free(a);
         return rc;
@@ -94,7 +94,7 @@ int mproc_value_create(mproc_value **out, mproc_type type, bool lock)
 
 static int check(mproc_array *a)
 {
-    return mproc__obj_check(a, MPROC__KIND_ARRAY) ? mproc__fail(MPROC_EINVAL) : 0;
+    return mproc__object_check(a, MPROC__KIND_ARRAY) ? mproc__fail(MPROC_EINVAL) : 0;
 }
 
 static void lock_if(mproc_array *a)
@@ -290,10 +290,10 @@ static int raw_add(uint32_t type, void *p, int64_t delta, int64_t *result)
         uint64_t old_bits = 0, new_bits = 0;
         uint8_t old_elem[8], new_elem[8];
         switch (size) {
-        case 1: { uint8_t v = __atomic_load_n((uint8_t *)p, __ATOMIC_SEQ_CST); memcpy(old_elem, &v, 1); break; }
-        case 2: { uint16_t v = __atomic_load_n((uint16_t *)p, __ATOMIC_SEQ_CST); memcpy(old_elem, &v, 2); break; }
-        case 4: { uint32_t v = __atomic_load_n((uint32_t *)p, __ATOMIC_SEQ_CST); memcpy(old_elem, &v, 4); break; }
-        default: { uint64_t v = __atomic_load_n((uint64_t *)p, __ATOMIC_SEQ_CST); memcpy(old_elem, &v, 8); break; }
+        case 1: { uint8_t v = mproc__load((uint8_t *)p); memcpy(old_elem, &v, 1); break; }
+        case 2: { uint16_t v = mproc__load((uint16_t *)p); memcpy(old_elem, &v, 2); break; }
+        case 4: { uint32_t v = mproc__load((uint32_t *)p); memcpy(old_elem, &v, 4); break; }
+        default: { uint64_t v = mproc__load((uint64_t *)p); memcpy(old_elem, &v, 8); break; }
         }
         int64_t i = 0;
         uint64_t u = 0;
@@ -310,10 +310,10 @@ static int raw_add(uint32_t type, void *p, int64_t delta, int64_t *result)
         memcpy(&new_bits, new_elem, size);
         bool swapped;
         switch (size) {
-        case 1: { uint8_t e = (uint8_t)old_bits; swapped = __atomic_compare_exchange_n((uint8_t *)p, &e, (uint8_t)new_bits, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST); break; }
-        case 2: { uint16_t e = (uint16_t)old_bits; swapped = __atomic_compare_exchange_n((uint16_t *)p, &e, (uint16_t)new_bits, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST); break; }
-        case 4: { uint32_t e = (uint32_t)old_bits; swapped = __atomic_compare_exchange_n((uint32_t *)p, &e, (uint32_t)new_bits, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST); break; }
-        default: { uint64_t e = old_bits; swapped = __atomic_compare_exchange_n((uint64_t *)p, &e, new_bits, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST); break; }
+        case 1: { uint8_t e = (uint8_t)old_bits; swapped = mproc__cas((uint8_t *)p, &e, (uint8_t)new_bits); break; }
+        case 2: { uint16_t e = (uint16_t)old_bits; swapped = mproc__cas((uint16_t *)p, &e, (uint16_t)new_bits); break; }
+        case 4: { uint32_t e = (uint32_t)old_bits; swapped = mproc__cas((uint32_t *)p, &e, (uint32_t)new_bits); break; }
+        default: { uint64_t e = old_bits; swapped = mproc__cas((uint64_t *)p, &e, new_bits); break; }
         }
         if (swapped) {
             if (result)
@@ -394,10 +394,10 @@ mproc_lock *mproc_array_lock(mproc_array *a)
 
 void mproc_array_destroy(mproc_array *a)
 {
-    if (mproc__obj_check(a, MPROC__KIND_ARRAY))
+    if (mproc__object_check(a, MPROC__KIND_ARRAY))
         return;
-    a->lock.o.magic = 0;
-    mproc__obj_close(&a->o);
+    a->lock.o.head.magic = 0;
+    mproc__shared_close(&a->o);
     mproc_free(a);
 }
 
@@ -415,12 +415,12 @@ int mproc_unpack_array(mproc_unpacker *u, mproc_array **out)
     mproc_array *a = mproc_calloc(1, sizeof *a);
     if (!a)
         return mproc__fail(MPROC_ENOMEM);
-    rc = mproc__obj_open(&a->o, &recs[0], MPROC__KIND_ARRAY);
+    rc = mproc__shared_open(&a->o, &recs[0], MPROC__KIND_ARRAY);
     if (!rc) {
         array_state *st = array_st(a);
         if (st->elem_size != mproc_type_size((mproc_type)st->type) ||
             st->length > (a->o.size - DATA_OFFSET) / st->elem_size) {
-            mproc__obj_close(&a->o);
+            mproc__shared_close(&a->o);
             rc = mproc__fail(MPROC_EPROTO);
         }
     }
@@ -465,208 +465,5 @@ int mproc_value_add_f64(mproc_value *v, double delta, double *result)
     unlock_if(v);
     if (result)
         *result = now;
-    return 0;
-}
-
-/* ---- named shared memory -------------------------------------------------------------------- */
-
-#define SHM_HEAD 256
-#define SHM_NAME_MAX 200
-
-typedef struct shm_head {
-    uint32_t magic, kind;
-    uint64_t size;
-    uint32_t unlinked;
-    uint32_t pad;
-    char name[SHM_NAME_MAX + 1];
-} shm_head;
-
-struct mproc_shm {
-    mproc__obj o;
-    char name[SHM_NAME_MAX + 1];
-};
-
-static bool name_ok(const char *name)
-{
-    size_t n = strlen(name);
-    return n > 0 && n <= SHM_NAME_MAX && !strpbrk(name, "/\\");
-}
-
-static shm_head *shm_hd(const mproc_shm *s)
-{
-    return (shm_head *)s->o.base;
-}
-
-int mproc_shm_create(mproc_shm **out, const char *name, size_t size)
-{
-    if (!out)
-        return mproc__fail(MPROC_EINVAL);
-    *out = NULL;
-    if (size == 0 || (name && !name_ok(name)))
-        return mproc__fail(MPROC_EINVAL);
-    if (size > SIZE_MAX - SHM_HEAD)
-        return mproc__fail(MPROC_ETOOBIG);
-    _Static_assert(sizeof(shm_head) <= SHM_HEAD, "header fits");
-    mproc_shm *s = mproc_calloc(1, sizeof *s);
-    if (!s)
-        return mproc__fail(MPROC_ENOMEM);
-    s->o.kind = MPROC__KIND_SHM;
-    s->o.size = SHM_HEAD + size;
-    int rc;
-    for (int attempt = 0;; attempt++) {
-        if (name) {
-            strcpy(s->name, name);
-        } else {
-            /* Python's "psm_" names, with our pid: a retry settles a collision. */
-            static uint32_t counter;
-            uint64_t mix = (uint64_t)mpp_monotonic_ms() * 0x9e3779b97f4a7c15ull ^
-                           ((uint64_t)mpp_getpid() << 20) ^
-                           __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED) ^
-                           (uint64_t)(uintptr_t)s;
-            snprintf(s->name, sizeof s->name, "psm_%lld_%08llx", (long long)mpp_getpid(),
-                     (unsigned long long)(mix >> 32 ^ mix) & 0xffffffffull);
-        }
-        rc = mpp_named_create(s->name, s->o.size, &s->o.seg);
-        if (rc != MPROC_EEXIST || name || attempt == 8)
-            break;
-    }
-    if (rc) {
-        mproc_free(s);
-        return rc;
-    }
-    rc = mpp_segment_map(s->o.seg, s->o.size, &s->o.base);
-    if (rc) {
-        mpp_named_unlink(s->name);
-        mpp_named_release(s->name, s->o.seg);
-        mproc_free(s);
-        return rc;
-    }
-    shm_head *h = shm_hd(s);
-    h->magic = MPROC__STATE_MAGIC;
-    h->kind = MPROC__KIND_SHM;
-    h->size = size;
-    strcpy(h->name, s->name);
-    s->o.magic = MPROC__OBJ_MAGIC;
-    *out = s;
-    return 0;
-}
-
-/* Maps an attachment (handle h of a block of at least mapped bytes) and checks it. */
-static int shm_finish_open(mproc_shm *s, mpp_handle h, size_t mapped)
-{
-    s->o.kind = MPROC__KIND_SHM;
-    s->o.seg = h;
-    int rc = mapped < SHM_HEAD ? MPROC_EPROTO : mpp_segment_map(h, mapped, &s->o.base);
-    if (!rc) {
-        shm_head *hd = shm_hd(s);
-        if (hd->magic != MPROC__STATE_MAGIC || hd->kind != MPROC__KIND_SHM ||
-            hd->size > mapped - SHM_HEAD)
-            rc = MPROC_EPROTO;
-        else if (hd->unlinked)
-            rc = MPROC_ENOENT;
-    }
-    if (rc) {
-        mpp_segment_unmap(s->o.base, mapped);
-        mpp_named_release(s->name, h);
-        return mproc__fail(rc);
-    }
-    s->o.size = mapped;
-    s->o.magic = MPROC__OBJ_MAGIC;
-    return 0;
-}
-
-int mproc_shm_open(mproc_shm **out, const char *name)
-{
-    if (!out)
-        return mproc__fail(MPROC_EINVAL);
-    *out = NULL;
-    if (!name || !name_ok(name))
-        return mproc__fail(MPROC_EINVAL);
-    mproc_shm *s = mproc_calloc(1, sizeof *s);
-    if (!s)
-        return mproc__fail(MPROC_ENOMEM);
-    strcpy(s->name, name);
-    mpp_handle h;
-    size_t mapped;
-    int rc = mpp_named_open(name, &h, &mapped);
-    rc = rc ? rc : shm_finish_open(s, h, mapped);
-    if (rc) {
-        mproc_free(s);
-        return rc;
-    }
-    *out = s;
-    return 0;
-}
-
-void *mproc_shm_data(mproc_shm *s)
-{
-    return mproc__obj_check(s, MPROC__KIND_SHM) ? NULL : (uint8_t *)s->o.base + SHM_HEAD;
-}
-
-size_t mproc_shm_size(mproc_shm *s)
-{
-    return mproc__obj_check(s, MPROC__KIND_SHM) ? 0 : (size_t)shm_hd(s)->size;
-}
-
-const char *mproc_shm_name(mproc_shm *s)
-{
-    return mproc__obj_check(s, MPROC__KIND_SHM) ? NULL : s->name;
-}
-
-int mproc_shm_unlink(mproc_shm *s)
-{
-    if (mproc__obj_check(s, MPROC__KIND_SHM))
-        return mproc__fail(MPROC_EINVAL);
-    uint32_t was = __atomic_exchange_n(&shm_hd(s)->unlinked, 1, __ATOMIC_SEQ_CST);
-    if (was)
-        return mproc__fail(MPROC_ENOENT);
-    return mpp_named_unlink(s->name);
-}
-
-void mproc_shm_close(mproc_shm *s)
-{
-    if (mproc__obj_check(s, MPROC__KIND_SHM))
-        return;
-    s->o.magic = 0;
-    mpp_segment_unmap(s->o.base, s->o.size);
-    mpp_named_release(s->name, s->o.seg);
-    mproc_free(s);
-}
-
-int mproc_unpack_shm(mproc_unpacker *u, mproc_shm **out)
-{
-    if (!out)
-        return mproc__fail(MPROC_EINVAL);
-    mproc__record recs[MPROC__MAX_RECORDS];
-    uint32_t n;
-    int rc = mproc__unpack_records(u, MPROC__KIND_SHM, recs, &n);
-    if (rc)
-        return rc;
-    if (recs[0].size < SHM_HEAD || recs[0].size > SIZE_MAX)
-        return mproc__fail(MPROC_EPROTO);
-    size_t mapped = (size_t)recs[0].size;
-    /* The name is in the block; our own attachment is made from the received handle. */
-    void *peek;
-    rc = mpp_segment_map((mpp_handle)recs[0].seg, SHM_HEAD, &peek);
-    if (rc)
-        return rc;
-    mproc_shm *s = mproc_calloc(1, sizeof *s);
-    if (!s) {
-        mpp_segment_unmap(peek, SHM_HEAD);
-        return mproc__fail(MPROC_ENOMEM);
-    }
-    const shm_head *hd = peek;
-    memcpy(s->name, hd->name, SHM_NAME_MAX);
-    s->name[SHM_NAME_MAX] = 0;
-    mpp_segment_unmap(peek, SHM_HEAD);
-    mpp_handle h;
-    rc = name_ok(s->name) ? mpp_named_attach((mpp_handle)recs[0].seg, s->name, &h)
-                          : mproc__fail(MPROC_EPROTO);
-    rc = rc ? rc : shm_finish_open(s, h, mapped);
-    if (rc) {
-        mproc_free(s);
-        return rc;
-    }
-    *out = s;
     return 0;
 }

@@ -4,7 +4,7 @@
  * being shifted, so nothing here relies on int's width or on signed overflow. */
 #include <string.h>
 
-#include "sha256.h"
+#include "base/sha256.h"
 
 #define BLOCK 64
 

@@ -27,7 +27,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "internal.h"
+#include "pool/pool_internal.h"
 
 #define POOL_MAGIC 0x6d70506cu
 #define WORKER_TASK "mproc:pool-worker"
@@ -179,7 +179,7 @@ static int done_waiters;
 
 static void signal_done_waiters(void)
 {
-    if (__atomic_load_n(&done_waiters, __ATOMIC_SEQ_CST) == 0)
+    if (mproc__load(&done_waiters) == 0)
         return;
     mpp_mutex_lock(done_mu);
     done_generation++;
@@ -461,7 +461,7 @@ static void pending_drop_head_locked(mproc_pool *p)
 /* The call and its callbacks are done: its waiters may go. */
 static void mark_notified_locked(mproc_pool *p, job *j)
 {
-    __atomic_store_n(&j->notified, true, __ATOMIC_SEQ_CST); /* mproc_wait reads it unlocked */
+    mproc__store(&j->notified, true); /* mproc_wait reads it unlocked */
     mpp_cond_broadcast(p->cond);
     signal_done_waiters();
 }
@@ -1148,7 +1148,7 @@ static void result_main(void *arg)
     mproc_pool *p = arg;
     int64_t terminate_since = -1;
     mpp_mutex_lock(p->mu);
-    __atomic_store_n(&p->result_tid, mpp_thread_id(), __ATOMIC_SEQ_CST);
+    mproc__store(&p->result_tid, mpp_thread_id());
     for (;;) {
         mproc_bytes m;
         bool ending = p->state != POOL_RUN;
@@ -1620,7 +1620,7 @@ static void thread_pool_main(void *arg)
     mproc_pool *p = arg;
     bool init_failure_handled = false;
     mpp_mutex_lock(p->mu);
-    __atomic_store_n(&p->result_tid, mpp_thread_id(), __ATOMIC_SEQ_CST);
+    mproc__store(&p->result_tid, mpp_thread_id());
     for (;;) {
         /* Whenever the lock was let go, look again before sleeping. */
         bool joined = run_callbacks_locked(p);
@@ -1824,7 +1824,7 @@ int mproc_pool_create(mproc_pool **out, const mproc_pool_opts *opts)
 
 static bool on_result_thread(const mproc_pool *p)
 {
-    uint64_t tid = __atomic_load_n(&p->result_tid, __ATOMIC_SEQ_CST);
+    uint64_t tid = mproc__load(&p->result_tid);
     return tid != 0 && tid == mpp_thread_id();
 }
 
@@ -2601,7 +2601,7 @@ static int done_wait_setup(void)
 static int async_state(const mproc_async *a)
 {
     const job *j = a->j;
-    if (!__atomic_load_n(&j->notified, __ATOMIC_SEQ_CST))
+    if (!mproc__load(&j->notified))
         return 0;
     return j->error_code == 0 ? 1 : 2;
 }
@@ -2618,7 +2618,7 @@ int mproc_wait(mproc_async *const *items, size_t n, mproc_wait_mode mode, int64_
     if (rc)
         return mproc__fail(rc);
     int64_t deadline = mproc__deadline(timeout_ms);
-    __atomic_add_fetch(&done_waiters, 1, __ATOMIC_SEQ_CST);
+    mproc__add(&done_waiters, 1);
     int result;
     for (;;) {
         mpp_mutex_lock(done_mu);
@@ -2650,7 +2650,7 @@ int mproc_wait(mproc_async *const *items, size_t n, mproc_wait_mode mode, int64_
             mpp_cond_wait(done_cond, done_mu, ms < 0 || ms > 1000 ? 1000 : ms);
         mpp_mutex_unlock(done_mu);
     }
-    __atomic_sub_fetch(&done_waiters, 1, __ATOMIC_SEQ_CST);
+    mproc__sub(&done_waiters, 1);
     return result < 0 ? mproc__fail(result) : result;
 }
 
@@ -2694,7 +2694,7 @@ int mproc_as_completed_next(mproc_as_completed *it, size_t *index, int64_t timeo
     if (rc)
         return mproc__fail(rc);
     int64_t deadline = mproc__deadline(timeout_ms);
-    __atomic_add_fetch(&done_waiters, 1, __ATOMIC_SEQ_CST);
+    mproc__add(&done_waiters, 1);
     for (;;) {
         mpp_mutex_lock(done_mu);
         uint64_t generation = done_generation;
@@ -2722,7 +2722,7 @@ int mproc_as_completed_next(mproc_as_completed *it, size_t *index, int64_t timeo
             mpp_cond_wait(done_cond, done_mu, ms < 0 || ms > 1000 ? 1000 : ms);
         mpp_mutex_unlock(done_mu);
     }
-    __atomic_sub_fetch(&done_waiters, 1, __ATOMIC_SEQ_CST);
+    mproc__sub(&done_waiters, 1);
     return rc < 0 ? mproc__fail(rc) : rc;
 }
 

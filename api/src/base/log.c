@@ -3,7 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "internal.h"
+#include "mproc/process.h" /* mproc_current_name, defined in identity.c */
+#include "base/base.h"
 
 /* Python's multiprocessing logger has no handler by default, so logging's "last resort"
  * prints WARNING and above; the same default here. */

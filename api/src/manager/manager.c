@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
-#include "sha256.h"
+#include "modules/modules.h"
+#include "base/sha256.h"
 
 /* ---- protocol constants ------------------------------------------------------------------ */
 #define HELLO_MAGIC "MPROCMGR"
@@ -63,7 +63,7 @@ typedef struct stream {
 
 /* Reads exactly len bytes before the deadline. stop (may be NULL) is polled between
  * slices: a stopping server gives up with MPROC_ECLOSED. */
-static int read_exact(stream *s, void *dst, size_t len, int64_t deadline, const _Atomic bool *stop)
+static int read_exact(stream *s, void *dst, size_t len, int64_t deadline, const bool *stop)
 {
     uint8_t *p = dst;
     while (len) {
@@ -73,7 +73,7 @@ static int read_exact(stream *s, void *dst, size_t len, int64_t deadline, const 
             s->rpos += n, p += n, len -= n;
             continue;
         }
-        if (stop && *stop)
+        if (stop && mproc__load(stop))
             return MPROC_ECLOSED;
         int64_t slice = deadline;
         if (stop) {
@@ -98,7 +98,7 @@ static int read_exact(stream *s, void *dst, size_t len, int64_t deadline, const 
 }
 
 /* Reads one frame into s->frame. MPROC_ETOOBIG (nothing more read) if it exceeds max. */
-static int read_frame(stream *s, size_t max, int64_t deadline, const _Atomic bool *stop,
+static int read_frame(stream *s, size_t max, int64_t deadline, const bool *stop,
                       size_t *size)
 {
     uint8_t head[4];
@@ -117,7 +117,7 @@ static int read_frame(stream *s, size_t max, int64_t deadline, const _Atomic boo
     rc = read_exact(s, s->frame.data, *size, deadline, stop);
     if (!rc)
         s->frame.len = *size;
-    return rc == MPROC_ECLOSED && !(stop && *stop) ? MPROC_EPROTO : rc; /* cut mid-frame */
+    return rc == MPROC_ECLOSED && !(stop && mproc__load(stop)) ? MPROC_EPROTO : rc; /* cut mid-frame */
 }
 
 static int write_frame(stream *s, const void *data, size_t len, int64_t deadline)
@@ -205,7 +205,7 @@ typedef struct sconn {
     struct server *srv;
     stream *st;
     mpp_thread *thread;
-    _Atomic bool done;
+    bool done;     /* read and written atomically */
     struct sconn *next;
 } sconn;
 
@@ -225,13 +225,15 @@ typedef struct server {
     sconn *conns;
     size_t nconns;
     mpp_thread *acceptor;
-    _Atomic bool stopping;
+    bool stopping; /* read and written atomically */
     bool stopped;  /* under mu: every thread is gone */
     bool orphaned; /* a forked child's copy: no threads, nothing to stop */
     struct server *next_server;
 } server;
 
 static server *servers; /* this process's, under mpp_lock (for a forked child's cleanup) */
+static void manager_after_fork(void);
+static mproc__fork_hook fork_hook = {.fn = manager_after_fork};
 
 /* ---- the ordered dict ------------------------------------------------------------------- */
 static uint64_t hash_bytes(const void *data, size_t len)
@@ -411,7 +413,7 @@ static _Thread_local mpp_conn *serving;
  * deadline passed, MPROC_ECLOSED when the server stops or the waiting client is gone. */
 static int srv_wait(server *s, int64_t deadline)
 {
-    if (s->stopping || (serving && mpp_conn_peer_closed(serving)))
+    if (mproc__load(&s->stopping) || (serving && mpp_conn_peer_closed(serving)))
         return MPROC_ECLOSED;
     int64_t left = mproc__remaining(deadline);
     if (left == 0)
@@ -1084,7 +1086,7 @@ static int run_request(server *s, request *r, mproc_pack *res)
         return rc ? rc : mproc_pack_i64(res, o->flags);
     }
     if (r->op == OP_SHUTDOWN) {
-        s->stopping = true;
+        mproc__store(&s->stopping, true);
         mpp_cond_broadcast(s->cv);
         return 0;
     }
@@ -1221,7 +1223,7 @@ static void connection_main(void *arg)
             token = 0;
     }
     rc = rc ? rc : mproc_pack_create(&res);
-    while (!rc && !s->stopping) {
+    while (!rc && !mproc__load(&s->stopping)) {
         size_t size;
         rc = read_frame(st, s->max_message, -1, &s->stopping, &size);
         if (rc == MPROC_ETOOBIG) {
@@ -1263,7 +1265,7 @@ static void connection_main(void *arg)
     if (token)
         client_leave(s, token);
     mpp_mutex_unlock(s->mu);
-    sc->done = true;
+    mproc__store(&sc->done, true);
 }
 
 /* Joins finished connection threads (all of them when every), under no lock. */
@@ -1272,7 +1274,7 @@ static void reap_connections(server *s, bool every)
     sconn **pp = &s->conns;
     while (*pp) {
         sconn *sc = *pp;
-        if (every || sc->done) {
+        if (every || mproc__load(&sc->done)) {
             mpp_thread_join(sc->thread);
             stream_free(sc->st);
             *pp = sc->next;
@@ -1287,13 +1289,13 @@ static void reap_connections(server *s, bool every)
 static void acceptor_main(void *arg)
 {
     server *s = arg;
-    while (!s->stopping) {
+    while (!mproc__load(&s->stopping)) {
         mpp_conn *c = NULL;
         int rc = mpp_accept(s->listener, POLL_MS, &c);
         reap_connections(s, false);
         if (rc)
             continue;
-        if (s->stopping) { /* server_stop's wake-up call */
+        if (mproc__load(&s->stopping)) { /* server_stop's wake-up call */
             mpp_conn_close(c);
             break;
         }
@@ -1378,6 +1380,7 @@ static int server_start(server **out, const char *address, const void *key, size
         server_free(s);
         return rc;
     }
+    mproc__at_fork_child(&fork_hook);
     mpp_lock();
     s->next_server = servers;
     servers = s;
@@ -1409,7 +1412,7 @@ static void server_stop(server *s)
     if (s->orphaned)
         return;
     mpp_mutex_lock(s->mu);
-    s->stopping = true;
+    mproc__store(&s->stopping, true);
     mpp_cond_broadcast(s->cv);
     mpp_mutex_unlock(s->mu);
     /* A connection of our own wakes the acceptor now rather than at its next poll. */
@@ -1425,11 +1428,11 @@ static void manager_links_after_fork(void);
 /* In a forked child: the parent's servers and connections must not stay open here (a
  * listener kept open takes connections nobody answers; a connection kept open hides its
  * client's end from the server). Closes this process's copies; the structures are left. */
-void mproc__manager_after_fork(void)
+static void manager_after_fork(void)
 {
     for (server *s = servers; s; s = s->next_server) {
         s->orphaned = true;
-        s->stopping = true;
+        mproc__store(&s->stopping, true);
         if (s->listener)
             mpp_listener_abandon(s->listener);
         s->listener = NULL;
@@ -1527,6 +1530,7 @@ static int link_get(const char *address, const void *key, size_t key_len, link *
     memcpy(l->key, key, key_len);
     l->key_len = key_len;
     l->refs = 1;
+    mproc__at_fork_child(&fork_hook);
     mpp_lock();
     l->next = links;
     links = l;
@@ -1664,6 +1668,7 @@ static void link_give_back(link *l, lconn *c, bool healthy)
 #define PROXY_MAGIC 0x6d70725au
 
 typedef struct proxy {
+    mproc__object head; /* how mproc_pack_handle packs it (none for a manager's own) */
     uint32_t magic, kind, flags;
     uint64_t id;
     link *link;
@@ -1691,12 +1696,6 @@ struct mproc_manager {
     bool shut;
 };
 
-bool mproc__is_proxy(const void *object)
-{
-    const proxy *p = object;
-    return p && p->magic == PROXY_MAGIC && p->kind != K_MANAGER;
-}
-
 /* The proxy if x is a live one of that kind (0: any object kind), else NULL. */
 static proxy *proxy_of(const void *x, uint32_t kind)
 {
@@ -1708,6 +1707,9 @@ static proxy *proxy_of(const void *x, uint32_t kind)
     return p;
 }
 
+static int pack_proxy(mproc_pack *pk, const mproc__object *x);
+static const mproc__object_ops proxy_ops = {pack_proxy};
+
 static int proxy_new(link *l, uint32_t kind, uint32_t flags, uint64_t id, void **out)
 {
     proxy *p = mproc_calloc(1, sizeof *p);
@@ -1716,7 +1718,8 @@ static int proxy_new(link *l, uint32_t kind, uint32_t flags, uint64_t id, void *
     mpp_lock();
     l->refs++;
     mpp_unlock();
-    *p = (proxy){PROXY_MAGIC, kind, flags, id, l};
+    *p = (proxy){{MPROC__OBJ_MAGIC, MPROC__KIND_PROXY, &proxy_ops}, PROXY_MAGIC, kind, flags, id,
+                 l};
     *out = p;
     return 0;
 }
@@ -1726,14 +1729,14 @@ void mproc_proxy_destroy(void *x)
     proxy *p = proxy_of(x, 0);
     if (!p)
         return;
-    p->magic = 0;
+    p->magic = p->head.magic = 0;
     link_put(p->link);
     mproc_free(p);
 }
 
 /* PROXY field body: u32 kind, u32 flags, u64 id, u32 address length, address,
  * u32 key length, key. */
-int mproc__proxy_pack(mproc_pack *pk, const void *x)
+static int pack_proxy(mproc_pack *pk, const mproc__object *x)
 {
     proxy *p = proxy_of(x, 0);
     if (!p)
@@ -2086,7 +2089,7 @@ static int manager_new(int role, link *l, mproc_manager **out)
     mproc_manager *m = mproc_calloc(1, sizeof *m);
     if (!m)
         return MPROC_ENOMEM;
-    m->p = (proxy){PROXY_MAGIC, K_MANAGER, 0, 0, l};
+    m->p = (proxy){{0}, PROXY_MAGIC, K_MANAGER, 0, 0, l};
     m->role = role;
     *out = m;
     return 0;
@@ -2148,9 +2151,9 @@ static int server_task(const mproc_bytes *in, mproc_bytes *out)
     /* serve_forever, but not for an orphan: a parent gone means nobody can shut us down.
      * The client that asked closes its connections, so the threads end at once. */
     mpp_mutex_lock(s->mu);
-    while (!s->stopping) {
+    while (!mproc__load(&s->stopping)) {
         mpp_cond_wait(s->cv, s->mu, 500);
-        if (!s->stopping && mproc_getppid() != parent && !mpp_pid_alive(parent))
+        if (!mproc__load(&s->stopping) && mproc_getppid() != parent && !mpp_pid_alive(parent))
             break;
     }
     mpp_mutex_unlock(s->mu);

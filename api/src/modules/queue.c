@@ -18,7 +18,7 @@
  * producer is writing there). */
 #include <string.h>
 
-#include "internal.h"
+#include "modules/modules.h"
 
 #define RING_OFFSET 256
 #define DEFAULT_RING (16u << 20)
@@ -59,7 +59,7 @@ typedef struct queue_state {
 } queue_state;
 
 struct mproc_queue {
-    mproc__obj o;
+    mproc__shared o;
     bool closed;
     /* A get that timed out in the middle of a streamed message keeps what came here, and
      * keeps the consumers' turn (get_lock), so the next get on this handle goes on. */
@@ -72,7 +72,7 @@ _Static_assert(sizeof(queue_state) <= RING_OFFSET, "header fits");
 
 static queue_state *qst(const mproc_queue *q)
 {
-    return mproc__obj_state(&q->o);
+    return mproc__shared_state(&q->o);
 }
 
 static uint8_t *ring(const mproc_queue *q)
@@ -92,7 +92,7 @@ static uint64_t cnt_of(uint64_t w)
 
 static uint64_t load64(const uint64_t *p)
 {
-    return __atomic_load_n(p, __ATOMIC_ACQUIRE);
+    return mproc__load_acquire(p);
 }
 
 static uint64_t used_bytes(const queue_state *st)
@@ -152,7 +152,7 @@ static int queue_create(mproc_queue **out, int64_t maxsize, size_t ring_bytes, u
     mproc_queue *q = mproc_calloc(1, sizeof *q);
     if (!q)
         return mproc__fail(MPROC_ENOMEM);
-    int rc = mproc__obj_create(&q->o, MPROC__KIND_QUEUE, RING_OFFSET + (size_t)cap, PARK_COUNT);
+    int rc = mproc__shared_create(&q->o, MPROC__KIND_QUEUE, RING_OFFSET + (size_t)cap, PARK_COUNT);
     if (rc) {
         mproc_free(q);
         return rc;
@@ -189,7 +189,7 @@ int mproc_simplequeue_create(mproc_queue **out)
 
 static int check(mproc_queue *q)
 {
-    if (mproc__obj_check(q, MPROC__KIND_QUEUE))
+    if (mproc__object_check(q, MPROC__KIND_QUEUE))
         return mproc__fail(MPROC_EINVAL);
     return q->closed ? mproc__fail(MPROC_ECLOSED) : 0;
 }
@@ -221,7 +221,7 @@ static int wait_room(mproc_queue *q, uint64_t need, bool first, int64_t *deadlin
 {
     queue_state *st = qst(q);
     for (;;) {
-        uint32_t seen = __atomic_load_n(&st->room_seq, __ATOMIC_SEQ_CST);
+        uint32_t seen = mproc__load(&st->room_seq);
         bool count_ok = !first || st->maxsize == 0 || messages(st) < (uint64_t)st->maxsize;
         if (count_ok && st->capacity - used_bytes(st) >= need)
             return 0;
@@ -231,7 +231,7 @@ static int wait_room(mproc_queue *q, uint64_t need, bool first, int64_t *deadlin
         if (ms == 0)
             return MPROC_ETIMEDOUT;
         mproc__park_counted(park(q, PARK_ROOM), &st->room_seq, seen, &st->room_waiters, ms);
-        if (renew_ms != 0 && __atomic_load_n(&st->room_seq, __ATOMIC_SEQ_CST) != seen)
+        if (renew_ms != 0 && mproc__load(&st->room_seq) != seen)
             *deadline = mproc__deadline(renew_ms);
     }
 }
@@ -241,9 +241,8 @@ static void publish(mproc_queue *q, uint64_t pos, uint64_t frame, uint32_t flags
     queue_state *st = qst(q);
     uint64_t tail = load64(&st->tail);
     uint64_t count = (cnt_of(tail) + ((flags & F_LAST) ? 1 : 0)) & CNT_MASK;
-    __atomic_store_n(&st->tail, (count << POS_BITS) | ((pos + frame) & POS_MASK),
-                     __ATOMIC_RELEASE);
-    __atomic_add_fetch(&st->data_seq, 1, __ATOMIC_SEQ_CST);
+    mproc__store_release(&st->tail, (count << POS_BITS) | ((pos + frame) & POS_MASK));
+    mproc__add(&st->data_seq, 1);
     mproc__wake_all(park(q, PARK_DATA), &st->data_seq, &st->data_waiters);
 }
 
@@ -298,7 +297,7 @@ int mproc_queue_put(mproc_queue *q, const void *data, size_t len, int64_t timeou
         /* A JoinableQueue counts the task as its last piece goes out (not before: a
          * producer killed half-way must not leave a task nobody can finish). */
         if (last && (st->flags & Q_JOINABLE))
-            __atomic_add_fetch(&st->unfinished, 1, __ATOMIC_SEQ_CST);
+            mproc__add(&st->unfinished, 1);
         uint64_t pos = pos_of(load64(&st->tail));
         uint8_t head[FRAME_HEAD];
         uint32_t piece32 = (uint32_t)piece;
@@ -376,7 +375,7 @@ int mproc_queue_get(mproc_queue *q, mproc_bytes *out, int64_t timeout_ms)
     size_t have = 0, total = 0;
     bool in_message = false, complete = false;
     /* One thread takes over a kept partial message (and the turn that goes with it). */
-    if (__atomic_exchange_n(&q->resuming, false, __ATOMIC_ACQ_REL)) {
+    if (mproc__exchange_acq_rel(&q->resuming, false)) {
         buf = q->partial;
         have = q->have;
         total = q->total;
@@ -388,7 +387,7 @@ int mproc_queue_get(mproc_queue *q, mproc_bytes *out, int64_t timeout_ms)
             return mproc__fail(rc);
     }
     while (!complete) {
-        uint32_t seen = __atomic_load_n(&st->data_seq, __ATOMIC_SEQ_CST);
+        uint32_t seen = mproc__load(&st->data_seq);
         uint64_t head = load64(&st->head);
         if (pos_of(load64(&st->tail)) == pos_of(head)) {
             /* A producer that died half-way will send no more of its message. */
@@ -404,7 +403,7 @@ int mproc_queue_get(mproc_queue *q, mproc_bytes *out, int64_t timeout_ms)
                 q->partial = buf;
                 q->have = have;
                 q->total = total;
-                __atomic_store_n(&q->resuming, true, __ATOMIC_RELEASE);
+                mproc__store_release(&q->resuming, true);
                 return mproc__fail(nowait ? MPROC_EEMPTY : MPROC_ETIMEDOUT);
             }
             if (ms == 0) {
@@ -443,9 +442,8 @@ int mproc_queue_get(mproc_queue *q, mproc_bytes *out, int64_t timeout_ms)
         if (take)
             have += piece;
         uint64_t count = (cnt_of(head) + ((flags & F_LAST) ? 1 : 0)) & CNT_MASK;
-        __atomic_store_n(&st->head, (count << POS_BITS) | ((pos_of(head) + frame_size(piece)) & POS_MASK),
-                         __ATOMIC_RELEASE);
-        __atomic_add_fetch(&st->room_seq, 1, __ATOMIC_SEQ_CST);
+        mproc__store_release(&st->head, (count << POS_BITS) | ((pos_of(head) + frame_size(piece)) & POS_MASK));
+        mproc__add(&st->room_seq, 1);
         mproc__wake_all(park(q, PARK_ROOM), &st->room_seq, &st->room_waiters);
         if (take && (flags & F_LAST) && have == total)
             complete = true;
@@ -490,7 +488,7 @@ int mproc_queue_full(mproc_queue *q)
  * then skipped by whoever gets next). */
 static void drop_partial(mproc_queue *q)
 {
-    if (__atomic_exchange_n(&q->resuming, false, __ATOMIC_ACQ_REL)) {
+    if (mproc__exchange_acq_rel(&q->resuming, false)) {
         mproc_free(q->partial);
         q->partial = NULL;
         mproc__word_unlock(&qst(q)->get_lock, park(q, PARK_GET_LOCK));
@@ -499,7 +497,7 @@ static void drop_partial(mproc_queue *q)
 
 int mproc_queue_close(mproc_queue *q)
 {
-    if (mproc__obj_check(q, MPROC__KIND_QUEUE))
+    if (mproc__object_check(q, MPROC__KIND_QUEUE))
         return mproc__fail(MPROC_EINVAL);
     q->closed = true;
     drop_partial(q);
@@ -508,10 +506,10 @@ int mproc_queue_close(mproc_queue *q)
 
 void mproc_queue_destroy(mproc_queue *q)
 {
-    if (mproc__obj_check(q, MPROC__KIND_QUEUE))
+    if (mproc__object_check(q, MPROC__KIND_QUEUE))
         return;
     drop_partial(q);
-    mproc__obj_close(&q->o);
+    mproc__shared_close(&q->o);
     mproc_free(q);
 }
 
@@ -523,14 +521,13 @@ int mproc_queue_task_done(mproc_queue *q)
     queue_state *st = qst(q);
     if (!(st->flags & Q_JOINABLE))
         return mproc__fail(MPROC_ETYPE);
-    uint64_t n = __atomic_load_n(&st->unfinished, __ATOMIC_SEQ_CST);
+    uint64_t n = mproc__load(&st->unfinished);
     do {
         if (n == 0)
             return mproc__fail(MPROC_ESTATE);
-    } while (!__atomic_compare_exchange_n(&st->unfinished, &n, n - 1, false, __ATOMIC_SEQ_CST,
-                                          __ATOMIC_SEQ_CST));
+    } while (!mproc__cas(&st->unfinished, &n, n - 1));
     if (n == 1) {
-        __atomic_add_fetch(&st->done_seq, 1, __ATOMIC_SEQ_CST);
+        mproc__add(&st->done_seq, 1);
         mproc__wake_all(park(q, PARK_DONE), &st->done_seq, &st->done_waiters);
     }
     return 0;
@@ -547,10 +544,10 @@ int mproc_queue_join(mproc_queue *q, int64_t timeout_ms)
     int64_t deadline = mproc__deadline(timeout_ms);
     /* Returns once the count was zero at any moment since the call (as Python's: a put
      * right after the last task_done does not hold a waiting join back). */
-    uint32_t at_start = __atomic_load_n(&st->done_seq, __ATOMIC_SEQ_CST);
+    uint32_t at_start = mproc__load(&st->done_seq);
     for (;;) {
-        uint32_t seen = __atomic_load_n(&st->done_seq, __ATOMIC_SEQ_CST);
-        if (seen != at_start || __atomic_load_n(&st->unfinished, __ATOMIC_SEQ_CST) == 0)
+        uint32_t seen = mproc__load(&st->done_seq);
+        if (seen != at_start || mproc__load(&st->unfinished) == 0)
             return 0;
         int64_t ms = mproc__next_slice(deadline);
         if (ms == 0)
@@ -571,11 +568,11 @@ int mproc_unpack_queue(mproc_unpacker *u, mproc_queue **out)
     mproc_queue *q = mproc_calloc(1, sizeof *q);
     if (!q)
         return mproc__fail(MPROC_ENOMEM);
-    rc = mproc__obj_open(&q->o, &recs[0], MPROC__KIND_QUEUE);
+    rc = mproc__shared_open(&q->o, &recs[0], MPROC__KIND_QUEUE);
     if (!rc) {
         uint64_t cap = qst(q)->capacity;
         if (cap < MIN_RING || cap > MAX_RING || (cap & (cap - 1)) || cap > q->o.size - RING_OFFSET) {
-            mproc__obj_close(&q->o);
+            mproc__shared_close(&q->o);
             rc = mproc__fail(MPROC_EPROTO);
         }
     }

@@ -3,7 +3,7 @@
  * communicate loop live here. */
 #include <string.h>
 
-#include "internal.h"
+#include "modules/modules.h"
 
 struct mproc_popen {
     mpp_program *program;
