@@ -39,7 +39,7 @@
 #include "timing.h"
 
 static const char *const section_names[] = {"start", "sync",       "queue",  "pipe",
-                                            "pool",  "threadpool", "manager"};
+                                            "pool",  "threadpool", "manager"}; /* --only */
 
 static bool is_section(const char *name)
 {

@@ -8,13 +8,13 @@
 #include "mproc.h"
 #include "raw.h"
 
-void bench_start(int reps);      /* start.c: process start+join */
-void bench_sync(void);           /* sync.c: Lock, locked Value, Event, Semaphore */
-void bench_queue(void);          /* queue.c: Queue, SimpleQueue */
-void bench_pipe(void);           /* pipe.c: Pipe one way, and ping-pong */
-void bench_pool(int reps);       /* pool.c: Pool */
-void bench_threadpool(void);     /* threadpool.c: ThreadPool */
-void bench_manager(int reps);    /* manager.c: Manager and its dict */
+void bench_start(int reps);   /* start.c: process start+join */
+void bench_sync(void);        /* sync.c: Lock, locked Value, Event, Semaphore */
+void bench_queue(void);       /* queue.c: Queue, SimpleQueue */
+void bench_pipe(void);        /* pipe.c: Pipe one way, and ping-pong */
+void bench_pool(int reps);    /* pool.c: Pool */
+void bench_threadpool(void);  /* threadpool.c: ThreadPool */
+void bench_manager(int reps); /* manager.c: Manager and its dict */
 
 extern size_t queue_ring; /* --queue-ring: the Queue's ring size, 0 for the library's */
 
