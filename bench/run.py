@@ -126,7 +126,7 @@ def python_start_join_us(method, reps):
     return statistics.median(samples)
 
 
-# ---- synchronization: as bench_mproc.c does it, with the default start method ----------------
+# ---- synchronization: as sync.c does it, with the default start method -----------------------
 # A trial does n operations (or n per child) and returns the seconds they took, measured
 # around the operations only (process start and exit are outside).
 
@@ -211,7 +211,7 @@ def event_trial(n):
     return elapsed
 
 
-# ---- queues: as bench_mproc.c does it; the producer is a child, the consumer this process ----
+# ---- queues: as queue.c does it; the producer is a child, the consumer this process ----------
 
 QUEUE_SMALL = 64
 QUEUE_LARGE = 1 << 20
@@ -246,7 +246,7 @@ def queue_trial(n, size, simple):
     return elapsed
 
 
-# ---- pipes: as bench_mproc.c does it; the writer (or the echoing end) is a child ------------
+# ---- pipes: as pipe.c does it; the writer (or the echoing end) is a child -------------------
 
 PIPE_SMALL = 64
 PIPE_LARGE = 1 << 20
@@ -316,7 +316,7 @@ def pipe_pingpong_trial(n):
     return elapsed
 
 
-# ---- pools: as bench_mproc.c does it ---------------------------------------------------------
+# ---- pools: as pool.c does it ----------------------------------------------------------------
 # One Pool(N) of Python's default start method serves the tiny-task rates; it is started
 # before the first trial (whose calibration warms it up) and ended before the speedup row
 # (and before any start+join row, though the C program prints those first).
@@ -383,7 +383,7 @@ POOL_TRIALS = {
 }
 
 
-# ---- thread pools: as bench_mproc.c does it ---------------------------------------------------
+# ---- thread pools: as threadpool.c does it ----------------------------------------------------
 # One pool of each flavour and worker count, started before its first trial (whose
 # calibration warms it up: ThreadPoolExecutor starts its threads as work comes) and ended at
 # the end of the run.
@@ -545,7 +545,7 @@ def python_pool_speedup(workers, tasks, reps, task_s=0.02):
     return statistics.median(t1) / statistics.median(tn)
 
 
-# ---- managers: as bench_mproc.c does it; one Manager and one dict serve the rate rows -------
+# ---- managers: as manager.c does it; one Manager and one dict serve the rate rows -----------
 # (started before the first trial, shut down before any start row and at the end of the run).
 
 MDICT_KEY = b"benchkey"
@@ -640,7 +640,7 @@ OF_RAW_LABEL = {"pipepingpong": "mproc round trip <= 2x raw's"}
 
 
 def calibrate(trial, target):
-    """The n for which a trial lasts about target seconds (as bench_mproc.c)."""
+    """The n for which a trial lasts about target seconds (as bench/timing.c)."""
     n = 100
     while True:
         t = trial(n)
@@ -651,7 +651,7 @@ def calibrate(trial, target):
 
 def calibrate_at_size(trial, target):
     """calibrate's n, then timed once more and scaled, twice if still off by more than 2x
-    (as bench_mproc.c's calibrate_at_size, used for the thread pool rows)."""
+    (as timing.c's calibrate_at_size, used for the thread pool rows)."""
     n = calibrate(trial, target)
     for _ in range(2):
         t = trial(n)
