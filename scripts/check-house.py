@@ -1,14 +1,19 @@
 #!/usr/bin/env python3
-"""Checks the library's layers (doc/design.md) on a configured and built meson directory.
+"""Checks the house (doc/design.md) on a configured and built meson directory.
 
-    scripts/check-layers.py BUILD_DIR [--graph]
+    scripts/check-house.py BUILD_DIR [--graph] [--format]
 
-Two kinds of arrows between the library's files (api/, posix/, win32/):
+The layers. Two kinds of arrows between the library's files (api/, posix/, win32/):
   * calls: file A uses a symbol that file B defines, read from the object files with `nm`
     (what the compiler really emitted, macros and inline functions resolved);
   * includes: file A #includes file B, read from the sources.
 It fails when two files reach each other through arrows of either kind (a circle), or when
 an arrow runs from a lower layer to a higher one. --graph prints every call arrow.
+
+The size: no source file of the library over MAX_LINES lines.
+
+--format: every C file of the project (library, tests, examples, bench) is as clang-format
+formats it with the project's .clang-format.
 """
 import json
 import os
@@ -29,6 +34,8 @@ LAYERS = [
     ('futures', ['api/src/futures/']),
 ]
 LIBRARY = ('api/', 'posix/', 'win32/')
+MAX_LINES = 1200
+FORMATTED = ('api/', 'posix/', 'win32/', 'tests/', 'examples/', 'bench/')
 PUBLIC = 'api/include/'  # public headers: below everything, may include only each other
 
 
@@ -139,6 +146,28 @@ def circles(nodes, edges):
     return out
 
 
+def unformatted(root):
+    """The C files that clang-format would change."""
+    tool = next((t for t in ('clang-format-14', 'clang-format')
+                 if subprocess.run(['which', t], capture_output=True).returncode == 0), None)
+    if not tool:
+        return ['clang-format is not installed (scripts/setup.sh installs it)']
+    files = []
+    for top in FORMATTED:
+        for dirpath, _, names in os.walk(os.path.join(root, top)):
+            files += [os.path.join(dirpath, n) for n in sorted(names) if n.endswith(('.c', '.h'))]
+    out = []
+    for path in files:
+        with open(path, 'rb') as f:
+            before = f.read()
+        after = subprocess.run([tool, '--style=file', path], capture_output=True,
+                               check=True).stdout
+        if after != before:
+            rel = os.path.relpath(path, root)
+            out.append(f'{rel}: not formatted as .clang-format says (clang-format -i {rel})')
+    return out
+
+
 def main():
     if len(sys.argv) < 2:
         print(__doc__.strip())
@@ -172,9 +201,16 @@ def main():
         ties = [f'    {a} -> {b}: {" ".join(sorted(arrows[(a, b)])[:6])}'
                 for (a, b) in sorted(arrows) if a in comp and b in comp]
         problems.append('circle: ' + ', '.join(comp) + '\n' + '\n'.join(ties))
+    for path in sorted(sources + [b for (_, b) in includes if b.endswith('.h')]):
+        with open(os.path.join(root, path), encoding='utf-8') as f:
+            lines = sum(1 for _ in f)
+        if lines > MAX_LINES:
+            problems.append(f'{path}: {lines} lines (more than {MAX_LINES}): split it by role')
+    if '--format' in sys.argv:
+        problems += unformatted(root)
     for p in problems:
         print(p)
-    print(f'check-layers: {len(sources)} files, {len(calls)} call arrows, '
+    print(f'check-house: {len(sources)} files, {len(calls)} call arrows, '
           f'{len(includes)} include arrows, {len(problems)} problems')
     return 1 if problems else 0
 
