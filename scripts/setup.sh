@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything the build and the tests need on a fresh Debian 12 machine, following
 # ../shared/toolchain/NOTES.md. Safe to run again: each step is skipped once done.
-#   scripts/setup.sh native     gcc, clang + sanitizers, meson, cmocka, python3
+#   scripts/setup.sh native     gcc, clang + sanitizers, clang-format, meson, cmocka, python3
 #   scripts/setup.sh all        native + mingw-w64/Wine + aarch64/qemu-user (default)
 set -euo pipefail
 what=${1:-all}
@@ -32,7 +32,8 @@ if [ -n "${need_update:-}" ] || [ ! -d /var/lib/apt/lists ] || [ -z "$(ls /var/l
 fi
 
 echo "setup: native toolchain"
-apt_install build-essential meson ninja-build pkg-config libcmocka-dev clang libclang-rt-14-dev python3 procps
+apt_install build-essential meson ninja-build pkg-config libcmocka-dev clang libclang-rt-14-dev \
+  clang-format-14 python3 procps
 [ "$what" = all ] || exit 0
 
 echo "setup: Windows cross toolchain and Wine"

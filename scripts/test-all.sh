@@ -2,8 +2,9 @@
 # README command 2: installs every toolchain, then builds and runs the whole test suite on
 # each target reachable here, and ends with one summary line per target:
 #   linux-x86_64-gcc, linux-x86_64-clang-asan-ubsan, linux-x86_64-clang-tsan (the thread
-#   pool's suite), windows-x86_64-wine, linux-aarch64-qemu
-# Exit status 0 only if every target passed.
+#   pool's and the manager's suites), windows-x86_64-wine, linux-aarch64-qemu
+# and one for the house (scripts/check-house.py on the gcc and the Windows builds: layers,
+# file sizes, formatting). Exit status 0 only if every line passed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -75,9 +76,17 @@ wineserver -k 2>/dev/null || true
 
 run_target linux-aarch64-qemu build-ci-arm64 --cross-file "$toolchain/aarch64-linux-gnu.ini"
 
+# The house: the layers on both platforms' objects, file sizes, and the formatting.
+echo "=== house"
+house_ok=1
+python3 scripts/check-house.py build-ci-gcc --format || house_ok=0
+python3 scripts/check-house.py build-ci-win || house_ok=0
+if [ $house_ok = 1 ]; then summary+=("house: layers, sizes and format as doc/design.md says")
+else summary+=("house: FAILED (see above)"); failed=1; fi
+
 echo
 echo "=== summary"
 for line in "${summary[@]}"; do echo "$line"; done
-[ ${#summary[@]} -eq 5 ] || failed=1 # every target must have reported
+[ ${#summary[@]} -eq 6 ] || failed=1 # every target (and the house) must have reported
 echo "total: $total_ok passed, $total_fail failed, $total_skip skipped"
 exit $failed

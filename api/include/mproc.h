@@ -16,5 +16,6 @@
 #include "mproc/subprocess.h"
 #include "mproc/sync.h"
 #include "mproc/task.h"
+#include "mproc/values.h"
 
 #endif

@@ -86,6 +86,65 @@ MPROC_API int mproc_unpack_pack(mproc_unpacker *u, mproc_unpacker *inner);
 /* Skips one field of any type. */
 MPROC_API int mproc_unpack_skip(mproc_unpacker *u);
 
+/* ---- one call builds, one call reads (mproc/values.h has the macros) -----------------------
+ * A value to pack: a field's type and contents. MPROC_V(x) makes one from any C value of a
+ * packable type, chosen by the compiler; MPROC_BYTES(data, len) one of raw bytes. */
+typedef struct mproc_arg {
+    int type; /* a mproc_field_type; 0: an integer a pack cannot hold (MPROC_ETOOBIG) */
+    union {
+        int64_t i64;
+        double f64;
+        const char *str;
+        struct {
+            const void *data;
+            size_t len;
+        } bytes;
+        const mproc_pack *pack;
+        const void *object; /* HANDLE and PROXY: anything mproc_pack_handle takes */
+    } as;
+} mproc_arg;
+
+/* Appends n values to p: all of them, or none (MPROC_EINVAL, MPROC_ETOOBIG, ...). */
+MPROC_API int mproc_pack_args(mproc_pack *p, const mproc_arg *args, size_t n);
+
+/* A pack written in place, for one call: MPROC_ARGS(1, "two", 3.0) is a const mproc_pack *
+ * that lives until the end of the enclosing block, needs no destroy, and is taken by every
+ * call that takes a const mproc_pack * (it is read during the call, never kept). */
+typedef struct mproc_pack_literal {
+    uint32_t magic; /* MPROC_PACK_LITERAL_MAGIC */
+    uint32_t count;
+    const mproc_arg *args;
+} mproc_pack_literal;
+#define MPROC_PACK_LITERAL_MAGIC 0x6d704c56u
+
+/* Where a field read by mproc_unpack_values goes. MPROC_UNPACK makes them from pointers. */
+typedef enum mproc_slot_kind {
+    MPROC_SLOT_SKIP = 0, /* any field, read and dropped (a NULL destination) */
+    MPROC_SLOT_INT,      /* an I64 into an integer of `size` bytes, `is_signed` */
+    MPROC_SLOT_BOOL,     /* an I64 into a bool: 0 false, anything else true */
+    MPROC_SLOT_DOUBLE,   /* an F64 */
+    MPROC_SLOT_FLOAT,    /* an F64 into a float */
+    MPROC_SLOT_STR,      /* a STR into a const char * (borrowed from the bytes) */
+    MPROC_SLOT_BYTES,    /* a BYTES into an mproc_bytes (borrowed: never free it) */
+    MPROC_SLOT_PACK,     /* a PACK into an mproc_unpacker over it */
+    MPROC_SLOT_ARG,      /* any field but an object into an mproc_arg (borrowed) */
+    MPROC_SLOT_OBJECT    /* a shareable object, opened with `open`, a handle of one's own */
+} mproc_slot_kind;
+typedef struct mproc_slot {
+    int kind; /* mproc_slot_kind */
+    void *dst;
+    uint8_t size;
+    bool is_signed;
+    int (*open)(mproc_unpacker *u, void *dst); /* objects: the type's mproc_unpack_… */
+    void (*close)(void *object);               /* objects: its destroy, to undo a failure */
+} mproc_slot;
+
+/* Reads every field of `in` into the n slots, in order. A field of another type is
+ * MPROC_ETYPE; more or fewer fields than slots is MPROC_EINVAL; an integer the destination
+ * cannot hold is MPROC_ETOOBIG; a corrupt pack MPROC_EINVAL. On failure the objects opened
+ * so far are destroyed again (other destinations may have been written). */
+MPROC_API int mproc_unpack_values(const mproc_bytes *in, const mproc_slot *slots, size_t n);
+
 #ifdef __cplusplus
 }
 #endif

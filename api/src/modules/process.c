@@ -257,16 +257,22 @@ int mproc_process_create(mproc_process **out, const mproc_process_opts *opts)
 
     int rc = 0;
     if (opts->args) {
-        mproc_bytes view;
-        mproc_pack_view(opts->args, &view);
-        rc = mproc__buf_append(&p->args, view.data, view.len);
+        mproc__packed args;
+        rc = mproc__pack_open(opts->args, &args);
+        if (rc) {
+            mproc_process_destroy(p);
+            return rc;
+        }
+        rc = mproc__buf_append(&p->args, args.bytes.data, args.bytes.len);
         /* Objects in the pack stay usable for the child even if the caller destroys
          * them (and the pack) before start. */
         if (!rc && mproc__pack_dup_handles(p->args.data, p->args.len, &p->handles) != 0) {
             int err = mproc_last_os_error();
+            mproc__pack_close(&args);
             mproc_process_destroy(p);
             return err ? mproc__fail_os(err) : mproc__fail(MPROC_EINVAL);
         }
+        mproc__pack_close(&args);
         if (!rc && p->handles.count)
             holding_add(p);
     }

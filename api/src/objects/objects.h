@@ -103,7 +103,23 @@ int mproc__shared_new(uint32_t kind, size_t struct_size, size_t state_size, uint
                       void **out);
 int mproc__shared_unpack(mproc_unpacker *u, uint32_t kind, size_t struct_size, void **out);
 
-/* ---- fields of packs (pack.c) ------------------------------------------------------------ */
+/* ---- fields of packs (pack.c writes, unpack.c reads) ----------------------------------------
+ * A field: a tag byte, an 8-byte word (the number, or the body's length), the body. A HANDLE
+ * field's body: u32 kind, u32 record count, then the records (MPROC__RECORD_SIZE each). */
+enum { MPROC__TAG_SIZE = 1, MPROC__LEN_SIZE = 8, MPROC__NUM_SIZE = 8, MPROC__HANDLE_HEAD = 8 };
+#define MPROC__PACK_MAGIC 0x6d70506bu /* at the start of a live mproc_pack */
+
+/* The bytes of a pack or of a pack literal (MPROC_ARGS), for the time of one call. */
+typedef struct mproc__packed {
+    mproc_bytes bytes;
+    int count;
+    bool has_handles;
+    mproc_pack *tmp; /* the literal, encoded */
+} mproc__packed;
+/* NULL p: an empty pack. MPROC_EINVAL for what is neither a pack nor a literal. */
+int mproc__pack_open(const mproc_pack *p, mproc__packed *out);
+void mproc__pack_close(mproc__packed *packed);
+
 /* Appends a HANDLE field of that kind holding the records, with the pack's own duplicates
  * of their handles. */
 int mproc__pack_records(mproc_pack *p, uint32_t kind, const mproc__record *recs, uint32_t n);
