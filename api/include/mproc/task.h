@@ -72,6 +72,25 @@ MPROC_API int mproc_init(int *argc, char ***argv);
     }                                                                                        \
     static int name(const mproc_bytes *in, mproc_bytes *out)
 
+/* Tasks in a static library. A linker takes an object file out of a static library only
+ * when the program refers to something in it, so a file of tasks that nothing calls is
+ * left out and its tasks are unknown (MPROC_ENOTASK). Mark such a file once with
+ *     MPROC_TASKS_MODULE(geometry);          (in the library's file, at file scope)
+ * and refer to it from the program with
+ *     MPROC_USE_TASKS(geometry);             (in the program, at file scope)
+ * one pair per file of tasks. (Linking the library whole, -Wl,--whole-archive, works too.) */
+#define MPROC_TASKS_MODULE(module) const char mproc_tasks_module_##module = 1
+#if defined(_MSC_VER)
+#define MPROC_USE_TASKS(module)                                                              \
+    __pragma(comment(linker, "/include:mproc_tasks_module_" #module)) extern const char      \
+        mproc_tasks_module_##module
+#else
+#define MPROC_USE_TASKS(module)                                                              \
+    extern const char mproc_tasks_module_##module;                                           \
+    __attribute__((used)) static const char *const mproc_use_tasks_##module##_ =             \
+        &mproc_tasks_module_##module
+#endif
+
 #ifdef __cplusplus
 }
 #endif
