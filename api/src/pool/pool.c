@@ -18,8 +18,9 @@
  * large result could never take its next task).
  *
  * Objects in a task's arguments reach a running worker through mpp_give_handles: POSIX
- * sends the descriptors over a socket pair made for the worker, Windows duplicates the
- * handles into the worker's process.
+ * sends the descriptors over a socket pair made for the worker (a backend whose
+ * mpp_give_handles_needs_conn() is true), Windows duplicates the handles into the worker's
+ * process.
  *
  * Locking: one mutex per pool guards everything here; callbacks and process starts run
  * without it. A call's state (mproc_async, mproc_iter) refers to the pool, which is freed
@@ -1431,13 +1432,13 @@ static int start_worker_locked(mproc_pool *p, int slot)
     rc = rc ? rc : mproc_pack_create(&args);
     rc = rc ? rc : mproc_pack_handle(args, w->tasks);
     rc = rc ? rc : mproc_pack_handle(args, p->results);
-#if defined(_WIN32)
-    rc = rc ? rc : mproc_pack_i64(args, 0); /* handles are duplicated into the worker */
-#else
-    rc = rc ? rc : mproc_pipe(&w->hands, &child_end, true);
-    rc = rc ? rc : mproc_pack_i64(args, 1);
-    rc = rc ? rc : mproc_pack_handle(args, child_end);
-#endif
+    if (mpp_give_handles_needs_conn()) { /* objects in its tasks' items travel over it */
+        rc = rc ? rc : mproc_pipe(&w->hands, &child_end, true);
+        rc = rc ? rc : mproc_pack_i64(args, 1);
+        rc = rc ? rc : mproc_pack_handle(args, child_end);
+    } else {
+        rc = rc ? rc : mproc_pack_i64(args, 0); /* handles are duplicated into the worker */
+    }
     uint64_t id = ++p->next_worker_id;
     rc = rc ? rc : mproc_pack_i64(args, (int64_t)id);
     rc = rc ? rc : mproc_pack_i64(args, p->maxtasks);
