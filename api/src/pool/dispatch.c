@@ -339,10 +339,7 @@ void mproc__pool_dispatch_locked(mproc_pool *p)
             if (!taken)
                 return;
             *taken = scratch;
-            j->next_item += taken->count;
-            j->next_byte += taken->byte_len;
-            j->peeked = false;
-            j->inflight++;
+            mproc__job_take_chunk_locked(j, taken);
         } else {
             p->returned_head = c->next;
             if (!p->returned_head)
@@ -425,10 +422,7 @@ static void check_workers_locked(mproc_pool *p)
             bury_worker_locked(p, w);
     }
     if (p->init_error) {
-        char text[1200];
-        snprintf(text, sizeof text, "initializer '%s' failed: %s", p->initializer,
-                 p->init_error);
-        mproc__pool_fail_all_locked(p, MPROC_ETASK, text);
+        mproc__pool_fail_initializer_locked(p, NULL);
         return;
     }
     if (p->bad_starts >= BAD_STARTS_LIMIT) {

@@ -1,6 +1,7 @@
 /* A pool's calls (jobs): their items, their results, how they complete, and the line of
  * work waiting for workers. Both kinds of pool stand on this; nothing here talks to a
  * worker. */
+#include <stdio.h>
 #include <string.h>
 
 #include "pool/pool_internal.h"
@@ -328,6 +329,18 @@ void mproc__pool_fail_all_locked(mproc_pool *p, int code, const char *text)
     }
 }
 
+/* The initializer failed (p->init_error): fails `only`, or with NULL every call that can
+ * no longer finish, with the initializer's text. */
+void mproc__pool_fail_initializer_locked(mproc_pool *p, job *only)
+{
+    char text[1200];
+    snprintf(text, sizeof text, "initializer '%s' failed: %s", p->initializer, p->init_error);
+    if (only)
+        mproc__job_fail_locked(p, only, MPROC_ETASK, text);
+    else
+        mproc__pool_fail_all_locked(p, MPROC_ETASK, text);
+}
+
 /* Runs the callbacks of completed calls, without the lock, one at a time. Returns whether
  * it ran any (and so let go of the lock). */
 bool mproc__pool_run_callbacks_locked(mproc_pool *p)
@@ -420,4 +433,14 @@ chunk *mproc__pool_peek_work_locked(mproc_pool *p, chunk *scratch)
                        .byte_at = j->next_byte,
                        .byte_len = j->peek_len};
     return scratch;
+}
+
+/* Takes the chunk just peeked (a new one, not one taken back) off its call's line: the
+ * caller now holds it. */
+void mproc__job_take_chunk_locked(job *j, const chunk *c)
+{
+    j->next_item += c->count;
+    j->next_byte += c->byte_len;
+    j->peeked = false;
+    j->inflight++;
 }

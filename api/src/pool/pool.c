@@ -26,7 +26,6 @@
  * Locking: one mutex per pool guards everything here; callbacks and process starts run
  * without it. A call's state (mproc_async, mproc_iter) refers to the pool, which is freed
  * when its creator and every call are done with it. */
-#include <stdio.h>
 #include <string.h>
 
 #include "pool/workers.h"
@@ -308,10 +307,7 @@ int mproc__pool_submit(mproc_pool *p, job *j)
         p->all_head->all_prev = j;
     p->all_head = j;
     if (p->init_error) {
-        char text[1200];
-        snprintf(text, sizeof text, "initializer '%s' failed: %s", p->initializer,
-                 p->init_error);
-        mproc__job_fail_locked(p, j, MPROC_ETASK, text);
+        mproc__pool_fail_initializer_locked(p, j);
     } else if (j->input_done && j->n == 0) {
         mproc__job_complete_locked(p, j); /* map over nothing */
         mproc__job_retire_locked(j);

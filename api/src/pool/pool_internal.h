@@ -199,8 +199,10 @@ void mproc__job_store_result_locked(mproc_pool *p, job *j, size_t index, int cod
                                     size_t len);
 void mproc__job_fail_locked(mproc_pool *p, job *j, int code, const char *text);
 void mproc__pool_fail_all_locked(mproc_pool *p, int code, const char *text);
+void mproc__pool_fail_initializer_locked(mproc_pool *p, job *only);
 bool mproc__pool_run_callbacks_locked(mproc_pool *p);
 chunk *mproc__pool_peek_work_locked(mproc_pool *p, chunk *scratch);
+void mproc__job_take_chunk_locked(job *j, const chunk *c);
 
 /* How futures/ hears of completions: fn runs each time a call of any pool is done (from
  * then on mproc_async_ready says so), on the thread that finished it, under that call's

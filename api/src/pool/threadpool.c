@@ -3,7 +3,6 @@
  * Worker threads take chunks from the same pending list the process pool's dispatcher
  * reads, run them, and store the results as they are (no messages); the result thread
  * of a thread pool only runs callbacks and replaces worker threads that ended. */
-#include <stdio.h>
 #include <string.h>
 
 #include "pool/workers.h"
@@ -54,10 +53,7 @@ static void thread_worker_main(void *arg)
         }
         job *j = c->job;
         chunk taken = scratch;
-        j->next_item += taken.count;
-        j->next_byte += taken.byte_len;
-        j->peeked = false;
-        j->inflight++;
+        mproc__job_take_chunk_locked(j, &taken);
         /* A copy of the items: a lazy imap may grow (move) the job's buffer meanwhile. */
         items.len = 0;
         int rc = mproc__buf_append(&items, j->items.data + taken.byte_at, taken.byte_len);
@@ -166,10 +162,7 @@ static void thread_pool_main(void *arg)
                 mproc_log(MPROC_LOG_WARNING, "could not start a pool worker thread");
         }
         if (p->init_error && !init_failure_handled) {
-            char text[1200];
-            snprintf(text, sizeof text, "initializer '%s' failed: %s", p->initializer,
-                     p->init_error);
-            mproc__pool_fail_all_locked(p, MPROC_ETASK, text);
+            mproc__pool_fail_initializer_locked(p, NULL);
             mpp_cond_broadcast(p->work_cond);
             init_failure_handled = true;
             continue;
