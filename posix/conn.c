@@ -175,6 +175,11 @@ int mpp_give_handles(mpp_child *c, mpp_conn *via, const mpp_handle *handles, siz
     return n ? px_send_handles((int)mpp_conn_handle(via), handles, n, deadline) : 0;
 }
 
+bool mpp_give_handles_needs_conn(void)
+{
+    return true; /* descriptors go over a socket with SCM_RIGHTS */
+}
+
 int mpp_take_handles(mpp_conn *via, const uint64_t *values, size_t n, mpp_handle *out,
                      int64_t deadline)
 {

@@ -370,6 +370,11 @@ int mpp_give_handles(mpp_child *c, mpp_conn *via, const mpp_handle *handles, siz
     return 0;
 }
 
+bool mpp_give_handles_needs_conn(void)
+{
+    return false; /* DuplicateHandle puts them into the child's process */
+}
+
 int mpp_take_handles(mpp_conn *via, const uint64_t *values, size_t n, mpp_handle *out,
                      int64_t deadline)
 {

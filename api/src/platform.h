@@ -234,6 +234,10 @@ int mpp_give_handles(mpp_child *c, mpp_conn *via, const mpp_handle *handles, siz
 /* Child side: the n handles given for one message, into out (Windows: the values as given). */
 int mpp_take_handles(mpp_conn *via, const uint64_t *values, size_t n, mpp_handle *out,
                      int64_t deadline);
+/* Whether mpp_give_handles needs `via`: true where the handles travel over a connection the
+ * child holds the other end of (POSIX), false where they go straight into its process and
+ * via may be NULL (Windows). A pool makes that connection for each worker only if so. */
+bool mpp_give_handles_needs_conn(void);
 
 /* ---- listening and connecting (managers) -------------------------------------------------
  * Addresses are text:
