@@ -99,6 +99,8 @@ int mproc_unpack_remaining(const mproc_unpacker *u)
 /* Reads the next field if it has the wanted tag; advances only on success. */
 static int take(mproc_unpacker *u, uint8_t want, uint64_t *word, const uint8_t **body)
 {
+    *word = 0; /* set on every path: gcc -O3 cannot see that callers read them only on 0 */
+    *body = NULL;
     if (!reader_ok(u))
         return mproc__fail(MPROC_EINVAL);
     if (u->pos == u->len)
