@@ -1,0 +1,292 @@
+/* Proxies: making and closing them, carrying them in packs, and the public functions of
+ * every kind, generated from ops.def. */
+#include "manager/manager_internal.h"
+
+/* ---- proxies ----------------------------------------------------------------------------- */
+/* PROXY field body: u32 kind, u32 flags, u64 id, u32 address length, address,
+ * u32 key length, key. */
+static int pack_proxy(mproc_pack *pk, const mproc__object *x)
+{
+    proxy *p = proxy_of(x, 0);
+    if (!p)
+        return mproc__fail(MPROC_EINVAL);
+    link *l = p->link;
+    size_t alen = strlen(l->address), len = 4 + 4 + 8 + 4 + alen + 4 + l->key_len;
+    uint8_t *body = mproc_malloc(len);
+    if (!body)
+        return mproc__fail(MPROC_ENOMEM);
+    mproc__put_u32le(body, p->kind);
+    mproc__put_u32le(body + 4, p->flags);
+    mproc__put_u64le(body + 8, p->id);
+    mproc__put_u32le(body + 16, (uint32_t)alen);
+    memcpy(body + 20, l->address, alen);
+    mproc__put_u32le(body + 20 + alen, (uint32_t)l->key_len);
+    memcpy(body + 24 + alen, l->key, l->key_len);
+    int rc = mproc__pack_proxy(pk, body, len);
+    memset(body, 0, len);
+    mproc_free(body);
+    return rc;
+}
+
+static const mproc__object_ops proxy_ops = {pack_proxy};
+
+int mproc__mgr_proxy_new(link *l, uint32_t kind, uint32_t flags, uint64_t id, void **out)
+{
+    proxy *p = mproc_calloc(1, sizeof *p);
+    if (!p)
+        return MPROC_ENOMEM;
+    mproc__mgr_link_ref(l);
+    *p = (proxy){{MPROC__OBJ_MAGIC, MPROC__KIND_PROXY, &proxy_ops}, PROXY_MAGIC, kind, flags, id,
+                 l};
+    *out = p;
+    return 0;
+}
+
+void mproc_proxy_destroy(void *x)
+{
+    proxy *p = proxy_of(x, 0);
+    if (!p)
+        return;
+    p->magic = p->head.magic = 0;
+    mproc__mgr_link_put(p->link);
+    mproc_free(p);
+}
+
+static int unpack_proxy(mproc_unpacker *u, uint32_t kind, void **out)
+{
+    if (!out)
+        return mproc__fail(MPROC_EINVAL);
+    mproc_unpacker saved = u ? *u : (mproc_unpacker){0};
+    const uint8_t *b;
+    size_t len;
+    int rc = mproc__unpack_proxy(u, (const void **)&b, &len);
+    if (rc)
+        return rc;
+    size_t alen = len >= 24 ? mproc__get_u32le(b + 16) : 0;
+    if (len < 24 || alen > len - 24 || alen > 1024 ||
+        mproc__get_u32le(b + 20 + alen) != len - 24 - alen) {
+        *u = saved;
+        return mproc__fail(MPROC_EPROTO);
+    }
+    if (mproc__get_u32le(b) != kind) {
+        *u = saved;
+        return mproc__fail(MPROC_ETYPE);
+    }
+    char address[1025];
+    memcpy(address, b + 20, alen);
+    address[alen] = 0;
+    link *l;
+    rc = mproc__mgr_link_get(address, b + 24 + alen, len - 24 - alen, &l);
+    rc = rc ? rc : mproc__mgr_proxy_new(l, kind, mproc__get_u32le(b + 4), mproc__get_u64le(b + 8),
+                                        out);
+    if (!rc)
+        mproc__mgr_link_put(l); /* the proxy holds its own reference */
+    return rc ? mproc__fail(rc) : 0;
+}
+
+/* mproc_unpack_mdict and the others. */
+#define KIND(NAME, CODE, TYPE, LOOKUP)                                                        \
+    int mproc_unpack_##TYPE(mproc_unpacker *u, mproc_##TYPE **out)                            \
+    {                                                                                         \
+        return unpack_proxy(u, K_##NAME, (void **)out);                                       \
+    }
+#include "manager/ops.def"
+
+/* ---- the public functions of every kind --------------------------------------------------------
+ * int mproc_TYPE_METHOD(mproc_TYPE *x, ARGS..., OUT, timeout): for each line of ops.def, the
+ * same body: check the parameters, begin the call, pack the arguments, end the call (send
+ * it, or queue it in the thread's batch). What differs is said by the three shapes. */
+
+/* ARGS: the parameters after the proxy (ARGS_PARAMS), when they are invalid (ARGS_BAD:
+ * MPROC_EINVAL) and how they are packed as the op's arguments (ARGS_PACK, PUT by PUT). */
+#define PUT(type, ...) rc = rc ? rc : mproc_pack_##type(c.pk, __VA_ARGS__);
+/* An int64_t as a value of 8 bytes, little endian (the _i64 calls of dicts and namespaces). */
+#define PUT_LE8(v)                                                                            \
+    uint8_t le[8];                                                                            \
+    mproc__put_u64le(le, (uint64_t)(v));                                                      \
+    PUT(bytes, le, 8)
+
+#define ARGS_PARAMS_NONE
+#define ARGS_BAD_NONE 0
+#define ARGS_PACK_NONE
+
+#define ARGS_PARAMS_KEY , const void *key, size_t klen
+#define ARGS_BAD_KEY (!key && klen)
+#define ARGS_PACK_KEY PUT(bytes, key, klen)
+
+#define ARGS_PARAMS_KEY_VAL , const void *key, size_t klen, const void *val, size_t vlen
+#define ARGS_BAD_KEY_VAL ((!key && klen) || (!val && vlen))
+#define ARGS_PACK_KEY_VAL PUT(bytes, key, klen) PUT(bytes, val, vlen)
+
+#define ARGS_PARAMS_KEY_I64LE , const void *key, size_t klen, int64_t v
+#define ARGS_BAD_KEY_I64LE (!key && klen)
+#define ARGS_PACK_KEY_I64LE PUT(bytes, key, klen) PUT_LE8(v)
+
+#define ARGS_PARAMS_KEY_I64 , const void *key, size_t klen, int64_t delta
+#define ARGS_BAD_KEY_I64 (!key && klen)
+#define ARGS_PACK_KEY_I64 PUT(bytes, key, klen) PUT(i64, delta)
+
+/* Compare-and-set: expected NULL asks for the key to be absent. */
+#define ARGS_PARAMS_KEY_CAS                                                                   \
+    , const void *key, size_t klen, const void *expected, size_t elen, const void *desired,   \
+        size_t dlen
+#define ARGS_BAD_KEY_CAS ((!key && klen) || (!desired && dlen))
+#define ARGS_PACK_KEY_CAS                                                                     \
+    PUT(bytes, key, klen) PUT(i64, expected == NULL)                                          \
+    PUT(bytes, expected, expected ? elen : 0) PUT(bytes, desired, dlen)
+
+/* A namespace's field name (a C string) is its key. */
+#define ARGS_PARAMS_NAME , const char *name
+#define ARGS_BAD_NAME (!name)
+#define ARGS_PACK_NAME PUT(bytes, name, strlen(name))
+
+#define ARGS_PARAMS_NAME_VAL , const char *name, const void *data, size_t len
+#define ARGS_BAD_NAME_VAL (!name || (!data && len))
+#define ARGS_PACK_NAME_VAL PUT(bytes, name, strlen(name)) PUT(bytes, data, len)
+
+#define ARGS_PARAMS_NAME_I64LE , const char *name, int64_t v
+#define ARGS_BAD_NAME_I64LE (!name)
+#define ARGS_PACK_NAME_I64LE PUT(bytes, name, strlen(name)) PUT_LE8(v)
+
+#define ARGS_PARAMS_BYTES , const void *data, size_t len
+#define ARGS_BAD_BYTES (!data && len)
+#define ARGS_PACK_BYTES PUT(bytes, data, len)
+
+/* A pack's fields (BYTES or STR) as one nested pack. */
+#define ARGS_PARAMS_PACK , const mproc_pack *items
+#define ARGS_BAD_PACK (!items)
+#define ARGS_PACK_PACK PUT(pack, items)
+
+#define ARGS_PARAMS_I64 , int64_t index
+#define ARGS_BAD_I64 0
+#define ARGS_PACK_I64 PUT(i64, index)
+
+#define ARGS_PARAMS_I64_BYTES , int64_t index, const void *data, size_t len
+#define ARGS_BAD_I64_BYTES (!data && len)
+#define ARGS_PACK_I64_BYTES PUT(i64, index) PUT(bytes, data, len)
+
+#define ARGS_PARAMS_I64_I64 , int64_t start, int64_t stop
+#define ARGS_BAD_I64_I64 0
+#define ARGS_PACK_I64_I64 PUT(i64, start) PUT(i64, stop)
+
+/* How many waiters to wake: n >= 0, or all of them. */
+#define ARGS_PARAMS_N , int64_t n
+#define ARGS_BAD_N (n < 0)
+#define ARGS_PACK_N PUT(i64, n)
+
+#define ARGS_PARAMS_ALL
+#define ARGS_BAD_ALL 0
+#define ARGS_PACK_ALL PUT(i64, INT64_MAX)
+
+/* A Value's element is element 0; an array's is its index. */
+#define ARGS_PARAMS_ELEM0
+#define ARGS_BAD_ELEM0 0
+#define ARGS_PACK_ELEM0 PUT(i64, 0)
+
+#define ARGS_PARAMS_ELEM0_I64 , int64_t value
+#define ARGS_BAD_ELEM0_I64 0
+#define ARGS_PACK_ELEM0_I64 PUT(i64, 0) PUT(i64, value)
+
+#define ARGS_PARAMS_ELEM0_F64 , double value
+#define ARGS_BAD_ELEM0_F64 0
+#define ARGS_PACK_ELEM0_F64 PUT(i64, 0) PUT(f64, value)
+
+#define ARGS_PARAMS_ELEM0_CAS , int64_t expected, int64_t desired
+#define ARGS_BAD_ELEM0_CAS 0
+#define ARGS_PACK_ELEM0_CAS PUT(i64, 0) PUT(i64, expected) PUT(i64, desired)
+
+#define ARGS_PARAMS_ELEM , size_t index
+#define ARGS_BAD_ELEM (index > INT64_MAX)
+#define ARGS_PACK_ELEM PUT(i64, (int64_t)index)
+
+#define ARGS_PARAMS_ELEM_I64 , size_t index, int64_t value
+#define ARGS_BAD_ELEM_I64 (index > INT64_MAX)
+#define ARGS_PACK_ELEM_I64 PUT(i64, (int64_t)index) PUT(i64, value)
+
+#define ARGS_PARAMS_ELEM_F64 , size_t index, double value
+#define ARGS_BAD_ELEM_F64 (index > INT64_MAX)
+#define ARGS_PACK_ELEM_F64 PUT(i64, (int64_t)index) PUT(f64, value)
+
+/* OUT: the output parameter (OUT_PARAM), an MPROC_E… code refusing the call before it is
+ * made, else 0 (OUT_CHECK), and how the answer is read into it (OUT_RESULT: an out_kind
+ * and where to). In a batch the output is filled by mproc_batch_end; the call's own result
+ * (COUNT: the number the function returns) goes to its code there. */
+#define OUT_PARAM_NONE
+#define OUT_CHECK_NONE 0
+#define OUT_RESULT_NONE OUT_NONE, NULL
+
+#define OUT_PARAM_BYTES , mproc_bytes *out
+#define OUT_CHECK_BYTES (!out ? MPROC_EINVAL : 0)
+#define OUT_RESULT_BYTES OUT_BYTES, out
+
+/* The value, if out is not NULL. */
+#define OUT_PARAM_BYTES_OPT , mproc_bytes *out
+#define OUT_CHECK_BYTES_OPT 0
+#define OUT_RESULT_BYTES_OPT out ? OUT_BYTES : OUT_NONE, out
+
+/* A pack's bytes. */
+#define OUT_PARAM_PACK , mproc_bytes *out
+#define OUT_CHECK_PACK (!out ? MPROC_EINVAL : 0)
+#define OUT_RESULT_PACK OUT_PACK, out
+
+/* A count or a flag, returned (MPROC_ETOOBIG above INT32_MAX). */
+#define OUT_PARAM_COUNT
+#define OUT_CHECK_COUNT 0
+#define OUT_RESULT_COUNT OUT_COUNT, NULL
+
+#define OUT_PARAM_I64 , int64_t *out
+#define OUT_CHECK_I64 (!out ? MPROC_EINVAL : 0)
+#define OUT_RESULT_I64 OUT_I64, out
+
+/* The result, if out is not NULL. */
+#define OUT_PARAM_I64_OPT , int64_t *out
+#define OUT_CHECK_I64_OPT 0
+#define OUT_RESULT_I64_OPT OUT_I64, out
+
+#define OUT_PARAM_F64 , double *out
+#define OUT_CHECK_F64 (!out ? MPROC_EINVAL : 0)
+#define OUT_RESULT_F64 OUT_F64, out
+
+/* A value of 8 bytes, little endian, as an int64_t (another length: MPROC_ETYPE). The bytes
+ * are checked when the reply comes (a batch fills it at its end). */
+#define OUT_PARAM_BYTES8 , int64_t *out
+#define OUT_CHECK_BYTES8 (!out ? MPROC_EINVAL : 0)
+#define OUT_RESULT_BYTES8 OUT_BYTES8, out
+
+/* One of a barrier's three numbers, returned; never in a batch (MPROC_ESTATE). */
+#define OUT_INFO_CHECK (mproc__mgr_in_batch() && proxy_of(x, K_BARRIER) ? MPROC_ESTATE : 0)
+#define OUT_PARAM_INFO0
+#define OUT_CHECK_INFO0 OUT_INFO_CHECK
+#define OUT_RESULT_INFO0 OUT_INFO0, NULL
+#define OUT_PARAM_INFO1
+#define OUT_CHECK_INFO1 OUT_INFO_CHECK
+#define OUT_RESULT_INFO1 OUT_INFO1, NULL
+#define OUT_PARAM_INFO2
+#define OUT_CHECK_INFO2 OUT_INFO_CHECK
+#define OUT_RESULT_INFO2 OUT_INFO2, NULL
+
+/* WAIT: the timeout parameter, last, and how the call sends it (ops.def says why). */
+#define WAIT_PARAM_NOWAIT
+#define WAIT_SET_NOWAIT
+#define WAIT_PARAM_SLICED , int64_t timeout_ms
+#define WAIT_SET_SLICED c.timeout = timeout_ms, c.sliced = true;
+#define WAIT_PARAM_WHOLE , int64_t timeout_ms
+#define WAIT_SET_WHOLE c.timeout = timeout_ms;
+
+#define FN(NAME, TYPE, METHOD, ARGS, OUT, WAIT)                                               \
+    int mproc_##TYPE##_##METHOD(mproc_##TYPE *x ARGS_PARAMS_##ARGS OUT_PARAM_##OUT            \
+                                    WAIT_PARAM_##WAIT)                                        \
+    {                                                                                         \
+        int rc = ARGS_BAD_##ARGS ? MPROC_EINVAL : OUT_CHECK_##OUT;                            \
+        if (rc)                                                                               \
+            return mproc__fail(rc);                                                           \
+        call c;                                                                               \
+        if ((rc = mproc__mgr_call_begin(&c, x, KIND_OF_##TYPE, OP_##NAME)) != 0)              \
+            return rc;                                                                        \
+        WAIT_SET_##WAIT                                                                       \
+        ARGS_PACK_##ARGS                                                                      \
+        return mproc__mgr_call_end(&c, rc, OUT_RESULT_##OUT);                                 \
+    }
+#define OP(NAME, CODE, KINDS, WIRE, TYPE, METHOD, ARGS, OUT, WAIT)                            \
+    FN(NAME, TYPE, METHOD, ARGS, OUT, WAIT)
+#include "manager/ops.def"
