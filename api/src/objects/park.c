@@ -41,9 +41,12 @@ static inline void cpu_relax(void)
 void mproc__park_counted(mpp_handle park, uint32_t *word, uint32_t expected, uint32_t *waiters,
                          int64_t ms)
 {
-    static int cpus; /* 0: not known yet; on one CPU the waker cannot run while we spin */
-    if (cpus == 0)
-        mproc__store_relaxed(&cpus, mpp_cpu_count() > 1 ? 2 : 1);
+    static int known_cpus; /* 0: not known yet; on one CPU the waker cannot run while we spin */
+    int cpus = mproc__load_relaxed(&known_cpus);
+    if (cpus == 0) {
+        cpus = mpp_cpu_count() > 1 ? 2 : 1;
+        mproc__store_relaxed(&known_cpus, cpus);
+    }
     for (int i = 0; cpus > 1 && i < SPIN_LOOKS; i++) {
         if (mproc__load_acquire(word) != expected)
             return;
