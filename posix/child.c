@@ -1,32 +1,19 @@
-/* POSIX children: fork, posix_spawn of ourselves, and the fork server's children, seen
- * from the parent; and a child's bootstrap.
+/* POSIX children, parent side: fork, posix_spawn of ourselves (spawn_self.c), and the
+ * fork server's children (forkserver.c), started, watched, signalled and reaped.
  *
  * Every child has one stream socket to its parent (the "channel"). The parent's end is
  * the sentinel: it becomes readable when the child ends (EOF from a direct child; a
- * REC_EXIT record from the fork server). The child's end also tells the child when the
- * parent is gone (EOF), which the parent-death watcher uses. */
+ * REC_EXIT record from the fork server). What the child does with its end is
+ * bootstrap.c's. */
 #include "posix.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <poll.h>
-#include <pthread.h>
 #include <signal.h>
-#include <spawn.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#if defined(__linux__)
-#include <sys/prctl.h>
-#endif
-#if defined(__APPLE__)
-#include <mach-o/dyld.h>
-#endif
-
-extern char **environ;
 
 struct mpp_child {
     int method;
@@ -39,80 +26,6 @@ struct mpp_child {
 
 /* Children whose channel we hold; guarded by mpp_lock. */
 static mpp_child *live_children;
-
-/* ---- executable path, recorded by mpp_init ------------------------------------------- */
-
-static char exe_path[4096];
-static char argv0[4096];
-
-const char *px_exe_path(void)
-{
-    return exe_path;
-}
-
-const char *px_argv0(void)
-{
-    return argv0[0] ? argv0 : exe_path;
-}
-
-static void record_exe_path(const char *arg0)
-{
-    if (arg0)
-        snprintf(argv0, sizeof argv0, "%s", arg0);
-#if defined(__linux__)
-    ssize_t n = readlink("/proc/self/exe", exe_path, sizeof exe_path - 1);
-    if (n > 0) {
-        exe_path[n] = 0;
-        return;
-    }
-#elif defined(__APPLE__)
-    uint32_t size = sizeof exe_path;
-    if (_NSGetExecutablePath(exe_path, &size) == 0)
-        return;
-#endif
-    if (arg0 && !realpath(arg0, exe_path))
-        snprintf(exe_path, sizeof exe_path, "%s", arg0);
-}
-
-void mpp_test_set_exe_path(const char *path)
-{
-    static char real[sizeof exe_path];
-    if (!real[0])
-        memcpy(real, exe_path, sizeof real);
-    snprintf(exe_path, sizeof exe_path, "%s", path ? path : real);
-}
-
-int px_spawn_self(const char *marker, int fd, pid_t *pid)
-{
-    if (!exe_path[0])
-        return mproc__fail(MPROC_ENOTINIT);
-    /* dup2 onto another number so the copy loses close-on-exec in the child only. */
-    int target = fd == 3 ? 4 : 3;
-    char fd_text[16];
-    snprintf(fd_text, sizeof fd_text, "%d", target);
-    char *child_argv[] = {(char *)px_argv0(), (char *)marker, fd_text, NULL};
-
-    posix_spawn_file_actions_t actions;
-    posix_spawnattr_t attr;
-    sigset_t none;
-    sigemptyset(&none);
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, fd, target);
-    posix_spawnattr_init(&attr);
-    posix_spawnattr_setsigmask(&attr, &none);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
-    int err = posix_spawn(pid, exe_path, &actions, &attr, child_argv, environ);
-    posix_spawn_file_actions_destroy(&actions);
-    posix_spawnattr_destroy(&attr);
-    if (err) {
-        mproc__fail_os(err);
-        mproc_log(MPROC_LOG_DEBUG, "posix_spawn(%s): %s", exe_path, strerror(err));
-        return MPROC_ESPAWN;
-    }
-    return 0;
-}
-
-/* ---- parent side ----------------------------------------------------------------------- */
 
 bool mpp_method_available(int method)
 {
@@ -142,6 +55,11 @@ static int count_threads(void)
 #else
     return 1;
 #endif
+}
+
+void px_count_threads_at_init(void)
+{
+    threads_at_init = count_threads();
 }
 
 /* Waits for the child's REC_ACK; on refusal or death, reaps a direct child. */
@@ -180,15 +98,23 @@ static int send_payload(int fd, const mproc_bytes *payload, int32_t flags, int64
     return rc ? rc : px_send_all(fd, payload->data, payload->len, deadline);
 }
 
-/* Arms the parent-death handling in a fresh child (see process.h). */
-static void watch_parent(int channel_fd, int32_t flags, pid_t expected_parent);
+/* In a forked child: closes every descriptor of the parent's other children. */
+static void close_inherited_channels(void)
+{
+    /* Only the forking thread exists here; the list is ours alone now. */
+    for (mpp_child *c = live_children; c; c = c->next)
+        close(c->fd);
+    live_children = NULL;
+}
 
+/* The forked child, up to the core. What else of the parent's it must not keep (the fork
+ * server's channel among it) its after-fork hooks drop: the core's child main runs them
+ * before anything of the task, and nothing before that starts a child. */
 _Noreturn static void fork_child_main(int channel_fd, const mproc_bytes *payload, int32_t flags,
                                       pid_t parent)
 {
-    px_close_inherited_channels();
-    px_forkserver_forget_in_child();
-    watch_parent(channel_fd, flags, parent);
+    close_inherited_channels();
+    px_watch_parent(channel_fd, flags, parent);
     px_child_run(channel_fd, MODE_FORK, (mproc_bytes *)payload, NULL);
 }
 
@@ -342,128 +268,4 @@ void mpp_child_free(mpp_child *c)
     mpp_unlock();
     close(c->fd);
     mproc_free(c);
-}
-
-void px_close_inherited_channels(void)
-{
-    /* Only the forking thread exists here; the list is ours alone now. */
-    for (mpp_child *c = live_children; c; c = c->next)
-        close(c->fd);
-    live_children = NULL;
-}
-
-/* ---- child side --------------------------------------------------------------------------- */
-
-static int channel = -1;
-static int channel_mode;
-
-static void *parent_watcher(void *arg)
-{
-    int fd = (int)(intptr_t)arg;
-    char byte;
-    for (;;) {
-        struct pollfd pfd = {.fd = fd, .events = POLLIN};
-        if (poll(&pfd, 1, -1) < 0 && errno == EINTR)
-            continue;
-        ssize_t n = recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR && errno != EWOULDBLOCK)) {
-            kill(getpid(), SIGKILL); /* the parent is gone: go as it went */
-            return NULL;
-        }
-        if (n > 0)
-            recv(fd, &byte, 1, MSG_DONTWAIT); /* nothing is expected; drop it */
-    }
-}
-
-static bool parent_gone(int channel_fd)
-{
-    char byte;
-    return recv(channel_fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
-}
-
-static void watch_parent(int channel_fd, int32_t flags, pid_t expected_parent)
-{
-#if defined(__linux__)
-    if (flags & PAYLOAD_PDEATHSIG) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != expected_parent || parent_gone(channel_fd))
-            _exit(1);
-        return;
-    }
-#else
-    (void)flags;
-    (void)expected_parent;
-#endif
-    /* A parent-death signal would fire when the creating *thread* exits, so when the
-     * parent started us from another thread (or the OS has none), a thread watches the
-     * channel for the parent's end instead. */
-    pthread_t tid;
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    pthread_attr_setstacksize(&attr, 64 * 1024);
-    if (pthread_create(&tid, &attr, parent_watcher, (void *)(intptr_t)channel_fd) != 0)
-        mproc_log(MPROC_LOG_WARNING, "cannot watch for the parent's death");
-    pthread_attr_destroy(&attr);
-    if (parent_gone(channel_fd))
-        _exit(1);
-}
-
-_Noreturn void px_child_run(int channel_fd, int mode, mproc_bytes *payload,
-                            const mproc__handles *handles)
-{
-    channel = channel_fd;
-    channel_mode = mode;
-    mproc__enter_child(payload, handles ? handles->items : NULL, handles ? handles->count : 0);
-}
-
-void mpp_child_ack(int code)
-{
-    if (channel < 0 || channel_mode == MODE_FORK)
-        return; /* a forked child's task was checked by the parent before fork */
-    chan_record rec = {.tag = REC_ACK, .code = code};
-    px_send_all(channel, &rec, sizeof rec, mproc__deadline(10000));
-}
-
-_Noreturn void mpp_exit(int code)
-{
-    fflush(NULL);
-    _exit(code);
-}
-
-/* The spawned child: read the payload from the channel, then run. */
-_Noreturn static void spawned_child_main(int fd)
-{
-    pid_t parent = getppid();
-    px_set_cloexec(fd, true);
-    int32_t flags = 0;
-    mproc_bytes payload = {0};
-    mproc__handles handles = {0};
-    if (px_read_payload(fd, mproc__deadline(60000), &flags, &payload, &handles) != 0)
-        _exit(1);
-    watch_parent(fd, flags, parent);
-    px_child_run(fd, MODE_SPAWN, &payload, &handles);
-}
-
-static int parse_fd(const char *text)
-{
-    char *end;
-    long fd = strtol(text, &end, 10);
-    return (*end || fd < 0 || fd > 1 << 20) ? -1 : (int)fd;
-}
-
-int mpp_init(int *argc, char ***argv)
-{
-    char **args = argv ? *argv : NULL;
-    int n = argc ? *argc : 0;
-    record_exe_path(args && n > 0 ? args[0] : NULL); /* children start children too */
-    threads_at_init = count_threads();
-    if (args && n >= 3) {
-        int fd = parse_fd(args[2]);
-        if (fd >= 0 && strcmp(args[1], ARG_CHILD) == 0)
-            spawned_child_main(fd);
-        if (fd >= 0 && strcmp(args[1], ARG_FORKSERVER) == 0)
-            px_forkserver_main(fd);
-    }
-    return 0;
 }

@@ -105,8 +105,26 @@ static int send_fd(int sock, int fd)
     }
 }
 
+static void forget_server(void)
+{
+    /* A forked child must not share the parent's server: requests of two processes would
+     * interleave on one socket. It starts its own on first use. */
+    if (server_fd >= 0)
+        close(server_fd);
+    server_fd = -1;
+    server_pid = 0;
+    pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
+    memcpy(&server_lock, &fresh, sizeof fresh);
+}
+
+static mproc__fork_hook fork_hook = {.fn = forget_server};
+
 int px_forkserver_request(int fd)
 {
+    /* Registered before server_lock is first taken (the fork start method forks under the
+     * core lock, which registering takes): a child forked while a thread here holds the
+     * lock or the server always has the hook to drop both. */
+    mproc__at_fork_child(&fork_hook);
     pthread_mutex_lock(&server_lock);
     int rc = 0;
     for (int attempt = 0; attempt < 2; attempt++) {
@@ -119,18 +137,6 @@ int px_forkserver_request(int fd)
     }
     pthread_mutex_unlock(&server_lock);
     return rc;
-}
-
-void px_forkserver_forget_in_child(void)
-{
-    /* A forked child must not share the parent's server: requests of two processes would
-     * interleave on one socket. It starts its own on first use. */
-    if (server_fd >= 0)
-        close(server_fd);
-    server_fd = -1;
-    server_pid = 0;
-    pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
-    memcpy(&server_lock, &fresh, sizeof fresh);
 }
 
 /* ---- server ------------------------------------------------------------------------------- */

@@ -1,6 +1,7 @@
-/* POSIX listening and connecting (managers): TCP for "host:port", a Unix stream socket for
+/* POSIX listening and connecting, one OS step each (the core's modules/net.c parses the
+ * address and tries a host's addresses): TCP for "host:port", a Unix stream socket for
  * "local:NAME" (Linux: the abstract namespace, so nothing on disk; elsewhere a socket file
- * in $TMPDIR or /tmp, removed by mpp_listener_close). Every socket is non-blocking and
+ * in $TMPDIR or /tmp, removed by mpp_local_close). Every socket is non-blocking and
  * close-on-exec from the start; TCP connections have Nagle off. A connection is an fd
  * like a socketpair end, so mpp_conn_adopt wraps it and conn.c's reads, writes, waits and
  * handle passing all work on it. Waits are poll() bounded by the caller's deadline. */
@@ -37,7 +38,7 @@
 
 /* ---- addresses (parsed by the core: mproc__parse_address) ------------------------------ */
 
-static int resolve(const mproc__net_addr *a, struct addrinfo **out)
+int mpp_tcp_resolve(const char *host, const char *port, mpp_tcp_addr **list)
 {
     struct addrinfo hints;
     memset(&hints, 0, sizeof hints);
@@ -45,12 +46,14 @@ static int resolve(const mproc__net_addr *a, struct addrinfo **out)
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_protocol = IPPROTO_TCP;
     hints.ai_flags = AI_NUMERICSERV;
+    struct addrinfo *first = NULL;
     int rc;
     do
-        rc = getaddrinfo(a->host, a->port, &hints, out);
+        rc = getaddrinfo(host, port, &hints, &first);
     while (rc == EAI_SYSTEM && errno == EINTR);
     switch (rc) {
     case 0:
+        *list = (mpp_tcp_addr *)first;
         return 0;
     case EAI_SYSTEM:
         return mproc__fail_os_now();
@@ -61,6 +64,16 @@ static int resolve(const mproc__net_addr *a, struct addrinfo **out)
     default: /* EAI_NONAME and its kin: no such host */
         return mproc__fail(MPROC_ENOENT);
     }
+}
+
+const mpp_tcp_addr *mpp_tcp_addr_next(const mpp_tcp_addr *a)
+{
+    return (const mpp_tcp_addr *)((const struct addrinfo *)a)->ai_next;
+}
+
+void mpp_tcp_addr_free(mpp_tcp_addr *list)
+{
+    freeaddrinfo((struct addrinfo *)list);
 }
 
 /* The local socket's address: abstract "\0NAME" on Linux, else "$TMPDIR/NAME". */
@@ -231,11 +244,109 @@ static int connect_fd(int family, const struct sockaddr *sa, socklen_t len, int6
     return 0;
 }
 
-/* ---- listeners ------------------------------------------------------------------------------ */
+/* ---- TCP ------------------------------------------------------------------------------------ */
 
-struct mpp_listener {
+int mpp_tcp_listen(const mpp_tcp_addr *addr, mpp_handle *listener)
+{
+    const struct addrinfo *p = (const struct addrinfo *)addr;
+    int fd = -1;
+    int rc = new_socket(p->ai_family, &fd);
+    if (rc)
+        return rc;
+    /* A restarted server can bind again while old connections sit in TIME_WAIT (two
+     * live listeners on one address still collide). */
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind(fd, p->ai_addr, p->ai_addrlen) == 0 && listen(fd, SOMAXCONN) == 0) {
+        *listener = fd;
+        return 0;
+    }
+    rc = bind_error(errno);
+    close(fd);
+    return rc;
+}
+
+int mpp_tcp_bound(mpp_handle listener, struct mproc__net_addr *bound)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    memset(&ss, 0, sizeof ss);
+    if (getsockname((int)listener, (struct sockaddr *)&ss, &len) < 0)
+        return mproc__fail_os_now();
+    int rc = getnameinfo((struct sockaddr *)&ss, len, bound->host, sizeof bound->host,
+                         bound->port, sizeof bound->port, NI_NUMERICHOST | NI_NUMERICSERV);
+    if (rc)
+        return rc == EAI_SYSTEM ? mproc__fail_os_now() : mproc__fail(MPROC_EOS);
+    return 0;
+}
+
+/* Waits until the deadline for a client on listener fd. */
+static int accept_fd(int listener, bool tcp, int64_t deadline, mpp_conn **out)
+{
+    for (;;) {
+#if defined(__linux__)
+        int fd = accept4(listener, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+#else
+        int fd = accept(listener, NULL, NULL);
+#endif
+        if (fd >= 0) {
+#if !defined(__linux__)
+            int rc = px_set_cloexec(fd, true);
+            if (!rc)
+                rc = set_nonblocking(fd);
+            if (rc) {
+                close(fd);
+                return rc;
+            }
+#endif
+#ifdef SO_NOSIGPIPE
+            int one = 1;
+            setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof one);
+#endif
+            return wrap_conn(fd, tcp, out);
+        }
+        int err = errno;
+        if (err == EINTR || err == ECONNABORTED || err == EPROTO)
+            continue; /* a client that left before we took it */
+        if (err != EAGAIN && err != EWOULDBLOCK)
+            return mproc__fail_os(err);
+        int ready = px_wait_fd(listener, POLLIN, mproc__remaining(deadline));
+        if (ready < 0)
+            return ready;
+        if (ready == 0)
+            return mproc__fail(MPROC_ETIMEDOUT);
+    }
+}
+
+int mpp_tcp_accept(mpp_handle listener, int64_t deadline, mpp_conn **out)
+{
+    return accept_fd((int)listener, true, deadline, out);
+}
+
+void mpp_tcp_close(mpp_handle listener)
+{
+    close((int)listener);
+}
+
+int mpp_tcp_connect(const mpp_tcp_addr *addr, int64_t deadline, mpp_handle *sock)
+{
+    const struct addrinfo *p = (const struct addrinfo *)addr;
+    int fd = -1;
+    int rc = connect_fd(p->ai_family, p->ai_addr, p->ai_addrlen, deadline, &fd);
+    if (!rc)
+        *sock = fd;
+    return rc;
+}
+
+int mpp_tcp_conn(mpp_handle sock, mpp_conn **out)
+{
+    return wrap_conn((int)sock, true, out);
+}
+
+/* ---- local sockets -------------------------------------------------------------------------- */
+
+struct mpp_local_listener {
     int fd;
-    bool tcp;
 #ifndef PX_ABSTRACT
     bool has_file; /* a socket file to remove at close, if it is still ours */
     dev_t dev;
@@ -243,42 +354,6 @@ struct mpp_listener {
     char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 #endif
 };
-
-static int listen_tcp(mpp_listener *l, const mproc__net_addr *a)
-{
-    struct addrinfo *list;
-    int rc = resolve(a, &list);
-    if (rc)
-        return rc;
-    rc = MPROC_ENOENT;
-    for (struct addrinfo *p = list; p; p = p->ai_next) {
-        int fd = -1;
-        int r = new_socket(p->ai_family, &fd);
-        if (r) {
-            if (p == list)
-                rc = r;
-            continue;
-        }
-        /* A restarted server can bind again while old connections sit in TIME_WAIT (two
-         * live listeners on one address still collide). */
-        int one = 1;
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-        if (bind(fd, p->ai_addr, p->ai_addrlen) == 0 && listen(fd, SOMAXCONN) == 0) {
-            l->fd = fd;
-            rc = 0;
-            break;
-        }
-        r = bind_error(errno);
-        if (p == list)
-            rc = r;
-        close(fd);
-    }
-    freeaddrinfo(list);
-    if (rc)
-        return rc == MPROC_ENOENT ? mproc__fail(rc) : rc;
-    l->tcp = true;
-    return 0;
-}
 
 #ifndef PX_ABSTRACT
 /* Whether a socket file is left over by a server that is gone (nobody accepts there). */
@@ -293,7 +368,25 @@ static bool stale_socket_file(const struct sockaddr_un *sa, socklen_t len)
 }
 #endif
 
-static int listen_local(mpp_listener *l, const char *name)
+void mpp_local_close(mpp_local_listener *l, bool owner)
+{
+    if (!l)
+        return;
+#ifndef PX_ABSTRACT
+    /* Removes the socket file unless another server replaced it meanwhile. */
+    struct stat st;
+    if (owner && l->has_file && stat(l->path, &st) == 0 && st.st_dev == l->dev &&
+        st.st_ino == l->ino)
+        unlink(l->path);
+#else
+    (void)owner;
+#endif
+    if (l->fd >= 0)
+        close(l->fd);
+    mproc_free(l);
+}
+
+static int listen_local(mpp_local_listener *l, const char *name)
 {
     struct sockaddr_un sa;
     socklen_t len = 0;
@@ -331,161 +424,35 @@ static int listen_local(mpp_listener *l, const char *name)
     return 0;
 }
 
-/* The TCP address clients should use: the bound one, with a wildcard host replaced by
- * loopback. */
-static int tcp_bound(int fd, char *text, size_t cap)
+int mpp_local_listen(const char *name, mpp_local_listener **out)
 {
-    struct sockaddr_storage ss;
-    socklen_t len = sizeof ss;
-    memset(&ss, 0, sizeof ss);
-    if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
-        return mproc__fail_os_now();
-    if (ss.ss_family == AF_INET) {
-        struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
-        if (v4->sin_addr.s_addr == htonl(INADDR_ANY))
-            v4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    } else if (ss.ss_family == AF_INET6) {
-        struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&ss;
-        if (memcmp(&v6->sin6_addr, &in6addr_any, sizeof v6->sin6_addr) == 0)
-            v6->sin6_addr = in6addr_loopback;
-    }
-    char host[NI_MAXHOST], port[NI_MAXSERV];
-    int rc = getnameinfo((struct sockaddr *)&ss, len, host, sizeof host, port, sizeof port,
-                         NI_NUMERICHOST | NI_NUMERICSERV);
-    if (rc)
-        return rc == EAI_SYSTEM ? mproc__fail_os_now() : mproc__fail(MPROC_EOS);
-    int w = snprintf(text, cap, ss.ss_family == AF_INET6 ? "[%s]:%s" : "%s:%s", host, port);
-    return w < 0 || (size_t)w >= cap ? mproc__fail(MPROC_EINVAL) : 0;
-}
-
-int mpp_listen(const char *address, mpp_listener **out, char *bound, size_t cap)
-{
-    if (!out)
-        return mproc__fail(MPROC_EINVAL);
-    *out = NULL;
-    mproc__net_addr a;
-    int rc = mproc__parse_address(address, &a);
-    if (rc)
-        return rc;
-    mpp_listener *l = mproc_calloc(1, sizeof *l);
+    mpp_local_listener *l = mproc_calloc(1, sizeof *l);
     if (!l)
         return mproc__fail(MPROC_ENOMEM);
     l->fd = -1;
-    rc = a.local ? listen_local(l, a.host) : listen_tcp(l, &a);
-    if (!rc && bound) {
-        if (a.local) {
-            int w = snprintf(bound, cap, "local:%s", a.host);
-            rc = w < 0 || (size_t)w >= cap ? mproc__fail(MPROC_EINVAL) : 0;
-        } else {
-            rc = tcp_bound(l->fd, bound, cap);
-        }
-    }
+    int rc = listen_local(l, name);
     if (rc) {
-        mpp_listener_close(l);
+        mpp_local_close(l, true);
         return rc;
     }
     *out = l;
     return 0;
 }
 
-int mpp_accept(mpp_listener *l, int64_t timeout_ms, mpp_conn **out)
+int mpp_local_accept(mpp_local_listener *l, int64_t deadline, mpp_conn **out)
 {
-    if (!l || !out)
-        return mproc__fail(MPROC_EINVAL);
-    *out = NULL;
-    int64_t deadline = mproc__deadline(timeout_ms);
-    for (;;) {
-#if defined(__linux__)
-        int fd = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-#else
-        int fd = accept(l->fd, NULL, NULL);
-#endif
-        if (fd >= 0) {
-#if !defined(__linux__)
-            int rc = px_set_cloexec(fd, true);
-            if (!rc)
-                rc = set_nonblocking(fd);
-            if (rc) {
-                close(fd);
-                return rc;
-            }
-#endif
-#ifdef SO_NOSIGPIPE
-            int one = 1;
-            setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof one);
-#endif
-            return wrap_conn(fd, l->tcp, out);
-        }
-        int err = errno;
-        if (err == EINTR || err == ECONNABORTED || err == EPROTO)
-            continue; /* a client that left before we took it */
-        if (err != EAGAIN && err != EWOULDBLOCK)
-            return mproc__fail_os(err);
-        int ready = px_wait_fd(l->fd, POLLIN, mproc__remaining(deadline));
-        if (ready < 0)
-            return ready;
-        if (ready == 0)
-            return mproc__fail(MPROC_ETIMEDOUT);
-    }
+    return accept_fd(l->fd, false, deadline, out);
 }
 
-void mpp_listener_abandon(mpp_listener *l)
+int mpp_local_connect(const char *name, int64_t deadline, mpp_conn **out)
 {
-    if (!l)
-        return;
-    if (l->fd >= 0)
-        close(l->fd);
-    mproc_free(l);
-}
-
-void mpp_listener_close(mpp_listener *l)
-{
-    if (!l)
-        return;
-#ifndef PX_ABSTRACT
-    /* Removes the socket file unless another server replaced it meanwhile. */
-    struct stat st;
-    if (l->has_file && stat(l->path, &st) == 0 && st.st_dev == l->dev && st.st_ino == l->ino)
-        unlink(l->path);
-#endif
-    if (l->fd >= 0)
-        close(l->fd);
-    mproc_free(l);
-}
-
-int mpp_connect(const char *address, int64_t timeout_ms, mpp_conn **out)
-{
-    if (!out)
-        return mproc__fail(MPROC_EINVAL);
-    *out = NULL;
-    mproc__net_addr a;
-    int rc = mproc__parse_address(address, &a);
-    if (rc)
-        return rc;
-    int64_t deadline = mproc__deadline(timeout_ms);
+    struct sockaddr_un sa;
+    socklen_t len = 0;
     int fd = -1;
-    if (a.local) {
-        struct sockaddr_un sa;
-        socklen_t len = 0;
-        rc = local_sockaddr(a.host, &sa, &len);
-        if (!rc)
-            rc = connect_fd(AF_UNIX, (struct sockaddr *)&sa, len, deadline, &fd);
-        return rc ? rc : wrap_conn(fd, false, out);
-    }
-    /* (name lookup is not bounded by the timeout: getaddrinfo cannot be) */
-    struct addrinfo *list;
-    rc = resolve(&a, &list);
-    if (rc)
-        return rc;
-    /* Each address in turn (a name may have an IPv6 and an IPv4 one) until one answers or
-     * the time is up. */
-    for (struct addrinfo *p = list; p; p = p->ai_next) {
-        rc = connect_fd(p->ai_family, p->ai_addr, p->ai_addrlen, deadline, &fd);
-        if (rc == 0 || rc == MPROC_ETIMEDOUT)
-            break;
-    }
-    freeaddrinfo(list);
-    return rc ? rc : wrap_conn(fd, true, out);
+    int rc = local_sockaddr(name, &sa, &len);
+    if (!rc)
+        rc = connect_fd(AF_UNIX, (struct sockaddr *)&sa, len, deadline, &fd);
+    return rc ? rc : wrap_conn(fd, false, out);
 }
 
 /* ---- randomness ------------------------------------------------------------------------------ */

@@ -56,26 +56,32 @@ int px_exitcode_from_status(int status);
  * its status is lost), 0 while it runs. */
 int px_try_waitpid(pid_t pid, int *exitcode);
 
-/* The executable and argv[0] recorded by mpp_init, for spawn. */
-const char *px_exe_path(void);
-const char *px_argv0(void);
-/* posix_spawn of our own executable with argv {argv0, marker, "<fd>"}, where fd is
- * dup2'ed into the child. */
+/* Starting our own executable (spawn_self.c). mpp_init records its path (and argv[0]);
+ * px_spawn_self posix_spawns it with argv {argv0, marker, "<fd>"}, where fd is dup2'ed
+ * into the child. */
+void px_record_exe_path(const char *arg0);
 int px_spawn_self(const char *marker, int fd, pid_t *pid);
 
-/* Child side: runs on in a fresh child once it has its channel and payload. */
-/* handles: what came with the payload (NULL under fork: the parent's values hold). */
+/* Parent side (child.c): counts the threads that exist before the program makes any
+ * (mpp_init), for the warning about fork from a threaded process. */
+void px_count_threads_at_init(void);
+
+/* Child side (bootstrap.c). */
+/* A spawned child (mpp_init): reads the payload from its channel fd, then runs. */
+_Noreturn void px_spawned_child_main(int fd);
+/* Arms the parent-death handling in a fresh child (see process.h). */
+void px_watch_parent(int channel_fd, int32_t flags, pid_t expected_parent);
+/* Runs on in a fresh child once it has its channel and payload: enters the core.
+ * handles: what came with the payload (NULL under fork: the parent's values hold). */
 _Noreturn void px_child_run(int channel_fd, int mode, mproc_bytes *payload,
                             const mproc__handles *handles);
 enum { MODE_FORK = 1, MODE_SPAWN = 2, MODE_FORKSERVER = 3 };
-/* Closes, in a forked child, every descriptor of the parent's other children. */
-void px_close_inherited_channels(void);
 
-/* Fork server. */
+/* Fork server (forkserver.c). A forked child forgets its parent's server through an
+ * after-fork hook the client registers (base.h). */
 _Noreturn void px_forkserver_main(int ctl_fd);
 /* Sends fd to the server, which forks a child that will read its payload from fd's peer. */
 int px_forkserver_request(int fd);
-void px_forkserver_forget_in_child(void);
 
 bool px_is_main_thread(void);
 #endif

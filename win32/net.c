@@ -1,13 +1,10 @@
-/* Windows listening and connecting (managers): Winsock TCP for "host:port", the named pipe
+/* Windows listening and connecting, one OS step each (the core's modules/net.c parses the
+ * address and tries a host's addresses): Winsock TCP for "host:port", the named pipe
  * \\.\pipe\NAME for "local:NAME".
  *
  * TCP: every socket is non-blocking and not inheritable, Nagle off on connections. A
  * connected socket becomes an mpp_conn (conn.c marks it as a socket) whose reads and
- * writes are plain recv/send bounded by select() waits, here: recv and send either move
- * bytes or say "would block" at once, so a timeout never leaves an operation half done and
- * nothing read is lost. Each select waits at most a quarter second before the call is tried
- * again, so a wait the network stack forgets to end (a peer gone while waiting to write)
- * costs that much at worst.
+ * writes are sock.c's.
  *
  * Pipes: the listener always keeps one instance waiting (the first created with
  * FILE_FLAG_FIRST_PIPE_INSTANCE, so the name is ours; Wine ignores the flag, so the name
@@ -26,7 +23,7 @@
 #include <string.h>
 #include <wchar.h>
 
-/* ---- Winsock ------------------------------------------------------------------------------ */
+/* ---- Winsock and TCP ------------------------------------------------------------------------ */
 
 static INIT_ONCE wsa_once = INIT_ONCE_STATIC_INIT;
 static int wsa_error;
@@ -47,30 +44,8 @@ static int net_init(void)
     return wsa_error ? mproc__fail_os(wsa_error) : 0;
 }
 
-/* A Winsock error as a code (recorded as the OS error). */
-static int sock_fail(int err)
-{
-    mproc__fail_os(err);
-    switch (err) {
-    case WSAECONNREFUSED: case WSAECONNRESET: case WSAECONNABORTED: case WSAESHUTDOWN:
-    case WSAENOTCONN: case WSAENETRESET: case WSAEDISCON:
-        return MPROC_ECLOSED;
-    case WSAETIMEDOUT: return MPROC_ETIMEDOUT;
-    case WSAENOBUFS: case WSA_NOT_ENOUGH_MEMORY: return MPROC_ENOMEM;
-    case WSAEAFNOSUPPORT: case WSAEPROTONOSUPPORT: case WSAESOCKTNOSUPPORT: return MPROC_ENOTSUP;
-    case WSAEINVAL: case WSAENOTSOCK: case WSAEFAULT: return MPROC_EINVAL;
-    case WSAEMFILE: return MPROC_EOS;
-    default: return mpp_map_os_error(err);
-    }
-}
-
-static int sock_fail_now(void)
-{
-    return sock_fail(WSAGetLastError());
-}
-
 /* Addresses are parsed by the core (mproc__parse_address). */
-static int resolve(const mproc__net_addr *a, struct addrinfo **out)
+int mpp_tcp_resolve(const char *host, const char *port, mpp_tcp_addr **list)
 {
     int rc = net_init();
     if (rc)
@@ -81,9 +56,12 @@ static int resolve(const mproc__net_addr *a, struct addrinfo **out)
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_protocol = IPPROTO_TCP;
     hints.ai_flags = AI_NUMERICSERV;
-    int err = getaddrinfo(a->host, a->port, &hints, out);
-    if (err == 0)
+    struct addrinfo *first = NULL;
+    int err = getaddrinfo(host, port, &hints, &first);
+    if (err == 0) {
+        *list = (mpp_tcp_addr *)first;
         return 0;
+    }
     mproc__fail_os(err);
     switch (err) {
     case WSAHOST_NOT_FOUND: case WSANO_DATA: case WSANO_RECOVERY: case WSATRY_AGAIN:
@@ -94,6 +72,16 @@ static int resolve(const mproc__net_addr *a, struct addrinfo **out)
     }
 }
 
+const mpp_tcp_addr *mpp_tcp_addr_next(const mpp_tcp_addr *a)
+{
+    return (const mpp_tcp_addr *)((const struct addrinfo *)a)->ai_next;
+}
+
+void mpp_tcp_addr_free(mpp_tcp_addr *list)
+{
+    freeaddrinfo((struct addrinfo *)list);
+}
+
 /* A non-blocking, non-inheritable TCP socket. */
 static int new_socket(int family, SOCKET *out)
 {
@@ -102,11 +90,11 @@ static int new_socket(int family, SOCKET *out)
     if (s == INVALID_SOCKET && WSAGetLastError() == WSAEINVAL) /* Windows before 7 SP1 */
         s = WSASocketW(family, SOCK_STREAM, IPPROTO_TCP, NULL, 0, WSA_FLAG_OVERLAPPED);
     if (s == INVALID_SOCKET)
-        return sock_fail_now();
+        return w32_sock_fail_now();
     SetHandleInformation((HANDLE)s, HANDLE_FLAG_INHERIT, 0);
     u_long on = 1;
     if (ioctlsocket(s, FIONBIO, &on) != 0) {
-        int rc = sock_fail_now();
+        int rc = w32_sock_fail_now();
         closesocket(s);
         return rc;
     }
@@ -114,105 +102,9 @@ static int new_socket(int family, SOCKET *out)
     return 0;
 }
 
-/* Waits until s is readable (write: writable; both: or failed) or the deadline passed,
- * at most a quarter second per call: 1 ready, 0 not (yet), or an error. */
-static int sock_wait(SOCKET s, bool write, int64_t deadline)
-{
-    int64_t left = mproc__remaining(deadline);
-    if (left < 0 || left > 250)
-        left = 250;
-    fd_set set, failed;
-    FD_ZERO(&set);
-    FD_ZERO(&failed);
-    FD_SET(s, &set);
-    FD_SET(s, &failed);
-    struct timeval tv = {(long)(left / 1000), (long)(left % 1000) * 1000};
-    int n = select(0, write ? NULL : &set, write ? &set : NULL, &failed, &tv);
-    if (n == SOCKET_ERROR)
-        return sock_fail_now();
-    return n > 0;
-}
-
-/* ---- sockets as connections (conn.c calls these for socket ends) ---------------------------- */
-
-int w32_sock_write(uintptr_t sock, const void *buf, size_t len, int64_t deadline, size_t *done)
+int mpp_tcp_conn(mpp_handle sock, mpp_conn **out)
 {
     SOCKET s = (SOCKET)sock;
-    *done = 0;
-    while (*done < len) {
-        size_t chunk = len - *done;
-        int part = chunk > (1u << 30) ? (1 << 30) : (int)chunk;
-        int n = send(s, (const char *)buf + *done, part, 0);
-        if (n > 0) {
-            *done += (size_t)n;
-            continue;
-        }
-        int err = n == 0 ? WSAEWOULDBLOCK : WSAGetLastError();
-        if (err != WSAEWOULDBLOCK && err != WSAEINTR && err != WSAEINPROGRESS)
-            return sock_fail(err);
-        if (mproc__remaining(deadline) == 0)
-            return 0;
-        int rc = sock_wait(s, true, deadline);
-        if (rc < 0)
-            return rc;
-    }
-    return 0;
-}
-
-int w32_sock_read(uintptr_t sock, void *buf, size_t cap, int64_t deadline, size_t *got)
-{
-    SOCKET s = (SOCKET)sock;
-    *got = 0;
-    int part = cap > (1u << 30) ? (1 << 30) : (int)cap;
-    for (;;) {
-        int n = recv(s, buf, part, 0);
-        if (n > 0) {
-            *got = (size_t)n;
-            return 0;
-        }
-        if (n == 0)
-            return MPROC_ECLOSED;
-        int err = WSAGetLastError();
-        if (err != WSAEWOULDBLOCK && err != WSAEINTR && err != WSAEINPROGRESS)
-            return sock_fail(err);
-        if (mproc__remaining(deadline) == 0)
-            return 0;
-        int rc = sock_wait(s, false, deadline);
-        if (rc < 0)
-            return rc;
-    }
-}
-
-int w32_sock_wait_readable(uintptr_t sock, int64_t deadline)
-{
-    for (;;) {
-        int rc = sock_wait((SOCKET)sock, false, deadline);
-        if (rc != 0 || mproc__remaining(deadline) == 0)
-            return rc;
-    }
-}
-
-bool w32_sock_peer_closed(uintptr_t sock)
-{
-    char b;
-    fd_set set;
-    FD_ZERO(&set);
-    FD_SET((SOCKET)sock, &set);
-    struct timeval now = {0, 0};
-    if (select(0, &set, NULL, NULL, &now) != 1)
-        return false;
-    int n = recv((SOCKET)sock, &b, 1, MSG_PEEK);
-    return n == 0 || (n == SOCKET_ERROR && WSAGetLastError() != WSAEWOULDBLOCK);
-}
-
-void w32_sock_close(uintptr_t sock)
-{
-    closesocket((SOCKET)sock);
-}
-
-/* Wraps a connected socket (taken over: closed on failure). */
-static int wrap_socket(SOCKET s, mpp_conn **out)
-{
     BOOL one = TRUE;
     setsockopt(s, IPPROTO_TCP, TCP_NODELAY, (const char *)&one, sizeof one);
     int rc = w32_conn_from_socket((uintptr_t)s, out);
@@ -234,8 +126,9 @@ static bool self_connected(SOCKET s)
            memcmp(&mine, &peer, (size_t)ml) == 0;
 }
 
-static int connect_socket(const struct addrinfo *ai, int64_t deadline, SOCKET *out)
+int mpp_tcp_connect(const mpp_tcp_addr *addr, int64_t deadline, mpp_handle *sock)
 {
+    const struct addrinfo *ai = (const struct addrinfo *)addr;
     SOCKET s;
     int rc = new_socket(ai->ai_family, &s);
     if (rc)
@@ -244,7 +137,7 @@ static int connect_socket(const struct addrinfo *ai, int64_t deadline, SOCKET *o
         int err = WSAGetLastError();
         if (err != WSAEWOULDBLOCK && err != WSAEINPROGRESS) {
             closesocket(s);
-            return sock_fail(err);
+            return w32_sock_fail(err);
         }
         for (;;) {
             fd_set done, failed;
@@ -257,7 +150,7 @@ static int connect_socket(const struct addrinfo *ai, int64_t deadline, SOCKET *o
             struct timeval tv = {(long)(ms / 1000), (long)(ms % 1000) * 1000};
             int n = select(0, NULL, &done, &failed, &tv);
             if (n == SOCKET_ERROR) {
-                rc = sock_fail_now();
+                rc = w32_sock_fail_now();
                 closesocket(s);
                 return rc;
             }
@@ -266,7 +159,7 @@ static int connect_socket(const struct addrinfo *ai, int64_t deadline, SOCKET *o
                 if (getsockopt(s, SOL_SOCKET, SO_ERROR, (char *)&soerr, &sl) != 0 || !soerr)
                     soerr = WSAECONNREFUSED;
                 closesocket(s);
-                return sock_fail(soerr);
+                return w32_sock_fail(soerr);
             }
             if (FD_ISSET(s, &done))
                 break;
@@ -278,10 +171,77 @@ static int connect_socket(const struct addrinfo *ai, int64_t deadline, SOCKET *o
     }
     if (self_connected(s)) {
         closesocket(s);
-        return sock_fail(WSAECONNREFUSED);
+        return w32_sock_fail(WSAECONNREFUSED);
     }
-    *out = s;
+    *sock = (mpp_handle)s;
     return 0;
+}
+
+int mpp_tcp_listen(const mpp_tcp_addr *addr, mpp_handle *listener)
+{
+    const struct addrinfo *p = (const struct addrinfo *)addr;
+    SOCKET s;
+    int rc = new_socket(p->ai_family, &s);
+    if (rc)
+        return rc;
+    /* Nobody else may bind this address while we listen (Windows would otherwise let a
+     * socket with SO_REUSEADDR take it over). */
+    BOOL one = TRUE;
+    setsockopt(s, SOL_SOCKET, SO_EXCLUSIVEADDRUSE, (const char *)&one, sizeof one);
+    if (bind(s, p->ai_addr, (int)p->ai_addrlen) == 0 && listen(s, SOMAXCONN) == 0) {
+        *listener = (mpp_handle)s;
+        return 0;
+    }
+    int err = WSAGetLastError();
+    rc = err == WSAEADDRINUSE || err == WSAEACCES ? (mproc__fail_os(err), MPROC_EEXIST)
+                                                   : w32_sock_fail(err);
+    closesocket(s);
+    return rc;
+}
+
+int mpp_tcp_bound(mpp_handle listener, struct mproc__net_addr *bound)
+{
+    struct sockaddr_storage ss;
+    int len = sizeof ss;
+    memset(&ss, 0, sizeof ss);
+    if (getsockname((SOCKET)listener, (struct sockaddr *)&ss, &len) != 0)
+        return w32_sock_fail_now();
+    int err = getnameinfo((struct sockaddr *)&ss, len, bound->host, sizeof bound->host,
+                          bound->port, sizeof bound->port, NI_NUMERICHOST | NI_NUMERICSERV);
+    return err ? w32_sock_fail(err) : 0;
+}
+
+int mpp_tcp_accept(mpp_handle listener, int64_t deadline, mpp_conn **out)
+{
+    SOCKET l = (SOCKET)listener;
+    for (;;) {
+        SOCKET s = accept(l, NULL, NULL);
+        if (s != INVALID_SOCKET) {
+            SetHandleInformation((HANDLE)s, HANDLE_FLAG_INHERIT, 0);
+            u_long on = 1;
+            if (ioctlsocket(s, FIONBIO, &on) != 0) {
+                int rc = w32_sock_fail_now();
+                closesocket(s);
+                return rc;
+            }
+            return mpp_tcp_conn((mpp_handle)s, out);
+        }
+        int err = WSAGetLastError();
+        if (err == WSAECONNRESET || err == WSAEINTR)
+            continue; /* a client that left before we took it */
+        if (err != WSAEWOULDBLOCK)
+            return w32_sock_fail(err);
+        int rc = w32_sock_wait(l, false, deadline);
+        if (rc < 0)
+            return rc;
+        if (rc == 0 && mproc__remaining(deadline) == 0)
+            return mproc__fail(MPROC_ETIMEDOUT);
+    }
+}
+
+void mpp_tcp_close(mpp_handle listener)
+{
+    closesocket((SOCKET)listener);
 }
 
 /* ---- named pipes ------------------------------------------------------------------------------ */
@@ -311,7 +271,7 @@ static HANDLE new_instance(const wchar_t *path, bool first)
                             PIPE_UNLIMITED_INSTANCES, 1 << 16, 1 << 16, 0, NULL);
 }
 
-static int connect_pipe(const char *name, int64_t deadline, mpp_conn **out)
+int mpp_local_connect(const char *name, int64_t deadline, mpp_conn **out)
 {
     wchar_t *path = pipe_path(name);
     if (!path)
@@ -351,54 +311,38 @@ static int connect_pipe(const char *name, int64_t deadline, mpp_conn **out)
     return rc;
 }
 
-/* ---- listeners ------------------------------------------------------------------------------ */
+/* ---- pipe listeners ------------------------------------------------------------------------- */
 
-struct mpp_listener {
-    bool local;
-    SOCKET sock;         /* TCP */
-    wchar_t *path;       /* local: \\.\pipe\NAME */
-    HANDLE pending;      /* local: the instance waiting for the next client, or NULL */
-    HANDLE event;        /* local: of ov */
-    OVERLAPPED ov;       /* local: the ConnectNamedPipe on pending, while connecting */
+struct mpp_local_listener {
+    wchar_t *path;       /* \\.\pipe\NAME */
+    HANDLE pending;      /* the instance waiting for the next client, or NULL */
+    HANDLE event;        /* of ov */
+    OVERLAPPED ov;       /* the ConnectNamedPipe on pending, while connecting */
     bool connecting;
 };
 
-static int listen_tcp(mpp_listener *l, const mproc__net_addr *a)
+/* No fork on Windows: only the listener's own process ever holds it, so it always owns the
+ * name. */
+void mpp_local_close(mpp_local_listener *l, bool owner)
 {
-    struct addrinfo *list;
-    int rc = resolve(a, &list);
-    if (rc)
-        return rc;
-    rc = MPROC_ENOENT;
-    for (struct addrinfo *p = list; p; p = p->ai_next) {
-        SOCKET s;
-        int r = new_socket(p->ai_family, &s);
-        if (r) {
-            if (p == list)
-                rc = r;
-            continue;
+    (void)owner;
+    if (!l)
+        return;
+    if (l->pending) {
+        if (l->connecting) {
+            DWORD n;
+            CancelIoEx(l->pending, &l->ov);
+            GetOverlappedResult(l->pending, &l->ov, &n, TRUE);
         }
-        /* Nobody else may bind this address while we listen (Windows would otherwise let a
-         * socket with SO_REUSEADDR take it over). */
-        BOOL one = TRUE;
-        setsockopt(s, SOL_SOCKET, SO_EXCLUSIVEADDRUSE, (const char *)&one, sizeof one);
-        if (bind(s, p->ai_addr, (int)p->ai_addrlen) == 0 && listen(s, SOMAXCONN) == 0) {
-            l->sock = s;
-            rc = 0;
-            break;
-        }
-        int err = WSAGetLastError();
-        r = err == WSAEADDRINUSE || err == WSAEACCES ? (mproc__fail_os(err), MPROC_EEXIST)
-                                                      : sock_fail(err);
-        if (p == list)
-            rc = r;
-        closesocket(s);
+        CloseHandle(l->pending);
     }
-    freeaddrinfo(list);
-    return rc == MPROC_ENOENT ? mproc__fail(rc) : rc;
+    if (l->event)
+        CloseHandle(l->event);
+    mproc_free(l->path);
+    mproc_free(l);
 }
 
-static int listen_pipe(mpp_listener *l, const char *name)
+static int listen_pipe(mpp_local_listener *l, const char *name)
 {
     l->path = pipe_path(name);
     if (!l->path)
@@ -425,56 +369,14 @@ static int listen_pipe(mpp_listener *l, const char *name)
     return 0;
 }
 
-static int tcp_bound(SOCKET s, char *text, size_t cap)
+int mpp_local_listen(const char *name, mpp_local_listener **out)
 {
-    struct sockaddr_storage ss;
-    int len = sizeof ss;
-    memset(&ss, 0, sizeof ss);
-    if (getsockname(s, (struct sockaddr *)&ss, &len) != 0)
-        return sock_fail_now();
-    if (ss.ss_family == AF_INET) {
-        struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
-        if (v4->sin_addr.s_addr == htonl(INADDR_ANY))
-            v4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    } else if (ss.ss_family == AF_INET6) {
-        struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&ss;
-        if (memcmp(&v6->sin6_addr, &in6addr_any, sizeof v6->sin6_addr) == 0)
-            v6->sin6_addr = in6addr_loopback;
-    }
-    char host[NI_MAXHOST], port[NI_MAXSERV];
-    int err = getnameinfo((struct sockaddr *)&ss, len, host, sizeof host, port, sizeof port,
-                          NI_NUMERICHOST | NI_NUMERICSERV);
-    if (err)
-        return sock_fail(err);
-    int w = snprintf(text, cap, ss.ss_family == AF_INET6 ? "[%s]:%s" : "%s:%s", host, port);
-    return w < 0 || (size_t)w >= cap ? mproc__fail(MPROC_EINVAL) : 0;
-}
-
-int mpp_listen(const char *address, mpp_listener **out, char *bound, size_t cap)
-{
-    if (!out)
-        return mproc__fail(MPROC_EINVAL);
-    *out = NULL;
-    mproc__net_addr a;
-    int rc = mproc__parse_address(address, &a);
-    if (rc)
-        return rc;
-    mpp_listener *l = mproc_calloc(1, sizeof *l);
+    mpp_local_listener *l = mproc_calloc(1, sizeof *l);
     if (!l)
         return mproc__fail(MPROC_ENOMEM);
-    l->sock = INVALID_SOCKET;
-    l->local = a.local;
-    rc = a.local ? listen_pipe(l, a.host) : listen_tcp(l, &a);
-    if (!rc && bound) {
-        if (a.local) {
-            int w = snprintf(bound, cap, "local:%s", a.host);
-            rc = w < 0 || (size_t)w >= cap ? mproc__fail(MPROC_EINVAL) : 0;
-        } else {
-            rc = tcp_bound(l->sock, bound, cap);
-        }
-    }
+    int rc = listen_pipe(l, name);
     if (rc) {
-        mpp_listener_close(l);
+        mpp_local_close(l, true);
         return rc;
     }
     *out = l;
@@ -487,7 +389,7 @@ static DWORD wait_ms(int64_t deadline)
     return left < 0 ? INFINITE : left > 0x7ffffffe ? 0x7ffffffe : (DWORD)left;
 }
 
-static int accept_pipe(mpp_listener *l, int64_t deadline, mpp_conn **out)
+int mpp_local_accept(mpp_local_listener *l, int64_t deadline, mpp_conn **out)
 {
     if (!l->pending) { /* creating the next instance failed last time: again */
         HANDLE h = new_instance(l->path, false);
@@ -533,95 +435,6 @@ static int accept_pipe(mpp_listener *l, int64_t deadline, mpp_conn **out)
     if (rc)
         CloseHandle(got);
     return rc;
-}
-
-static int accept_tcp(mpp_listener *l, int64_t deadline, mpp_conn **out)
-{
-    for (;;) {
-        SOCKET s = accept(l->sock, NULL, NULL);
-        if (s != INVALID_SOCKET) {
-            SetHandleInformation((HANDLE)s, HANDLE_FLAG_INHERIT, 0);
-            u_long on = 1;
-            if (ioctlsocket(s, FIONBIO, &on) != 0) {
-                int rc = sock_fail_now();
-                closesocket(s);
-                return rc;
-            }
-            return wrap_socket(s, out);
-        }
-        int err = WSAGetLastError();
-        if (err == WSAECONNRESET || err == WSAEINTR)
-            continue; /* a client that left before we took it */
-        if (err != WSAEWOULDBLOCK)
-            return sock_fail(err);
-        int rc = sock_wait(l->sock, false, deadline);
-        if (rc < 0)
-            return rc;
-        if (rc == 0 && mproc__remaining(deadline) == 0)
-            return mproc__fail(MPROC_ETIMEDOUT);
-    }
-}
-
-int mpp_accept(mpp_listener *l, int64_t timeout_ms, mpp_conn **out)
-{
-    if (!l || !out)
-        return mproc__fail(MPROC_EINVAL);
-    *out = NULL;
-    int64_t deadline = mproc__deadline(timeout_ms);
-    return l->local ? accept_pipe(l, deadline, out) : accept_tcp(l, deadline, out);
-}
-
-/* No fork on Windows: only the listener's own process ever holds it. */
-void mpp_listener_abandon(mpp_listener *l)
-{
-    mpp_listener_close(l);
-}
-
-void mpp_listener_close(mpp_listener *l)
-{
-    if (!l)
-        return;
-    if (l->sock != INVALID_SOCKET)
-        closesocket(l->sock);
-    if (l->pending) {
-        if (l->connecting) {
-            DWORD n;
-            CancelIoEx(l->pending, &l->ov);
-            GetOverlappedResult(l->pending, &l->ov, &n, TRUE);
-        }
-        CloseHandle(l->pending);
-    }
-    if (l->event)
-        CloseHandle(l->event);
-    mproc_free(l->path);
-    mproc_free(l);
-}
-
-int mpp_connect(const char *address, int64_t timeout_ms, mpp_conn **out)
-{
-    if (!out)
-        return mproc__fail(MPROC_EINVAL);
-    *out = NULL;
-    mproc__net_addr a;
-    int rc = mproc__parse_address(address, &a);
-    if (rc)
-        return rc;
-    int64_t deadline = mproc__deadline(timeout_ms);
-    if (a.local)
-        return connect_pipe(a.host, deadline, out);
-    /* (name lookup is not bounded by the timeout: getaddrinfo cannot be) */
-    struct addrinfo *list;
-    rc = resolve(&a, &list);
-    if (rc)
-        return rc;
-    SOCKET s = INVALID_SOCKET;
-    for (struct addrinfo *p = list; p; p = p->ai_next) {
-        rc = connect_socket(p, deadline, &s);
-        if (rc == 0 || rc == MPROC_ETIMEDOUT)
-            break;
-    }
-    freeaddrinfo(list);
-    return rc ? rc : wrap_socket(s, out);
 }
 
 /* ---- randomness ------------------------------------------------------------------------------ */

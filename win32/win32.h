@@ -37,10 +37,16 @@ int w32_process_ended(HANDLE process, DWORD ms, int *exitcode);
 /* TerminateProcess with the code read back as -15 (force: -9); 0 if it has ended anyway. */
 int w32_process_terminate(HANDLE process, bool force);
 
-/* Connected sockets as connections (TCP, from net.c). conn.c marks such an end and sends
- * its reads, writes, waits and close to the w32_sock_* calls of net.c, which bound them by
- * the deadline as for pipes. */
-int w32_conn_from_socket(uintptr_t sock, mpp_conn **out);
+/* Winsock sockets (sock.c). A Winsock error as a code (recorded as the OS error); _now:
+ * WSAGetLastError()'s. */
+int w32_sock_fail(int err);
+int w32_sock_fail_now(void);
+/* Waits until sock is readable (write: writable; both: or failed) or the deadline passed,
+ * at most a quarter second per call: 1 ready, 0 not (yet), or an error. */
+int w32_sock_wait(uintptr_t sock, bool write, int64_t deadline);
+/* Connected sockets as connections (TCP, from net.c): conn.c marks such an end and sends
+ * its reads, writes, waits and close to these, which bound them by the deadline as for
+ * pipes. */
 int w32_sock_write(uintptr_t sock, const void *buf, size_t len, int64_t deadline, size_t *done);
 int w32_sock_read(uintptr_t sock, void *buf, size_t cap, int64_t deadline, size_t *got);
 /* 1 once readable (data, the end, or an error to read), 0 when the deadline passed, or an
@@ -49,5 +55,7 @@ int w32_sock_wait_readable(uintptr_t sock, int64_t deadline);
 void w32_sock_close(uintptr_t sock);
 /* Whether the peer closed the connection (nothing is consumed). */
 bool w32_sock_peer_closed(uintptr_t sock);
+/* The connection end around a connected socket (conn.c; taken over on success). */
+int w32_conn_from_socket(uintptr_t sock, mpp_conn **out);
 
 #endif

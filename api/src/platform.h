@@ -8,7 +8,9 @@
  * The list has two parts. The OS primitives come first: each backend's os.c implements
  * them standing on base/error.c and base/memory.c alone, since the rest of the base layer
  * (deadlines, the log, hooks) stands on them. The rest of the list may use the whole base
- * layer (base/base.h). scripts/check-layers.py holds both parts to that. */
+ * layer (base/base.h). scripts/check-layers.py holds both parts to that. Past the end of
+ * the list, one section is not a backend's: the core's listening and connecting
+ * (modules/net.c), which the tests call through this header. */
 #ifndef MPROC_PLATFORM_H
 #define MPROC_PLATFORM_H
 
@@ -239,27 +241,51 @@ int mpp_take_handles(mpp_conn *via, const uint64_t *values, size_t n, mpp_handle
  * via may be NULL (Windows). A pool makes that connection for each worker only if so. */
 bool mpp_give_handles_needs_conn(void);
 
-/* ---- listening and connecting (managers) -------------------------------------------------
- * Addresses are text:
- *   "host:port"   TCP; host is an IPv4 address, "[v6 address]" or a name; port 0 asks for
- *                 any free port. An empty host (":5438") is loopback.
- *   "local:NAME"  this machine only: a Unix socket (Linux: abstract namespace, so nothing
- *                 on disk; elsewhere a socket file in the temp directory, removed by
- *                 mpp_listener_close) or the named pipe \\.\pipe\NAME on Windows.
- * Connections are mpp_conn ends (TCP ones with Nagle off): mpp_conn_read / _write / _close
- * work on them; mpp_wait and handle passing need not. */
-typedef struct mpp_listener mpp_listener;
-/* Listens; bound (cap bytes) receives the address clients should use (the real port
- * for port 0). MPROC_EINVAL for a malformed address, MPROC_EEXIST when it is in use. */
-int mpp_listen(const char *address, mpp_listener **out, char *bound, size_t cap);
-/* Waits up to timeout_ms for one client: 0, or MPROC_ETIMEDOUT. */
-int mpp_accept(mpp_listener *l, int64_t timeout_ms, mpp_conn **out);
-void mpp_listener_close(mpp_listener *l);
-/* In a forked child: closes this process's copy only, leaving the address to its owner. */
-void mpp_listener_abandon(mpp_listener *l);
-/* Connects within timeout_ms: 0, MPROC_ECLOSED when nobody listens there (refused, no
- * such pipe or socket), MPROC_ETIMEDOUT, MPROC_EINVAL for a malformed address. */
-int mpp_connect(const char *address, int64_t timeout_ms, mpp_conn **out);
+/* ---- listening and connecting: one OS step each (the core's net.c does the rest) ---------
+ * For the core's mpp_listen / mpp_accept / mpp_connect (below the list): the core parses
+ * the address, tries a host's addresses in turn and writes the bound address out. Every
+ * socket is non-blocking and not inherited; connections are mpp_conn ends (TCP ones with
+ * Nagle off) that mpp_conn_read / _write / _close work on (mpp_wait and handle passing
+ * need not). Deadlines as for connections. */
+
+/* TCP. One address of a host, in a list (getaddrinfo's, in its order). */
+typedef struct mpp_tcp_addr mpp_tcp_addr;
+/* Resolves host (a name or a numeric address, no brackets) and port (decimal): 0 and the
+ * list, or MPROC_ENOENT for no such host. Not bounded in time: name lookup cannot be. */
+int mpp_tcp_resolve(const char *host, const char *port, mpp_tcp_addr **list);
+/* The next address of the list, or NULL after the last. */
+const mpp_tcp_addr *mpp_tcp_addr_next(const mpp_tcp_addr *a);
+void mpp_tcp_addr_free(mpp_tcp_addr *list);
+/* A socket listening on one address: 0, MPROC_EEXIST when the address is in use. */
+int mpp_tcp_listen(const mpp_tcp_addr *a, mpp_handle *listener);
+/* The numeric host (no brackets) and port the listener is bound to, into bound's host and
+ * port (base.h). */
+struct mproc__net_addr;
+int mpp_tcp_bound(mpp_handle listener, struct mproc__net_addr *bound);
+/* Waits until the deadline for one client: 0, or MPROC_ETIMEDOUT. */
+int mpp_tcp_accept(mpp_handle listener, int64_t deadline, mpp_conn **out);
+void mpp_tcp_close(mpp_handle listener);
+/* One attempt to connect to one address, bounded by the deadline: 0 and the connected
+ * socket, MPROC_ECLOSED when nobody listens there (refused), MPROC_ETIMEDOUT. */
+int mpp_tcp_connect(const mpp_tcp_addr *a, int64_t deadline, mpp_handle *sock);
+/* The connection around a connected socket (taken over: closed on failure). */
+int mpp_tcp_conn(mpp_handle sock, mpp_conn **out);
+
+/* Local: "local:NAME" is a Unix socket (Linux: the abstract namespace, so nothing on disk;
+ * elsewhere a socket file in the temp directory, removed when its owner closes it) or the
+ * named pipe \\.\pipe\NAME on Windows. */
+typedef struct mpp_local_listener mpp_local_listener;
+/* 0, MPROC_EEXIST when another listener has the name, MPROC_EINVAL when it is too long. */
+int mpp_local_listen(const char *name, mpp_local_listener **out);
+/* Waits until the deadline for one client: 0, or MPROC_ETIMEDOUT. */
+int mpp_local_accept(mpp_local_listener *l, int64_t deadline, mpp_conn **out);
+/* owner=false (in a forked child): closes this process's copy only, leaving the name to
+ * its owner. */
+void mpp_local_close(mpp_local_listener *l, bool owner);
+/* Connects within the deadline: 0, MPROC_ECLOSED when nobody listens there (no such pipe
+ * or socket), MPROC_ETIMEDOUT. */
+int mpp_local_connect(const char *name, int64_t deadline, mpp_conn **out);
+
 /* Fills buf with n bytes from the OS's cryptographic generator. */
 int mpp_random_bytes(void *buf, size_t n);
 
@@ -273,5 +299,25 @@ int64_t mpp_test_helper_pid(void);
 /* The handle the library keeps open for itself across test cases (the fork server's
  * channel, the Windows job object), or MPP_NO_HANDLE while there is none. */
 mpp_handle mpp_test_kept_handle(void);
+
+/* ==== not a backend's: the core's listening and connecting (modules/net.c) ================
+ * Declared here, past the list, because the tests call them through this header (as the
+ * manager does). Addresses are text:
+ *   "host:port"   TCP; host is an IPv4 address, "[v6 address]" or a name; port 0 asks for
+ *                 any free port. An empty host (":5438") is loopback.
+ *   "local:NAME"  this machine only (mpp_local_listen).
+ * Connections are mpp_conn ends as above. */
+typedef struct mpp_listener mpp_listener;
+/* Listens; bound (cap bytes) receives the address clients should use (the real port
+ * for port 0). MPROC_EINVAL for a malformed address, MPROC_EEXIST when it is in use. */
+int mpp_listen(const char *address, mpp_listener **out, char *bound, size_t cap);
+/* Waits up to timeout_ms for one client: 0, or MPROC_ETIMEDOUT. */
+int mpp_accept(mpp_listener *l, int64_t timeout_ms, mpp_conn **out);
+void mpp_listener_close(mpp_listener *l);
+/* In a forked child: closes this process's copy only, leaving the address to its owner. */
+void mpp_listener_abandon(mpp_listener *l);
+/* Connects within timeout_ms: 0, MPROC_ECLOSED when nobody listens there (refused, no
+ * such pipe or socket), MPROC_ETIMEDOUT, MPROC_EINVAL for a malformed address. */
+int mpp_connect(const char *address, int64_t timeout_ms, mpp_conn **out);
 
 #endif

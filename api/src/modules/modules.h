@@ -1,4 +1,4 @@
-/* The modules layer (process, task, conn, queue, sync, value, shm, subprocess): what its
+/* The modules layer (process, task, conn, net, queue, sync, value, shm, subprocess): what its
  * files offer each other and the layers above (pool/, futures/, manager/) beyond the
  * public API. */
 #ifndef MPROC_MODULES_H
@@ -17,6 +17,11 @@ mpp_child *mproc__process_child(mproc_process *p);
 /* ---- conn.c ---------------------------------------------------------------------------- */
 /* The backend end of a pipe end (NULL if c is not a live one). */
 mpp_conn *mproc__conn_os(mproc_conn *c);
+
+/* ---- net.c ----------------------------------------------------------------------------- */
+/* Listening and connecting (mpp_listen, mpp_accept, mpp_connect, mpp_listener_close and
+ * _abandon) are declared in platform.h, past the backend's list, where the tests reach
+ * them. */
 
 /* ---- queue.c --------------------------------------------------------------------------- */
 /* Whether a put of len bytes would go into the ring whole, now, without waiting (for a

@@ -1,0 +1,149 @@
+/* Listening and connecting (managers), once for both backends: the address is parsed
+ * (mproc__parse_address), "local:NAME" goes to the backend's local sockets or named pipes,
+ * "host:port" is resolved and each of its addresses tried in turn, and the bound address
+ * is written out. The backend does one OS step at a time (platform.h: mpp_tcp_*,
+ * mpp_local_*). */
+#include <stdio.h>
+#include <string.h>
+
+#include "base/base.h"
+
+struct mpp_listener {
+    bool local;
+    mpp_handle tcp;            /* TCP: the listening socket */
+    mpp_local_listener *named; /* local */
+};
+
+/* Listens on the first of the host's addresses that takes it; when none does, the error
+ * is the first address's. */
+static int listen_tcp(mpp_listener *l, const mproc__net_addr *a)
+{
+    mpp_tcp_addr *list;
+    int rc = mpp_tcp_resolve(a->host, a->port, &list);
+    if (rc)
+        return rc;
+    rc = MPROC_ENOENT;
+    for (const mpp_tcp_addr *p = list; p; p = mpp_tcp_addr_next(p)) {
+        int r = mpp_tcp_listen(p, &l->tcp);
+        if (r == 0) {
+            rc = 0;
+            break;
+        }
+        if (p == list)
+            rc = r;
+    }
+    mpp_tcp_addr_free(list);
+    return rc == MPROC_ENOENT ? mproc__fail(rc) : rc;
+}
+
+/* The TCP address clients should use: the bound one (the real port for port 0), with a
+ * wildcard host (0.0.0.0, or :: with any scope) replaced by loopback. */
+static int tcp_bound(mpp_handle listener, char *text, size_t cap)
+{
+    mproc__net_addr a;
+    memset(&a, 0, sizeof a);
+    int rc = mpp_tcp_bound(listener, &a);
+    if (rc)
+        return rc;
+    bool v6 = strchr(a.host, ':') != NULL;
+    const char *host = a.host, *scope = "";
+    if (strcmp(a.host, "0.0.0.0") == 0) {
+        host = "127.0.0.1";
+    } else if (strncmp(a.host, "::", 2) == 0 && (a.host[2] == 0 || a.host[2] == '%')) {
+        host = "::1";
+        scope = a.host + 2;
+    }
+    int w = snprintf(text, cap, v6 ? "[%s%s]:%s" : "%s%s:%s", host, scope, a.port);
+    return w < 0 || (size_t)w >= cap ? mproc__fail(MPROC_EINVAL) : 0;
+}
+
+int mpp_listen(const char *address, mpp_listener **out, char *bound, size_t cap)
+{
+    if (!out)
+        return mproc__fail(MPROC_EINVAL);
+    *out = NULL;
+    mproc__net_addr a;
+    int rc = mproc__parse_address(address, &a);
+    if (rc)
+        return rc;
+    mpp_listener *l = mproc_calloc(1, sizeof *l);
+    if (!l)
+        return mproc__fail(MPROC_ENOMEM);
+    l->tcp = MPP_NO_HANDLE;
+    l->local = a.local;
+    rc = a.local ? mpp_local_listen(a.host, &l->named) : listen_tcp(l, &a);
+    if (!rc && bound) {
+        if (a.local) {
+            int w = snprintf(bound, cap, "local:%s", a.host);
+            rc = w < 0 || (size_t)w >= cap ? mproc__fail(MPROC_EINVAL) : 0;
+        } else {
+            rc = tcp_bound(l->tcp, bound, cap);
+        }
+    }
+    if (rc) {
+        mpp_listener_close(l);
+        return rc;
+    }
+    *out = l;
+    return 0;
+}
+
+int mpp_accept(mpp_listener *l, int64_t timeout_ms, mpp_conn **out)
+{
+    if (!l || !out)
+        return mproc__fail(MPROC_EINVAL);
+    *out = NULL;
+    int64_t deadline = mproc__deadline(timeout_ms);
+    return l->local ? mpp_local_accept(l->named, deadline, out)
+                    : mpp_tcp_accept(l->tcp, deadline, out);
+}
+
+static void listener_free(mpp_listener *l, bool owner)
+{
+    if (!l)
+        return;
+    if (l->named)
+        mpp_local_close(l->named, owner);
+    if (l->tcp != MPP_NO_HANDLE)
+        mpp_tcp_close(l->tcp);
+    mproc_free(l);
+}
+
+void mpp_listener_close(mpp_listener *l)
+{
+    listener_free(l, true);
+}
+
+void mpp_listener_abandon(mpp_listener *l)
+{
+    listener_free(l, false);
+}
+
+int mpp_connect(const char *address, int64_t timeout_ms, mpp_conn **out)
+{
+    if (!out)
+        return mproc__fail(MPROC_EINVAL);
+    *out = NULL;
+    mproc__net_addr a;
+    int rc = mproc__parse_address(address, &a);
+    if (rc)
+        return rc;
+    int64_t deadline = mproc__deadline(timeout_ms);
+    if (a.local)
+        return mpp_local_connect(a.host, deadline, out);
+    /* (name lookup is not bounded by the timeout: getaddrinfo cannot be) */
+    mpp_tcp_addr *list;
+    rc = mpp_tcp_resolve(a.host, a.port, &list);
+    if (rc)
+        return rc;
+    /* Each address in turn (a name may have an IPv6 and an IPv4 one) until one answers or
+     * the time is up. */
+    mpp_handle sock = MPP_NO_HANDLE;
+    for (const mpp_tcp_addr *p = list; p; p = mpp_tcp_addr_next(p)) {
+        rc = mpp_tcp_connect(p, deadline, &sock);
+        if (rc == 0 || rc == MPROC_ETIMEDOUT)
+            break;
+    }
+    mpp_tcp_addr_free(list);
+    return rc ? rc : mpp_tcp_conn(sock, out);
+}
