@@ -65,6 +65,8 @@ def call_arrows(build, root):
         if not src.startswith(LIBRARY) or src in defined:
             continue  # one object per source (shared and static libraries share them)
         obj = os.path.join(c['directory'], c['output'])
+        if not os.path.isfile(obj):
+            sys.exit(f'check-house: {obj} is missing: build {build} first')
         out = subprocess.run(['nm', obj], capture_output=True, text=True, check=True).stdout
         d, u = set(), set()
         for line in out.splitlines():

@@ -197,7 +197,7 @@ void mpp_park_wait(mpp_handle park, uint32_t *word, uint32_t expected, int64_t t
 void mpp_park_wake(mpp_handle park, uint32_t *word, uint32_t count);
 
 /* ---- connections (Pipe) ---------------------------------------------------------------------
- * One end of a pipe between processes. Moves are bounded by deadlines (internal.h). */
+ * One end of a pipe between processes. Moves are bounded by deadlines (base/base.h). */
 typedef struct mpp_conn mpp_conn;
 /* Two connected ends; duplex=false: a only reads, b only writes. */
 int mpp_pipe(mpp_conn **a, mpp_conn **b, bool duplex);

@@ -257,8 +257,8 @@ static int read_int(mproc_unpacker *u, const mproc_slot *slot)
 static int read_arg(mproc_unpacker *u, mproc_arg *a)
 {
     int type = mproc_unpack_peek(u);
-    const void *data;
-    size_t len;
+    const void *data = NULL;
+    size_t len = 0;
     int rc;
     switch (type) {
     case MPROC_FIELD_I64: rc = mproc_unpack_i64(u, &a->as.i64); break;
@@ -284,8 +284,8 @@ static int read_slot(mproc_unpacker *u, const mproc_slot *slot)
 {
     int64_t i;
     double d;
-    const void *data;
-    size_t len;
+    const void *data = NULL;
+    size_t len = 0;
     int rc;
     if (!slot->dst && slot->kind != MPROC_SLOT_SKIP)
         return mproc__fail(MPROC_EINVAL);
