@@ -2,7 +2,7 @@
  *
  * An executor is a pool (its own, or the caller's) and a tag: the calls it submits carry
  * the tag, so shutdown can cancel or wait for exactly its own futures (future.c). */
-#include "pool/pool_internal.h"
+#include "pool/private.h"
 
 #define EXECUTOR_MAGIC 0x6d704578u
 #define DESTROY_WAIT_MS 60000 /* destroy waits this long at a time, saying so */

@@ -1,7 +1,7 @@
 /* Futures (concurrent.futures.Future): a future is the pool's mproc_async (mproc_future is
  * mproc_async). What a future adds to an async result: cancel, and done callbacks (the pool
  * keeps them with the call and its result thread runs them, after the call's own). */
-#include "pool/pool_internal.h"
+#include "pool/private.h"
 
 /* ---- on the pool's calls: cancel, done callbacks -------------------------------------------- */
 

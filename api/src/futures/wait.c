@@ -1,7 +1,7 @@
 /* Waiting on many calls, of any pools (concurrent.futures.wait and as_completed). */
 #include <string.h>
 
-#include "pool/pool_internal.h"
+#include "pool/private.h"
 
 /* ---- waiting on calls of any pool (mproc_wait) ------------------------------------------------
  * A process-wide generation counter that moves whenever a call of any pool is done, so one

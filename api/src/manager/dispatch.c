@@ -1,7 +1,7 @@
 /* Running one request on the server, from the op's line in ops.def: the object it names
  * must be of one of the op's kinds, its arguments are read as the op's WIRE says (the
  * run_… readers below, one per shape), then the op's body runs and writes its results. */
-#include "manager/manager_internal.h"
+#include "manager/private.h"
 
 /* The object the request names, if the op applies to its kind (the server itself for the
  * server's own ops: the object id is not looked at). */

@@ -1,7 +1,7 @@
 /* The manager's client side: links (each process's pool of authenticated connections to one
  * server), calls (one request, one round trip, waits repeated in slices) and batches (many
  * calls, one round trip). */
-#include "manager/manager_internal.h"
+#include "manager/private.h"
 
 static link *links; /* this process's, under mpp_lock */
 

@@ -2,7 +2,7 @@
  * down a manager; creating objects in its server, publishing them and finding them. */
 #include <stdio.h>
 
-#include "manager/manager_internal.h"
+#include "manager/private.h"
 
 /* ---- managers ---------------------------------------------------------------------------- */
 enum role { ROLE_STARTED = 1, ROLE_SERVING, ROLE_CONNECTED };

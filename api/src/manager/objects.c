@@ -1,6 +1,6 @@
 /* The server's objects: their store, the waits of their ops, and the ops on the server
  * itself (ops.def's SERVER_OP lines but BATCH, which dispatch.c runs). */
-#include "manager/manager_internal.h"
+#include "manager/private.h"
 
 static void sobj_free(sobj *o)
 {

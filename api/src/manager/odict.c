@@ -1,6 +1,6 @@
 /* The ordered dict of the manager's server: dict and namespace objects, and the names
- * objects are registered under (manager_internal.h describes its layout). */
-#include "manager/manager_internal.h"
+ * objects are registered under (manager/private.h describes its layout). */
+#include "manager/private.h"
 
 static uint64_t hash_bytes(const void *data, size_t len)
 {

@@ -1,7 +1,7 @@
 /* The bodies of the data ops (ops.def): dict and namespace (a namespace is a dict of names),
  * list, value and array. dispatch.c has read their arguments; each writes its results to
  * c->res. */
-#include "manager/manager_internal.h"
+#include "manager/private.h"
 
 /* ---- dict and namespace ------------------------------------------------------------------ */
 int mproc__mgr_D_SET(op_ctx *c, blob key, blob val)

@@ -1,7 +1,7 @@
 /* The bodies of the queue and synchronization ops (ops.def): queue, lock, semaphore, event,
  * condition, barrier. Their waits are slices on the server's condition (mproc__mgr_wait)
  * until c->deadline. */
-#include "manager/manager_internal.h"
+#include "manager/private.h"
 
 /* ---- queue ------------------------------------------------------------------------------- */
 int mproc__mgr_Q_PUT(op_ctx *c, blob data)

@@ -1,6 +1,6 @@
 /* Proxies: making and closing them, carrying them in packs, and the public functions of
  * every kind, generated from ops.def. */
-#include "manager/manager_internal.h"
+#include "manager/private.h"
 
 /* ---- proxies ----------------------------------------------------------------------------- */
 /* PROXY field body: u32 kind, u32 flags, u64 id, u32 address length, address,

@@ -3,7 +3,7 @@
  * liveness, and starting, waiting for and stopping a server. */
 #include <stdio.h>
 
-#include "manager/manager_internal.h"
+#include "manager/private.h"
 
 #define DEFAULT_MAX_MESSAGE (((size_t)1 << 30) + 65536)
 #define MAX_CONNECTIONS 1024

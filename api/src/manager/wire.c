@@ -1,6 +1,6 @@
 /* The manager's wire, both sides: framed streams and the authentication handshake
  * (doc/manager-protocol.md, "Transport" and "Authentication"). */
-#include "manager/manager_internal.h"
+#include "manager/private.h"
 #include "base/sha256.h"
 
 #define HELLO_MAGIC "MPROCMGR"

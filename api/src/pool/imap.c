@@ -1,6 +1,6 @@
 /* imap: a call whose results are read one at a time as they come (in order, or as they
  * finish), over items given at once or read lazily from a source as the window allows. */
-#include "pool/pool_internal.h"
+#include "pool/private.h"
 
 #define ITER_MAGIC 0x6d704974u
 

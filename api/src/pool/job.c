@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "pool/pool_internal.h"
+#include "pool/private.h"
 
 #define AUTO_CHUNK_BYTES (256u << 10) /* automatic chunks stay under this */
 

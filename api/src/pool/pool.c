@@ -1,5 +1,5 @@
 /* The process pool. This file: creating and ending pools (of both kinds), submitting calls,
- * async results; pool_internal.h lists the others.
+ * async results; pool/private.h lists the others.
  *
  * Each worker has a task queue of its own (the parent is its only producer) and all
  * workers put results into one result queue that a thread of the parent (the result

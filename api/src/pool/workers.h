@@ -3,7 +3,7 @@
 #ifndef MPROC_POOL_WORKERS_H
 #define MPROC_POOL_WORKERS_H
 
-#include "pool/pool_internal.h"
+#include "pool/private.h"
 
 #define TASK_RING (2u << 20)
 #define RESULT_RING (2u << 20)

@@ -8,8 +8,8 @@
  * result thread, dead workers), pool.c (pools: create, close, terminate, join; submitting
  * calls; async results), threadpool.c (multiprocessing.dummy), imap.c. workers.h holds what
  * the parent and its workers share. */
-#ifndef MPROC_POOL_INTERNAL_H
-#define MPROC_POOL_INTERNAL_H
+#ifndef MPROC_POOL_PRIVATE_H
+#define MPROC_POOL_PRIVATE_H
 
 #include <string.h>
 

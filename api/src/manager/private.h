@@ -20,8 +20,8 @@
  *   link.c      the client side: links, calls, batches
  *   proxy.c     proxies, in packs, and the public functions of every kind
  *   manager.c   start, serve, connect, wait, shutdown; creating and finding objects */
-#ifndef MPROC_MANAGER_INTERNAL_H
-#define MPROC_MANAGER_INTERNAL_H
+#ifndef MPROC_MANAGER_PRIVATE_H
+#define MPROC_MANAGER_PRIVATE_H
 
 #include <string.h>
 
