@@ -14,6 +14,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/stat.h>
@@ -55,6 +56,193 @@ bool harness_is_windows(void)
     return false;
 #endif
 }
+
+/* ---- threads ------------------------------------------------------------------------------ */
+
+struct harness_thread {
+    void (*fn)(void *);
+    void *arg;
+#ifdef _WIN32
+    HANDLE handle;
+#else
+    pthread_t id;
+#endif
+};
+
+#ifdef _WIN32
+static DWORD WINAPI thread_main(LPVOID p)
+{
+    harness_thread *t = p;
+    t->fn(t->arg);
+    return 0;
+}
+#else
+static void *thread_main(void *p)
+{
+    harness_thread *t = p;
+    t->fn(t->arg);
+    return NULL;
+}
+#endif
+
+harness_thread *harness_thread_start(void (*fn)(void *), void *arg)
+{
+    harness_thread *t = malloc(sizeof *t);
+    assert_non_null(t);
+    t->fn = fn;
+    t->arg = arg;
+#ifdef _WIN32
+    t->handle = CreateThread(NULL, 0, thread_main, t, 0, NULL);
+    if (!t->handle) {
+        free(t);
+        fail_msg("CreateThread failed (%lu)", (unsigned long)GetLastError());
+    }
+#else
+    int rc = pthread_create(&t->id, NULL, thread_main, t);
+    if (rc != 0) {
+        free(t);
+        fail_msg("pthread_create failed (%d)", rc);
+    }
+#endif
+    return t;
+}
+
+void harness_thread_join(harness_thread *t)
+{
+    enum { JOIN_MS = 120000 };
+#ifdef _WIN32
+    if (WaitForSingleObject(t->handle, JOIN_MS) != WAIT_OBJECT_0)
+        fail_msg("%s", "a helper thread did not end in 2 minutes");
+    CloseHandle(t->handle);
+#else
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += JOIN_MS / 1000;
+    if (pthread_timedjoin_np(t->id, NULL, &until) != 0)
+        fail_msg("%s", "a helper thread did not end in 2 minutes");
+#endif
+    free(t);
+}
+
+int harness_thread_id(void)
+{
+    static int counter;
+    static _Thread_local int self;
+    if (self == 0)
+        self = __atomic_add_fetch(&counter, 1, __ATOMIC_SEQ_CST);
+    return self;
+}
+
+/* ---- packs and results -------------------------------------------------------------------- */
+
+mproc_pack *new_pack(void)
+{
+    mproc_pack *p;
+    assert_ok(mproc_pack_create(&p));
+    return p;
+}
+
+mproc_pack *pack_of(int64_t x)
+{
+    mproc_pack *p = new_pack();
+    assert_ok(mproc_pack_i64(p, x));
+    return p;
+}
+
+mproc_pack *pack_range(int64_t first, size_t n)
+{
+    mproc_pack *p = new_pack();
+    for (size_t i = 0; i < n; i++)
+        assert_ok(mproc_pack_i64(p, first + (int64_t)i));
+    return p;
+}
+
+mproc_pack *pack_two(int64_t a, int64_t b)
+{
+    mproc_pack *p = new_pack();
+    assert_ok(mproc_pack_i64(p, a));
+    assert_ok(mproc_pack_i64(p, b));
+    return p;
+}
+
+int64_t as_i64(const mproc_bytes *b)
+{
+    if (b->len != 8 || !b->data)
+        fail_msg("result of %llu bytes, wanted 8", (unsigned long long)b->len);
+    int64_t v;
+    memcpy(&v, b->data, 8);
+    return v;
+}
+
+int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+void assert_text(const mproc_bytes *b, const char *want)
+{
+    size_t n = strlen(want);
+    if (!b->data)
+        fail_msg("no text, wanted \"%s\"", want);
+    if (b->len < n || strncmp(b->data, want, n) != 0 || ((const char *)b->data)[n] != '\0')
+        fail_msg("text \"%.*s\" (%llu bytes), wanted \"%s\"", (int)b->len,
+                 (const char *)b->data, (unsigned long long)b->len, want);
+}
+
+void assert_text_has(const mproc_bytes *b, const char *want)
+{
+    if (!b->data || !memchr(b->data, '\0', b->len + 1) || !strstr(b->data, want))
+        fail_msg("text \"%.*s\" (%llu bytes), wanted one with \"%s\"", (int)b->len,
+                 b->data ? (const char *)b->data : "", (unsigned long long)b->len, want);
+}
+
+void assert_some_text(const mproc_bytes *b)
+{
+    if (!b->data || b->len == 0 || ((const char *)b->data)[0] == '\0')
+        fail_msg("%s", "no error text");
+    assert_non_null(memchr(b->data, '\0', b->len + 1));
+}
+
+void assert_empty(const mproc_bytes *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (b[i].data || b[i].len)
+            fail_msg("entry %llu is not empty", (unsigned long long)i);
+}
+
+void open_args(mproc_unpacker *u, const mproc_bytes *in)
+{
+    mproc_unpack_init(u, in);
+    if (mproc_unpack_peek(u) == MPROC_FIELD_PACK && mproc_unpack_remaining(u) == 1) {
+        mproc_unpacker inner;
+        if (mproc_unpack_pack(u, &inner) == 0)
+            *u = inner;
+    }
+}
+
+int put_i64(mproc_bytes *out, int64_t v)
+{
+    out->data = mproc_malloc(8);
+    if (!out->data)
+        return mproc_task_fail(out, "out of memory");
+    memcpy(out->data, &v, 8);
+    out->len = 8;
+    return 0;
+}
+
+int put_text(mproc_bytes *out, const char *s)
+{
+    size_t n = strlen(s) + 1;
+    out->data = mproc_malloc(n);
+    if (!out->data)
+        return mproc_task_fail(out, "out of memory");
+    memcpy(out->data, s, n);
+    out->len = n;
+    return 0;
+}
+
+/* ---- time ---------------------------------------------------------------------------------- */
 
 int64_t harness_now_ms(void)
 {

@@ -71,6 +71,45 @@ int harness_join_code(mproc_process *p);
 /* true when running as a Windows build (under Wine here). */
 bool harness_is_windows(void);
 
+/* ---- threads of a test (pthreads or Win32) ---- */
+
+typedef struct harness_thread harness_thread;
+/* Runs fn(arg) on a new thread of this process; a thread that cannot start fails the case. */
+harness_thread *harness_thread_start(void (*fn)(void *), void *arg);
+/* Waits for the thread to end and frees it. The threads' own calls are bounded; the 2
+ * minutes here only keep a broken one from hanging the case silently. */
+void harness_thread_join(harness_thread *t);
+/* A small id of the calling thread, given on first use: two threads never share one, and
+ * a new thread never gets the id of one that ended. */
+int harness_thread_id(void);
+
+/* ---- packs and results, for tasks and the tests that call them ---- */
+
+mproc_pack *new_pack(void);
+/* A pack of one integer. */
+mproc_pack *pack_of(int64_t x);
+/* A pack of the n integers first, first+1, ... */
+mproc_pack *pack_range(int64_t first, size_t n);
+mproc_pack *pack_two(int64_t a, int64_t b);
+/* A result of 8 bytes as an int64 (anything else fails the case). */
+int64_t as_i64(const mproc_bytes *b);
+/* For qsort over int64_t. */
+int cmp_i64(const void *a, const void *b);
+/* A text as mproc_task_fail makes it: NUL-terminated, equal to want. */
+void assert_text(const mproc_bytes *b, const char *want);
+/* A text that carries want (an initializer's text may come with a prefix). */
+void assert_text_has(const mproc_bytes *b, const char *want);
+/* A non-empty NUL-terminated text. */
+void assert_some_text(const mproc_bytes *b);
+/* b[0..n-1] hold nothing (no data, length 0). */
+void assert_empty(const mproc_bytes *b, size_t n);
+/* In a task: starts reading its arguments; an argument list that is one nested pack (a
+ * map item that is a tuple) is read through. */
+void open_args(mproc_unpacker *u, const mproc_bytes *in);
+/* In a task: its result, 8 bytes, or a text with its NUL. 0, or a failure of the task. */
+int put_i64(mproc_bytes *out, int64_t v);
+int put_text(mproc_bytes *out, const char *s);
+
 /* Asserts that an mproc call returned `want`, printing both names otherwise. */
 #define assert_rc(call, want)                                                                \
     do {                                                                                     \

@@ -19,49 +19,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#ifdef _WIN32
-#include <windows.h>
-#else
-#include <pthread.h>
-#include <unistd.h>
-#endif
-
 /* Every blocking call of the tests is bounded by this much (ms). */
 #define WAIT_MS 60000
 
 /* ---- helpers for tasks ----------------------------------------------------------------------- */
-
-static int put_i64(mproc_bytes *out, int64_t v)
-{
-    out->data = mproc_malloc(8);
-    if (!out->data)
-        return mproc_task_fail(out, "out of memory");
-    memcpy(out->data, &v, 8);
-    out->len = 8;
-    return 0;
-}
-
-static int put_text(mproc_bytes *out, const char *s)
-{
-    size_t n = strlen(s) + 1;
-    out->data = mproc_malloc(n);
-    if (!out->data)
-        return mproc_task_fail(out, "out of memory");
-    memcpy(out->data, s, n);
-    out->len = n;
-    return 0;
-}
-
-/* Arguments of a map item (a pack of one field) or of a submit are read alike. */
-static void open_args(mproc_unpacker *u, const mproc_bytes *in)
-{
-    mproc_unpack_init(u, in);
-    if (mproc_unpack_peek(u) == MPROC_FIELD_PACK && mproc_unpack_remaining(u) == 1) {
-        mproc_unpacker inner;
-        if (mproc_unpack_pack(u, &inner) == 0)
-            *u = inner;
-    }
-}
 
 /* ---- tasks -------------------------------------------------------------------------------- */
 
@@ -216,28 +177,6 @@ static mproc_executor *new_executor(ex_kind kind, int workers)
     return ex;
 }
 
-static mproc_pack *new_pack(void)
-{
-    mproc_pack *p;
-    assert_ok(mproc_pack_create(&p));
-    return p;
-}
-
-static mproc_pack *pack_of(int64_t x)
-{
-    mproc_pack *p = new_pack();
-    assert_ok(mproc_pack_i64(p, x));
-    return p;
-}
-
-static mproc_pack *pack_range(int64_t first, size_t n)
-{
-    mproc_pack *p = new_pack();
-    for (size_t i = 0; i < n; i++)
-        assert_ok(mproc_pack_i64(p, first + (int64_t)i));
-    return p;
-}
-
 static mproc_pack *pack_gate(const char *started, const char *gate, int64_t x)
 {
     mproc_pack *p = new_pack();
@@ -245,38 +184,6 @@ static mproc_pack *pack_gate(const char *started, const char *gate, int64_t x)
     assert_ok(mproc_pack_str(p, gate));
     assert_ok(mproc_pack_i64(p, x));
     return p;
-}
-
-static int64_t as_i64(const mproc_bytes *b)
-{
-    if (b->len != 8 || !b->data)
-        fail_msg("result of %llu bytes, wanted 8", (unsigned long long)b->len);
-    int64_t v;
-    memcpy(&v, b->data, 8);
-    return v;
-}
-
-static void assert_text(const mproc_bytes *b, const char *want)
-{
-    size_t n = strlen(want);
-    if (!b->data)
-        fail_msg("no text, wanted \"%s\"", want);
-    if (b->len < n || strncmp(b->data, want, n) != 0 || ((const char *)b->data)[n] != '\0')
-        fail_msg("text \"%.*s\" (%llu bytes), wanted \"%s\"", (int)b->len,
-                 (const char *)b->data, (unsigned long long)b->len, want);
-}
-
-static void assert_some_text(const mproc_bytes *b)
-{
-    if (!b->data || b->len == 0 || ((const char *)b->data)[0] == '\0')
-        fail_msg("%s", "no error text");
-    assert_non_null(memchr(b->data, '\0', b->len + 1));
-}
-
-static void assert_empty(const mproc_bytes *b)
-{
-    if (b->data || b->len)
-        fail_msg("%s", "a result was filled");
 }
 
 /* submit(task, args) with the pack destroyed at once (it is copied). */
@@ -352,79 +259,6 @@ static void open_gate(const char *path)
     harness_write_i64(path, 1);
 }
 
-/* ---- threads -------------------------------------------------------------------------------- */
-
-#ifdef _WIN32
-typedef DWORD thread_id;
-static thread_id this_thread(void)
-{
-    return GetCurrentThreadId();
-}
-static bool same_thread(thread_id a, thread_id b)
-{
-    return a == b;
-}
-typedef HANDLE thread_t;
-typedef struct {
-    void (*fn)(void *);
-    void *arg;
-} thread_call;
-static DWORD WINAPI trampoline(LPVOID p)
-{
-    thread_call c = *(thread_call *)p;
-    free(p);
-    c.fn(c.arg);
-    return 0;
-}
-static thread_t run_thread(void (*fn)(void *), void *arg)
-{
-    thread_call *c = malloc(sizeof *c);
-    c->fn = fn;
-    c->arg = arg;
-    return CreateThread(NULL, 0, trampoline, c, 0, NULL);
-}
-static void join_thread(thread_t t)
-{
-    WaitForSingleObject(t, INFINITE);
-    CloseHandle(t);
-}
-#else
-typedef pthread_t thread_id;
-static thread_id this_thread(void)
-{
-    return pthread_self();
-}
-static bool same_thread(thread_id a, thread_id b)
-{
-    return pthread_equal(a, b) != 0;
-}
-typedef pthread_t thread_t;
-typedef struct {
-    void (*fn)(void *);
-    void *arg;
-} thread_call;
-static void *trampoline(void *p)
-{
-    thread_call c = *(thread_call *)p;
-    free(p);
-    c.fn(c.arg);
-    return NULL;
-}
-static thread_t run_thread(void (*fn)(void *), void *arg)
-{
-    thread_call *c = malloc(sizeof *c);
-    c->fn = fn;
-    c->arg = arg;
-    pthread_t t;
-    pthread_create(&t, NULL, trampoline, c);
-    return t;
-}
-static void join_thread(thread_t t)
-{
-    pthread_join(t, NULL);
-}
-#endif
-
 /* ---- submit and result ---------------------------------------------------------------------- */
 
 static void executor_submit_result(ex_kind kind)
@@ -489,7 +323,7 @@ static void executor_submit_result(ex_kind kind)
     harness_temp_path(gate, sizeof gate, "gate");
     f = submit_gate(ex, NULL, gate, 5);
     assert_rc(mproc_future_result(f, &r, 50), MPROC_ETIMEDOUT);
-    assert_empty(&r);
+    assert_empty(&r, 1);
     assert_rc(mproc_future_result(f, &r, 0), MPROC_ETIMEDOUT);
     assert_int_equal(mproc_future_done(f), 0);
     assert_int_equal(mproc_async_ready(f), 0);
@@ -656,7 +490,7 @@ PER_KIND(cancel_races_dispatch)
 typedef struct {
     int calls;            /* atomic */
     mproc_future *seen;   /* the future given */
-    thread_id thread;     /* the thread it ran on */
+    int thread;           /* the thread it ran on (harness_thread_id) */
     int done_then;        /* mproc_future_done in the callback */
     int tag;
 } cb_record;
@@ -665,7 +499,7 @@ static void on_done(void *ctx, mproc_future *f)
 {
     cb_record *c = ctx;
     c->seen = f;
-    c->thread = this_thread();
+    c->thread = harness_thread_id();
     c->done_then = mproc_future_done(f);
     __atomic_add_fetch(&c->calls, 1, __ATOMIC_SEQ_CST);
 }
@@ -713,7 +547,7 @@ static void add_done_callback(ex_kind kind)
     harness_temp_path(gate, sizeof gate, "gate");
     harness_temp_path(started, sizeof started, "started");
     mproc_executor *ex = new_executor(kind, 1);
-    thread_id me = this_thread();
+    int me = harness_thread_id();
 
     /* Added before completion: runs once, when done, with the future. */
     cb_record before = {.tag = 1}, before2 = {.tag = 2};
@@ -746,7 +580,7 @@ static void add_done_callback(ex_kind kind)
     assert_ok(mproc_future_add_done_callback(f, on_done, &after));
     assert_int_equal(calls_of(&after), 1);
     assert_ptr_equal(after.seen, f);
-    assert_true(same_thread(after.thread, me));
+    assert_int_equal(after.thread, me);
     assert_int_equal(after.done_then, 1);
 
     /* A failed future is done too. */
@@ -790,7 +624,7 @@ static void add_done_callback(ex_kind kind)
     cb_record late = {.tag = 6};
     assert_ok(mproc_future_add_done_callback(f, on_done, &late));
     assert_int_equal(calls_of(&late), 1);
-    assert_true(same_thread(late.thread, me));
+    assert_int_equal(late.thread, me);
     mproc_future_destroy(f);
     mproc_future_destroy(q);
     mproc_future_destroy(bad);
@@ -826,7 +660,7 @@ static void executor_map_timeout(ex_kind kind)
     assert_rc(mproc_executor_map(ex, "square", items, results, 4, 1, WAIT_MS), MPROC_ETASK);
     assert_text(&results[0], "no argument");
     for (int i = 1; i < 4; i++)
-        assert_empty(&results[i]);
+        assert_empty(&results[i], 1);
     mproc_bytes_free(&results[0]);
     mproc_pack_destroy(items);
 
@@ -841,7 +675,7 @@ static void executor_map_timeout(ex_kind kind)
     }
     assert_rc(mproc_executor_map(ex, "gate_square", items, results, N, 1, 100), MPROC_ETIMEDOUT);
     for (int i = 0; i < N; i++)
-        assert_empty(&results[i]);
+        assert_empty(&results[i], 1);
     open_gate(gate);
     mproc_pack_destroy(items);
 
@@ -895,7 +729,7 @@ static void shutdown_rules(ex_kind kind)
     mproc_pack *args = pack_of(1);
     assert_rc(mproc_executor_submit(ex, "square", args, &f), MPROC_ESTATE);
     assert_rc(mproc_executor_map(ex, "square", args, &r, 1, 0, WAIT_MS), MPROC_ESTATE);
-    assert_empty(&r);
+    assert_empty(&r, 1);
     /* wait, with a timeout, while it runs: MPROC_ETIMEDOUT and it goes on. */
     assert_rc(mproc_executor_shutdown(ex, true, false, 50), MPROC_ETIMEDOUT);
     assert_int_equal(mproc_future_done(running), 0);
@@ -924,9 +758,9 @@ static void shutdown_rules(ex_kind kind)
     q[0] = submit_square(ex, 7);
     q[1] = submit_square(ex, 8);
     gate_opener opener = {gate, 100};
-    thread_t t = run_thread(open_gate_later, &opener);
+    harness_thread *t = harness_thread_start(open_gate_later, &opener);
     assert_ok(mproc_executor_shutdown(ex, true, false, WAIT_MS));
-    join_thread(t);
+    harness_thread_join(t);
     for (int i = 0; i < 3; i++) {
         mproc_future *g = i == 0 ? running : q[i - 1];
         assert_int_equal(mproc_future_done(g), 1);
@@ -955,9 +789,9 @@ static void shutdown_rules(ex_kind kind)
     running = submit_gate(ex, started, gate, 13);
     wait_started(started);
     opener = (gate_opener){gate, 100};
-    t = run_thread(open_gate_later, &opener);
+    t = harness_thread_start(open_gate_later, &opener);
     mproc_executor_destroy(ex);
-    join_thread(t);
+    harness_thread_join(t);
     assert_int_equal(mproc_future_done(running), 1);
     assert_ok(mproc_future_result(running, &r, 0));
     assert_int_equal(as_i64(&r), 169);
@@ -1459,19 +1293,19 @@ static void bad_input(void **state)
     assert_ok(mproc_unpack_cancel(&u, &copy));
     mproc_pack_destroy(with_token);
     token_waiter w = {copy, 12345};
-    thread_t t = run_thread(wait_token, &w);
+    harness_thread *t = harness_thread_start(wait_token, &w);
     harness_sleep_ms(30);
     assert_int_equal(mproc_cancel_requested(copy), 0);
     assert_ok(mproc_cancel_trigger(c));
-    join_thread(t);
+    harness_thread_join(t);
     assert_int_equal(w.rc, 0);
     assert_int_equal(mproc_cancel_requested(copy), 1);
     mproc_cancel_destroy(copy);
     mproc_cancel_destroy(c);
     assert_ok(mproc_cancel_create(&c, 50)); /* wakes its own waiter */
     w = (token_waiter){c, 12345};
-    t = run_thread(wait_token, &w);
-    join_thread(t);
+    t = harness_thread_start(wait_token, &w);
+    harness_thread_join(t);
     assert_int_equal(w.rc, 0);
     assert_int_equal(mproc_cancel_requested(c), 1);
     mproc_cancel_destroy(c);

@@ -14,50 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#ifdef _WIN32
-#include <windows.h>
-#else
-#include <pthread.h>
-#include <unistd.h>
-#endif
-
 /* Every blocking call of the tests is bounded by this much (ms). */
 #define WAIT_MS 60000
 
 /* ---- helpers for tasks ----------------------------------------------------------------------- */
-
-/* Starts reading a task's arguments; an argument list that is one nested pack (a map item
- * that is a tuple) is read through. */
-static void open_args(mproc_unpacker *u, const mproc_bytes *in)
-{
-    mproc_unpack_init(u, in);
-    if (mproc_unpack_peek(u) == MPROC_FIELD_PACK && mproc_unpack_remaining(u) == 1) {
-        mproc_unpacker inner;
-        if (mproc_unpack_pack(u, &inner) == 0)
-            *u = inner;
-    }
-}
-
-static int put_i64(mproc_bytes *out, int64_t v)
-{
-    out->data = mproc_malloc(8);
-    if (!out->data)
-        return mproc_task_fail(out, "out of memory");
-    memcpy(out->data, &v, 8);
-    out->len = 8;
-    return 0;
-}
-
-static int put_text(mproc_bytes *out, const char *s)
-{
-    size_t n = strlen(s) + 1;
-    out->data = mproc_malloc(n);
-    if (!out->data)
-        return mproc_task_fail(out, "out of memory");
-    memcpy(out->data, s, n);
-    out->len = n;
-    return 0;
-}
 
 /* A pattern that depends on position and seed. */
 static uint8_t pattern_at(size_t i, uint32_t seed)
@@ -387,87 +347,12 @@ static bool pool_under(mproc_pool **pool, mproc_start_method method, mproc_pool_
     return true;
 }
 
-static mproc_pack *new_pack(void)
-{
-    mproc_pack *p;
-    assert_ok(mproc_pack_create(&p));
-    return p;
-}
-
-/* A pack of one integer. */
-static mproc_pack *pack_of(int64_t x)
-{
-    mproc_pack *p = new_pack();
-    assert_ok(mproc_pack_i64(p, x));
-    return p;
-}
-
-/* A pack of the n integers first, first+1, ... */
-static mproc_pack *pack_range(int64_t first, size_t n)
-{
-    mproc_pack *p = new_pack();
-    for (size_t i = 0; i < n; i++)
-        assert_ok(mproc_pack_i64(p, first + (int64_t)i));
-    return p;
-}
-
 static mproc_pack *pack_gate(const char *path, int64_t x)
 {
     mproc_pack *p = new_pack();
     assert_ok(mproc_pack_str(p, path));
     assert_ok(mproc_pack_i64(p, x));
     return p;
-}
-
-static mproc_pack *pack_two(int64_t a, int64_t b)
-{
-    mproc_pack *p = new_pack();
-    assert_ok(mproc_pack_i64(p, a));
-    assert_ok(mproc_pack_i64(p, b));
-    return p;
-}
-
-static int64_t as_i64(const mproc_bytes *b)
-{
-    if (b->len != 8 || !b->data)
-        fail_msg("result of %llu bytes, wanted 8", (unsigned long long)b->len);
-    int64_t v;
-    memcpy(&v, b->data, 8);
-    return v;
-}
-
-/* An error text as the header describes it: NUL-terminated, equal to want. */
-static void assert_text(const mproc_bytes *b, const char *want)
-{
-    size_t n = strlen(want);
-    if (!b->data)
-        fail_msg("no error text, wanted \"%s\"", want);
-    if (b->len < n || strncmp(b->data, want, n) != 0 || ((const char *)b->data)[n] != '\0')
-        fail_msg("error text \"%.*s\" (%llu bytes), wanted \"%s\"", (int)b->len,
-                 (const char *)b->data, (unsigned long long)b->len, want);
-}
-
-/* An error text that carries want (an initializer's text may come with a prefix). */
-static void assert_text_has(const mproc_bytes *b, const char *want)
-{
-    if (!b->data || !memchr(b->data, '\0', b->len + 1) || !strstr(b->data, want))
-        fail_msg("error text \"%.*s\" (%llu bytes), wanted one with \"%s\"", (int)b->len,
-                 b->data ? (const char *)b->data : "", (unsigned long long)b->len, want);
-}
-
-/* A non-empty NUL-terminated error text. */
-static void assert_some_text(const mproc_bytes *b)
-{
-    if (!b->data || b->len == 0 || ((const char *)b->data)[0] == '\0')
-        fail_msg("%s", "no error text");
-    assert_non_null(memchr(b->data, '\0', b->len + 1));
-}
-
-static void assert_empty(const mproc_bytes *b, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (b[i].data || b[i].len)
-            fail_msg("entry %llu is not empty", (unsigned long long)i);
 }
 
 /* Opens a gate file for the gate_square tasks. */
@@ -494,61 +379,6 @@ static void wait_workers(mproc_pool *pool, int want, int64_t gone)
         harness_sleep_ms(20);
     }
 }
-
-/* ---- threads -------------------------------------------------------------------------------- */
-
-#ifdef _WIN32
-typedef HANDLE thread_t;
-typedef struct {
-    void (*fn)(void *);
-    void *arg;
-} thread_call;
-static DWORD WINAPI trampoline(LPVOID p)
-{
-    thread_call c = *(thread_call *)p;
-    free(p);
-    c.fn(c.arg);
-    return 0;
-}
-static thread_t run_thread(void (*fn)(void *), void *arg)
-{
-    thread_call *c = malloc(sizeof *c);
-    c->fn = fn;
-    c->arg = arg;
-    return CreateThread(NULL, 0, trampoline, c, 0, NULL);
-}
-static void join_thread(thread_t t)
-{
-    WaitForSingleObject(t, INFINITE);
-    CloseHandle(t);
-}
-#else
-typedef pthread_t thread_t;
-typedef struct {
-    void (*fn)(void *);
-    void *arg;
-} thread_call;
-static void *trampoline(void *p)
-{
-    thread_call c = *(thread_call *)p;
-    free(p);
-    c.fn(c.arg);
-    return NULL;
-}
-static thread_t run_thread(void (*fn)(void *), void *arg)
-{
-    thread_call *c = malloc(sizeof *c);
-    c->fn = fn;
-    c->arg = arg;
-    pthread_t t;
-    pthread_create(&t, NULL, trampoline, c);
-    return t;
-}
-static void join_thread(thread_t t)
-{
-    pthread_join(t, NULL);
-}
-#endif
 
 /* ---- one call --------------------------------------------------------------------------------- */
 
@@ -775,12 +605,6 @@ static void starmap_nested_packs(void **state)
     mproc_bytes_free(&results[0]);
     mproc_pack_destroy(items);
     mproc_pool_destroy(pool);
-}
-
-static int cmp_i64(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return (x > y) - (x < y);
 }
 
 static void imap_ordered_and_unordered(void **state)
@@ -1733,13 +1557,13 @@ static void used_from_threads(void **state)
     mproc_pool *pool;
     assert_ok(mproc_pool_create(&pool, &(mproc_pool_opts){.processes = 3}));
     thread_work work[4];
-    thread_t threads[4];
+    harness_thread *threads[4];
     for (int i = 0; i < 4; i++) {
         work[i] = (thread_work){pool, i * 1000, 0};
-        threads[i] = run_thread(map_from_thread, &work[i]);
+        threads[i] = harness_thread_start(map_from_thread, &work[i]);
     }
     for (int i = 0; i < 4; i++)
-        join_thread(threads[i]);
+        harness_thread_join(threads[i]);
     for (int i = 0; i < 4; i++)
         if (work[i].bad)
             fail_msg("thread %d: %d", i, work[i].bad);

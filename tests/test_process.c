@@ -8,14 +8,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#ifdef _WIN32
-#include <windows.h>
-#else
-#include <pthread.h>
+#ifndef _WIN32
 #include <unistd.h>
 #endif
-
-/* Internal test hook: where spawn looks for the executable (NULL: the real one). */
 
 /* ---- tasks ----------------------------------------------------------------------------- */
 
@@ -159,19 +154,10 @@ static void start_long_sleeper(grandchild_job *job)
         harness_write_i64(job->pid_path, mproc_process_pid(job->p));
 }
 
-#ifdef _WIN32
-static DWORD WINAPI sleeper_thread(LPVOID arg)
+static void sleeper_thread(void *arg)
 {
     start_long_sleeper(arg);
-    return 0;
 }
-#else
-static void *sleeper_thread(void *arg)
-{
-    start_long_sleeper(arg);
-    return NULL;
-}
-#endif
 
 /* args: method, pid file, from_thread. Starts a long-sleeping grandchild (from a thread
  * that then ends, if asked), records its pid, and waits to be killed. */
@@ -180,15 +166,7 @@ MPROC_TASK(parent_of_sleeper, in, out)
     (void)out;
     grandchild_job job = {(mproc_start_method)arg_i64(in, 0), arg_str(in, 1), NULL, 0};
     if (arg_i64(in, 2)) {
-#ifdef _WIN32
-        HANDLE t = CreateThread(NULL, 0, sleeper_thread, &job, 0, NULL);
-        WaitForSingleObject(t, INFINITE);
-        CloseHandle(t);
-#else
-        pthread_t t;
-        pthread_create(&t, NULL, sleeper_thread, &job);
-        pthread_join(t, NULL);
-#endif
+        harness_thread_join(harness_thread_start(sleeper_thread, &job));
     } else {
         start_long_sleeper(&job);
     }
@@ -654,11 +632,10 @@ static void active_children_and_cpus(void **state)
 }
 
 #ifndef _WIN32
-static void *idle_thread(void *arg)
+static void idle_thread(void *arg)
 {
     (void)arg;
     harness_sleep_ms(500); /* alive while the child is forked */
-    return NULL;
 }
 
 /* Captures what the library logs to stderr while fork-starting a child. */
@@ -696,10 +673,9 @@ static void fork_with_threads_warns(void **state)
     assert_rc(mproc_set_start_method(MPROC_FORK), MPROC_ENOTSUP);
 #else
     assert_string_equal(stderr_of_fork_start(), "");
-    pthread_t thread;
-    assert_int_equal(pthread_create(&thread, NULL, idle_thread, NULL), 0);
+    harness_thread *thread = harness_thread_start(idle_thread, NULL);
     const char *text = stderr_of_fork_start();
-    pthread_join(thread, NULL);
+    harness_thread_join(thread);
     assert_non_null(strstr(text, "[WARNING/MainProcess] fork() from a process with 2 threads"));
 #endif
 }

@@ -10,12 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#ifdef _WIN32
-#include <windows.h>
-#else
-#include <pthread.h>
-#endif
-
 /* A message: producer id, sequence number, then filler of a size that varies. */
 typedef struct {
     int32_t producer;
@@ -269,11 +263,7 @@ static void queue_basics(void **state)
  * consumer in another thread. */
 static mproc_queue *stream_q;
 static int stream_result;
-#ifdef _WIN32
-static DWORD WINAPI stream_consumer(LPVOID arg)
-#else
-static void *stream_consumer(void *arg)
-#endif
+static void stream_consumer(void *arg)
 {
     (void)arg;
     stream_result = 0;
@@ -285,19 +275,13 @@ static void *stream_consumer(void *arg)
             stream_result = 1 + (int)i;
         mproc_bytes_free(&m);
     }
-    return 0;
 }
 
 static void messages_larger_than_the_ring(void **state)
 {
     (void)state;
     assert_ok(mproc_queue_create_opts(&stream_q, &(mproc_queue_opts){.ring_bytes = 8192}));
-#ifdef _WIN32
-    HANDLE t = CreateThread(NULL, 0, stream_consumer, NULL, 0, NULL);
-#else
-    pthread_t t;
-    pthread_create(&t, NULL, stream_consumer, NULL);
-#endif
+    harness_thread *t = harness_thread_start(stream_consumer, NULL);
     for (uint32_t i = 0; i < 4; i++) {
         size_t n = (size_t)(i + 1) * 300000 + i;
         uint8_t *buf = malloc(n);
@@ -305,12 +289,7 @@ static void messages_larger_than_the_ring(void **state)
         assert_ok(mproc_queue_put(stream_q, buf, n, 30000));
         free(buf);
     }
-#ifdef _WIN32
-    WaitForSingleObject(t, 60000);
-    CloseHandle(t);
-#else
-    pthread_join(t, NULL);
-#endif
+    harness_thread_join(t);
     assert_int_equal(stream_result, 0);
     mproc_queue_destroy(stream_q);
 }
@@ -360,11 +339,7 @@ typedef struct {
     int count, rc;
 } big_producer;
 
-#ifdef _WIN32
-static DWORD WINAPI put_big_ones(LPVOID arg)
-#else
-static void *put_big_ones(void *arg)
-#endif
+static void put_big_ones(void *arg)
 {
     big_producer *p = arg;
     uint8_t *buf = malloc(200000);
@@ -373,7 +348,6 @@ static void *put_big_ones(void *arg)
         p->rc = mproc_queue_put(p->q, buf, 200000, 30000);
     }
     free(buf);
-    return 0;
 }
 
 static void timeouts_mid_message_lose_nothing(void **state)
@@ -381,12 +355,7 @@ static void timeouts_mid_message_lose_nothing(void **state)
     (void)state;
     big_producer prod = {NULL, 30, 0};
     assert_ok(mproc_queue_create_opts(&prod.q, &(mproc_queue_opts){.ring_bytes = 65536}));
-#ifdef _WIN32
-    HANDLE t = CreateThread(NULL, 0, put_big_ones, &prod, 0, NULL);
-#else
-    pthread_t t;
-    pthread_create(&t, NULL, put_big_ones, &prod);
-#endif
+    harness_thread *t = harness_thread_start(put_big_ones, &prod);
     int got = 0, empty = 0;
     int64_t deadline = harness_now_ms() + 60000;
     while (got < prod.count && harness_now_ms() < deadline) {
@@ -402,12 +371,7 @@ static void timeouts_mid_message_lose_nothing(void **state)
         mproc_bytes_free(&m);
         got++;
     }
-#ifdef _WIN32
-    WaitForSingleObject(t, 60000);
-    CloseHandle(t);
-#else
-    pthread_join(t, NULL);
-#endif
+    harness_thread_join(t);
     assert_int_equal(prod.rc, 0);
     assert_int_equal(got, prod.count);
     assert_true(empty > 0);

@@ -13,63 +13,11 @@
 #ifdef _WIN32
 #include <windows.h>
 #else
-#include <pthread.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #endif
 
 /* ---- helpers -------------------------------------------------------------------------------- */
-
-/* Runs a function on another thread of this process; join_thread waits for it. */
-typedef struct {
-    void (*fn)(void *);
-    void *arg;
-} call;
-static call calls[8];
-static int next_call;
-
-#ifdef _WIN32
-typedef HANDLE thread_t;
-static DWORD WINAPI trampoline(LPVOID p)
-{
-    call *c = p;
-    c->fn(c->arg);
-    return 0;
-}
-static thread_t run_thread(void (*fn)(void *), void *arg)
-{
-    call *c = &calls[next_call++ % 8];
-    c->fn = fn;
-    c->arg = arg;
-    return CreateThread(NULL, 0, trampoline, c, 0, NULL);
-}
-static void join_thread(thread_t t)
-{
-    WaitForSingleObject(t, 60000);
-    CloseHandle(t);
-}
-#else
-typedef pthread_t thread_t;
-static void *trampoline(void *p)
-{
-    call *c = p;
-    c->fn(c->arg);
-    return NULL;
-}
-static thread_t run_thread(void (*fn)(void *), void *arg)
-{
-    call *c = &calls[next_call++ % 8];
-    c->fn = fn;
-    c->arg = arg;
-    pthread_t t;
-    pthread_create(&t, NULL, trampoline, c);
-    return t;
-}
-static void join_thread(thread_t t)
-{
-    pthread_join(t, NULL);
-}
-#endif
 
 /* ---- tasks ---------------------------------------------------------------------------------- */
 
@@ -307,7 +255,7 @@ static void rlock_recursion(void **state)
     assert_ok(mproc_rlock_create(&shared_rlock));
     assert_ok(mproc_rlock_acquire(shared_rlock, 0));
     assert_ok(mproc_rlock_acquire(shared_rlock, 0));
-    join_thread(run_thread(try_rlock_from_other_thread, NULL));
+    harness_thread_join(harness_thread_start(try_rlock_from_other_thread, NULL));
     assert_int_equal(other_thread_rc[0], MPROC_ESTATE);
     assert_int_equal(other_thread_rc[1], MPROC_ETIMEDOUT);
     assert_ok(mproc_rlock_release(shared_rlock));
@@ -550,9 +498,9 @@ static void barrier_in_one_process(void **state)
                                    &(mproc_barrier_opts){.parties = 2, .action = "count_action"}));
     assert_int_equal(mproc_barrier_parties(shared_barrier), 2);
     for (int round = 0; round < 3; round++) {
-        thread_t t = run_thread(wait_on_barrier, (void *)(intptr_t)30000);
+        harness_thread *t = harness_thread_start(wait_on_barrier, (void *)(intptr_t)30000);
         int mine = mproc_barrier_wait(shared_barrier, 30000);
-        join_thread(t);
+        harness_thread_join(t);
         assert_true(mine == 0 || mine == 1);
         assert_int_equal(mine + barrier_rc, 1); /* the two got 0 and 1 */
     }
@@ -568,18 +516,18 @@ static void barrier_in_one_process(void **state)
     assert_int_equal(mproc_barrier_broken(shared_barrier), 0);
 
     /* abort reaches a waiter; reset reaches a waiter too and leaves it usable */
-    thread_t t = run_thread(wait_on_barrier, (void *)(intptr_t)30000);
+    harness_thread *t = harness_thread_start(wait_on_barrier, (void *)(intptr_t)30000);
     while (mproc_barrier_n_waiting(shared_barrier) != 1)
         harness_sleep_ms(1);
     assert_ok(mproc_barrier_abort(shared_barrier));
-    join_thread(t);
+    harness_thread_join(t);
     assert_int_equal(barrier_rc, MPROC_EBROKEN);
     assert_ok(mproc_barrier_reset(shared_barrier));
-    t = run_thread(wait_on_barrier, (void *)(intptr_t)30000);
+    t = harness_thread_start(wait_on_barrier, (void *)(intptr_t)30000);
     while (mproc_barrier_n_waiting(shared_barrier) != 1)
         harness_sleep_ms(1);
     assert_ok(mproc_barrier_reset(shared_barrier));
-    join_thread(t);
+    harness_thread_join(t);
     assert_int_equal(barrier_rc, MPROC_EBROKEN);
     assert_int_equal(mproc_barrier_broken(shared_barrier), 0);
     mproc_barrier_destroy(shared_barrier);

@@ -20,13 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#ifdef _WIN32
-#include <windows.h>
-#else
-#include <pthread.h>
-#include <unistd.h>
-#endif
-
 /* Every blocking call of the tests is bounded by this much (ms). */
 #define WAIT_MS 60000
 /* How long a task waits for its peers to be inside at once. */
@@ -37,43 +30,7 @@
 #define INC(p) __atomic_add_fetch((p), 1, __ATOMIC_SEQ_CST)
 #define DEC(p) __atomic_sub_fetch((p), 1, __ATOMIC_SEQ_CST)
 
-/* ---- thread identity -------------------------------------------------------------------------- */
-
-/* A small id for the calling thread, given on first use from a process-wide counter: two
- * threads never share one, and a new thread never gets the id of one that ended. */
-static int tid_counter;
-static _Thread_local int tid_self;
-
-static int my_tid(void)
-{
-    if (tid_self == 0)
-        tid_self = INC(&tid_counter);
-    return tid_self;
-}
-
 /* ---- helpers for tasks ----------------------------------------------------------------------- */
-
-/* Starts reading a task's arguments; an argument list that is one nested pack (a map item
- * that is a tuple) is read through. */
-static void open_args(mproc_unpacker *u, const mproc_bytes *in)
-{
-    mproc_unpack_init(u, in);
-    if (mproc_unpack_peek(u) == MPROC_FIELD_PACK && mproc_unpack_remaining(u) == 1) {
-        mproc_unpacker inner;
-        if (mproc_unpack_pack(u, &inner) == 0)
-            *u = inner;
-    }
-}
-
-static int put_i64(mproc_bytes *out, int64_t v)
-{
-    out->data = mproc_malloc(8);
-    if (!out->data)
-        return mproc_task_fail(out, "out of memory");
-    memcpy(out->data, &v, 8);
-    out->len = 8;
-    return 0;
-}
 
 static int put_pair(mproc_bytes *out, int64_t a, int64_t b)
 {
@@ -238,7 +195,7 @@ MPROC_TASK(tp_pid, in, out)
 MPROC_TASK(tp_tid, in, out)
 {
     (void)in;
-    return put_i64(out, my_tid());
+    return put_i64(out, harness_thread_id());
 }
 
 /* (n) -> the task's thread id, once n tasks are inside at once (RENDEZVOUS_MS at most):
@@ -259,7 +216,7 @@ MPROC_TASK(tp_rendezvous, in, out)
                                    LOAD(&rv_inside), (int)n);
         harness_sleep_ms(1);
     }
-    return put_i64(out, my_tid());
+    return put_i64(out, harness_thread_id());
 }
 
 /* () -> 0 after 5 ms, counting how many such tasks run at once. */
@@ -294,7 +251,7 @@ MPROC_TASK(tp_init_tls, in, out)
     init_tag = tag;
     int k = INC(&init_calls);
     if (k <= (int)(sizeof init_tids / sizeof init_tids[0]))
-        STORE(&init_tids[k - 1], my_tid());
+        STORE(&init_tids[k - 1], harness_thread_id());
     return 0;
 }
 
@@ -304,8 +261,9 @@ MPROC_TASK(tp_read_init, in, out)
 {
     (void)in;
     if (init_tag == 0)
-        return mproc_task_fail(out, "the initializer did not run on thread %d", my_tid());
-    return put_pair(out, init_tag, my_tid());
+        return mproc_task_fail(out, "the initializer did not run on thread %d",
+                               harness_thread_id());
+    return put_pair(out, init_tag, harness_thread_id());
 }
 
 MPROC_TASK(tp_init_fails, in, out)
@@ -380,37 +338,6 @@ static mproc_pool *new_threadpool(mproc_pool_opts opts)
     return pool;
 }
 
-static mproc_pack *new_pack(void)
-{
-    mproc_pack *p;
-    assert_ok(mproc_pack_create(&p));
-    return p;
-}
-
-static mproc_pack *pack_of(int64_t x)
-{
-    mproc_pack *p = new_pack();
-    assert_ok(mproc_pack_i64(p, x));
-    return p;
-}
-
-/* A pack of the n integers first, first+1, ... */
-static mproc_pack *pack_range(int64_t first, size_t n)
-{
-    mproc_pack *p = new_pack();
-    for (size_t i = 0; i < n; i++)
-        assert_ok(mproc_pack_i64(p, first + (int64_t)i));
-    return p;
-}
-
-static mproc_pack *pack_two(int64_t a, int64_t b)
-{
-    mproc_pack *p = new_pack();
-    assert_ok(mproc_pack_i64(p, a));
-    assert_ok(mproc_pack_i64(p, b));
-    return p;
-}
-
 /* Items that are (g, x) tuples for x = 0 .. n-1. */
 static mproc_pack *gate_items(int g, int n)
 {
@@ -423,15 +350,6 @@ static mproc_pack *gate_items(int g, int n)
     return items;
 }
 
-static int64_t as_i64(const mproc_bytes *b)
-{
-    if (b->len != 8 || !b->data)
-        fail_msg("result of %llu bytes, wanted 8", (unsigned long long)b->len);
-    int64_t v;
-    memcpy(&v, b->data, 8);
-    return v;
-}
-
 static void as_pair(const mproc_bytes *b, int64_t *a, int64_t *c)
 {
     if (b->len != 16 || !b->data)
@@ -440,38 +358,6 @@ static void as_pair(const mproc_bytes *b, int64_t *a, int64_t *c)
     memcpy(v, b->data, 16);
     *a = v[0];
     *c = v[1];
-}
-
-/* An error text as the header describes it: NUL-terminated, equal to want. */
-static void assert_text(const mproc_bytes *b, const char *want)
-{
-    size_t n = strlen(want);
-    if (!b->data)
-        fail_msg("no error text, wanted \"%s\"", want);
-    if (b->len < n || strncmp(b->data, want, n) != 0 || ((const char *)b->data)[n] != '\0')
-        fail_msg("error text \"%.*s\" (%llu bytes), wanted \"%s\"", (int)b->len,
-                 (const char *)b->data, (unsigned long long)b->len, want);
-}
-
-/* An error text that carries want (an initializer's text may come with a prefix). */
-static void assert_text_has(const mproc_bytes *b, const char *want)
-{
-    if (!b->data || !memchr(b->data, '\0', b->len + 1) || !strstr(b->data, want))
-        fail_msg("error text \"%.*s\" (%llu bytes), wanted one with \"%s\"", (int)b->len,
-                 b->data ? (const char *)b->data : "", (unsigned long long)b->len, want);
-}
-
-static void assert_empty(const mproc_bytes *b, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (b[i].data || b[i].len)
-            fail_msg("entry %llu is not empty", (unsigned long long)i);
-}
-
-static int cmp_i64(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return (x > y) - (x < y);
 }
 
 /* Waits (bounded) until the thread pool lists `want` workers, each this process's pid. */
@@ -517,72 +403,13 @@ static void rendezvous(mproc_pool *pool, int n, int64_t *tids)
         mproc_async_destroy(calls[i]);
     }
     for (int i = 0; i < n; i++) {
-        if (tids[i] == my_tid())
+        if (tids[i] == harness_thread_id())
             fail_msg("rendezvous task %d ran on the caller's thread", i);
         for (int k = 0; k < i; k++)
             if (tids[k] == tids[i])
                 fail_msg("rendezvous tasks %d and %d ran on one thread", k, i);
     }
 }
-
-/* ---- threads of the test ------------------------------------------------------------------- */
-
-#ifdef _WIN32
-typedef HANDLE thread_t;
-typedef struct {
-    void (*fn)(void *);
-    void *arg;
-} thread_call;
-static DWORD WINAPI trampoline(LPVOID p)
-{
-    thread_call c = *(thread_call *)p;
-    free(p);
-    c.fn(c.arg);
-    return 0;
-}
-static thread_t run_thread(void (*fn)(void *), void *arg)
-{
-    thread_call *c = malloc(sizeof *c);
-    assert_non_null(c);
-    c->fn = fn;
-    c->arg = arg;
-    HANDLE h = CreateThread(NULL, 0, trampoline, c, 0, NULL);
-    assert_non_null(h);
-    return h;
-}
-static void join_thread(thread_t t)
-{
-    WaitForSingleObject(t, INFINITE);
-    CloseHandle(t);
-}
-#else
-typedef pthread_t thread_t;
-typedef struct {
-    void (*fn)(void *);
-    void *arg;
-} thread_call;
-static void *trampoline(void *p)
-{
-    thread_call c = *(thread_call *)p;
-    free(p);
-    c.fn(c.arg);
-    return NULL;
-}
-static thread_t run_thread(void (*fn)(void *), void *arg)
-{
-    thread_call *c = malloc(sizeof *c);
-    assert_non_null(c);
-    c->fn = fn;
-    c->arg = arg;
-    pthread_t t;
-    assert_int_equal(pthread_create(&t, NULL, trampoline, c), 0);
-    return t;
-}
-static void join_thread(thread_t t)
-{
-    pthread_join(t, NULL);
-}
-#endif
 
 /* ---- one program, both pools ------------------------------------------------------------------ */
 
@@ -597,7 +424,7 @@ static void sp_on_result(void *ctx, const mproc_bytes *results, size_t n)
     sp_slot *s = ctx;
     s->ok_calls++;
     s->n = n;
-    s->tid = my_tid();
+    s->tid = harness_thread_id();
     if (n == 1 && results && results[0].len == 8)
         memcpy(&s->value, results[0].data, 8);
     else if (n > 1 && results) { /* a map: item i gives i*i */
@@ -717,7 +544,7 @@ static void same_program(mproc_pool *pool, const char *kind)
         assert_int_equal(slots[i].ok_calls, 1);
         assert_int_equal(slots[i].error_calls, 0);
         assert_int_equal(slots[i].bad, 0);
-        assert_int_not_equal(slots[i].tid, my_tid());
+        assert_int_not_equal(slots[i].tid, harness_thread_id());
         if (i < 10) {
             assert_int_equal(slots[i].n, 1);
             assert_int_equal(slots[i].value, (int64_t)i * i);
@@ -962,7 +789,7 @@ static void cb_enter(void)
         INC(&cb_overlaps);
     int k = INC(&cb_calls);
     if (k <= (int)(sizeof cb_tids / sizeof cb_tids[0]))
-        STORE(&cb_tids[k - 1], my_tid());
+        STORE(&cb_tids[k - 1], harness_thread_id());
 }
 
 static void cb_leave(cb_slot *s)
@@ -1114,7 +941,7 @@ static void callbacks_one_at_a_time_on_one_thread(void **state)
         if (LOAD(&cb_tids[i]) != first)
             fail_msg("callback %d ran on thread %d, callback 0 on thread %d", i,
                      LOAD(&cb_tids[i]), first);
-    if (first == my_tid())
+    if (first == harness_thread_id())
         fail_msg("%s", "callbacks ran on the caller's thread");
     for (int k = 0; k < P; k++)
         if (first == workers[k])
@@ -1250,7 +1077,7 @@ static void maxtasksperchild_replaces_threads(void **state)
         mproc_bytes_free(&r);
         mproc_async_destroy(calls[i]);
         assert_int_equal(tag, 5); /* a new thread ran the initializer too */
-        assert_int_not_equal(tid, my_tid());
+        assert_int_not_equal(tid, harness_thread_id());
         bool known = false;
         for (int k = 0; k < distinct; k++)
             known |= seen[k] == tid;
@@ -1516,10 +1343,10 @@ static void lifecycle_rules(void **state)
     mproc_pack_destroy(gated);
     wait_entered(2, 1);
     opener o = {running, 2, 0};
-    thread_t t = run_thread(open_when_ready, &o);
+    harness_thread *t = harness_thread_start(open_when_ready, &o);
     mproc_pool_destroy(pool);
     int left_at_destroy = LOAD(&gates[2].left);
-    join_thread(t);
+    harness_thread_join(t);
     assert_int_equal(LOAD(&o.was_ready), 1);
     assert_int_equal(left_at_destroy, 1);
     assert_int_equal(mproc_async_ready(done), 1);
@@ -1686,7 +1513,7 @@ static int lazy_next(void *ctx, mproc_pack *item)
         INC(&s->concurrent);
     if (!LOAD(&s->in_call))
         INC(&s->outside);
-    if (my_tid() != s->caller)
+    if (harness_thread_id() != s->caller)
         INC(&s->wrong_thread);
     int64_t ahead = s->produced - s->consumed - (s->in_next ? 1 : 0);
     if (ahead >= (int64_t)s->window)
@@ -1721,7 +1548,7 @@ static void imap_lazy_backpressure(void **state)
         bool unordered;
     } runs[] = {{1, 1, false}, {4, 1, false}, {4, 1, true}, {9, 3, false}, {9, 3, true}};
     for (size_t k = 0; k < sizeof runs / sizeof runs[0]; k++) {
-        lazy_source s = {.limit = 300, .window = runs[k].window, .caller = my_tid()};
+        lazy_source s = {.limit = 300, .window = runs[k].window, .caller = harness_thread_id()};
         mproc_iter *it;
         s.in_call = 1;
         assert_ok(mproc_pool_imap_lazy(pool, "tp_square_jitter", lazy_next, &s,
@@ -1765,7 +1592,7 @@ static void imap_lazy_backpressure(void **state)
         mproc_iter_destroy(it);
     }
     /* window 0: 64 x chunksize x workers; the source is still read lazily. */
-    lazy_source s = {.limit = 1000000, .window = 64 * 1 * 3, .caller = my_tid()};
+    lazy_source s = {.limit = 1000000, .window = 64 * 1 * 3, .caller = harness_thread_id()};
     mproc_iter *it;
     s.in_call = 1;
     assert_ok(mproc_pool_imap_lazy(pool, "tp_square", lazy_next, &s, NULL, &it));
@@ -2084,13 +1911,13 @@ static void used_from_threads(void **state)
     (void)state;
     mproc_pool *pool = new_threadpool((mproc_pool_opts){.processes = 3});
     thread_work work[4];
-    thread_t threads[4];
+    harness_thread *threads[4];
     for (int i = 0; i < 4; i++) {
         work[i] = (thread_work){pool, i * 1000, 0};
-        threads[i] = run_thread(map_from_thread, &work[i]);
+        threads[i] = harness_thread_start(map_from_thread, &work[i]);
     }
     for (int i = 0; i < 4; i++)
-        join_thread(threads[i]);
+        harness_thread_join(threads[i]);
     for (int i = 0; i < 4; i++)
         if (work[i].bad)
             fail_msg("thread %d: %d", i, work[i].bad);
