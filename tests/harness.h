@@ -13,16 +13,14 @@
 #include "mproc.h"
 #include "platform.h" /* the mpp_test_* hooks */
 
-/* main() of a test program:
+/* main() of a test program (harness_main.h builds its table from the case list):
  *   prog CASE            runs one case (what meson does)
- *   prog --check A B …   fails if the program has a case not in the list (meson's list)
- *   prog                 runs every case in this process */
+ *   prog --check A B …   fails unless A B … (meson's reading of the case list) are exactly
+ *                        the program's cases (the compiler's reading)
+ *   prog                 runs every case in this process
+ * Every case runs between a snapshot and a check of this process's fds or handles, child
+ * processes and /dev/shm names: a case that leaks one fails. */
 int harness_main(int argc, char **argv, const struct CMUnitTest *tests, size_t count);
-#define HARNESS_MAIN(tests)                                                                  \
-    int main(int argc, char **argv)                                                          \
-    {                                                                                        \
-        return harness_main(argc, argv, tests, sizeof tests / sizeof tests[0]);              \
-    }
 
 /* Whether the OS process pid still runs (a zombie counts as ended). */
 bool harness_pid_alive(int64_t pid);
@@ -48,26 +46,6 @@ bool harness_run_program(const char *exe, int64_t timeout_ms, char **out, char *
 mproc_process *harness_start(mproc_start_method method, const char *target, mproc_pack *args);
 /* Joins p (2 minutes at most), destroys it and returns its exit code. */
 int harness_join_code(mproc_process *p);
-/* Defines fn_fork, fn_spawn and fn_forkserver cases calling fn(method). */
-#define HARNESS_PER_METHOD(fn)                                                               \
-    static void fn##_fork(void **s)                                                          \
-    {                                                                                        \
-        (void)s;                                                                             \
-        fn(MPROC_FORK);                                                                      \
-    }                                                                                        \
-    static void fn##_spawn(void **s)                                                         \
-    {                                                                                        \
-        (void)s;                                                                             \
-        fn(MPROC_SPAWN);                                                                     \
-    }                                                                                        \
-    static void fn##_forkserver(void **s)                                                    \
-    {                                                                                        \
-        (void)s;                                                                             \
-        fn(MPROC_FORKSERVER);                                                                \
-    }
-#define HARNESS_PM(fn)                                                                       \
-    cmocka_unit_test(fn##_fork), cmocka_unit_test(fn##_spawn), cmocka_unit_test(fn##_forkserver)
-
 /* true when running as a Windows build (under Wine here). */
 bool harness_is_windows(void);
 

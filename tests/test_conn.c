@@ -437,21 +437,5 @@ static void wait_over_many(mproc_start_method method)
     }
 }
 
-HARNESS_PER_METHOD(duplex_with_a_child)
-HARNESS_PER_METHOD(simplex_from_a_child)
-HARNESS_PER_METHOD(killed_peer_is_the_end)
-HARNESS_PER_METHOD(child_closes_what_it_was_given)
-HARNESS_PER_METHOD(wait_over_many)
-
-static const struct CMUnitTest tests[] = {
-    cmocka_unit_test(pipe_basics),
-    cmocka_unit_test(timeouts_keep_the_stream_whole),
-    cmocka_unit_test(gibibyte_message),
-    HARNESS_PM(duplex_with_a_child),
-    HARNESS_PM(simplex_from_a_child),
-    HARNESS_PM(killed_peer_is_the_end),
-    HARNESS_PM(child_closes_what_it_was_given),
-    HARNESS_PM(wait_over_many),
-};
-
-HARNESS_MAIN(tests)
+#define HARNESS_CASES "cases/conn.txt"
+#include "harness_main.h"

@@ -152,27 +152,13 @@ MPROC_TASK(wait_cancel, in, out)
 
 /* ---- helpers for the parent ------------------------------------------------------------------ */
 
-typedef enum { PROCESSES, THREADS } ex_kind;
+typedef enum { POOL_PROCESSES, POOL_THREADS } pool_kind;
 
-/* Defines fn_processes and fn_threads cases calling fn(kind). */
-#define PER_KIND(fn)                                                                         \
-    static void fn##_processes(void **s)                                                     \
-    {                                                                                        \
-        (void)s;                                                                             \
-        fn(PROCESSES);                                                                       \
-    }                                                                                        \
-    static void fn##_threads(void **s)                                                       \
-    {                                                                                        \
-        (void)s;                                                                             \
-        fn(THREADS);                                                                         \
-    }
-#define PK(fn) cmocka_unit_test(fn##_processes), cmocka_unit_test(fn##_threads)
-
-static mproc_executor *new_executor(ex_kind kind, int workers)
+static mproc_executor *new_executor(pool_kind kind, int workers)
 {
     mproc_executor *ex = NULL;
     assert_ok(mproc_executor_create(
-        &ex, &(mproc_executor_opts){.max_workers = workers, .threads = kind == THREADS}));
+        &ex, &(mproc_executor_opts){.max_workers = workers, .threads = kind == POOL_THREADS}));
     assert_non_null(ex);
     return ex;
 }
@@ -261,7 +247,7 @@ static void open_gate(const char *path)
 
 /* ---- submit and result ---------------------------------------------------------------------- */
 
-static void executor_submit_result(ex_kind kind)
+static void executor_submit_result(pool_kind kind)
 {
     mproc_executor *ex = new_executor(kind, 2);
     mproc_pool *pool = mproc_executor_pool(ex);
@@ -345,7 +331,7 @@ static void executor_submit_result(ex_kind kind)
     /* max_workers <= 0: usable CPUs (processes), or that + 4, at most 32 (threads). */
     int cpus = mproc_cpu_count_usable();
     assert_true(cpus >= 1);
-    int want = kind == THREADS ? (cpus + 4 < 32 ? cpus + 4 : 32) : cpus;
+    int want = kind == POOL_THREADS ? (cpus + 4 < 32 ? cpus + 4 : 32) : cpus;
     ex = new_executor(kind, 0);
     assert_int_equal(mproc_pool_size(mproc_executor_pool(ex)), want);
     f = submit_square(ex, 11);
@@ -355,7 +341,7 @@ static void executor_submit_result(ex_kind kind)
 
     /* An executor over the caller's pool: submits go to it, and it stays the caller's. */
     mproc_pool *mine;
-    if (kind == THREADS)
+    if (kind == POOL_THREADS)
         assert_ok(mproc_threadpool_create(&mine, &(mproc_pool_opts){.processes = 3}));
     else
         assert_ok(mproc_pool_create(&mine, &(mproc_pool_opts){.processes = 3}));
@@ -375,11 +361,10 @@ static void executor_submit_result(ex_kind kind)
     assert_ok(mproc_pool_join(mine, WAIT_MS));
     mproc_pool_destroy(mine);
 }
-PER_KIND(executor_submit_result)
 
 /* ---- cancel --------------------------------------------------------------------------------- */
 
-static void cancel_while_queued(ex_kind kind)
+static void cancel_while_queued(pool_kind kind)
 {
     char gate[512], started[512];
     harness_temp_path(gate, sizeof gate, "gate");
@@ -429,11 +414,10 @@ static void cancel_while_queued(ex_kind kind)
     remove(gate);
     remove(started);
 }
-PER_KIND(cancel_while_queued)
 
 /* cancel() racing the dispatch of quick tasks: whatever it answers must be true. 1: the
  * task never runs and its result is MPROC_ECANCELLED; 0: it runs once and succeeds. */
-static void cancel_races_dispatch(ex_kind kind)
+static void cancel_races_dispatch(pool_kind kind)
 {
     enum { N = 400 };
     mproc_executor *ex = new_executor(kind, 2);
@@ -483,7 +467,6 @@ static void cancel_races_dispatch(ex_kind kind)
     print_message("%d of %d cancelled\n", cancelled, N / 2 + 1);
     mproc_array_destroy(ran);
 }
-PER_KIND(cancel_races_dispatch)
 
 /* ---- done callbacks ------------------------------------------------------------------------- */
 
@@ -541,7 +524,7 @@ static void on_done_chain(void *ctx, mproc_future *f)
     __atomic_add_fetch(&c->calls, 1, __ATOMIC_SEQ_CST);
 }
 
-static void add_done_callback(ex_kind kind)
+static void add_done_callback(pool_kind kind)
 {
     char gate[512], started[512];
     harness_temp_path(gate, sizeof gate, "gate");
@@ -631,11 +614,10 @@ static void add_done_callback(ex_kind kind)
     remove(gate);
     remove(started);
 }
-PER_KIND(add_done_callback)
 
 /* ---- map ------------------------------------------------------------------------------------ */
 
-static void executor_map_timeout(ex_kind kind)
+static void executor_map_timeout(pool_kind kind)
 {
     mproc_executor *ex = new_executor(kind, 2);
     enum { N = 12 };
@@ -692,7 +674,6 @@ static void executor_map_timeout(ex_kind kind)
     mproc_executor_destroy(ex);
     remove(gate);
 }
-PER_KIND(executor_map_timeout)
 
 /* ---- shutdown ------------------------------------------------------------------------------- */
 
@@ -708,7 +689,7 @@ static void open_gate_later(void *arg)
     open_gate(g->gate);
 }
 
-static void shutdown_rules(ex_kind kind)
+static void shutdown_rules(pool_kind kind)
 {
     char gate[512], started[512];
     mproc_bytes r = {0};
@@ -811,7 +792,6 @@ static void shutdown_rules(ex_kind kind)
     remove(gate);
     remove(started);
 }
-PER_KIND(shutdown_rules)
 
 /* ---- a worker that dies ---------------------------------------------------------------------- */
 
@@ -820,7 +800,7 @@ static void worker_death_fails_only_its_future(void **state)
     (void)state;
     char gate[512];
     harness_temp_path(gate, sizeof gate, "gate");
-    mproc_executor *ex = new_executor(PROCESSES, 2);
+    mproc_executor *ex = new_executor(POOL_PROCESSES, 2);
     /* Submitted before: a quick one, and one held on the gate (in the other worker or
      * queued) while the third kills its worker. */
     mproc_future *quick = submit_square(ex, 3);
@@ -895,7 +875,7 @@ static void expect_wait(mproc_async *const *items, size_t n, mproc_wait_mode mod
                      (int)bytes[i], flags[i], flags);
 }
 
-static void wait_all_any_first_error(ex_kind kind)
+static void wait_all_any_first_error(pool_kind kind)
 {
     char gate_a[512], gate_b[512], started_a[512], started_b[512];
     harness_temp_path(gate_a, sizeof gate_a, "gate-a");
@@ -999,11 +979,10 @@ static void wait_all_any_first_error(ex_kind kind)
     remove(started_b);
     remove(started_c);
 }
-PER_KIND(wait_all_any_first_error)
 
 /* ---- as_completed ---------------------------------------------------------------------------- */
 
-static void as_completed_order(ex_kind kind)
+static void as_completed_order(pool_kind kind)
 {
     enum { N = 5 };
     char gates[N][512];
@@ -1082,7 +1061,6 @@ static void as_completed_order(ex_kind kind)
     mproc_executor_destroy(ex);
     mproc_pool_destroy(pool);
 }
-PER_KIND(as_completed_order)
 
 /* ---- cancel tokens --------------------------------------------------------------------------- */
 
@@ -1168,7 +1146,6 @@ static void cancel_token_across_processes(mproc_start_method method)
     mproc_cancel_destroy(timed);
     remove(started);
 }
-HARNESS_PER_METHOD(cancel_token_across_processes)
 
 /* Tokens in one process, across threads: a waiter is woken by a trigger from another
  * thread, and a self-cancelling token wakes its waiter without help. */
@@ -1213,7 +1190,7 @@ static void bad_input(void **state)
     assert_null(mproc_executor_pool(NULL));
     mproc_executor_destroy(NULL);
 
-    ex = new_executor(PROCESSES, 1);
+    ex = new_executor(POOL_PROCESSES, 1);
     assert_rc(mproc_executor_submit(ex, NULL, args, &f), MPROC_EINVAL);
     assert_rc(mproc_executor_submit(ex, "square", args, NULL), MPROC_EINVAL);
     assert_rc(mproc_executor_submit(ex, "no_such_task", args, &f), MPROC_ENOTASK);
@@ -1318,18 +1295,5 @@ static void bad_input(void **state)
     mproc_pack_destroy(items);
 }
 
-static const struct CMUnitTest tests[] = {
-    PK(executor_submit_result),
-    PK(cancel_while_queued),
-    PK(cancel_races_dispatch),
-    PK(add_done_callback),
-    PK(executor_map_timeout),
-    PK(shutdown_rules),
-    cmocka_unit_test(worker_death_fails_only_its_future),
-    PK(wait_all_any_first_error),
-    PK(as_completed_order),
-    HARNESS_PM(cancel_token_across_processes),
-    cmocka_unit_test(bad_input),
-};
-
-HARNESS_MAIN(tests)
+#define HARNESS_CASES "cases/futures.txt"
+#include "harness_main.h"

@@ -2897,43 +2897,5 @@ static void served_manager_with_children(mproc_start_method method)
                  (long long)took, mproc_errname(rc2), (long long)took2);
 }
 
-HARNESS_PER_METHOD(starter_killed_server_ends)
-HARNESS_PER_METHOD(served_manager_with_children)
-
-HARNESS_PER_METHOD(start_and_shutdown)
-HARNESS_PER_METHOD(dict_counter_five_processes)
-HARNESS_PER_METHOD(proxies_in_pool_tasks)
-HARNESS_PER_METHOD(proxy_handed_on_by_child)
-HARNESS_PER_METHOD(queue_between_processes)
-HARNESS_PER_METHOD(lock_owner_killed)
-HARNESS_PER_METHOD(killed_server)
-
-static const struct CMUnitTest tests[] = {
-    cmocka_unit_test(dict_ops),
-    cmocka_unit_test(list_ops),
-    cmocka_unit_test(namespace_ops),
-    cmocka_unit_test(value_array_ops),
-    cmocka_unit_test(queue_in_one_process),
-    cmocka_unit_test(sync_in_one_process),
-    cmocka_unit_test(long_waits_are_sliced),
-    cmocka_unit_test(batch),
-    cmocka_unit_test(register_lookup),
-    cmocka_unit_test(bad_input),
-    cmocka_unit_test(wrong_authkey),
-    cmocka_unit_test(garbage_client),
-    cmocka_unit_test(oversized_message),
-    cmocka_unit_test(tcp_and_local_addresses),
-    cmocka_unit_test(threads_share_proxies),
-    cmocka_unit_test(lock_owner_killed_in_barrier_wait),
-    HARNESS_PM(start_and_shutdown),
-    HARNESS_PM(dict_counter_five_processes),
-    HARNESS_PM(proxies_in_pool_tasks),
-    HARNESS_PM(proxy_handed_on_by_child),
-    HARNESS_PM(queue_between_processes),
-    HARNESS_PM(lock_owner_killed),
-    HARNESS_PM(killed_server),
-    HARNESS_PM(starter_killed_server_ends),
-    HARNESS_PM(served_manager_with_children),
-};
-
-HARNESS_MAIN(tests)
+#define HARNESS_CASES "cases/manager.txt"
+#include "harness_main.h"

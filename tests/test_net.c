@@ -598,20 +598,5 @@ static void connect_times_out(void **state)
 #endif
 }
 
-static const struct CMUnitTest tests[] = {
-    cmocka_unit_test(tcp_echo),
-    cmocka_unit_test(local_echo),
-    cmocka_unit_test(connect_refused_is_closed),
-    cmocka_unit_test(accept_times_out),
-    cmocka_unit_test(malformed_addresses),
-    cmocka_unit_test(address_in_use),
-    cmocka_unit_test(peer_close_is_closed),
-    cmocka_unit_test(random_bytes),
-    cmocka_unit_test(many_clients),
-    cmocka_unit_test(ipv6_loopback),
-    cmocka_unit_test(host_names_and_empty_host),
-    cmocka_unit_test(connect_times_out),
-    cmocka_unit_test(wait_sees_connections),
-};
-
-HARNESS_MAIN(tests)
+#define HARNESS_CASES "cases/net.txt"
+#include "harness_main.h"

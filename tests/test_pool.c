@@ -1936,13 +1936,6 @@ static void objects_in_task_args(mproc_start_method method)
     close_objects(q, lock, v, reader, writer);
 }
 
-HARNESS_PER_METHOD(worker_names)
-HARNESS_PER_METHOD(worker_killed)
-HARNESS_PER_METHOD(exit_inside_task)
-HARNESS_PER_METHOD(maxtasksperchild)
-HARNESS_PER_METHOD(initializer_with_queue)
-HARNESS_PER_METHOD(objects_in_task_args)
-
 /* ---- initializer failure, large data, stress -------------------------------------------------- */
 
 static void initializer_failure(void **state)
@@ -2200,29 +2193,5 @@ static void stress_kills_during_map(void **state)
     mproc_pool_destroy(pool);
 }
 
-static const struct CMUnitTest tests[] = {
-    cmocka_unit_test(apply_basics),
-    cmocka_unit_test(map_in_order),
-    cmocka_unit_test(starmap_nested_packs),
-    cmocka_unit_test(imap_ordered_and_unordered),
-    cmocka_unit_test(imap_lazy_backpressure),
-    cmocka_unit_test(imap_lazy_source_error),
-    cmocka_unit_test(task_failure),
-    cmocka_unit_test(callbacks),
-    cmocka_unit_test(get_timeout),
-    cmocka_unit_test(map_timeout_leaves_pool_usable),
-    cmocka_unit_test(lifecycle_rules),
-    cmocka_unit_test(bad_input),
-    cmocka_unit_test(used_from_threads),
-    cmocka_unit_test(initializer_failure),
-    cmocka_unit_test(large_args_and_results),
-    cmocka_unit_test(stress_kills_during_map),
-    HARNESS_PM(worker_names),
-    HARNESS_PM(worker_killed),
-    HARNESS_PM(exit_inside_task),
-    HARNESS_PM(maxtasksperchild),
-    HARNESS_PM(initializer_with_queue),
-    HARNESS_PM(objects_in_task_args),
-};
-
-HARNESS_MAIN(tests)
+#define HARNESS_CASES "cases/pool.txt"
+#include "harness_main.h"

@@ -490,39 +490,8 @@ static void exec_failure_is_reported(mproc_start_method method)
     assert_int_equal(finish(p), 0);
 }
 
-#define PER_METHOD(fn)                                                                       \
-    static void fn##_fork(void **s)                                                          \
-    {                                                                                        \
-        (void)s;                                                                             \
-        fn(MPROC_FORK);                                                                      \
-    }                                                                                        \
-    static void fn##_spawn(void **s)                                                         \
-    {                                                                                        \
-        (void)s;                                                                             \
-        fn(MPROC_SPAWN);                                                                     \
-    }                                                                                        \
-    static void fn##_forkserver(void **s)                                                    \
-    {                                                                                        \
-        (void)s;                                                                             \
-        fn(MPROC_FORKSERVER);                                                                \
-    }
-
 static void parent_killed_main(mproc_start_method m) { parent_killed(m, false); }
 static void parent_killed_thread(mproc_start_method m) { parent_killed(m, true); }
-
-PER_METHOD(exit_codes)
-PER_METHOD(args_round_trip)
-PER_METHOD(names_and_identity)
-PER_METHOD(nested_children)
-PER_METHOD(join_timeout_then_terminate)
-PER_METHOD(kill_gives_minus_nine)
-PER_METHOD(unknown_task)
-PER_METHOD(daemon_has_no_children)
-PER_METHOD(parent_killed_main)
-PER_METHOD(parent_killed_thread)
-PER_METHOD(exit_terminates_daemons_joins_others)
-PER_METHOD(many_cycles)
-PER_METHOD(exec_failure_is_reported)
 
 static void state_errors(void **state)
 {
@@ -680,26 +649,5 @@ static void fork_with_threads_warns(void **state)
 #endif
 }
 
-static const struct CMUnitTest tests[] = {
-#define PM(fn) cmocka_unit_test(fn##_fork), cmocka_unit_test(fn##_spawn), cmocka_unit_test(fn##_forkserver)
-    PM(exit_codes),
-    PM(args_round_trip),
-    PM(names_and_identity),
-    PM(nested_children),
-    PM(join_timeout_then_terminate),
-    PM(kill_gives_minus_nine),
-    PM(unknown_task),
-    PM(daemon_has_no_children),
-    PM(parent_killed_main),
-    PM(parent_killed_thread),
-    PM(exit_terminates_daemons_joins_others),
-    PM(many_cycles),
-    PM(exec_failure_is_reported),
-    cmocka_unit_test(state_errors),
-    cmocka_unit_test(bad_input),
-    cmocka_unit_test(start_method_settings),
-    cmocka_unit_test(active_children_and_cpus),
-    cmocka_unit_test(fork_with_threads_warns),
-};
-
-HARNESS_MAIN(tests)
+#define HARNESS_CASES "cases/process.txt"
+#include "harness_main.h"

@@ -583,22 +583,5 @@ static void joinable_queue(mproc_start_method method)
     mproc_queue_destroy(q);
 }
 
-HARNESS_PER_METHOD(many_producers_and_consumers)
-HARNESS_PER_METHOD(child_puts_then_exits_unread)
-HARNESS_PER_METHOD(producer_killed_mid_put)
-HARNESS_PER_METHOD(consumer_killed_mid_get)
-HARNESS_PER_METHOD(joinable_queue)
-
-static const struct CMUnitTest tests[] = {
-    cmocka_unit_test(queue_basics),
-    cmocka_unit_test(messages_larger_than_the_ring),
-    cmocka_unit_test(full_ring_keeps_messages_when_memory_is_given_back),
-    cmocka_unit_test(timeouts_mid_message_lose_nothing),
-    HARNESS_PM(many_producers_and_consumers),
-    HARNESS_PM(child_puts_then_exits_unread),
-    HARNESS_PM(producer_killed_mid_put),
-    HARNESS_PM(consumer_killed_mid_get),
-    HARNESS_PM(joinable_queue),
-};
-
-HARNESS_MAIN(tests)
+#define HARNESS_CASES "cases/queue.txt"
+#include "harness_main.h"

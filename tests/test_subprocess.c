@@ -422,23 +422,5 @@ static void bad_input(void **state)
     mproc_run_result_free(NULL);
 }
 
-static const struct CMUnitTest tests[] = {
-    cmocka_unit_test(run_captures_arguments_both_ways),
-    cmocka_unit_test(run_exit_code_and_check),
-    cmocka_unit_test(run_feeds_input),
-    cmocka_unit_test(run_timeout_kills_and_keeps_output),
-    cmocka_unit_test(start_errors_are_reported_at_start),
-    cmocka_unit_test(stderr_merged_or_discarded),
-    cmocka_unit_test(cwd_is_used),
-    cmocka_unit_test(environment_modes),
-    cmocka_unit_test(popen_write_read_close),
-    cmocka_unit_test(writing_to_a_gone_reader_is_an_error),
-    cmocka_unit_test(communicate_large_output_on_both_pipes),
-    cmocka_unit_test(communicate_timeout_then_kill),
-    cmocka_unit_test(pipeline_of_two),
-    cmocka_unit_test(terminate_and_kill_codes),
-    cmocka_unit_test(batch_files_are_refused_on_windows),
-    cmocka_unit_test(bad_input),
-};
-
-HARNESS_MAIN(tests)
+#define HARNESS_CASES "cases/subprocess.txt"
+#include "harness_main.h"

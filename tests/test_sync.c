@@ -905,36 +905,5 @@ static void handles_bad_input(void **state)
     mproc_value_destroy(v);
 }
 
-HARNESS_PER_METHOD(lock_excludes_processes)
-HARNESS_PER_METHOD(lock_holder_killed_plain)
-HARNESS_PER_METHOD(rlock_holder_killed)
-HARNESS_PER_METHOD(semaphore_admits_three)
-HARNESS_PER_METHOD(event_ping_pong)
-HARNESS_PER_METHOD(condition_between_processes)
-HARNESS_PER_METHOD(barrier_between_processes)
-HARNESS_PER_METHOD(shm_to_child)
-HARNESS_PER_METHOD(shm_creator_killed)
-HARNESS_PER_METHOD(shm_sole_user_killed)
-
-static const struct CMUnitTest tests[] = {
-    cmocka_unit_test(lock_basics),
-    cmocka_unit_test(rlock_recursion),
-    cmocka_unit_test(semaphore_counts),
-    cmocka_unit_test(condition_in_one_process),
-    cmocka_unit_test(barrier_in_one_process),
-    cmocka_unit_test(value_types_and_ranges),
-    cmocka_unit_test(shm_named_semantics),
-    cmocka_unit_test(handles_bad_input),
-    HARNESS_PM(lock_excludes_processes),
-    HARNESS_PM(lock_holder_killed_plain),
-    HARNESS_PM(rlock_holder_killed),
-    HARNESS_PM(semaphore_admits_three),
-    HARNESS_PM(event_ping_pong),
-    HARNESS_PM(condition_between_processes),
-    HARNESS_PM(barrier_between_processes),
-    HARNESS_PM(shm_to_child),
-    HARNESS_PM(shm_creator_killed),
-    HARNESS_PM(shm_sole_user_killed),
-};
-
-HARNESS_MAIN(tests)
+#define HARNESS_CASES "cases/sync.txt"
+#include "harness_main.h"

@@ -1926,21 +1926,5 @@ static void used_from_threads(void **state)
     mproc_pool_destroy(pool);
 }
 
-static const struct CMUnitTest tests[] = {
-    cmocka_unit_test(same_program_both_pools),
-    cmocka_unit_test(runs_on_threads_of_this_process),
-    cmocka_unit_test(task_failure_and_texts),
-    cmocka_unit_test(callbacks_one_at_a_time_on_one_thread),
-    cmocka_unit_test(initializer_per_thread),
-    cmocka_unit_test(initializer_failure),
-    cmocka_unit_test(maxtasksperchild_replaces_threads),
-    cmocka_unit_test(timeouts),
-    cmocka_unit_test(lifecycle_rules),
-    cmocka_unit_test(objects_in_task_args),
-    cmocka_unit_test(imap_lazy_backpressure),
-    cmocka_unit_test(bad_input),
-    cmocka_unit_test(many_tiny_tasks),
-    cmocka_unit_test(used_from_threads),
-};
-
-HARNESS_MAIN(tests)
+#define HARNESS_CASES "cases/threadpool.txt"
+#include "harness_main.h"
