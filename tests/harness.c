@@ -488,7 +488,8 @@ static int setup_snapshot(void **state)
     (void)mproc_last_os_error();
     take_snapshot(&before);
 #ifdef _WIN32
-    before.handles += mpp_test_kept_handle() != MPP_NO_HANDLE ? 0 : 1; /* created once, on first start */
+    /* The kept handle is created once, on the first start. */
+    before.handles += mpp_test_kept_handle() != MPP_NO_HANDLE ? 0 : 1;
 #endif
     return 0;
 }

@@ -5,37 +5,22 @@
  * method; bad input. Cases that make sense for both kinds of executor run for a
  * ProcessPoolExecutor (_processes) and a ThreadPoolExecutor (_threads).
  *
- * Tasks that must stay running are held on gate files the test writes (harness_write_i64):
- * the same gate works for a worker thread and for a worker process under any start
- * method. A task that must be seen running first writes its own "started" file. The
+ * Tasks that must stay running are held on gate files the test writes (pool_common's
+ * gate_square and open_gate_file): the same gate works for a worker thread and for a
+ * worker process under any start method. A task that must be seen running first writes
+ * its own "started" file. The
  * harness checks after every case that no fd/handle, child or shm name leaked, so every
  * case destroys its executors, pools, futures and tokens. */
 #ifndef _WIN32
 #define _POSIX_C_SOURCE 200809L
 #endif
-#include "harness.h"
+#include "pool_common.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* Every blocking call of the tests is bounded by this much (ms). */
-#define WAIT_MS 60000
-
-/* ---- helpers for tasks ----------------------------------------------------------------------- */
-
 /* ---- tasks -------------------------------------------------------------------------------- */
-
-/* (x) -> x*x. */
-MPROC_TASK(square, in, out)
-{
-    mproc_unpacker u;
-    int64_t x;
-    open_args(&u, in);
-    if (mproc_unpack_i64(&u, &x))
-        return mproc_task_fail(out, "no argument");
-    return put_i64(out, x * x);
-}
 
 /* (x): fails with "bad item x". */
 MPROC_TASK(fail_item, in, out)
@@ -46,32 +31,6 @@ MPROC_TASK(fail_item, in, out)
     if (mproc_unpack_i64(&u, &x))
         return mproc_task_fail(out, "no argument");
     return mproc_task_fail(out, "bad item %d", (int)x);
-}
-
-/* Fails with code 7 and no text. */
-MPROC_TASK(returns_seven, in, out)
-{
-    (void)in;
-    (void)out;
-    return 7;
-}
-
-/* (started, gate, x): writes its pid to `started` (unless it is ""), then x*x once the
- * file `gate` exists (60 s at most). */
-MPROC_TASK(gate_square, in, out)
-{
-    mproc_unpacker u;
-    const char *started, *gate;
-    int64_t x, v;
-    open_args(&u, in);
-    if (mproc_unpack_str(&u, &started) || mproc_unpack_str(&u, &gate) ||
-        mproc_unpack_i64(&u, &x))
-        return mproc_task_fail(out, "wanted (started, gate, x)");
-    if (started[0])
-        harness_write_i64(started, mproc_getpid());
-    if (!harness_read_i64(gate, &v, WAIT_MS))
-        return mproc_task_fail(out, "gate never opened");
-    return put_i64(out, x * x);
 }
 
 /* (array, x): adds 1 to array[x]; returns x. */
@@ -91,14 +50,6 @@ MPROC_TASK(mark_ran, in, out)
     if (rc != 0)
         return mproc_task_fail(out, "add: %s", mproc_errname(rc));
     return put_i64(out, x);
-}
-
-/* Ends its own process (a worker thread: the whole test, which then fails). */
-MPROC_TASK(exit_three, in, out)
-{
-    (void)in;
-    (void)out;
-    exit(3);
 }
 
 /* (token, started): writes `started`, then polls the token (30 s at most) and returns
@@ -152,8 +103,6 @@ MPROC_TASK(wait_cancel, in, out)
 
 /* ---- helpers for the parent ------------------------------------------------------------------ */
 
-typedef enum { POOL_PROCESSES, POOL_THREADS } pool_kind;
-
 static mproc_executor *new_executor(pool_kind kind, int workers)
 {
     mproc_executor *ex = NULL;
@@ -161,15 +110,6 @@ static mproc_executor *new_executor(pool_kind kind, int workers)
         &ex, &(mproc_executor_opts){.max_workers = workers, .threads = kind == POOL_THREADS}));
     assert_non_null(ex);
     return ex;
-}
-
-static mproc_pack *pack_gate(const char *started, const char *gate, int64_t x)
-{
-    mproc_pack *p = new_pack();
-    assert_ok(mproc_pack_str(p, started ? started : ""));
-    assert_ok(mproc_pack_str(p, gate));
-    assert_ok(mproc_pack_i64(p, x));
-    return p;
 }
 
 /* submit(task, args) with the pack destroyed at once (it is copied). */
@@ -191,7 +131,7 @@ static mproc_future *submit_square(mproc_executor *ex, int64_t x)
 static mproc_future *submit_gate(mproc_executor *ex, const char *started, const char *gate,
                                  int64_t x)
 {
-    return submit(ex, "gate_square", pack_gate(started, gate, x));
+    return submit(ex, "gate_square", pack_gate(gate, x, started));
 }
 
 /* result() is 0 and x*x. */
@@ -238,11 +178,6 @@ static void wait_started(const char *started)
     if (!harness_read_i64(started, &pid, WAIT_MS))
         fail_msg("the task never started (%s)", started);
     assert_true(pid > 0);
-}
-
-static void open_gate(const char *path)
-{
-    harness_write_i64(path, 1);
 }
 
 /* ---- submit and result ---------------------------------------------------------------------- */
@@ -313,7 +248,7 @@ static void executor_submit_result(pool_kind kind)
     assert_rc(mproc_future_result(f, &r, 0), MPROC_ETIMEDOUT);
     assert_int_equal(mproc_future_done(f), 0);
     assert_int_equal(mproc_async_ready(f), 0);
-    open_gate(gate);
+    open_gate_file(gate);
     expect_square(f, 5);
     mproc_future_destroy(f);
 
@@ -340,11 +275,7 @@ static void executor_submit_result(pool_kind kind)
     mproc_executor_destroy(ex);
 
     /* An executor over the caller's pool: submits go to it, and it stays the caller's. */
-    mproc_pool *mine;
-    if (kind == POOL_THREADS)
-        assert_ok(mproc_threadpool_create(&mine, &(mproc_pool_opts){.processes = 3}));
-    else
-        assert_ok(mproc_pool_create(&mine, &(mproc_pool_opts){.processes = 3}));
+    mproc_pool *mine = new_pool(kind, (mproc_pool_opts){.processes = 3});
     assert_ok(mproc_executor_create(&ex, &(mproc_executor_opts){.pool = mine, .max_workers = 1}));
     assert_ptr_equal(mproc_executor_pool(ex), mine);
     f = submit_square(ex, 12);
@@ -396,7 +327,7 @@ static void cancel_while_queued(pool_kind kind)
     assert_int_equal(mproc_future_done(running), 0);
     assert_int_equal(mproc_future_done(q[1]), 0);
 
-    open_gate(gate);
+    open_gate_file(gate);
     expect_square(running, 2);
     expect_square(q[1], 11);
     assert_int_equal(mproc_future_cancel(q[1]), 0); /* done: too late */
@@ -550,7 +481,7 @@ static void add_done_callback(pool_kind kind)
     assert_ptr_equal(on_cancel.seen, q);
     assert_int_equal(on_cancel.done_then, 1);
 
-    open_gate(gate);
+    open_gate_file(gate);
     expect_square(f, 4);
     wait_called(&before);
     wait_called(&before2);
@@ -651,14 +582,14 @@ static void executor_map_timeout(pool_kind kind)
     harness_temp_path(gate, sizeof gate, "gate");
     items = new_pack();
     for (int i = 0; i < N; i++) {
-        mproc_pack *item = pack_gate(NULL, gate, i);
+        mproc_pack *item = pack_gate(gate, i, NULL);
         assert_ok(mproc_pack_pack(items, item));
         mproc_pack_destroy(item);
     }
     assert_rc(mproc_executor_map(ex, "gate_square", items, results, N, 1, 100), MPROC_ETIMEDOUT);
     for (int i = 0; i < N; i++)
         assert_empty(&results[i], 1);
-    open_gate(gate);
+    open_gate_file(gate);
     mproc_pack_destroy(items);
 
     /* Still usable: map and submit. */
@@ -686,7 +617,7 @@ static void open_gate_later(void *arg)
 {
     gate_opener *g = arg;
     harness_sleep_ms(g->delay_ms);
-    open_gate(g->gate);
+    open_gate_file(g->gate);
 }
 
 static void shutdown_rules(pool_kind kind)
@@ -714,7 +645,7 @@ static void shutdown_rules(pool_kind kind)
     /* wait, with a timeout, while it runs: MPROC_ETIMEDOUT and it goes on. */
     assert_rc(mproc_executor_shutdown(ex, true, false, 50), MPROC_ETIMEDOUT);
     assert_int_equal(mproc_future_done(running), 0);
-    open_gate(gate);
+    open_gate_file(gate);
     assert_ok(mproc_executor_shutdown(ex, true, false, WAIT_MS));
     /* wait=true waited for it: done now, without waiting. */
     assert_int_equal(mproc_future_done(running), 1);
@@ -823,7 +754,7 @@ static void worker_death_fails_only_its_future(void **state)
     mproc_future *later[6];
     for (int i = 0; i < 6; i++)
         later[i] = submit_square(ex, 20 + i);
-    open_gate(gate);
+    open_gate_file(gate);
     expect_square(held, 4);
     for (int i = 0; i < 6; i++) {
         expect_square(later[i], 20 + i);
@@ -887,7 +818,7 @@ static void wait_all_any_first_error(pool_kind kind)
     assert_ok(mproc_pool_create(&pool, &(mproc_pool_opts){.processes = 2}));
 
     mproc_future *fa = submit_gate(ex, started_a, gate_a, 2);            /* held on A */
-    mproc_async *pb = pool_async(pool, "gate_square", pack_gate(started_b, gate_b, 3)); /* B */
+    mproc_async *pb = pool_async(pool, "gate_square", pack_gate(gate_b, 3, started_b)); /* B */
     mproc_future *fq = submit_square(ex, 4);                            /* quick */
     mproc_async *pq = pool_async(pool, "square", pack_of(5));           /* quick */
     wait_started(started_a);
@@ -923,11 +854,11 @@ static void wait_all_any_first_error(pool_kind kind)
     expect_wait(with_error2, 3, MPROC_WAIT_FIRST_ERROR, WAIT_MS, 1, "100");
 
     /* Open A: ANY over the held ones has it; ALL still waits for B. */
-    open_gate(gate_a);
+    open_gate_file(gate_a);
     expect_wait(held, 2, MPROC_WAIT_ANY, WAIT_MS, 1, "10");
     expect_wait(held, 2, MPROC_WAIT_ALL, 100, MPROC_ETIMEDOUT, "10");
     expect_wait(held, 2, MPROC_WAIT_FIRST_ERROR, 100, MPROC_ETIMEDOUT, "10");
-    open_gate(gate_b);
+    open_gate_file(gate_b);
     expect_wait(held, 2, MPROC_WAIT_ALL, WAIT_MS, 2, "11");
     /* All done, no failure: FIRST_ERROR returns when all are done. */
     mproc_async *all_ok[4] = {fa, pb, fq, pq};
@@ -948,7 +879,7 @@ static void wait_all_any_first_error(pool_kind kind)
     expect_wait(with_cancelled, 2, MPROC_WAIT_ANY, WAIT_MS, 1, "10");
     expect_wait(with_cancelled, 1, MPROC_WAIT_ALL, WAIT_MS, 1, "1");
     expect_wait(with_cancelled, 2, MPROC_WAIT_ALL, 50, MPROC_ETIMEDOUT, "10");
-    open_gate(gate_c);
+    open_gate_file(gate_c);
     expect_wait(with_cancelled, 2, MPROC_WAIT_ALL, WAIT_MS, 2, "11");
 
     /* The results are the tasks'. */
@@ -993,7 +924,7 @@ static void as_completed_order(pool_kind kind)
     for (int i = 0; i < N; i++) {
         harness_temp_path(gates[i], sizeof gates[i], "gate");
         if (i == 4) /* the last one from another pool */
-            items[i] = pool_async(pool, "gate_square", pack_gate(NULL, gates[i], i));
+            items[i] = pool_async(pool, "gate_square", pack_gate(gates[i], i, NULL));
         else
             items[i] = submit_gate(ex, NULL, gates[i], i);
     }
@@ -1014,7 +945,7 @@ static void as_completed_order(pool_kind kind)
     /* Released one at a time in this order, they come out in it. */
     const int order[N] = {2, 4, 0, 3, 1};
     for (int k = 0; k < N; k++) {
-        open_gate(gates[order[k]]);
+        open_gate_file(gates[order[k]]);
         index = 999;
         int rc = mproc_as_completed_next(it, &index, WAIT_MS);
         if (rc != 1)
