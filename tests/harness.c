@@ -211,6 +211,25 @@ void assert_empty(const mproc_bytes *b, size_t n)
             fail_msg("entry %llu is not empty", (unsigned long long)i);
 }
 
+uint8_t pattern_at(size_t i, uint32_t seed)
+{
+    return (uint8_t)(seed * 31 + i * 7 + (i >> 16));
+}
+
+void fill(uint8_t *p, size_t n, uint32_t seed)
+{
+    for (size_t i = 0; i < n; i++)
+        p[i] = pattern_at(i, seed);
+}
+
+bool filled(const uint8_t *p, size_t n, uint32_t seed)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i] != pattern_at(i, seed))
+            return false;
+    return true;
+}
+
 void open_args(mproc_unpacker *u, const mproc_bytes *in)
 {
     mproc_unpack_init(u, in);

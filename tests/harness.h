@@ -81,6 +81,11 @@ void assert_text_has(const mproc_bytes *b, const char *want);
 void assert_some_text(const mproc_bytes *b);
 /* b[0..n-1] hold nothing (no data, length 0). */
 void assert_empty(const mproc_bytes *b, size_t n);
+/* Byte i of a pattern that depends on position and seed, to catch torn, mixed or shifted
+ * data; fill writes it, filled checks it. */
+uint8_t pattern_at(size_t i, uint32_t seed);
+void fill(uint8_t *p, size_t n, uint32_t seed);
+bool filled(const uint8_t *p, size_t n, uint32_t seed);
 /* In a task: starts reading its arguments; an argument list that is one nested pack (a
  * map item that is a tuple) is read through. */
 void open_args(mproc_unpacker *u, const mproc_bytes *in);

@@ -216,11 +216,6 @@ void as_pair(const mproc_bytes *b, int64_t *a, int64_t *c)
     *c = v[1];
 }
 
-uint8_t pattern_at(size_t i, uint32_t seed)
-{
-    return (uint8_t)(seed * 131u + i * 7u + (i >> 12));
-}
-
 uint64_t checksum(const uint8_t *p, size_t n)
 {
     uint64_t h = 1469598103934665603ull; /* FNV-1a */

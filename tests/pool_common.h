@@ -113,8 +113,7 @@ void rendezvous(mproc_pool *pool, int n, int64_t *tids);
  *       value under the lock, sends it on the pipe end
  *   checksum_bytes (bytes) -> (length, checksum)    make_big (size, seed) -> the pattern */
 
-/* The pattern make_big makes, and the checksum checksum_bytes computes (FNV-1a). */
-uint8_t pattern_at(size_t i, uint32_t seed);
+/* The checksum checksum_bytes computes (FNV-1a); make_big makes harness's pattern. */
 uint64_t checksum(const uint8_t *p, size_t n);
 
 #endif

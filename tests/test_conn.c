@@ -10,20 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void fill(uint8_t *p, size_t n, uint32_t seed)
-{
-    for (size_t i = 0; i < n; i++)
-        p[i] = (uint8_t)(seed * 31 + i * 7 + (i >> 16));
-}
-
-static bool filled(const uint8_t *p, size_t n, uint32_t seed)
-{
-    for (size_t i = 0; i < n; i++)
-        if (p[i] != (uint8_t)(seed * 31 + i * 7 + (i >> 16)))
-            return false;
-    return true;
-}
-
 /* ---- tasks ------------------------------------------------------------------------------------ */
 
 /* (conn, rounds): echoes each message back with "!" appended. */

@@ -19,20 +19,6 @@
 #include <unistd.h>
 #endif
 
-static void fill(uint8_t *p, size_t n, uint32_t seed)
-{
-    for (size_t i = 0; i < n; i++)
-        p[i] = (uint8_t)(seed * 31 + i * 7 + (i >> 16));
-}
-
-static bool filled(const uint8_t *p, size_t n, uint32_t seed)
-{
-    for (size_t i = 0; i < n; i++)
-        if (p[i] != (uint8_t)(seed * 31 + i * 7 + (i >> 16)))
-            return false;
-    return true;
-}
-
 static int64_t deadline_in(int64_t ms)
 {
     return mpp_monotonic_ms() + ms;

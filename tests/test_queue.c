@@ -21,21 +21,6 @@ static size_t filler_of(int32_t seq)
     return (size_t)(seq * 37) % 3000;
 }
 
-/* A pattern that depends on position and seed, to catch torn or mixed messages. */
-static void fill(uint8_t *p, size_t n, uint32_t seed)
-{
-    for (size_t i = 0; i < n; i++)
-        p[i] = (uint8_t)(seed * 31 + i * 7);
-}
-
-static bool filled(const uint8_t *p, size_t n, uint32_t seed)
-{
-    for (size_t i = 0; i < n; i++)
-        if (p[i] != (uint8_t)(seed * 31 + i * 7))
-            return false;
-    return true;
-}
-
 enum { PRODUCERS = 3, PER_PRODUCER = 1500, CONSUMERS = 2 };
 
 /* (queue, producer id): PER_PRODUCER tagged messages, then one end marker per consumer. */
