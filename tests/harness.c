@@ -433,7 +433,7 @@ static int count_children(void)
     if (!d)
         return 0;
     int n = 0;
-    pid_t self = getpid();
+    long self = (long)getpid();
     int64_t server = mpp_test_helper_pid();
     for (struct dirent *e; (e = readdir(d));) {
         long pid = strtol(e->d_name, NULL, 10);
@@ -445,31 +445,13 @@ static int count_children(void)
         if (!f)
             continue;
         long ppid = 0;
-        if (fscanf(f, "%*d (%*[^)]) %*c %ld", &ppid) == 1 && ppid == self)
+        /* The fork server's own children count as ours. */
+        if (fscanf(f, "%*d (%*[^)]) %*c %ld", &ppid) == 1 &&
+            (ppid == self || (server > 0 && ppid == server)))
             n++;
         fclose(f);
     }
     closedir(d);
-    /* The fork server's own children count as ours. */
-    if (server > 0) {
-        d = opendir("/proc");
-        for (struct dirent *e; d && (e = readdir(d));) {
-            long pid = strtol(e->d_name, NULL, 10);
-            if (pid <= 0)
-                continue;
-            char path[300];
-            snprintf(path, sizeof path, "/proc/%ld/stat", pid);
-            FILE *f = fopen(path, "r");
-            if (!f)
-                continue;
-            long ppid = 0;
-            if (fscanf(f, "%*d (%*[^)]) %*c %ld", &ppid) == 1 && ppid == server)
-                n++;
-            fclose(f);
-        }
-        if (d)
-            closedir(d);
-    }
     return n;
 #endif
 }
