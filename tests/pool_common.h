@@ -79,8 +79,10 @@ void wait_entered(const gate *g, int want);
 mproc_pack *pack_gate(const char *path, int64_t x, const char *started);
 void open_gate_file(const char *path);
 
-/* ---- helpers of the tasks below --------------------------------------------------------- */
+/* ---- helpers ------------------------------------------------------------------------------ */
 
+/* How many of n results are not i*i for their index i (a map of square over 0..n-1). */
+int wrong_squares(const mproc_bytes *results, size_t n);
 /* A result of two int64 (16 bytes). */
 int put_pair(mproc_bytes *out, int64_t a, int64_t b);
 void as_pair(const mproc_bytes *b, int64_t *a, int64_t *c);
