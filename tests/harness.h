@@ -13,16 +13,14 @@
 #include "mproc.h"
 #include "platform.h" /* the mpp_test_* hooks */
 
-/* main() of a test program:
+/* main() of a test program (harness_main.h builds its table from the case list):
  *   prog CASE            runs one case (what meson does)
- *   prog --check A B …   fails if the program has a case not in the list (meson's list)
- *   prog                 runs every case in this process */
+ *   prog --check A B …   fails unless A B … (meson's reading of the case list) are exactly
+ *                        the program's cases (the compiler's reading)
+ *   prog                 runs every case in this process
+ * Every case runs between a snapshot and a check of this process's fds or handles, child
+ * processes and /dev/shm names: a case that leaks one fails. */
 int harness_main(int argc, char **argv, const struct CMUnitTest *tests, size_t count);
-#define HARNESS_MAIN(tests)                                                                  \
-    int main(int argc, char **argv)                                                          \
-    {                                                                                        \
-        return harness_main(argc, argv, tests, sizeof tests / sizeof tests[0]);              \
-    }
 
 /* Whether the OS process pid still runs (a zombie counts as ended). */
 bool harness_pid_alive(int64_t pid);
@@ -48,28 +46,52 @@ bool harness_run_program(const char *exe, int64_t timeout_ms, char **out, char *
 mproc_process *harness_start(mproc_start_method method, const char *target, mproc_pack *args);
 /* Joins p (2 minutes at most), destroys it and returns its exit code. */
 int harness_join_code(mproc_process *p);
-/* Defines fn_fork, fn_spawn and fn_forkserver cases calling fn(method). */
-#define HARNESS_PER_METHOD(fn)                                                               \
-    static void fn##_fork(void **s)                                                          \
-    {                                                                                        \
-        (void)s;                                                                             \
-        fn(MPROC_FORK);                                                                      \
-    }                                                                                        \
-    static void fn##_spawn(void **s)                                                         \
-    {                                                                                        \
-        (void)s;                                                                             \
-        fn(MPROC_SPAWN);                                                                     \
-    }                                                                                        \
-    static void fn##_forkserver(void **s)                                                    \
-    {                                                                                        \
-        (void)s;                                                                             \
-        fn(MPROC_FORKSERVER);                                                                \
-    }
-#define HARNESS_PM(fn)                                                                       \
-    cmocka_unit_test(fn##_fork), cmocka_unit_test(fn##_spawn), cmocka_unit_test(fn##_forkserver)
-
 /* true when running as a Windows build (under Wine here). */
 bool harness_is_windows(void);
+
+/* ---- threads of a test (pthreads or Win32) ---- */
+
+typedef struct harness_thread harness_thread;
+/* Runs fn(arg) on a new thread of this process; a thread that cannot start fails the case. */
+harness_thread *harness_thread_start(void (*fn)(void *), void *arg);
+/* Waits for the thread to end and frees it. The threads' own calls are bounded; the 2
+ * minutes here only keep a broken one from hanging the case silently. */
+void harness_thread_join(harness_thread *t);
+/* A small id of the calling thread, given on first use: two threads never share one, and
+ * a new thread never gets the id of one that ended. */
+int harness_thread_id(void);
+
+/* ---- packs and results, for tasks and the tests that call them ---- */
+
+mproc_pack *new_pack(void);
+/* A pack of one integer. */
+mproc_pack *pack_of(int64_t x);
+/* A pack of the n integers first, first+1, ... */
+mproc_pack *pack_range(int64_t first, size_t n);
+mproc_pack *pack_two(int64_t a, int64_t b);
+/* A result of 8 bytes as an int64 (anything else fails the case). */
+int64_t as_i64(const mproc_bytes *b);
+/* For qsort over int64_t. */
+int cmp_i64(const void *a, const void *b);
+/* A text as mproc_task_fail makes it: NUL-terminated, equal to want. */
+void assert_text(const mproc_bytes *b, const char *want);
+/* A text that carries want (an initializer's text may come with a prefix). */
+void assert_text_has(const mproc_bytes *b, const char *want);
+/* A non-empty NUL-terminated text. */
+void assert_some_text(const mproc_bytes *b);
+/* b[0..n-1] hold nothing (no data, length 0). */
+void assert_empty(const mproc_bytes *b, size_t n);
+/* Byte i of a pattern that depends on position and seed, to catch torn, mixed or shifted
+ * data; fill writes it, filled checks it. */
+uint8_t pattern_at(size_t i, uint32_t seed);
+void fill(uint8_t *p, size_t n, uint32_t seed);
+bool filled(const uint8_t *p, size_t n, uint32_t seed);
+/* In a task: starts reading its arguments; an argument list that is one nested pack (a
+ * map item that is a tuple) is read through. */
+void open_args(mproc_unpacker *u, const mproc_bytes *in);
+/* In a task: its result, 8 bytes, or a text with its NUL. 0, or a failure of the task. */
+int put_i64(mproc_bytes *out, int64_t v);
+int put_text(mproc_bytes *out, const char *s);
 
 /* Asserts that an mproc call returned `want`, printing both names otherwise. */
 #define assert_rc(call, want)                                                                \

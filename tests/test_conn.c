@@ -10,68 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#ifdef _WIN32
-#include <windows.h>
-#else
-#include <pthread.h>
-#endif
-
-/* Runs fn(arg) on a thread; join waits for it. */
-typedef struct {
-    void (*fn)(void *);
-    void *arg;
-} call;
-#ifdef _WIN32
-typedef HANDLE thread_t;
-static DWORD WINAPI trampoline(LPVOID p)
-{
-    call *c = p;
-    c->fn(c->arg);
-    return 0;
-}
-static thread_t run_thread(call *c)
-{
-    return CreateThread(NULL, 0, trampoline, c, 0, NULL);
-}
-static void join_thread(thread_t t)
-{
-    WaitForSingleObject(t, INFINITE);
-    CloseHandle(t);
-}
-#else
-typedef pthread_t thread_t;
-static void *trampoline(void *p)
-{
-    call *c = p;
-    c->fn(c->arg);
-    return NULL;
-}
-static thread_t run_thread(call *c)
-{
-    pthread_t t;
-    pthread_create(&t, NULL, trampoline, c);
-    return t;
-}
-static void join_thread(thread_t t)
-{
-    pthread_join(t, NULL);
-}
-#endif
-
-static void fill(uint8_t *p, size_t n, uint32_t seed)
-{
-    for (size_t i = 0; i < n; i++)
-        p[i] = (uint8_t)(seed * 31 + i * 7 + (i >> 16));
-}
-
-static bool filled(const uint8_t *p, size_t n, uint32_t seed)
-{
-    for (size_t i = 0; i < n; i++)
-        if (p[i] != (uint8_t)(seed * 31 + i * 7 + (i >> 16)))
-            return false;
-    return true;
-}
-
 /* ---- tasks ------------------------------------------------------------------------------------ */
 
 /* (conn, rounds): echoes each message back with "!" appended. */
@@ -271,8 +209,7 @@ static void timeouts_keep_the_stream_whole(void **state)
     assert_ok(mproc_conn_send(b, buf, big, 10));
     free(buf);
     slow_reader r = {a, big, 0, 0, 0};
-    call c = {read_with_short_timeouts, &r};
-    thread_t t = run_thread(&c);
+    harness_thread *t = harness_thread_start(read_with_short_timeouts, &r);
     /* The reader drains what went and then times out in the middle of the message (the
      * rest is still here); only then does the rest go, ahead of the next message. */
     int64_t deadline = harness_now_ms() + 30000;
@@ -280,7 +217,7 @@ static void timeouts_keep_the_stream_whole(void **state)
            !__atomic_load_n(&r.got_big, __ATOMIC_SEQ_CST) && harness_now_ms() < deadline)
         harness_sleep_ms(1);
     assert_ok(mproc_conn_send(b, "next", 4, 60000)); /* after the rest of the big one */
-    join_thread(t);
+    harness_thread_join(t);
     assert_int_equal(r.result, 0);
     /* Wine's pipes take a whole write at once, so there the reader never waits mid-way. */
     if (!harness_is_windows())
@@ -315,11 +252,10 @@ static void gibibyte_message(void **state)
         data[i] = (uint8_t)(i >> 12);
     data[len - 1] = 0xAB;
     sender s = {b, data, len, -1};
-    call c = {send_it, &s};
-    thread_t t = run_thread(&c);
+    harness_thread *t = harness_thread_start(send_it, &s);
     mproc_bytes m;
     assert_ok(mproc_conn_recv(a, &m, 300000));
-    join_thread(t);
+    harness_thread_join(t);
     assert_int_equal(s.rc, 0);
     assert_int_equal(m.len, len);
     uint8_t *got = m.data;
@@ -461,11 +397,10 @@ static void wait_over_many(mproc_start_method method)
     mproc_bytes_free(&m);
     /* the last one, from another thread while we wait */
     sender s = {w[N - 1], (uint8_t *)"late", 4, -1};
-    call c = {send_it, &s};
-    thread_t t = run_thread(&c);
+    harness_thread *t = harness_thread_start(send_it, &s);
     assert_int_equal(mproc_conn_wait(items, N, 30000, ready), 1);
     assert_true(ready[N - 1]);
-    join_thread(t);
+    harness_thread_join(t);
     assert_ok(mproc_conn_recv(r[N - 1], &m, 0));
     mproc_bytes_free(&m);
     /* a process that ends */
@@ -488,21 +423,5 @@ static void wait_over_many(mproc_start_method method)
     }
 }
 
-HARNESS_PER_METHOD(duplex_with_a_child)
-HARNESS_PER_METHOD(simplex_from_a_child)
-HARNESS_PER_METHOD(killed_peer_is_the_end)
-HARNESS_PER_METHOD(child_closes_what_it_was_given)
-HARNESS_PER_METHOD(wait_over_many)
-
-static const struct CMUnitTest tests[] = {
-    cmocka_unit_test(pipe_basics),
-    cmocka_unit_test(timeouts_keep_the_stream_whole),
-    cmocka_unit_test(gibibyte_message),
-    HARNESS_PM(duplex_with_a_child),
-    HARNESS_PM(simplex_from_a_child),
-    HARNESS_PM(killed_peer_is_the_end),
-    HARNESS_PM(child_closes_what_it_was_given),
-    HARNESS_PM(wait_over_many),
-};
-
-HARNESS_MAIN(tests)
+#define HARNESS_CASES "cases/conn.txt"
+#include "harness_main.h"

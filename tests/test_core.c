@@ -416,19 +416,9 @@ static void win_quoting_round_trip(void **state)
 }
 #endif
 
-static const struct CMUnitTest tests[] = {
-    cmocka_unit_test(errors_table),
-    cmocka_unit_test(last_os_error_is_recorded),
-    cmocka_unit_test(bytes_helpers),
-    cmocka_unit_test(pack_round_trip),
-    cmocka_unit_test(pack_wrong_type_does_not_advance),
-    cmocka_unit_test(pack_truncated_and_corrupt),
-    cmocka_unit_test(pack_bad_input),
-    cmocka_unit_test(task_registry),
-    cmocka_unit_test(log_levels),
-    cmocka_unit_test(win_quoting_rules),
-    cmocka_unit_test(win_quoting_round_trip),
-};
+#define HARNESS_CASES "cases/core.txt"
+#define HARNESS_OWN_MAIN
+#include "harness_main.h"
 
 int main(int argc, char **argv)
 {
@@ -436,5 +426,5 @@ int main(int argc, char **argv)
     if (argc >= 2 && strcmp(argv[1], "--parse-check") == 0)
         return check_own_command_line();
 #endif
-    return harness_main(argc, argv, tests, sizeof tests / sizeof tests[0]);
+    return harness_run(argc, argv);
 }

@@ -5,76 +5,22 @@
  * method; bad input. Cases that make sense for both kinds of executor run for a
  * ProcessPoolExecutor (_processes) and a ThreadPoolExecutor (_threads).
  *
- * Tasks that must stay running are held on gate files the test writes (harness_write_i64):
- * the same gate works for a worker thread and for a worker process under any start
- * method. A task that must be seen running first writes its own "started" file. The
+ * Tasks that must stay running are held on gate files the test writes (pool_common's
+ * gate_square and open_gate_file): the same gate works for a worker thread and for a
+ * worker process under any start method. A task that must be seen running first writes
+ * its own "started" file. The
  * harness checks after every case that no fd/handle, child or shm name leaked, so every
  * case destroys its executors, pools, futures and tokens. */
 #ifndef _WIN32
 #define _POSIX_C_SOURCE 200809L
 #endif
-#include "harness.h"
+#include "pool_common.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#ifdef _WIN32
-#include <windows.h>
-#else
-#include <pthread.h>
-#include <unistd.h>
-#endif
-
-/* Every blocking call of the tests is bounded by this much (ms). */
-#define WAIT_MS 60000
-
-/* ---- helpers for tasks ----------------------------------------------------------------------- */
-
-static int put_i64(mproc_bytes *out, int64_t v)
-{
-    out->data = mproc_malloc(8);
-    if (!out->data)
-        return mproc_task_fail(out, "out of memory");
-    memcpy(out->data, &v, 8);
-    out->len = 8;
-    return 0;
-}
-
-static int put_text(mproc_bytes *out, const char *s)
-{
-    size_t n = strlen(s) + 1;
-    out->data = mproc_malloc(n);
-    if (!out->data)
-        return mproc_task_fail(out, "out of memory");
-    memcpy(out->data, s, n);
-    out->len = n;
-    return 0;
-}
-
-/* Arguments of a map item (a pack of one field) or of a submit are read alike. */
-static void open_args(mproc_unpacker *u, const mproc_bytes *in)
-{
-    mproc_unpack_init(u, in);
-    if (mproc_unpack_peek(u) == MPROC_FIELD_PACK && mproc_unpack_remaining(u) == 1) {
-        mproc_unpacker inner;
-        if (mproc_unpack_pack(u, &inner) == 0)
-            *u = inner;
-    }
-}
-
 /* ---- tasks -------------------------------------------------------------------------------- */
-
-/* (x) -> x*x. */
-MPROC_TASK(square, in, out)
-{
-    mproc_unpacker u;
-    int64_t x;
-    open_args(&u, in);
-    if (mproc_unpack_i64(&u, &x))
-        return mproc_task_fail(out, "no argument");
-    return put_i64(out, x * x);
-}
 
 /* (x): fails with "bad item x". */
 MPROC_TASK(fail_item, in, out)
@@ -85,32 +31,6 @@ MPROC_TASK(fail_item, in, out)
     if (mproc_unpack_i64(&u, &x))
         return mproc_task_fail(out, "no argument");
     return mproc_task_fail(out, "bad item %d", (int)x);
-}
-
-/* Fails with code 7 and no text. */
-MPROC_TASK(returns_seven, in, out)
-{
-    (void)in;
-    (void)out;
-    return 7;
-}
-
-/* (started, gate, x): writes its pid to `started` (unless it is ""), then x*x once the
- * file `gate` exists (60 s at most). */
-MPROC_TASK(gate_square, in, out)
-{
-    mproc_unpacker u;
-    const char *started, *gate;
-    int64_t x, v;
-    open_args(&u, in);
-    if (mproc_unpack_str(&u, &started) || mproc_unpack_str(&u, &gate) ||
-        mproc_unpack_i64(&u, &x))
-        return mproc_task_fail(out, "wanted (started, gate, x)");
-    if (started[0])
-        harness_write_i64(started, mproc_getpid());
-    if (!harness_read_i64(gate, &v, WAIT_MS))
-        return mproc_task_fail(out, "gate never opened");
-    return put_i64(out, x * x);
 }
 
 /* (array, x): adds 1 to array[x]; returns x. */
@@ -130,14 +50,6 @@ MPROC_TASK(mark_ran, in, out)
     if (rc != 0)
         return mproc_task_fail(out, "add: %s", mproc_errname(rc));
     return put_i64(out, x);
-}
-
-/* Ends its own process (a worker thread: the whole test, which then fails). */
-MPROC_TASK(exit_three, in, out)
-{
-    (void)in;
-    (void)out;
-    exit(3);
 }
 
 /* (token, started): writes `started`, then polls the token (30 s at most) and returns
@@ -191,92 +103,13 @@ MPROC_TASK(wait_cancel, in, out)
 
 /* ---- helpers for the parent ------------------------------------------------------------------ */
 
-typedef enum { PROCESSES, THREADS } ex_kind;
-
-/* Defines fn_processes and fn_threads cases calling fn(kind). */
-#define PER_KIND(fn)                                                                         \
-    static void fn##_processes(void **s)                                                     \
-    {                                                                                        \
-        (void)s;                                                                             \
-        fn(PROCESSES);                                                                       \
-    }                                                                                        \
-    static void fn##_threads(void **s)                                                       \
-    {                                                                                        \
-        (void)s;                                                                             \
-        fn(THREADS);                                                                         \
-    }
-#define PK(fn) cmocka_unit_test(fn##_processes), cmocka_unit_test(fn##_threads)
-
-static mproc_executor *new_executor(ex_kind kind, int workers)
+static mproc_executor *new_executor(pool_kind kind, int workers)
 {
     mproc_executor *ex = NULL;
     assert_ok(mproc_executor_create(
-        &ex, &(mproc_executor_opts){.max_workers = workers, .threads = kind == THREADS}));
+        &ex, &(mproc_executor_opts){.max_workers = workers, .threads = kind == POOL_THREADS}));
     assert_non_null(ex);
     return ex;
-}
-
-static mproc_pack *new_pack(void)
-{
-    mproc_pack *p;
-    assert_ok(mproc_pack_create(&p));
-    return p;
-}
-
-static mproc_pack *pack_of(int64_t x)
-{
-    mproc_pack *p = new_pack();
-    assert_ok(mproc_pack_i64(p, x));
-    return p;
-}
-
-static mproc_pack *pack_range(int64_t first, size_t n)
-{
-    mproc_pack *p = new_pack();
-    for (size_t i = 0; i < n; i++)
-        assert_ok(mproc_pack_i64(p, first + (int64_t)i));
-    return p;
-}
-
-static mproc_pack *pack_gate(const char *started, const char *gate, int64_t x)
-{
-    mproc_pack *p = new_pack();
-    assert_ok(mproc_pack_str(p, started ? started : ""));
-    assert_ok(mproc_pack_str(p, gate));
-    assert_ok(mproc_pack_i64(p, x));
-    return p;
-}
-
-static int64_t as_i64(const mproc_bytes *b)
-{
-    if (b->len != 8 || !b->data)
-        fail_msg("result of %llu bytes, wanted 8", (unsigned long long)b->len);
-    int64_t v;
-    memcpy(&v, b->data, 8);
-    return v;
-}
-
-static void assert_text(const mproc_bytes *b, const char *want)
-{
-    size_t n = strlen(want);
-    if (!b->data)
-        fail_msg("no text, wanted \"%s\"", want);
-    if (b->len < n || strncmp(b->data, want, n) != 0 || ((const char *)b->data)[n] != '\0')
-        fail_msg("text \"%.*s\" (%llu bytes), wanted \"%s\"", (int)b->len,
-                 (const char *)b->data, (unsigned long long)b->len, want);
-}
-
-static void assert_some_text(const mproc_bytes *b)
-{
-    if (!b->data || b->len == 0 || ((const char *)b->data)[0] == '\0')
-        fail_msg("%s", "no error text");
-    assert_non_null(memchr(b->data, '\0', b->len + 1));
-}
-
-static void assert_empty(const mproc_bytes *b)
-{
-    if (b->data || b->len)
-        fail_msg("%s", "a result was filled");
 }
 
 /* submit(task, args) with the pack destroyed at once (it is copied). */
@@ -298,7 +131,7 @@ static mproc_future *submit_square(mproc_executor *ex, int64_t x)
 static mproc_future *submit_gate(mproc_executor *ex, const char *started, const char *gate,
                                  int64_t x)
 {
-    return submit(ex, "gate_square", pack_gate(started, gate, x));
+    return submit(ex, "gate_square", pack_gate(gate, x, started));
 }
 
 /* result() is 0 and x*x. */
@@ -347,87 +180,9 @@ static void wait_started(const char *started)
     assert_true(pid > 0);
 }
 
-static void open_gate(const char *path)
-{
-    harness_write_i64(path, 1);
-}
-
-/* ---- threads -------------------------------------------------------------------------------- */
-
-#ifdef _WIN32
-typedef DWORD thread_id;
-static thread_id this_thread(void)
-{
-    return GetCurrentThreadId();
-}
-static bool same_thread(thread_id a, thread_id b)
-{
-    return a == b;
-}
-typedef HANDLE thread_t;
-typedef struct {
-    void (*fn)(void *);
-    void *arg;
-} thread_call;
-static DWORD WINAPI trampoline(LPVOID p)
-{
-    thread_call c = *(thread_call *)p;
-    free(p);
-    c.fn(c.arg);
-    return 0;
-}
-static thread_t run_thread(void (*fn)(void *), void *arg)
-{
-    thread_call *c = malloc(sizeof *c);
-    c->fn = fn;
-    c->arg = arg;
-    return CreateThread(NULL, 0, trampoline, c, 0, NULL);
-}
-static void join_thread(thread_t t)
-{
-    WaitForSingleObject(t, INFINITE);
-    CloseHandle(t);
-}
-#else
-typedef pthread_t thread_id;
-static thread_id this_thread(void)
-{
-    return pthread_self();
-}
-static bool same_thread(thread_id a, thread_id b)
-{
-    return pthread_equal(a, b) != 0;
-}
-typedef pthread_t thread_t;
-typedef struct {
-    void (*fn)(void *);
-    void *arg;
-} thread_call;
-static void *trampoline(void *p)
-{
-    thread_call c = *(thread_call *)p;
-    free(p);
-    c.fn(c.arg);
-    return NULL;
-}
-static thread_t run_thread(void (*fn)(void *), void *arg)
-{
-    thread_call *c = malloc(sizeof *c);
-    c->fn = fn;
-    c->arg = arg;
-    pthread_t t;
-    pthread_create(&t, NULL, trampoline, c);
-    return t;
-}
-static void join_thread(thread_t t)
-{
-    pthread_join(t, NULL);
-}
-#endif
-
 /* ---- submit and result ---------------------------------------------------------------------- */
 
-static void executor_submit_result(ex_kind kind)
+static void executor_submit_result(pool_kind kind)
 {
     mproc_executor *ex = new_executor(kind, 2);
     mproc_pool *pool = mproc_executor_pool(ex);
@@ -489,11 +244,11 @@ static void executor_submit_result(ex_kind kind)
     harness_temp_path(gate, sizeof gate, "gate");
     f = submit_gate(ex, NULL, gate, 5);
     assert_rc(mproc_future_result(f, &r, 50), MPROC_ETIMEDOUT);
-    assert_empty(&r);
+    assert_empty(&r, 1);
     assert_rc(mproc_future_result(f, &r, 0), MPROC_ETIMEDOUT);
     assert_int_equal(mproc_future_done(f), 0);
     assert_int_equal(mproc_async_ready(f), 0);
-    open_gate(gate);
+    open_gate_file(gate);
     expect_square(f, 5);
     mproc_future_destroy(f);
 
@@ -511,7 +266,7 @@ static void executor_submit_result(ex_kind kind)
     /* max_workers <= 0: usable CPUs (processes), or that + 4, at most 32 (threads). */
     int cpus = mproc_cpu_count_usable();
     assert_true(cpus >= 1);
-    int want = kind == THREADS ? (cpus + 4 < 32 ? cpus + 4 : 32) : cpus;
+    int want = kind == POOL_THREADS ? (cpus + 4 < 32 ? cpus + 4 : 32) : cpus;
     ex = new_executor(kind, 0);
     assert_int_equal(mproc_pool_size(mproc_executor_pool(ex)), want);
     f = submit_square(ex, 11);
@@ -520,11 +275,7 @@ static void executor_submit_result(ex_kind kind)
     mproc_executor_destroy(ex);
 
     /* An executor over the caller's pool: submits go to it, and it stays the caller's. */
-    mproc_pool *mine;
-    if (kind == THREADS)
-        assert_ok(mproc_threadpool_create(&mine, &(mproc_pool_opts){.processes = 3}));
-    else
-        assert_ok(mproc_pool_create(&mine, &(mproc_pool_opts){.processes = 3}));
+    mproc_pool *mine = new_pool(kind, (mproc_pool_opts){.processes = 3});
     assert_ok(mproc_executor_create(&ex, &(mproc_executor_opts){.pool = mine, .max_workers = 1}));
     assert_ptr_equal(mproc_executor_pool(ex), mine);
     f = submit_square(ex, 12);
@@ -541,11 +292,10 @@ static void executor_submit_result(ex_kind kind)
     assert_ok(mproc_pool_join(mine, WAIT_MS));
     mproc_pool_destroy(mine);
 }
-PER_KIND(executor_submit_result)
 
 /* ---- cancel --------------------------------------------------------------------------------- */
 
-static void cancel_while_queued(ex_kind kind)
+static void cancel_while_queued(pool_kind kind)
 {
     char gate[512], started[512];
     harness_temp_path(gate, sizeof gate, "gate");
@@ -577,7 +327,7 @@ static void cancel_while_queued(ex_kind kind)
     assert_int_equal(mproc_future_done(running), 0);
     assert_int_equal(mproc_future_done(q[1]), 0);
 
-    open_gate(gate);
+    open_gate_file(gate);
     expect_square(running, 2);
     expect_square(q[1], 11);
     assert_int_equal(mproc_future_cancel(q[1]), 0); /* done: too late */
@@ -595,11 +345,10 @@ static void cancel_while_queued(ex_kind kind)
     remove(gate);
     remove(started);
 }
-PER_KIND(cancel_while_queued)
 
 /* cancel() racing the dispatch of quick tasks: whatever it answers must be true. 1: the
  * task never runs and its result is MPROC_ECANCELLED; 0: it runs once and succeeds. */
-static void cancel_races_dispatch(ex_kind kind)
+static void cancel_races_dispatch(pool_kind kind)
 {
     enum { N = 400 };
     mproc_executor *ex = new_executor(kind, 2);
@@ -649,14 +398,13 @@ static void cancel_races_dispatch(ex_kind kind)
     print_message("%d of %d cancelled\n", cancelled, N / 2 + 1);
     mproc_array_destroy(ran);
 }
-PER_KIND(cancel_races_dispatch)
 
 /* ---- done callbacks ------------------------------------------------------------------------- */
 
 typedef struct {
     int calls;            /* atomic */
     mproc_future *seen;   /* the future given */
-    thread_id thread;     /* the thread it ran on */
+    int thread;           /* the thread it ran on (harness_thread_id) */
     int done_then;        /* mproc_future_done in the callback */
     int tag;
 } cb_record;
@@ -665,7 +413,7 @@ static void on_done(void *ctx, mproc_future *f)
 {
     cb_record *c = ctx;
     c->seen = f;
-    c->thread = this_thread();
+    c->thread = harness_thread_id();
     c->done_then = mproc_future_done(f);
     __atomic_add_fetch(&c->calls, 1, __ATOMIC_SEQ_CST);
 }
@@ -707,13 +455,13 @@ static void on_done_chain(void *ctx, mproc_future *f)
     __atomic_add_fetch(&c->calls, 1, __ATOMIC_SEQ_CST);
 }
 
-static void add_done_callback(ex_kind kind)
+static void add_done_callback(pool_kind kind)
 {
     char gate[512], started[512];
     harness_temp_path(gate, sizeof gate, "gate");
     harness_temp_path(started, sizeof started, "started");
     mproc_executor *ex = new_executor(kind, 1);
-    thread_id me = this_thread();
+    int me = harness_thread_id();
 
     /* Added before completion: runs once, when done, with the future. */
     cb_record before = {.tag = 1}, before2 = {.tag = 2};
@@ -733,7 +481,7 @@ static void add_done_callback(ex_kind kind)
     assert_ptr_equal(on_cancel.seen, q);
     assert_int_equal(on_cancel.done_then, 1);
 
-    open_gate(gate);
+    open_gate_file(gate);
     expect_square(f, 4);
     wait_called(&before);
     wait_called(&before2);
@@ -746,7 +494,7 @@ static void add_done_callback(ex_kind kind)
     assert_ok(mproc_future_add_done_callback(f, on_done, &after));
     assert_int_equal(calls_of(&after), 1);
     assert_ptr_equal(after.seen, f);
-    assert_true(same_thread(after.thread, me));
+    assert_int_equal(after.thread, me);
     assert_int_equal(after.done_then, 1);
 
     /* A failed future is done too. */
@@ -790,18 +538,17 @@ static void add_done_callback(ex_kind kind)
     cb_record late = {.tag = 6};
     assert_ok(mproc_future_add_done_callback(f, on_done, &late));
     assert_int_equal(calls_of(&late), 1);
-    assert_true(same_thread(late.thread, me));
+    assert_int_equal(late.thread, me);
     mproc_future_destroy(f);
     mproc_future_destroy(q);
     mproc_future_destroy(bad);
     remove(gate);
     remove(started);
 }
-PER_KIND(add_done_callback)
 
 /* ---- map ------------------------------------------------------------------------------------ */
 
-static void executor_map_timeout(ex_kind kind)
+static void executor_map_timeout(pool_kind kind)
 {
     mproc_executor *ex = new_executor(kind, 2);
     enum { N = 12 };
@@ -826,7 +573,7 @@ static void executor_map_timeout(ex_kind kind)
     assert_rc(mproc_executor_map(ex, "square", items, results, 4, 1, WAIT_MS), MPROC_ETASK);
     assert_text(&results[0], "no argument");
     for (int i = 1; i < 4; i++)
-        assert_empty(&results[i]);
+        assert_empty(&results[i], 1);
     mproc_bytes_free(&results[0]);
     mproc_pack_destroy(items);
 
@@ -835,14 +582,14 @@ static void executor_map_timeout(ex_kind kind)
     harness_temp_path(gate, sizeof gate, "gate");
     items = new_pack();
     for (int i = 0; i < N; i++) {
-        mproc_pack *item = pack_gate(NULL, gate, i);
+        mproc_pack *item = pack_gate(gate, i, NULL);
         assert_ok(mproc_pack_pack(items, item));
         mproc_pack_destroy(item);
     }
     assert_rc(mproc_executor_map(ex, "gate_square", items, results, N, 1, 100), MPROC_ETIMEDOUT);
     for (int i = 0; i < N; i++)
-        assert_empty(&results[i]);
-    open_gate(gate);
+        assert_empty(&results[i], 1);
+    open_gate_file(gate);
     mproc_pack_destroy(items);
 
     /* Still usable: map and submit. */
@@ -858,7 +605,6 @@ static void executor_map_timeout(ex_kind kind)
     mproc_executor_destroy(ex);
     remove(gate);
 }
-PER_KIND(executor_map_timeout)
 
 /* ---- shutdown ------------------------------------------------------------------------------- */
 
@@ -871,10 +617,10 @@ static void open_gate_later(void *arg)
 {
     gate_opener *g = arg;
     harness_sleep_ms(g->delay_ms);
-    open_gate(g->gate);
+    open_gate_file(g->gate);
 }
 
-static void shutdown_rules(ex_kind kind)
+static void shutdown_rules(pool_kind kind)
 {
     char gate[512], started[512];
     mproc_bytes r = {0};
@@ -895,11 +641,11 @@ static void shutdown_rules(ex_kind kind)
     mproc_pack *args = pack_of(1);
     assert_rc(mproc_executor_submit(ex, "square", args, &f), MPROC_ESTATE);
     assert_rc(mproc_executor_map(ex, "square", args, &r, 1, 0, WAIT_MS), MPROC_ESTATE);
-    assert_empty(&r);
+    assert_empty(&r, 1);
     /* wait, with a timeout, while it runs: MPROC_ETIMEDOUT and it goes on. */
     assert_rc(mproc_executor_shutdown(ex, true, false, 50), MPROC_ETIMEDOUT);
     assert_int_equal(mproc_future_done(running), 0);
-    open_gate(gate);
+    open_gate_file(gate);
     assert_ok(mproc_executor_shutdown(ex, true, false, WAIT_MS));
     /* wait=true waited for it: done now, without waiting. */
     assert_int_equal(mproc_future_done(running), 1);
@@ -924,9 +670,9 @@ static void shutdown_rules(ex_kind kind)
     q[0] = submit_square(ex, 7);
     q[1] = submit_square(ex, 8);
     gate_opener opener = {gate, 100};
-    thread_t t = run_thread(open_gate_later, &opener);
+    harness_thread *t = harness_thread_start(open_gate_later, &opener);
     assert_ok(mproc_executor_shutdown(ex, true, false, WAIT_MS));
-    join_thread(t);
+    harness_thread_join(t);
     for (int i = 0; i < 3; i++) {
         mproc_future *g = i == 0 ? running : q[i - 1];
         assert_int_equal(mproc_future_done(g), 1);
@@ -955,9 +701,9 @@ static void shutdown_rules(ex_kind kind)
     running = submit_gate(ex, started, gate, 13);
     wait_started(started);
     opener = (gate_opener){gate, 100};
-    t = run_thread(open_gate_later, &opener);
+    t = harness_thread_start(open_gate_later, &opener);
     mproc_executor_destroy(ex);
-    join_thread(t);
+    harness_thread_join(t);
     assert_int_equal(mproc_future_done(running), 1);
     assert_ok(mproc_future_result(running, &r, 0));
     assert_int_equal(as_i64(&r), 169);
@@ -977,7 +723,6 @@ static void shutdown_rules(ex_kind kind)
     remove(gate);
     remove(started);
 }
-PER_KIND(shutdown_rules)
 
 /* ---- a worker that dies ---------------------------------------------------------------------- */
 
@@ -986,7 +731,7 @@ static void worker_death_fails_only_its_future(void **state)
     (void)state;
     char gate[512];
     harness_temp_path(gate, sizeof gate, "gate");
-    mproc_executor *ex = new_executor(PROCESSES, 2);
+    mproc_executor *ex = new_executor(POOL_PROCESSES, 2);
     /* Submitted before: a quick one, and one held on the gate (in the other worker or
      * queued) while the third kills its worker. */
     mproc_future *quick = submit_square(ex, 3);
@@ -1009,7 +754,7 @@ static void worker_death_fails_only_its_future(void **state)
     mproc_future *later[6];
     for (int i = 0; i < 6; i++)
         later[i] = submit_square(ex, 20 + i);
-    open_gate(gate);
+    open_gate_file(gate);
     expect_square(held, 4);
     for (int i = 0; i < 6; i++) {
         expect_square(later[i], 20 + i);
@@ -1061,7 +806,7 @@ static void expect_wait(mproc_async *const *items, size_t n, mproc_wait_mode mod
                      (int)bytes[i], flags[i], flags);
 }
 
-static void wait_all_any_first_error(ex_kind kind)
+static void wait_all_any_first_error(pool_kind kind)
 {
     char gate_a[512], gate_b[512], started_a[512], started_b[512];
     harness_temp_path(gate_a, sizeof gate_a, "gate-a");
@@ -1073,7 +818,7 @@ static void wait_all_any_first_error(ex_kind kind)
     assert_ok(mproc_pool_create(&pool, &(mproc_pool_opts){.processes = 2}));
 
     mproc_future *fa = submit_gate(ex, started_a, gate_a, 2);            /* held on A */
-    mproc_async *pb = pool_async(pool, "gate_square", pack_gate(started_b, gate_b, 3)); /* B */
+    mproc_async *pb = pool_async(pool, "gate_square", pack_gate(gate_b, 3, started_b)); /* B */
     mproc_future *fq = submit_square(ex, 4);                            /* quick */
     mproc_async *pq = pool_async(pool, "square", pack_of(5));           /* quick */
     wait_started(started_a);
@@ -1109,11 +854,11 @@ static void wait_all_any_first_error(ex_kind kind)
     expect_wait(with_error2, 3, MPROC_WAIT_FIRST_ERROR, WAIT_MS, 1, "100");
 
     /* Open A: ANY over the held ones has it; ALL still waits for B. */
-    open_gate(gate_a);
+    open_gate_file(gate_a);
     expect_wait(held, 2, MPROC_WAIT_ANY, WAIT_MS, 1, "10");
     expect_wait(held, 2, MPROC_WAIT_ALL, 100, MPROC_ETIMEDOUT, "10");
     expect_wait(held, 2, MPROC_WAIT_FIRST_ERROR, 100, MPROC_ETIMEDOUT, "10");
-    open_gate(gate_b);
+    open_gate_file(gate_b);
     expect_wait(held, 2, MPROC_WAIT_ALL, WAIT_MS, 2, "11");
     /* All done, no failure: FIRST_ERROR returns when all are done. */
     mproc_async *all_ok[4] = {fa, pb, fq, pq};
@@ -1134,7 +879,7 @@ static void wait_all_any_first_error(ex_kind kind)
     expect_wait(with_cancelled, 2, MPROC_WAIT_ANY, WAIT_MS, 1, "10");
     expect_wait(with_cancelled, 1, MPROC_WAIT_ALL, WAIT_MS, 1, "1");
     expect_wait(with_cancelled, 2, MPROC_WAIT_ALL, 50, MPROC_ETIMEDOUT, "10");
-    open_gate(gate_c);
+    open_gate_file(gate_c);
     expect_wait(with_cancelled, 2, MPROC_WAIT_ALL, WAIT_MS, 2, "11");
 
     /* The results are the tasks'. */
@@ -1165,11 +910,10 @@ static void wait_all_any_first_error(ex_kind kind)
     remove(started_b);
     remove(started_c);
 }
-PER_KIND(wait_all_any_first_error)
 
 /* ---- as_completed ---------------------------------------------------------------------------- */
 
-static void as_completed_order(ex_kind kind)
+static void as_completed_order(pool_kind kind)
 {
     enum { N = 5 };
     char gates[N][512];
@@ -1180,7 +924,7 @@ static void as_completed_order(ex_kind kind)
     for (int i = 0; i < N; i++) {
         harness_temp_path(gates[i], sizeof gates[i], "gate");
         if (i == 4) /* the last one from another pool */
-            items[i] = pool_async(pool, "gate_square", pack_gate(NULL, gates[i], i));
+            items[i] = pool_async(pool, "gate_square", pack_gate(gates[i], i, NULL));
         else
             items[i] = submit_gate(ex, NULL, gates[i], i);
     }
@@ -1201,7 +945,7 @@ static void as_completed_order(ex_kind kind)
     /* Released one at a time in this order, they come out in it. */
     const int order[N] = {2, 4, 0, 3, 1};
     for (int k = 0; k < N; k++) {
-        open_gate(gates[order[k]]);
+        open_gate_file(gates[order[k]]);
         index = 999;
         int rc = mproc_as_completed_next(it, &index, WAIT_MS);
         if (rc != 1)
@@ -1248,7 +992,6 @@ static void as_completed_order(ex_kind kind)
     mproc_executor_destroy(ex);
     mproc_pool_destroy(pool);
 }
-PER_KIND(as_completed_order)
 
 /* ---- cancel tokens --------------------------------------------------------------------------- */
 
@@ -1334,7 +1077,6 @@ static void cancel_token_across_processes(mproc_start_method method)
     mproc_cancel_destroy(timed);
     remove(started);
 }
-HARNESS_PER_METHOD(cancel_token_across_processes)
 
 /* Tokens in one process, across threads: a waiter is woken by a trigger from another
  * thread, and a self-cancelling token wakes its waiter without help. */
@@ -1379,7 +1121,7 @@ static void bad_input(void **state)
     assert_null(mproc_executor_pool(NULL));
     mproc_executor_destroy(NULL);
 
-    ex = new_executor(PROCESSES, 1);
+    ex = new_executor(POOL_PROCESSES, 1);
     assert_rc(mproc_executor_submit(ex, NULL, args, &f), MPROC_EINVAL);
     assert_rc(mproc_executor_submit(ex, "square", args, NULL), MPROC_EINVAL);
     assert_rc(mproc_executor_submit(ex, "no_such_task", args, &f), MPROC_ENOTASK);
@@ -1459,19 +1201,19 @@ static void bad_input(void **state)
     assert_ok(mproc_unpack_cancel(&u, &copy));
     mproc_pack_destroy(with_token);
     token_waiter w = {copy, 12345};
-    thread_t t = run_thread(wait_token, &w);
+    harness_thread *t = harness_thread_start(wait_token, &w);
     harness_sleep_ms(30);
     assert_int_equal(mproc_cancel_requested(copy), 0);
     assert_ok(mproc_cancel_trigger(c));
-    join_thread(t);
+    harness_thread_join(t);
     assert_int_equal(w.rc, 0);
     assert_int_equal(mproc_cancel_requested(copy), 1);
     mproc_cancel_destroy(copy);
     mproc_cancel_destroy(c);
     assert_ok(mproc_cancel_create(&c, 50)); /* wakes its own waiter */
     w = (token_waiter){c, 12345};
-    t = run_thread(wait_token, &w);
-    join_thread(t);
+    t = harness_thread_start(wait_token, &w);
+    harness_thread_join(t);
     assert_int_equal(w.rc, 0);
     assert_int_equal(mproc_cancel_requested(c), 1);
     mproc_cancel_destroy(c);
@@ -1484,18 +1226,5 @@ static void bad_input(void **state)
     mproc_pack_destroy(items);
 }
 
-static const struct CMUnitTest tests[] = {
-    PK(executor_submit_result),
-    PK(cancel_while_queued),
-    PK(cancel_races_dispatch),
-    PK(add_done_callback),
-    PK(executor_map_timeout),
-    PK(shutdown_rules),
-    cmocka_unit_test(worker_death_fails_only_its_future),
-    PK(wait_all_any_first_error),
-    PK(as_completed_order),
-    HARNESS_PM(cancel_token_across_processes),
-    cmocka_unit_test(bad_input),
-};
-
-HARNESS_MAIN(tests)
+#define HARNESS_CASES "cases/futures.txt"
+#include "harness_main.h"

@@ -283,15 +283,5 @@ static void equal_ct_true_and_false(void **state)
     assert_true(mproc__equal_ct("a", "a", 1));
 }
 
-static const struct CMUnitTest tests[] = {
-    cmocka_unit_test(sha256_fips_vectors),
-    cmocka_unit_test(sha256_million_a),
-    cmocka_unit_test(sha256_padding_boundaries),
-    cmocka_unit_test(sha256_incremental_every_split),
-    cmocka_unit_test(hmac_rfc4231),
-    cmocka_unit_test(hmac_key_length_boundaries),
-    cmocka_unit_test(hmac_two_part_equals_one_part),
-    cmocka_unit_test(equal_ct_true_and_false),
-};
-
-HARNESS_MAIN(tests)
+#define HARNESS_CASES "cases/hmac.txt"
+#include "harness_main.h"

@@ -18,8 +18,6 @@
 #ifdef _WIN32
 #include <winsock2.h>
 #include <windows.h>
-#else
-#include <pthread.h>
 #endif
 
 #ifdef _WIN32
@@ -48,68 +46,7 @@ __attribute__((constructor)) static void first_socket(void)
 /* Every blocking call of the tests is bounded by this much (ms). */
 #define WAIT_MS 60000
 
-/* ---- threads ----------------------------------------------------------------------------------- */
-
-typedef struct {
-    void (*fn)(void *);
-    void *arg;
-} call;
-static call calls[8];
-static int next_call;
-
-#ifdef _WIN32
-typedef HANDLE thread_t;
-static DWORD WINAPI trampoline(LPVOID p)
-{
-    call *c = p;
-    c->fn(c->arg);
-    return 0;
-}
-static thread_t run_thread(void (*fn)(void *), void *arg)
-{
-    call *c = &calls[next_call++ % 8];
-    c->fn = fn;
-    c->arg = arg;
-    return CreateThread(NULL, 0, trampoline, c, 0, NULL);
-}
-static void join_thread(thread_t t)
-{
-    if (WaitForSingleObject(t, 120000) != WAIT_OBJECT_0)
-        fail_msg("%s", "a helper thread did not end in 2 minutes");
-    CloseHandle(t);
-}
-#else
-typedef pthread_t thread_t;
-static void *trampoline(void *p)
-{
-    call *c = p;
-    c->fn(c->arg);
-    return NULL;
-}
-static thread_t run_thread(void (*fn)(void *), void *arg)
-{
-    call *c = &calls[next_call++ % 8];
-    c->fn = fn;
-    c->arg = arg;
-    pthread_t t;
-    pthread_create(&t, NULL, trampoline, c);
-    return t;
-}
-/* The helpers' own calls are bounded; this only keeps a broken one from hanging silently. */
-static void join_thread(thread_t t)
-{
-    pthread_join(t, NULL);
-}
-#endif
-
 /* ---- helpers -------------------------------------------------------------------------------------- */
-
-static mproc_pack *new_pack(void)
-{
-    mproc_pack *p;
-    assert_ok(mproc_pack_create(&p));
-    return p;
-}
 
 /* Checks that b holds exactly the n bytes want, then frees it. */
 static void check_bytes(mproc_bytes *b, const void *want, size_t n, const char *what)
@@ -229,18 +166,6 @@ static size_t message_size(int64_t i)
 static uint8_t message_byte(int64_t i, size_t j)
 {
     return (uint8_t)(i * 31 + (int64_t)j * 7 + (int64_t)(j >> 9));
-}
-
-/* Starts reading a task's arguments; an argument list that is one nested pack (a map item
- * that is a tuple) is read through. */
-static void open_args(mproc_unpacker *u, const mproc_bytes *in)
-{
-    mproc_unpack_init(u, in);
-    if (mproc_unpack_peek(u) == MPROC_FIELD_PACK && mproc_unpack_remaining(u) == 1) {
-        mproc_unpacker inner;
-        if (mproc_unpack_pack(u, &inner) == 0)
-            *u = inner;
-    }
 }
 
 /* ---- tasks ------------------------------------------------------------------------------------- */
@@ -1073,11 +998,11 @@ static void queue_in_one_process(void **state)
         fail_msg("get(50 ms) on an empty queue took %lld ms", (long long)took);
     /* a get that waits is woken by a put from another thread */
     late_queue = q;
-    thread_t t = run_thread(put_later, NULL);
+    harness_thread *t = harness_thread_start(put_later, NULL);
     t0 = harness_now_ms();
     assert_ok(mproc_mqueue_get(q, &b, 20000));
     took = harness_now_ms() - t0;
-    join_thread(t);
+    harness_thread_join(t);
     assert_int_equal(late_put_rc, 0);
     check_text(&b, "late", "a message put while get waited");
     assert_true(took < 10000);
@@ -1211,14 +1136,14 @@ static void sync_in_one_process(void **state)
     int64_t took = harness_now_ms() - t0;
     if (took < 40 || took > 5000)
         fail_msg("acquire(50 ms) of a held lock took %lld ms", (long long)took);
-    join_thread(run_thread(lock_from_other_thread, NULL));
+    harness_thread_join(harness_thread_start(lock_from_other_thread, NULL));
     assert_int_equal(thread_rc[0], MPROC_ETIMEDOUT);
     assert_int_equal(thread_rc[1], MPROC_ETIMEDOUT);
     assert_ok(mproc_mlock_release(shared_lock));
     assert_rc(mproc_mlock_release(shared_lock), MPROC_ESTATE);
     assert_ok(mproc_mlock_acquire(shared_lock, MPROC_FOREVER));
     /* A plain Lock may be released by another thread (Python's Lock). */
-    join_thread(run_thread(release_from_other_thread, NULL));
+    harness_thread_join(harness_thread_start(release_from_other_thread, NULL));
     assert_int_equal(thread_rc[0], 0);
     assert_int_equal(thread_rc[1], 0); /* and that thread took it again */
     assert_rc(mproc_mlock_acquire(shared_lock, 0), MPROC_ETIMEDOUT);
@@ -1233,18 +1158,18 @@ static void sync_in_one_process(void **state)
     assert_ok(mproc_mlock_acquire(shared_lock, 0));
     assert_ok(mproc_mlock_acquire(shared_lock, 0));
     assert_ok(mproc_mlock_acquire(shared_lock, 10));
-    join_thread(run_thread(release_from_other_thread, NULL));
+    harness_thread_join(harness_thread_start(release_from_other_thread, NULL));
     assert_int_equal(thread_rc[0], MPROC_ESTATE); /* held by another thread */
     assert_int_equal(thread_rc[1], MPROC_ETIMEDOUT);
-    join_thread(run_thread(lock_from_other_thread, NULL));
+    harness_thread_join(harness_thread_start(lock_from_other_thread, NULL));
     assert_int_equal(thread_rc[0], MPROC_ETIMEDOUT);
     assert_ok(mproc_mlock_release(shared_lock));
     assert_ok(mproc_mlock_release(shared_lock));
-    join_thread(run_thread(lock_from_other_thread, NULL));
+    harness_thread_join(harness_thread_start(lock_from_other_thread, NULL));
     assert_int_equal(thread_rc[0], MPROC_ETIMEDOUT); /* still held once */
     assert_ok(mproc_mlock_release(shared_lock));
     assert_rc(mproc_mlock_release(shared_lock), MPROC_ESTATE);
-    join_thread(run_thread(lock_from_other_thread, NULL));
+    harness_thread_join(harness_thread_start(lock_from_other_thread, NULL));
     assert_int_equal(thread_rc[0], 0); /* free: the thread takes it (twice: recursive) */
     assert_int_equal(thread_rc[1], 0);
     /* the thread ended holding it twice; this thread cannot release it */
@@ -1299,9 +1224,9 @@ static void sync_in_one_process(void **state)
     assert_ok(mproc_mevent_set(shared_event));
     assert_ok(mproc_mevent_clear(shared_event));
     assert_int_equal(mproc_mevent_is_set(shared_event), 0);
-    thread_t t = run_thread(set_event_later, (void *)(intptr_t)100);
+    harness_thread *t = harness_thread_start(set_event_later, (void *)(intptr_t)100);
     assert_ok(mproc_mevent_wait(shared_event, 20000));
-    join_thread(t);
+    harness_thread_join(t);
     assert_int_equal(thread_rc[2], 0);
     mproc_proxy_destroy(shared_event);
 
@@ -1328,7 +1253,7 @@ static void sync_in_one_process(void **state)
     /* a waiter on another thread is notified */
     cond_waiting = 0;
     memset(thread_rc, 0x7f, sizeof thread_rc);
-    t = run_thread(wait_on_cond, NULL);
+    t = harness_thread_start(wait_on_cond, NULL);
     int64_t end = harness_now_ms() + 10000;
     while (!cond_waiting && harness_now_ms() < end)
         harness_sleep_ms(2);
@@ -1336,7 +1261,7 @@ static void sync_in_one_process(void **state)
     assert_ok(mproc_mcond_acquire(shared_cond, 10000)); /* free only once the thread waits */
     assert_true(mproc_mcond_notify(shared_cond, 1) >= 0);
     assert_ok(mproc_mcond_release(shared_cond));
-    join_thread(t);
+    harness_thread_join(t);
     assert_int_equal(thread_rc[0], 0);
     assert_int_equal(thread_rc[1], 0);
     assert_int_equal(thread_rc[2], 0);
@@ -1364,9 +1289,9 @@ static void sync_in_one_process(void **state)
     assert_int_equal(mproc_mbarrier_broken(shared_barrier), 0);
     for (int round = 0; round < 3; round++) {
         thread_rc[3] = 99;
-        t = run_thread(wait_on_barrier, (void *)(intptr_t)20000);
+        t = harness_thread_start(wait_on_barrier, (void *)(intptr_t)20000);
         int mine = mproc_mbarrier_wait(shared_barrier, 20000);
-        join_thread(t);
+        harness_thread_join(t);
         if (!((mine == 0 && thread_rc[3] == 1) || (mine == 1 && thread_rc[3] == 0)))
             fail_msg("barrier round %d: indexes %d and %d, wanted 0 and 1", round, mine,
                      thread_rc[3]);
@@ -1378,23 +1303,23 @@ static void sync_in_one_process(void **state)
     assert_ok(mproc_mbarrier_reset(shared_barrier));
     assert_int_equal(mproc_mbarrier_broken(shared_barrier), 0);
     /* abort reaches a waiter */
-    t = run_thread(wait_on_barrier, (void *)(intptr_t)20000);
+    t = harness_thread_start(wait_on_barrier, (void *)(intptr_t)20000);
     await_waiting(shared_barrier, 1);
     assert_ok(mproc_mbarrier_abort(shared_barrier));
-    join_thread(t);
+    harness_thread_join(t);
     assert_int_equal(thread_rc[3], MPROC_EBROKEN);
     assert_int_equal(mproc_mbarrier_broken(shared_barrier), 1);
     assert_ok(mproc_mbarrier_reset(shared_barrier));
     /* so does reset, and leaves it usable */
-    t = run_thread(wait_on_barrier, (void *)(intptr_t)20000);
+    t = harness_thread_start(wait_on_barrier, (void *)(intptr_t)20000);
     await_waiting(shared_barrier, 1);
     assert_ok(mproc_mbarrier_reset(shared_barrier));
-    join_thread(t);
+    harness_thread_join(t);
     assert_int_equal(thread_rc[3], MPROC_EBROKEN);
     assert_int_equal(mproc_mbarrier_broken(shared_barrier), 0);
-    t = run_thread(wait_on_barrier, (void *)(intptr_t)20000);
+    t = harness_thread_start(wait_on_barrier, (void *)(intptr_t)20000);
     int mine = mproc_mbarrier_wait(shared_barrier, 20000);
-    join_thread(t);
+    harness_thread_join(t);
     assert_int_equal(mine + thread_rc[3], 1);
     mproc_proxy_destroy(shared_barrier);
     mproc_manager_destroy(m);
@@ -1414,11 +1339,11 @@ static void long_waits_are_sliced(void **state)
     if (took < 6900 || took > 11000)
         fail_msg("wait(7000 ms) took %lld ms", (long long)took);
     thread_rc[2] = 99;
-    thread_t t = run_thread(set_event_later, (void *)(intptr_t)6500);
+    harness_thread *t = harness_thread_start(set_event_later, (void *)(intptr_t)6500);
     t0 = harness_now_ms();
     assert_ok(mproc_mevent_wait(shared_event, MPROC_FOREVER));
     took = harness_now_ms() - t0;
-    join_thread(t);
+    harness_thread_join(t);
     assert_int_equal(thread_rc[2], 0);
     if (took < 6000 || took > 15000)
         fail_msg("wait(FOREVER) for an event set after 6.5 s took %lld ms", (long long)took);
@@ -1469,7 +1394,7 @@ static void batch(void **state)
         assert_ok(mproc_mdict_set_i64(batch_dict, MPROC_KEY(key), i * 3));
     }
     /* another thread's calls are not part of the batch, and do not see it yet */
-    join_thread(run_thread(outside_the_batch, NULL));
+    harness_thread_join(harness_thread_start(outside_the_batch, NULL));
     assert_int_equal(thread_rc[0], 0);
     assert_int_equal(thread_rc[1], 0);
     assert_int_equal(thread_rc[2], 0);
@@ -2191,13 +2116,13 @@ static void garbage_client(void **state)
     mpp_conn *pending = NULL;
     if (mpp_accept(fake_listener, 200, &pending) == 0)
         mpp_conn_close(pending);
-    thread_t t = run_thread(fake_server_says_garbage, NULL);
+    harness_thread *t = harness_thread_start(fake_server_says_garbage, NULL);
     t0 = harness_now_ms();
     rc = mproc_manager_connect(&c, &(mproc_manager_opts){.address = fake, .authkey = KEY_A,
                                                          .authkey_len = sizeof KEY_A - 1,
                                                          .timeout_ms = 5000});
     took = harness_now_ms() - t0;
-    join_thread(t);
+    harness_thread_join(t);
     assert_int_equal(thread_rc[0], 0);
     if (rc >= 0 || rc == MPROC_ETIMEDOUT || took > 6000)
         fail_msg("connecting to a server that says garbage: %s after %lld ms", mproc_errname(rc),
@@ -2339,9 +2264,9 @@ static void tcp_and_local_addresses(void **state)
     /* serve_forever ends when a client asks it to stop */
     served = st;
     assert_rc(mproc_manager_wait(st, 50), MPROC_ETIMEDOUT);
-    thread_t t = run_thread(wait_served, NULL);
+    harness_thread *t = harness_thread_start(wait_served, NULL);
     assert_ok(mproc_manager_shutdown(ct, 10000));
-    join_thread(t);
+    harness_thread_join(t);
     assert_int_equal(thread_rc[0], 0);
     assert_ok(mproc_manager_wait(st, 0));
     assert_closed_fast(mproc_mdict_get_i64(d3, MPROC_KEY("tcp"), &v));
@@ -2843,11 +2768,11 @@ static void threads_share_proxies(void **state)
     assert_ok(mproc_manager_dict(m, &shared_dict));
     assert_ok(mproc_manager_lock(m, &shared_lock));
     assert_ok(mproc_mdict_set_i64(shared_dict, MPROC_KEY("m"), 0));
-    thread_t t[THREADS];
+    harness_thread *t[THREADS];
     for (int i = 0; i < THREADS; i++)
-        t[i] = run_thread(hammer, (void *)(intptr_t)i);
+        t[i] = harness_thread_start(hammer, (void *)(intptr_t)i);
     for (int i = 0; i < THREADS; i++)
-        join_thread(t[i]);
+        harness_thread_join(t[i]);
     for (int i = 0; i < THREADS; i++)
         assert_int_equal(thread_errors[i], 0);
     int64_t n = 0, v = 0;
@@ -2972,43 +2897,5 @@ static void served_manager_with_children(mproc_start_method method)
                  (long long)took, mproc_errname(rc2), (long long)took2);
 }
 
-HARNESS_PER_METHOD(starter_killed_server_ends)
-HARNESS_PER_METHOD(served_manager_with_children)
-
-HARNESS_PER_METHOD(start_and_shutdown)
-HARNESS_PER_METHOD(dict_counter_five_processes)
-HARNESS_PER_METHOD(proxies_in_pool_tasks)
-HARNESS_PER_METHOD(proxy_handed_on_by_child)
-HARNESS_PER_METHOD(queue_between_processes)
-HARNESS_PER_METHOD(lock_owner_killed)
-HARNESS_PER_METHOD(killed_server)
-
-static const struct CMUnitTest tests[] = {
-    cmocka_unit_test(dict_ops),
-    cmocka_unit_test(list_ops),
-    cmocka_unit_test(namespace_ops),
-    cmocka_unit_test(value_array_ops),
-    cmocka_unit_test(queue_in_one_process),
-    cmocka_unit_test(sync_in_one_process),
-    cmocka_unit_test(long_waits_are_sliced),
-    cmocka_unit_test(batch),
-    cmocka_unit_test(register_lookup),
-    cmocka_unit_test(bad_input),
-    cmocka_unit_test(wrong_authkey),
-    cmocka_unit_test(garbage_client),
-    cmocka_unit_test(oversized_message),
-    cmocka_unit_test(tcp_and_local_addresses),
-    cmocka_unit_test(threads_share_proxies),
-    cmocka_unit_test(lock_owner_killed_in_barrier_wait),
-    HARNESS_PM(start_and_shutdown),
-    HARNESS_PM(dict_counter_five_processes),
-    HARNESS_PM(proxies_in_pool_tasks),
-    HARNESS_PM(proxy_handed_on_by_child),
-    HARNESS_PM(queue_between_processes),
-    HARNESS_PM(lock_owner_killed),
-    HARNESS_PM(killed_server),
-    HARNESS_PM(starter_killed_server_ends),
-    HARNESS_PM(served_manager_with_children),
-};
-
-HARNESS_MAIN(tests)
+#define HARNESS_CASES "cases/manager.txt"
+#include "harness_main.h"

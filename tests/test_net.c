@@ -12,75 +12,12 @@
 
 #include "platform.h"
 
-#ifdef _WIN32
-#include <windows.h>
-#else
-#include <pthread.h>
-#endif
 #if defined(__linux__)
 #include <stddef.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 #endif
-
-/* Runs fn(arg) on a thread; join waits for it. */
-typedef struct {
-    void (*fn)(void *);
-    void *arg;
-} call;
-#ifdef _WIN32
-typedef HANDLE thread_t;
-static DWORD WINAPI trampoline(LPVOID p)
-{
-    call *c = p;
-    c->fn(c->arg);
-    return 0;
-}
-static thread_t run_thread(call *c)
-{
-    HANDLE t = CreateThread(NULL, 0, trampoline, c, 0, NULL);
-    assert_non_null(t);
-    return t;
-}
-static void join_thread(thread_t t)
-{
-    WaitForSingleObject(t, INFINITE);
-    CloseHandle(t);
-}
-#else
-typedef pthread_t thread_t;
-static void *trampoline(void *p)
-{
-    call *c = p;
-    c->fn(c->arg);
-    return NULL;
-}
-static thread_t run_thread(call *c)
-{
-    pthread_t t;
-    assert_int_equal(pthread_create(&t, NULL, trampoline, c), 0);
-    return t;
-}
-static void join_thread(thread_t t)
-{
-    pthread_join(t, NULL);
-}
-#endif
-
-static void fill(uint8_t *p, size_t n, uint32_t seed)
-{
-    for (size_t i = 0; i < n; i++)
-        p[i] = (uint8_t)(seed * 31 + i * 7 + (i >> 16));
-}
-
-static bool filled(const uint8_t *p, size_t n, uint32_t seed)
-{
-    for (size_t i = 0; i < n; i++)
-        if (p[i] != (uint8_t)(seed * 31 + i * 7 + (i >> 16)))
-            return false;
-    return true;
-}
 
 static int64_t deadline_in(int64_t ms)
 {
@@ -217,10 +154,9 @@ static void tcp_echo(void **state)
     assert_true(strncmp(bound, "127.0.0.1:", 10) == 0);
     port_of(bound);
     exchange e = {bound, ECHO_SIZE, -100};
-    call c = {exchange_thread, &e};
-    thread_t t = run_thread(&c);
+    harness_thread *t = harness_thread_start(exchange_thread, &e);
     serve_exchange(l, ECHO_SIZE);
-    join_thread(t);
+    harness_thread_join(t);
     assert_rc(e.rc, 0);
     mpp_listener_close(l);
 }
@@ -244,10 +180,9 @@ static void local_echo(void **state)
     mproc_pack_destroy(args);
     /* and one in a thread of this process */
     exchange e = {address, ECHO_SIZE, -100};
-    call c = {exchange_thread, &e};
-    thread_t t = run_thread(&c);
+    harness_thread *t = harness_thread_start(exchange_thread, &e);
     serve_exchange(l, ECHO_SIZE);
-    join_thread(t);
+    harness_thread_join(t);
     assert_rc(e.rc, 0);
     mpp_listener_close(l);
 }
@@ -470,12 +405,10 @@ static void many_clients(void **state)
         char bound[128];
         assert_ok(mpp_listen(addresses[i], &l, bound, sizeof bound));
         small_client clients[CLIENTS];
-        call calls[CLIENTS];
-        thread_t threads[CLIENTS];
+        harness_thread *threads[CLIENTS];
         for (int k = 0; k < CLIENTS; k++) {
             clients[k] = (small_client){bound, k, -100};
-            calls[k] = (call){small_client_thread, &clients[k]};
-            threads[k] = run_thread(&calls[k]);
+            threads[k] = harness_thread_start(small_client_thread, &clients[k]);
         }
         for (int k = 0; k < CLIENTS; k++) {
             mpp_conn *c;
@@ -488,7 +421,7 @@ static void many_clients(void **state)
             mpp_conn_close(c);
         }
         for (int k = 0; k < CLIENTS; k++) {
-            join_thread(threads[k]);
+            harness_thread_join(threads[k]);
             assert_rc(clients[k].rc, 0);
         }
         mpp_listener_close(l);
@@ -509,10 +442,9 @@ static void ipv6_loopback(void **state)
     assert_ok(rc);
     assert_true(strncmp(bound, "[::1]:", 6) == 0);
     exchange e = {bound, 4096, -100};
-    call c = {exchange_thread, &e};
-    thread_t t = run_thread(&c);
+    harness_thread *t = harness_thread_start(exchange_thread, &e);
     serve_exchange(l, 4096);
-    join_thread(t);
+    harness_thread_join(t);
     assert_rc(e.rc, 0);
     mpp_listener_close(l);
 }
@@ -652,20 +584,5 @@ static void connect_times_out(void **state)
 #endif
 }
 
-static const struct CMUnitTest tests[] = {
-    cmocka_unit_test(tcp_echo),
-    cmocka_unit_test(local_echo),
-    cmocka_unit_test(connect_refused_is_closed),
-    cmocka_unit_test(accept_times_out),
-    cmocka_unit_test(malformed_addresses),
-    cmocka_unit_test(address_in_use),
-    cmocka_unit_test(peer_close_is_closed),
-    cmocka_unit_test(random_bytes),
-    cmocka_unit_test(many_clients),
-    cmocka_unit_test(ipv6_loopback),
-    cmocka_unit_test(host_names_and_empty_host),
-    cmocka_unit_test(connect_times_out),
-    cmocka_unit_test(wait_sees_connections),
-};
-
-HARNESS_MAIN(tests)
+#define HARNESS_CASES "cases/net.txt"
+#include "harness_main.h"

@@ -8,14 +8,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#ifdef _WIN32
-#include <windows.h>
-#else
-#include <pthread.h>
+#ifndef _WIN32
 #include <unistd.h>
 #endif
-
-/* Internal test hook: where spawn looks for the executable (NULL: the real one). */
 
 /* ---- tasks ----------------------------------------------------------------------------- */
 
@@ -159,19 +154,10 @@ static void start_long_sleeper(grandchild_job *job)
         harness_write_i64(job->pid_path, mproc_process_pid(job->p));
 }
 
-#ifdef _WIN32
-static DWORD WINAPI sleeper_thread(LPVOID arg)
+static void sleeper_thread(void *arg)
 {
     start_long_sleeper(arg);
-    return 0;
 }
-#else
-static void *sleeper_thread(void *arg)
-{
-    start_long_sleeper(arg);
-    return NULL;
-}
-#endif
 
 /* args: method, pid file, from_thread. Starts a long-sleeping grandchild (from a thread
  * that then ends, if asked), records its pid, and waits to be killed. */
@@ -180,15 +166,7 @@ MPROC_TASK(parent_of_sleeper, in, out)
     (void)out;
     grandchild_job job = {(mproc_start_method)arg_i64(in, 0), arg_str(in, 1), NULL, 0};
     if (arg_i64(in, 2)) {
-#ifdef _WIN32
-        HANDLE t = CreateThread(NULL, 0, sleeper_thread, &job, 0, NULL);
-        WaitForSingleObject(t, INFINITE);
-        CloseHandle(t);
-#else
-        pthread_t t;
-        pthread_create(&t, NULL, sleeper_thread, &job);
-        pthread_join(t, NULL);
-#endif
+        harness_thread_join(harness_thread_start(sleeper_thread, &job));
     } else {
         start_long_sleeper(&job);
     }
@@ -512,39 +490,8 @@ static void exec_failure_is_reported(mproc_start_method method)
     assert_int_equal(finish(p), 0);
 }
 
-#define PER_METHOD(fn)                                                                       \
-    static void fn##_fork(void **s)                                                          \
-    {                                                                                        \
-        (void)s;                                                                             \
-        fn(MPROC_FORK);                                                                      \
-    }                                                                                        \
-    static void fn##_spawn(void **s)                                                         \
-    {                                                                                        \
-        (void)s;                                                                             \
-        fn(MPROC_SPAWN);                                                                     \
-    }                                                                                        \
-    static void fn##_forkserver(void **s)                                                    \
-    {                                                                                        \
-        (void)s;                                                                             \
-        fn(MPROC_FORKSERVER);                                                                \
-    }
-
 static void parent_killed_main(mproc_start_method m) { parent_killed(m, false); }
 static void parent_killed_thread(mproc_start_method m) { parent_killed(m, true); }
-
-PER_METHOD(exit_codes)
-PER_METHOD(args_round_trip)
-PER_METHOD(names_and_identity)
-PER_METHOD(nested_children)
-PER_METHOD(join_timeout_then_terminate)
-PER_METHOD(kill_gives_minus_nine)
-PER_METHOD(unknown_task)
-PER_METHOD(daemon_has_no_children)
-PER_METHOD(parent_killed_main)
-PER_METHOD(parent_killed_thread)
-PER_METHOD(exit_terminates_daemons_joins_others)
-PER_METHOD(many_cycles)
-PER_METHOD(exec_failure_is_reported)
 
 static void state_errors(void **state)
 {
@@ -654,11 +601,10 @@ static void active_children_and_cpus(void **state)
 }
 
 #ifndef _WIN32
-static void *idle_thread(void *arg)
+static void idle_thread(void *arg)
 {
     (void)arg;
     harness_sleep_ms(500); /* alive while the child is forked */
-    return NULL;
 }
 
 /* Captures what the library logs to stderr while fork-starting a child. */
@@ -696,34 +642,12 @@ static void fork_with_threads_warns(void **state)
     assert_rc(mproc_set_start_method(MPROC_FORK), MPROC_ENOTSUP);
 #else
     assert_string_equal(stderr_of_fork_start(), "");
-    pthread_t thread;
-    assert_int_equal(pthread_create(&thread, NULL, idle_thread, NULL), 0);
+    harness_thread *thread = harness_thread_start(idle_thread, NULL);
     const char *text = stderr_of_fork_start();
-    pthread_join(thread, NULL);
+    harness_thread_join(thread);
     assert_non_null(strstr(text, "[WARNING/MainProcess] fork() from a process with 2 threads"));
 #endif
 }
 
-static const struct CMUnitTest tests[] = {
-#define PM(fn) cmocka_unit_test(fn##_fork), cmocka_unit_test(fn##_spawn), cmocka_unit_test(fn##_forkserver)
-    PM(exit_codes),
-    PM(args_round_trip),
-    PM(names_and_identity),
-    PM(nested_children),
-    PM(join_timeout_then_terminate),
-    PM(kill_gives_minus_nine),
-    PM(unknown_task),
-    PM(daemon_has_no_children),
-    PM(parent_killed_main),
-    PM(parent_killed_thread),
-    PM(exit_terminates_daemons_joins_others),
-    PM(many_cycles),
-    PM(exec_failure_is_reported),
-    cmocka_unit_test(state_errors),
-    cmocka_unit_test(bad_input),
-    cmocka_unit_test(start_method_settings),
-    cmocka_unit_test(active_children_and_cpus),
-    cmocka_unit_test(fork_with_threads_warns),
-};
-
-HARNESS_MAIN(tests)
+#define HARNESS_CASES "cases/process.txt"
+#include "harness_main.h"

@@ -10,12 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#ifdef _WIN32
-#include <windows.h>
-#else
-#include <pthread.h>
-#endif
-
 /* A message: producer id, sequence number, then filler of a size that varies. */
 typedef struct {
     int32_t producer;
@@ -25,21 +19,6 @@ typedef struct {
 static size_t filler_of(int32_t seq)
 {
     return (size_t)(seq * 37) % 3000;
-}
-
-/* A pattern that depends on position and seed, to catch torn or mixed messages. */
-static void fill(uint8_t *p, size_t n, uint32_t seed)
-{
-    for (size_t i = 0; i < n; i++)
-        p[i] = (uint8_t)(seed * 31 + i * 7);
-}
-
-static bool filled(const uint8_t *p, size_t n, uint32_t seed)
-{
-    for (size_t i = 0; i < n; i++)
-        if (p[i] != (uint8_t)(seed * 31 + i * 7))
-            return false;
-    return true;
 }
 
 enum { PRODUCERS = 3, PER_PRODUCER = 1500, CONSUMERS = 2 };
@@ -269,11 +248,7 @@ static void queue_basics(void **state)
  * consumer in another thread. */
 static mproc_queue *stream_q;
 static int stream_result;
-#ifdef _WIN32
-static DWORD WINAPI stream_consumer(LPVOID arg)
-#else
-static void *stream_consumer(void *arg)
-#endif
+static void stream_consumer(void *arg)
 {
     (void)arg;
     stream_result = 0;
@@ -285,19 +260,13 @@ static void *stream_consumer(void *arg)
             stream_result = 1 + (int)i;
         mproc_bytes_free(&m);
     }
-    return 0;
 }
 
 static void messages_larger_than_the_ring(void **state)
 {
     (void)state;
     assert_ok(mproc_queue_create_opts(&stream_q, &(mproc_queue_opts){.ring_bytes = 8192}));
-#ifdef _WIN32
-    HANDLE t = CreateThread(NULL, 0, stream_consumer, NULL, 0, NULL);
-#else
-    pthread_t t;
-    pthread_create(&t, NULL, stream_consumer, NULL);
-#endif
+    harness_thread *t = harness_thread_start(stream_consumer, NULL);
     for (uint32_t i = 0; i < 4; i++) {
         size_t n = (size_t)(i + 1) * 300000 + i;
         uint8_t *buf = malloc(n);
@@ -305,12 +274,7 @@ static void messages_larger_than_the_ring(void **state)
         assert_ok(mproc_queue_put(stream_q, buf, n, 30000));
         free(buf);
     }
-#ifdef _WIN32
-    WaitForSingleObject(t, 60000);
-    CloseHandle(t);
-#else
-    pthread_join(t, NULL);
-#endif
+    harness_thread_join(t);
     assert_int_equal(stream_result, 0);
     mproc_queue_destroy(stream_q);
 }
@@ -360,11 +324,7 @@ typedef struct {
     int count, rc;
 } big_producer;
 
-#ifdef _WIN32
-static DWORD WINAPI put_big_ones(LPVOID arg)
-#else
-static void *put_big_ones(void *arg)
-#endif
+static void put_big_ones(void *arg)
 {
     big_producer *p = arg;
     uint8_t *buf = malloc(200000);
@@ -373,7 +333,6 @@ static void *put_big_ones(void *arg)
         p->rc = mproc_queue_put(p->q, buf, 200000, 30000);
     }
     free(buf);
-    return 0;
 }
 
 static void timeouts_mid_message_lose_nothing(void **state)
@@ -381,12 +340,7 @@ static void timeouts_mid_message_lose_nothing(void **state)
     (void)state;
     big_producer prod = {NULL, 30, 0};
     assert_ok(mproc_queue_create_opts(&prod.q, &(mproc_queue_opts){.ring_bytes = 65536}));
-#ifdef _WIN32
-    HANDLE t = CreateThread(NULL, 0, put_big_ones, &prod, 0, NULL);
-#else
-    pthread_t t;
-    pthread_create(&t, NULL, put_big_ones, &prod);
-#endif
+    harness_thread *t = harness_thread_start(put_big_ones, &prod);
     int got = 0, empty = 0;
     int64_t deadline = harness_now_ms() + 60000;
     while (got < prod.count && harness_now_ms() < deadline) {
@@ -402,12 +356,7 @@ static void timeouts_mid_message_lose_nothing(void **state)
         mproc_bytes_free(&m);
         got++;
     }
-#ifdef _WIN32
-    WaitForSingleObject(t, 60000);
-    CloseHandle(t);
-#else
-    pthread_join(t, NULL);
-#endif
+    harness_thread_join(t);
     assert_int_equal(prod.rc, 0);
     assert_int_equal(got, prod.count);
     assert_true(empty > 0);
@@ -619,22 +568,5 @@ static void joinable_queue(mproc_start_method method)
     mproc_queue_destroy(q);
 }
 
-HARNESS_PER_METHOD(many_producers_and_consumers)
-HARNESS_PER_METHOD(child_puts_then_exits_unread)
-HARNESS_PER_METHOD(producer_killed_mid_put)
-HARNESS_PER_METHOD(consumer_killed_mid_get)
-HARNESS_PER_METHOD(joinable_queue)
-
-static const struct CMUnitTest tests[] = {
-    cmocka_unit_test(queue_basics),
-    cmocka_unit_test(messages_larger_than_the_ring),
-    cmocka_unit_test(full_ring_keeps_messages_when_memory_is_given_back),
-    cmocka_unit_test(timeouts_mid_message_lose_nothing),
-    HARNESS_PM(many_producers_and_consumers),
-    HARNESS_PM(child_puts_then_exits_unread),
-    HARNESS_PM(producer_killed_mid_put),
-    HARNESS_PM(consumer_killed_mid_get),
-    HARNESS_PM(joinable_queue),
-};
-
-HARNESS_MAIN(tests)
+#define HARNESS_CASES "cases/queue.txt"
+#include "harness_main.h"

@@ -26,7 +26,7 @@ static int run_helper(const char *const *argv, mproc_run_opts opts, mproc_run_re
     return mproc_run(argv, &opts, r);
 }
 
-static void assert_text(const mproc_bytes *b, const char *want)
+static void assert_output(const mproc_bytes *b, const char *want)
 {
     if (b->len != strlen(want) || memcmp(b->data, want, b->len) != 0)
         fail_msg("got \"%.*s\", wanted \"%s\"", (int)b->len, (const char *)b->data, want);
@@ -41,9 +41,9 @@ static void run_captures_arguments_both_ways(void **state)
     mproc_run_result r;
     assert_ok(run_helper(argv, (mproc_run_opts){0}, &r));
     assert_int_equal(r.returncode, 0);
-    assert_text(&r.out, "[plain]\n[two words]\n[]\n[say \"hi\"]\n[tail\\]\n[a dir\\]\n"
-                        "[back\\\\slash\"quote]\n[ünï cødé 中文]\n[\t]\n");
-    assert_text(&r.err, "");
+    assert_output(&r.out, "[plain]\n[two words]\n[]\n[say \"hi\"]\n[tail\\]\n[a dir\\]\n"
+                  "[back\\\\slash\"quote]\n[ünï cødé 中文]\n[\t]\n");
+    assert_output(&r.err, "");
     mproc_run_result_free(&r);
 }
 
@@ -63,8 +63,8 @@ static void run_exit_code_and_check(void **state)
     const char *ok[] = {HELPER, "both", NULL};
     assert_ok(run_helper(ok, (mproc_run_opts){.check = true}, &r));
     assert_ok(mproc_run_check_returncode(&r));
-    assert_text(&r.out, "out\n");
-    assert_text(&r.err, "err\n");
+    assert_output(&r.out, "out\n");
+    assert_output(&r.err, "err\n");
     mproc_run_result_free(&r);
 }
 
@@ -88,7 +88,7 @@ static void run_timeout_kills_and_keeps_output(void **state)
     int64_t start = harness_now_ms();
     assert_rc(run_helper(argv, (mproc_run_opts){.timeout_ms = 1500}, &r), MPROC_ETIMEDOUT);
     assert_true(harness_now_ms() - start < 25000);
-    assert_text(&r.out, "started\n");
+    assert_output(&r.out, "started\n");
     assert_int_equal(r.returncode, -9);
     mproc_run_result_free(&r);
 }
@@ -126,15 +126,15 @@ static void stderr_merged_or_discarded(void **state)
                         &(mproc_run_opts){.popen_opts = {.stdout_mode = MPROC_STDIO_PIPE,
                                                     .stderr_mode = MPROC_STDIO_STDOUT}},
                         &r));
-    assert_text(&r.out, "out\nerr\n");
-    assert_text(&r.err, "");
+    assert_output(&r.out, "out\nerr\n");
+    assert_output(&r.err, "");
     mproc_run_result_free(&r);
     assert_ok(mproc_run(argv,
                         &(mproc_run_opts){.popen_opts = {.stdout_mode = MPROC_STDIO_DEVNULL,
                                                     .stderr_mode = MPROC_STDIO_PIPE}},
                         &r));
-    assert_text(&r.out, "");
-    assert_text(&r.err, "err\n");
+    assert_output(&r.out, "");
+    assert_output(&r.err, "err\n");
     mproc_run_result_free(&r);
 }
 
@@ -163,10 +163,10 @@ static void cwd_is_used(void **state)
     const char *argv[] = {helper, "exists", slash + 1, NULL};
     mproc_run_result r;
     assert_ok(run_helper(argv, (mproc_run_opts){.popen_opts.cwd = dir}, &r));
-    assert_text(&r.out, "yes\n");
+    assert_output(&r.out, "yes\n");
     mproc_run_result_free(&r);
     assert_ok(run_helper(argv, (mproc_run_opts){0}, &r));
-    assert_text(&r.out, "no\n");
+    assert_output(&r.out, "no\n");
     mproc_run_result_free(&r);
     remove(path);
 }
@@ -180,24 +180,24 @@ static void environment_modes(void **state)
     const char *get_path[] = {HELPER, "env", "PATH", NULL};
     mproc_run_result r;
     assert_ok(run_helper(get_a, (mproc_run_opts){0}, &r));
-    assert_text(&r.out, "(unset)\n");
+    assert_output(&r.out, "(unset)\n");
     mproc_run_result_free(&r);
     mproc_run_opts extend = {.popen_opts = {.env_mode = MPROC_ENV_EXTEND, .env = env}};
     assert_ok(run_helper(get_a, extend, &r));
-    assert_text(&r.out, "set here\n");
+    assert_output(&r.out, "set here\n");
     mproc_run_result_free(&r);
     assert_ok(run_helper(get_u, extend, &r));
-    assert_text(&r.out, "ünï\n");
+    assert_output(&r.out, "ünï\n");
     mproc_run_result_free(&r);
     assert_ok(run_helper(get_path, extend, &r));
     assert_string_not_equal((const char *)r.out.data, "(unset)\n"); /* kept */
     mproc_run_result_free(&r);
     mproc_run_opts replace = {.popen_opts = {.env_mode = MPROC_ENV_REPLACE, .env = env}};
     assert_ok(run_helper(get_a, replace, &r));
-    assert_text(&r.out, "set here\n");
+    assert_output(&r.out, "set here\n");
     mproc_run_result_free(&r);
     assert_ok(run_helper(get_path, replace, &r));
-    assert_text(&r.out, "(unset)\n"); /* replaced */
+    assert_output(&r.out, "(unset)\n"); /* replaced */
     mproc_run_result_free(&r);
     const char *bad_env[] = {"NO_EQUALS_SIGN", NULL};
     assert_rc(run_helper(get_a,
@@ -300,7 +300,7 @@ static void communicate_timeout_then_kill(void **state)
     assert_rc(mproc_popen_communicate(p, NULL, 0, &out, NULL, 1000), MPROC_ETIMEDOUT);
     assert_ok(mproc_popen_kill(p)); /* Python: proc.kill(); outs, errs = proc.communicate() */
     assert_ok(mproc_popen_communicate(p, NULL, 0, &out, NULL, 10000));
-    assert_text(&out, "started\n"); /* nothing lost across the two calls */
+    assert_output(&out, "started\n"); /* nothing lost across the two calls */
     mproc_bytes_free(&out);
     int code;
     assert_ok(mproc_popen_returncode(p, &code));
@@ -321,7 +321,8 @@ static void pipeline_of_two(void **state)
                                                     .stdout_mode = MPROC_STDIO_PIPE}));
     mproc_bytes out = {0};
     assert_ok(mproc_popen_communicate(p2, NULL, 0, &out, NULL, 20000));
-    assert_text(&out, "7\n17\n27\n37\n47\n57\n67\n70\n71\n72\n73\n74\n75\n76\n77\n78\n79\n87\n97\n");
+    assert_output(&out,
+                  "7\n17\n27\n37\n47\n57\n67\n70\n71\n72\n73\n74\n75\n76\n77\n78\n79\n87\n97\n");
     mproc_bytes_free(&out);
     int code;
     assert_ok(mproc_popen_wait(p1, 10000, &code));
@@ -421,23 +422,5 @@ static void bad_input(void **state)
     mproc_run_result_free(NULL);
 }
 
-static const struct CMUnitTest tests[] = {
-    cmocka_unit_test(run_captures_arguments_both_ways),
-    cmocka_unit_test(run_exit_code_and_check),
-    cmocka_unit_test(run_feeds_input),
-    cmocka_unit_test(run_timeout_kills_and_keeps_output),
-    cmocka_unit_test(start_errors_are_reported_at_start),
-    cmocka_unit_test(stderr_merged_or_discarded),
-    cmocka_unit_test(cwd_is_used),
-    cmocka_unit_test(environment_modes),
-    cmocka_unit_test(popen_write_read_close),
-    cmocka_unit_test(writing_to_a_gone_reader_is_an_error),
-    cmocka_unit_test(communicate_large_output_on_both_pipes),
-    cmocka_unit_test(communicate_timeout_then_kill),
-    cmocka_unit_test(pipeline_of_two),
-    cmocka_unit_test(terminate_and_kill_codes),
-    cmocka_unit_test(batch_files_are_refused_on_windows),
-    cmocka_unit_test(bad_input),
-};
-
-HARNESS_MAIN(tests)
+#define HARNESS_CASES "cases/subprocess.txt"
+#include "harness_main.h"

@@ -13,63 +13,11 @@
 #ifdef _WIN32
 #include <windows.h>
 #else
-#include <pthread.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #endif
 
 /* ---- helpers -------------------------------------------------------------------------------- */
-
-/* Runs a function on another thread of this process; join_thread waits for it. */
-typedef struct {
-    void (*fn)(void *);
-    void *arg;
-} call;
-static call calls[8];
-static int next_call;
-
-#ifdef _WIN32
-typedef HANDLE thread_t;
-static DWORD WINAPI trampoline(LPVOID p)
-{
-    call *c = p;
-    c->fn(c->arg);
-    return 0;
-}
-static thread_t run_thread(void (*fn)(void *), void *arg)
-{
-    call *c = &calls[next_call++ % 8];
-    c->fn = fn;
-    c->arg = arg;
-    return CreateThread(NULL, 0, trampoline, c, 0, NULL);
-}
-static void join_thread(thread_t t)
-{
-    WaitForSingleObject(t, 60000);
-    CloseHandle(t);
-}
-#else
-typedef pthread_t thread_t;
-static void *trampoline(void *p)
-{
-    call *c = p;
-    c->fn(c->arg);
-    return NULL;
-}
-static thread_t run_thread(void (*fn)(void *), void *arg)
-{
-    call *c = &calls[next_call++ % 8];
-    c->fn = fn;
-    c->arg = arg;
-    pthread_t t;
-    pthread_create(&t, NULL, trampoline, c);
-    return t;
-}
-static void join_thread(thread_t t)
-{
-    pthread_join(t, NULL);
-}
-#endif
 
 /* ---- tasks ---------------------------------------------------------------------------------- */
 
@@ -307,7 +255,7 @@ static void rlock_recursion(void **state)
     assert_ok(mproc_rlock_create(&shared_rlock));
     assert_ok(mproc_rlock_acquire(shared_rlock, 0));
     assert_ok(mproc_rlock_acquire(shared_rlock, 0));
-    join_thread(run_thread(try_rlock_from_other_thread, NULL));
+    harness_thread_join(harness_thread_start(try_rlock_from_other_thread, NULL));
     assert_int_equal(other_thread_rc[0], MPROC_ESTATE);
     assert_int_equal(other_thread_rc[1], MPROC_ETIMEDOUT);
     assert_ok(mproc_rlock_release(shared_rlock));
@@ -550,9 +498,9 @@ static void barrier_in_one_process(void **state)
                                    &(mproc_barrier_opts){.parties = 2, .action = "count_action"}));
     assert_int_equal(mproc_barrier_parties(shared_barrier), 2);
     for (int round = 0; round < 3; round++) {
-        thread_t t = run_thread(wait_on_barrier, (void *)(intptr_t)30000);
+        harness_thread *t = harness_thread_start(wait_on_barrier, (void *)(intptr_t)30000);
         int mine = mproc_barrier_wait(shared_barrier, 30000);
-        join_thread(t);
+        harness_thread_join(t);
         assert_true(mine == 0 || mine == 1);
         assert_int_equal(mine + barrier_rc, 1); /* the two got 0 and 1 */
     }
@@ -568,18 +516,18 @@ static void barrier_in_one_process(void **state)
     assert_int_equal(mproc_barrier_broken(shared_barrier), 0);
 
     /* abort reaches a waiter; reset reaches a waiter too and leaves it usable */
-    thread_t t = run_thread(wait_on_barrier, (void *)(intptr_t)30000);
+    harness_thread *t = harness_thread_start(wait_on_barrier, (void *)(intptr_t)30000);
     while (mproc_barrier_n_waiting(shared_barrier) != 1)
         harness_sleep_ms(1);
     assert_ok(mproc_barrier_abort(shared_barrier));
-    join_thread(t);
+    harness_thread_join(t);
     assert_int_equal(barrier_rc, MPROC_EBROKEN);
     assert_ok(mproc_barrier_reset(shared_barrier));
-    t = run_thread(wait_on_barrier, (void *)(intptr_t)30000);
+    t = harness_thread_start(wait_on_barrier, (void *)(intptr_t)30000);
     while (mproc_barrier_n_waiting(shared_barrier) != 1)
         harness_sleep_ms(1);
     assert_ok(mproc_barrier_reset(shared_barrier));
-    join_thread(t);
+    harness_thread_join(t);
     assert_int_equal(barrier_rc, MPROC_EBROKEN);
     assert_int_equal(mproc_barrier_broken(shared_barrier), 0);
     mproc_barrier_destroy(shared_barrier);
@@ -957,36 +905,5 @@ static void handles_bad_input(void **state)
     mproc_value_destroy(v);
 }
 
-HARNESS_PER_METHOD(lock_excludes_processes)
-HARNESS_PER_METHOD(lock_holder_killed_plain)
-HARNESS_PER_METHOD(rlock_holder_killed)
-HARNESS_PER_METHOD(semaphore_admits_three)
-HARNESS_PER_METHOD(event_ping_pong)
-HARNESS_PER_METHOD(condition_between_processes)
-HARNESS_PER_METHOD(barrier_between_processes)
-HARNESS_PER_METHOD(shm_to_child)
-HARNESS_PER_METHOD(shm_creator_killed)
-HARNESS_PER_METHOD(shm_sole_user_killed)
-
-static const struct CMUnitTest tests[] = {
-    cmocka_unit_test(lock_basics),
-    cmocka_unit_test(rlock_recursion),
-    cmocka_unit_test(semaphore_counts),
-    cmocka_unit_test(condition_in_one_process),
-    cmocka_unit_test(barrier_in_one_process),
-    cmocka_unit_test(value_types_and_ranges),
-    cmocka_unit_test(shm_named_semantics),
-    cmocka_unit_test(handles_bad_input),
-    HARNESS_PM(lock_excludes_processes),
-    HARNESS_PM(lock_holder_killed_plain),
-    HARNESS_PM(rlock_holder_killed),
-    HARNESS_PM(semaphore_admits_three),
-    HARNESS_PM(event_ping_pong),
-    HARNESS_PM(condition_between_processes),
-    HARNESS_PM(barrier_between_processes),
-    HARNESS_PM(shm_to_child),
-    HARNESS_PM(shm_creator_killed),
-    HARNESS_PM(shm_sole_user_killed),
-};
-
-HARNESS_MAIN(tests)
+#define HARNESS_CASES "cases/sync.txt"
+#include "harness_main.h"
