@@ -24,7 +24,8 @@
 #endif
 
 
-mproc_process *harness_start(mproc_start_method method, const char *target, mproc_pack *args)
+mproc_process *harness_start(mproc_start_method method, const char *target,
+                             const mproc_pack *args)
 {
     mproc_context *ctx;
     if (!mproc_start_method_available(method)) {

@@ -347,6 +347,143 @@ static void win_quoting_rules(void **state)
     mproc__buf_free(&line);
 }
 
+/* ---- one call builds, one call reads (mproc/values.h) ------------------------------------ */
+
+static void values_round_trip(void **state)
+{
+    (void)state;
+    mproc_pack *p;
+    assert_ok(mproc_pack_create(&p));
+    mproc_lock *lock;
+    assert_ok(mproc_lock_create(&lock));
+    unsigned char small = 200;
+    size_t size = 12345;
+    bool yes = true;
+    float half = 0.5f;
+    assert_ok(MPROC_PACK(p, 1, -2LL, 3.5, "four", MPROC_BYTES("ab", 2), small, size, yes, half,
+                         lock, MPROC_ARGS(7, "x")));
+    assert_int_equal(mproc_pack_count(p), 11);
+    mproc_bytes bytes;
+    assert_ok(mproc_pack_view(p, &bytes));
+    int i;
+    long long ll;
+    double d;
+    const char *s;
+    mproc_bytes b;
+    unsigned char c;
+    size_t z;
+    bool flag;
+    float f;
+    mproc_lock *lock2;
+    mproc_unpacker inner;
+    assert_ok(MPROC_UNPACK(&bytes, &i, &ll, &d, &s, &b, &c, &z, &flag, &f, &lock2, &inner));
+    assert_int_equal(i, 1);
+    assert_int_equal(ll, -2);
+    assert_true(d == 3.5);
+    assert_string_equal(s, "four");
+    assert_int_equal(b.len, 2);
+    assert_memory_equal(b.data, "ab", 2);
+    assert_int_equal(c, 200);
+    assert_int_equal(z, 12345);
+    assert_true(flag);
+    assert_true(f == 0.5f);
+    /* The lock came back as a handle of its own, to the same lock. */
+    assert_ok(mproc_lock_acquire(lock, 0));
+    assert_int_equal(mproc_lock_locked(lock2), 1);
+    assert_ok(mproc_lock_release(lock2));
+    mproc_lock_destroy(lock2);
+    /* The nested literal is a nested pack. */
+    int64_t seven;
+    const char *x;
+    mproc_bytes nested = {(void *)inner.data, inner.len};
+    assert_ok(MPROC_UNPACK(&nested, &seven, &x));
+    assert_int_equal(seven, 7);
+    assert_string_equal(x, "x");
+    /* NULL skips a field; an mproc_arg takes any field but an object. */
+    mproc_arg any;
+    assert_ok(MPROC_UNPACK(&bytes, NULL, NULL, NULL, &any, NULL, NULL, NULL, NULL, NULL, NULL,
+                           NULL));
+    assert_int_equal(any.type, MPROC_FIELD_STR);
+    assert_string_equal(any.as.str, "four");
+    mproc_pack_destroy(p);
+    mproc_lock_destroy(lock);
+}
+
+static void values_refused(void **state)
+{
+    (void)state;
+    mproc_pack *p;
+    assert_ok(mproc_pack_create(&p));
+    /* Nothing is appended by a call that fails. */
+    const char *none = NULL;
+    assert_rc(MPROC_PACK(p, 1, none), MPROC_EINVAL);
+    assert_rc(MPROC_PACK(p, 1, 18446744073709551615ULL), MPROC_ETOOBIG);
+    assert_int_equal(mproc_pack_count(p), 0);
+    mproc_lock *lock;
+    assert_ok(mproc_lock_create(&lock));
+    assert_ok(MPROC_PACK(p, 300, lock, "s"));
+    mproc_bytes bytes;
+    assert_ok(mproc_pack_view(p, &bytes));
+    int64_t n;
+    mproc_lock *got = NULL;
+    const char *s;
+    double d;
+    signed char tiny;
+    /* Wrong type, too few and too many destinations, out of range. */
+    assert_rc(MPROC_UNPACK(&bytes, &d, &got, &s), MPROC_ETYPE);
+    assert_rc(MPROC_UNPACK(&bytes, &n, &got), MPROC_EINVAL);
+    assert_null(got); /* opened, then closed again: the call failed */
+    assert_rc(MPROC_UNPACK(&bytes, &n, &got, &s, &s), MPROC_EINVAL);
+    assert_null(got);
+    assert_rc(MPROC_UNPACK(&bytes, &tiny, &got, &s), MPROC_ETOOBIG);
+    assert_rc(MPROC_UNPACK(&bytes, &n, &s, &s), MPROC_ETYPE);
+    mproc_sem *sem = NULL;
+    /* An object of another kind is refused by its typed open. */
+    assert_rc(MPROC_UNPACK(&bytes, &n, &sem, &s), MPROC_ETYPE);
+    assert_null(sem);
+    mproc_arg any;
+    assert_rc(MPROC_UNPACK(&bytes, NULL, &any, NULL), MPROC_ETYPE);
+    /* Corrupt or missing input. */
+    mproc_bytes cut = {bytes.data, bytes.len - 1};
+    assert_rc(MPROC_UNPACK(&cut, &n, &got, &s), MPROC_EINVAL);
+    assert_null(got);
+    assert_rc(MPROC_UNPACK(NULL, &n), MPROC_EINVAL);
+    mproc_bytes empty = {NULL, 0};
+    assert_rc(MPROC_UNPACK(&empty, &n), MPROC_EINVAL);
+    /* A literal is read-only: it has no bytes of its own to view, nor can it grow. */
+    assert_rc(mproc_pack_view(MPROC_ARGS(1), &bytes), MPROC_EINVAL);
+    assert_rc(mproc_pack_i64((mproc_pack *)MPROC_ARGS(1), 2), MPROC_EINVAL);
+    assert_int_equal(mproc_pack_count(MPROC_ARGS(1, 2, 3)), 3);
+    mproc_pack_destroy(p);
+    mproc_lock_destroy(lock);
+}
+
+MPROC_TASK(values_child_reads, in, out)
+{
+    (void)out;
+    const char *who;
+    int64_t n;
+    mproc_event *done;
+    if (MPROC_UNPACK(in, &who, &n, &done))
+        return 2;
+    int rc = strcmp(who, "bob") == 0 && n == 42 ? mproc_event_set(done) : 3;
+    mproc_event_destroy(done);
+    return rc;
+}
+
+/* A pack literal as a Process's args: read once at create, nothing to destroy. */
+static void values_literal_as_process_args(mproc_start_method method)
+{
+    mproc_event *done;
+    assert_ok(mproc_event_create(&done));
+    mproc_process *p = harness_start(method, "values_child_reads", MPROC_ARGS("bob", 42, done));
+    if (p) {
+        assert_int_equal(harness_join_code(p), 0);
+        assert_ok(mproc_event_wait(done, 0));
+    }
+    mproc_event_destroy(done);
+}
+
 #ifdef _WIN32
 #include <windows.h>
 static const char *const hard_args[] = {"", " ", "a\"b", "\"", "\\", "a\\", "a b\\",

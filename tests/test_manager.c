@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "platform.h"
+#include "modules/modules.h" /* the core's listen, accept and connect */
 
 #ifdef _WIN32
 #include <winsock2.h>
@@ -2009,12 +2009,12 @@ static void proper_client_works(const char *address, int64_t x)
     mproc_manager_destroy(c);
 }
 
-static mpp_listener *fake_listener;
+static mproc__listener *fake_listener;
 static void fake_server_says_garbage(void *arg)
 {
     (void)arg;
     mpp_conn *c = NULL;
-    thread_rc[0] = mpp_accept(fake_listener, 10000, &c);
+    thread_rc[0] = mproc__accept(fake_listener, 10000, &c);
     if (thread_rc[0] == 0) {
         uint8_t junk[64];
         for (int i = 0; i < 64; i++)
@@ -2044,7 +2044,7 @@ static void garbage_client(void **state)
 
     /* 1. random garbage: the server hangs up */
     mpp_conn *raw;
-    assert_ok(mpp_connect(address, 5000, &raw));
+    assert_ok(mproc__connect(address, 5000, &raw));
     send_raw(raw, buf, sizeof buf);
     if (!closed_within(raw, 15000))
         fail_msg("%s", "the server kept a connection that sent 4 KiB of garbage open for 15 s");
@@ -2053,7 +2053,7 @@ static void garbage_client(void **state)
 
     /* 2. a length prefix of 4 GiB: not allocated, not waited for while others work */
     static const uint8_t huge[4] = {0xff, 0xff, 0xff, 0xff};
-    assert_ok(mpp_connect(address, 5000, &raw));
+    assert_ok(mproc__connect(address, 5000, &raw));
     read_some(raw, buf + 2048, 512, 300);
     send_raw(raw, huge, 4);
     send_raw(raw, buf, 64);
@@ -2065,7 +2065,7 @@ static void garbage_client(void **state)
 
     /* 3. a truncated frame, then gone */
     static const uint8_t hundred[4] = {100, 0, 0, 0};
-    assert_ok(mpp_connect(address, 5000, &raw));
+    assert_ok(mproc__connect(address, 5000, &raw));
     send_raw(raw, hundred, 4);
     send_raw(raw, buf, 10);
     mpp_conn_close(raw);
@@ -2073,7 +2073,7 @@ static void garbage_client(void **state)
 
     /* 4. an answer of the right shape but wrong: read the challenge, answer with a
      * corrupted copy of it as if it were a digest */
-    assert_ok(mpp_connect(address, 5000, &raw));
+    assert_ok(mproc__connect(address, 5000, &raw));
     uint8_t challenge[512];
     size_t n = read_some(raw, challenge, sizeof challenge, 2000);
     if (n > 0) {
@@ -2090,9 +2090,9 @@ static void garbage_client(void **state)
 
     /* 5. many that connect and leave at once, and one that says nothing */
     mpp_conn *quiet;
-    assert_ok(mpp_connect(address, 5000, &quiet));
+    assert_ok(mproc__connect(address, 5000, &quiet));
     for (int i = 0; i < 50; i++) {
-        assert_ok(mpp_connect(address, 5000, &raw));
+        assert_ok(mproc__connect(address, 5000, &raw));
         mpp_conn_close(raw);
     }
     proper_client_works(address, 7);
@@ -2101,7 +2101,7 @@ static void garbage_client(void **state)
 
     /* The other way round: a client of a server that is not one fails, in bounded time. */
     char fake[256];
-    assert_ok(mpp_listen("127.0.0.1:0", &fake_listener, fake, sizeof fake));
+    assert_ok(mproc__listen("127.0.0.1:0", &fake_listener, fake, sizeof fake));
     mproc_manager *c = NULL;
     int64_t t0 = harness_now_ms();
     int rc = mproc_manager_connect(&c, &(mproc_manager_opts){.address = fake, .authkey = KEY_A,
@@ -2114,7 +2114,7 @@ static void garbage_client(void **state)
     assert_null(c);
     /* (that connection may still wait in the backlog: take it away) */
     mpp_conn *pending = NULL;
-    if (mpp_accept(fake_listener, 200, &pending) == 0)
+    if (mproc__accept(fake_listener, 200, &pending) == 0)
         mpp_conn_close(pending);
     harness_thread *t = harness_thread_start(fake_server_says_garbage, NULL);
     t0 = harness_now_ms();
@@ -2128,7 +2128,7 @@ static void garbage_client(void **state)
         fail_msg("connecting to a server that says garbage: %s after %lld ms", mproc_errname(rc),
                  (long long)took);
     assert_null(c);
-    mpp_listener_close(fake_listener);
+    mproc__listener_close(fake_listener);
     /* nobody there any more */
     rc = mproc_manager_connect(&c, &(mproc_manager_opts){.address = fake, .authkey = KEY_A,
                                                          .authkey_len = sizeof KEY_A - 1,

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "platform.h"
+#include "modules/modules.h" /* the core's listen, accept and connect */
 
 #if defined(__linux__)
 #include <stddef.h>
@@ -57,7 +57,7 @@ static int recv_all(mpp_conn *c, void *buf, size_t len, int64_t ms)
 static int client_exchange(const char *address, size_t size)
 {
     mpp_conn *c;
-    int rc = mpp_connect(address, 10000, &c);
+    int rc = mproc__connect(address, 10000, &c);
     if (rc)
         return rc;
     uint8_t *buf = malloc(size);
@@ -79,10 +79,10 @@ static int client_exchange(const char *address, size_t size)
 }
 
 /* The server side: accepts one client and answers its size bytes with size of its own. */
-static void serve_exchange(mpp_listener *l, size_t size)
+static void serve_exchange(mproc__listener *l, size_t size)
 {
     mpp_conn *c;
-    assert_ok(mpp_accept(l, 20000, &c));
+    assert_ok(mproc__accept(l, 20000, &c));
     uint8_t *buf = malloc(size);
     assert_non_null(buf);
     assert_ok(recv_all(c, buf, size, 60000));
@@ -136,11 +136,11 @@ static void local_name(char *buf, size_t size, const char *tag)
 }
 
 /* Connects a client to l and accepts it: the two ends of one connection. */
-static void connected_pair(mpp_listener *l, const char *address, mpp_conn **client,
+static void connected_pair(mproc__listener *l, const char *address, mpp_conn **client,
                            mpp_conn **server)
 {
-    assert_ok(mpp_connect(address, 10000, client));
-    assert_ok(mpp_accept(l, 10000, server));
+    assert_ok(mproc__connect(address, 10000, client));
+    assert_ok(mproc__accept(l, 10000, server));
 }
 
 /* ---- cases ---------------------------------------------------------------------------------- */
@@ -148,9 +148,9 @@ static void connected_pair(mpp_listener *l, const char *address, mpp_conn **clie
 static void tcp_echo(void **state)
 {
     (void)state;
-    mpp_listener *l;
+    mproc__listener *l;
     char bound[128];
-    assert_ok(mpp_listen("127.0.0.1:0", &l, bound, sizeof bound));
+    assert_ok(mproc__listen("127.0.0.1:0", &l, bound, sizeof bound));
     assert_true(strncmp(bound, "127.0.0.1:", 10) == 0);
     port_of(bound);
     exchange e = {bound, ECHO_SIZE, -100};
@@ -158,7 +158,7 @@ static void tcp_echo(void **state)
     serve_exchange(l, ECHO_SIZE);
     harness_thread_join(t);
     assert_rc(e.rc, 0);
-    mpp_listener_close(l);
+    mproc__listener_close(l);
 }
 
 static void local_echo(void **state)
@@ -166,8 +166,8 @@ static void local_echo(void **state)
     (void)state;
     char address[96], bound[128];
     local_name(address, sizeof address, "echo");
-    mpp_listener *l;
-    assert_ok(mpp_listen(address, &l, bound, sizeof bound));
+    mproc__listener *l;
+    assert_ok(mproc__listen(address, &l, bound, sizeof bound));
     assert_string_equal(bound, address);
     /* a client in another process */
     mproc_pack *args;
@@ -184,28 +184,28 @@ static void local_echo(void **state)
     serve_exchange(l, ECHO_SIZE);
     harness_thread_join(t);
     assert_rc(e.rc, 0);
-    mpp_listener_close(l);
+    mproc__listener_close(l);
 }
 
 static void connect_refused_is_closed(void **state)
 {
     (void)state;
-    mpp_listener *l;
+    mproc__listener *l;
     char bound[128];
     mpp_conn *c = NULL;
-    assert_ok(mpp_listen("127.0.0.1:0", &l, bound, sizeof bound));
-    mpp_listener_close(l);
-    assert_rc(mpp_connect(bound, 10000, &c), MPROC_ECLOSED);
+    assert_ok(mproc__listen("127.0.0.1:0", &l, bound, sizeof bound));
+    mproc__listener_close(l);
+    assert_rc(mproc__connect(bound, 10000, &c), MPROC_ECLOSED);
     assert_null(c);
     char address[96];
     local_name(address, sizeof address, "nobody");
-    assert_rc(mpp_connect(address, 5000, &c), MPROC_ECLOSED);
+    assert_rc(mproc__connect(address, 5000, &c), MPROC_ECLOSED);
     assert_null(c);
     /* a local listener that was closed */
     local_name(address, sizeof address, "closed");
-    assert_ok(mpp_listen(address, &l, NULL, 0));
-    mpp_listener_close(l);
-    assert_rc(mpp_connect(address, 5000, &c), MPROC_ECLOSED);
+    assert_ok(mproc__listen(address, &l, NULL, 0));
+    mproc__listener_close(l);
+    assert_rc(mproc__connect(address, 5000, &c), MPROC_ECLOSED);
     assert_null(c);
 }
 
@@ -216,32 +216,32 @@ static void accept_times_out(void **state)
     local_name(address, sizeof address, "accept");
     const char *addresses[] = {"127.0.0.1:0", address};
     for (int i = 0; i < 2; i++) {
-        mpp_listener *l;
+        mproc__listener *l;
         mpp_conn *c = NULL;
-        assert_ok(mpp_listen(addresses[i], &l, NULL, 0));
-        assert_rc(mpp_accept(l, 0, &c), MPROC_ETIMEDOUT);
+        assert_ok(mproc__listen(addresses[i], &l, NULL, 0));
+        assert_rc(mproc__accept(l, 0, &c), MPROC_ETIMEDOUT);
         int64_t start = mpp_monotonic_ms();
-        assert_rc(mpp_accept(l, 300, &c), MPROC_ETIMEDOUT);
+        assert_rc(mproc__accept(l, 300, &c), MPROC_ETIMEDOUT);
         int64_t took = mpp_monotonic_ms() - start;
         assert_true(took >= 250);
         assert_true(took < 10000);
         assert_null(c);
         /* still usable after timing out */
         char bound[128];
-        mpp_listener_close(l);
-        assert_ok(mpp_listen(addresses[i], &l, bound, sizeof bound));
+        mproc__listener_close(l);
+        assert_ok(mproc__listen(addresses[i], &l, bound, sizeof bound));
         mpp_conn *a, *b;
         connected_pair(l, bound, &a, &b);
-        assert_rc(mpp_accept(l, 50, &c), MPROC_ETIMEDOUT);
+        assert_rc(mproc__accept(l, 50, &c), MPROC_ETIMEDOUT);
         assert_ok(send_all(a, "x", 1, 5000));
         char ch = 0;
         assert_ok(recv_all(b, &ch, 1, 5000));
         assert_int_equal(ch, 'x');
         mpp_conn_close(a);
         mpp_conn_close(b);
-        mpp_listener_close(l);
+        mproc__listener_close(l);
     }
-    assert_rc(mpp_accept(NULL, 0, &(mpp_conn *){NULL}), MPROC_EINVAL);
+    assert_rc(mproc__accept(NULL, 0, &(mpp_conn *){NULL}), MPROC_EINVAL);
 }
 
 static void malformed_addresses(void **state)
@@ -252,40 +252,40 @@ static void malformed_addresses(void **state)
                          "127.0.0.1:12a", "127.0.0.1: 80", "::1:80", "[::1:80", "::1]:80",
                          "[]:80", "bad host:80", "local:", "local:a/b", "local:a\\b"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        mpp_listener *l = NULL;
+        mproc__listener *l = NULL;
         mpp_conn *c = NULL;
-        int rc = mpp_listen(bad[i], &l, NULL, 0);
+        int rc = mproc__listen(bad[i], &l, NULL, 0);
         if (rc != MPROC_EINVAL)
-            fail_msg("mpp_listen(\"%s\") gave %s", bad[i], mproc_errname(rc));
-        rc = mpp_connect(bad[i], 1000, &c);
+            fail_msg("mproc__listen(\"%s\") gave %s", bad[i], mproc_errname(rc));
+        rc = mproc__connect(bad[i], 1000, &c);
         if (rc != MPROC_EINVAL)
-            fail_msg("mpp_connect(\"%s\") gave %s", bad[i], mproc_errname(rc));
+            fail_msg("mproc__connect(\"%s\") gave %s", bad[i], mproc_errname(rc));
         assert_null(l);
         assert_null(c);
         assert_int_equal(mproc_last_os_error(), 0);
     }
-    mpp_listener *l;
+    mproc__listener *l;
     mpp_conn *c;
-    assert_rc(mpp_listen(NULL, &l, NULL, 0), MPROC_EINVAL);
-    assert_rc(mpp_connect(NULL, 1000, &c), MPROC_EINVAL);
-    assert_rc(mpp_listen("127.0.0.1:0", NULL, NULL, 0), MPROC_EINVAL);
-    assert_rc(mpp_connect("127.0.0.1:1", 1000, NULL), MPROC_EINVAL);
+    assert_rc(mproc__listen(NULL, &l, NULL, 0), MPROC_EINVAL);
+    assert_rc(mproc__connect(NULL, 1000, &c), MPROC_EINVAL);
+    assert_rc(mproc__listen("127.0.0.1:0", NULL, NULL, 0), MPROC_EINVAL);
+    assert_rc(mproc__connect("127.0.0.1:1", 1000, NULL), MPROC_EINVAL);
     /* bound too small for the address: refused, nothing left listening */
     char small[8];
-    assert_rc(mpp_listen("127.0.0.1:0", &l, small, sizeof small), MPROC_EINVAL);
+    assert_rc(mproc__listen("127.0.0.1:0", &l, small, sizeof small), MPROC_EINVAL);
     /* port 0 with leading zeros is well formed */
     char bound[128];
-    assert_ok(mpp_listen("127.0.0.1:00000", &l, bound, sizeof bound));
-    mpp_listener_close(l);
+    assert_ok(mproc__listen("127.0.0.1:00000", &l, bound, sizeof bound));
+    mproc__listener_close(l);
 }
 
 static void address_in_use(void **state)
 {
     (void)state;
-    mpp_listener *l, *l2 = NULL;
+    mproc__listener *l, *l2 = NULL;
     char bound[128];
-    assert_ok(mpp_listen("127.0.0.1:0", &l, bound, sizeof bound));
-    assert_rc(mpp_listen(bound, &l2, NULL, 0), MPROC_EEXIST);
+    assert_ok(mproc__listen("127.0.0.1:0", &l, bound, sizeof bound));
+    assert_rc(mproc__listen(bound, &l2, NULL, 0), MPROC_EEXIST);
     assert_null(l2);
     /* A server that closed with a connection it ended first can listen there again. */
     mpp_conn *a, *b;
@@ -294,20 +294,20 @@ static void address_in_use(void **state)
     char ch;
     assert_rc(recv_all(a, &ch, 1, 5000), MPROC_ECLOSED);
     mpp_conn_close(a);
-    mpp_listener_close(l);
+    mproc__listener_close(l);
     char again[128];
-    assert_ok(mpp_listen(bound, &l, again, sizeof again));
+    assert_ok(mproc__listen(bound, &l, again, sizeof again));
     assert_string_equal(again, bound);
-    mpp_listener_close(l);
+    mproc__listener_close(l);
 
     char address[96];
     local_name(address, sizeof address, "inuse");
-    assert_ok(mpp_listen(address, &l, NULL, 0));
-    assert_rc(mpp_listen(address, &l2, NULL, 0), MPROC_EEXIST);
+    assert_ok(mproc__listen(address, &l, NULL, 0));
+    assert_rc(mproc__listen(address, &l2, NULL, 0), MPROC_EEXIST);
     assert_null(l2);
-    mpp_listener_close(l);
-    assert_ok(mpp_listen(address, &l, NULL, 0)); /* free again */
-    mpp_listener_close(l);
+    mproc__listener_close(l);
+    assert_ok(mproc__listen(address, &l, NULL, 0)); /* free again */
+    mproc__listener_close(l);
 }
 
 static void peer_close_is_closed(void **state)
@@ -317,9 +317,9 @@ static void peer_close_is_closed(void **state)
     local_name(address, sizeof address, "peer");
     const char *addresses[] = {"127.0.0.1:0", address};
     for (int i = 0; i < 2; i++) {
-        mpp_listener *l;
+        mproc__listener *l;
         char bound[128];
-        assert_ok(mpp_listen(addresses[i], &l, bound, sizeof bound));
+        assert_ok(mproc__listen(addresses[i], &l, bound, sizeof bound));
         for (int closer = 0; closer < 2; closer++) {
             mpp_conn *a, *b;
             connected_pair(l, bound, &a, &b);
@@ -342,7 +342,7 @@ static void peer_close_is_closed(void **state)
             assert_rc(rc, MPROC_ECLOSED);
             mpp_conn_close(left);
         }
-        mpp_listener_close(l);
+        mproc__listener_close(l);
     }
 }
 
@@ -381,7 +381,7 @@ static void small_client_thread(void *arg)
 {
     small_client *s = arg;
     mpp_conn *c;
-    s->rc = mpp_connect(s->address, 30000, &c);
+    s->rc = mproc__connect(s->address, 30000, &c);
     if (s->rc)
         return;
     char msg[MSG + 1], reply[MSG];
@@ -401,9 +401,9 @@ static void many_clients(void **state)
     local_name(address, sizeof address, "many");
     const char *addresses[] = {"127.0.0.1:0", address};
     for (int i = 0; i < 2; i++) {
-        mpp_listener *l;
+        mproc__listener *l;
         char bound[128];
-        assert_ok(mpp_listen(addresses[i], &l, bound, sizeof bound));
+        assert_ok(mproc__listen(addresses[i], &l, bound, sizeof bound));
         small_client clients[CLIENTS];
         harness_thread *threads[CLIENTS];
         for (int k = 0; k < CLIENTS; k++) {
@@ -412,7 +412,7 @@ static void many_clients(void **state)
         }
         for (int k = 0; k < CLIENTS; k++) {
             mpp_conn *c;
-            assert_ok(mpp_accept(l, 30000, &c));
+            assert_ok(mproc__accept(l, 30000, &c));
             char msg[MSG];
             assert_ok(recv_all(c, msg, MSG, 30000));
             assert_memory_equal(msg, "client ", 7);
@@ -424,16 +424,16 @@ static void many_clients(void **state)
             harness_thread_join(threads[k]);
             assert_rc(clients[k].rc, 0);
         }
-        mpp_listener_close(l);
+        mproc__listener_close(l);
     }
 }
 
 static void ipv6_loopback(void **state)
 {
     (void)state;
-    mpp_listener *l;
+    mproc__listener *l;
     char bound[128];
-    int rc = mpp_listen("[::1]:0", &l, bound, sizeof bound);
+    int rc = mproc__listen("[::1]:0", &l, bound, sizeof bound);
     if (rc == MPROC_ENOTSUP || rc == MPROC_EOS || rc == MPROC_ENOENT) {
         fprintf(stderr, "no IPv6 loopback here (%s, OS error %d)\n", mproc_errname(rc),
                 mproc_last_os_error());
@@ -446,16 +446,16 @@ static void ipv6_loopback(void **state)
     serve_exchange(l, 4096);
     harness_thread_join(t);
     assert_rc(e.rc, 0);
-    mpp_listener_close(l);
+    mproc__listener_close(l);
 }
 
 static void host_names_and_empty_host(void **state)
 {
     (void)state;
     /* an empty host is loopback; "localhost" reaches it (trying each of its addresses) */
-    mpp_listener *l;
+    mproc__listener *l;
     char bound[128], name[128];
-    assert_ok(mpp_listen(":0", &l, bound, sizeof bound));
+    assert_ok(mproc__listen(":0", &l, bound, sizeof bound));
     assert_true(strncmp(bound, "127.0.0.1:", 10) == 0);
     snprintf(name, sizeof name, "localhost:%u", (unsigned)port_of(bound));
     mpp_conn *a, *b;
@@ -470,17 +470,17 @@ static void host_names_and_empty_host(void **state)
     connected_pair(l, name, &a, &b);
     mpp_conn_close(a);
     mpp_conn_close(b);
-    mpp_listener_close(l);
+    mproc__listener_close(l);
     /* a wildcard listener tells clients to use loopback */
-    assert_ok(mpp_listen("0.0.0.0:0", &l, bound, sizeof bound));
+    assert_ok(mproc__listen("0.0.0.0:0", &l, bound, sizeof bound));
     assert_true(strncmp(bound, "127.0.0.1:", 10) == 0);
     connected_pair(l, bound, &a, &b);
     mpp_conn_close(a);
     mpp_conn_close(b);
-    mpp_listener_close(l);
+    mproc__listener_close(l);
     /* a name that does not resolve */
     mpp_conn *c = NULL;
-    int rc = mpp_connect("no-such-host.invalid:80", 5000, &c);
+    int rc = mproc__connect("no-such-host.invalid:80", 5000, &c);
     assert_true(rc == MPROC_ENOENT || rc == MPROC_EOS);
     assert_null(c);
 }
@@ -492,10 +492,10 @@ static void wait_sees_connections(void **state)
     (void)state;
     char address[96];
     local_name(address, sizeof address, "wait");
-    mpp_listener *lt, *ll;
+    mproc__listener *lt, *ll;
     char bound[128];
-    assert_ok(mpp_listen("127.0.0.1:0", &lt, bound, sizeof bound));
-    assert_ok(mpp_listen(address, &ll, NULL, 0));
+    assert_ok(mproc__listen("127.0.0.1:0", &lt, bound, sizeof bound));
+    assert_ok(mproc__listen(address, &ll, NULL, 0));
     mpp_conn *tc, *ts, *lc, *ls, *pa, *pb;
     connected_pair(lt, bound, &tc, &ts);
     connected_pair(ll, address, &lc, &ls);
@@ -527,8 +527,8 @@ static void wait_sees_connections(void **state)
     mpp_conn_close(ls);
     mpp_conn_close(pa);
     mpp_conn_close(pb);
-    mpp_listener_close(lt);
-    mpp_listener_close(ll);
+    mproc__listener_close(lt);
+    mproc__listener_close(ll);
 }
 
 /* Where the other side cannot take another client, connect gives up at its timeout. */
@@ -551,7 +551,7 @@ static void connect_times_out(void **state)
     assert_int_equal(listen(fd, 0), 0);
     mpp_conn *held[8];
     int n = 0, rc = 0;
-    while (n < 8 && (rc = mpp_connect(address, 300, &held[n])) == 0)
+    while (n < 8 && (rc = mproc__connect(address, 300, &held[n])) == 0)
         n++;
     assert_rc(rc, MPROC_ETIMEDOUT);
     for (int i = 0; i < n; i++)
@@ -561,24 +561,24 @@ static void connect_times_out(void **state)
     /* The one waiting pipe instance taken and no accept: the next client waits for one. */
     char address[96];
     local_name(address, sizeof address, "busy");
-    mpp_listener *l;
-    assert_ok(mpp_listen(address, &l, NULL, 0));
+    mproc__listener *l;
+    assert_ok(mproc__listen(address, &l, NULL, 0));
     mpp_conn *first, *second = NULL;
-    assert_ok(mpp_connect(address, 5000, &first));
+    assert_ok(mproc__connect(address, 5000, &first));
     int64_t start = mpp_monotonic_ms();
-    assert_rc(mpp_connect(address, 300, &second), MPROC_ETIMEDOUT);
+    assert_rc(mproc__connect(address, 300, &second), MPROC_ETIMEDOUT);
     assert_true(mpp_monotonic_ms() - start >= 250);
     assert_null(second);
     /* once accepted, a new instance waits again */
     mpp_conn *s1, *s2;
-    assert_ok(mpp_accept(l, 5000, &s1));
-    assert_ok(mpp_connect(address, 5000, &second));
-    assert_ok(mpp_accept(l, 5000, &s2));
+    assert_ok(mproc__accept(l, 5000, &s1));
+    assert_ok(mproc__connect(address, 5000, &second));
+    assert_ok(mproc__accept(l, 5000, &s2));
     mpp_conn_close(first);
     mpp_conn_close(second);
     mpp_conn_close(s1);
     mpp_conn_close(s2);
-    mpp_listener_close(l);
+    mproc__listener_close(l);
 #else
     skip();
 #endif

@@ -8,9 +8,7 @@
  * The list has two parts. The OS primitives come first: each backend's os.c implements
  * them standing on base/error.c and base/memory.c alone, since the rest of the base layer
  * (deadlines, the log, hooks) stands on them. The rest of the list may use the whole base
- * layer (base/base.h). scripts/check-layers.py holds both parts to that. Past the end of
- * the list, one section is not a backend's: the core's listening and connecting
- * (modules/net.c), which the tests call through this header. */
+ * layer (base/base.h). scripts/check-house.py holds both parts to that. */
 #ifndef MPROC_PLATFORM_H
 #define MPROC_PLATFORM_H
 
@@ -242,7 +240,7 @@ int mpp_take_handles(mpp_conn *via, const uint64_t *values, size_t n, mpp_handle
 bool mpp_give_handles_needs_conn(void);
 
 /* ---- listening and connecting: one OS step each (the core's net.c does the rest) ---------
- * For the core's mpp_listen / mpp_accept / mpp_connect (below the list): the core parses
+ * For the core's mproc__listen / mproc__accept / mproc__connect (modules/net.c): the core parses
  * the address, tries a host's addresses in turn and writes the bound address out. Every
  * socket is non-blocking and not inherited; connections are mpp_conn ends (TCP ones with
  * Nagle off) that mpp_conn_read / _write / _close work on (mpp_wait and handle passing
@@ -299,25 +297,5 @@ int64_t mpp_test_helper_pid(void);
 /* The handle the library keeps open for itself across test cases (the fork server's
  * channel, the Windows job object), or MPP_NO_HANDLE while there is none. */
 mpp_handle mpp_test_kept_handle(void);
-
-/* ==== not a backend's: the core's listening and connecting (modules/net.c) ================
- * Declared here, past the list, because the tests call them through this header (as the
- * manager does). Addresses are text:
- *   "host:port"   TCP; host is an IPv4 address, "[v6 address]" or a name; port 0 asks for
- *                 any free port. An empty host (":5438") is loopback.
- *   "local:NAME"  this machine only (mpp_local_listen).
- * Connections are mpp_conn ends as above. */
-typedef struct mpp_listener mpp_listener;
-/* Listens; bound (cap bytes) receives the address clients should use (the real port
- * for port 0). MPROC_EINVAL for a malformed address, MPROC_EEXIST when it is in use. */
-int mpp_listen(const char *address, mpp_listener **out, char *bound, size_t cap);
-/* Waits up to timeout_ms for one client: 0, or MPROC_ETIMEDOUT. */
-int mpp_accept(mpp_listener *l, int64_t timeout_ms, mpp_conn **out);
-void mpp_listener_close(mpp_listener *l);
-/* In a forked child: closes this process's copy only, leaving the address to its owner. */
-void mpp_listener_abandon(mpp_listener *l);
-/* Connects within timeout_ms: 0, MPROC_ECLOSED when nobody listens there (refused, no
- * such pipe or socket), MPROC_ETIMEDOUT, MPROC_EINVAL for a malformed address. */
-int mpp_connect(const char *address, int64_t timeout_ms, mpp_conn **out);
 
 #endif

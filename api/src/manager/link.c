@@ -162,7 +162,7 @@ int mproc__mgr_link_take(link *l, int64_t deadline, lconn **out)
     }
     c->pid = pid;
     int64_t left = mproc__remaining(deadline);
-    int rc = mpp_connect(l->address, left < 0 ? 10000 : left, &c->st->conn);
+    int rc = mproc__connect(l->address, left < 0 ? 10000 : left, &c->st->conn);
     rc = rc ? rc : mproc__mgr_client_handshake(c->st, l->key, l->key_len, my_token(), deadline,
                                                &c->max_message);
     if (rc) {

@@ -157,7 +157,7 @@ typedef struct sconn {
 } sconn;
 
 typedef struct server {
-    mpp_listener *listener;
+    mproc__listener *listener;
     char address[256];
     uint8_t *key;
     size_t key_len;

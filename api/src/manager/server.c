@@ -20,7 +20,7 @@ static void servers_after_fork(void)
         s->orphaned = true;
         mproc__store(&s->stopping, true);
         if (s->listener)
-            mpp_listener_abandon(s->listener);
+            mproc__listener_abandon(s->listener);
         s->listener = NULL;
         for (sconn *sc = s->conns; sc; sc = sc->next)
             if (sc->st && sc->st->conn) {
@@ -163,7 +163,7 @@ static void acceptor_main(void *arg)
     server *s = arg;
     while (!mproc__load(&s->stopping)) {
         mpp_conn *c = NULL;
-        int rc = mpp_accept(s->listener, POLL_MS, &c);
+        int rc = mproc__accept(s->listener, POLL_MS, &c);
         reap_connections(s, false);
         if (rc)
             continue;
@@ -193,7 +193,7 @@ static void acceptor_main(void *arg)
     }
     reap_connections(s, true);
     /* Nobody may connect to a stopped server: a connection would wait in the backlog. */
-    mpp_listener_close(s->listener);
+    mproc__listener_close(s->listener);
     s->listener = NULL;
     mpp_mutex_lock(s->mu);
     s->stopped = true;
@@ -214,7 +214,7 @@ void mproc__mgr_server_free(server *s)
         }
     mpp_unlock();
     if (s->listener)
-        mpp_listener_close(s->listener);
+        mproc__listener_close(s->listener);
     mproc__mgr_objects_free(s);
     mproc_free(s->clients);
     if (s->key) {
@@ -244,7 +244,7 @@ int mproc__mgr_server_start(server **out, const char *address, const void *key, 
         memcpy(s->key, key, key_len);
     rc = rc ? rc : mpp_mutex_create(&s->mu);
     rc = rc ? rc : mpp_cond_create(&s->cv);
-    rc = rc ? rc : mpp_listen(address, &s->listener, s->address, sizeof s->address);
+    rc = rc ? rc : mproc__listen(address, &s->listener, s->address, sizeof s->address);
     rc = rc ? rc : mpp_thread_start(&s->acceptor, acceptor_main, s);
     if (rc) {
         mproc__mgr_server_free(s);
@@ -297,7 +297,7 @@ void mproc__mgr_server_stop(server *s)
     mpp_mutex_unlock(s->mu);
     /* A connection of our own wakes the acceptor now rather than at its next poll. */
     mpp_conn *wake;
-    if (mpp_connect(s->address, 1000, &wake) == 0)
+    if (mproc__connect(s->address, 1000, &wake) == 0)
         mpp_conn_close(wake);
     mpp_thread_join(s->acceptor);
     s->acceptor = NULL;

@@ -19,9 +19,23 @@ mpp_child *mproc__process_child(mproc_process *p);
 mpp_conn *mproc__conn_os(mproc_conn *c);
 
 /* ---- net.c ----------------------------------------------------------------------------- */
-/* Listening and connecting (mpp_listen, mpp_accept, mpp_connect, mpp_listener_close and
- * _abandon) are declared in platform.h, past the backend's list, where the tests reach
- * them. */
+/* Listening and connecting over the platform's TCP and local primitives. Addresses are text:
+ *   "host:port"   TCP; host is an IPv4 address, "[v6 address]" or a name; port 0 asks for
+ *                 any free port. An empty host (":5438") is loopback.
+ *   "local:NAME"  this machine only (mpp_local_listen).
+ * Connections are mpp_conn ends as above. */
+typedef struct mproc__listener mproc__listener;
+/* Listens; bound (cap bytes) receives the address clients should use (the real port
+ * for port 0). MPROC_EINVAL for a malformed address, MPROC_EEXIST when it is in use. */
+int mproc__listen(const char *address, mproc__listener **out, char *bound, size_t cap);
+/* Waits up to timeout_ms for one client: 0, or MPROC_ETIMEDOUT. */
+int mproc__accept(mproc__listener *l, int64_t timeout_ms, mpp_conn **out);
+void mproc__listener_close(mproc__listener *l);
+/* In a forked child: closes this process's copy only, leaving the address to its owner. */
+void mproc__listener_abandon(mproc__listener *l);
+/* Connects within timeout_ms: 0, MPROC_ECLOSED when nobody listens there (refused, no
+ * such pipe or socket), MPROC_ETIMEDOUT, MPROC_EINVAL for a malformed address. */
+int mproc__connect(const char *address, int64_t timeout_ms, mpp_conn **out);
 
 /* ---- queue.c --------------------------------------------------------------------------- */
 /* Whether a put of len bytes would go into the ring whole, now, without waiting (for a

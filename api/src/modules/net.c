@@ -6,9 +6,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "base/base.h"
+#include "modules/modules.h"
 
-struct mpp_listener {
+struct mproc__listener {
     bool local;
     mpp_handle tcp;            /* TCP: the listening socket */
     mpp_local_listener *named; /* local */
@@ -16,7 +16,7 @@ struct mpp_listener {
 
 /* Listens on the first of the host's addresses that takes it; when none does, the error
  * is the first address's. */
-static int listen_tcp(mpp_listener *l, const mproc__net_addr *a)
+static int listen_tcp(mproc__listener *l, const mproc__net_addr *a)
 {
     mpp_tcp_addr *list;
     int rc = mpp_tcp_resolve(a->host, a->port, &list);
@@ -57,7 +57,7 @@ static int tcp_bound(mpp_handle listener, char *text, size_t cap)
     return w < 0 || (size_t)w >= cap ? mproc__fail(MPROC_EINVAL) : 0;
 }
 
-int mpp_listen(const char *address, mpp_listener **out, char *bound, size_t cap)
+int mproc__listen(const char *address, mproc__listener **out, char *bound, size_t cap)
 {
     if (!out)
         return mproc__fail(MPROC_EINVAL);
@@ -66,7 +66,7 @@ int mpp_listen(const char *address, mpp_listener **out, char *bound, size_t cap)
     int rc = mproc__parse_address(address, &a);
     if (rc)
         return rc;
-    mpp_listener *l = mproc_calloc(1, sizeof *l);
+    mproc__listener *l = mproc_calloc(1, sizeof *l);
     if (!l)
         return mproc__fail(MPROC_ENOMEM);
     l->tcp = MPP_NO_HANDLE;
@@ -81,14 +81,14 @@ int mpp_listen(const char *address, mpp_listener **out, char *bound, size_t cap)
         }
     }
     if (rc) {
-        mpp_listener_close(l);
+        mproc__listener_close(l);
         return rc;
     }
     *out = l;
     return 0;
 }
 
-int mpp_accept(mpp_listener *l, int64_t timeout_ms, mpp_conn **out)
+int mproc__accept(mproc__listener *l, int64_t timeout_ms, mpp_conn **out)
 {
     if (!l || !out)
         return mproc__fail(MPROC_EINVAL);
@@ -98,7 +98,7 @@ int mpp_accept(mpp_listener *l, int64_t timeout_ms, mpp_conn **out)
                     : mpp_tcp_accept(l->tcp, deadline, out);
 }
 
-static void listener_free(mpp_listener *l, bool owner)
+static void listener_free(mproc__listener *l, bool owner)
 {
     if (!l)
         return;
@@ -109,17 +109,17 @@ static void listener_free(mpp_listener *l, bool owner)
     mproc_free(l);
 }
 
-void mpp_listener_close(mpp_listener *l)
+void mproc__listener_close(mproc__listener *l)
 {
     listener_free(l, true);
 }
 
-void mpp_listener_abandon(mpp_listener *l)
+void mproc__listener_abandon(mproc__listener *l)
 {
     listener_free(l, false);
 }
 
-int mpp_connect(const char *address, int64_t timeout_ms, mpp_conn **out)
+int mproc__connect(const char *address, int64_t timeout_ms, mpp_conn **out)
 {
     if (!out)
         return mproc__fail(MPROC_EINVAL);
