@@ -99,8 +99,8 @@ bool message_ok(const void *data, size_t len, int64_t i, size_t size)
 {
     int64_t first, last;
     if (len != size || !data) {
-        fprintf(stderr, "bench_mproc: message %lld has %zu bytes, not %zu\n", (long long)i,
-                len, size);
+        fprintf(stderr, "bench_mproc: message %lld has %zu bytes, not %zu\n", (long long)i, len,
+                size);
         return false;
     }
     memcpy(&first, data, sizeof first);

@@ -17,22 +17,22 @@
 void die(const char *what, int rc);
 
 /* A call to the library that must succeed (the parent's side). */
-#define MUST(call)                                                                           \
-    do {                                                                                     \
-        int must_rc_ = (call);                                                               \
-        if (must_rc_ != 0)                                                                   \
-            die(#call, must_rc_);                                                            \
+#define MUST(call)                                                                                 \
+    do {                                                                                           \
+        int must_rc_ = (call);                                                                     \
+        if (must_rc_ != 0)                                                                         \
+            die(#call, must_rc_);                                                                  \
     } while (0)
 
 /* The same in a child task: its exit code tells the parent. */
-#define CHILD_MUST(call)                                                                     \
-    do {                                                                                     \
-        int must_rc_ = (call);                                                               \
-        if (must_rc_ != 0) {                                                                 \
-            fprintf(stderr, "bench_mproc child: %s failed: %s\n", #call,                     \
-                    mproc_strerror(must_rc_));                                               \
-            return 1;                                                                        \
-        }                                                                                    \
+#define CHILD_MUST(call)                                                                           \
+    do {                                                                                           \
+        int must_rc_ = (call);                                                                     \
+        if (must_rc_ != 0) {                                                                       \
+            fprintf(stderr, "bench_mproc child: %s failed: %s\n", #call,                           \
+                    mproc_strerror(must_rc_));                                                     \
+            return 1;                                                                              \
+        }                                                                                          \
     } while (0)
 
 /* The context of a start method, or NULL where the method is not available. */

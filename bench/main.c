@@ -64,8 +64,7 @@ static int raw_child_main(int argc, char **argv)
         {"pingpong", 3, raw_pingpong_child},
         {"queue", 5, raw_stream_child},
     };
-    static const raw_exchange *const exchanges[] = {&pipe_pingpong_exchange,
-                                                    &manager_rpc_exchange};
+    static const raw_exchange *const exchanges[] = {&pipe_pingpong_exchange, &manager_rpc_exchange};
     for (size_t i = 0; i < sizeof children / sizeof children[0]; i++)
         if (argc == 3 + children[i].args && strcmp(argv[2], children[i].kind) == 0)
             return children[i].run(argv + 3);

@@ -189,8 +189,7 @@ const raw_exchange manager_rpc_exchange = {
 static double raw_rpc_trial(int64_t n)
 {
     /* a set and a get per pair */
-    return raw_exchange_run(&manager_rpc_exchange, 2 * (PINGPONG_WARMUP + n),
-                            2 * PINGPONG_WARMUP);
+    return raw_exchange_run(&manager_rpc_exchange, 2 * (PINGPONG_WARMUP + n), 2 * PINGPONG_WARMUP);
 }
 
 /* Row 0: one Manager start + dict + shutdown + destroy under ctx; milliseconds. */
@@ -248,15 +247,14 @@ void bench_manager(int reps)
     MUST(mproc_manager_dict(m, &bench_dict));
     bench_rate_with("Manager dict d[k] = v; d[k] (8-byte key and value), one child process, "
                     "one call per round trip",
-                    "operations/s", "mdict", 2, mproc_mdict_trial, raw_rpc_trial, NULL, "batch",
-                    1);
+                    "operations/s", "mdict", 2, mproc_mdict_trial, raw_rpc_trial, NULL, "batch", 1);
     char op[160];
     snprintf(op, sizeof op,
              "Manager dict d[k] = v; d[k] (8-byte key and value), one child process, batches "
              "of %d pairs",
              MANAGER_BATCH);
-    bench_rate_with(op, "operations/s", "mdictbatch", 2, mproc_mdict_batch_trial,
-                    raw_rpc_trial, NULL, "batch", MANAGER_BATCH);
+    bench_rate_with(op, "operations/s", "mdictbatch", 2, mproc_mdict_batch_trial, raw_rpc_trial,
+                    NULL, "batch", MANAGER_BATCH);
     mproc_proxy_destroy(bench_dict);
     bench_dict = NULL;
     MUST(mproc_manager_shutdown(m, MANAGER_TIMEOUT_MS));

@@ -42,8 +42,7 @@ static int pipe_recv_end(mproc_conn *c)
     mproc_bytes b;
     int rc = mproc_conn_recv(c, &b, PIPE_TIMEOUT_MS);
     if (rc == 0) {
-        fprintf(stderr, "bench_mproc: a Pipe gave a message of %zu bytes after the last\n",
-                b.len);
+        fprintf(stderr, "bench_mproc: a Pipe gave a message of %zu bytes after the last\n", b.len);
         mproc_bytes_free(&b);
         return -1;
     }
@@ -196,8 +195,8 @@ static double raw_pipe_pingpong_trial(int64_t n)
 
 void bench_pipe(void)
 {
-    bench_rate("Pipe 64-byte messages, one way, writer -> reader process", "messages/s",
-               "pipe64", 1, mproc_pipe_small_trial, raw_pipe_small_trial, NULL);
+    bench_rate("Pipe 64-byte messages, one way, writer -> reader process", "messages/s", "pipe64",
+               1, mproc_pipe_small_trial, raw_pipe_small_trial, NULL);
     bench_rate("Pipe 1 MiB messages, one way, writer -> reader process", "MB/s", "pipe1m",
                PIPE_LARGE / 1e6, mproc_pipe_large_trial, raw_pipe_large_trial, NULL);
     bench_rate("Pipe ping-pong, 64-byte messages, duplex, 2 processes", "round trips/s",

@@ -77,8 +77,8 @@ static int64_t pool_result_i64(const mproc_bytes *r, const char *what, int64_t i
 {
     int64_t v;
     if (!r->data || r->len != sizeof v) {
-        fprintf(stderr, "bench_mproc: %s: result %lld has %zu bytes, not 8\n", what,
-                (long long)i, r->len);
+        fprintf(stderr, "bench_mproc: %s: result %lld has %zu bytes, not 8\n", what, (long long)i,
+                r->len);
         exit(1);
     }
     memcpy(&v, r->data, sizeof v);
@@ -224,8 +224,8 @@ static const struct tiny_row {
 } tiny_rows[] = {
     {".map, tiny tasks (x*x), chunksize 1", "map1", pool_map_chunk1_trial, true},
     {".map, tiny tasks (x*x), automatic chunksize", "mapauto", pool_map_auto_trial, true},
-    {".imap_unordered, tiny tasks (x*x), chunksize 1", "imapunordered",
-     pool_imap_unordered_trial, false},
+    {".imap_unordered, tiny tasks (x*x), chunksize 1", "imapunordered", pool_imap_unordered_trial,
+     false},
     {".apply_async x n, then get each, tiny tasks (x*x)", "applyasync", pool_apply_async_trial,
      true},
 };
@@ -239,8 +239,7 @@ void bench_tiny_tasks(mproc_pool *pool, int workers, bool threadpool)
         if (threadpool && !row->in_threadpool)
             continue;
         char op[128], python[64];
-        snprintf(op, sizeof op, "%s(%d)%s", threadpool ? "ThreadPool" : "Pool", workers,
-                 row->op);
+        snprintf(op, sizeof op, "%s(%d)%s", threadpool ? "ThreadPool" : "Pool", workers, row->op);
         snprintf(python, sizeof python, "%s%s", threadpool ? "thread" : "pool", row->python);
         bench_rate_with(op, "tasks/s", python, 1, row->trial, NULL, NULL, "workers", workers);
     }
@@ -329,8 +328,7 @@ static double pool_spin_run(mproc_pool *p, const mproc_pack *items, int64_t task
     if (!results)
         exit(1);
     double start = now_us();
-    int rc = mproc_pool_map(p, "bench_spin", items, results, (size_t)tasks, 1,
-                            POOL_TIMEOUT_MS);
+    int rc = mproc_pool_map(p, "bench_spin", items, results, (size_t)tasks, 1, POOL_TIMEOUT_MS);
     double elapsed = now_us() - start;
     if (rc != 0)
         pool_failed("mproc_pool_map (bench_spin)", rc, results);
@@ -380,8 +378,8 @@ static void bench_pool_speedup(void)
         t1[i] = pool_spin_run(one, items, tasks, expected);
         tn[i] = pool_spin_run(all, items, tasks, expected);
         if (verbose)
-            fprintf(stderr, "CPU-bound speedup: run %d: Pool(1) %.1f ms, Pool(%d) %.1f ms\n",
-                    i + 1, t1[i] / 1e3, pool_workers, tn[i] / 1e3);
+            fprintf(stderr, "CPU-bound speedup: run %d: Pool(1) %.1f ms, Pool(%d) %.1f ms\n", i + 1,
+                    t1[i] / 1e3, pool_workers, tn[i] / 1e3);
     }
     double m1 = median(t1, sync_reps), mn = median(tn, sync_reps);
     char op[128];

@@ -143,8 +143,8 @@ static double memcpy_large_trial(int64_t n)
 
 void bench_queue(void)
 {
-    bench_rate("Queue 64-byte messages, producer -> consumer process", "messages/s", "queue64",
-               1, mproc_queue_small_trial, raw_queue_small_trial, NULL);
+    bench_rate("Queue 64-byte messages, producer -> consumer process", "messages/s", "queue64", 1,
+               mproc_queue_small_trial, raw_queue_small_trial, NULL);
     bench_rate("Queue 1 MiB messages, producer -> consumer process", "MB/s", "queue1m",
                QUEUE_LARGE / 1e6, mproc_queue_large_trial, raw_queue_large_trial,
                memcpy_large_trial);

@@ -146,8 +146,7 @@ bool read_all(raw_fd fd, void *data, size_t len)
     while (len > 0) {
 #ifdef _WIN32
         DWORD done;
-        if (!ReadFile(fd, p, len > (1u << 30) ? (1u << 30) : (DWORD)len, &done, NULL) ||
-            done == 0)
+        if (!ReadFile(fd, p, len > (1u << 30) ? (1u << 30) : (DWORD)len, &done, NULL) || done == 0)
             return false;
 #else
         ssize_t done = read(fd, p, len);
@@ -288,8 +287,7 @@ int raw_stream_child(char **args)
     SetEvent(ready);
     if (WaitForSingleObject(go, INFINITE) != WAIT_OBJECT_0)
         return 1;
-    return raw_stream_produce(wr, strtoll(args[3], NULL, 10),
-                              (size_t)strtoull(args[4], NULL, 10))
+    return raw_stream_produce(wr, strtoll(args[3], NULL, 10), (size_t)strtoull(args[4], NULL, 10))
                ? 0
                : 1;
 }
@@ -396,8 +394,7 @@ double raw_exchange_run(const raw_exchange *x, int64_t total, int64_t untimed)
 #ifdef _WIN32
 int raw_exchange_child(const raw_exchange *x, char **args)
 {
-    return raw_answer_loop(handle_arg(args[0]), strtoll(args[1], NULL, 10), x->request,
-                           x->answer)
+    return raw_answer_loop(handle_arg(args[0]), strtoll(args[1], NULL, 10), x->request, x->answer)
                ? 0
                : 1;
 }

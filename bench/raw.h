@@ -78,10 +78,10 @@ int raw_stream_child(char **args); /* --raw-child queue WRITE-END READY GO N SIZ
  * numbered the same, which this process reads and checks. */
 #define RAW_EXCHANGE_MAX 64 /* bytes a request may have */
 typedef struct raw_exchange {
-    const char *kind; /* Windows: the child's --raw-child KIND */
+    const char *kind;       /* Windows: the child's --raw-child KIND */
     size_t request, answer; /* answer <= request <= RAW_EXCHANGE_MAX */
-    int bound_ms; /* POSIX: a read or write waiting this long fails; 0: no bound */
-    const char *what; /* what failed, where a write or read fails */
+    int bound_ms;           /* POSIX: a read or write waiting this long fails; 0: no bound */
+    const char *what;       /* what failed, where a write or read fails */
 } raw_exchange;
 
 /* total exchanges, the first `untimed` of them outside the clock; µs. */

@@ -158,8 +158,8 @@ static double mproc_value_run(int64_t n, int how)
     }
     MUST(mproc_value_get_i64(v, &total));
     if (total != 2 * n) {
-        fprintf(stderr, "bench_mproc: locked Value ended at %lld, not %lld\n",
-                (long long)total, (long long)(2 * n));
+        fprintf(stderr, "bench_mproc: locked Value ended at %lld, not %lld\n", (long long)total,
+                (long long)(2 * n));
         exit(1);
     }
     start_gate_destroy(&gate);
@@ -345,8 +345,7 @@ static void raw_pingpong_child_loop(HANDLE ping, HANDLE pong, int64_t n)
 
 int raw_pingpong_child(char **args)
 {
-    raw_pingpong_child_loop(handle_arg(args[0]), handle_arg(args[1]),
-                            strtoll(args[2], NULL, 10));
+    raw_pingpong_child_loop(handle_arg(args[0]), handle_arg(args[1]), strtoll(args[2], NULL, 10));
     return 0;
 }
 
@@ -501,14 +500,14 @@ void bench_sync(void)
 {
     bench_rate("Lock acquire+release (uncontended)", "pairs/s", "lock", 1, mproc_lock_trial,
                raw_lock_trial, NULL);
-    bench_rate("locked Value, 2 processes: lock; get; set +1; unlock", "increments/s", "value",
-               2, mproc_value_get_set_trial, raw_value_trial, NULL);
+    bench_rate("locked Value, 2 processes: lock; get; set +1; unlock", "increments/s", "value", 2,
+               mproc_value_get_set_trial, raw_value_trial, NULL);
     bench_rate("locked Value, 2 processes: lock; (*data)++; unlock", "increments/s", "value", 2,
                mproc_value_data_trial, raw_value_trial, NULL);
     bench_rate("locked Value, 2 processes: mproc_value_add_i64", "increments/s", "value", 2,
                mproc_value_add_trial, raw_value_trial, NULL);
-    bench_rate("Event ping-pong, 2 processes", "round trips/s", "event", 1,
-               mproc_pingpong_trial, raw_pingpong_trial, NULL);
+    bench_rate("Event ping-pong, 2 processes", "round trips/s", "event", 1, mproc_pingpong_trial,
+               raw_pingpong_trial, NULL);
     bench_rate("Semaphore acquire+release (uncontended)", "pairs/s", "semaphore", 1,
                mproc_sem_trial, raw_sem_trial, NULL);
 }

@@ -92,8 +92,8 @@ static int64_t calibrate_rate(trial_fn trial)
 }
 
 void bench_rate_with(const char *op, const char *unit, const char *python, double per_n,
-                     trial_fn with_mproc, trial_fn raw, trial_fn memcpy_ref,
-                     const char *extra_key, int extra_value)
+                     trial_fn with_mproc, trial_fn raw, trial_fn memcpy_ref, const char *extra_key,
+                     int extra_value)
 {
     trial_fn fn[3] = {with_mproc, raw, memcpy_ref};
     static const char *const name[3] = {"mproc", "raw", "memcpy"};
@@ -112,8 +112,8 @@ void bench_rate_with(const char *op, const char *unit, const char *python, doubl
                 continue;
             rate[k][i] = (double)n[k] * per_n * 1e6 / fn[k](n[k]);
             if (verbose)
-                fprintf(stderr, "%s: run %d: %s %.0f %s (n=%lld)\n", op, i + 1, name[k],
-                        rate[k][i], unit, (long long)n[k]);
+                fprintf(stderr, "%s: run %d: %s %.0f %s (n=%lld)\n", op, i + 1, name[k], rate[k][i],
+                        unit, (long long)n[k]);
         }
     }
     json_begin(op, unit);

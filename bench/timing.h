@@ -34,8 +34,8 @@ void bench_rate(const char *op, const char *unit, const char *python, double per
                 trial_fn with_mproc, trial_fn raw, trial_fn memcpy_ref);
 /* The same with one more member in the line, extra_key: extra_value ("workers": 2). */
 void bench_rate_with(const char *op, const char *unit, const char *python, double per_n,
-                     trial_fn with_mproc, trial_fn raw, trial_fn memcpy_ref,
-                     const char *extra_key, int extra_value);
+                     trial_fn with_mproc, trial_fn raw, trial_fn memcpy_ref, const char *extra_key,
+                     int extra_value);
 
 /* The median of reps runs of run_ms(ctx) (milliseconds), after one untimed warm-up (the
  * forkserver starts there); --verbose shows each run as "label: run i: x ms". */

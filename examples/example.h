@@ -11,8 +11,14 @@
 
 #ifdef _WIN32
 #include <windows.h>
-static inline void sleep_ms(long ms) { Sleep((DWORD)ms); }
-static inline double now_s(void) { return (double)GetTickCount64() / 1000.0; }
+static inline void sleep_ms(long ms)
+{
+    Sleep((DWORD)ms);
+}
+static inline double now_s(void)
+{
+    return (double)GetTickCount64() / 1000.0;
+}
 #else
 #include <unistd.h>
 static inline void sleep_ms(long ms)

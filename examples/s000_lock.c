@@ -53,8 +53,7 @@ static int print_dict(mproc_mdict *d)
         }
         const char *quote = is_number(k, klen) ? "" : "'";
         n += (size_t)snprintf(line + n, sizeof line - n, "%s%s%.*s%s: %lld", n > 1 ? ", " : "",
-                              quote, (int)klen, (const char *)k, quote,
-                              (long long)le_i64(v));
+                              quote, (int)klen, (const char *)k, quote, (long long)le_i64(v));
     }
     mproc_bytes_free(&items);
     if (rc == 0)

@@ -63,8 +63,7 @@ static int print_dict(mproc_mdict *d)
         }
         const char *quote = is_number(k, klen) ? "" : "'";
         n += (size_t)snprintf(line + n, sizeof line - n, "%s%s%.*s%s: %lld", n > 1 ? ", " : "",
-                              quote, (int)klen, (const char *)k, quote,
-                              (long long)le_i64(v));
+                              quote, (int)klen, (const char *)k, quote, (long long)le_i64(v));
     }
     mproc_bytes_free(&items);
     if (rc == 0)
@@ -112,7 +111,8 @@ MPROC_TASK(process_task, in, out)
         fprintf(stderr, "share_data: %s\n", mproc_strerror(rc));
     while (res > 0)
         res -= 1;
-    printf("多进程任务结束：%lld, 当前进程号为: %lld\n", (long long)data, (long long)mproc_getpid());
+    printf("多进程任务结束：%lld, 当前进程号为: %lld\n", (long long)data,
+           (long long)mproc_getpid());
     mproc_proxy_destroy(share_data);
     mproc_queue_destroy(queue);
     return rc == 0 ? 0 : 1;

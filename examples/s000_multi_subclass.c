@@ -20,7 +20,8 @@ MPROC_TASK(my_process_run, in, out)
     volatile int64_t res = data * data * data;
     while (res > 0)
         res -= 1;
-    printf("多进程任务结束：%lld, 当前进程号为: %lld\n", (long long)data, (long long)mproc_getpid());
+    printf("多进程任务结束：%lld, 当前进程号为: %lld\n", (long long)data,
+           (long long)mproc_getpid());
     return 0;
 }
 

@@ -28,7 +28,8 @@ MPROC_TASK(process_task, in, out)
     sh_dock_code[2] = data;
     sh_dock_len = 3;
     char line[256];
-    snprintf(line, sizeof line, "多进程任务结束：%lld, 当前进程号为: %lld, sh_dock_code is [31, 32, %lld]\n",
+    snprintf(line, sizeof line,
+             "多进程任务结束：%lld, 当前进程号为: %lld, sh_dock_code is [31, 32, %lld]\n",
              (long long)data, (long long)mproc_getpid(), (long long)data);
     fputs(line, stdout);
     return 0;

@@ -23,7 +23,8 @@ MPROC_TASK(process_task, in, out)
     volatile int64_t res = data * data * data; /* volatile: the loop is the work, keep it */
     while (res > 0)
         res -= 1;
-    printf("多进程任务结束：%lld, 当前进程号为: %lld\n", (long long)data, (long long)mproc_getpid());
+    printf("多进程任务结束：%lld, 当前进程号为: %lld\n", (long long)data,
+           (long long)mproc_getpid());
     sleep_ms(SECOND_MS);
     int64_t cube = data * data * data; /* return data ** 3 */
     if (mproc_bytes_copy(out, &cube, sizeof cube) != 0)
@@ -63,8 +64,7 @@ int main(int argc, char **argv)
         if ((rc = mproc_pack_create(&args)) == 0 && (rc = mproc_pack_create(&pair)) == 0 &&
             (rc = mproc_pack_i64(pair, process_data[i])) == 0 &&
             (rc = mproc_pack_i64(pair, 5)) == 0 && (rc = mproc_pack_pack(args, pair)) == 0)
-            rc = mproc_pool_apply_async(process_pool, "process_task", args, NULL,
-                                        &result_list[i]);
+            rc = mproc_pool_apply_async(process_pool, "process_task", args, NULL, &result_list[i]);
         mproc_pack_destroy(pair);
         mproc_pack_destroy(args);
     }

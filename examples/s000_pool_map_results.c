@@ -23,7 +23,8 @@ MPROC_TASK(process_task, in, out)
     volatile int64_t res = data * data * data; /* volatile: the loop is the work, keep it */
     while (res > 0)
         res -= 1;
-    printf("多进程任务结束：%lld, 当前进程号为: %lld\n", (long long)data, (long long)mproc_getpid());
+    printf("多进程任务结束：%lld, 当前进程号为: %lld\n", (long long)data,
+           (long long)mproc_getpid());
     sleep_ms(SECOND_MS);
     int64_t cube = data * data * data; /* return data ** 3 */
     if (mproc_bytes_copy(out, &cube, sizeof cube) != 0)

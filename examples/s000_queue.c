@@ -29,7 +29,8 @@ MPROC_TASK(process_task, in, out)
     volatile int64_t left = res;
     while (left > 0)
         left -= 1;
-    printf("多进程任务结束：%lld, 当前进程号为: %lld\n", (long long)data, (long long)mproc_getpid());
+    printf("多进程任务结束：%lld, 当前进程号为: %lld\n", (long long)data,
+           (long long)mproc_getpid());
     mproc_queue_destroy(queue);
     return rc == 0 ? 0 : 1;
 }

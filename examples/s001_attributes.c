@@ -18,9 +18,9 @@ int main(int argc, char **argv)
     if (mproc_init(&argc, &argv) != 0)
         return 1;
     mproc_process *p = start_process(&(mproc_process_opts){.target = "task"});
-    printf("%s\n", mproc_process_name(p));                      /* 进程的名字 */
-    mproc_process_terminate(p);                                  /* 杀死子进程 */
-    sleep_ms(100);                                               /* 需要时间 */
+    printf("%s\n", mproc_process_name(p));                        /* 进程的名字 */
+    mproc_process_terminate(p);                                   /* 杀死子进程 */
+    sleep_ms(100);                                                /* 需要时间 */
     printf("%s\n", mproc_process_is_alive(p) ? "True" : "False"); /* 判断子进程是否存活 */
     printf("主%lld爹是 %lld\n", (long long)mproc_getpid(), (long long)mproc_getppid());
     int code;

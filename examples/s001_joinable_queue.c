@@ -58,8 +58,8 @@ MPROC_TASK(consumer, in, out)
     return 1; /* only if the queue failed: the parent ends this daemon while it waits */
 }
 
-static mproc_process *start(const char *target, const char *name, const char *food,
-                            mproc_queue *q, bool daemon)
+static mproc_process *start(const char *target, const char *name, const char *food, mproc_queue *q,
+                            bool daemon)
 {
     mproc_pack *args;
     mproc_pack_create(&args);
@@ -67,8 +67,8 @@ static mproc_process *start(const char *target, const char *name, const char *fo
     if (food)
         mproc_pack_str(args, food);
     mproc_pack_handle(args, q);
-    mproc_process *p = start_process(
-        &(mproc_process_opts){.target = target, .args = args, .daemon = daemon});
+    mproc_process *p =
+        start_process(&(mproc_process_opts){.target = target, .args = args, .daemon = daemon});
     mproc_pack_destroy(args);
     return p;
 }

@@ -61,8 +61,7 @@ MPROC_TASK(consumer, in, out)
     return rc == 0 ? 0 : 1;
 }
 
-static mproc_process *start(const char *target, const char *name, const char *food,
-                            mproc_queue *q)
+static mproc_process *start(const char *target, const char *name, const char *food, mproc_queue *q)
 {
     mproc_pack *args;
     mproc_pack_create(&args);

@@ -67,7 +67,7 @@ MPROC_TASK(task, in, out)
         return 1;
     snprintf(db, sizeof db, "%s", path);
     srand((unsigned)mproc_getpid());
-    search(name); /* 查票: 并发 */
+    search(name);                             /* 查票: 并发 */
     mproc_lock_acquire(mutex, MPROC_FOREVER); /* 购票: 串行 */
     get(name);
     mproc_lock_release(mutex);

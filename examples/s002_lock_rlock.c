@@ -3,7 +3,10 @@
  * RLock can, by the process that holds it, and only by that one. */
 #include "example.h"
 
-static const char *py_bool(int rc) { return rc == 0 ? "True" : "False"; }
+static const char *py_bool(int rc)
+{
+    return rc == 0 ? "True" : "False";
+}
 
 /* with lock: three lines that stay together */
 MPROC_TASK(with_lock, in, out)

@@ -100,8 +100,8 @@ static int print_list(mproc_mlist *l)
     size_t len;
     mproc_unpack_init(&u, &all);
     while (n < sizeof line && mproc_unpack_bytes(&u, &item, &len) == 0)
-        n += (size_t)snprintf(line + n, sizeof line - n, "%s'%.*s'", n > 1 ? ", " : "",
-                              (int)len, (const char *)item);
+        n += (size_t)snprintf(line + n, sizeof line - n, "%s'%.*s'", n > 1 ? ", " : "", (int)len,
+                              (const char *)item);
     mproc_bytes_free(&all);
     printf("%s]\n", line);
     return 0;
@@ -125,8 +125,7 @@ int main(int argc, char **argv)
     mproc_pack *args = NULL;
     if ((rc = mproc_manager_namespace(m, &ns)) != 0 ||
         (rc = mproc_mns_set(ns, "name", MPROC_KEY("小明"))) != 0 ||
-        (rc = mproc_mns_set_i64(ns, "age", 18)) != 0 ||
-        (rc = mproc_manager_list(m, &l)) != 0 ||
+        (rc = mproc_mns_set_i64(ns, "age", 18)) != 0 || (rc = mproc_manager_list(m, &l)) != 0 ||
         (rc = mproc_mlist_append(l, MPROC_KEY("主进程"))) != 0 ||
         (rc = mproc_manager_value(m, MPROC_T_INT, &v)) != 0 || /* Value("i", 0) */
         (rc = mproc_manager_event(m, &e)) != 0 || (rc = mproc_pack_create(&args)) != 0) {

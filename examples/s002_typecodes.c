@@ -9,10 +9,18 @@ static const struct {
     mproc_type code;
     const char *ctype;
 } table[] = {
-    {'B', "unsigned char"}, {'H', "unsigned short"}, {'I', "unsigned int"},
-    {'L', "unsigned long"}, {'b', "signed char"},    {'c', "char"},
-    {'d', "double"},        {'f', "float"},          {'h', "short"},
-    {'i', "int"},           {'l', "long"},           {'q', "long long"},
+    {'B', "unsigned char"},
+    {'H', "unsigned short"},
+    {'I', "unsigned int"},
+    {'L', "unsigned long"},
+    {'b', "signed char"},
+    {'c', "char"},
+    {'d', "double"},
+    {'f', "float"},
+    {'h', "short"},
+    {'i', "int"},
+    {'l', "long"},
+    {'q', "long long"},
     {'Q', "unsigned long long"},
 };
 enum { TYPES = sizeof table / sizeof table[0] };
@@ -29,7 +37,10 @@ static int64_t extreme(mproc_type t)
     return bits < 64 ? -(INT64_C(1) << (bits - 1)) : INT64_MIN;
 }
 
-static bool is_float(mproc_type t) { return t == MPROC_T_FLOAT || t == MPROC_T_DOUBLE; }
+static bool is_float(mproc_type t)
+{
+    return t == MPROC_T_FLOAT || t == MPROC_T_DOUBLE;
+}
 
 MPROC_TASK(store, in, out)
 {
@@ -95,7 +106,8 @@ int main(int argc, char **argv)
     mproc_rlock_release(lock);
     printf("Array('i', 10).get_lock(): %s\n", mproc_array_lock(array) ? "an RLock" : "None");
     printf("Value('i', lock=False): %s\n", mproc_value_lock(raw) ? "an RLock" : "no lock");
-    printf("Array('i', 10, lock=False): %s\n", mproc_array_lock(raw_array) ? "an RLock" : "no lock");
+    printf("Array('i', 10, lock=False): %s\n",
+           mproc_array_lock(raw_array) ? "an RLock" : "no lock");
     mproc_value_destroy(value);
     mproc_value_destroy(raw);
     mproc_array_destroy(array);

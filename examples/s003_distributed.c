@@ -174,8 +174,8 @@ int main(int argc, char **argv)
     if (mproc_queue_create(&address_from_server, 0) != 0 || mproc_pack_create(&args) != 0)
         return 1;
     mproc_pack_handle(args, address_from_server);
-    mproc_process *server = start_process(
-        &(mproc_process_opts){.target = "server", .name = "server", .args = args});
+    mproc_process *server =
+        start_process(&(mproc_process_opts){.target = "server", .name = "server", .args = args});
     mproc_bytes address = {0};
     int rc = mproc_queue_get(address_from_server, &address, WAIT_MS);
     if (rc != 0 || address.len == 0 || address.len > 200) {
@@ -190,10 +190,10 @@ int main(int argc, char **argv)
 
     mproc_pack_reset(args); /* args=(address,) */
     mproc_pack_str(args, addr);
-    mproc_process *client1 = start_process(
-        &(mproc_process_opts){.target = "client1", .name = "client1", .args = args});
-    mproc_process *client2 = start_process(
-        &(mproc_process_opts){.target = "client2", .name = "client2", .args = args});
+    mproc_process *client1 =
+        start_process(&(mproc_process_opts){.target = "client1", .name = "client1", .args = args});
+    mproc_process *client2 =
+        start_process(&(mproc_process_opts){.target = "client2", .name = "client2", .args = args});
     int failed = join_child(client1);
     failed |= join_child(client2);
     failed |= stop_server(addr) != 0;

@@ -18,8 +18,8 @@
 
 enum { SECOND_MS = 50 }; /* the seed's second */
 
-static mproc_queue *q;      /* q = Queue() */
-static mproc_event *taken;  /* set by child 2 once it has the question */
+static mproc_queue *q;     /* q = Queue() */
+static mproc_event *taken; /* set by child 2 once it has the question */
 
 static void print_ids(const char *who)
 {

@@ -104,8 +104,8 @@ int main(int argc, char **argv)
         rc = mproc_pack_handle(initargs, event);
     mproc_pool *p = NULL; /* Pool(2, initializer=init, initargs=(queue, event)) */
     if (rc == 0)
-        rc = mproc_pool_create(&p, &(mproc_pool_opts){.processes = 2, .initializer = "init",
-                                                      .initargs = initargs});
+        rc = mproc_pool_create(
+            &p, &(mproc_pool_opts){.processes = 2, .initializer = "init", .initargs = initargs});
     mproc_pack_destroy(initargs);
     if (rc != 0) {
         fprintf(stderr, "Pool(initializer=init): %s\n", mproc_strerror(rc));

@@ -45,7 +45,8 @@ int main(int argc, char **argv)
                (int)msg.len, (const char *)msg.data);
         mproc_bytes_free(&msg);
     }
-    printf("队列数：%lld，当前存在：%lld条消息\n", (long long)maxsize, (long long)mproc_queue_qsize(q));
+    printf("队列数：%lld，当前存在：%lld条消息\n", (long long)maxsize,
+           (long long)mproc_queue_qsize(q));
     printf("q.full()：%s（3条消息时），q.empty()：%s（取完后）\n", bool_str(full_when_full),
            bool_str(mproc_queue_empty(q)));
     mproc_queue_destroy(q);

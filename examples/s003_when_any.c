@@ -74,8 +74,7 @@ int main(int argc, char **argv)
             mproc_bytes ip = {0};
             rc = mproc_future_result(tasks[first], &ip, 0); /* return await task */
             if (rc == 0)
-                printf("Task.WhenAny: %s answered first: %s\n", list[first],
-                       (const char *)ip.data);
+                printf("Task.WhenAny: %s answered first: %s\n", list[first], (const char *)ip.data);
             else
                 fprintf(stderr, "result: %s\n", mproc_strerror(rc));
             mproc_bytes_free(&ip);
@@ -84,7 +83,7 @@ int main(int argc, char **argv)
     } else {
         fprintf(stderr, "submit: %s\n", mproc_strerror(rc));
     }
-    mproc_event_set(late);     /* the slow servers answer now */
+    mproc_event_set(late);      /* the slow servers answer now */
     mproc_executor_destroy(ex); /* waits for them */
     for (size_t i = 0; i < N; i++)
         mproc_future_destroy(tasks[i]);

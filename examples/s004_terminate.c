@@ -19,7 +19,7 @@ int main(int argc, char **argv)
         return 1;
     mproc_process *sub_process =
         start_process(&(mproc_process_opts){.target = "task", .daemon = false});
-    sleep_ms(500); /* 主进程延时0.5s */
+    sleep_ms(500);                        /* 主进程延时0.5s */
     mproc_process_terminate(sub_process); /* 退出主进程之前，让子进程销毁 */
     printf("over\n");
     (void)sub_process;

@@ -48,7 +48,8 @@ int main(int argc, char **argv)
         mproc_pack_str(args, name);
         mproc_pack_i64(args, 10 + i);
         double t0 = now_s();
-        mproc_process *p = start_process(&(mproc_process_opts){.target = "greet", .args = args, .ctx = ctx});
+        mproc_process *p =
+            start_process(&(mproc_process_opts){.target = "greet", .args = args, .ctx = ctx});
         mproc_process_join(p, MPROC_FOREVER);
         int code;
         mproc_process_exitcode(p, &code);

@@ -18,10 +18,10 @@
 struct mpp_child {
     int method;
     pid_t pid;
-    int fd;                   /* parent's end of the channel */
-    chan_record exit_rec;     /* fork server: REC_EXIT being read */
+    int fd;               /* parent's end of the channel */
+    chan_record exit_rec; /* fork server: REC_EXIT being read */
     size_t exit_rec_len;
-    struct mpp_child *next;   /* live list, to close in forked children */
+    struct mpp_child *next; /* live list, to close in forked children */
 };
 
 /* Children whose channel we hold; guarded by mpp_lock. */
@@ -224,8 +224,8 @@ int mpp_child_try_reap(mpp_child *c, int *exitcode)
         return px_try_waitpid(c->pid, exitcode);
     char *dst = (char *)&c->exit_rec;
     while (c->exit_rec_len < sizeof c->exit_rec) {
-        ssize_t n = recv(c->fd, dst + c->exit_rec_len, sizeof c->exit_rec - c->exit_rec_len,
-                         MSG_DONTWAIT);
+        ssize_t n =
+            recv(c->fd, dst + c->exit_rec_len, sizeof c->exit_rec - c->exit_rec_len, MSG_DONTWAIT);
         if (n > 0) {
             c->exit_rec_len += (size_t)n;
             continue;

@@ -31,7 +31,7 @@
 #define PX_ABSTRACT 1
 #endif
 
-#if defined(__APPLE__) || defined(__FreeBSD__) || defined(__OpenBSD__) || defined(__NetBSD__) ||  \
+#if defined(__APPLE__) || defined(__FreeBSD__) || defined(__OpenBSD__) || defined(__NetBSD__) ||   \
     defined(__DragonFly__)
 #define PX_ARC4RANDOM 1
 #endif
@@ -52,17 +52,11 @@ int mpp_tcp_resolve(const char *host, const char *port, mpp_tcp_addr **list)
         rc = getaddrinfo(host, port, &hints, &first);
     while (rc == EAI_SYSTEM && errno == EINTR);
     switch (rc) {
-    case 0:
-        *list = (mpp_tcp_addr *)first;
-        return 0;
-    case EAI_SYSTEM:
-        return mproc__fail_os_now();
-    case EAI_MEMORY:
-        return mproc__fail(MPROC_ENOMEM);
-    case EAI_FAMILY:
-        return mproc__fail(MPROC_ENOTSUP);
-    default: /* EAI_NONAME and its kin: no such host */
-        return mproc__fail(MPROC_ENOENT);
+    case 0: *list = (mpp_tcp_addr *)first; return 0;
+    case EAI_SYSTEM: return mproc__fail_os_now();
+    case EAI_MEMORY: return mproc__fail(MPROC_ENOMEM);
+    case EAI_FAMILY: return mproc__fail(MPROC_ENOTSUP);
+    default: /* EAI_NONAME and its kin: no such host */ return mproc__fail(MPROC_ENOENT);
     }
 }
 
@@ -139,8 +133,7 @@ static int new_socket(int family, int *out)
     int fd = socket(family, SOCK_STREAM, 0);
 #endif
     if (fd < 0)
-        return errno == EAFNOSUPPORT ? (mproc__fail_os_now(), MPROC_ENOTSUP)
-                                     : mproc__fail_os_now();
+        return errno == EAFNOSUPPORT ? (mproc__fail_os_now(), MPROC_ENOTSUP) : mproc__fail_os_now();
     int rc = socket_setup(fd);
     if (rc) {
         close(fd);
@@ -177,7 +170,10 @@ static int connect_error(int err)
 {
     mproc__fail_os(err);
     switch (err) {
-    case ECONNREFUSED: case ENOENT: case ECONNRESET: case ECONNABORTED: return MPROC_ECLOSED;
+    case ECONNREFUSED:
+    case ENOENT:
+    case ECONNRESET:
+    case ECONNABORTED: return MPROC_ECLOSED;
     case ETIMEDOUT: return MPROC_ETIMEDOUT;
     case EAFNOSUPPORT: return MPROC_ENOTSUP;
     default: return mpp_map_os_error(err);
@@ -273,8 +269,8 @@ int mpp_tcp_bound(mpp_handle listener, struct mproc__net_addr *bound)
     memset(&ss, 0, sizeof ss);
     if (getsockname((int)listener, (struct sockaddr *)&ss, &len) < 0)
         return mproc__fail_os_now();
-    int rc = getnameinfo((struct sockaddr *)&ss, len, bound->host, sizeof bound->host,
-                         bound->port, sizeof bound->port, NI_NUMERICHOST | NI_NUMERICSERV);
+    int rc = getnameinfo((struct sockaddr *)&ss, len, bound->host, sizeof bound->host, bound->port,
+                         sizeof bound->port, NI_NUMERICHOST | NI_NUMERICSERV);
     if (rc)
         return rc == EAI_SYSTEM ? mproc__fail_os_now() : mproc__fail(MPROC_EOS);
     return 0;

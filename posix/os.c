@@ -28,15 +28,24 @@ int mpp_map_os_error(int os_error)
 {
     switch (os_error) {
     case 0: return MPROC_EOS;
-    case EINVAL: case EBADF: return MPROC_EINVAL;
-    case ENOMEM: case ENOBUFS: return MPROC_ENOMEM;
+    case EINVAL:
+    case EBADF: return MPROC_EINVAL;
+    case ENOMEM:
+    case ENOBUFS: return MPROC_ENOMEM;
     case ETIMEDOUT: return MPROC_ETIMEDOUT;
-    case EPIPE: case ECONNRESET: case ENOTCONN: return MPROC_ECLOSED;
-    case ENOENT: case ESRCH: return MPROC_ENOENT;
+    case EPIPE:
+    case ECONNRESET:
+    case ENOTCONN: return MPROC_ECLOSED;
+    case ENOENT:
+    case ESRCH: return MPROC_ENOENT;
     case EEXIST: return MPROC_EEXIST;
-    case EPERM: case EACCES: return MPROC_EPERM;
-    case EAGAIN: case EMFILE: case ENFILE: return MPROC_EOS;
-    case ENOSYS: case ENOTSUP: return MPROC_ENOTSUP;
+    case EPERM:
+    case EACCES: return MPROC_EPERM;
+    case EAGAIN:
+    case EMFILE:
+    case ENFILE: return MPROC_EOS;
+    case ENOSYS:
+    case ENOTSUP: return MPROC_ENOTSUP;
     case EOWNERDEAD: return MPROC_EOWNERDEAD;
     default: return MPROC_EOS;
     }

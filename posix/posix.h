@@ -28,8 +28,10 @@ enum {
 enum { PX_FDS_PER_MESSAGE = 64 };
 
 /* REC_PAYLOAD flags */
-enum { PAYLOAD_PDEATHSIG = 1 }; /* started from the main thread: a parent-death signal is
-                                   safe (it fires when the creating thread exits) */
+enum {
+    PAYLOAD_PDEATHSIG = 1
+}; /* started from the main thread: a parent-death signal is
+      safe (it fires when the creating thread exits) */
 
 /* Command-line markers of the runs that mpp_init takes over. */
 #define ARG_CHILD "--mproc-child"

@@ -266,7 +266,8 @@ void mpp_park_wait(mpp_handle park, uint32_t *word, uint32_t expected, int64_t t
     }
     syscall(SYS_futex, word, FUTEX_WAIT, expected, tsp, NULL, 0);
 #elif defined(__APPLE__)
-    uint32_t us = timeout_ms < 0 || timeout_ms > UINT32_MAX / 1000 ? 0 : (uint32_t)timeout_ms * 1000;
+    uint32_t us =
+        timeout_ms < 0 || timeout_ms > UINT32_MAX / 1000 ? 0 : (uint32_t)timeout_ms * 1000;
     if (timeout_ms == 0)
         return;
     __ulock_wait(MPROC_UL_COMPARE_AND_WAIT_SHARED, word, expected, us);

@@ -210,14 +210,11 @@ int mpp_program_start(mpp_program **out, const mpp_program_spec *spec, mpp_strea
             err = posix_spawn_file_actions_addopen(&actions, i, "/dev/null",
                                                    i == 0 ? O_RDONLY : O_WRONLY, 0);
             break;
-        case MPROC_STDIO_STDOUT:
-            err = posix_spawn_file_actions_adddup2(&actions, 1, 2);
-            break;
+        case MPROC_STDIO_STDOUT: err = posix_spawn_file_actions_adddup2(&actions, 1, 2); break;
         case MPROC_STDIO_FROM:
             err = posix_spawn_file_actions_adddup2(&actions, spec->stdin_from->fd, 0);
             break;
-        default: /* inherit */
-            break;
+        default: /* inherit */ break;
         }
     }
     if (!rc && !err && spec->cwd) {
@@ -245,8 +242,8 @@ int mpp_program_start(mpp_program **out, const mpp_program_spec *spec, mpp_strea
     if (!rc) {
         char *const *env = spec->env ? (char *const *)spec->env : environ;
         /* glibc (2.24+) and musl also report exec failures here. */
-        err = posix_spawn(&pid, resolved ? resolved : spec->argv[0],
-                          have_actions ? &actions : NULL, &attr, (char *const *)spec->argv, env);
+        err = posix_spawn(&pid, resolved ? resolved : spec->argv[0], have_actions ? &actions : NULL,
+                          &attr, (char *const *)spec->argv, env);
         if (err) {
             rc = mproc__fail_os(err);
             if (rc == MPROC_EOS && (err == ENOEXEC || err == ENOTDIR))
@@ -316,7 +313,7 @@ int mpp_program_wait(mpp_program *p, int64_t timeout_ms, int *code)
             return mproc__fail(MPROC_ETIMEDOUT);
         if (p->pidfd >= 0) {
             px_wait_fd(p->pidfd, POLLIN, left); /* readable once the program ended */
-        } else { /* no pidfd: poll, backing off to 20 ms */
+        } else {                                /* no pidfd: poll, backing off to 20 ms */
             mpp_sleep_ms(left >= 0 && left < pause ? left : pause);
             pause = pause < 20 ? pause * 2 : 20;
         }

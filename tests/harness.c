@@ -23,9 +23,7 @@
 #include <unistd.h>
 #endif
 
-
-mproc_process *harness_start(mproc_start_method method, const char *target,
-                             const mproc_pack *args)
+mproc_process *harness_start(mproc_start_method method, const char *target, const mproc_pack *args)
 {
     mproc_context *ctx;
     if (!mproc_start_method_available(method)) {
@@ -34,8 +32,8 @@ mproc_process *harness_start(mproc_start_method method, const char *target,
     }
     assert_ok(mproc_context_get(&ctx, method));
     mproc_process *p;
-    assert_ok(mproc_process_create(&p, &(mproc_process_opts){.target = target, .args = args,
-                                                             .ctx = ctx}));
+    assert_ok(mproc_process_create(
+        &p, &(mproc_process_opts){.target = target, .args = args, .ctx = ctx}));
     assert_ok(mproc_process_start(p));
     return p;
 }
@@ -187,8 +185,8 @@ void assert_text(const mproc_bytes *b, const char *want)
     if (!b->data)
         fail_msg("no text, wanted \"%s\"", want);
     if (b->len < n || strncmp(b->data, want, n) != 0 || ((const char *)b->data)[n] != '\0')
-        fail_msg("text \"%.*s\" (%llu bytes), wanted \"%s\"", (int)b->len,
-                 (const char *)b->data, (unsigned long long)b->len, want);
+        fail_msg("text \"%.*s\" (%llu bytes), wanted \"%s\"", (int)b->len, (const char *)b->data,
+                 (unsigned long long)b->len, want);
 }
 
 void assert_text_has(const mproc_bytes *b, const char *want)
@@ -345,8 +343,8 @@ void harness_temp_path(char *buf, size_t size, const char *tag)
              ++serial);
 #else
     const char *dir = getenv("TMPDIR");
-    snprintf(buf, size, "%s/mproc-test-%ld-%s-%d", dir && *dir ? dir : "/tmp", (long)getpid(),
-             tag, ++serial);
+    snprintf(buf, size, "%s/mproc-test-%ld-%s-%d", dir && *dir ? dir : "/tmp", (long)getpid(), tag,
+             ++serial);
 #endif
     remove(buf);
 }
@@ -386,10 +384,10 @@ bool harness_read_i64(const char *path, int64_t *value, int64_t timeout_ms)
 /* ---- leak snapshot ---------------------------------------------------------------------- */
 
 typedef struct snapshot {
-    int handles;         /* open fds / handles */
-    int children;        /* live or zombie child processes, the fork server excepted */
-    int shm_names;       /* POSIX: /dev/shm names of this test process's blocks */
-    char fds[4096];      /* POSIX: which fds were open */
+    int handles;    /* open fds / handles */
+    int children;   /* live or zombie child processes, the fork server excepted */
+    int shm_names;  /* POSIX: /dev/shm names of this test process's blocks */
+    char fds[4096]; /* POSIX: which fds were open */
 } snapshot;
 
 /* Named blocks made by this process (generated "psm_<pid>_…" or the tests' "test-<pid>-…"
@@ -622,8 +620,7 @@ static char *read_text_file(const char *path)
 
 /* Output goes to files, not pipes: the program's children share them, and nothing can
  * fill up while we wait. */
-bool harness_run_program(const char *exe, int64_t timeout_ms, char **out, char **err,
-                         int *exitcode)
+bool harness_run_program(const char *exe, int64_t timeout_ms, char **out, char **err, int *exitcode)
 {
     char out_path[512], err_path[512];
     harness_temp_path(out_path, sizeof out_path, "stdout");
@@ -652,14 +649,13 @@ bool harness_run_program(const char *exe, int64_t timeout_ms, char **out, char *
     si.lpAttributeList = attrs;
     char cmdline[600];
     snprintf(cmdline, sizeof cmdline, "\"%s\"", exe);
-    bool started =
-        files[0] != INVALID_HANDLE_VALUE && files[1] != INVALID_HANDLE_VALUE &&
-        files[2] != INVALID_HANDLE_VALUE && attrs &&
-        InitializeProcThreadAttributeList(attrs, 1, 0, &attr_size) &&
-        UpdateProcThreadAttribute(attrs, 0, PROC_THREAD_ATTRIBUTE_HANDLE_LIST, files,
-                                  sizeof files, NULL, NULL) &&
-        CreateProcessA(NULL, cmdline, NULL, NULL, TRUE, EXTENDED_STARTUPINFO_PRESENT, NULL,
-                       NULL, &si.StartupInfo, &pi);
+    bool started = files[0] != INVALID_HANDLE_VALUE && files[1] != INVALID_HANDLE_VALUE &&
+                   files[2] != INVALID_HANDLE_VALUE && attrs &&
+                   InitializeProcThreadAttributeList(attrs, 1, 0, &attr_size) &&
+                   UpdateProcThreadAttribute(attrs, 0, PROC_THREAD_ATTRIBUTE_HANDLE_LIST, files,
+                                             sizeof files, NULL, NULL) &&
+                   CreateProcessA(NULL, cmdline, NULL, NULL, TRUE, EXTENDED_STARTUPINFO_PRESENT,
+                                  NULL, NULL, &si.StartupInfo, &pi);
     if (attrs) {
         DeleteProcThreadAttributeList(attrs);
         free(attrs);

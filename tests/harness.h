@@ -43,8 +43,7 @@ bool harness_run_program(const char *exe, int64_t timeout_ms, char **out, char *
                          int *exitcode);
 /* Creates and starts a child running task `target` with args under `method`; NULL (having
  * checked that the method is refused) where the platform has no such method. */
-mproc_process *harness_start(mproc_start_method method, const char *target,
-                             const mproc_pack *args);
+mproc_process *harness_start(mproc_start_method method, const char *target, const mproc_pack *args);
 /* Joins p (2 minutes at most), destroys it and returns its exit code. */
 int harness_join_code(mproc_process *p);
 /* true when running as a Windows build (under Wine here). */
@@ -98,12 +97,12 @@ int put_text(mproc_bytes *out, const char *s);
 /* (The text is taken here, before a macro in the call is expanded.) */
 #define assert_rc(call, want) assert_rc_((call), (want), #call)
 #define assert_ok(call) assert_rc_((call), 0, #call)
-#define assert_rc_(call, want, text)                                                         \
-    do {                                                                                     \
-        int rc_ = (int)(call);                                                               \
-        if (rc_ != (want))                                                                   \
-            fail_msg("%s returned %s (%d), wanted %s", text, mproc_errname(rc_), rc_,        \
-                     mproc_errname(want));                                                   \
+#define assert_rc_(call, want, text)                                                               \
+    do {                                                                                           \
+        int rc_ = (int)(call);                                                                     \
+        if (rc_ != (want))                                                                         \
+            fail_msg("%s returned %s (%d), wanted %s", text, mproc_errname(rc_), rc_,              \
+                     mproc_errname(want));                                                         \
     } while (0)
 
 #endif

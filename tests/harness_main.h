@@ -16,23 +16,23 @@
 #define HARNESS_FIRST_(name, ...) name
 
 /* A wrapper case that calls body(arg). */
-#define HARNESS_WRAP_(cname, body, arg)                                                      \
-    static void cname(void **state)                                                          \
-    {                                                                                        \
-        (void)state;                                                                         \
-        body(arg);                                                                           \
+#define HARNESS_WRAP_(cname, body, arg)                                                            \
+    static void cname(void **state)                                                                \
+    {                                                                                              \
+        (void)state;                                                                               \
+        body(arg);                                                                                 \
     }
-#define HARNESS_PER_METHOD_(fn)                                                              \
-    HARNESS_WRAP_(fn##_fork, fn, MPROC_FORK)                                                 \
-    HARNESS_WRAP_(fn##_spawn, fn, MPROC_SPAWN)                                               \
+#define HARNESS_PER_METHOD_(fn)                                                                    \
+    HARNESS_WRAP_(fn##_fork, fn, MPROC_FORK)                                                       \
+    HARNESS_WRAP_(fn##_spawn, fn, MPROC_SPAWN)                                                     \
     HARNESS_WRAP_(fn##_forkserver, fn, MPROC_FORKSERVER)
-#define HARNESS_PER_KIND_(fn)                                                                \
-    HARNESS_WRAP_(fn##_processes, fn, POOL_PROCESSES)                                        \
+#define HARNESS_PER_KIND_(fn)                                                                      \
+    HARNESS_WRAP_(fn##_processes, fn, POOL_PROCESSES)                                              \
     HARNESS_WRAP_(fn##_threads, fn, POOL_THREADS)
 #define HARNESS_POOL_(fn) HARNESS_WRAP_(fn##_case_, fn, SUITE_POOL_KIND)
-#define HARNESS_POOL_PER_METHOD_(fn)                                                         \
-    HARNESS_WRAP_(fn##_fork, fn, POOL_FORK)                                                  \
-    HARNESS_WRAP_(fn##_spawn, fn, POOL_SPAWN)                                                \
+#define HARNESS_POOL_PER_METHOD_(fn)                                                               \
+    HARNESS_WRAP_(fn##_fork, fn, POOL_FORK)                                                        \
+    HARNESS_WRAP_(fn##_spawn, fn, POOL_SPAWN)                                                      \
     HARNESS_WRAP_(fn##_forkserver, fn, POOL_FORKSERVER)
 
 /* Pass 1: wrappers. */
@@ -53,10 +53,10 @@
 /* Pass 2: the table, in the list's order. */
 #define HARNESS_UNIT_(name, fn) {#name, fn, NULL, NULL, NULL},
 #define HARNESS_CASE_(name) HARNESS_UNIT_(name, name)
-#define HARNESS_TRIPLE_(fn)                                                                  \
-    HARNESS_UNIT_(fn##_fork, fn##_fork)                                                      \
+#define HARNESS_TRIPLE_(fn)                                                                        \
+    HARNESS_UNIT_(fn##_fork, fn##_fork)                                                            \
     HARNESS_UNIT_(fn##_spawn, fn##_spawn) HARNESS_UNIT_(fn##_forkserver, fn##_forkserver)
-#define HARNESS_PAIR_(fn)                                                                    \
+#define HARNESS_PAIR_(fn)                                                                          \
     HARNESS_UNIT_(fn##_processes, fn##_processes) HARNESS_UNIT_(fn##_threads, fn##_threads)
 #define HARNESS_POOL_UNIT_(fn) HARNESS_UNIT_(fn, fn##_case_)
 #define CASE(...) HARNESS_EXPAND_(HARNESS_CASE_, HARNESS_NAME_(__VA_ARGS__))

@@ -131,8 +131,7 @@ static void map_in_order(pool_kind kind)
             mproc_bytes_free_array(results, n);
         }
         /* n must be the number of items. */
-        assert_rc(mproc_pool_map(pool, "square", items, results, n + 1, 0, WAIT_MS),
-                  MPROC_EINVAL);
+        assert_rc(mproc_pool_map(pool, "square", items, results, n + 1, 0, WAIT_MS), MPROC_EINVAL);
         if (n > 0)
             assert_rc(mproc_pool_map(pool, "square", items, results, n - 1, 0, WAIT_MS),
                       MPROC_EINVAL);
@@ -369,8 +368,8 @@ static void imap_lazy_backpressure(pool_kind kind)
         bool unordered;
     } runs[] = {{1, 1, false}, {4, 1, false}, {4, 1, true}, {9, 3, false}, {9, 3, true}};
     for (size_t k = 0; k < sizeof runs / sizeof runs[0]; k++) {
-        lazy_source s = {.limit = 300, .window = runs[k].window, .fail_at = -1,
-                         .caller = harness_thread_id()};
+        lazy_source s = {
+            .limit = 300, .window = runs[k].window, .fail_at = -1, .caller = harness_thread_id()};
         mproc_iter *it;
         s.in_call = 1;
         assert_ok(mproc_pool_imap_lazy(pool, "square_jitter", lazy_next, &s,
@@ -395,8 +394,8 @@ static void imap_lazy_backpressure(pool_kind kind)
                 assert_int_equal(got[s.consumed], s.consumed * s.consumed);
             s.consumed++;
             if (s.produced - s.consumed > (int64_t)s.window)
-                fail_msg("%d items read, %d returned: more than the window of %d",
-                         (int)s.produced, (int)s.consumed, (int)s.window);
+                fail_msg("%d items read, %d returned: more than the window of %d", (int)s.produced,
+                         (int)s.consumed, (int)s.window);
             if (s.consumed % 50 == 0)
                 harness_sleep_ms(20); /* a slow reader: the source must wait */
         }
@@ -412,8 +411,8 @@ static void imap_lazy_backpressure(pool_kind kind)
         mproc_iter_destroy(it);
     }
     /* window 0: 64 x chunksize x workers; the source is still read lazily. */
-    lazy_source s = {.limit = 1000000, .window = 64 * 1 * 3, .fail_at = -1,
-                     .caller = harness_thread_id()};
+    lazy_source s = {
+        .limit = 1000000, .window = 64 * 1 * 3, .fail_at = -1, .caller = harness_thread_id()};
     mproc_iter *it;
     s.in_call = 1;
     assert_ok(mproc_pool_imap_lazy(pool, "square", lazy_next, &s, NULL, &it));
@@ -436,12 +435,15 @@ static void imap_lazy_backpressure(pool_kind kind)
 static void imap_lazy_source_error(pool_kind kind)
 {
     mproc_pool *pool = new_pool(kind, (mproc_pool_opts){.processes = 2});
-    lazy_source s = {.limit = 100, .window = 2, .fail_at = 5, .fail_code = MPROC_EPERM,
+    lazy_source s = {.limit = 100,
+                     .window = 2,
+                     .fail_at = 5,
+                     .fail_code = MPROC_EPERM,
                      .caller = harness_thread_id()};
     mproc_iter *it;
     s.in_call = 1;
-    assert_ok(mproc_pool_imap_lazy(pool, "square", lazy_next, &s,
-                                   &(mproc_imap_opts){.window = 2}, &it));
+    assert_ok(
+        mproc_pool_imap_lazy(pool, "square", lazy_next, &s, &(mproc_imap_opts){.window = 2}, &it));
     s.in_call = 0;
     for (int i = 0; i < 5; i++) {
         mproc_bytes r = {0};
@@ -495,8 +497,8 @@ static void task_failure(pool_kind kind)
         mproc_bytes_free(&results[0]);
     }
     mproc_async *a;
-    assert_ok(mproc_pool_map_async(pool, "check_item", items,
-                                   &(mproc_call_opts){.chunksize = 1}, &a));
+    assert_ok(
+        mproc_pool_map_async(pool, "check_item", items, &(mproc_call_opts){.chunksize = 1}, &a));
     memset(results, 0, sizeof results);
     assert_rc(mproc_async_get(a, results, WAIT_MS), MPROC_ETASK);
     assert_text(&results[0], "bad item 3");
@@ -590,7 +592,7 @@ static void task_failure(pool_kind kind)
 
 typedef struct {
     int index;
-    int ran;         /* results or error callback done */
+    int ran; /* results or error callback done */
     int ok_calls, error_calls;
     int64_t value;
     int code;
@@ -672,21 +674,20 @@ static void callbacks(pool_kind kind)
     for (int i = 0; i < N; i++) {
         slots[i].index = i;
         mproc_pack *args = pack_of(i);
-        assert_ok(mproc_pool_apply_async(cb_pool, "check_item", args,
-                                         &(mproc_call_opts){.callback = on_result,
-                                                            .error_callback = on_error,
-                                                            .ctx = &slots[i]},
-                                         &calls[i]));
+        assert_ok(mproc_pool_apply_async(
+            cb_pool, "check_item", args,
+            &(mproc_call_opts){.callback = on_result, .error_callback = on_error, .ctx = &slots[i]},
+            &calls[i]));
         mproc_pack_destroy(args);
     }
     /* A map's callback gets all its results at once. */
     slots[N].index = N;
     mproc_pack *items = pack_range(0, 30);
-    assert_ok(mproc_pool_map_async(cb_pool, "square_jitter", items,
-                                   &(mproc_call_opts){.chunksize = 2, .callback = on_result,
-                                                      .error_callback = on_error,
-                                                      .ctx = &slots[N]},
-                                   &calls[N]));
+    assert_ok(mproc_pool_map_async(
+        cb_pool, "square_jitter", items,
+        &(mproc_call_opts){
+            .chunksize = 2, .callback = on_result, .error_callback = on_error, .ctx = &slots[N]},
+        &calls[N]));
     mproc_pack_destroy(items);
     for (int i = 0; i <= N; i++) {
         assert_ok(mproc_async_wait(calls[i], WAIT_MS));
@@ -729,11 +730,9 @@ static void callbacks(pool_kind kind)
     /* A callback for a call that failed because its task returned a code. */
     cb_slot seven = {.index = -1};
     mproc_async *a;
-    assert_ok(mproc_pool_apply_async(cb_pool, "returns_seven", NULL,
-                                     &(mproc_call_opts){.callback = on_result,
-                                                        .error_callback = on_error,
-                                                        .ctx = &seven},
-                                     &a));
+    assert_ok(mproc_pool_apply_async(
+        cb_pool, "returns_seven", NULL,
+        &(mproc_call_opts){.callback = on_result, .error_callback = on_error, .ctx = &seven}, &a));
     assert_ok(mproc_async_wait(a, WAIT_MS));
     assert_int_equal(LOAD(&seven.ran), 1);
     assert_int_equal(seven.error_calls, 1);
@@ -777,8 +776,8 @@ static void callbacks(pool_kind kind)
     assert_true(first > 0);
     for (int i = 0; i < total; i++)
         if (LOAD(&cb_tids[i]) != first)
-            fail_msg("callback %d ran on thread %d, callback 0 on thread %d", i,
-                     LOAD(&cb_tids[i]), first);
+            fail_msg("callback %d ran on thread %d, callback 0 on thread %d", i, LOAD(&cb_tids[i]),
+                     first);
     if (first == harness_thread_id())
         fail_msg("%s", "callbacks ran on the caller's thread");
     for (int k = 0; k < P; k++)
@@ -854,8 +853,7 @@ static void map_timeout_leaves_pool_usable(pool_kind kind)
     assert_rc(mproc_pool_map(pool, "gate_square", items, results, N, 1, 100), MPROC_ETIMEDOUT);
     assert_empty(results, N);
     /* starmap the same way. */
-    assert_rc(mproc_pool_starmap(pool, "gate_square", items, results, N, 2, 100),
-              MPROC_ETIMEDOUT);
+    assert_rc(mproc_pool_starmap(pool, "gate_square", items, results, N, 2, 100), MPROC_ETIMEDOUT);
     assert_empty(results, N);
     gate_open(&g); /* the tasks running end; the rest were dropped */
     mproc_pack_destroy(items);
@@ -1190,13 +1188,11 @@ static void bad_input(pool_kind kind)
     assert_rc(mproc_pool_imap_unordered(pool, "square", items, 0, NULL), MPROC_EINVAL);
     assert_rc(mproc_pool_imap_lazy(pool, NULL, never_next, &calls, NULL, &it), MPROC_EINVAL);
     assert_rc(mproc_pool_imap_lazy(pool, "square", NULL, &calls, NULL, &it), MPROC_EINVAL);
-    assert_rc(mproc_pool_imap_lazy(pool, "square", never_next, &calls, NULL, NULL),
-              MPROC_EINVAL);
+    assert_rc(mproc_pool_imap_lazy(pool, "square", never_next, &calls, NULL, NULL), MPROC_EINVAL);
 
     /* starmap: a field that is not a pack is MPROC_ETYPE. */
     mproc_pack *not_pairs = pack_range(0, 4);
-    assert_rc(mproc_pool_starmap(pool, "multiply", not_pairs, results, 4, 0, WAIT_MS),
-              MPROC_ETYPE);
+    assert_rc(mproc_pool_starmap(pool, "multiply", not_pairs, results, 4, 0, WAIT_MS), MPROC_ETYPE);
     mproc_pack_destroy(not_pairs);
 
     /* Unknown task names: at the call. */
@@ -1208,8 +1204,7 @@ static void bad_input(pool_kind kind)
     assert_rc(mproc_pool_imap_unordered(pool, "no_such_task", items, 0, &it), MPROC_ENOTASK);
     assert_rc(mproc_pool_imap_lazy(pool, "no_such_task", never_next, &calls, NULL, &it),
               MPROC_ENOTASK);
-    assert_rc(mproc_pool_starmap(pool, "no_such_task", pairs, results, 4, 0, 1000),
-              MPROC_ENOTASK);
+    assert_rc(mproc_pool_starmap(pool, "no_such_task", pairs, results, 4, 0, 1000), MPROC_ENOTASK);
     assert_rc(mproc_pool_starmap_async(pool, "no_such_task", pairs, NULL, &a), MPROC_ENOTASK);
     assert_int_equal(calls, 0); /* no source was read for a refused call */
 
@@ -1278,8 +1273,8 @@ static void map_from_thread(void *arg)
         mproc_pack_i64(items, w->base + i);
     for (int round = 0; round < w->rounds; round++) {
         mproc_bytes results[100] = {{0}};
-        int rc = mproc_pool_map(w->pool, "square", items, results, 100, (size_t)(round % 5),
-                                WAIT_MS);
+        int rc =
+            mproc_pool_map(w->pool, "square", items, results, 100, (size_t)(round % 5), WAIT_MS);
         if (rc != 0) {
             w->bad = rc;
             break;
@@ -1453,8 +1448,7 @@ static void maxtasksperchild(pool_kind kind)
     if (distinct < N / 2)
         fail_msg("%d distinct workers ran %d tasks, 2 each at most", distinct, N);
     if (threads && LOAD(&init_calls) < distinct)
-        fail_msg("%d threads ran tasks, the initializer ran %d times", distinct,
-                 LOAD(&init_calls));
+        fail_msg("%d threads ran tasks, the initializer ran %d times", distinct, LOAD(&init_calls));
     wait_workers(pool, kind, 2, 0);
 
     /* A map chunk counts as one task. */

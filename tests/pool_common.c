@@ -84,9 +84,9 @@ void wait_workers(mproc_pool *pool, pool_kind kind, int want, int64_t gone)
         n = mproc_pool_workers(pool, pids, 64);
         bool ok = n == want;
         for (int i = 0; ok && i < n && i < 64; i++)
-            ok = kind == POOL_THREADS ? pids[i] == self
-                                      : pids[i] != gone && pids[i] > 0 &&
-                                            harness_pid_alive(pids[i]);
+            ok = kind == POOL_THREADS
+                     ? pids[i] == self
+                     : pids[i] != gone && pids[i] > 0 && harness_pid_alive(pids[i]);
         if (ok)
             return;
         if (harness_now_ms() > deadline) {
@@ -420,8 +420,8 @@ MPROC_TASK(wait_for_peers, in, out)
     int64_t deadline = harness_now_ms() + RENDEZVOUS_MS;
     while (LOAD(&rv_inside) < n) {
         if (harness_now_ms() > deadline)
-            return mproc_task_fail(out, "only %d of %d tasks were inside at once",
-                                   LOAD(&rv_inside), (int)n);
+            return mproc_task_fail(out, "only %d of %d tasks were inside at once", LOAD(&rv_inside),
+                                   (int)n);
         harness_sleep_ms(1);
     }
     return put_i64(out, harness_thread_id());
@@ -467,8 +467,8 @@ MPROC_TASK(use_objects, in, out)
     int64_t x;
     int rc = 0;
     open_args(&u, in);
-    if (mproc_unpack_queue(&u, &q) || mproc_unpack_lock(&u, &lock) ||
-        mproc_unpack_value(&u, &v) || mproc_unpack_conn(&u, &c) || mproc_unpack_i64(&u, &x)) {
+    if (mproc_unpack_queue(&u, &q) || mproc_unpack_lock(&u, &lock) || mproc_unpack_value(&u, &v) ||
+        mproc_unpack_conn(&u, &c) || mproc_unpack_i64(&u, &x)) {
         rc = mproc_task_fail(out, "wanted (queue, lock, value, conn, x)");
         goto done;
     }

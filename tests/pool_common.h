@@ -20,11 +20,11 @@
 /* ---- kinds of pool ---------------------------------------------------------------------- */
 
 typedef enum pool_kind {
-    POOL_PROCESSES,  /* mproc_pool_create, the default start method */
-    POOL_FORK,       /* mproc_pool_create under a start method */
+    POOL_PROCESSES, /* mproc_pool_create, the default start method */
+    POOL_FORK,      /* mproc_pool_create under a start method */
     POOL_SPAWN,
     POOL_FORKSERVER,
-    POOL_THREADS,    /* mproc_threadpool_create */
+    POOL_THREADS, /* mproc_threadpool_create */
 } pool_kind;
 
 /* "processes", "fork", ..., "threads": for messages. */

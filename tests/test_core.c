@@ -318,7 +318,9 @@ static char *quoted(const char *arg)
 static void win_quoting_rules(void **state)
 {
     (void)state;
-    static const struct { const char *in, *out; } cases[] = {
+    static const struct {
+        const char *in, *out;
+    } cases[] = {
         {"plain", "plain"},
         {"", "\"\""},
         {"two words", "\"two words\""},
@@ -401,8 +403,8 @@ static void values_round_trip(void **state)
     assert_string_equal(x, "x");
     /* NULL skips a field; an mproc_arg takes any field but an object. */
     mproc_arg any;
-    assert_ok(MPROC_UNPACK(&bytes, NULL, NULL, NULL, &any, NULL, NULL, NULL, NULL, NULL, NULL,
-                           NULL));
+    assert_ok(
+        MPROC_UNPACK(&bytes, NULL, NULL, NULL, &any, NULL, NULL, NULL, NULL, NULL, NULL, NULL));
     assert_int_equal(any.type, MPROC_FIELD_STR);
     assert_string_equal(any.as.str, "four");
     mproc_pack_destroy(p);
@@ -486,16 +488,29 @@ static void values_literal_as_process_args(mproc_start_method method)
 
 #ifdef _WIN32
 #include <windows.h>
-static const char *const hard_args[] = {"", " ", "a\"b", "\"", "\\", "a\\", "a b\\",
-                                        "a\\\\b c", "\\\"", "x\\\\\"y z", "tab\tend",
-                                        "ünï cødé 世界", "trailing\\\\", "\"quoted\"", NULL};
+static const char *const hard_args[] = {"",
+                                        " ",
+                                        "a\"b",
+                                        "\"",
+                                        "\\",
+                                        "a\\",
+                                        "a b\\",
+                                        "a\\\\b c",
+                                        "\\\"",
+                                        "x\\\\\"y z",
+                                        "tab\tend",
+                                        "ünï cødé 世界",
+                                        "trailing\\\\",
+                                        "\"quoted\"",
+                                        NULL};
 
 /* In the child: does CommandLineToArgvW of our own command line give hard_args back? */
 static int check_own_command_line(void)
 {
     typedef wchar_t **(WINAPI * parse_fn)(const wchar_t *, int *);
     HMODULE shell32 = LoadLibraryW(L"shell32.dll");
-    parse_fn parse = shell32 ? (parse_fn)(void (*)(void))GetProcAddress(shell32, "CommandLineToArgvW") : NULL;
+    parse_fn parse =
+        shell32 ? (parse_fn)(void (*)(void))GetProcAddress(shell32, "CommandLineToArgvW") : NULL;
     if (!parse)
         return 2;
     int argc = 0;

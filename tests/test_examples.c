@@ -85,10 +85,10 @@ static void expect_exact(const run_result *r, const char *const *patterns, size_
             fail_msg("line %lu is \"%s\", wanted \"%s\"", (unsigned long)(i + 1), r->lines[i],
                      patterns[i]);
 }
-#define EXPECT_EXACT(r, ...)                                                                 \
-    do {                                                                                     \
-        const char *const want_[] = {__VA_ARGS__};                                           \
-        expect_exact(r, want_, sizeof want_ / sizeof want_[0]);                              \
+#define EXPECT_EXACT(r, ...)                                                                       \
+    do {                                                                                           \
+        const char *const want_[] = {__VA_ARGS__};                                                 \
+        expect_exact(r, want_, sizeof want_ / sizeof want_[0]);                                    \
     } while (0)
 
 /* These lines appear in this order (other lines may come between them). */
@@ -101,10 +101,10 @@ static void expect_in_order(const run_result *r, const char *const *patterns, si
     if (next < n)
         fail_msg("no line \"%s\" after the ones before it", patterns[next]);
 }
-#define EXPECT_IN_ORDER(r, ...)                                                              \
-    do {                                                                                     \
-        const char *const want_[] = {__VA_ARGS__};                                           \
-        expect_in_order(r, want_, sizeof want_ / sizeof want_[0]);                           \
+#define EXPECT_IN_ORDER(r, ...)                                                                    \
+    do {                                                                                           \
+        const char *const want_[] = {__VA_ARGS__};                                                 \
+        expect_in_order(r, want_, sizeof want_ / sizeof want_[0]);                                 \
     } while (0)
 
 static void expect_clean_exit(const run_result *r)
@@ -118,8 +118,8 @@ static void tour(void **state)
     (void)state;
     run_result r = run_example("tour");
     expect_clean_exit(&r);
-    EXPECT_IN_ORDER(&r, "mproc * tour: MainProcess, pid *", "spawn:",
-                    "  [spawn] hello from Process-*, pid *; exiting with 11",
+    EXPECT_IN_ORDER(&r, "mproc * tour: MainProcess, pid *",
+                    "spawn:", "  [spawn] hello from Process-*, pid *; exiting with 11",
                     "  Process-* ended with exit code 11 after *",
                     "  join(sleepy, 100 ms) -> MPROC_ETIMEDOUT; alive: 1",
                     "  after terminate: exit code -15 *",
@@ -127,9 +127,9 @@ static void tour(void **state)
     if (!harness_is_windows()) {
         EXPECT_IN_ORDER(&r, "fork:", "  [fork] hello from Process-*, pid *; exiting with 10",
                         "  Process-* ended with exit code 10 after *");
-        EXPECT_IN_ORDER(&r, "forkserver:",
-                        "  [forkserver] hello from Process-*, pid *; exiting with 12",
-                        "  Process-* ended with exit code 12 after *");
+        EXPECT_IN_ORDER(
+            &r, "forkserver:", "  [forkserver] hello from Process-*, pid *; exiting with 12",
+            "  Process-* ended with exit code 12 after *");
     }
     free_result(&r);
 }
@@ -252,8 +252,7 @@ static void s001_join_multi(void **state)
     }
     /* Each child sleeps i seconds, so they finish in order; then the parent, which joined
      * all four, prints the time it waited: at least the longest sleep. */
-    EXPECT_IN_ORDER(&r, "大海1 is done", "大海2 is done", "大海3 is done", "大海4 is done",
-                    "主 *");
+    EXPECT_IN_ORDER(&r, "大海1 is done", "大海2 is done", "大海3 is done", "大海4 is done", "主 *");
     double waited = 0;
     assert_int_equal(sscanf(r.lines[8], "主 %lf", &waited), 1);
     assert_true(waited >= 3.9);
@@ -495,19 +494,17 @@ static void s000_lock(void **state)
     expect_clean_exit(&r);
     assert_true(r.count > 0);
     if (strcmp(r.lines[0], "share_data count is 600 ") == 0)
-        EXPECT_EXACT(&r, "share_data count is 600 ", "share_data count is 700 ",
-                     "share_data count is 800 ", "share_data count is 900 ",
-                     "share_data count is 1000 ", "share_data count is 1200 ",
-                     "share_data count is 1400 ", "share_data count is 1600 ",
-                     "share_data count is 1800 ", "share_data count is 2000 ",
-                     "{'count': 2000, 100: 1000000, 200: 8000000}");
+        EXPECT_EXACT(
+            &r, "share_data count is 600 ", "share_data count is 700 ", "share_data count is 800 ",
+            "share_data count is 900 ", "share_data count is 1000 ", "share_data count is 1200 ",
+            "share_data count is 1400 ", "share_data count is 1600 ", "share_data count is 1800 ",
+            "share_data count is 2000 ", "{'count': 2000, 100: 1000000, 200: 8000000}");
     else
-        EXPECT_EXACT(&r, "share_data count is 700 ", "share_data count is 900 ",
-                     "share_data count is 1100 ", "share_data count is 1300 ",
-                     "share_data count is 1500 ", "share_data count is 1600 ",
-                     "share_data count is 1700 ", "share_data count is 1800 ",
-                     "share_data count is 1900 ", "share_data count is 2000 ",
-                     "{'count': 2000, 200: 8000000, 100: 1000000}");
+        EXPECT_EXACT(
+            &r, "share_data count is 700 ", "share_data count is 900 ", "share_data count is 1100 ",
+            "share_data count is 1300 ", "share_data count is 1500 ", "share_data count is 1600 ",
+            "share_data count is 1700 ", "share_data count is 1800 ", "share_data count is 1900 ",
+            "share_data count is 2000 ", "{'count': 2000, 200: 8000000, 100: 1000000}");
     free_result(&r);
 }
 
@@ -570,10 +567,9 @@ static void s001_tickets(void **state)
     }
     assert_int_equal(count_matching(&r, "路人* 购票成功"), 3);
     assert_int_equal(count_matching(&r, "路人*查看到没有票了"), 7);
-    EXPECT_IN_ORDER(&r, "路人* 购票成功", "路人* 购票成功", "路人* 购票成功",
+    EXPECT_IN_ORDER(&r, "路人* 购票成功", "路人* 购票成功", "路人* 购票成功", "路人*查看到没有票了",
                     "路人*查看到没有票了", "路人*查看到没有票了", "路人*查看到没有票了",
-                    "路人*查看到没有票了", "路人*查看到没有票了", "路人*查看到没有票了",
-                    "路人*查看到没有票了");
+                    "路人*查看到没有票了", "路人*查看到没有票了", "路人*查看到没有票了");
     free_result(&r);
 }
 
@@ -762,8 +758,7 @@ static void check_cooks_and_eaters(const char *name, bool all_eaten_first)
     expect_clean_exit(&r);
     assert_int_equal(r.count, 61);
     assert_int_equal(count_matching(&r, "厨师*生产了*"), 30);
-    assert_int_equal(count_matching(&r, "吃货夏洛吃了*") + count_matching(&r, "吃货西施吃了*"),
-                     30);
+    assert_int_equal(count_matching(&r, "吃货夏洛吃了*") + count_matching(&r, "吃货西施吃了*"), 30);
     assert_int_equal(count_matching(&r, "主*"), 1);
     for (int c = 0; c < 3; c++) {
         size_t next = 0;
@@ -813,7 +808,8 @@ static void s003_queue_full(void **state)
     (void)state;
     run_result r = run_example("s003_queue_full");
     expect_clean_exit(&r);
-    EXPECT_EXACT(&r, "消息队列已满，队列数3，当前存在3条消息", "消息队列已满，队列数3，当前存在3条消息",
+    EXPECT_EXACT(&r, "消息队列已满，队列数3，当前存在3条消息",
+                 "消息队列已满，队列数3，当前存在3条消息",
                  "队列数：3，当前存在3条消息 内容[1, 2, 3, 4]",
                  "队列数：3，当前存在2条消息 内容{'a': 1, 'b': 2}",
                  "队列数：3，当前存在1条消息 内容{1, 2, 3, 4}", "队列数：3，当前存在：0条消息",
@@ -835,9 +831,8 @@ static void s003_queue_children(void **state)
     assert_string_equal(r.lines[3], "[子进程2]不去，我今天约了妹子");
     long long ppid[2] = {0, 0}, pid[2] = {0, 0};
     for (int i = 0; i < 2; i++)
-        assert_int_equal(sscanf(strchr(r.lines[i], ']') + 1, "PPID=%lld,PID=%lld", &ppid[i],
-                                &pid[i]),
-                         2);
+        assert_int_equal(
+            sscanf(strchr(r.lines[i], ']') + 1, "PPID=%lld,PID=%lld", &ppid[i], &pid[i]), 2);
     assert_true(ppid[0] > 0 && ppid[0] == ppid[1]);
     assert_true(pid[0] != pid[1] && pid[0] != ppid[0] && pid[1] != ppid[1]);
     free_result(&r);
@@ -964,8 +959,8 @@ static void s000_pool_apply(void **state)
     expect_clean_exit(&r);
     check_pool_tasks(&r, 8);
     EXPECT_IN_ORDER(&r, "测试多进程任务：100, *", "多进程任务结束：100, *",
-                    "测试多进程任务：200, *", "多进程任务结束：200, *",
-                    "测试多进程任务：300, *", "多进程任务结束：300, *");
+                    "测试多进程任务：200, *", "多进程任务结束：200, *", "测试多进程任务：300, *",
+                    "多进程任务结束：300, *");
     free_result(&r);
 }
 
@@ -1326,8 +1321,8 @@ static void s002_manager_objects(void **state)
     (void)state;
     run_result r = run_example("s002_manager_objects");
     expect_clean_exit(&r);
-    EXPECT_EXACT(&r, "子进程: 小明 18", "主进程等到了子进程: True", "Namespace(age=19, name='小明')",
-                 "['主进程', '子进程']", "Value('i', 10)");
+    EXPECT_EXACT(&r, "子进程: 小明 18", "主进程等到了子进程: True",
+                 "Namespace(age=19, name='小明')", "['主进程', '子进程']", "Value('i', 10)");
     free_result(&r);
 }
 
@@ -1366,7 +1361,8 @@ static void s003_distributed(void **state)
     (void)state;
     run_result r = run_example("s003_distributed");
     expect_clean_exit(&r);
-    EXPECT_EXACT(&r, "[小张]小明，老大明天是不是去外地办事啊？", "[小明]这几天咱们终于可以不加班了(>_<)");
+    EXPECT_EXACT(&r, "[小张]小明，老大明天是不是去外地办事啊？",
+                 "[小明]这几天咱们终于可以不加班了(>_<)");
     free_result(&r);
 }
 

@@ -402,10 +402,10 @@ static void cancel_races_dispatch(pool_kind kind)
 /* ---- done callbacks ------------------------------------------------------------------------- */
 
 typedef struct {
-    int calls;            /* atomic */
-    mproc_future *seen;   /* the future given */
-    int thread;           /* the thread it ran on (harness_thread_id) */
-    int done_then;        /* mproc_future_done in the callback */
+    int calls;          /* atomic */
+    mproc_future *seen; /* the future given */
+    int thread;         /* the thread it ran on (harness_thread_id) */
+    int done_then;      /* mproc_future_done in the callback */
     int tag;
 } cb_record;
 
@@ -817,10 +817,10 @@ static void wait_all_any_first_error(pool_kind kind)
     mproc_pool *pool; /* a second pool, of processes */
     assert_ok(mproc_pool_create(&pool, &(mproc_pool_opts){.processes = 2}));
 
-    mproc_future *fa = submit_gate(ex, started_a, gate_a, 2);            /* held on A */
+    mproc_future *fa = submit_gate(ex, started_a, gate_a, 2); /* held on A */
     mproc_async *pb = pool_async(pool, "gate_square", pack_gate(gate_b, 3, started_b)); /* B */
-    mproc_future *fq = submit_square(ex, 4);                            /* quick */
-    mproc_async *pq = pool_async(pool, "square", pack_of(5));           /* quick */
+    mproc_future *fq = submit_square(ex, 4);                                            /* quick */
+    mproc_async *pq = pool_async(pool, "square", pack_of(5));                           /* quick */
     wait_started(started_a);
     wait_started(started_b);
 
@@ -1108,8 +1108,7 @@ static void bad_input(void **state)
     mproc_pack *args = pack_of(3), *items = pack_range(0, 4);
 
     /* Executors. */
-    assert_rc(mproc_executor_create(NULL, &(mproc_executor_opts){.max_workers = 1}),
-              MPROC_EINVAL);
+    assert_rc(mproc_executor_create(NULL, &(mproc_executor_opts){.max_workers = 1}), MPROC_EINVAL);
     assert_rc(mproc_executor_create(&ex, &(mproc_executor_opts){.initializer = "no_such_task"}),
               MPROC_ENOTASK);
     assert_rc(mproc_executor_create(

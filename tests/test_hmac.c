@@ -235,8 +235,7 @@ static void hmac_two_part_equals_one_part(void **state)
         uint8_t want[MPROC__SHA256_LEN], got[MPROC__SHA256_LEN];
         mproc__hmac_sha256(keys[k].key, keys[k].key_len, msg, len, want);
         for (size_t cut = 0; cut <= len; cut++) {
-            mproc__hmac_sha256_2(keys[k].key, keys[k].key_len, msg, cut, msg + cut, len - cut,
-                                 got);
+            mproc__hmac_sha256_2(keys[k].key, keys[k].key_len, msg, cut, msg + cut, len - cut, got);
             if (memcmp(got, want, sizeof want) != 0)
                 fail_msg("key %d, split at %d: two-part HMAC differs", (int)k, (int)cut);
         }

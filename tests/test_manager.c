@@ -69,7 +69,10 @@ typedef struct {
     const char *data;
     size_t len;
 } field;
-#define F(s) {(s), sizeof(s) - 1}
+#define F(s)                                                                                       \
+    {                                                                                              \
+        (s), sizeof(s) - 1                                                                         \
+    }
 
 /* Checks that b is a pack of exactly the n BYTES fields want, then frees it. */
 static void check_fields(mproc_bytes *b, const field *want, size_t n, const char *what)
@@ -86,8 +89,8 @@ static void check_fields(mproc_bytes *b, const field *want, size_t n, const char
         if (rc != 0)
             fail_msg("%s: field %d: %s", what, (int)i, mproc_errname(rc));
         if (len != want[i].len || (len && memcmp(data, want[i].data, len) != 0))
-            fail_msg("%s: field %d is \"%.*s\" (%d bytes), wanted \"%.*s\"", what, (int)i,
-                     (int)len, (const char *)data, (int)len, (int)want[i].len, want[i].data);
+            fail_msg("%s: field %d is \"%.*s\" (%d bytes), wanted \"%.*s\"", what, (int)i, (int)len,
+                     (const char *)data, (int)len, (int)want[i].len, want[i].data);
     }
     mproc_bytes_free(b);
 }
@@ -213,8 +216,8 @@ MPROC_TASK(pool_writer, in, out)
     int64_t x;
     int rc = 0;
     open_args(&u, in);
-    if (mproc_unpack_mdict(&u, &d) || mproc_unpack_mlist(&u, &l) ||
-        mproc_unpack_mqueue(&u, &q) || mproc_unpack_i64(&u, &x)) {
+    if (mproc_unpack_mdict(&u, &d) || mproc_unpack_mlist(&u, &l) || mproc_unpack_mqueue(&u, &q) ||
+        mproc_unpack_i64(&u, &x)) {
         rc = mproc_task_fail(out, "wanted (mdict, mlist, mqueue, x)");
         goto done;
     }
@@ -282,8 +285,8 @@ MPROC_TASK(hand_on, in, out)
     mproc_process *p;
     if (mproc_context_get(&ctx, (mproc_start_method)method) != 0)
         return 14;
-    if (mproc_process_create(&p, &(mproc_process_opts){.target = "grandchild_write",
-                                                       .args = args, .ctx = ctx}) != 0)
+    if (mproc_process_create(
+            &p, &(mproc_process_opts){.target = "grandchild_write", .args = args, .ctx = ctx}) != 0)
         return 15;
     mproc_pack_destroy(args);
     if (mproc_process_start(p) != 0)
@@ -534,8 +537,7 @@ static void dict_ops(void **state)
     assert_ok(mproc_mdict_keys(d, &b));
     check_fields(&b, (field[]){F("a"), F("b"), {bin_key, 4}}, 3, "keys");
     assert_ok(mproc_mdict_items(d, &b));
-    check_fields(&b, (field[]){F("a"), F("111"), F("b"), F("22"), {bin_key, 4}, F("")}, 6,
-                 "items");
+    check_fields(&b, (field[]){F("a"), F("111"), F("b"), F("22"), {bin_key, 4}, F("")}, 6, "items");
     assert_ok(mproc_mdict_del(d, MPROC_KEY("b")));
     assert_rc(mproc_mdict_del(d, MPROC_KEY("b")), MPROC_ENOENT);
     assert_rc(mproc_mdict_get(d, MPROC_KEY("b"), &b), MPROC_ENOENT);
@@ -580,7 +582,7 @@ static void dict_ops(void **state)
     assert_int_equal(mproc_mdict_len(d), 4);
 
     /* The _i64 forms: 8 bytes little endian, and nothing else. */
-    assert_rc(mproc_mdict_get_i64(d, MPROC_KEY("a"), &v), MPROC_ETYPE); /* 7 bytes */
+    assert_rc(mproc_mdict_get_i64(d, MPROC_KEY("a"), &v), MPROC_ETYPE);          /* 7 bytes */
     assert_rc(mproc_mdict_get_i64(d, bin_key, sizeof bin_key, &v), MPROC_ETYPE); /* 0 bytes */
     assert_rc(mproc_mdict_get_i64(d, MPROC_KEY("missing"), &v), MPROC_ENOENT);
     assert_ok(mproc_mdict_set_i64(d, MPROC_KEY("n"), 42));
@@ -813,8 +815,8 @@ static void same_i64(mproc_value *local, mproc_mvalue *remote, char type, const 
     int64_t a = 0, b = 0;
     int ra = mproc_value_get_i64(local, &a), rb = mproc_mvalue_get_i64(remote, &b);
     if (ra != rb || (ra == 0 && a != b))
-        fail_msg("type %c, %s: get_i64 gives %s %lld locally, %s %lld from the manager", type,
-                 what, mproc_errname(ra), (long long)a, mproc_errname(rb), (long long)b);
+        fail_msg("type %c, %s: get_i64 gives %s %lld locally, %s %lld from the manager", type, what,
+                 mproc_errname(ra), (long long)a, mproc_errname(rb), (long long)b);
     double x = 0, y = 0;
     ra = mproc_value_get_f64(local, &x);
     rb = mproc_mvalue_get_f64(remote, &y);
@@ -829,9 +831,25 @@ static void value_array_ops(void **state)
     mproc_manager *m;
     assert_ok(mproc_manager_start(&m, NULL));
 
-    const int64_t ints[] = {0, 7, -1, 127, 128, -128, -129, 255, 256, 300, 65535, 65536,
-                            INT32_MAX, (int64_t)INT32_MAX + 1, INT32_MIN,
-                            (int64_t)INT32_MIN - 1, (int64_t)1 << 40, INT64_MAX, INT64_MIN};
+    const int64_t ints[] = {0,
+                            7,
+                            -1,
+                            127,
+                            128,
+                            -128,
+                            -129,
+                            255,
+                            256,
+                            300,
+                            65535,
+                            65536,
+                            INT32_MAX,
+                            (int64_t)INT32_MAX + 1,
+                            INT32_MIN,
+                            (int64_t)INT32_MIN - 1,
+                            (int64_t)1 << 40,
+                            INT64_MAX,
+                            INT64_MIN};
     const double reals[] = {1.5, -2.25, 1e30, 1e300, 0.0};
     const int64_t deltas[] = {3, -10, 200, INT64_MAX, INT64_MIN};
     for (const char *t = "cbBhHiIlLqQfd"; *t; t++) {
@@ -842,7 +860,8 @@ static void value_array_ops(void **state)
         assert_ok(mproc_manager_value(m, (mproc_type)*t, &remote));
         same_i64(local, remote, *t, "a new value");
         for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) {
-            int ra = mproc_value_set_i64(local, ints[i]), rb = mproc_mvalue_set_i64(remote, ints[i]);
+            int ra = mproc_value_set_i64(local, ints[i]),
+                rb = mproc_mvalue_set_i64(remote, ints[i]);
             snprintf(what, sizeof what, "set_i64(%lld)", (long long)ints[i]);
             if (ra != rb)
                 fail_msg("type %c, %s: %s locally, %s from the manager", *t, what,
@@ -850,7 +869,8 @@ static void value_array_ops(void **state)
             same_i64(local, remote, *t, what);
         }
         for (size_t i = 0; i < sizeof reals / sizeof reals[0]; i++) {
-            int ra = mproc_value_set_f64(local, reals[i]), rb = mproc_mvalue_set_f64(remote, reals[i]);
+            int ra = mproc_value_set_f64(local, reals[i]),
+                rb = mproc_mvalue_set_f64(remote, reals[i]);
             snprintf(what, sizeof what, "set_f64(%g)", reals[i]);
             if (ra != rb)
                 fail_msg("type %c, %s: %s locally, %s from the manager", *t, what,
@@ -1238,7 +1258,7 @@ static void sync_in_one_process(void **state)
     assert_rc(mproc_mcond_notify_all(shared_cond), MPROC_ESTATE);
     assert_rc(mproc_mcond_release(shared_cond), MPROC_ESTATE);
     assert_ok(mproc_mcond_acquire(shared_cond, 0));
-    assert_ok(mproc_mcond_acquire(shared_cond, 0)); /* an RLock */
+    assert_ok(mproc_mcond_acquire(shared_cond, 0));          /* an RLock */
     assert_int_equal(mproc_mcond_notify(shared_cond, 1), 0); /* nobody waits */
     assert_int_equal(mproc_mcond_notify_all(shared_cond), 0);
     t0 = harness_now_ms();
@@ -1430,10 +1450,13 @@ static void batch(void **state)
     memset(codes, 0x55, sizeof codes);
     assert_rc(mproc_batch_end(30000, codes, N + 7), MPROC_ENOENT);
     for (int i = 0; i < N + 7; i++) {
-        int want = i == 501 ? MPROC_ENOENT : i == N + 4 ? N + 1 : i == N + 5 ? 1 : i == N + 6 ? 1 : 0;
+        int want = i == 501     ? MPROC_ENOENT
+                   : i == N + 4 ? N + 1
+                   : i == N + 5 ? 1
+                   : i == N + 6 ? 1
+                                : 0;
         if (codes[i] != want)
-            fail_msg("codes[%d] = %s (%d), wanted %d", i, mproc_errname(codes[i]), codes[i],
-                     want);
+            fail_msg("codes[%d] = %s (%d), wanted %d", i, mproc_errname(codes[i]), codes[i], want);
     }
     for (int i = 0; i < N; i++)
         if (outs[i] != i * 3)
@@ -1476,7 +1499,8 @@ static void batch(void **state)
     assert_rc(mproc_batch_end(30000, codes, 4), MPROC_ETYPE);
     if (codes[0] != 0 || codes[1] != 0 || codes[2] != 1 || codes[3] != MPROC_ETYPE)
         fail_msg("codes %d %d %d %d, wanted 0 (put), 0 (empty: false), 1 (qsize), %d (get_i64 "
-                 "of 3 bytes)", codes[0], codes[1], codes[2], codes[3], MPROC_ETYPE);
+                 "of 3 bytes)",
+                 codes[0], codes[1], codes[2], codes[3], MPROC_ETYPE);
     assert_int_equal(not_eight, -9);
     mproc_proxy_destroy(q);
 
@@ -1491,8 +1515,7 @@ static void batch(void **state)
         assert_ok(mproc_batch_end(30000, NULL, 0));
         mproc_pack_destroy(args);
         if (code != 0)
-            fail_msg("a child forked during a batch: exit code %d (its calls were batched?)",
-                     code);
+            fail_msg("a child forked during a batch: exit code %d (its calls were batched?)", code);
         int64_t v = 0;
         assert_ok(mproc_mdict_get_i64(batch_dict, MPROC_KEY("child"), &v));
         assert_int_equal(v, 7);
@@ -1527,8 +1550,8 @@ static void register_lookup(void **state)
 {
     (void)state;
     mproc_manager *m, *c;
-    assert_ok(mproc_manager_start(&m, &(mproc_manager_opts){.authkey = KEY_A,
-                                                            .authkey_len = sizeof KEY_A - 1}));
+    assert_ok(mproc_manager_start(
+        &m, &(mproc_manager_opts){.authkey = KEY_A, .authkey_len = sizeof KEY_A - 1}));
     const char *address = mproc_manager_address(m);
     assert_non_null(address);
     c = connect_to(address); /* a client that knows only the address and the key */
@@ -1722,22 +1745,23 @@ static void bad_input(void **state)
     assert_rc(mproc_manager_serve(&m, NULL), MPROC_EINVAL); /* a key is required */
     assert_rc(mproc_manager_serve(&m, &(mproc_manager_opts){.address = "127.0.0.1:0"}),
               MPROC_EINVAL);
-    assert_rc(mproc_manager_serve(&m, &(mproc_manager_opts){.address = "127.0.0.1:0",
-                                                            .authkey = "k", .authkey_len = 0}),
-              MPROC_EINVAL);
-    assert_rc(mproc_manager_serve(&m, &(mproc_manager_opts){.address = "no port here",
-                                                            .authkey = "k", .authkey_len = 1}),
-              MPROC_EINVAL);
+    assert_rc(
+        mproc_manager_serve(
+            &m, &(mproc_manager_opts){.address = "127.0.0.1:0", .authkey = "k", .authkey_len = 0}),
+        MPROC_EINVAL);
+    assert_rc(
+        mproc_manager_serve(
+            &m, &(mproc_manager_opts){.address = "no port here", .authkey = "k", .authkey_len = 1}),
+        MPROC_EINVAL);
     assert_rc(mproc_manager_connect(&m, NULL), MPROC_EINVAL);
-    assert_rc(mproc_manager_connect(&m, &(mproc_manager_opts){.authkey = "k",
-                                                              .authkey_len = 1}),
+    assert_rc(mproc_manager_connect(&m, &(mproc_manager_opts){.authkey = "k", .authkey_len = 1}),
               MPROC_EINVAL); /* an address is required */
     assert_rc(mproc_manager_connect(&m, &(mproc_manager_opts){.address = "local:x"}),
               MPROC_EINVAL); /* so is a key */
-    assert_rc(mproc_manager_connect(NULL, &(mproc_manager_opts){.address = "local:x",
-                                                                .authkey = "k",
-                                                                .authkey_len = 1}),
-              MPROC_EINVAL);
+    assert_rc(
+        mproc_manager_connect(
+            NULL, &(mproc_manager_opts){.address = "local:x", .authkey = "k", .authkey_len = 1}),
+        MPROC_EINVAL);
     assert_null(mproc_manager_address(NULL));
     assert_int_equal(mproc_manager_pid(NULL), 0);
     assert_rc(mproc_manager_wait(NULL, 0), MPROC_EINVAL);
@@ -1893,8 +1917,7 @@ static void bad_input(void **state)
     mproc_mdict *d3 = NULL;
     assert_closed_fast(mproc_manager_dict(m, &d3));
     assert_null(d3);
-    assert_closed_fast(mproc_batch_begin(d) == 0 ? mproc_batch_end(5000, NULL, 0)
-                                                 : MPROC_ECLOSED);
+    assert_closed_fast(mproc_batch_begin(d) == 0 ? mproc_batch_end(5000, NULL, 0) : MPROC_ECLOSED);
     mproc_batch_cancel();
     mproc_manager_destroy(m);
     assert_closed_fast(mproc_mdict_len(d)); /* proxies outlive their manager's handle */
@@ -2104,13 +2127,15 @@ static void garbage_client(void **state)
     assert_ok(mproc__listen("127.0.0.1:0", &fake_listener, fake, sizeof fake));
     mproc_manager *c = NULL;
     int64_t t0 = harness_now_ms();
-    int rc = mproc_manager_connect(&c, &(mproc_manager_opts){.address = fake, .authkey = KEY_A,
+    int rc = mproc_manager_connect(&c, &(mproc_manager_opts){.address = fake,
+                                                             .authkey = KEY_A,
                                                              .authkey_len = sizeof KEY_A - 1,
                                                              .timeout_ms = 500});
     int64_t took = harness_now_ms() - t0;
     if (rc != MPROC_ETIMEDOUT || took > 5000)
         fail_msg("connecting to a server that never answers: %s after %lld ms (wanted "
-                 "MPROC_ETIMEDOUT after about 500 ms)", mproc_errname(rc), (long long)took);
+                 "MPROC_ETIMEDOUT after about 500 ms)",
+                 mproc_errname(rc), (long long)took);
     assert_null(c);
     /* (that connection may still wait in the backlog: take it away) */
     mpp_conn *pending = NULL;
@@ -2118,7 +2143,8 @@ static void garbage_client(void **state)
         mpp_conn_close(pending);
     harness_thread *t = harness_thread_start(fake_server_says_garbage, NULL);
     t0 = harness_now_ms();
-    rc = mproc_manager_connect(&c, &(mproc_manager_opts){.address = fake, .authkey = KEY_A,
+    rc = mproc_manager_connect(&c, &(mproc_manager_opts){.address = fake,
+                                                         .authkey = KEY_A,
                                                          .authkey_len = sizeof KEY_A - 1,
                                                          .timeout_ms = 5000});
     took = harness_now_ms() - t0;
@@ -2130,7 +2156,8 @@ static void garbage_client(void **state)
     assert_null(c);
     mproc__listener_close(fake_listener);
     /* nobody there any more */
-    rc = mproc_manager_connect(&c, &(mproc_manager_opts){.address = fake, .authkey = KEY_A,
+    rc = mproc_manager_connect(&c, &(mproc_manager_opts){.address = fake,
+                                                         .authkey = KEY_A,
                                                          .authkey_len = sizeof KEY_A - 1,
                                                          .timeout_ms = 5000});
     assert_int_equal(rc, MPROC_ECLOSED);
@@ -2145,7 +2172,8 @@ static void oversized_message(void **state)
     char name[64];
     snprintf(name, sizeof name, "local:mproc-test-%lld-big", (long long)mproc_getpid());
     mproc_manager *s;
-    assert_ok(mproc_manager_serve(&s, &(mproc_manager_opts){.address = name, .authkey = KEY_A,
+    assert_ok(mproc_manager_serve(&s, &(mproc_manager_opts){.address = name,
+                                                            .authkey = KEY_A,
                                                             .authkey_len = sizeof KEY_A - 1,
                                                             .max_message = 4096}));
     mproc_manager *c = connect_to(mproc_manager_address(s));
@@ -2226,7 +2254,8 @@ static void tcp_and_local_addresses(void **state)
                                                               .authkey = KEY_A,
                                                               .authkey_len = sizeof KEY_A - 1}),
               MPROC_EEXIST);
-    assert_rc(mproc_manager_serve(&dup, &(mproc_manager_opts){.address = tcp, .authkey = KEY_A,
+    assert_rc(mproc_manager_serve(&dup, &(mproc_manager_opts){.address = tcp,
+                                                              .authkey = KEY_A,
                                                               .authkey_len = sizeof KEY_A - 1}),
               MPROC_EEXIST);
 
@@ -2275,7 +2304,8 @@ static void tcp_and_local_addresses(void **state)
     mproc_manager_destroy(ct);
     mproc_manager_destroy(st);
     mproc_manager *c = NULL;
-    assert_rc(mproc_manager_connect(&c, &(mproc_manager_opts){.address = gone, .authkey = KEY_A,
+    assert_rc(mproc_manager_connect(&c, &(mproc_manager_opts){.address = gone,
+                                                              .authkey = KEY_A,
                                                               .authkey_len = sizeof KEY_A - 1}),
               MPROC_ECLOSED);
 
@@ -2284,7 +2314,8 @@ static void tcp_and_local_addresses(void **state)
     assert_ok(mproc_manager_wait(sl, 1000));
     assert_closed_fast(mproc_mdict_get_i64(d2, MPROC_KEY("via"), &v));
     mproc_manager_destroy(sl);
-    assert_rc(mproc_manager_connect(&c, &(mproc_manager_opts){.address = local, .authkey = KEY_A,
+    assert_rc(mproc_manager_connect(&c, &(mproc_manager_opts){.address = local,
+                                                              .authkey = KEY_A,
                                                               .authkey_len = sizeof KEY_A - 1}),
               MPROC_ECLOSED);
     mproc_proxy_destroy(d1);
@@ -2462,9 +2493,9 @@ static void proxies_in_pool_tasks(mproc_start_method method)
     mproc_pool *pool;
     mproc_pack *initargs = new_pack();
     assert_ok(mproc_pack_handle(initargs, d));
-    assert_ok(mproc_pool_create(&pool, &(mproc_pool_opts){.processes = 3, .ctx = ctx,
-                                                          .initializer = "count_init",
-                                                          .initargs = initargs}));
+    assert_ok(mproc_pool_create(
+        &pool, &(mproc_pool_opts){
+                   .processes = 3, .ctx = ctx, .initializer = "count_init", .initargs = initargs}));
     mproc_pack_destroy(initargs);
 
     int64_t want_sum = 0;
@@ -2715,7 +2746,8 @@ static void killed_server(mproc_start_method method)
     int rc = mproc_process_join(p, 30000);
     if (rc != 0)
         fail_msg("the child blocked in get(FOREVER) did not end within 30 s of the server's "
-                 "death (%s)", mproc_errname(rc));
+                 "death (%s)",
+                 mproc_errname(rc));
     int code = harness_join_code(p);
     if (code != 0)
         fail_msg("the child's get ended with %s (exit code %d), wanted MPROC_ECLOSED",
@@ -2812,8 +2844,8 @@ static void lock_owner_killed_in_barrier_wait(void **state)
     int rc = mproc_mlock_acquire(lock, 5000);
     if (rc != MPROC_EOWNERDEAD)
         fail_msg("acquire of a lock whose holder was killed during a barrier wait: %s after "
-                 "%lld ms, wanted MPROC_EOWNERDEAD", mproc_errname(rc),
-                 (long long)(harness_now_ms() - t0));
+                 "%lld ms, wanted MPROC_EOWNERDEAD",
+                 mproc_errname(rc), (long long)(harness_now_ms() - t0));
     assert_ok(mproc_mlock_release(lock));
     mproc_event_destroy(held);
     mproc_proxy_destroy(lock);
@@ -2893,8 +2925,8 @@ static void served_manager_with_children(mproc_start_method method)
     mproc_manager_destroy(s);
     if (rc != MPROC_ECLOSED || took > 5000 || rc2 != MPROC_ECLOSED || took2 > 5000)
         fail_msg("after the server stopped: a call gave %s after %lld ms, a connect %s after "
-                 "%lld ms; wanted MPROC_ECLOSED at once for both", mproc_errname(rc),
-                 (long long)took, mproc_errname(rc2), (long long)took2);
+                 "%lld ms; wanted MPROC_ECLOSED at once for both",
+                 mproc_errname(rc), (long long)took, mproc_errname(rc2), (long long)took2);
 }
 
 #define HARNESS_CASES "cases/manager.txt"

@@ -247,10 +247,25 @@ static void accept_times_out(void **state)
 static void malformed_addresses(void **state)
 {
     (void)state;
-    const char *bad[] = {"", "nocolon", "127.0.0.1", "127.0.0.1:", "127.0.0.1:65536",
-                         "127.0.0.1:99999", "127.0.0.1:123456", "127.0.0.1:-1", "127.0.0.1:+80",
-                         "127.0.0.1:12a", "127.0.0.1: 80", "::1:80", "[::1:80", "::1]:80",
-                         "[]:80", "bad host:80", "local:", "local:a/b", "local:a\\b"};
+    const char *bad[] = {"",
+                         "nocolon",
+                         "127.0.0.1",
+                         "127.0.0.1:",
+                         "127.0.0.1:65536",
+                         "127.0.0.1:99999",
+                         "127.0.0.1:123456",
+                         "127.0.0.1:-1",
+                         "127.0.0.1:+80",
+                         "127.0.0.1:12a",
+                         "127.0.0.1: 80",
+                         "::1:80",
+                         "[::1:80",
+                         "::1]:80",
+                         "[]:80",
+                         "bad host:80",
+                         "local:",
+                         "local:a/b",
+                         "local:a\\b"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         mproc__listener *l = NULL;
         mpp_conn *c = NULL;

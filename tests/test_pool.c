@@ -230,8 +230,8 @@ static void initializer_with_queue(pool_kind kind)
     assert_ok(mproc_pack_i64(initargs, 77));
     mproc_pool *pool;
     if (!pool_under(&pool, kind,
-                    (mproc_pool_opts){.processes = 2, .initializer = "init_store_queue",
-                                      .initargs = initargs})) {
+                    (mproc_pool_opts){
+                        .processes = 2, .initializer = "init_store_queue", .initargs = initargs})) {
         mproc_pack_destroy(initargs);
         mproc_queue_destroy(q);
         return;
@@ -376,10 +376,10 @@ static void stress_kills_during_map(void **state)
         __atomic_store_n(&stress_done, 0, __ATOMIC_SEQ_CST);
         for (int i = 0; i < N; i++) {
             mproc_pack *args = pack_of(i);
-            assert_ok(mproc_pool_apply_async(pool, "busy_square", args,
-                                             &(mproc_call_opts){.callback = count_done,
-                                                                .error_callback = count_failed},
-                                             &calls[i]));
+            assert_ok(mproc_pool_apply_async(
+                pool, "busy_square", args,
+                &(mproc_call_opts){.callback = count_done, .error_callback = count_failed},
+                &calls[i]));
             mproc_pack_destroy(args);
         }
         batches++;
@@ -407,8 +407,8 @@ static void stress_kills_during_map(void **state)
         assert_int_equal(__atomic_load_n(&stress_done, __ATOMIC_SEQ_CST), N);
         assert_true(batches < 200);
     }
-    print_message("apply_async: %d kills, %d batches, %d failed, %d succeeded\n", kills,
-                  batches, failed, succeeded);
+    print_message("apply_async: %d kills, %d batches, %d failed, %d succeeded\n", kills, batches,
+                  failed, succeeded);
     assert_int_equal(failed + succeeded, batches * N);
     /* A worker runs one task at a time, and only the task it had started fails: at most
      * one failure per kill. */

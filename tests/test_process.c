@@ -65,7 +65,8 @@ MPROC_TASK(check_args, in, out)
         return 12;
     if (mproc_unpack_str(&u, &s) || strcmp(s, "grüße 世界") != 0)
         return 13;
-    if (mproc_unpack_bytes(&u, &data, &n) || n != 70000 || ((const unsigned char *)data)[69999] != 99)
+    if (mproc_unpack_bytes(&u, &data, &n) || n != 70000 ||
+        ((const unsigned char *)data)[69999] != 99)
         return 14;
     if (mproc_unpack_pack(&u, &inner) || mproc_unpack_str(&inner, &s) || strcmp(s, "nested"))
         return 15;
@@ -104,8 +105,8 @@ MPROC_TASK(start_grandchild, in, out)
     mproc_pack_str(args, expected);
     mproc_pack_i64(args, mproc_getpid());
     mproc_process *p;
-    int rc = mproc_process_create(&p, &(mproc_process_opts){.target = "check_identity",
-                                                            .args = args, .ctx = ctx});
+    int rc = mproc_process_create(
+        &p, &(mproc_process_opts){.target = "check_identity", .args = args, .ctx = ctx});
     mproc_pack_destroy(args);
     if (rc)
         return 33;
@@ -145,8 +146,8 @@ static void start_long_sleeper(grandchild_job *job)
     mproc_pack *args;
     mproc_pack_create(&args);
     mproc_pack_i64(args, 60000);
-    job->rc = mproc_process_create(&job->p, &(mproc_process_opts){.target = "sleep_then_exit",
-                                                                  .args = args, .ctx = ctx});
+    job->rc = mproc_process_create(
+        &job->p, &(mproc_process_opts){.target = "sleep_then_exit", .args = args, .ctx = ctx});
     mproc_pack_destroy(args);
     if (!job->rc)
         job->rc = mproc_process_start(job->p);
@@ -197,15 +198,17 @@ MPROC_TASK(leave_children_running, in, out)
     mproc_pack_i64(args, 60000);
     mproc_process *daemon, *slow;
     if (mproc_process_create(&daemon, &(mproc_process_opts){.target = "sleep_then_exit",
-                                                            .args = args, .daemon = true,
+                                                            .args = args,
+                                                            .daemon = true,
                                                             .ctx = ctx}) ||
         mproc_process_start(daemon))
         return 61;
     mproc_pack_reset(args);
     mproc_pack_str(args, arg_str(in, 1));
     mproc_pack_i64(args, 300);
-    if (mproc_process_create(&slow, &(mproc_process_opts){.target = "write_marker_after",
-                                                          .args = args, .ctx = ctx}) ||
+    if (mproc_process_create(
+            &slow,
+            &(mproc_process_opts){.target = "write_marker_after", .args = args, .ctx = ctx}) ||
         mproc_process_start(slow))
         return 62;
     mproc_pack_destroy(args);
@@ -229,8 +232,8 @@ static mproc_process *start(mproc_start_method method, const char *target, mproc
     assert_ok(mproc_context_get(&ctx, method));
     assert_int_equal(mproc_context_method(ctx), method);
     mproc_process *p;
-    assert_ok(mproc_process_create(&p, &(mproc_process_opts){.target = target, .args = args,
-                                                             .daemon = daemon, .ctx = ctx}));
+    assert_ok(mproc_process_create(
+        &p, &(mproc_process_opts){.target = target, .args = args, .daemon = daemon, .ctx = ctx}));
     assert_ok(mproc_process_start(p));
     assert_true(mproc_process_pid(p) > 0);
     return p;
@@ -313,9 +316,10 @@ static void names_and_identity(mproc_start_method method)
         mproc_pack_str(args, expected);
         mproc_pack_i64(args, mproc_getpid());
         mproc_process *p;
-        assert_ok(mproc_process_create(&p, &(mproc_process_opts){
-                                               .target = "check_identity", .args = args,
-                                               .name = custom ? expected : NULL, .ctx = ctx}));
+        assert_ok(mproc_process_create(&p, &(mproc_process_opts){.target = "check_identity",
+                                                                 .args = args,
+                                                                 .name = custom ? expected : NULL,
+                                                                 .ctx = ctx}));
         mproc_pack_destroy(args);
         assert_string_equal(mproc_process_name(p), expected);
         assert_false(mproc_process_daemon(p));
@@ -385,8 +389,8 @@ static void unknown_task(mproc_start_method method)
     assert_ok(mproc_task_register("registered_late", late_task));
     mproc_context *ctx;
     mproc_context_get(&ctx, method);
-    assert_ok(mproc_process_create(&p, &(mproc_process_opts){.target = "registered_late",
-                                                             .ctx = ctx}));
+    assert_ok(
+        mproc_process_create(&p, &(mproc_process_opts){.target = "registered_late", .ctx = ctx}));
     int rc = mproc_process_start(p);
     if (method == MPROC_FORK) {
         assert_int_equal(rc, 0);
@@ -476,8 +480,7 @@ static void exec_failure_is_reported(mproc_start_method method)
     mproc_context_get(&ctx, method);
     mproc_process *p;
     assert_ok(mproc_process_create(&p, &(mproc_process_opts){.target = "exit_with", .ctx = ctx}));
-    mpp_test_set_exe_path(harness_is_windows() ? "C:\\no\\such\\program.exe"
-                                                   : "/no/such/program");
+    mpp_test_set_exe_path(harness_is_windows() ? "C:\\no\\such\\program.exe" : "/no/such/program");
     /* fork runs no executable, so only the others can fail this way. */
     assert_rc(mproc_process_start(p), method == MPROC_FORK ? 0 : MPROC_ESPAWN);
     if (method == MPROC_FORK)
@@ -490,8 +493,14 @@ static void exec_failure_is_reported(mproc_start_method method)
     assert_int_equal(finish(p), 0);
 }
 
-static void parent_killed_main(mproc_start_method m) { parent_killed(m, false); }
-static void parent_killed_thread(mproc_start_method m) { parent_killed(m, true); }
+static void parent_killed_main(mproc_start_method m)
+{
+    parent_killed(m, false);
+}
+static void parent_killed_thread(mproc_start_method m)
+{
+    parent_killed(m, true);
+}
 
 static void state_errors(void **state)
 {
@@ -521,16 +530,17 @@ static void bad_input(void **state)
     (void)state;
     mproc_process *p = NULL;
     int code;
-    assert_rc(mproc_process_create(NULL, &(mproc_process_opts){.target = "exit_with"}), MPROC_EINVAL);
+    assert_rc(mproc_process_create(NULL, &(mproc_process_opts){.target = "exit_with"}),
+              MPROC_EINVAL);
     assert_rc(mproc_process_create(&p, NULL), MPROC_EINVAL);
     assert_rc(mproc_process_create(&p, &(mproc_process_opts){0}), MPROC_EINVAL);
     assert_rc(mproc_process_create(&p, &(mproc_process_opts){.target = ""}), MPROC_ENOTASK);
     char long_name[400];
     memset(long_name, 'n', sizeof long_name - 1);
     long_name[sizeof long_name - 1] = 0;
-    assert_rc(mproc_process_create(&p, &(mproc_process_opts){.target = "exit_with",
-                                                             .name = long_name}),
-              MPROC_ETOOBIG);
+    assert_rc(
+        mproc_process_create(&p, &(mproc_process_opts){.target = "exit_with", .name = long_name}),
+        MPROC_ETOOBIG);
     assert_rc(mproc_process_start(NULL), MPROC_EINVAL);
     assert_rc(mproc_process_join(NULL, 0), MPROC_EINVAL);
     assert_rc(mproc_process_is_alive(NULL), MPROC_EINVAL);

@@ -72,8 +72,7 @@ MPROC_TASK(consume, in, out)
         size_t n = filler_of(t.seq);
         bool ok = t.producer >= 0 && t.producer < PRODUCERS && m.len == sizeof t + n &&
                   t.seq > last[t.producer] &&
-                  filled((uint8_t *)m.data + sizeof t, n,
-                         (uint32_t)(t.producer * 100000 + t.seq));
+                  filled((uint8_t *)m.data + sizeof t, n, (uint32_t)(t.producer * 100000 + t.seq));
         mproc_bytes_free(&m);
         if (!ok)
             return 12;
@@ -95,8 +94,7 @@ MPROC_TASK(put_and_exit, in, out)
     mproc_queue *q;
     int64_t count, size;
     mproc_unpack_init(&u, in);
-    if (mproc_unpack_queue(&u, &q) || mproc_unpack_i64(&u, &count) ||
-        mproc_unpack_i64(&u, &size))
+    if (mproc_unpack_queue(&u, &q) || mproc_unpack_i64(&u, &count) || mproc_unpack_i64(&u, &size))
         return 10;
     uint8_t *buf = malloc((size_t)size);
     for (int64_t i = 0; i < count; i++) {
@@ -255,8 +253,7 @@ static void stream_consumer(void *arg)
     for (uint32_t i = 0; i < 4; i++) {
         mproc_bytes m;
         size_t want = (size_t)(i + 1) * 300000 + i;
-        if (mproc_queue_get(stream_q, &m, 30000) != 0 || m.len != want ||
-            !filled(m.data, m.len, i))
+        if (mproc_queue_get(stream_q, &m, 30000) != 0 || m.len != want || !filled(m.data, m.len, i))
             stream_result = 1 + (int)i;
         mproc_bytes_free(&m);
     }

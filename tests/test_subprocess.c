@@ -36,13 +36,15 @@ static void run_captures_arguments_both_ways(void **state)
 {
     (void)state;
     /* Hard strings for CommandLineToArgvW on Windows; plain argv on POSIX. */
-    const char *argv[] = {HELPER, "args", "plain", "two words", "", "say \"hi\"", "tail\\",
-                          "a dir\\", "back\\\\slash\"quote", "ünï cødé 中文", "\t", NULL};
+    const char *argv[] = {HELPER,          "args",    "plain",
+                          "two words",     "",        "say \"hi\"",
+                          "tail\\",        "a dir\\", "back\\\\slash\"quote",
+                          "ünï cødé 中文", "\t",      NULL};
     mproc_run_result r;
     assert_ok(run_helper(argv, (mproc_run_opts){0}, &r));
     assert_int_equal(r.returncode, 0);
     assert_output(&r.out, "[plain]\n[two words]\n[]\n[say \"hi\"]\n[tail\\]\n[a dir\\]\n"
-                  "[back\\\\slash\"quote]\n[ünï cødé 中文]\n[\t]\n");
+                          "[back\\\\slash\"quote]\n[ünï cødé 中文]\n[\t]\n");
     assert_output(&r.err, "");
     mproc_run_result_free(&r);
 }
@@ -74,7 +76,8 @@ static void run_feeds_input(void **state)
     const char *argv[] = {HELPER, "cat", NULL};
     static const char input[] = "hello\0world\n";
     mproc_run_result r;
-    assert_ok(run_helper(argv, (mproc_run_opts){.input = input, .input_len = sizeof input - 1}, &r));
+    assert_ok(
+        run_helper(argv, (mproc_run_opts){.input = input, .input_len = sizeof input - 1}, &r));
     assert_int_equal(r.out.len, sizeof input - 1);
     assert_memory_equal(r.out.data, input, sizeof input - 1);
     mproc_run_result_free(&r);
@@ -124,14 +127,14 @@ static void stderr_merged_or_discarded(void **state)
     mproc_run_result r;
     assert_ok(mproc_run(argv,
                         &(mproc_run_opts){.popen_opts = {.stdout_mode = MPROC_STDIO_PIPE,
-                                                    .stderr_mode = MPROC_STDIO_STDOUT}},
+                                                         .stderr_mode = MPROC_STDIO_STDOUT}},
                         &r));
     assert_output(&r.out, "out\nerr\n");
     assert_output(&r.err, "");
     mproc_run_result_free(&r);
     assert_ok(mproc_run(argv,
                         &(mproc_run_opts){.popen_opts = {.stdout_mode = MPROC_STDIO_DEVNULL,
-                                                    .stderr_mode = MPROC_STDIO_PIPE}},
+                                                         .stderr_mode = MPROC_STDIO_PIPE}},
                         &r));
     assert_output(&r.out, "");
     assert_output(&r.err, "err\n");
@@ -200,10 +203,11 @@ static void environment_modes(void **state)
     assert_output(&r.out, "(unset)\n"); /* replaced */
     mproc_run_result_free(&r);
     const char *bad_env[] = {"NO_EQUALS_SIGN", NULL};
-    assert_rc(run_helper(get_a,
-                         (mproc_run_opts){.popen_opts = {.env_mode = MPROC_ENV_EXTEND, .env = bad_env}},
-                         &r),
-              MPROC_EINVAL);
+    assert_rc(
+        run_helper(get_a,
+                   (mproc_run_opts){.popen_opts = {.env_mode = MPROC_ENV_EXTEND, .env = bad_env}},
+                   &r),
+        MPROC_EINVAL);
 }
 
 static void popen_write_read_close(void **state)
@@ -211,9 +215,9 @@ static void popen_write_read_close(void **state)
     (void)state;
     const char *argv[] = {HELPER, "echo-lines", NULL};
     mproc_popen *p;
-    assert_ok(mproc_popen_start(&p, argv,
-                                &(mproc_popen_opts){.stdin_mode = MPROC_STDIO_PIPE,
-                                                    .stdout_mode = MPROC_STDIO_PIPE}));
+    assert_ok(mproc_popen_start(
+        &p, argv,
+        &(mproc_popen_opts){.stdin_mode = MPROC_STDIO_PIPE, .stdout_mode = MPROC_STDIO_PIPE}));
     assert_true(mproc_popen_pid(p) > 0);
     int code;
     assert_int_equal(mproc_popen_poll(p, &code), 0);
@@ -229,7 +233,7 @@ static void popen_write_read_close(void **state)
         have += got;
     }
     assert_memory_equal(buf, "echo: ping\n", 11);
-    assert_rc(mproc_popen_destroy(p), MPROC_EBUSY); /* still running: nothing freed */
+    assert_rc(mproc_popen_destroy(p), MPROC_EBUSY);      /* still running: nothing freed */
     assert_ok(mproc_popen_close_stream(p, MPROC_STDIN)); /* EOF: the helper ends */
     assert_rc(mproc_popen_read(p, MPROC_STDOUT, buf, sizeof buf, &got, 10000), MPROC_ECLOSED);
     assert_ok(mproc_popen_wait(p, 10000, &code));
@@ -275,9 +279,9 @@ static void communicate_large_output_on_both_pipes(void **state)
     snprintf(size_text, sizeof size_text, "%lu", (unsigned long)size);
     const char *argv[] = {HELPER, "emit", size_text, NULL};
     mproc_popen *p;
-    assert_ok(mproc_popen_start(&p, argv,
-                                &(mproc_popen_opts){.stdout_mode = MPROC_STDIO_PIPE,
-                                                    .stderr_mode = MPROC_STDIO_PIPE}));
+    assert_ok(mproc_popen_start(
+        &p, argv,
+        &(mproc_popen_opts){.stdout_mode = MPROC_STDIO_PIPE, .stderr_mode = MPROC_STDIO_PIPE}));
     mproc_bytes out = {0}, err = {0};
     assert_ok(mproc_popen_communicate(p, NULL, 0, &out, &err, 240000));
     assert_true(check_pattern(&out, size, 0));
@@ -415,9 +419,11 @@ static void bad_input(void **state)
     mproc_run_result r;
     assert_rc(mproc_run(ok, NULL, NULL), MPROC_EINVAL);
     assert_rc(mproc_run(ok, &(mproc_run_opts){.input_len = 3}, &r), MPROC_EINVAL);
-    assert_rc(mproc_run(ok, &(mproc_run_opts){.capture = true,
-                                              .popen_opts.stdout_mode = MPROC_STDIO_DEVNULL}, &r),
-              MPROC_EINVAL);
+    assert_rc(
+        mproc_run(ok,
+                  &(mproc_run_opts){.capture = true, .popen_opts.stdout_mode = MPROC_STDIO_DEVNULL},
+                  &r),
+        MPROC_EINVAL);
     assert_rc(mproc_run_check_returncode(NULL), MPROC_EINVAL);
     mproc_run_result_free(NULL);
 }

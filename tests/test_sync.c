@@ -325,8 +325,14 @@ static void lock_holder_killed(mproc_start_method method, bool recursive)
     mproc_lock_destroy(lock);
 }
 
-static void lock_holder_killed_plain(mproc_start_method m) { lock_holder_killed(m, false); }
-static void rlock_holder_killed(mproc_start_method m) { lock_holder_killed(m, true); }
+static void lock_holder_killed_plain(mproc_start_method m)
+{
+    lock_holder_killed(m, false);
+}
+static void rlock_holder_killed(mproc_start_method m)
+{
+    lock_holder_killed(m, true);
+}
 
 /* ---- Semaphore -------------------------------------------------------------------------------- */
 
@@ -426,7 +432,7 @@ static void condition_in_one_process(void **state)
     assert_rc(mproc_cond_wait(c, 0), MPROC_ESTATE);
     assert_rc(mproc_cond_notify(c, 1), MPROC_ESTATE);
     assert_ok(mproc_cond_acquire(c, 0));
-    assert_ok(mproc_cond_acquire(c, 0)); /* an RLock by default */
+    assert_ok(mproc_cond_acquire(c, 0));          /* an RLock by default */
     assert_int_equal(mproc_cond_notify(c, 1), 0); /* nobody waits */
     assert_rc(mproc_cond_wait(c, 30), MPROC_ETIMEDOUT);
     /* the lock came back, at its depth */
@@ -534,8 +540,8 @@ static void barrier_in_one_process(void **state)
     mproc_value_destroy(action_count);
 
     /* A failing action breaks the barrier; its runner learns why. */
-    assert_ok(mproc_barrier_create(&shared_barrier,
-                                   &(mproc_barrier_opts){.parties = 1, .action = "failing_action"}));
+    assert_ok(mproc_barrier_create(
+        &shared_barrier, &(mproc_barrier_opts){.parties = 1, .action = "failing_action"}));
     assert_rc(mproc_barrier_wait(shared_barrier, 1000), MPROC_ETASK);
     assert_rc(mproc_barrier_wait(shared_barrier, 1000), MPROC_EBROKEN);
     mproc_barrier_destroy(shared_barrier);
@@ -609,15 +615,21 @@ static void value_types_and_ranges(void **state)
             assert_int_equal(i, 10);
             assert_rc(mproc_value_set_i64(v, 1LL << 40),
                       (*t == 'q' || *t == 'Q' || ((*t == 'l' || *t == 'L') && sizeof(long) == 8))
-                          ? 0 : MPROC_ETOOBIG);
+                          ? 0
+                          : MPROC_ETOOBIG);
         }
         assert_int_equal(mproc_array_type(v), *t);
         assert_true((mproc_value_lock(v) != NULL) == (*t != 'q'));
         mproc_value_destroy(v);
     }
     /* Signed types take their whole range, negative values included. */
-    const struct { char type; int64_t lo, hi; } limits[] = {
-        {'b', -128, 127}, {'h', -32768, 32767}, {'i', INT32_MIN, INT32_MAX},
+    const struct {
+        char type;
+        int64_t lo, hi;
+    } limits[] = {
+        {'b', -128, 127},
+        {'h', -32768, 32767},
+        {'i', INT32_MIN, INT32_MAX},
         {'l', sizeof(long) == 8 ? INT64_MIN : INT32_MIN, sizeof(long) == 8 ? INT64_MAX : INT32_MAX},
         {'q', INT64_MIN, INT64_MAX}};
     for (size_t k = 0; k < sizeof limits / sizeof limits[0]; k++) {
@@ -753,8 +765,8 @@ static void shm_to_child(mproc_start_method method)
     if (p) {
         mproc_context *ctx;
         assert_ok(mproc_context_get(&ctx, method));
-        assert_ok(mproc_process_create(&late, &(mproc_process_opts){.target = "write_shm",
-                                                                    .args = args, .ctx = ctx}));
+        assert_ok(mproc_process_create(
+            &late, &(mproc_process_opts){.target = "write_shm", .args = args, .ctx = ctx}));
     }
     mproc_shm_close(early);
     if (late) {

@@ -38,8 +38,8 @@ MPROC_TASK(count_inside, in, out)
     (void)in;
     int now = INC(&ci_inside);
     int seen = LOAD(&ci_max);
-    while (now > seen && !__atomic_compare_exchange_n(&ci_max, &seen, now, false,
-                                                      __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
+    while (now > seen && !__atomic_compare_exchange_n(&ci_max, &seen, now, false, __ATOMIC_SEQ_CST,
+                                                      __ATOMIC_SEQ_CST)) {
     }
     harness_sleep_ms(5);
     DEC(&ci_inside);
@@ -98,11 +98,10 @@ static void same_program(mproc_pool *pool, const char *kind)
     mproc_pack *items = pack_range(0, N);
     for (size_t chunk = 0; chunk < 2; chunk++) {
         memset(results, 0, sizeof results);
-        int rc = mproc_pool_map(pool, "square_jitter", items, results, N,
-                                chunk == 0 ? 1 : 0, WAIT_MS);
+        int rc =
+            mproc_pool_map(pool, "square_jitter", items, results, N, chunk == 0 ? 1 : 0, WAIT_MS);
         if (rc != 0)
-            fail_msg("%s pool: map, chunksize %d: %s", kind, chunk == 0 ? 1 : 0,
-                     mproc_errname(rc));
+            fail_msg("%s pool: map, chunksize %d: %s", kind, chunk == 0 ? 1 : 0, mproc_errname(rc));
         for (int i = 0; i < N; i++)
             assert_int_equal(as_i64(&results[i]), (int64_t)i * i);
         assert_empty(&results[N], 1);
@@ -275,9 +274,9 @@ static void initializer_per_thread(void **state)
     enum { P = 3, N = 30 };
     STORE(&init_calls, 0);
     mproc_pack *initargs = pack_of(77);
-    mproc_pool *pool = new_pool(POOL_THREADS, (mproc_pool_opts){.processes = P,
-                                                                .initializer = "init_tls",
-                                                                .initargs = initargs});
+    mproc_pool *pool = new_pool(
+        POOL_THREADS,
+        (mproc_pool_opts){.processes = P, .initializer = "init_tls", .initargs = initargs});
     mproc_pack_destroy(initargs); /* the pool has what it needs */
 
     /* Every worker thread runs a task, so every one has run the initializer. */
@@ -359,9 +358,8 @@ static void many_tiny_tasks(void **state)
     STORE(&tiny_callbacks, 0);
     for (int i = 0; i < A; i++) {
         mproc_pack *args = pack_of(i);
-        assert_ok(mproc_pool_apply_async(pool, "square", args,
-                                         &(mproc_call_opts){.callback = tiny_on_result},
-                                         &calls[i]));
+        assert_ok(mproc_pool_apply_async(
+            pool, "square", args, &(mproc_call_opts){.callback = tiny_on_result}, &calls[i]));
         mproc_pack_destroy(args);
     }
     for (int i = 0; i < A; i++) {

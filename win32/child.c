@@ -74,8 +74,8 @@ static HANDLE job_for_children(void)
         JOBOBJECT_EXTENDED_LIMIT_INFORMATION info;
         memset(&info, 0, sizeof info);
         info.BasicLimitInformation.LimitFlags = JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE;
-        if (job && !SetInformationJobObject(job, JobObjectExtendedLimitInformation, &info,
-                                            sizeof info)) {
+        if (job &&
+            !SetInformationJobObject(job, JobObjectExtendedLimitInformation, &info, sizeof info)) {
             CloseHandle(job);
             job = NULL;
         }
@@ -218,8 +218,7 @@ int mpp_child_start(mpp_child **out, int method, const mproc_bytes *payload,
             mproc_log(MPROC_LOG_WARNING, "child %lu ended before taking its payload, code 0x%lx",
                       (unsigned long)pi.dwProcessId, (unsigned long)code);
             rc = MPROC_ESPAWN;
-        }
-        else
+        } else
             rc = MPROC_ETIMEDOUT;
         if (rc) {
             if (rc == MPROC_ETIMEDOUT)
@@ -356,13 +355,13 @@ int mpp_give_handles(mpp_child *c, mpp_conn *via, const mpp_handle *handles, siz
         return mproc__fail(MPROC_EINVAL);
     for (size_t i = 0; i < n; i++) {
         HANDLE copy;
-        if (!DuplicateHandle(GetCurrentProcess(), (HANDLE)handles[i], c->process, &copy, 0,
-                             FALSE, DUPLICATE_SAME_ACCESS)) {
+        if (!DuplicateHandle(GetCurrentProcess(), (HANDLE)handles[i], c->process, &copy, 0, FALSE,
+                             DUPLICATE_SAME_ACCESS)) {
             int rc = mproc__fail_os_now();
             /* Take back what went already, so the child is not left holding them. */
             for (size_t j = 0; j < i; j++)
-                DuplicateHandle(c->process, (HANDLE)(uintptr_t)values[j], NULL, NULL, 0,
-                                FALSE, DUPLICATE_CLOSE_SOURCE);
+                DuplicateHandle(c->process, (HANDLE)(uintptr_t)values[j], NULL, NULL, 0, FALSE,
+                                DUPLICATE_CLOSE_SOURCE);
             return rc;
         }
         values[i] = (uint64_t)(uintptr_t)copy;

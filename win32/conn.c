@@ -57,17 +57,17 @@ int mpp_pipe(mpp_conn **a, mpp_conn **b, bool duplex)
     _snwprintf(name, sizeof name / sizeof name[0], L"\\\\.\\pipe\\mproc-%lu-%ld-%08x%08x",
                (unsigned long)GetCurrentProcessId(), (long)InterlockedIncrement(&counter), r1, r2);
     name[sizeof name / sizeof name[0] - 1] = 0;
-    DWORD open_mode = (duplex ? PIPE_ACCESS_DUPLEX : PIPE_ACCESS_INBOUND) |
-                      FILE_FLAG_OVERLAPPED | FILE_FLAG_FIRST_PIPE_INSTANCE;
+    DWORD open_mode = (duplex ? PIPE_ACCESS_DUPLEX : PIPE_ACCESS_INBOUND) | FILE_FLAG_OVERLAPPED |
+                      FILE_FLAG_FIRST_PIPE_INSTANCE;
     HANDLE server = CreateNamedPipeW(name, open_mode,
                                      PIPE_TYPE_BYTE | PIPE_READMODE_BYTE | PIPE_WAIT |
                                          PIPE_REJECT_REMOTE_CLIENTS,
                                      1, 1 << 16, 1 << 16, 0, NULL);
     if (server == INVALID_HANDLE_VALUE)
         return mproc__fail_os_now();
-    HANDLE client = CreateFileW(name, duplex ? GENERIC_READ | GENERIC_WRITE
-                                             : GENERIC_WRITE | FILE_READ_ATTRIBUTES,
-                                0, NULL, OPEN_EXISTING, FILE_FLAG_OVERLAPPED, NULL);
+    HANDLE client = CreateFileW(
+        name, duplex ? GENERIC_READ | GENERIC_WRITE : GENERIC_WRITE | FILE_READ_ATTRIBUTES, 0, NULL,
+        OPEN_EXISTING, FILE_FLAG_OVERLAPPED, NULL);
     if (client == INVALID_HANDLE_VALUE) {
         int rc = mproc__fail_os_now();
         CloseHandle(server);
@@ -149,7 +149,8 @@ static int overlapped_io(mpp_conn *c, bool write, void *buf, DWORD len, int64_t 
     ov.hEvent = event;
     ResetEvent(event);
     *moved = 0;
-    BOOL ok = write ? WriteFile(c->pipe, buf, len, NULL, &ov) : ReadFile(c->pipe, buf, len, NULL, &ov);
+    BOOL ok =
+        write ? WriteFile(c->pipe, buf, len, NULL, &ov) : ReadFile(c->pipe, buf, len, NULL, &ov);
     DWORD error = ok ? 0 : GetLastError();
     if (!ok && error != ERROR_IO_PENDING)
         return is_closed_error(error) ? (mproc__fail_os((int)error), MPROC_ECLOSED)
@@ -276,7 +277,8 @@ static bool wait_any_handle(HANDLE *h, size_t n, DWORD ms)
             started++;
         }
         if (started)
-            signalled = WaitForMultipleObjects((DWORD)started, dones, FALSE, ms) < WAIT_OBJECT_0 + started;
+            signalled =
+                WaitForMultipleObjects((DWORD)started, dones, FALSE, ms) < WAIT_OBJECT_0 + started;
         SetEvent(stop);
         WaitForMultipleObjects((DWORD)started, threads, TRUE, INFINITE);
     }
@@ -333,8 +335,9 @@ int mpp_wait(const mpp_waitable *items, size_t n, int64_t timeout_ms, bool *read
         bool poll_needed = false;
         count = 0;
         for (size_t i = 0; i < n; i++) {
-            ready[i] = items[i].conn ? conn_ready_now(items[i].conn)
-                                     : WaitForSingleObject((HANDLE)items[i].sentinel, 0) == WAIT_OBJECT_0;
+            ready[i] = items[i].conn
+                           ? conn_ready_now(items[i].conn)
+                           : WaitForSingleObject((HANDLE)items[i].sentinel, 0) == WAIT_OBJECT_0;
             count += ready[i];
         }
         if (count || mproc__remaining(deadline) == 0)

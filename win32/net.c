@@ -64,8 +64,10 @@ int mpp_tcp_resolve(const char *host, const char *port, mpp_tcp_addr **list)
     }
     mproc__fail_os(err);
     switch (err) {
-    case WSAHOST_NOT_FOUND: case WSANO_DATA: case WSANO_RECOVERY: case WSATRY_AGAIN:
-        return MPROC_ENOENT;
+    case WSAHOST_NOT_FOUND:
+    case WSANO_DATA:
+    case WSANO_RECOVERY:
+    case WSATRY_AGAIN: return MPROC_ENOENT;
     case WSA_NOT_ENOUGH_MEMORY: return MPROC_ENOMEM;
     case WSAEAFNOSUPPORT: return MPROC_ENOTSUP;
     default: return MPROC_EOS;
@@ -194,7 +196,7 @@ int mpp_tcp_listen(const mpp_tcp_addr *addr, mpp_handle *listener)
     }
     int err = WSAGetLastError();
     rc = err == WSAEADDRINUSE || err == WSAEACCES ? (mproc__fail_os(err), MPROC_EEXIST)
-                                                   : w32_sock_fail(err);
+                                                  : w32_sock_fail(err);
     closesocket(s);
     return rc;
 }
@@ -206,8 +208,8 @@ int mpp_tcp_bound(mpp_handle listener, struct mproc__net_addr *bound)
     memset(&ss, 0, sizeof ss);
     if (getsockname((SOCKET)listener, (struct sockaddr *)&ss, &len) != 0)
         return w32_sock_fail_now();
-    int err = getnameinfo((struct sockaddr *)&ss, len, bound->host, sizeof bound->host,
-                          bound->port, sizeof bound->port, NI_NUMERICHOST | NI_NUMERICSERV);
+    int err = getnameinfo((struct sockaddr *)&ss, len, bound->host, sizeof bound->host, bound->port,
+                          sizeof bound->port, NI_NUMERICHOST | NI_NUMERICSERV);
     return err ? w32_sock_fail(err) : 0;
 }
 
@@ -263,8 +265,8 @@ static wchar_t *pipe_path(const char *name)
 
 static HANDLE new_instance(const wchar_t *path, bool first)
 {
-    DWORD open_mode = PIPE_ACCESS_DUPLEX | FILE_FLAG_OVERLAPPED |
-                      (first ? FILE_FLAG_FIRST_PIPE_INSTANCE : 0);
+    DWORD open_mode =
+        PIPE_ACCESS_DUPLEX | FILE_FLAG_OVERLAPPED | (first ? FILE_FLAG_FIRST_PIPE_INSTANCE : 0);
     return CreateNamedPipeW(path, open_mode,
                             PIPE_TYPE_BYTE | PIPE_READMODE_BYTE | PIPE_WAIT |
                                 PIPE_REJECT_REMOTE_CLIENTS,
@@ -278,10 +280,9 @@ int mpp_local_connect(const char *name, int64_t deadline, mpp_conn **out)
         return mproc__fail(MPROC_ENOMEM);
     int rc;
     for (;;) {
-        HANDLE h = CreateFileW(path, GENERIC_READ | GENERIC_WRITE, 0, NULL, OPEN_EXISTING,
-                               FILE_FLAG_OVERLAPPED | SECURITY_SQOS_PRESENT |
-                                   SECURITY_IDENTIFICATION,
-                               NULL);
+        HANDLE h = CreateFileW(
+            path, GENERIC_READ | GENERIC_WRITE, 0, NULL, OPEN_EXISTING,
+            FILE_FLAG_OVERLAPPED | SECURITY_SQOS_PRESENT | SECURITY_IDENTIFICATION, NULL);
         if (h != INVALID_HANDLE_VALUE) {
             rc = mpp_conn_adopt((mpp_handle)h, out);
             if (rc)
@@ -314,10 +315,10 @@ int mpp_local_connect(const char *name, int64_t deadline, mpp_conn **out)
 /* ---- pipe listeners ------------------------------------------------------------------------- */
 
 struct mpp_local_listener {
-    wchar_t *path;       /* \\.\pipe\NAME */
-    HANDLE pending;      /* the instance waiting for the next client, or NULL */
-    HANDLE event;        /* of ov */
-    OVERLAPPED ov;       /* the ConnectNamedPipe on pending, while connecting */
+    wchar_t *path;  /* \\.\pipe\NAME */
+    HANDLE pending; /* the instance waiting for the next client, or NULL */
+    HANDLE event;   /* of ov */
+    OVERLAPPED ov;  /* the ConnectNamedPipe on pending, while connecting */
     bool connecting;
 };
 

@@ -14,14 +14,23 @@ int mpp_os_error_now(void)
 int mpp_map_os_error(int os_error)
 {
     switch ((DWORD)os_error) {
-    case ERROR_INVALID_HANDLE: case ERROR_INVALID_PARAMETER: return MPROC_EINVAL;
-    case ERROR_NOT_ENOUGH_MEMORY: case ERROR_OUTOFMEMORY: return MPROC_ENOMEM;
-    case ERROR_TIMEOUT: case WAIT_TIMEOUT: return MPROC_ETIMEDOUT;
-    case ERROR_BROKEN_PIPE: case ERROR_NO_DATA: case ERROR_PIPE_NOT_CONNECTED: return MPROC_ECLOSED;
-    case ERROR_FILE_NOT_FOUND: case ERROR_PATH_NOT_FOUND: case ERROR_INVALID_NAME: return MPROC_ENOENT;
-    case ERROR_ALREADY_EXISTS: case ERROR_FILE_EXISTS: return MPROC_EEXIST;
+    case ERROR_INVALID_HANDLE:
+    case ERROR_INVALID_PARAMETER: return MPROC_EINVAL;
+    case ERROR_NOT_ENOUGH_MEMORY:
+    case ERROR_OUTOFMEMORY: return MPROC_ENOMEM;
+    case ERROR_TIMEOUT:
+    case WAIT_TIMEOUT: return MPROC_ETIMEDOUT;
+    case ERROR_BROKEN_PIPE:
+    case ERROR_NO_DATA:
+    case ERROR_PIPE_NOT_CONNECTED: return MPROC_ECLOSED;
+    case ERROR_FILE_NOT_FOUND:
+    case ERROR_PATH_NOT_FOUND:
+    case ERROR_INVALID_NAME: return MPROC_ENOENT;
+    case ERROR_ALREADY_EXISTS:
+    case ERROR_FILE_EXISTS: return MPROC_EEXIST;
     case ERROR_ACCESS_DENIED: return MPROC_EPERM;
-    case ERROR_NOT_SUPPORTED: case ERROR_CALL_NOT_IMPLEMENTED: return MPROC_ENOTSUP;
+    case ERROR_NOT_SUPPORTED:
+    case ERROR_CALL_NOT_IMPLEMENTED: return MPROC_ENOTSUP;
     case ERROR_ABANDONED_WAIT_0: return MPROC_EOWNERDEAD;
     default: return MPROC_EOS;
     }
@@ -184,9 +193,9 @@ DWORD w32_create_process(const wchar_t *app, wchar_t *cmdline, DWORD flags, void
     DWORD error = 0;
     /* With an empty list nothing at all is inherited. */
     BOOL inherit = in->count > 0;
-    if (inherit && !UpdateProcThreadAttribute(attrs, 0, PROC_THREAD_ATTRIBUTE_HANDLE_LIST,
-                                              (PVOID)in->list, (SIZE_T)in->count * sizeof(HANDLE),
-                                              NULL, NULL))
+    if (inherit &&
+        !UpdateProcThreadAttribute(attrs, 0, PROC_THREAD_ATTRIBUTE_HANDLE_LIST, (PVOID)in->list,
+                                   (SIZE_T)in->count * sizeof(HANDLE), NULL, NULL))
         error = GetLastError();
     if (!error) {
         si.lpAttributeList = attrs;
@@ -202,7 +211,8 @@ DWORD w32_create_process(const wchar_t *app, wchar_t *cmdline, DWORD flags, void
 
 int w32_exitcode(DWORD code)
 {
-    if (code == W32_EXIT_TERMINATED + W32_SIGNAL_TERM || code == W32_EXIT_TERMINATED + W32_SIGNAL_KILL)
+    if (code == W32_EXIT_TERMINATED + W32_SIGNAL_TERM ||
+        code == W32_EXIT_TERMINATED + W32_SIGNAL_KILL)
         return -(int)(code - W32_EXIT_TERMINATED);
     return (int)code;
 }
@@ -353,8 +363,9 @@ void mpp_cond_destroy(mpp_cond *c)
 
 void mpp_cond_wait(mpp_cond *c, mpp_mutex *m, int64_t timeout_ms)
 {
-    DWORD ms = timeout_ms < 0 ? INFINITE
-               : timeout_ms >= (int64_t)INFINITE ? INFINITE - 1 : (DWORD)timeout_ms;
+    DWORD ms = timeout_ms < 0                    ? INFINITE
+               : timeout_ms >= (int64_t)INFINITE ? INFINITE - 1
+                                                 : (DWORD)timeout_ms;
     SleepConditionVariableSRW(&c->cv, &m->lock, ms, 0);
 }
 

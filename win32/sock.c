@@ -14,13 +14,22 @@ int w32_sock_fail(int err)
 {
     mproc__fail_os(err);
     switch (err) {
-    case WSAECONNREFUSED: case WSAECONNRESET: case WSAECONNABORTED: case WSAESHUTDOWN:
-    case WSAENOTCONN: case WSAENETRESET: case WSAEDISCON:
-        return MPROC_ECLOSED;
+    case WSAECONNREFUSED:
+    case WSAECONNRESET:
+    case WSAECONNABORTED:
+    case WSAESHUTDOWN:
+    case WSAENOTCONN:
+    case WSAENETRESET:
+    case WSAEDISCON: return MPROC_ECLOSED;
     case WSAETIMEDOUT: return MPROC_ETIMEDOUT;
-    case WSAENOBUFS: case WSA_NOT_ENOUGH_MEMORY: return MPROC_ENOMEM;
-    case WSAEAFNOSUPPORT: case WSAEPROTONOSUPPORT: case WSAESOCKTNOSUPPORT: return MPROC_ENOTSUP;
-    case WSAEINVAL: case WSAENOTSOCK: case WSAEFAULT: return MPROC_EINVAL;
+    case WSAENOBUFS:
+    case WSA_NOT_ENOUGH_MEMORY: return MPROC_ENOMEM;
+    case WSAEAFNOSUPPORT:
+    case WSAEPROTONOSUPPORT:
+    case WSAESOCKTNOSUPPORT: return MPROC_ENOTSUP;
+    case WSAEINVAL:
+    case WSAENOTSOCK:
+    case WSAEFAULT: return MPROC_EINVAL;
     case WSAEMFILE: return MPROC_EOS;
     default: return mpp_map_os_error(err);
     }

@@ -17,13 +17,13 @@
 struct mpp_stream {
     HANDLE pipe;
     bool for_write;
-    HANDLE thread;       /* NULL until first use */
+    HANDLE thread; /* NULL until first use */
     CRITICAL_SECTION lock;
-    HANDLE ready;        /* manual-reset: data or end (read), idle (write) */
-    HANDLE wake;         /* auto-reset: buffer drained / data to write / closing */
+    HANDLE ready; /* manual-reset: data or end (read), idle (write) */
+    HANDLE wake;  /* auto-reset: buffer drained / data to write / closing */
     char *buf;
-    size_t len, pos;     /* read: unread bytes are buf[pos..len); write: buf[0..len) pending */
-    bool ended;          /* read: end of file; write: the reader is gone */
+    size_t len, pos; /* read: unread bytes are buf[pos..len); write: buf[0..len) pending */
+    bool ended;      /* read: end of file; write: the reader is gone */
     bool closing;
 };
 
@@ -250,7 +250,8 @@ static wchar_t *environment_block(const char *const *env)
         return NULL;
     wchar_t *at = block;
     for (size_t i = 0; env[i]; i++) {
-        int n = MultiByteToWideChar(CP_UTF8, 0, env[i], -1, at, (int)(total - (size_t)(at - block)));
+        int n =
+            MultiByteToWideChar(CP_UTF8, 0, env[i], -1, at, (int)(total - (size_t)(at - block)));
         if (n <= 0) {
             mproc_free(block);
             return NULL;
@@ -267,13 +268,14 @@ static int map_start_error(DWORD error)
 {
     mproc__fail_os((int)error);
     switch (error) {
-    case ERROR_FILE_NOT_FOUND: case ERROR_PATH_NOT_FOUND: case ERROR_DIRECTORY:
-    case ERROR_INVALID_NAME:
-        return MPROC_ENOENT;
-    case ERROR_ACCESS_DENIED: case ERROR_BAD_EXE_FORMAT: case ERROR_EXE_MACHINE_TYPE_MISMATCH:
-        return MPROC_EPERM;
-    default:
-        return mpp_map_os_error((int)error);
+    case ERROR_FILE_NOT_FOUND:
+    case ERROR_PATH_NOT_FOUND:
+    case ERROR_DIRECTORY:
+    case ERROR_INVALID_NAME: return MPROC_ENOENT;
+    case ERROR_ACCESS_DENIED:
+    case ERROR_BAD_EXE_FORMAT:
+    case ERROR_EXE_MACHINE_TYPE_MISMATCH: return MPROC_EPERM;
+    default: return mpp_map_os_error((int)error);
     }
 }
 
@@ -296,9 +298,9 @@ int mpp_program_start(mpp_program **out, const mpp_program_spec *spec, mpp_strea
             child_end[i] = i == 0 ? r : w;
             parent_end[i] = i == 0 ? w : r;
         } else if (spec->stdio[i] == MPROC_STDIO_DEVNULL && !null_device) {
-            null_device = CreateFileW(L"NUL", GENERIC_READ | GENERIC_WRITE,
-                                      FILE_SHARE_READ | FILE_SHARE_WRITE, NULL, OPEN_EXISTING, 0,
-                                      NULL);
+            null_device =
+                CreateFileW(L"NUL", GENERIC_READ | GENERIC_WRITE,
+                            FILE_SHARE_READ | FILE_SHARE_WRITE, NULL, OPEN_EXISTING, 0, NULL);
             if (null_device == INVALID_HANDLE_VALUE) {
                 null_device = NULL;
                 rc = mproc__fail_os_now();
@@ -379,8 +381,8 @@ int mpp_program_start(mpp_program **out, const mpp_program_spec *spec, mpp_strea
 int mpp_program_wait(mpp_program *p, int64_t timeout_ms, int *code)
 {
     if (!p->reaped) {
-        int rc = w32_process_ended(p->process, timeout_ms < 0 ? INFINITE : (DWORD)timeout_ms,
-                                   &p->code);
+        int rc =
+            w32_process_ended(p->process, timeout_ms < 0 ? INFINITE : (DWORD)timeout_ms, &p->code);
         if (rc <= 0)
             return rc ? rc : mproc__fail(MPROC_ETIMEDOUT);
         p->reaped = true;

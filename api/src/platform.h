@@ -126,10 +126,10 @@ typedef struct mpp_program mpp_program;
 
 typedef struct mpp_program_spec {
     const char *const *argv;
-    const char *cwd;         /* NULL: this process's */
-    const char *const *env;  /* NULL: inherit; otherwise the complete environment */
-    int stdio[3];            /* mproc_stdio values (validated by the core) */
-    mpp_stream *stdin_from;  /* with MPROC_STDIO_FROM: a read end to hand to the program */
+    const char *cwd;        /* NULL: this process's */
+    const char *const *env; /* NULL: inherit; otherwise the complete environment */
+    int stdio[3];           /* mproc_stdio values (validated by the core) */
+    mpp_stream *stdin_from; /* with MPROC_STDIO_FROM: a read end to hand to the program */
 } mpp_program_spec;
 
 /* Starts the program; pipes[i] receives the stream of each MPROC_STDIO_PIPE slot. A
@@ -221,7 +221,6 @@ typedef struct mpp_waitable {
     mpp_handle sentinel;
 } mpp_waitable;
 int mpp_wait(const mpp_waitable *items, size_t n, int64_t timeout_ms, bool *ready);
-
 
 /* ---- handles for a running child --------------------------------------------------------
  * A child that already runs gets copies of handles this way (a pool worker, for the objects

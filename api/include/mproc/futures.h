@@ -30,20 +30,20 @@ typedef mproc_async mproc_future;
 typedef struct mproc_executor mproc_executor;
 
 typedef struct mproc_executor_opts {
-    int max_workers;          /* <= 0: usable CPUs (processes), or that + 4, at most 32
-                                 (threads), as Python */
-    bool threads;             /* ThreadPoolExecutor; false: ProcessPoolExecutor */
-    const char *initializer;  /* as the pool's */
+    int max_workers;         /* <= 0: usable CPUs (processes), or that + 4, at most 32
+                                (threads), as Python */
+    bool threads;            /* ThreadPoolExecutor; false: ProcessPoolExecutor */
+    const char *initializer; /* as the pool's */
     const mproc_pack *initargs;
-    mproc_context *ctx;       /* processes: the start method */
-    mproc_pool *pool;         /* non-NULL: submit to this pool (the caller's: it stays the
-                                 caller's to destroy); the fields above are then ignored */
+    mproc_context *ctx; /* processes: the start method */
+    mproc_pool *pool;   /* non-NULL: submit to this pool (the caller's: it stays the
+                           caller's to destroy); the fields above are then ignored */
 } mproc_executor_opts;
 
 MPROC_API int mproc_executor_create(mproc_executor **out, const mproc_executor_opts *opts);
 /* submit(task, args) -> future (args copied; may be NULL). MPROC_ESTATE after shutdown. */
-MPROC_API int mproc_executor_submit(mproc_executor *ex, const char *task,
-                                    const mproc_pack *args, mproc_future **out);
+MPROC_API int mproc_executor_submit(mproc_executor *ex, const char *task, const mproc_pack *args,
+                                    mproc_future **out);
 /* map(task, items, timeout): as mproc_pool_map. */
 MPROC_API int mproc_executor_map(mproc_executor *ex, const char *task, const mproc_pack *items,
                                  mproc_bytes *results, size_t n, size_t chunksize,
@@ -79,9 +79,9 @@ MPROC_API void mproc_future_destroy(mproc_future *f);
 /* ---- waiting on many ------------------------------------------------------------------------ */
 
 typedef enum mproc_wait_mode {
-    MPROC_WAIT_ALL = 0,         /* ALL_COMPLETED (Task.WhenAll) */
-    MPROC_WAIT_ANY = 1,         /* FIRST_COMPLETED (Task.WhenAny) */
-    MPROC_WAIT_FIRST_ERROR = 2  /* FIRST_EXCEPTION: the first failure, or all done */
+    MPROC_WAIT_ALL = 0,        /* ALL_COMPLETED (Task.WhenAll) */
+    MPROC_WAIT_ANY = 1,        /* FIRST_COMPLETED (Task.WhenAny) */
+    MPROC_WAIT_FIRST_ERROR = 2 /* FIRST_EXCEPTION: the first failure, or all done */
 } mproc_wait_mode;
 
 /* Waits until the mode is satisfied: returns how many are done (done[i] says which; done
@@ -95,8 +95,7 @@ typedef struct mproc_as_completed mproc_as_completed;
 MPROC_API int mproc_as_completed_create(mproc_as_completed **out, mproc_async *const *items,
                                         size_t n);
 /* 1 and *index of the next one done; 0 when all were given; MPROC_ETIMEDOUT. */
-MPROC_API int mproc_as_completed_next(mproc_as_completed *it, size_t *index,
-                                      int64_t timeout_ms);
+MPROC_API int mproc_as_completed_next(mproc_as_completed *it, size_t *index, int64_t timeout_ms);
 MPROC_API void mproc_as_completed_destroy(mproc_as_completed *it);
 
 /* ---- cancel tokens -----------------------------------------------------------------------------

@@ -114,13 +114,11 @@ MPROC_API int mproc_manager_list(mproc_manager *m, mproc_mlist **out);
 MPROC_API int mproc_manager_namespace(mproc_manager *m, mproc_mns **out);
 /* maxsize <= 0: unbounded. */
 MPROC_API int mproc_manager_queue(mproc_manager *m, mproc_mqueue **out, int64_t maxsize);
-MPROC_API int mproc_manager_joinable_queue(mproc_manager *m, mproc_mqueue **out,
-                                           int64_t maxsize);
+MPROC_API int mproc_manager_joinable_queue(mproc_manager *m, mproc_mqueue **out, int64_t maxsize);
 MPROC_API int mproc_manager_lock(mproc_manager *m, mproc_mlock **out);
 MPROC_API int mproc_manager_rlock(mproc_manager *m, mproc_mlock **out);
 MPROC_API int mproc_manager_semaphore(mproc_manager *m, mproc_msem **out, int64_t value);
-MPROC_API int mproc_manager_bounded_semaphore(mproc_manager *m, mproc_msem **out,
-                                              int64_t value);
+MPROC_API int mproc_manager_bounded_semaphore(mproc_manager *m, mproc_msem **out, int64_t value);
 MPROC_API int mproc_manager_event(mproc_manager *m, mproc_mevent **out);
 /* lock: the condition's lock (a Lock or RLock of the same manager), NULL for a new RLock. */
 MPROC_API int mproc_manager_condition(mproc_manager *m, mproc_mlock *lock, mproc_mcond **out);
@@ -136,23 +134,16 @@ MPROC_API int mproc_manager_register(mproc_manager *m, const char *name, const v
  * MPROC_ETYPE if it is of another kind. */
 MPROC_API int mproc_manager_lookup_dict(mproc_manager *m, const char *name, mproc_mdict **out);
 MPROC_API int mproc_manager_lookup_list(mproc_manager *m, const char *name, mproc_mlist **out);
-MPROC_API int mproc_manager_lookup_namespace(mproc_manager *m, const char *name,
-                                             mproc_mns **out);
-MPROC_API int mproc_manager_lookup_queue(mproc_manager *m, const char *name,
-                                         mproc_mqueue **out);
+MPROC_API int mproc_manager_lookup_namespace(mproc_manager *m, const char *name, mproc_mns **out);
+MPROC_API int mproc_manager_lookup_queue(mproc_manager *m, const char *name, mproc_mqueue **out);
 MPROC_API int mproc_manager_lookup_lock(mproc_manager *m, const char *name, mproc_mlock **out);
-MPROC_API int mproc_manager_lookup_semaphore(mproc_manager *m, const char *name,
-                                             mproc_msem **out);
-MPROC_API int mproc_manager_lookup_event(mproc_manager *m, const char *name,
-                                         mproc_mevent **out);
-MPROC_API int mproc_manager_lookup_condition(mproc_manager *m, const char *name,
-                                             mproc_mcond **out);
+MPROC_API int mproc_manager_lookup_semaphore(mproc_manager *m, const char *name, mproc_msem **out);
+MPROC_API int mproc_manager_lookup_event(mproc_manager *m, const char *name, mproc_mevent **out);
+MPROC_API int mproc_manager_lookup_condition(mproc_manager *m, const char *name, mproc_mcond **out);
 MPROC_API int mproc_manager_lookup_barrier(mproc_manager *m, const char *name,
                                            mproc_mbarrier **out);
-MPROC_API int mproc_manager_lookup_value(mproc_manager *m, const char *name,
-                                         mproc_mvalue **out);
-MPROC_API int mproc_manager_lookup_array(mproc_manager *m, const char *name,
-                                         mproc_marray **out);
+MPROC_API int mproc_manager_lookup_value(mproc_manager *m, const char *name, mproc_mvalue **out);
+MPROC_API int mproc_manager_lookup_array(mproc_manager *m, const char *name, mproc_marray **out);
 
 /* Proxies in packs: mproc_pack_handle(pack, proxy) writes one; these read it back (a new
  * proxy of this process, to close with mproc_proxy_destroy). MPROC_ETYPE if the field is
@@ -205,8 +196,8 @@ MPROC_API int mproc_mdict_items(mproc_mdict *d, mproc_bytes *items);
 MPROC_API int mproc_mdict_update(mproc_mdict *d, const mproc_pack *items);
 MPROC_API int mproc_mdict_clear(mproc_mdict *d);
 /* Sets key to def unless present; val receives the value now stored. */
-MPROC_API int mproc_mdict_setdefault(mproc_mdict *d, const void *key, size_t klen,
-                                     const void *def, size_t dlen, mproc_bytes *val);
+MPROC_API int mproc_mdict_setdefault(mproc_mdict *d, const void *key, size_t klen, const void *def,
+                                     size_t dlen, mproc_bytes *val);
 MPROC_API int mproc_mdict_pop(mproc_mdict *d, const void *key, size_t klen, mproc_bytes *val);
 MPROC_API int mproc_mdict_set_i64(mproc_mdict *d, const void *key, size_t klen, int64_t v);
 MPROC_API int mproc_mdict_get_i64(mproc_mdict *d, const void *key, size_t klen, int64_t *v);
@@ -216,9 +207,8 @@ MPROC_API int mproc_mdict_add_i64(mproc_mdict *d, const void *key, size_t klen, 
                                   int64_t *result);
 /* Compare-and-set: when key holds expected (expected NULL: when key is absent), stores
  * desired and returns 1; otherwise 0. */
-MPROC_API int mproc_mdict_cas(mproc_mdict *d, const void *key, size_t klen,
-                              const void *expected, size_t elen, const void *desired,
-                              size_t dlen);
+MPROC_API int mproc_mdict_cas(mproc_mdict *d, const void *key, size_t klen, const void *expected,
+                              size_t elen, const void *desired, size_t dlen);
 
 /* ---- list (of bytes; Python's list proxy) ----------------------------------------------------
  * Indexes count from the end when negative, as in Python; out of range is MPROC_ENOENT. */
@@ -245,8 +235,7 @@ MPROC_API int mproc_mns_get_i64(mproc_mns *ns, const char *name, int64_t *v);
  * put waits while a bounded queue is full (MPROC_EFULL after the timeout, timeout 0 is
  * put_nowait), get while it is empty (MPROC_EEMPTY). task_done / join on a plain Queue are
  * MPROC_ETYPE. */
-MPROC_API int mproc_mqueue_put(mproc_mqueue *q, const void *data, size_t len,
-                               int64_t timeout_ms);
+MPROC_API int mproc_mqueue_put(mproc_mqueue *q, const void *data, size_t len, int64_t timeout_ms);
 MPROC_API int mproc_mqueue_get(mproc_mqueue *q, mproc_bytes *out, int64_t timeout_ms);
 MPROC_API int mproc_mqueue_qsize(mproc_mqueue *q);
 /* 1 / 0. */

@@ -60,14 +60,14 @@ typedef struct mproc_async mproc_async;
 typedef struct mproc_iter mproc_iter;
 
 typedef struct mproc_pool_opts {
-    int processes;             /* <= 0: mproc_cpu_count_usable() */
-    const char *initializer;   /* task run in each worker before its first task (NULL: none);
-                                  if it fails, the pool's calls fail with MPROC_ETASK and its
-                                  text instead of starting workers again and again */
+    int processes;           /* <= 0: mproc_cpu_count_usable() */
+    const char *initializer; /* task run in each worker before its first task (NULL: none);
+                                if it fails, the pool's calls fail with MPROC_ETASK and its
+                                text instead of starting workers again and again */
     const mproc_pack *initargs;
-    int64_t maxtasksperchild;  /* a worker ends after this many tasks (a map chunk counts as
-                                  one, as in Python) and a new one replaces it; <= 0: never */
-    mproc_context *ctx;        /* NULL: the default start method */
+    int64_t maxtasksperchild; /* a worker ends after this many tasks (a map chunk counts as
+                                 one, as in Python) and a new one replaces it; <= 0: never */
+    mproc_context *ctx;       /* NULL: the default start method */
 } mproc_pool_opts;
 
 /* Starts the workers. opts may be NULL. An unknown initializer is MPROC_ENOTASK. */
@@ -108,9 +108,8 @@ MPROC_API int mproc_pool_apply(mproc_pool *pool, const char *task, const mproc_p
 /* apply_async: *out is the call's handle (destroy it with mproc_async_destroy); out may be
  * NULL to fire and forget (callbacks still run), as Python code that drops the result.
  * args is copied (with its objects): the pack may be destroyed at once. opts may be NULL. */
-MPROC_API int mproc_pool_apply_async(mproc_pool *pool, const char *task,
-                                     const mproc_pack *args, const mproc_call_opts *opts,
-                                     mproc_async **out);
+MPROC_API int mproc_pool_apply_async(mproc_pool *pool, const char *task, const mproc_pack *args,
+                                     const mproc_call_opts *opts, mproc_async **out);
 
 /* ---- the map family ------------------------------------------------------------------------ */
 
@@ -118,8 +117,7 @@ MPROC_API int mproc_pool_apply_async(mproc_pool *pool, const char *task,
  * tasks not yet given to a worker are dropped and the pool goes on. The first failure in
  * item order is the one returned (as Python raises the first exception). */
 MPROC_API int mproc_pool_map(mproc_pool *pool, const char *task, const mproc_pack *items,
-                             mproc_bytes *results, size_t n, size_t chunksize,
-                             int64_t timeout_ms);
+                             mproc_bytes *results, size_t n, size_t chunksize, int64_t timeout_ms);
 /* map_async / starmap_async: out as for apply_async; items are copied. */
 MPROC_API int mproc_pool_map_async(mproc_pool *pool, const char *task, const mproc_pack *items,
                                    const mproc_call_opts *opts, mproc_async **out);
@@ -128,17 +126,15 @@ MPROC_API int mproc_pool_map_async(mproc_pool *pool, const char *task, const mpr
 MPROC_API int mproc_pool_starmap(mproc_pool *pool, const char *task, const mproc_pack *items,
                                  mproc_bytes *results, size_t n, size_t chunksize,
                                  int64_t timeout_ms);
-MPROC_API int mproc_pool_starmap_async(mproc_pool *pool, const char *task,
-                                       const mproc_pack *items, const mproc_call_opts *opts,
-                                       mproc_async **out);
+MPROC_API int mproc_pool_starmap_async(mproc_pool *pool, const char *task, const mproc_pack *items,
+                                       const mproc_call_opts *opts, mproc_async **out);
 
 /* imap / imap_unordered over the items of a pack (copied: it may be destroyed at once).
  * Results come in item order (imap) or as they finish (imap_unordered). chunksize 0 is 1. */
 MPROC_API int mproc_pool_imap(mproc_pool *pool, const char *task, const mproc_pack *items,
                               size_t chunksize, mproc_iter **out);
-MPROC_API int mproc_pool_imap_unordered(mproc_pool *pool, const char *task,
-                                        const mproc_pack *items, size_t chunksize,
-                                        mproc_iter **out);
+MPROC_API int mproc_pool_imap_unordered(mproc_pool *pool, const char *task, const mproc_pack *items,
+                                        size_t chunksize, mproc_iter **out);
 /* A source of items read lazily: appends the next item to `item` (one field) and
  * returns 1, or returns 0 at the end, or a negative code (the iteration then ends with
  * it). It is called only from mproc_pool_imap_lazy and mproc_iter_next, on the caller's
@@ -146,9 +142,9 @@ MPROC_API int mproc_pool_imap_unordered(mproc_pool *pool, const char *task,
  * yet returned by mproc_iter_next (backpressure). */
 typedef int (*mproc_next_fn)(void *ctx, mproc_pack *item);
 typedef struct mproc_imap_opts {
-    size_t chunksize;  /* 0: 1 */
-    bool unordered;    /* imap_unordered */
-    size_t window;     /* most items read ahead; 0: 64 x chunksize x workers */
+    size_t chunksize; /* 0: 1 */
+    bool unordered;   /* imap_unordered */
+    size_t window;    /* most items read ahead; 0: 64 x chunksize x workers */
 } mproc_imap_opts;
 MPROC_API int mproc_pool_imap_lazy(mproc_pool *pool, const char *task, mproc_next_fn next,
                                    void *ctx, const mproc_imap_opts *opts, mproc_iter **out);

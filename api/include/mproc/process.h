@@ -58,11 +58,11 @@ MPROC_API mproc_start_method mproc_context_method(const mproc_context *ctx);
 typedef struct mproc_process mproc_process;
 
 typedef struct mproc_process_opts {
-    const char *target;        /* registered task name (required) */
-    const mproc_pack *args;    /* its arguments (NULL: none); copied at create */
-    const char *name;          /* NULL: "Process-N" (or "Process-1:N" in a child) */
-    bool daemon;               /* terminated when the parent exits normally */
-    mproc_context *ctx;        /* NULL: the default start method */
+    const char *target;     /* registered task name (required) */
+    const mproc_pack *args; /* its arguments (NULL: none); copied at create */
+    const char *name;       /* NULL: "Process-N" (or "Process-1:N" in a child) */
+    bool daemon;            /* terminated when the parent exits normally */
+    mproc_context *ctx;     /* NULL: the default start method */
 } mproc_process_opts;
 
 /* Exit code reported while a process has not started or not yet ended. */

@@ -27,10 +27,10 @@ extern "C" {
 typedef struct mproc_queue mproc_queue;
 
 typedef struct mproc_queue_opts {
-    int64_t maxsize;       /* most messages held at once; <= 0: no limit but the ring */
-    size_t ring_bytes;     /* 0: 16 MiB; at most 2 GiB (MPROC_ETOOBIG). Memory is used
-                              only as the ring fills (and, on Linux, given back as it
-                              drains); rounded up to a power of two */
+    int64_t maxsize;   /* most messages held at once; <= 0: no limit but the ring */
+    size_t ring_bytes; /* 0: 16 MiB; at most 2 GiB (MPROC_ETOOBIG). Memory is used
+                          only as the ring fills (and, on Linux, given back as it
+                          drains); rounded up to a power of two */
 } mproc_queue_opts;
 
 /* Queue(maxsize). */

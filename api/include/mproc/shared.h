@@ -19,14 +19,14 @@ extern "C" {
 #endif
 
 typedef enum mproc_type {
-    MPROC_T_CHAR = 'c',      /* char (as a small unsigned number) */
-    MPROC_T_BYTE = 'b',      /* signed char */
-    MPROC_T_UBYTE = 'B',     /* unsigned char */
+    MPROC_T_CHAR = 'c',  /* char (as a small unsigned number) */
+    MPROC_T_BYTE = 'b',  /* signed char */
+    MPROC_T_UBYTE = 'B', /* unsigned char */
     MPROC_T_SHORT = 'h',
     MPROC_T_USHORT = 'H',
     MPROC_T_INT = 'i',
     MPROC_T_UINT = 'I',
-    MPROC_T_LONG = 'l',      /* C long: 8 bytes on 64-bit POSIX, 4 on Windows, as ctypes */
+    MPROC_T_LONG = 'l', /* C long: 8 bytes on 64-bit POSIX, 4 on Windows, as ctypes */
     MPROC_T_ULONG = 'L',
     MPROC_T_LONGLONG = 'q',
     MPROC_T_ULONGLONG = 'Q',

@@ -50,9 +50,9 @@ typedef struct mproc_popen_opts {
      * stdout pipe is handed to the new program and closed here (as Python's
      * p1.stdout.close() after starting p2), so p1 gets SIGPIPE if p2 ends first. */
     mproc_popen *stdin_from;
-    const char *cwd;            /* NULL: this process's */
+    const char *cwd; /* NULL: this process's */
     mproc_env_mode env_mode;
-    const char *const *env;     /* NULL-terminated "NAME=value" strings */
+    const char *const *env; /* NULL-terminated "NAME=value" strings */
 } mproc_popen_opts;
 
 /* Starts argv[0] (a NULL-terminated, non-empty argv). */
@@ -99,17 +99,17 @@ MPROC_API int mproc_popen_destroy(mproc_popen *p);
 
 typedef struct mproc_run_opts {
     mproc_popen_opts popen_opts; /* stdio, cwd and environment (not "popen": a macro on Windows) */
-    bool capture;             /* stdout and stderr to PIPE (Python's capture_output) */
-    const void *input;        /* given on stdin (stdin becomes a pipe) */
+    bool capture;                /* stdout and stderr to PIPE (Python's capture_output) */
+    const void *input;           /* given on stdin (stdin becomes a pipe) */
     size_t input_len;
-    int64_t timeout_ms;       /* 0 (the default here): no timeout; MPROC_FOREVER also */
-    bool check;               /* a non-zero return code is MPROC_ENONZERO */
+    int64_t timeout_ms; /* 0 (the default here): no timeout; MPROC_FOREVER also */
+    bool check;         /* a non-zero return code is MPROC_ENONZERO */
 } mproc_run_opts;
 
 /* Python's CompletedProcess. */
 typedef struct mproc_run_result {
-    int returncode;           /* after a timeout: the killed program's (-9) */
-    mproc_bytes out, err;     /* what the pipes gave (empty unless piped) */
+    int returncode;       /* after a timeout: the killed program's (-9) */
+    mproc_bytes out, err; /* what the pipes gave (empty unless piped) */
 } mproc_run_result;
 
 /* Runs argv to its end. *result is filled (and must be freed with mproc_run_result_free)

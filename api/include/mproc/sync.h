@@ -109,10 +109,10 @@ typedef struct mproc_barrier mproc_barrier;
 #define MPROC_BARRIER_DEFAULT ((int64_t)-2)
 
 typedef struct mproc_barrier_opts {
-    uint32_t parties;     /* >= 1 */
-    const char *action;   /* a task run by the last process to arrive, before the others go
-                             (NULL: none); if it fails, the barrier breaks */
-    int64_t timeout_ms;   /* used by waits given MPROC_BARRIER_DEFAULT; 0 means forever */
+    uint32_t parties;   /* >= 1 */
+    const char *action; /* a task run by the last process to arrive, before the others go
+                           (NULL: none); if it fails, the barrier breaks */
+    int64_t timeout_ms; /* used by waits given MPROC_BARRIER_DEFAULT; 0 means forever */
 } mproc_barrier_opts;
 
 MPROC_API int mproc_barrier_create(mproc_barrier **out, const mproc_barrier_opts *opts);

@@ -56,20 +56,20 @@ MPROC_API int mproc_init(int *argc, char ***argv);
  * under "name" before main() runs. */
 #if defined(_MSC_VER)
 #pragma section(".CRT$XCU", read)
-#define MPROC_TASK_CONSTRUCTOR_(fn)                                                          \
-    static void fn(void);                                                                    \
-    __declspec(allocate(".CRT$XCU")) void (*fn##_ptr_)(void) = fn;                          \
+#define MPROC_TASK_CONSTRUCTOR_(fn)                                                                \
+    static void fn(void);                                                                          \
+    __declspec(allocate(".CRT$XCU")) void (*fn##_ptr_)(void) = fn;                                 \
     static void fn(void)
 #else
 #define MPROC_TASK_CONSTRUCTOR_(fn) __attribute__((constructor)) static void fn(void)
 #endif
 
-#define MPROC_TASK(name, in, out)                                                            \
-    static int name(const mproc_bytes *in, mproc_bytes *out);                                \
-    MPROC_TASK_CONSTRUCTOR_(mproc_task_register_##name##_)                                   \
-    {                                                                                        \
-        (void)mproc_task_register(#name, name);                                              \
-    }                                                                                        \
+#define MPROC_TASK(name, in, out)                                                                  \
+    static int name(const mproc_bytes *in, mproc_bytes *out);                                      \
+    MPROC_TASK_CONSTRUCTOR_(mproc_task_register_##name##_)                                         \
+    {                                                                                              \
+        (void)mproc_task_register(#name, name);                                                    \
+    }                                                                                              \
     static int name(const mproc_bytes *in, mproc_bytes *out)
 
 /* Tasks in a static library. A linker takes an object file out of a static library only
@@ -81,13 +81,14 @@ MPROC_API int mproc_init(int *argc, char ***argv);
  * one pair per file of tasks. (Linking the library whole, -Wl,--whole-archive, works too.) */
 #define MPROC_TASKS_MODULE(module) const char mproc_tasks_module_##module = 1
 #if defined(_MSC_VER)
-#define MPROC_USE_TASKS(module)                                                              \
-    __pragma(comment(linker, "/include:mproc_tasks_module_" #module)) extern const char      \
-        mproc_tasks_module_##module
+#define MPROC_USE_TASKS(module)                                                                    \
+    __pragma(comment(                                                                              \
+        linker,                                                                                    \
+        "/include:mproc_tasks_module_" #module)) extern const char mproc_tasks_module_##module
 #else
-#define MPROC_USE_TASKS(module)                                                              \
-    extern const char mproc_tasks_module_##module;                                           \
-    __attribute__((used)) static const char *const mproc_use_tasks_##module##_ =             \
+#define MPROC_USE_TASKS(module)                                                                    \
+    extern const char mproc_tasks_module_##module;                                                 \
+    __attribute__((used)) static const char *const mproc_use_tasks_##module##_ =                   \
         &mproc_tasks_module_##module
 #endif
 

@@ -37,27 +37,27 @@
 
 /* Every type that travels in a pack as an object: the type, how a process opens its own
  * handle from a pack, and how it destroys it. */
-#define MPROC_SHAREABLE_TYPES(X)                                                             \
-    X(mproc_lock, mproc_unpack_lock, mproc_lock_destroy)                                     \
-    X(mproc_sem, mproc_unpack_sem, mproc_sem_destroy)                                        \
-    X(mproc_cond, mproc_unpack_cond, mproc_cond_destroy)                                     \
-    X(mproc_event, mproc_unpack_event, mproc_event_destroy)                                  \
-    X(mproc_barrier, mproc_unpack_barrier, mproc_barrier_destroy)                            \
-    X(mproc_array, mproc_unpack_array, mproc_array_destroy)                                  \
-    X(mproc_shm, mproc_unpack_shm, mproc_shm_close)                                          \
-    X(mproc_queue, mproc_unpack_queue, mproc_queue_destroy)                                  \
-    X(mproc_conn, mproc_unpack_conn, mproc_conn_close)                                       \
-    X(mproc_cancel, mproc_unpack_cancel, mproc_cancel_destroy)                               \
-    X(mproc_mdict, mproc_unpack_mdict, mproc_proxy_destroy)                                  \
-    X(mproc_mlist, mproc_unpack_mlist, mproc_proxy_destroy)                                  \
-    X(mproc_mns, mproc_unpack_mns, mproc_proxy_destroy)                                      \
-    X(mproc_mqueue, mproc_unpack_mqueue, mproc_proxy_destroy)                                \
-    X(mproc_mlock, mproc_unpack_mlock, mproc_proxy_destroy)                                  \
-    X(mproc_msem, mproc_unpack_msem, mproc_proxy_destroy)                                    \
-    X(mproc_mevent, mproc_unpack_mevent, mproc_proxy_destroy)                                \
-    X(mproc_mcond, mproc_unpack_mcond, mproc_proxy_destroy)                                  \
-    X(mproc_mbarrier, mproc_unpack_mbarrier, mproc_proxy_destroy)                            \
-    X(mproc_mvalue, mproc_unpack_mvalue, mproc_proxy_destroy)                                \
+#define MPROC_SHAREABLE_TYPES(X)                                                                   \
+    X(mproc_lock, mproc_unpack_lock, mproc_lock_destroy)                                           \
+    X(mproc_sem, mproc_unpack_sem, mproc_sem_destroy)                                              \
+    X(mproc_cond, mproc_unpack_cond, mproc_cond_destroy)                                           \
+    X(mproc_event, mproc_unpack_event, mproc_event_destroy)                                        \
+    X(mproc_barrier, mproc_unpack_barrier, mproc_barrier_destroy)                                  \
+    X(mproc_array, mproc_unpack_array, mproc_array_destroy)                                        \
+    X(mproc_shm, mproc_unpack_shm, mproc_shm_close)                                                \
+    X(mproc_queue, mproc_unpack_queue, mproc_queue_destroy)                                        \
+    X(mproc_conn, mproc_unpack_conn, mproc_conn_close)                                             \
+    X(mproc_cancel, mproc_unpack_cancel, mproc_cancel_destroy)                                     \
+    X(mproc_mdict, mproc_unpack_mdict, mproc_proxy_destroy)                                        \
+    X(mproc_mlist, mproc_unpack_mlist, mproc_proxy_destroy)                                        \
+    X(mproc_mns, mproc_unpack_mns, mproc_proxy_destroy)                                            \
+    X(mproc_mqueue, mproc_unpack_mqueue, mproc_proxy_destroy)                                      \
+    X(mproc_mlock, mproc_unpack_mlock, mproc_proxy_destroy)                                        \
+    X(mproc_msem, mproc_unpack_msem, mproc_proxy_destroy)                                          \
+    X(mproc_mevent, mproc_unpack_mevent, mproc_proxy_destroy)                                      \
+    X(mproc_mcond, mproc_unpack_mcond, mproc_proxy_destroy)                                        \
+    X(mproc_mbarrier, mproc_unpack_mbarrier, mproc_proxy_destroy)                                  \
+    X(mproc_mvalue, mproc_unpack_mvalue, mproc_proxy_destroy)                                      \
     X(mproc_marray, mproc_unpack_marray, mproc_proxy_destroy)
 
 /* ---- values ---------------------------------------------------------------------------- */
@@ -68,8 +68,7 @@ static inline mproc_arg mproc_arg_i64(int64_t v)
 }
 static inline mproc_arg mproc_arg_u64(unsigned long long v)
 {
-    mproc_arg r = {v > (unsigned long long)INT64_MAX ? 0 : MPROC_FIELD_I64,
-                     {.i64 = (int64_t)v}};
+    mproc_arg r = {v > (unsigned long long)INT64_MAX ? 0 : MPROC_FIELD_I64, {.i64 = (int64_t)v}};
     return r;
 }
 static inline mproc_arg mproc_arg_f64(double v)
@@ -108,9 +107,9 @@ static inline mproc_arg mproc_arg_same(mproc_arg v)
 
 #define MPROC_BYTES(data, len) mproc_arg_bytes((data), (len))
 
-#define MPROC__V_OBJECT(T, unpack, destroy) T *: mproc_arg_object, const T *: mproc_arg_object,
+#define MPROC__V_OBJECT(T, unpack, destroy) T * : mproc_arg_object, const T * : mproc_arg_object,
 /* The value x stands for. */
-#define MPROC_V(x)                                                                           \
+#define MPROC_V(x)                                                                                 \
     _Generic((x),                                                                            \
         MPROC_SHAREABLE_TYPES(MPROC__V_OBJECT)                                               \
         _Bool: mproc_arg_i64, char: mproc_arg_i64, signed char: mproc_arg_i64,         \
@@ -123,11 +122,11 @@ static inline mproc_arg mproc_arg_same(mproc_arg v)
         const mproc_pack *: mproc_arg_pack, mproc_arg: mproc_arg_same)(x)
 
 /* ---- destinations ---------------------------------------------------------------------- */
-#define MPROC__SLOT_INT(name, T, sig)                                                        \
-    static inline mproc_slot mproc__slot_##name(T *p)                                        \
-    {                                                                                        \
-        mproc_slot s = {MPROC_SLOT_INT, p, sizeof(T), sig, 0, 0};                            \
-        return s;                                                                            \
+#define MPROC__SLOT_INT(name, T, sig)                                                              \
+    static inline mproc_slot mproc__slot_##name(T *p)                                              \
+    {                                                                                              \
+        mproc_slot s = {MPROC_SLOT_INT, p, sizeof(T), sig, 0, 0};                                  \
+        return s;                                                                                  \
     }
 MPROC__SLOT_INT(schar, signed char, true)
 MPROC__SLOT_INT(uchar, unsigned char, false)
@@ -140,11 +139,11 @@ MPROC__SLOT_INT(ulong, unsigned long, false)
 MPROC__SLOT_INT(llong, long long, true)
 MPROC__SLOT_INT(ullong, unsigned long long, false)
 
-#define MPROC__SLOT_OF(name, T, kind)                                                        \
-    static inline mproc_slot mproc__slot_##name(T *p)                                        \
-    {                                                                                        \
-        mproc_slot s = {kind, p, 0, false, 0, 0};                                            \
-        return s;                                                                            \
+#define MPROC__SLOT_OF(name, T, kind)                                                              \
+    static inline mproc_slot mproc__slot_##name(T *p)                                              \
+    {                                                                                              \
+        mproc_slot s = {kind, p, 0, false, 0, 0};                                                  \
+        return s;                                                                                  \
     }
 MPROC__SLOT_OF(bool, bool, MPROC_SLOT_BOOL)
 MPROC__SLOT_OF(double, double, MPROC_SLOT_DOUBLE)
@@ -155,25 +154,25 @@ MPROC__SLOT_OF(pack, mproc_unpacker, MPROC_SLOT_PACK)
 MPROC__SLOT_OF(arg, mproc_arg, MPROC_SLOT_ARG)
 MPROC__SLOT_OF(skip, void, MPROC_SLOT_SKIP)
 
-#define MPROC__SLOT_OBJECT(T, unpack, destroy)                                               \
-    static inline int mproc__open_##T(mproc_unpacker *u, void *dst)                          \
-    {                                                                                        \
-        return unpack(u, (T **)dst);                                                         \
-    }                                                                                        \
-    static inline void mproc__close_##T(void *object)                                        \
-    {                                                                                        \
-        destroy((T *)object);                                                                \
-    }                                                                                        \
-    static inline mproc_slot mproc__slot_##T(T **p)                                          \
-    {                                                                                        \
-        mproc_slot s = {MPROC_SLOT_OBJECT, p, 0, false, mproc__open_##T, mproc__close_##T};  \
-        return s;                                                                            \
+#define MPROC__SLOT_OBJECT(T, unpack, destroy)                                                     \
+    static inline int mproc__open_##T(mproc_unpacker *u, void *dst)                                \
+    {                                                                                              \
+        return unpack(u, (T **)dst);                                                               \
+    }                                                                                              \
+    static inline void mproc__close_##T(void *object)                                              \
+    {                                                                                              \
+        destroy((T *)object);                                                                      \
+    }                                                                                              \
+    static inline mproc_slot mproc__slot_##T(T **p)                                                \
+    {                                                                                              \
+        mproc_slot s = {MPROC_SLOT_OBJECT, p, 0, false, mproc__open_##T, mproc__close_##T};        \
+        return s;                                                                                  \
     }
 MPROC_SHAREABLE_TYPES(MPROC__SLOT_OBJECT)
 
-#define MPROC__SLOT_CASE(T, unpack, destroy) T **: mproc__slot_##T,
+#define MPROC__SLOT_CASE(T, unpack, destroy) T ** : mproc__slot_##T,
 /* The destination a pointer stands for. */
-#define MPROC_SLOT(p)                                                                        \
+#define MPROC_SLOT(p)                                                                              \
     _Generic((p),                                                                            \
         MPROC_SHAREABLE_TYPES(MPROC__SLOT_CASE)                                              \
         signed char *: mproc__slot_schar, unsigned char *: mproc__slot_uchar,                \
@@ -188,8 +187,12 @@ MPROC_SHAREABLE_TYPES(MPROC__SLOT_OBJECT)
 
 /* ---- the calls ---------------------------------------------------------------------------- */
 /* How many arguments (1 to 24). */
-#define MPROC__NARGS(...) MPROC__NARGS_(__VA_ARGS__, 24, 23, 22, 21, 20, 19, 18, 17, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0)
-#define MPROC__NARGS_(a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20, a21, a22, a23, a24, n, ...) n
+#define MPROC__NARGS(...)                                                                          \
+    MPROC__NARGS_(__VA_ARGS__, 24, 23, 22, 21, 20, 19, 18, 17, 16, 15, 14, 13, 12, 11, 10, 9, 8,   \
+                  7, 6, 5, 4, 3, 2, 1, 0)
+#define MPROC__NARGS_(a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17,  \
+                      a18, a19, a20, a21, a22, a23, a24, n, ...)                                   \
+    n
 #define MPROC__CAT(a, b) MPROC__CAT_(a, b)
 #define MPROC__CAT_(a, b) a##b
 /* f(a), f(b), ... for each argument. */
@@ -220,18 +223,18 @@ MPROC_SHAREABLE_TYPES(MPROC__SLOT_OBJECT)
 #define MPROC__MAP_24(f, a, ...) f(a), MPROC__MAP_23(f, __VA_ARGS__)
 
 /* Appends the values to pack p: 0, or a code (nothing appended). */
-#define MPROC_PACK(p, ...)                                                                   \
-    mproc_pack_args((p), (const mproc_arg[]){MPROC__MAP(MPROC_V, __VA_ARGS__)},         \
-                      MPROC__NARGS(__VA_ARGS__))
+#define MPROC_PACK(p, ...)                                                                         \
+    mproc_pack_args((p), (const mproc_arg[]){MPROC__MAP(MPROC_V, __VA_ARGS__)},                    \
+                    MPROC__NARGS(__VA_ARGS__))
 /* A pack of the values, in place (see mproc_pack_literal in pack.h). */
-#define MPROC_ARGS(...)                                                                      \
-    ((const mproc_pack *)(const void *)&(const mproc_pack_literal){                          \
-        MPROC_PACK_LITERAL_MAGIC, MPROC__NARGS(__VA_ARGS__),                                 \
+#define MPROC_ARGS(...)                                                                            \
+    ((const mproc_pack *)(const void *)&(const mproc_pack_literal){                                \
+        MPROC_PACK_LITERAL_MAGIC, MPROC__NARGS(__VA_ARGS__),                                       \
         (const mproc_arg[]){MPROC__MAP(MPROC_V, __VA_ARGS__)}})
 /* Reads every field of the bytes `in` (a task's arguments, a result, a message) into the
  * destinations: 0, or a code (see mproc_unpack_values). */
-#define MPROC_UNPACK(in, ...)                                                                \
-    mproc_unpack_values((in), (const mproc_slot[]){MPROC__MAP(MPROC_SLOT, __VA_ARGS__)},    \
+#define MPROC_UNPACK(in, ...)                                                                      \
+    mproc_unpack_values((in), (const mproc_slot[]){MPROC__MAP(MPROC_SLOT, __VA_ARGS__)},           \
                         MPROC__NARGS(__VA_ARGS__))
 
 #endif

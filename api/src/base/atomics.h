@@ -25,11 +25,11 @@
 #define mproc__exchange_acq_rel(p, v) __atomic_exchange_n((p), (v), __ATOMIC_ACQ_REL)
 #define mproc__exchange_release(p, v) __atomic_exchange_n((p), (v), __ATOMIC_RELEASE)
 /* Strong compare-and-swap: true if *p was *expected (now desired); else *expected = *p. */
-#define mproc__cas(p, expected, desired)                                                     \
-    __atomic_compare_exchange_n((p), (expected), (desired), false, __ATOMIC_SEQ_CST,        \
+#define mproc__cas(p, expected, desired)                                                           \
+    __atomic_compare_exchange_n((p), (expected), (desired), false, __ATOMIC_SEQ_CST,               \
                                 __ATOMIC_SEQ_CST)
-#define mproc__cas_acq_rel(p, expected, desired)                                             \
-    __atomic_compare_exchange_n((p), (expected), (desired), false, __ATOMIC_ACQ_REL,        \
+#define mproc__cas_acq_rel(p, expected, desired)                                                   \
+    __atomic_compare_exchange_n((p), (expected), (desired), false, __ATOMIC_ACQ_REL,               \
                                 __ATOMIC_ACQUIRE)
 
 #endif

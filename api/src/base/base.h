@@ -120,8 +120,7 @@ void mproc__run_fork_hooks(void);
 typedef void (*mproc__child_entry_fn)(mproc_bytes *payload, const mpp_handle *handles,
                                       size_t nhandles);
 void mproc__set_child_entry(mproc__child_entry_fn fn);
-_Noreturn void mproc__enter_child(mproc_bytes *payload, const mpp_handle *handles,
-                                  size_t nhandles);
+_Noreturn void mproc__enter_child(mproc_bytes *payload, const mpp_handle *handles, size_t nhandles);
 
 /* ---- addresses (address.c) --------------------------------------------------------------
  * A listening or connecting address (platform.h): "local:NAME", or "host:port" with host

@@ -7,30 +7,24 @@ static _Thread_local int last_os_error;
 const char *mproc_strerror(int code)
 {
     switch (code) {
-    case MPROC_OK:
-        return "success";
-#define MPROC_ERROR_TEXT_(name, value, text)                                                 \
-    case MPROC_##name:                                                                       \
-        return text;
+    case MPROC_OK: return "success";
+#define MPROC_ERROR_TEXT_(name, value, text)                                                       \
+    case MPROC_##name: return text;
         MPROC_ERROR_TABLE(MPROC_ERROR_TEXT_)
 #undef MPROC_ERROR_TEXT_
-    default:
-        return "unknown error";
+    default: return "unknown error";
     }
 }
 
 const char *mproc_errname(int code)
 {
     switch (code) {
-    case MPROC_OK:
-        return "MPROC_OK";
-#define MPROC_ERROR_NAME_(name, value, text)                                                 \
-    case MPROC_##name:                                                                       \
-        return "MPROC_" #name;
+    case MPROC_OK: return "MPROC_OK";
+#define MPROC_ERROR_NAME_(name, value, text)                                                       \
+    case MPROC_##name: return "MPROC_" #name;
         MPROC_ERROR_TABLE(MPROC_ERROR_NAME_)
 #undef MPROC_ERROR_NAME_
-    default:
-        return "MPROC_E?";
+    default: return "MPROC_E?";
     }
 }
 

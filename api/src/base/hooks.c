@@ -32,8 +32,7 @@ void mproc__set_child_entry(mproc__child_entry_fn fn)
     child_entry = fn;
 }
 
-_Noreturn void mproc__enter_child(mproc_bytes *payload, const mpp_handle *handles,
-                                  size_t nhandles)
+_Noreturn void mproc__enter_child(mproc_bytes *payload, const mpp_handle *handles, size_t nhandles)
 {
     if (child_entry)
         child_entry(payload, handles, nhandles);

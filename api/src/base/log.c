@@ -32,9 +32,7 @@ static const char *level_name(int level, char *scratch, size_t size)
     case MPROC_LOG_WARNING: return "WARNING";
     case MPROC_LOG_ERROR: return "ERROR";
     case MPROC_LOG_CRITICAL: return "CRITICAL";
-    default:
-        snprintf(scratch, size, "Level %d", level);
-        return scratch;
+    default: snprintf(scratch, size, "Level %d", level); return scratch;
     }
 }
 

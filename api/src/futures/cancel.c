@@ -4,9 +4,9 @@
 
 typedef struct cancel_state {
     uint32_t magic, kind;
-    uint32_t flag;     /* 1: triggered */
+    uint32_t flag; /* 1: triggered */
     uint32_t waiters;
-    int64_t deadline;  /* mpp_monotonic_ms() value, -1: none */
+    int64_t deadline; /* mpp_monotonic_ms() value, -1: none */
 } cancel_state;
 
 struct mproc_cancel {
@@ -23,8 +23,8 @@ int mproc_cancel_create(mproc_cancel **out, int64_t timeout_ms)
     if (!out || timeout_ms < MPROC_FOREVER)
         return mproc__fail(MPROC_EINVAL);
     *out = NULL;
-    int rc = mproc__shared_new(MPROC__KIND_CANCEL, sizeof **out, sizeof(cancel_state), 1,
-                               (void **)out);
+    int rc =
+        mproc__shared_new(MPROC__KIND_CANCEL, sizeof **out, sizeof(cancel_state), 1, (void **)out);
     if (rc)
         return rc;
     mproc__store(&cancel_st(*out)->deadline, mproc__deadline(timeout_ms));

@@ -88,8 +88,8 @@ int mproc_executor_create(mproc_executor **out, const mproc_executor_opts *opts)
                               .initializer = o.initializer,
                               .initargs = o.initargs,
                               .ctx = o.ctx};
-        rc = o.threads ? mproc_threadpool_create(&ex->pool, &po)
-                       : mproc_pool_create(&ex->pool, &po);
+        rc =
+            o.threads ? mproc_threadpool_create(&ex->pool, &po) : mproc_pool_create(&ex->pool, &po);
         ex->owns_pool = true;
     }
     if (rc) {
@@ -123,8 +123,7 @@ int mproc_executor_map(mproc_executor *ex, const char *task, const mproc_pack *i
     return mproc_pool_map(ex->pool, task, items, results, n, chunksize, timeout_ms);
 }
 
-int mproc_executor_shutdown(mproc_executor *ex, bool wait, bool cancel_futures,
-                            int64_t timeout_ms)
+int mproc_executor_shutdown(mproc_executor *ex, bool wait, bool cancel_futures, int64_t timeout_ms)
 {
     if (check_executor(ex))
         return mproc__fail(MPROC_EINVAL);

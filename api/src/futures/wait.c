@@ -75,7 +75,7 @@ int mproc_wait(mproc_async *const *items, size_t n, mproc_wait_mode mode, int64_
             count += state != 0;
             failed |= state == 2;
         }
-        bool met = mode == MPROC_WAIT_ALL ? count == n
+        bool met = mode == MPROC_WAIT_ALL   ? count == n
                    : mode == MPROC_WAIT_ANY ? count > 0 || n == 0
                                             : failed || count == n;
         if (met) {

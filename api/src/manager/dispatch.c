@@ -43,25 +43,25 @@ static int read_elem(op_ctx *c, uint8_t **p)
 
 /* ---- the readers: the arguments of each WIRE shape, in order; a field missing or of
  * another type is MPROC_EPROTO. ---------------------------------------------------------------- */
-static int run_NONE(op_ctx *c, int (*body)(op_ctx * WIRE_NONE))
+static int run_NONE(op_ctx *c, int (*body)(op_ctx *WIRE_NONE))
 {
     return body(c);
 }
 
-static int run_BLOB(op_ctx *c, int (*body)(op_ctx * WIRE_BLOB))
+static int run_BLOB(op_ctx *c, int (*body)(op_ctx *WIRE_BLOB))
 {
     blob a;
     return take_blob(&c->r->args, &a) ? MPROC_EPROTO : body(c, a);
 }
 
-static int run_BLOB_BLOB(op_ctx *c, int (*body)(op_ctx * WIRE_BLOB_BLOB))
+static int run_BLOB_BLOB(op_ctx *c, int (*body)(op_ctx *WIRE_BLOB_BLOB))
 {
     mproc_unpacker *u = &c->r->args;
     blob a, b;
     return take_blob(u, &a) || take_blob(u, &b) ? MPROC_EPROTO : body(c, a, b);
 }
 
-static int run_BLOB_I64(op_ctx *c, int (*body)(op_ctx * WIRE_BLOB_I64))
+static int run_BLOB_I64(op_ctx *c, int (*body)(op_ctx *WIRE_BLOB_I64))
 {
     mproc_unpacker *u = &c->r->args;
     blob a;
@@ -69,7 +69,7 @@ static int run_BLOB_I64(op_ctx *c, int (*body)(op_ctx * WIRE_BLOB_I64))
     return take_blob(u, &a) || mproc_unpack_i64(u, &n) ? MPROC_EPROTO : body(c, a, n);
 }
 
-static int run_BLOB_CAS(op_ctx *c, int (*body)(op_ctx * WIRE_BLOB_CAS))
+static int run_BLOB_CAS(op_ctx *c, int (*body)(op_ctx *WIRE_BLOB_CAS))
 {
     mproc_unpacker *u = &c->r->args;
     blob key, expected, desired;
@@ -80,20 +80,20 @@ static int run_BLOB_CAS(op_ctx *c, int (*body)(op_ctx * WIRE_BLOB_CAS))
     return body(c, key, absent, expected, desired);
 }
 
-static int run_PACK(op_ctx *c, int (*body)(op_ctx * WIRE_PACK))
+static int run_PACK(op_ctx *c, int (*body)(op_ctx *WIRE_PACK))
 {
     mproc_unpacker in;
     return mproc_unpack_pack(&c->r->args, &in) ? MPROC_EPROTO : body(c, &in);
 }
 
-static int run_ITEM(op_ctx *c, int (*body)(op_ctx * WIRE_ITEM))
+static int run_ITEM(op_ctx *c, int (*body)(op_ctx *WIRE_ITEM))
 {
     size_t i;
     int rc = read_item(c, &i);
     return rc ? rc : body(c, i);
 }
 
-static int run_ITEM_BLOB(op_ctx *c, int (*body)(op_ctx * WIRE_ITEM_BLOB))
+static int run_ITEM_BLOB(op_ctx *c, int (*body)(op_ctx *WIRE_ITEM_BLOB))
 {
     size_t i;
     blob a;
@@ -103,20 +103,20 @@ static int run_ITEM_BLOB(op_ctx *c, int (*body)(op_ctx * WIRE_ITEM_BLOB))
     return take_blob(&c->r->args, &a) ? MPROC_EPROTO : body(c, i, a);
 }
 
-static int run_I64(op_ctx *c, int (*body)(op_ctx * WIRE_I64))
+static int run_I64(op_ctx *c, int (*body)(op_ctx *WIRE_I64))
 {
     int64_t a;
     return mproc_unpack_i64(&c->r->args, &a) ? MPROC_EPROTO : body(c, a);
 }
 
-static int run_I64_I64(op_ctx *c, int (*body)(op_ctx * WIRE_I64_I64))
+static int run_I64_I64(op_ctx *c, int (*body)(op_ctx *WIRE_I64_I64))
 {
     mproc_unpacker *u = &c->r->args;
     int64_t a, b;
     return mproc_unpack_i64(u, &a) || mproc_unpack_i64(u, &b) ? MPROC_EPROTO : body(c, a, b);
 }
 
-static int run_I64X4(op_ctx *c, int (*body)(op_ctx * WIRE_I64X4))
+static int run_I64X4(op_ctx *c, int (*body)(op_ctx *WIRE_I64X4))
 {
     mproc_unpacker *u = &c->r->args;
     int64_t a, b, d, e;
@@ -126,14 +126,14 @@ static int run_I64X4(op_ctx *c, int (*body)(op_ctx * WIRE_I64X4))
     return body(c, a, b, d, e);
 }
 
-static int run_ELEM(op_ctx *c, int (*body)(op_ctx * WIRE_ELEM))
+static int run_ELEM(op_ctx *c, int (*body)(op_ctx *WIRE_ELEM))
 {
     uint8_t *p;
     int rc = read_elem(c, &p);
     return rc ? rc : body(c, p);
 }
 
-static int run_ELEM_I64(op_ctx *c, int (*body)(op_ctx * WIRE_ELEM_I64))
+static int run_ELEM_I64(op_ctx *c, int (*body)(op_ctx *WIRE_ELEM_I64))
 {
     uint8_t *p;
     int64_t a;
@@ -143,7 +143,7 @@ static int run_ELEM_I64(op_ctx *c, int (*body)(op_ctx * WIRE_ELEM_I64))
     return mproc_unpack_i64(&c->r->args, &a) ? MPROC_EPROTO : body(c, p, a);
 }
 
-static int run_ELEM_F64(op_ctx *c, int (*body)(op_ctx * WIRE_ELEM_F64))
+static int run_ELEM_F64(op_ctx *c, int (*body)(op_ctx *WIRE_ELEM_F64))
 {
     uint8_t *p;
     double f;
@@ -153,7 +153,7 @@ static int run_ELEM_F64(op_ctx *c, int (*body)(op_ctx * WIRE_ELEM_F64))
     return mproc_unpack_f64(&c->r->args, &f) ? MPROC_EPROTO : body(c, p, f);
 }
 
-static int run_ELEM_CAS(op_ctx *c, int (*body)(op_ctx * WIRE_ELEM_CAS))
+static int run_ELEM_CAS(op_ctx *c, int (*body)(op_ctx *WIRE_ELEM_CAS))
 {
     mproc_unpacker *u = &c->r->args;
     uint8_t *p;
@@ -166,14 +166,14 @@ static int run_ELEM_CAS(op_ctx *c, int (*body)(op_ctx * WIRE_ELEM_CAS))
     return body(c, p, expected, desired);
 }
 
-static int run_STR(op_ctx *c, int (*body)(op_ctx * WIRE_STR))
+static int run_STR(op_ctx *c, int (*body)(op_ctx *WIRE_STR))
 {
     const char *s;
     size_t len;
     return mproc_unpack_strn(&c->r->args, &s, &len) ? MPROC_EPROTO : body(c, (blob){s, len});
 }
 
-static int run_STR_I64(op_ctx *c, int (*body)(op_ctx * WIRE_STR_I64))
+static int run_STR_I64(op_ctx *c, int (*body)(op_ctx *WIRE_STR_I64))
 {
     mproc_unpacker *u = &c->r->args;
     const char *s;
@@ -184,7 +184,7 @@ static int run_STR_I64(op_ctx *c, int (*body)(op_ctx * WIRE_STR_I64))
     return body(c, (blob){s, len}, n);
 }
 
-static int run_REST(op_ctx *c, int (*body)(op_ctx * WIRE_REST))
+static int run_REST(op_ctx *c, int (*body)(op_ctx *WIRE_REST))
 {
     return body(c, &c->r->args);
 }
@@ -195,9 +195,9 @@ int mproc__mgr_run_request(server *s, request *r, mproc_pack *res)
     op_ctx c = {s, NULL, r, mproc__deadline(r->timeout), res};
     int rc;
     switch (r->op) {
-#define SERVER_OP(NAME, CODE, KINDS, WIRE)                                                        \
-    case OP_##NAME:                                                                               \
-        rc = enter(&c, KS_##KINDS);                                                               \
+#define SERVER_OP(NAME, CODE, KINDS, WIRE)                                                         \
+    case OP_##NAME:                                                                                \
+        rc = enter(&c, KS_##KINDS);                                                                \
         return rc ? rc : run_##WIRE(&c, mproc__mgr_##NAME);
 #define OP(NAME, CODE, KINDS, WIRE, ...) SERVER_OP(NAME, CODE, KINDS, WIRE)
 #include "manager/ops.def"

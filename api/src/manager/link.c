@@ -163,8 +163,9 @@ int mproc__mgr_link_take(link *l, int64_t deadline, lconn **out)
     c->pid = pid;
     int64_t left = mproc__remaining(deadline);
     int rc = mproc__connect(l->address, left < 0 ? 10000 : left, &c->st->conn);
-    rc = rc ? rc : mproc__mgr_client_handshake(c->st, l->key, l->key_len, my_token(), deadline,
-                                               &c->max_message);
+    rc = rc ? rc
+            : mproc__mgr_client_handshake(c->st, l->key, l->key_len, my_token(), deadline,
+                                          &c->max_message);
     if (rc) {
         mproc__mgr_stream_free(c->st);
         mproc_free(c);
@@ -247,8 +248,7 @@ static int take_result(mproc_unpacker *u, out_kind kind, void *out)
     int64_t v;
     int rc = 0;
     switch (kind) {
-    case OUT_NONE:
-        return 0;
+    case OUT_NONE: return 0;
     case OUT_BYTES:
     case OUT_PACK:
         if (kind == OUT_PACK) {
@@ -444,8 +444,9 @@ int mproc_batch_end(int64_t timeout_ms, int *codes, size_t n)
     mproc_pack *req = b->calls; /* its head was written by begin */
     int rc = 0, first = 0;
     lconn *held = NULL;
-    rc = rc ? rc : round_trip(b->link, req,
-                              mproc__deadline(timeout_ms < 0 ? -1 : timeout_ms + GRACE_MS), &held);
+    rc = rc ? rc
+            : round_trip(b->link, req, mproc__deadline(timeout_ms < 0 ? -1 : timeout_ms + GRACE_MS),
+                         &held);
     if (!rc) {
         mproc_bytes in = {held->st->frame.data, held->st->frame.len};
         mproc_unpacker u;

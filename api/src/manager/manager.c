@@ -10,8 +10,8 @@ enum role { ROLE_STARTED = 1, ROLE_SERVING, ROLE_CONNECTED };
 struct mproc_manager {
     proxy p; /* kind K_MANAGER, id 0: calls that name no object */
     int role;
-    server *srv;          /* serving */
-    mproc_process *proc;  /* started */
+    server *srv;         /* serving */
+    mproc_process *proc; /* started */
     bool shut;
 };
 
@@ -45,8 +45,8 @@ static int local_address(char *buf, size_t cap)
     int rc = mpp_random_bytes(r, sizeof r);
     if (rc)
         return rc;
-    snprintf(buf, cap, "local:mproc-%lld-%02x%02x%02x%02x%02x%02x%02x%02x",
-             (long long)mpp_getpid(), r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]);
+    snprintf(buf, cap, "local:mproc-%lld-%02x%02x%02x%02x%02x%02x%02x%02x", (long long)mpp_getpid(),
+             r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]);
     return 0;
 }
 
@@ -118,8 +118,10 @@ int mproc_manager_start(mproc_manager **out, const mproc_manager_opts *opts)
     rc = rc ? rc : mproc_pack_bytes(args, key, key_len);
     rc = rc ? rc : mproc_pack_i64(args, opts ? (int64_t)opts->max_message : 0);
     rc = rc ? rc : mproc_pack_handle(args, writer);
-    mproc_process_opts server_opts = {.target = SERVER_TASK, .args = args,
-                                      .name = "SyncManager", .daemon = true,
+    mproc_process_opts server_opts = {.target = SERVER_TASK,
+                                      .args = args,
+                                      .name = "SyncManager",
+                                      .daemon = true,
                                       .ctx = opts ? opts->ctx : NULL};
     rc = rc ? rc : mproc_process_create(&proc, &server_opts);
     rc = rc ? rc : mproc_process_start(proc);
@@ -173,8 +175,9 @@ int mproc_manager_serve(mproc_manager **out, const mproc_manager_opts *opts)
     else
         rc = local_address(address, sizeof address);
     server *s = NULL;
-    rc = rc ? rc : mproc__mgr_server_start(&s, address, opts->authkey, opts->authkey_len,
-                                           opts->max_message);
+    rc = rc ? rc
+            : mproc__mgr_server_start(&s, address, opts->authkey, opts->authkey_len,
+                                      opts->max_message);
     link *l = NULL;
     rc = rc ? rc : mproc__mgr_link_get(s->address, opts->authkey, opts->authkey_len, &l);
     mproc_manager *m = NULL;
@@ -270,7 +273,7 @@ int mproc_manager_shutdown(mproc_manager *m, int64_t timeout_ms)
     } else {
         int64_t deadline = mproc__deadline(timeout_ms < 0 ? 10000 : timeout_ms);
         send_shutdown(m, mproc__remaining(deadline)); /* a dead server is fine here */
-        mproc__mgr_link_drop_idle(m->p.link); /* the server's threads see these end */
+        mproc__mgr_link_drop_idle(m->p.link);         /* the server's threads see these end */
         if (mproc_process_join(m->proc, mproc__remaining(deadline)) == MPROC_ETIMEDOUT) {
             mproc_process_kill(m->proc);
             rc = mproc_process_join(m->proc, 5000);
@@ -304,8 +307,7 @@ void mproc_manager_destroy(mproc_manager *m)
 }
 
 /* ---- creating and finding objects -------------------------------------------------------- */
-static int create(mproc_manager *m, uint32_t kind, uint32_t flags, int64_t a, int64_t b,
-                  void **out)
+static int create(mproc_manager *m, uint32_t kind, uint32_t flags, int64_t a, int64_t b, void **out)
 {
     if (!out)
         return mproc__fail(MPROC_EINVAL);
@@ -428,9 +430,9 @@ static int lookup(mproc_manager *m, const char *name, uint32_t kind, void **out)
 }
 
 /* mproc_manager_lookup_dict and the others. */
-#define KIND(NAME, CODE, TYPE, LOOKUP)                                                        \
-    int mproc_manager_lookup_##LOOKUP(mproc_manager *m, const char *name, mproc_##TYPE **out) \
-    {                                                                                         \
-        return lookup(m, name, K_##NAME, (void **)out);                                       \
+#define KIND(NAME, CODE, TYPE, LOOKUP)                                                             \
+    int mproc_manager_lookup_##LOOKUP(mproc_manager *m, const char *name, mproc_##TYPE **out)      \
+    {                                                                                              \
+        return lookup(m, name, K_##NAME, (void **)out);                                            \
     }
 #include "manager/ops.def"

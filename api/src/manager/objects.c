@@ -7,7 +7,8 @@ static void sobj_free(sobj *o)
     if (!o)
         return;
     switch (o->kind) {
-    case K_DICT: case K_NS: mproc__mgr_dict_free(&o->u.d); break;
+    case K_DICT:
+    case K_NS: mproc__mgr_dict_free(&o->u.d); break;
     case K_LIST:
         for (size_t i = 0; i < o->u.l.n; i++)
             mproc_bytes_free(&o->u.l.items[i]);
@@ -18,7 +19,8 @@ static void sobj_free(sobj *o)
             mproc_bytes_free(&o->u.q.items[(o->u.q.head + i) % o->u.q.cap]);
         mproc_free(o->u.q.items);
         break;
-    case K_VALUE: case K_ARRAY: mproc_free(o->u.arr.data); break;
+    case K_VALUE:
+    case K_ARRAY: mproc_free(o->u.arr.data); break;
     default: break;
     }
     mproc_free(o);

@@ -118,8 +118,8 @@ int mproc__mgr_D_ADD(op_ctx *c, blob key, int64_t delta)
         return MPROC_ETOOBIG;
     uint8_t le[8];
     mproc__put_u64le(le, (uint64_t)(now + delta));
-    int rc = en ? (memcpy(en->val.data, le, 8), 0)
-                : mproc__mgr_dict_put(d, key.data, key.len, le, 8);
+    int rc =
+        en ? (memcpy(en->val.data, le, 8), 0) : mproc__mgr_dict_put(d, key.data, key.len, le, 8);
     return rc ? rc : mproc_pack_i64(c->res, now + delta);
 }
 
@@ -127,8 +127,8 @@ int mproc__mgr_D_CAS(op_ctx *c, blob key, int64_t absent, blob exp, blob val)
 {
     dict *d = &c->o->u.d;
     entry *en = mproc__mgr_dict_get(d, key.data, key.len);
-    bool match = absent ? !en
-                        : en && en->val.len == exp.len && !memcmp(en->val.data, exp.data, exp.len);
+    bool match =
+        absent ? !en : en && en->val.len == exp.len && !memcmp(en->val.data, exp.data, exp.len);
     int rc;
     if (match && (rc = mproc__mgr_dict_put(d, key.data, key.len, val.data, val.len)) != 0)
         return rc;

@@ -28,9 +28,9 @@
 #include "modules/modules.h"
 
 /* ---- protocol constants ------------------------------------------------------------------ */
-#define SLICE_MS 2000     /* the longest wait a proxy asks of the server at once */
-#define GRACE_MS 30000    /* how much longer than the server's wait a reply may take */
-#define POLL_MS 200       /* how often server threads look at the stop flag */
+#define SLICE_MS 2000  /* the longest wait a proxy asks of the server at once */
+#define GRACE_MS 30000 /* how much longer than the server's wait a reply may take */
+#define POLL_MS 200    /* how often server threads look at the stop flag */
 
 /* ---- kinds and ops (ops.def) ------------------------------------------------------------- */
 enum kind {
@@ -77,8 +77,7 @@ typedef struct stream {
 /* Reads one frame into s->frame. MPROC_ETOOBIG (nothing more read) if it exceeds max.
  * stop (may be NULL) is polled between slices: a stopping server gives up with
  * MPROC_ECLOSED. */
-int mproc__mgr_read_frame(stream *s, size_t max, int64_t deadline, const bool *stop,
-                          size_t *size);
+int mproc__mgr_read_frame(stream *s, size_t max, int64_t deadline, const bool *stop, size_t *size);
 int mproc__mgr_write_frame(stream *s, const void *data, size_t len, int64_t deadline);
 /* Closes the stream's connection and frees it. */
 void mproc__mgr_stream_free(stream *s);
@@ -86,9 +85,8 @@ void mproc__mgr_stream_free(stream *s);
 void mproc__mgr_reject(const char *address, const char *why);
 /* The challenge both ways, the server's side: 0 and the client's token, or a reason to
  * close (logged). */
-int mproc__mgr_server_handshake(stream *st, const uint8_t *key, size_t key_len,
-                                size_t max_message, const bool *stop, const char *address,
-                                uint64_t *token);
+int mproc__mgr_server_handshake(stream *st, const uint8_t *key, size_t key_len, size_t max_message,
+                                const bool *stop, const char *address, uint64_t *token);
 /* The client's side: 0 and the server's max_message, or MPROC_EAUTH, MPROC_EPROTO, ... */
 int mproc__mgr_client_handshake(stream *st, const uint8_t *key, size_t key_len, uint64_t token,
                                 int64_t deadline, size_t *max_message);
@@ -132,14 +130,38 @@ typedef struct sobj {
     uint32_t kind, flags;
     union {
         dict d;
-        struct { mproc_bytes *items; size_t n, cap; } l;
-        struct { mproc_bytes *items; size_t head, n, cap; int64_t maxsize, unfinished; } q;
-        struct { owner who; int64_t count; bool owner_died; } lk;
-        struct { int64_t value, bound; } sem;
+        struct {
+            mproc_bytes *items;
+            size_t n, cap;
+        } l;
+        struct {
+            mproc_bytes *items;
+            size_t head, n, cap;
+            int64_t maxsize, unfinished;
+        } q;
+        struct {
+            owner who;
+            int64_t count;
+            bool owner_died;
+        } lk;
+        struct {
+            int64_t value, bound;
+        } sem;
         bool event;
-        struct { uint64_t lock; int64_t waiting, to_wake; } cond;
-        struct { int64_t parties, count; uint64_t generation, resets; bool broken; } bar;
-        struct { uint32_t type; size_t n, elem; uint8_t *data; } arr;
+        struct {
+            uint64_t lock;
+            int64_t waiting, to_wake;
+        } cond;
+        struct {
+            int64_t parties, count;
+            uint64_t generation, resets;
+            bool broken;
+        } bar;
+        struct {
+            uint32_t type;
+            size_t n, elem;
+            uint8_t *data;
+        } arr;
     } u;
 } sobj;
 
@@ -152,7 +174,7 @@ typedef struct sconn {
     struct server *srv;
     stream *st;
     mpp_thread *thread;
-    bool done;     /* read and written atomically */
+    bool done; /* read and written atomically */
     struct sconn *next;
 } sconn;
 
@@ -190,7 +212,7 @@ typedef struct request {
 /* What an op's body works on. */
 typedef struct op_ctx {
     server *s;
-    sobj *o;          /* the object the request names; NULL for the server's own ops */
+    sobj *o; /* the object the request names; NULL for the server's own ops */
     request *r;
     int64_t deadline; /* when a wait ends: the request's timeout, from its start */
     mproc_pack *res;  /* the body's results go here, after the status */
@@ -234,16 +256,16 @@ int mproc__mgr_wait(const op_ctx *c, int64_t deadline);
 #define WIRE_BLOB , blob
 #define WIRE_BLOB_BLOB , blob, blob
 #define WIRE_BLOB_I64 , blob, int64_t
-#define WIRE_BLOB_CAS , blob, int64_t, blob, blob           /* key, absent, expected, desired */
-#define WIRE_PACK , mproc_unpacker *                         /* a nested pack */
-#define WIRE_ITEM , size_t                     /* a list's index, checked: else MPROC_ENOENT */
+#define WIRE_BLOB_CAS , blob, int64_t, blob, blob /* key, absent, expected, desired */
+#define WIRE_PACK , mproc_unpacker *              /* a nested pack */
+#define WIRE_ITEM , size_t                        /* a list's index, checked: else MPROC_ENOENT */
 #define WIRE_ITEM_BLOB , size_t, blob
 #define WIRE_I64 , int64_t
 #define WIRE_I64_I64 , int64_t, int64_t
-#define WIRE_ELEM , uint8_t *          /* a value's or array's element, checked: MPROC_EINVAL */
+#define WIRE_ELEM , uint8_t * /* a value's or array's element, checked: MPROC_EINVAL */
 #define WIRE_ELEM_I64 , uint8_t *, int64_t
 #define WIRE_ELEM_F64 , uint8_t *, double
-#define WIRE_ELEM_CAS , uint8_t *, int64_t, int64_t                /* expected, desired */
+#define WIRE_ELEM_CAS , uint8_t *, int64_t, int64_t /* expected, desired */
 #define WIRE_I64X4 , int64_t, int64_t, int64_t, int64_t
 #define WIRE_STR , blob
 #define WIRE_STR_I64 , blob, int64_t
@@ -320,8 +342,17 @@ void mproc__mgr_link_give_back(link *l, lconn *c, bool healthy);
  * A request pack: I64 object id, I64 op, I64 timeout for the server, I64 calling thread, then
  * the op's arguments. A response pack: I64 status, then the results. */
 typedef enum out_kind {
-    OUT_NONE, OUT_BYTES, OUT_I64, OUT_F64, OUT_COUNT, OUT_PACK, OUT_I64X3, OUT_BYTES8,
-    OUT_INFO0, OUT_INFO1, OUT_INFO2 /* one of three I64 (a barrier's info) as the result */
+    OUT_NONE,
+    OUT_BYTES,
+    OUT_I64,
+    OUT_F64,
+    OUT_COUNT,
+    OUT_PACK,
+    OUT_I64X3,
+    OUT_BYTES8,
+    OUT_INFO0,
+    OUT_INFO1,
+    OUT_INFO2 /* one of three I64 (a barrier's info) as the result */
 } out_kind;
 
 typedef struct call {
@@ -342,7 +373,10 @@ bool mproc__mgr_in_batch(void);
 
 /* ---- proxies (proxy.c) ------------------------------------------------------------------- */
 /* One C type per kind, each a proxy. */
-#define KIND(NAME, CODE, TYPE, LOOKUP) struct mproc_##TYPE { proxy p; };
+#define KIND(NAME, CODE, TYPE, LOOKUP)                                                             \
+    struct mproc_##TYPE {                                                                          \
+        proxy p;                                                                                   \
+    };
 #include "manager/ops.def"
 
 /* A new proxy of object id on l (it takes its own reference to l). */

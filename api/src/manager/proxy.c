@@ -36,8 +36,8 @@ int mproc__mgr_proxy_new(link *l, uint32_t kind, uint32_t flags, uint64_t id, vo
     if (!p)
         return MPROC_ENOMEM;
     mproc__mgr_link_ref(l);
-    *p = (proxy){{MPROC__OBJ_MAGIC, MPROC__KIND_PROXY, &proxy_ops}, PROXY_MAGIC, kind, flags, id,
-                 l};
+    *p =
+        (proxy){{MPROC__OBJ_MAGIC, MPROC__KIND_PROXY, &proxy_ops}, PROXY_MAGIC, kind, flags, id, l};
     *out = p;
     return 0;
 }
@@ -77,18 +77,18 @@ static int unpack_proxy(mproc_unpacker *u, uint32_t kind, void **out)
     address[alen] = 0;
     link *l;
     rc = mproc__mgr_link_get(address, b + 24 + alen, len - 24 - alen, &l);
-    rc = rc ? rc : mproc__mgr_proxy_new(l, kind, mproc__get_u32le(b + 4), mproc__get_u64le(b + 8),
-                                        out);
+    rc = rc ? rc
+            : mproc__mgr_proxy_new(l, kind, mproc__get_u32le(b + 4), mproc__get_u64le(b + 8), out);
     if (!rc)
         mproc__mgr_link_put(l); /* the proxy holds its own reference */
     return rc ? mproc__fail(rc) : 0;
 }
 
 /* mproc_unpack_mdict and the others. */
-#define KIND(NAME, CODE, TYPE, LOOKUP)                                                        \
-    int mproc_unpack_##TYPE(mproc_unpacker *u, mproc_##TYPE **out)                            \
-    {                                                                                         \
-        return unpack_proxy(u, K_##NAME, (void **)out);                                       \
+#define KIND(NAME, CODE, TYPE, LOOKUP)                                                             \
+    int mproc_unpack_##TYPE(mproc_unpacker *u, mproc_##TYPE **out)                                 \
+    {                                                                                              \
+        return unpack_proxy(u, K_##NAME, (void **)out);                                            \
     }
 #include "manager/ops.def"
 
@@ -101,9 +101,9 @@ static int unpack_proxy(mproc_unpacker *u, uint32_t kind, void **out)
  * MPROC_EINVAL) and how they are packed as the op's arguments (ARGS_PACK, PUT by PUT). */
 #define PUT(type, ...) rc = rc ? rc : mproc_pack_##type(c.pk, __VA_ARGS__);
 /* An int64_t as a value of 8 bytes, little endian (the _i64 calls of dicts and namespaces). */
-#define PUT_LE8(v)                                                                            \
-    uint8_t le[8];                                                                            \
-    mproc__put_u64le(le, (uint64_t)(v));                                                      \
+#define PUT_LE8(v)                                                                                 \
+    uint8_t le[8];                                                                                 \
+    mproc__put_u64le(le, (uint64_t)(v));                                                           \
     PUT(bytes, le, 8)
 
 #define ARGS_PARAMS_NONE
@@ -127,13 +127,13 @@ static int unpack_proxy(mproc_unpacker *u, uint32_t kind, void **out)
 #define ARGS_PACK_KEY_I64 PUT(bytes, key, klen) PUT(i64, delta)
 
 /* Compare-and-set: expected NULL asks for the key to be absent. */
-#define ARGS_PARAMS_KEY_CAS                                                                   \
-    , const void *key, size_t klen, const void *expected, size_t elen, const void *desired,   \
+#define ARGS_PARAMS_KEY_CAS                                                                        \
+    , const void *key, size_t klen, const void *expected, size_t elen, const void *desired,        \
         size_t dlen
 #define ARGS_BAD_KEY_CAS ((!key && klen) || (!desired && dlen))
-#define ARGS_PACK_KEY_CAS                                                                     \
-    PUT(bytes, key, klen) PUT(i64, expected == NULL)                                          \
-    PUT(bytes, expected, expected ? elen : 0) PUT(bytes, desired, dlen)
+#define ARGS_PACK_KEY_CAS                                                                          \
+    PUT(bytes, key, klen)                                                                          \
+    PUT(i64, expected == NULL) PUT(bytes, expected, expected ? elen : 0) PUT(bytes, desired, dlen)
 
 /* A namespace's field name (a C string) is its key. */
 #define ARGS_PARAMS_NAME , const char *name
@@ -273,20 +273,18 @@ static int unpack_proxy(mproc_unpacker *u, uint32_t kind, void **out)
 #define WAIT_PARAM_WHOLE , int64_t timeout_ms
 #define WAIT_SET_WHOLE c.timeout = timeout_ms;
 
-#define FN(NAME, TYPE, METHOD, ARGS, OUT, WAIT)                                               \
-    int mproc_##TYPE##_##METHOD(mproc_##TYPE *x ARGS_PARAMS_##ARGS OUT_PARAM_##OUT            \
-                                    WAIT_PARAM_##WAIT)                                        \
-    {                                                                                         \
-        int rc = ARGS_BAD_##ARGS ? MPROC_EINVAL : OUT_CHECK_##OUT;                            \
-        if (rc)                                                                               \
-            return mproc__fail(rc);                                                           \
-        call c;                                                                               \
-        if ((rc = mproc__mgr_call_begin(&c, x, KIND_OF_##TYPE, OP_##NAME)) != 0)              \
-            return rc;                                                                        \
-        WAIT_SET_##WAIT                                                                       \
-        ARGS_PACK_##ARGS                                                                      \
-        return mproc__mgr_call_end(&c, rc, OUT_RESULT_##OUT);                                 \
+#define FN(NAME, TYPE, METHOD, ARGS, OUT, WAIT)                                                    \
+    int mproc_##TYPE##_##METHOD(                                                                   \
+        mproc_##TYPE *x ARGS_PARAMS_##ARGS OUT_PARAM_##OUT WAIT_PARAM_##WAIT)                      \
+    {                                                                                              \
+        int rc = ARGS_BAD_##ARGS ? MPROC_EINVAL : OUT_CHECK_##OUT;                                 \
+        if (rc)                                                                                    \
+            return mproc__fail(rc);                                                                \
+        call c;                                                                                    \
+        if ((rc = mproc__mgr_call_begin(&c, x, KIND_OF_##TYPE, OP_##NAME)) != 0)                   \
+            return rc;                                                                             \
+        WAIT_SET_##WAIT ARGS_PACK_##ARGS return mproc__mgr_call_end(&c, rc, OUT_RESULT_##OUT);     \
     }
-#define OP(NAME, CODE, KINDS, WIRE, TYPE, METHOD, ARGS, OUT, WAIT)                            \
+#define OP(NAME, CODE, KINDS, WIRE, TYPE, METHOD, ARGS, OUT, WAIT)                                 \
     FN(NAME, TYPE, METHOD, ARGS, OUT, WAIT)
 #include "manager/ops.def"

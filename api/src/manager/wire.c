@@ -6,9 +6,9 @@
 #define HELLO_MAGIC "MPROCMGR"
 #define PROTO_VERSION 1u
 #define NONCE_LEN 32
-#define HELLO_LEN (8 + 4 + 8 + NONCE_LEN)        /* magic, version, max_message, nonce */
+#define HELLO_LEN (8 + 4 + 8 + NONCE_LEN)              /* magic, version, max_message, nonce */
 #define ANSWER_LEN (MPROC__SHA256_LEN + NONCE_LEN + 8) /* mac, client nonce, client token */
-#define PRE_AUTH_MAX 256                          /* largest frame before authentication */
+#define PRE_AUTH_MAX 256                               /* largest frame before authentication */
 
 /* ---- framed streams ---------------------------------------------------------------------- */
 /* Reads exactly len bytes before the deadline. stop (may be NULL) is polled between
@@ -47,8 +47,7 @@ static int read_exact(stream *s, void *dst, size_t len, int64_t deadline, const 
     return 0;
 }
 
-int mproc__mgr_read_frame(stream *s, size_t max, int64_t deadline, const bool *stop,
-                          size_t *size)
+int mproc__mgr_read_frame(stream *s, size_t max, int64_t deadline, const bool *stop, size_t *size)
 {
     uint8_t head[4];
     int rc = read_exact(s, head, 4, deadline, stop);
@@ -114,9 +113,8 @@ void mproc__mgr_reject(const char *address, const char *why)
     mproc_log(MPROC_LOG_WARNING, "manager %s: closed a connection: %s", address, why);
 }
 
-int mproc__mgr_server_handshake(stream *st, const uint8_t *key, size_t key_len,
-                                size_t max_message, const bool *stop, const char *address,
-                                uint64_t *token)
+int mproc__mgr_server_handshake(stream *st, const uint8_t *key, size_t key_len, size_t max_message,
+                                const bool *stop, const char *address, uint64_t *token)
 {
     uint8_t hello[HELLO_LEN], nonce_c[NONCE_LEN], mac[MPROC__SHA256_LEN];
     memcpy(hello, HELLO_MAGIC, 8);

@@ -127,8 +127,8 @@ static int flush_pending(mproc_conn *c, int64_t deadline)
     if (!c->pending)
         return 0;
     size_t done = 0;
-    int rc = mpp_conn_write(c->os, c->pending + c->pending_done,
-                            c->pending_len - c->pending_done, deadline, &done);
+    int rc = mpp_conn_write(c->os, c->pending + c->pending_done, c->pending_len - c->pending_done,
+                            deadline, &done);
     c->pending_done += done;
     if (rc == 0 && c->pending_done < c->pending_len)
         rc = MPROC_ETIMEDOUT;
@@ -140,8 +140,7 @@ static int flush_pending(mproc_conn *c, int64_t deadline)
 }
 
 /* Keeps what is left of header+data after `sent` bytes went. */
-static int keep_rest(mproc_conn *c, const uint8_t *head, const void *data, size_t len,
-                     size_t sent)
+static int keep_rest(mproc_conn *c, const uint8_t *head, const void *data, size_t len, size_t sent)
 {
     size_t total = FRAME_HEAD + len, rest = total - sent;
     c->pending = mproc_malloc(rest);

@@ -90,7 +90,7 @@ static struct {
     bool initialized;
     bool in_daemon;
     mproc_start_method default_method;
-    unsigned counter;     /* children created so far, for their names */
+    unsigned counter; /* children created so far, for their names */
     mproc_process *children;
     int64_t exit_join_timeout;
     bool exit_done;
@@ -565,8 +565,7 @@ static int locate_args(mproc_bytes *payload, uint8_t **args, size_t *len)
 /* The child's main (the backend enters it through mproc__enter_child): the payload and
  * the handles the parent sent (handles NULL: the parent's values hold, as after fork).
  * Runs the task and ends the process. */
-static _Noreturn void child_main(mproc_bytes *payload, const mpp_handle *handles,
-                                 size_t nhandles)
+static _Noreturn void child_main(mproc_bytes *payload, const mpp_handle *handles, size_t nhandles)
 {
     mpp_lock_reset();
     /* What this process inherited from a forked parent is not its own. */

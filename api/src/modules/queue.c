@@ -49,8 +49,8 @@ typedef struct queue_state {
     uint32_t room_waiters;
     /* written by consumers */
     _Alignas(64) uint32_t get_lock;
-    uint32_t room_seq; /* a frame was consumed */
-    uint64_t head;     /* position | consumed messages << 40 */
+    uint32_t room_seq;  /* a frame was consumed */
+    uint64_t head;      /* position | consumed messages << 40 */
     uint64_t discarded; /* ring positions below this were given back */
     uint32_t data_waiters;
     /* JoinableQueue */
@@ -216,8 +216,8 @@ static int take_lock(mproc_queue *q, uint32_t *word, int which, int64_t deadline
 /* Waits until `need` bytes are free (and, before a message's first piece, the message
  * count is under maxsize). Progress (a consumer taking a frame) renews *deadline when
  * `renew_ms` says so. */
-static int wait_room(mproc_queue *q, uint64_t need, bool first, int64_t *deadline,
-                     int64_t renew_ms, bool nowait)
+static int wait_room(mproc_queue *q, uint64_t need, bool first, int64_t *deadline, int64_t renew_ms,
+                     bool nowait)
 {
     queue_state *st = qst(q);
     for (;;) {
@@ -287,8 +287,8 @@ int mproc_queue_put(mproc_queue *q, const void *data, size_t len, int64_t timeou
         /* Once pieces are out, the wait is for progress, not for the whole message; and
          * room for an abort frame stays free until the last piece, so that giving up can
          * always be said. */
-        rc = wait_room(q, frame + (last ? 0 : FRAME_HEAD), first, &deadline,
-                       first ? 0 : timeout_ms, nowait && first);
+        rc = wait_room(q, frame + (last ? 0 : FRAME_HEAD), first, &deadline, first ? 0 : timeout_ms,
+                       nowait && first);
         if (rc) {
             if (!first)
                 publish_abort(q);
@@ -442,7 +442,8 @@ int mproc_queue_get(mproc_queue *q, mproc_bytes *out, int64_t timeout_ms)
         if (take)
             have += piece;
         uint64_t count = (cnt_of(head) + ((flags & F_LAST) ? 1 : 0)) & CNT_MASK;
-        mproc__store_release(&st->head, (count << POS_BITS) | ((pos_of(head) + frame_size(piece)) & POS_MASK));
+        mproc__store_release(&st->head,
+                             (count << POS_BITS) | ((pos_of(head) + frame_size(piece)) & POS_MASK));
         mproc__add(&st->room_seq, 1);
         mproc__wake_all(park(q, PARK_ROOM), &st->room_seq, &st->room_waiters);
         if (take && (flags & F_LAST) && have == total)
@@ -571,7 +572,8 @@ int mproc_unpack_queue(mproc_unpacker *u, mproc_queue **out)
     rc = mproc__shared_open(&q->o, &recs[0], MPROC__KIND_QUEUE);
     if (!rc) {
         uint64_t cap = qst(q)->capacity;
-        if (cap < MIN_RING || cap > MAX_RING || (cap & (cap - 1)) || cap > q->o.size - RING_OFFSET) {
+        if (cap < MIN_RING || cap > MAX_RING || (cap & (cap - 1)) ||
+            cap > q->o.size - RING_OFFSET) {
             mproc__shared_close(&q->o);
             rc = mproc__fail(MPROC_EPROTO);
         }

@@ -54,8 +54,7 @@ int mproc_shm_create(mproc_shm **out, const char *name, size_t size)
             /* Python's "psm_" names, with our pid: a retry settles a collision. */
             static uint32_t counter;
             uint64_t mix = (uint64_t)mpp_monotonic_ms() * 0x9e3779b97f4a7c15ull ^
-                           ((uint64_t)mpp_getpid() << 20) ^
-                           mproc__add_relaxed(&counter, 1) ^
+                           ((uint64_t)mpp_getpid() << 20) ^ mproc__add_relaxed(&counter, 1) ^
                            (uint64_t)(uintptr_t)s;
             snprintf(s->name, sizeof s->name, "psm_%lld_%08llx", (long long)mpp_getpid(),
                      (unsigned long long)(mix >> 32 ^ mix) & 0xffffffffull);

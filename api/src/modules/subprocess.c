@@ -97,7 +97,8 @@ int mproc_popen_start(mproc_popen **out, const char *const *argv, const mproc_po
     *out = NULL;
     mproc_popen_opts none = {0};
     const mproc_popen_opts *o = opts ? opts : &none;
-    if ((unsigned)o->stdin_mode > MPROC_STDIO_FROM || (unsigned)o->stdout_mode > MPROC_STDIO_DEVNULL ||
+    if ((unsigned)o->stdin_mode > MPROC_STDIO_FROM ||
+        (unsigned)o->stdout_mode > MPROC_STDIO_DEVNULL ||
         (unsigned)o->stderr_mode > MPROC_STDIO_STDOUT || o->stdin_mode == MPROC_STDIO_STDOUT ||
         (unsigned)o->env_mode > MPROC_ENV_EXTEND)
         return mproc__fail(MPROC_EINVAL);
@@ -258,8 +259,8 @@ static int hand_over(mproc__buf *from, mproc_bytes *to)
     return 0;
 }
 
-int mproc_popen_communicate(mproc_popen *p, const void *input, size_t input_len,
-                            mproc_bytes *out, mproc_bytes *err, int64_t timeout_ms)
+int mproc_popen_communicate(mproc_popen *p, const void *input, size_t input_len, mproc_bytes *out,
+                            mproc_bytes *err, int64_t timeout_ms)
 {
     if (!p || (!input && input_len))
         return mproc__fail(MPROC_EINVAL);
@@ -281,10 +282,9 @@ int mproc_popen_communicate(mproc_popen *p, const void *input, size_t input_len,
         mpp_stream *in = p->pipes[MPROC_STDIN];
         if (in) {
             size_t done = 0;
-            rc = input_done < input_len
-                     ? mpp_stream_write(in, (const char *)input + input_done,
-                                        input_len - input_done, &done)
-                     : 0;
+            rc = input_done < input_len ? mpp_stream_write(in, (const char *)input + input_done,
+                                                           input_len - input_done, &done)
+                                        : 0;
             input_done += done;
             if (rc == MPROC_ECLOSED) { /* the program does not read: not an error here */
                 input_done = input_len;
@@ -431,8 +431,7 @@ int mproc_run(const char *const *argv, const mproc_run_opts *opts, mproc_run_res
     if (rc)
         return rc;
     int64_t timeout = o->timeout_ms > 0 ? o->timeout_ms : MPROC_FOREVER;
-    rc = mproc_popen_communicate(p, o->input, o->input_len, &result->out, &result->err,
-                                 timeout);
+    rc = mproc_popen_communicate(p, o->input, o->input_len, &result->out, &result->err, timeout);
     if (rc == MPROC_ETIMEDOUT) {
         mproc_popen_kill(p);
         /* Python's run() also collects what the pipes still hold after the kill. */

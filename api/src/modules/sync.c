@@ -60,8 +60,7 @@ static int lock_create(mproc_lock **out, bool recursive)
     if (!out)
         return mproc__fail(MPROC_EINVAL);
     *out = NULL;
-    int rc = mproc__shared_new(MPROC__KIND_LOCK, sizeof **out, sizeof(lock_state), 1,
-                               (void **)out);
+    int rc = mproc__shared_new(MPROC__KIND_LOCK, sizeof **out, sizeof(lock_state), 1, (void **)out);
     if (!rc)
         mproc__lock_state_init(lock_st(*out), recursive);
     return rc;
@@ -183,8 +182,7 @@ static int sem_create(mproc_sem **out, uint32_t value, bool bounded)
     if (!out || value > INT32_MAX)
         return mproc__fail(MPROC_EINVAL);
     *out = NULL;
-    int rc = mproc__shared_new(MPROC__KIND_SEM, sizeof **out, sizeof(sem_state), 1,
-                               (void **)out);
+    int rc = mproc__shared_new(MPROC__KIND_SEM, sizeof **out, sizeof(sem_state), 1, (void **)out);
     if (rc)
         return rc;
     sem_state *st = mproc__shared_state(&(*out)->o);
@@ -489,8 +487,7 @@ int mproc_event_create(mproc_event **out)
     if (!out)
         return mproc__fail(MPROC_EINVAL);
     *out = NULL;
-    return mproc__shared_new(MPROC__KIND_EVENT, sizeof **out, sizeof(event_state), 1,
-                             (void **)out);
+    return mproc__shared_new(MPROC__KIND_EVENT, sizeof **out, sizeof(event_state), 1, (void **)out);
 }
 
 static event_state *event_st(mproc_event *e)

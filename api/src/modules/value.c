@@ -28,11 +28,17 @@ struct mproc_array {
 size_t mproc_type_size(mproc_type type)
 {
     switch (type) {
-    case MPROC_T_CHAR: case MPROC_T_BYTE: case MPROC_T_UBYTE: return 1;
-    case MPROC_T_SHORT: case MPROC_T_USHORT: return sizeof(short);
-    case MPROC_T_INT: case MPROC_T_UINT: return sizeof(int);
-    case MPROC_T_LONG: case MPROC_T_ULONG: return sizeof(long);
-    case MPROC_T_LONGLONG: case MPROC_T_ULONGLONG: return sizeof(long long);
+    case MPROC_T_CHAR:
+    case MPROC_T_BYTE:
+    case MPROC_T_UBYTE: return 1;
+    case MPROC_T_SHORT:
+    case MPROC_T_USHORT: return sizeof(short);
+    case MPROC_T_INT:
+    case MPROC_T_UINT: return sizeof(int);
+    case MPROC_T_LONG:
+    case MPROC_T_ULONG: return sizeof(long);
+    case MPROC_T_LONGLONG:
+    case MPROC_T_ULONGLONG: return sizeof(long long);
     case MPROC_T_FLOAT: return sizeof(float);
     case MPROC_T_DOUBLE: return sizeof(double);
     default: return 0;
@@ -122,16 +128,23 @@ static void read_elem(uint32_t type, const void *p, int64_t *i, uint64_t *u, dou
 {
     *is_unsigned = false;
     switch (type) {
-    case MPROC_T_CHAR: case MPROC_T_UBYTE: *i = *(const unsigned char *)p; break;
+    case MPROC_T_CHAR:
+    case MPROC_T_UBYTE: *i = *(const unsigned char *)p; break;
     case MPROC_T_BYTE: *i = *(const signed char *)p; break;
     case MPROC_T_SHORT: *i = *(const short *)p; break;
     case MPROC_T_USHORT: *i = *(const unsigned short *)p; break;
     case MPROC_T_INT: *i = *(const int *)p; break;
     case MPROC_T_UINT: *i = *(const unsigned int *)p; break;
     case MPROC_T_LONG: *i = *(const long *)p; break;
-    case MPROC_T_ULONG: *u = *(const unsigned long *)p; *is_unsigned = true; break;
+    case MPROC_T_ULONG:
+        *u = *(const unsigned long *)p;
+        *is_unsigned = true;
+        break;
     case MPROC_T_LONGLONG: *i = *(const long long *)p; break;
-    case MPROC_T_ULONGLONG: *u = *(const unsigned long long *)p; *is_unsigned = true; break;
+    case MPROC_T_ULONGLONG:
+        *u = *(const unsigned long long *)p;
+        *is_unsigned = true;
+        break;
     case MPROC_T_FLOAT: *d = *(const float *)p; break;
     case MPROC_T_DOUBLE: *d = *(const double *)p; break;
     default: break;
@@ -145,20 +158,23 @@ static void read_elem(uint32_t type, const void *p, int64_t *i, uint64_t *u, dou
 /* Stores an integer into element p of type; MPROC_ETOOBIG if it does not fit. */
 static int write_int(uint32_t type, void *p, int64_t v)
 {
-#define FITS(T, lo, hi)                                                                       \
-    (v >= (int64_t)(lo) && (v < 0 || (uint64_t)v <= (uint64_t)(hi)) ? (*(T *)p = (T)v, 0)     \
+#define FITS(T, lo, hi)                                                                            \
+    (v >= (int64_t)(lo) && (v < 0 || (uint64_t)v <= (uint64_t)(hi)) ? (*(T *)p = (T)v, 0)          \
                                                                     : MPROC_ETOOBIG)
     switch (type) {
-    case MPROC_T_CHAR: case MPROC_T_UBYTE: return FITS(unsigned char, 0, 255);
+    case MPROC_T_CHAR:
+    case MPROC_T_UBYTE: return FITS(unsigned char, 0, 255);
     case MPROC_T_BYTE: return FITS(signed char, -128, 127);
     case MPROC_T_SHORT: return FITS(short, -32768, 32767);
     case MPROC_T_USHORT: return FITS(unsigned short, 0, 65535);
     case MPROC_T_INT: return FITS(int, INT32_MIN, INT32_MAX);
     case MPROC_T_UINT: return FITS(unsigned int, 0, UINT32_MAX);
     case MPROC_T_LONG:
-        return sizeof(long) == 8 ? FITS(long, INT64_MIN, INT64_MAX) : FITS(long, INT32_MIN, INT32_MAX);
+        return sizeof(long) == 8 ? FITS(long, INT64_MIN, INT64_MAX)
+                                 : FITS(long, INT32_MIN, INT32_MAX);
     case MPROC_T_ULONG:
-        return sizeof(long) == 8 ? FITS(unsigned long, 0, UINT64_MAX) : FITS(unsigned long, 0, UINT32_MAX);
+        return sizeof(long) == 8 ? FITS(unsigned long, 0, UINT64_MAX)
+                                 : FITS(unsigned long, 0, UINT32_MAX);
     case MPROC_T_LONGLONG: *(long long *)p = v; return 0;
     case MPROC_T_ULONGLONG: return FITS(unsigned long long, 0, UINT64_MAX);
     case MPROC_T_FLOAT: *(float *)p = (float)v; return 0;
@@ -290,10 +306,26 @@ static int raw_add(uint32_t type, void *p, int64_t delta, int64_t *result)
         uint64_t old_bits = 0, new_bits = 0;
         uint8_t old_elem[8], new_elem[8];
         switch (size) {
-        case 1: { uint8_t v = mproc__load((uint8_t *)p); memcpy(old_elem, &v, 1); break; }
-        case 2: { uint16_t v = mproc__load((uint16_t *)p); memcpy(old_elem, &v, 2); break; }
-        case 4: { uint32_t v = mproc__load((uint32_t *)p); memcpy(old_elem, &v, 4); break; }
-        default: { uint64_t v = mproc__load((uint64_t *)p); memcpy(old_elem, &v, 8); break; }
+        case 1: {
+            uint8_t v = mproc__load((uint8_t *)p);
+            memcpy(old_elem, &v, 1);
+            break;
+        }
+        case 2: {
+            uint16_t v = mproc__load((uint16_t *)p);
+            memcpy(old_elem, &v, 2);
+            break;
+        }
+        case 4: {
+            uint32_t v = mproc__load((uint32_t *)p);
+            memcpy(old_elem, &v, 4);
+            break;
+        }
+        default: {
+            uint64_t v = mproc__load((uint64_t *)p);
+            memcpy(old_elem, &v, 8);
+            break;
+        }
         }
         int64_t i = 0;
         uint64_t u = 0;
@@ -310,10 +342,26 @@ static int raw_add(uint32_t type, void *p, int64_t delta, int64_t *result)
         memcpy(&new_bits, new_elem, size);
         bool swapped;
         switch (size) {
-        case 1: { uint8_t e = (uint8_t)old_bits; swapped = mproc__cas((uint8_t *)p, &e, (uint8_t)new_bits); break; }
-        case 2: { uint16_t e = (uint16_t)old_bits; swapped = mproc__cas((uint16_t *)p, &e, (uint16_t)new_bits); break; }
-        case 4: { uint32_t e = (uint32_t)old_bits; swapped = mproc__cas((uint32_t *)p, &e, (uint32_t)new_bits); break; }
-        default: { uint64_t e = old_bits; swapped = mproc__cas((uint64_t *)p, &e, new_bits); break; }
+        case 1: {
+            uint8_t e = (uint8_t)old_bits;
+            swapped = mproc__cas((uint8_t *)p, &e, (uint8_t)new_bits);
+            break;
+        }
+        case 2: {
+            uint16_t e = (uint16_t)old_bits;
+            swapped = mproc__cas((uint16_t *)p, &e, (uint16_t)new_bits);
+            break;
+        }
+        case 4: {
+            uint32_t e = (uint32_t)old_bits;
+            swapped = mproc__cas((uint32_t *)p, &e, (uint32_t)new_bits);
+            break;
+        }
+        default: {
+            uint64_t e = old_bits;
+            swapped = mproc__cas((uint64_t *)p, &e, new_bits);
+            break;
+        }
         }
         if (swapped) {
             if (result)
@@ -434,18 +482,42 @@ int mproc_unpack_array(mproc_unpacker *u, mproc_array **out)
 }
 
 /* Value spellings of the same calls. */
-int mproc_value_get_i64(mproc_value *v, int64_t *out) { return mproc_array_get_i64(v, 0, out); }
-int mproc_value_set_i64(mproc_value *v, int64_t value) { return mproc_array_set_i64(v, 0, value); }
-int mproc_value_get_f64(mproc_value *v, double *out) { return mproc_array_get_f64(v, 0, out); }
-int mproc_value_set_f64(mproc_value *v, double value) { return mproc_array_set_f64(v, 0, value); }
+int mproc_value_get_i64(mproc_value *v, int64_t *out)
+{
+    return mproc_array_get_i64(v, 0, out);
+}
+int mproc_value_set_i64(mproc_value *v, int64_t value)
+{
+    return mproc_array_set_i64(v, 0, value);
+}
+int mproc_value_get_f64(mproc_value *v, double *out)
+{
+    return mproc_array_get_f64(v, 0, out);
+}
+int mproc_value_set_f64(mproc_value *v, double value)
+{
+    return mproc_array_set_f64(v, 0, value);
+}
 int mproc_value_add_i64(mproc_value *v, int64_t delta, int64_t *result)
 {
     return mproc_array_add_i64(v, 0, delta, result);
 }
-void *mproc_value_data(mproc_value *v) { return mproc_array_data(v); }
-mproc_lock *mproc_value_lock(mproc_value *v) { return mproc_array_lock(v); }
-void mproc_value_destroy(mproc_value *v) { mproc_array_destroy(v); }
-int mproc_unpack_value(mproc_unpacker *u, mproc_value **out) { return mproc_unpack_array(u, out); }
+void *mproc_value_data(mproc_value *v)
+{
+    return mproc_array_data(v);
+}
+mproc_lock *mproc_value_lock(mproc_value *v)
+{
+    return mproc_array_lock(v);
+}
+void mproc_value_destroy(mproc_value *v)
+{
+    mproc_array_destroy(v);
+}
+int mproc_unpack_value(mproc_unpacker *u, mproc_value **out)
+{
+    return mproc_unpack_array(u, out);
+}
 
 int mproc_value_add_f64(mproc_value *v, double delta, double *result)
 {

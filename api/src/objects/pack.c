@@ -8,7 +8,7 @@ struct mproc_pack {
     uint32_t magic; /* MPROC__PACK_MAGIC; a pack literal starts with its own */
     mproc__buf buf;
     int count;
-    mproc__handles owned; /* duplicates of the OS handles of packed objects */
+    mproc__handles owned;           /* duplicates of the OS handles of packed objects */
     struct mproc_pack *prev, *next; /* live packs, for forked children (under mpp_lock) */
 };
 

@@ -29,8 +29,8 @@ int mproc_unpack_init(mproc_unpacker *u, const mproc_bytes *in)
 
 /* Decodes the field at pos without moving: its tag, its 8-byte word, where its body
  * starts and its total size. MPROC_EINVAL if truncated or the tag is unknown. */
-static int field_at(const mproc_unpacker *u, size_t pos, uint8_t *tag, uint64_t *word,
-                    size_t *body, size_t *size)
+static int field_at(const mproc_unpacker *u, size_t pos, uint8_t *tag, uint64_t *word, size_t *body,
+                    size_t *size)
 {
     if (u->len - pos < MPROC__TAG_SIZE + MPROC__LEN_SIZE)
         return MPROC_EINVAL;
@@ -39,9 +39,7 @@ static int field_at(const mproc_unpacker *u, size_t pos, uint8_t *tag, uint64_t 
     *body = pos + MPROC__TAG_SIZE + MPROC__LEN_SIZE;
     switch (*tag) {
     case MPROC_FIELD_I64:
-    case MPROC_FIELD_F64:
-        *size = MPROC__TAG_SIZE + MPROC__NUM_SIZE;
-        return 0;
+    case MPROC_FIELD_F64: *size = MPROC__TAG_SIZE + MPROC__NUM_SIZE; return 0;
     case MPROC_FIELD_STR:
     case MPROC_FIELD_BYTES:
     case MPROC_FIELD_PACK:
@@ -52,12 +50,12 @@ static int field_at(const mproc_unpacker *u, size_t pos, uint8_t *tag, uint64_t 
         if (*tag == MPROC_FIELD_HANDLE &&
             (*word < MPROC__HANDLE_HEAD || mproc__get_u32le(u->data + *body + 4) == 0 ||
              mproc__get_u32le(u->data + *body + 4) > MPROC__MAX_RECORDS ||
-             *word != MPROC__HANDLE_HEAD + (uint64_t)mproc__get_u32le(u->data + *body + 4) * MPROC__RECORD_SIZE))
+             *word != MPROC__HANDLE_HEAD +
+                          (uint64_t)mproc__get_u32le(u->data + *body + 4) * MPROC__RECORD_SIZE))
             return MPROC_EINVAL;
         *size = MPROC__TAG_SIZE + MPROC__LEN_SIZE + (size_t)*word;
         return 0;
-    default:
-        return MPROC_EINVAL;
+    default: return MPROC_EINVAL;
     }
 }
 
@@ -333,7 +331,7 @@ int mproc_unpack_values(const mproc_bytes *in, const mproc_slot *slots, size_t n
     }
     if (!rc && u.pos != u.len)
         rc = mproc__fail(MPROC_EINVAL); /* more fields than destinations */
-    if (rc) /* the objects opened so far are not the caller's */
+    if (rc)                             /* the objects opened so far are not the caller's */
         for (size_t k = 0; k < done; k++)
             if (slots[k].kind == MPROC_SLOT_OBJECT) {
                 slots[k].close(*(void **)slots[k].dst);

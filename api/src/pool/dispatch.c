@@ -202,8 +202,7 @@ static void bury_worker_locked(mproc_pool *p, worker *w)
     w->inflight = 0;
     /* A worker that dies by itself before taking any task (an initializer that crashes):
      * counted, so that a pool cannot start workers for ever. Kills do not count. */
-    if (p->initializer && !w->answered && w->sent == 0 && code != 0 && code != -9 &&
-        code != -15)
+    if (p->initializer && !w->answered && w->sent == 0 && code != 0 && code != -9 && code != -15)
         p->bad_starts++;
     mproc_process_destroy(w->proc);
     mproc_queue_destroy(w->tasks);
@@ -249,9 +248,8 @@ static int build_message_locked(mproc_pool *p, const chunk *c, size_t *values_at
 {
     job *j = c->job;
     size_t name_len = strlen(j->task);
-    size_t nh = j->handle_first
-                    ? j->handle_first[c->first + c->count] - j->handle_first[c->first]
-                    : 0;
+    size_t nh =
+        j->handle_first ? j->handle_first[c->first + c->count] - j->handle_first[c->first] : 0;
     size_t items_at = c->byte_at, items_len = c->byte_len;
     task_head h = {.type = MSG_TASK,
                    .count = (uint32_t)c->count,
@@ -287,8 +285,8 @@ static int give_handles_locked(mproc_pool *p, worker *w, const chunk *c, size_t 
     if (!values)
         return MPROC_ENOMEM;
     mpp_child *child = mproc__process_child(w->proc);
-    int rc = child ? mpp_give_handles(child, mproc__conn_os(w->hands), j->handles.items + from,
-                                      nh, values, mproc__deadline(STREAM_PROGRESS_MS))
+    int rc = child ? mpp_give_handles(child, mproc__conn_os(w->hands), j->handles.items + from, nh,
+                                      values, mproc__deadline(STREAM_PROGRESS_MS))
                    : MPROC_ECLOSED;
     if (!rc)
         memcpy(p->msg.data + values_at, values, nh * 8);

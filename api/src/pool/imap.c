@@ -41,9 +41,8 @@ static void read_ahead_locked(job *j)
     mproc__pool_dispatch_locked(p);
 }
 
-static int imap_start(mproc_pool *p, const char *task, const mproc_pack *items,
-                      mproc_next_fn next, void *ctx, size_t chunksize, bool unordered,
-                      size_t window, mproc_iter **out)
+static int imap_start(mproc_pool *p, const char *task, const mproc_pack *items, mproc_next_fn next,
+                      void *ctx, size_t chunksize, bool unordered, size_t window, mproc_iter **out)
 {
     if (!out)
         return mproc__fail(MPROC_EINVAL);

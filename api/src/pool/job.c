@@ -98,8 +98,7 @@ int mproc__job_reserve(job *j, size_t want, bool with_handles)
  * here but as they are given out (so a map's workers start at once), except for a
  * starmap's check that each is a pack, and when they hold objects: then the parent
  * takes its own copies of their handles, item by item. */
-int mproc__job_add_items(job *j, const uint8_t *fields, size_t len, size_t count,
-                         bool has_handles)
+int mproc__job_add_items(job *j, const uint8_t *fields, size_t len, size_t count, bool has_handles)
 {
     if (j->star) {
         mproc_unpacker u = {fields, len, 0};
@@ -287,8 +286,7 @@ void mproc__job_store_result_locked(mproc_pool *p, job *j, size_t index, int cod
     if (j->unordered)
         j->finished[j->finished_len++] = index;
     if (code && j->kind != JOB_IMAP)
-        set_error_locked(j, index, code, data ? data : "",
-                         data ? mproc__text_len(data, len) : 0);
+        set_error_locked(j, index, code, data ? data : "", data ? mproc__text_len(data, len) : 0);
     if (j->kind == JOB_IMAP) {
         p->wake_iterators = true; /* once for the whole batch of results */
         if (j->input_done && j->done == j->n)

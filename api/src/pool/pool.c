@@ -126,8 +126,8 @@ int mproc_pool_create(mproc_pool **out, const mproc_pool_opts *opts)
     if (!out)
         return mproc__fail(MPROC_EINVAL);
     *out = NULL;
-    mproc_start_method method = opts && opts->ctx ? mproc_context_method(opts->ctx)
-                                                  : mproc_get_start_method();
+    mproc_start_method method =
+        opts && opts->ctx ? mproc_context_method(opts->ctx) : mproc_get_start_method();
     if (method == MPROC_METHOD_DEFAULT)
         method = mproc_get_start_method();
     if (!mproc_start_method_available(method))
@@ -139,8 +139,8 @@ int mproc_pool_create(mproc_pool **out, const mproc_pool_opts *opts)
     p->method_label = method_label(method);
     rc = mproc_context_get(&p->ctx, method);
     rc = rc ? rc : mpp_cond_create(&p->send_cond);
-    rc = rc ? rc : mproc_queue_create_opts(&p->results,
-                                           &(mproc_queue_opts){.ring_bytes = RESULT_RING});
+    rc = rc ? rc
+            : mproc_queue_create_opts(&p->results, &(mproc_queue_opts){.ring_bytes = RESULT_RING});
     if (!rc) {
         mpp_mutex_lock(p->mu);
         for (int i = 0; !rc && i < p->processes; i++)
@@ -394,8 +394,8 @@ static int apply_job_tagged(mproc_pool *p, const char *task, const mproc_pack *a
     return submit_items(p, j, 1, opts, out);
 }
 
-static int map_job(mproc_pool *p, int kind, const char *task, const mproc_pack *items,
-                   bool star, size_t chunksize, const mproc_call_opts *opts, job **out)
+static int map_job(mproc_pool *p, int kind, const char *task, const mproc_pack *items, bool star,
+                   size_t chunksize, const mproc_call_opts *opts, job **out)
 {
     if (!items)
         return MPROC_EINVAL;
@@ -472,8 +472,8 @@ static int finish_sync(job *j, mproc_bytes *results, size_t n, int64_t timeout_m
     return rc;
 }
 
-int mproc_pool_apply(mproc_pool *p, const char *task, const mproc_pack *args,
-                     mproc_bytes *result, int64_t timeout_ms)
+int mproc_pool_apply(mproc_pool *p, const char *task, const mproc_pack *args, mproc_bytes *result,
+                     int64_t timeout_ms)
 {
     if (result)
         *result = (mproc_bytes){NULL, 0};
@@ -531,8 +531,8 @@ static int map_sync(mproc_pool *p, const char *task, const mproc_pack *items, bo
     return rc ? mproc__fail(rc) : 0;
 }
 
-int mproc_pool_map(mproc_pool *p, const char *task, const mproc_pack *items,
-                   mproc_bytes *results, size_t n, size_t chunksize, int64_t timeout_ms)
+int mproc_pool_map(mproc_pool *p, const char *task, const mproc_pack *items, mproc_bytes *results,
+                   size_t n, size_t chunksize, int64_t timeout_ms)
 {
     return map_sync(p, task, items, false, results, n, chunksize, timeout_ms);
 }

@@ -36,8 +36,8 @@ struct mproc_async {
 struct chunk {
     uint64_t seq;
     job *job;
-    size_t first, count;       /* items */
-    size_t byte_at, byte_len;  /* their fields in job->items */
+    size_t first, count;      /* items */
+    size_t byte_at, byte_len; /* their fields in job->items */
     chunk *next;
 };
 
@@ -46,45 +46,45 @@ struct job {
     int kind;
     bool star, unordered;
     char task[MPROC_TASK_NAME_MAX + 1];
-    mproc__buf items;         /* the items' pack fields, with the parent's handle values */
-    size_t n, cap;            /* items known so far; room in the per-item arrays */
-    size_t *handle_first;     /* only when items hold objects: item i's handles start at
-                                 handles.items[handle_first[i]] */
-    mproc__handles handles;   /* the parent's own copies of the items' handles */
-    bool input_done;          /* every item is known */
+    mproc__buf items;       /* the items' pack fields, with the parent's handle values */
+    size_t n, cap;          /* items known so far; room in the per-item arrays */
+    size_t *handle_first;   /* only when items hold objects: item i's handles start at
+                               handles.items[handle_first[i]] */
+    mproc__handles handles; /* the parent's own copies of the items' handles */
+    bool input_done;        /* every item is known */
     size_t chunksize;
     size_t next_item, next_byte; /* the first item not yet given out, and its field */
-    bool peeked;              /* the next chunk is measured: */
+    bool peeked;                 /* the next chunk is measured: */
     size_t peek_count, peek_len;
-    bool pending_listed;      /* in the pool's pending list */
+    bool pending_listed; /* in the pool's pending list */
     job *pending_next;
-    size_t inflight;          /* chunks at workers or taken back from dead ones */
-    double avg_chunk_us;      /* measured cost of one chunk; 0 until known */
+    size_t inflight;     /* chunks at workers or taken back from dead ones */
+    double avg_chunk_us; /* measured cost of one chunk; 0 until known */
     /* results */
     mproc_bytes *results;
     int *codes;
     bool *have;
     size_t done;
-    int error_code;           /* the first failure by item index (map), or of the call */
+    int error_code; /* the first failure by item index (map), or of the call */
     size_t error_index;
     char *error_text;
-    bool complete;            /* every result is in (or the call failed as a whole) */
-    bool notified;            /* callbacks ran: waiters may go */
-    bool cancelled;           /* the caller went away or timed out: dispatch no more */
+    bool complete;  /* every result is in (or the call failed as a whole) */
+    bool notified;  /* callbacks ran: waiters may go */
+    bool cancelled; /* the caller went away or timed out: dispatch no more */
     bool user_released, retired;
     mproc_callback_fn callback;
     mproc_error_callback_fn error_callback;
     void *ctx;
     struct done_callback *done_callbacks; /* futures' add_done_callback */
-    mproc_async self;         /* the caller's handle (magic 0 when destroyed or none) */
-    mproc_async *handle;      /* &self while the caller holds it, for done callbacks */
-    const void *tag;          /* the executor that submitted it, or NULL */
-    bool was_cancelled;       /* cancelled before it started (future.cancel) */
+    mproc_async self;                     /* the caller's handle (magic 0 when destroyed or none) */
+    mproc_async *handle;                  /* &self while the caller holds it, for done callbacks */
+    const void *tag;                      /* the executor that submitted it, or NULL */
+    bool was_cancelled;                   /* cancelled before it started (future.cancel) */
     job *notify_next;
     job *all_prev, *all_next; /* the pool's calls not yet retired */
     /* imap */
-    size_t taken;             /* results returned by mproc_iter_next (ordered: next index) */
-    size_t *finished;         /* unordered: item indexes in the order they finished */
+    size_t taken;     /* results returned by mproc_iter_next (ordered: next index) */
+    size_t *finished; /* unordered: item indexes in the order they finished */
     size_t finished_len;
     mproc_next_fn next_fn;
     void *next_ctx;
@@ -106,40 +106,40 @@ enum { POOL_RUN = 0, POOL_CLOSE = 1, POOL_TERMINATE = 2 };
 struct mproc_pool {
     uint32_t magic;
     int state;
-    bool threads;             /* a thread pool: workers are threads of this process */
-    mpp_cond *work_cond;      /* thread pool: work for idle worker threads */
+    bool threads;        /* a thread pool: workers are threads of this process */
+    mpp_cond *work_cond; /* thread pool: work for idle worker threads */
     mpp_mutex *mu;
-    mpp_cond *cond;           /* results, readiness, the result thread's end */
-    mpp_cond *send_cond;      /* work for the sender thread */
-    size_t refs;              /* the creator, and every call not yet freed */
+    mpp_cond *cond;      /* results, readiness, the result thread's end */
+    mpp_cond *send_cond; /* work for the sender thread */
+    size_t refs;         /* the creator, and every call not yet freed */
     int processes;
     int64_t maxtasks;
     mproc_context *ctx;
     const char *method_label;
     char *initializer;
-    mproc_pack *initargs;     /* a copy, with handles of its own */
+    mproc_pack *initargs; /* a copy, with handles of its own */
     mproc_queue *results;
     worker *workers;
     uint64_t next_seq, next_worker_id;
     job *pending_head, *pending_tail;
     chunk *returned_head, *returned_tail; /* taken back from dead workers: go first */
     job *notify_head, *notify_tail;
-    job *all_head;            /* calls not yet retired */
-    uint64_t result_tid;      /* the result thread: it must not join itself */
+    job *all_head;       /* calls not yet retired */
+    uint64_t result_tid; /* the result thread: it must not join itself */
     struct {
         char name[MPROC_TASK_NAME_MAX + 1];
         double us;
-    } speed[16];              /* last measured chunk cost per task, for new calls */
-    mproc__buf msg;           /* the message being built */
+    } speed[16];    /* last measured chunk cost per task, for new calls */
+    mproc__buf msg; /* the message being built */
     mpp_thread *result_thread, *sender_thread;
     bool result_thread_done, sender_exit;
-    bool wake_iterators;      /* imap results came: wake their readers */
-    chunk *big;               /* the message the sender thread is to stream */
+    bool wake_iterators; /* imap results came: wake their readers */
+    chunk *big;          /* the message the sender thread is to stream */
     int big_worker;
     bool sender_busy;
-    char *init_error;         /* the initializer failed: every call fails with this */
+    char *init_error; /* the initializer failed: every call fails with this */
     int bad_starts;
-    int next_pick;            /* where the search for a worker starts */
+    int next_pick; /* where the search for a worker starts */
     int64_t next_check;
     int64_t next_start_try;
 };
@@ -187,8 +187,7 @@ void mproc__job_free(job *j);
  * pool is to be freed. */
 bool mproc__job_maybe_free_locked(job *j);
 int mproc__job_reserve(job *j, size_t want, bool with_handles);
-int mproc__job_add_items(job *j, const uint8_t *fields, size_t len, size_t count,
-                         bool has_handles);
+int mproc__job_add_items(job *j, const uint8_t *fields, size_t len, size_t count, bool has_handles);
 int mproc__job_add_pack_items(job *j, const mproc_pack *items);
 void mproc__pending_add_locked(mproc_pool *p, job *j);
 void mproc__pending_drop_head_locked(mproc_pool *p);

@@ -155,9 +155,9 @@ static void thread_pool_main(void *arg)
             mpp_thread_join(t);
             mpp_mutex_lock(p->mu);
             memset(w, 0, sizeof *w);
-            bool want = !p->init_error &&
-                        (p->state == POOL_RUN ||
-                         (p->state == POOL_CLOSE && mproc__pool_work_left_locked(p)));
+            bool want =
+                !p->init_error && (p->state == POOL_RUN ||
+                                   (p->state == POOL_CLOSE && mproc__pool_work_left_locked(p)));
             if (want && start_thread_locked(p, i) != 0)
                 mproc_log(MPROC_LOG_WARNING, "could not start a pool worker thread");
         }

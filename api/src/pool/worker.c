@@ -37,11 +37,12 @@ int mproc__pool_start_worker_locked(mproc_pool *p, int slot)
     unsigned number = ++worker_counter;
     mpp_unlock();
     snprintf(name, sizeof name, "%sPoolWorker-%u", p->method_label, number);
-    rc = rc ? rc : mproc_process_create(&w->proc, &(mproc_process_opts){.target = WORKER_TASK,
-                                                                        .args = args,
-                                                                        .name = name,
-                                                                        .daemon = true,
-                                                                        .ctx = p->ctx});
+    rc = rc ? rc
+            : mproc_process_create(&w->proc, &(mproc_process_opts){.target = WORKER_TASK,
+                                                                   .args = args,
+                                                                   .name = name,
+                                                                   .daemon = true,
+                                                                   .ctx = p->ctx});
     mproc_pack_destroy(args);
     if (!rc) {
         /* Starting takes a while (spawn runs a program): not under the lock. */
@@ -215,8 +216,8 @@ static int pool_worker_main(const mproc_bytes *in, mproc_bytes *out)
         uint8_t *items = bytes + head_len + (size_t)th.nhandles * 8;
         size_t items_len = (size_t)th.items_len;
         reply.len = 0;
-        result_head rh = {.type = MSG_RESULT, .count = th.count, .seq = th.seq,
-                          .worker_id = (uint64_t)id};
+        result_head rh = {
+            .type = MSG_RESULT, .count = th.count, .seq = th.seq, .worker_id = (uint64_t)id};
         rc = mproc__buf_append(&reply, &rh, sizeof rh);
         /* The objects in the items: this process's copies replace the parent's values. */
         mpp_handle *got = NULL;

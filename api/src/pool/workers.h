@@ -10,17 +10,17 @@
 #define BIG_MESSAGE (TASK_RING / 4 - 64) /* larger ones stream (see pool.c) */
 #define MAX_DEPTH 64
 #define DEPTH_TARGET_US 2000
-#define CHECK_MS 20            /* how often the result thread looks for dead workers */
+#define CHECK_MS 20 /* how often the result thread looks for dead workers */
 #define RESULT_SLICE_MS 50
 #define STREAM_PROGRESS_MS 5000
 #define STOP_GRACE_MS 1000
 #define PUT_LOCK_MS 2000
-#define ENDING_SLICE_MS 2      /* while workers are ending: notice it soon */
-#define BAD_STARTS_LIMIT 5     /* workers dying before their first result in a row */
+#define ENDING_SLICE_MS 2  /* while workers are ending: notice it soon */
+#define BAD_STARTS_LIMIT 5 /* workers dying before their first result in a row */
 
-enum { MSG_TASK = 1, MSG_STOP = 2 };                      /* to a worker */
+enum { MSG_TASK = 1, MSG_STOP = 2 };                        /* to a worker */
 enum { MSG_RESULT = 1, MSG_INIT_FAILED = 2, MSG_WAKE = 3 }; /* to the result thread */
-enum { TASK_STAR = 1 };                                    /* items are nested packs */
+enum { TASK_STAR = 1 };                                     /* items are nested packs */
 
 /* A task message: this head, the task name, padding to 8, the handle values, the items
  * (pack fields). */
@@ -56,22 +56,22 @@ static inline size_t mproc__pad8(size_t n)
 }
 
 struct worker {
-    mproc_process *proc;      /* NULL: an empty slot */
+    mproc_process *proc; /* NULL: an empty slot */
     mproc_queue *tasks;
-    mproc_conn *hands;        /* POSIX: the parent's end of the handle socket */
+    mproc_conn *hands; /* POSIX: the parent's end of the handle socket */
     uint64_t id;
     int64_t pid;
-    uint64_t sent;            /* task messages given (for maxtasksperchild) */
-    bool answered;            /* sent at least one result */
-    bool streaming;           /* the sender thread is putting a message into its queue */
+    uint64_t sent;  /* task messages given (for maxtasksperchild) */
+    bool answered;  /* sent at least one result */
+    bool streaming; /* the sender thread is putting a message into its queue */
     bool stop_sent;
-    bool starting;            /* being started (the lock is let go meanwhile) */
-    chunk *head, *tail;       /* given and not answered, in order */
+    bool starting;      /* being started (the lock is let go meanwhile) */
+    chunk *head, *tail; /* given and not answered, in order */
     size_t inflight;
     /* thread pool */
     struct mproc_pool *pool;
-    mpp_thread *thread;       /* NULL: an empty slot */
-    bool thread_ended;        /* its loop is over: join it */
+    mpp_thread *thread; /* NULL: an empty slot */
+    bool thread_ended;  /* its loop is over: join it */
 };
 
 /* ---- a worker process (worker.c) ------------------------------------------------------------ */
