@@ -34,6 +34,8 @@
 #include "queue.h"
 #include "shared.h"
 #include "sync.h"
+#include "task.h"
+#include "error.h"
 
 /* Every type that travels in a pack as an object: the type, how a process opens its own
  * handle from a pack, and how it destroys it. */
@@ -236,5 +238,91 @@ MPROC_SHAREABLE_TYPES(MPROC__SLOT_OBJECT)
 #define MPROC_UNPACK(in, ...)                                                                      \
     mproc_unpack_values((in), (const mproc_slot[]){MPROC__MAP(MPROC_SLOT, __VA_ARGS__)},           \
                         MPROC__NARGS(__VA_ARGS__))
+
+/* ---- tasks with typed arguments ----------------------------------------------------------
+ * A task whose arguments are read for it, by type:
+ *
+ *   MPROC_TASK_ARGS(greet, out, const char *, who, int64_t, times)
+ *   {
+ *       for (int64_t i = 0; i < times; i++)
+ *           printf("hello %s\n", who);
+ *       return MPROC_PACK(out, times);      // the result (nothing: return 0)
+ *   }
+ *
+ * registers "greet" as MPROC_TASK does, reads its pack with MPROC_UNPACK into the named
+ * parameters (up to 8: any destination type MPROC_UNPACK takes, pointed to), and runs the
+ * body with them and with `out`, the result pack. Arguments that do not match (another
+ * type, another count) fail the task before the body runs: it returns 1 with the text
+ * "task 'greet': bad arguments: <the code's text>" (a pool reports it as the failure). */
+/* For MPROC_TASK_ARGS: the same over pairs (type, name), up to 8 pairs. */
+#define MPROC__NPAIRS(...)                                                                         \
+    MPROC__NPAIRS_(__VA_ARGS__, 8, x, 7, x, 6, x, 5, x, 4, x, 3, x, 2, x, 1, x, 0, 0)
+#define MPROC__NPAIRS_(t1, n1, t2, n2, t3, n3, t4, n4, t5, n5, t6, n6, t7, n7, t8, n8, n, ...) n
+#define MPROC__PAIRS_DECL(...)                                                                     \
+    MPROC__CAT(MPROC__PAIRS_DECL_, MPROC__NPAIRS(__VA_ARGS__))(__VA_ARGS__)
+#define MPROC__PAIRS_DECL_1(T, n) T n;
+#define MPROC__PAIRS_DECL_2(T, n, ...)                                                             \
+    T n;                                                                                           \
+    MPROC__PAIRS_DECL_1(__VA_ARGS__)
+#define MPROC__PAIRS_DECL_3(T, n, ...)                                                             \
+    T n;                                                                                           \
+    MPROC__PAIRS_DECL_2(__VA_ARGS__)
+#define MPROC__PAIRS_DECL_4(T, n, ...)                                                             \
+    T n;                                                                                           \
+    MPROC__PAIRS_DECL_3(__VA_ARGS__)
+#define MPROC__PAIRS_DECL_5(T, n, ...)                                                             \
+    T n;                                                                                           \
+    MPROC__PAIRS_DECL_4(__VA_ARGS__)
+#define MPROC__PAIRS_DECL_6(T, n, ...)                                                             \
+    T n;                                                                                           \
+    MPROC__PAIRS_DECL_5(__VA_ARGS__)
+#define MPROC__PAIRS_DECL_7(T, n, ...)                                                             \
+    T n;                                                                                           \
+    MPROC__PAIRS_DECL_6(__VA_ARGS__)
+#define MPROC__PAIRS_DECL_8(T, n, ...)                                                             \
+    T n;                                                                                           \
+    MPROC__PAIRS_DECL_7(__VA_ARGS__)
+#define MPROC__PAIRS_ADDR(...)                                                                     \
+    MPROC__CAT(MPROC__PAIRS_ADDR_, MPROC__NPAIRS(__VA_ARGS__))(__VA_ARGS__)
+#define MPROC__PAIRS_ADDR_1(T, n) &n
+#define MPROC__PAIRS_ADDR_2(T, n, ...) &n, MPROC__PAIRS_ADDR_1(__VA_ARGS__)
+#define MPROC__PAIRS_ADDR_3(T, n, ...) &n, MPROC__PAIRS_ADDR_2(__VA_ARGS__)
+#define MPROC__PAIRS_ADDR_4(T, n, ...) &n, MPROC__PAIRS_ADDR_3(__VA_ARGS__)
+#define MPROC__PAIRS_ADDR_5(T, n, ...) &n, MPROC__PAIRS_ADDR_4(__VA_ARGS__)
+#define MPROC__PAIRS_ADDR_6(T, n, ...) &n, MPROC__PAIRS_ADDR_5(__VA_ARGS__)
+#define MPROC__PAIRS_ADDR_7(T, n, ...) &n, MPROC__PAIRS_ADDR_6(__VA_ARGS__)
+#define MPROC__PAIRS_ADDR_8(T, n, ...) &n, MPROC__PAIRS_ADDR_7(__VA_ARGS__)
+#define MPROC__PAIRS_PARAM(...)                                                                    \
+    MPROC__CAT(MPROC__PAIRS_PARAM_, MPROC__NPAIRS(__VA_ARGS__))(__VA_ARGS__)
+#define MPROC__PAIRS_PARAM_1(T, n) T n
+#define MPROC__PAIRS_PARAM_2(T, n, ...) T n, MPROC__PAIRS_PARAM_1(__VA_ARGS__)
+#define MPROC__PAIRS_PARAM_3(T, n, ...) T n, MPROC__PAIRS_PARAM_2(__VA_ARGS__)
+#define MPROC__PAIRS_PARAM_4(T, n, ...) T n, MPROC__PAIRS_PARAM_3(__VA_ARGS__)
+#define MPROC__PAIRS_PARAM_5(T, n, ...) T n, MPROC__PAIRS_PARAM_4(__VA_ARGS__)
+#define MPROC__PAIRS_PARAM_6(T, n, ...) T n, MPROC__PAIRS_PARAM_5(__VA_ARGS__)
+#define MPROC__PAIRS_PARAM_7(T, n, ...) T n, MPROC__PAIRS_PARAM_6(__VA_ARGS__)
+#define MPROC__PAIRS_PARAM_8(T, n, ...) T n, MPROC__PAIRS_PARAM_7(__VA_ARGS__)
+#define MPROC__PAIRS_NAME(...)                                                                     \
+    MPROC__CAT(MPROC__PAIRS_NAME_, MPROC__NPAIRS(__VA_ARGS__))(__VA_ARGS__)
+#define MPROC__PAIRS_NAME_1(T, n) n
+#define MPROC__PAIRS_NAME_2(T, n, ...) n, MPROC__PAIRS_NAME_1(__VA_ARGS__)
+#define MPROC__PAIRS_NAME_3(T, n, ...) n, MPROC__PAIRS_NAME_2(__VA_ARGS__)
+#define MPROC__PAIRS_NAME_4(T, n, ...) n, MPROC__PAIRS_NAME_3(__VA_ARGS__)
+#define MPROC__PAIRS_NAME_5(T, n, ...) n, MPROC__PAIRS_NAME_4(__VA_ARGS__)
+#define MPROC__PAIRS_NAME_6(T, n, ...) n, MPROC__PAIRS_NAME_5(__VA_ARGS__)
+#define MPROC__PAIRS_NAME_7(T, n, ...) n, MPROC__PAIRS_NAME_6(__VA_ARGS__)
+#define MPROC__PAIRS_NAME_8(T, n, ...) n, MPROC__PAIRS_NAME_7(__VA_ARGS__)
+#define MPROC_TASK_ARGS(name, out, ...)                                                            \
+    static int name##_body_(mproc_pack *out, MPROC__PAIRS_PARAM(__VA_ARGS__));                     \
+    MPROC_TASK(name, mproc_in_, mproc_out_)                                                        \
+    {                                                                                              \
+        MPROC__PAIRS_DECL(__VA_ARGS__)                                                             \
+        int mproc_rc_ = MPROC_UNPACK(mproc_in_, MPROC__PAIRS_ADDR(__VA_ARGS__));                   \
+        if (mproc_rc_ != 0)                                                                        \
+            return mproc_task_fail(mproc_out_, "task '%s': bad arguments: %s", #name,              \
+                                   mproc_strerror(mproc_rc_));                                     \
+        return name##_body_(mproc_out_, MPROC__PAIRS_NAME(__VA_ARGS__));                           \
+    }                                                                                              \
+    static int name##_body_(mproc_pack *out, MPROC__PAIRS_PARAM(__VA_ARGS__))
 
 #endif
