@@ -200,32 +200,24 @@ int wrong_squares(const mproc_bytes *results, size_t n)
     int wrong = 0;
     for (size_t i = 0; i < n; i++) {
         int64_t v = -1;
-        if (results[i].len == 8)
-            memcpy(&v, results[i].data, 8);
+        if (MPROC_UNPACK(&results[i], &v) != 0)
+            v = -1;
         wrong += v != (int64_t)(i * i);
     }
     return wrong;
 }
 
-int put_pair(mproc_bytes *out, int64_t a, int64_t b)
+int put_pair(mproc_pack *out, int64_t a, int64_t b)
 {
-    int64_t v[2] = {a, b};
-    out->data = mproc_malloc(sizeof v);
-    if (!out->data)
-        return mproc_task_fail(out, "out of memory");
-    memcpy(out->data, v, sizeof v);
-    out->len = sizeof v;
-    return 0;
+    return MPROC_PACK(out, a, b) ? mproc_task_fail(out, "out of memory") : 0;
 }
 
 void as_pair(const mproc_bytes *b, int64_t *a, int64_t *c)
 {
-    if (b->len != 16 || !b->data)
-        fail_msg("result of %llu bytes, wanted 16", (unsigned long long)b->len);
-    int64_t v[2];
-    memcpy(v, b->data, 16);
-    *a = v[0];
-    *c = v[1];
+    int rc = MPROC_UNPACK(b, a, c);
+    if (rc)
+        fail_msg("result of %llu bytes is not a pack of two integers: %s",
+                 (unsigned long long)b->len, mproc_errname(rc));
 }
 
 uint64_t checksum(const uint8_t *p, size_t n)
@@ -438,7 +430,7 @@ void rendezvous(mproc_pool *pool, int n, int64_t *tids)
     mproc_pack_destroy(args);
     for (int i = 0; i < n; i++) {
         mproc_bytes r = {0};
-        int rc = mproc_async_get(calls[i], &r, WAIT_MS);
+        int rc = mproc_async_get(calls[i], WAIT_MS, &r);
         if (rc != 0)
             fail_msg("rendezvous task %d of %d: %s: %s", i, n, mproc_errname(rc),
                      r.data ? (const char *)r.data : "");
@@ -506,7 +498,7 @@ done:
     if (v)
         mproc_value_destroy(v);
     if (c)
-        mproc_conn_close(c);
+        mproc_conn_destroy(c);
     return rc;
 }
 
@@ -518,12 +510,9 @@ MPROC_TASK(checksum_bytes, in, out)
     mproc_unpack_init(&u, in);
     if (mproc_unpack_bytes(&u, &data, &n))
         return mproc_task_fail(out, "wanted bytes");
-    uint64_t r[2] = {n, checksum(data, n)};
-    out->data = mproc_malloc(sizeof r);
-    if (!out->data)
+    /* The checksum's 64 bits as an I64 (the reader casts it back). */
+    if (MPROC_PACK(out, (int64_t)n, (int64_t)checksum(data, n)))
         return mproc_task_fail(out, "out of memory");
-    memcpy(out->data, r, sizeof r);
-    out->len = sizeof r;
     return 0;
 }
 
@@ -539,7 +528,7 @@ MPROC_TASK(make_big, in, out)
         return mproc_task_fail(out, "out of memory");
     for (size_t i = 0; i < (size_t)size; i++)
         p[i] = pattern_at(i, (uint32_t)seed);
-    out->data = p;
-    out->len = (size_t)size;
-    return 0;
+    int rc = MPROC_PACK(out, MPROC_BYTES(p, (size_t)size));
+    mproc_free(p);
+    return rc ? mproc_task_fail(out, "out of memory") : 0;
 }

@@ -84,7 +84,7 @@ void open_gate_file(const char *path);
 /* How many of n results are not i*i for their index i (a map of square over 0..n-1). */
 int wrong_squares(const mproc_bytes *results, size_t n);
 /* A result of two int64 (16 bytes). */
-int put_pair(mproc_bytes *out, int64_t a, int64_t b);
+int put_pair(mproc_pack *out, int64_t a, int64_t b);
 void as_pair(const mproc_bytes *b, int64_t *a, int64_t *c);
 
 /* The initializer init_tls(tag) keeps tag in a thread-local of its worker's thread

@@ -24,7 +24,7 @@ MPROC_TASK(echo_rounds, in, out)
         return 10;
     for (int64_t i = 0; i < rounds; i++) {
         mproc_bytes m;
-        if (mproc_conn_recv(c, &m, 30000) != 0)
+        if (mproc_conn_recv(c, 30000, &m) != 0)
             return 11;
         char reply[256];
         size_t n = m.len < 200 ? m.len : 200;
@@ -34,7 +34,7 @@ MPROC_TASK(echo_rounds, in, out)
         if (mproc_conn_send(c, reply, n + 1, 30000) != 0)
             return 12;
     }
-    mproc_conn_close(c);
+    mproc_conn_destroy(c);
     return 0;
 }
 
@@ -47,7 +47,7 @@ MPROC_TASK(write_three, in, out)
     mproc_unpack_init(&u, in);
     if (mproc_unpack_conn(&u, &w))
         return 10;
-    if (mproc_conn_recv(w, &(mproc_bytes){0}, 0) != MPROC_EPERM)
+    if (mproc_conn_recv(w, 0, &(mproc_bytes){0}) != MPROC_EPERM)
         return 11;
     size_t big = 3 << 20;
     uint8_t *buf = malloc(big);
@@ -55,7 +55,7 @@ MPROC_TASK(write_three, in, out)
     int rc = mproc_conn_send(w, "a", 1, 30000) || mproc_conn_send(w, "", 0, 30000) ||
              mproc_conn_send(w, buf, big, 30000);
     free(buf);
-    mproc_conn_close(w);
+    mproc_conn_destroy(w);
     return rc ? 12 : 0;
 }
 
@@ -83,15 +83,15 @@ MPROC_TASK(close_writer_then_drain, in, out)
     mproc_unpack_init(&u, in);
     if (mproc_unpack_conn(&u, &r) || mproc_unpack_conn(&u, &w))
         return 100;
-    mproc_conn_close(w);
+    mproc_conn_destroy(w);
     int count = 0;
     mproc_bytes m;
     int rc;
-    while ((rc = mproc_conn_recv(r, &m, 30000)) == 0) {
+    while ((rc = mproc_conn_recv(r, 30000, &m)) == 0) {
         mproc_bytes_free(&m);
         count++;
     }
-    mproc_conn_close(r);
+    mproc_conn_destroy(r);
     return rc == MPROC_ECLOSED ? count : 101;
 }
 
@@ -114,32 +114,32 @@ static void pipe_basics(void **state)
     assert_rc(mproc_conn_poll(a, 0), MPROC_ETIMEDOUT);
     assert_rc(mproc_conn_poll(a, 20), MPROC_ETIMEDOUT);
     mproc_bytes m;
-    assert_rc(mproc_conn_recv(a, &m, 0), MPROC_ETIMEDOUT);
-    assert_rc(mproc_conn_recv(a, &m, 20), MPROC_ETIMEDOUT);
+    assert_rc(mproc_conn_recv(a, 0, &m), MPROC_ETIMEDOUT);
+    assert_rc(mproc_conn_recv(a, 20, &m), MPROC_ETIMEDOUT);
     assert_ok(mproc_conn_send(b, "ping", 4, 1000));
     assert_ok(mproc_conn_send(b, "", 0, 1000));
     assert_int_equal(mproc_conn_poll(a, 1000), 1);
-    assert_ok(mproc_conn_recv(a, &m, 1000));
+    assert_ok(mproc_conn_recv(a, 1000, &m));
     assert_int_equal(m.len, 4);
     assert_memory_equal(m.data, "ping", 4);
     mproc_bytes_free(&m);
-    assert_ok(mproc_conn_recv(a, &m, 1000));
+    assert_ok(mproc_conn_recv(a, 1000, &m));
     assert_int_equal(m.len, 0);
     mproc_bytes_free(&m);
     assert_ok(mproc_conn_send(a, "pong", 4, 1000)); /* duplex: the other way too */
-    assert_ok(mproc_conn_recv(b, &m, 1000));
+    assert_ok(mproc_conn_recv(b, 1000, &m));
     assert_memory_equal(m.data, "pong", 4);
     mproc_bytes_free(&m);
     /* b goes: a reads what was sent, then the end */
     assert_ok(mproc_conn_send(b, "last", 4, 1000));
-    mproc_conn_close(b);
-    assert_ok(mproc_conn_recv(a, &m, 1000));
+    mproc_conn_destroy(b);
+    assert_ok(mproc_conn_recv(a, 1000, &m));
     mproc_bytes_free(&m);
     assert_int_equal(mproc_conn_poll(a, 1000), 1);
-    assert_rc(mproc_conn_recv(a, &m, 1000), MPROC_ECLOSED);
-    assert_rc(mproc_conn_recv(a, &m, 1000), MPROC_ECLOSED);
+    assert_rc(mproc_conn_recv(a, 1000, &m), MPROC_ECLOSED);
+    assert_rc(mproc_conn_recv(a, 1000, &m), MPROC_ECLOSED);
     assert_rc(mproc_conn_send(a, "x", 1, 1000), MPROC_ECLOSED);
-    mproc_conn_close(a);
+    mproc_conn_destroy(a);
 
     /* simplex: (reader, writer) */
     mproc_conn *r, *w;
@@ -147,31 +147,31 @@ static void pipe_basics(void **state)
     assert_true(mproc_conn_readable(r) && !mproc_conn_writable(r));
     assert_true(!mproc_conn_readable(w) && mproc_conn_writable(w));
     assert_rc(mproc_conn_send(r, "x", 1, 0), MPROC_EPERM);
-    assert_rc(mproc_conn_recv(w, &m, 0), MPROC_EPERM);
+    assert_rc(mproc_conn_recv(w, 0, &m), MPROC_EPERM);
     assert_rc(mproc_conn_poll(w, 0), MPROC_EPERM);
     assert_ok(mproc_conn_send(w, "one way", 7, 1000));
-    assert_ok(mproc_conn_recv(r, &m, 1000));
+    assert_ok(mproc_conn_recv(r, 1000, &m));
     assert_int_equal(m.len, 7);
     mproc_bytes_free(&m);
-    mproc_conn_close(r);
+    mproc_conn_destroy(r);
     assert_rc(mproc_conn_send(w, "x", 1, 1000), MPROC_ECLOSED);
-    mproc_conn_close(w);
+    mproc_conn_destroy(w);
 
     /* bad input */
     assert_rc(mproc_pipe(NULL, &b, true), MPROC_EINVAL);
     assert_rc(mproc_conn_send(NULL, "x", 1, 0), MPROC_EINVAL);
-    assert_rc(mproc_conn_recv(NULL, &m, 0), MPROC_EINVAL);
+    assert_rc(mproc_conn_recv(NULL, 0, &m), MPROC_EINVAL);
     assert_rc(mproc_conn_poll(NULL, 0), MPROC_EINVAL);
     assert_ok(mproc_pipe(&a, &b, true));
     assert_rc(mproc_conn_send(a, NULL, 3, 0), MPROC_EINVAL);
-    assert_rc(mproc_conn_recv(a, NULL, 0), MPROC_EINVAL);
+    assert_rc(mproc_conn_recv(a, 0, NULL), MPROC_EINVAL);
     assert_rc(mproc_conn_wait(NULL, 1, 0, NULL), MPROC_EINVAL);
     mproc_waitable both = {a, NULL};
     bool ready;
     assert_rc(mproc_conn_wait(&both, 0, 0, &ready), MPROC_EINVAL);
-    mproc_conn_close(a);
-    mproc_conn_close(b);
-    mproc_conn_close(NULL);
+    mproc_conn_destroy(a);
+    mproc_conn_destroy(b);
+    mproc_conn_destroy(NULL);
 }
 
 /* Timeouts in the middle of a big message on both sides: the stream stays whole. */
@@ -186,13 +186,13 @@ static void read_with_short_timeouts(void *arg)
     slow_reader *r = arg;
     mproc_bytes m;
     int rc;
-    while ((rc = mproc_conn_recv(r->c, &m, 5)) == MPROC_ETIMEDOUT)
+    while ((rc = mproc_conn_recv(r->c, 5, &m)) == MPROC_ETIMEDOUT)
         __atomic_add_fetch(&r->timeouts, 1, __ATOMIC_SEQ_CST);
     __atomic_store_n(&r->got_big, 1, __ATOMIC_SEQ_CST);
     if (rc != 0 || m.len != r->big || !filled(m.data, m.len, 3))
         r->result = 1;
     mproc_bytes_free(&m);
-    if (mproc_conn_recv(r->c, &m, 30000) != 0 || m.len != 4 || memcmp(m.data, "next", 4))
+    if (mproc_conn_recv(r->c, 30000, &m) != 0 || m.len != 4 || memcmp(m.data, "next", 4))
         r->result = 2;
     mproc_bytes_free(&m);
 }
@@ -222,8 +222,8 @@ static void timeouts_keep_the_stream_whole(void **state)
     /* Wine's pipes take a whole write at once, so there the reader never waits mid-way. */
     if (!harness_is_windows())
         assert_true(r.timeouts > 0);
-    mproc_conn_close(a);
-    mproc_conn_close(b);
+    mproc_conn_destroy(a);
+    mproc_conn_destroy(b);
 }
 
 /* One message of a gibibyte (plus one byte), through a thread. */
@@ -254,7 +254,7 @@ static void gibibyte_message(void **state)
     sender s = {b, data, len, -1};
     harness_thread *t = harness_thread_start(send_it, &s);
     mproc_bytes m;
-    assert_ok(mproc_conn_recv(a, &m, 300000));
+    assert_ok(mproc_conn_recv(a, 300000, &m));
     harness_thread_join(t);
     assert_int_equal(s.rc, 0);
     assert_int_equal(m.len, len);
@@ -265,8 +265,8 @@ static void gibibyte_message(void **state)
     assert_int_equal(got[len - 1], 0xAB);
     mproc_bytes_free(&m);
     free(data);
-    mproc_conn_close(a);
-    mproc_conn_close(b);
+    mproc_conn_destroy(a);
+    mproc_conn_destroy(b);
 }
 
 /* ---- between processes ------------------------------------------------------------------------------ */
@@ -281,14 +281,14 @@ static void duplex_with_a_child(mproc_start_method method)
     assert_ok(mproc_pack_i64(args, 100));
     mproc_process *p = harness_start(method, "echo_rounds", args);
     mproc_pack_destroy(args);
-    mproc_conn_close(theirs);
+    mproc_conn_destroy(theirs);
     if (p) {
         for (int i = 0; i < 100; i++) {
             char msg[32];
             int n = snprintf(msg, sizeof msg, "round %d", i);
             assert_ok(mproc_conn_send(mine, msg, (size_t)n, 30000));
             mproc_bytes m;
-            assert_ok(mproc_conn_recv(mine, &m, 30000));
+            assert_ok(mproc_conn_recv(mine, 30000, &m));
             assert_int_equal(m.len, (size_t)n + 1);
             assert_memory_equal(m.data, msg, (size_t)n);
             mproc_bytes_free(&m);
@@ -296,9 +296,9 @@ static void duplex_with_a_child(mproc_start_method method)
         assert_int_equal(harness_join_code(p), 0);
         /* The child's end is closed everywhere now. */
         mproc_bytes m;
-        assert_rc(mproc_conn_recv(mine, &m, 30000), MPROC_ECLOSED);
+        assert_rc(mproc_conn_recv(mine, 30000, &m), MPROC_ECLOSED);
     }
-    mproc_conn_close(mine);
+    mproc_conn_destroy(mine);
 }
 
 static void simplex_from_a_child(mproc_start_method method)
@@ -310,23 +310,23 @@ static void simplex_from_a_child(mproc_start_method method)
     assert_ok(mproc_pack_handle(args, w));
     mproc_process *p = harness_start(method, "write_three", args);
     mproc_pack_destroy(args);
-    mproc_conn_close(w);
+    mproc_conn_destroy(w);
     if (p) {
         mproc_bytes m;
-        assert_ok(mproc_conn_recv(r, &m, 30000));
+        assert_ok(mproc_conn_recv(r, 30000, &m));
         assert_int_equal(m.len, 1);
         mproc_bytes_free(&m);
-        assert_ok(mproc_conn_recv(r, &m, 30000));
+        assert_ok(mproc_conn_recv(r, 30000, &m));
         assert_int_equal(m.len, 0);
         mproc_bytes_free(&m);
-        assert_ok(mproc_conn_recv(r, &m, 30000));
+        assert_ok(mproc_conn_recv(r, 30000, &m));
         assert_int_equal(m.len, 3 << 20);
         assert_true(filled(m.data, m.len, 9));
         mproc_bytes_free(&m);
-        assert_rc(mproc_conn_recv(r, &m, 30000), MPROC_ECLOSED);
+        assert_rc(mproc_conn_recv(r, 30000, &m), MPROC_ECLOSED);
         assert_int_equal(harness_join_code(p), 0);
     }
-    mproc_conn_close(r);
+    mproc_conn_destroy(r);
 }
 
 /* As in Python: a child that closes an end it was given really closes it (under fork the
@@ -342,12 +342,12 @@ static void child_closes_what_it_was_given(mproc_start_method method)
     assert_ok(mproc_pack_handle(args, w));
     mproc_process *p = harness_start(method, "close_writer_then_drain", args);
     mproc_pack_destroy(args);
-    mproc_conn_close(r);
+    mproc_conn_destroy(r);
     if (p) {
         for (int i = 0; i < 3; i++)
             assert_ok(mproc_conn_send(w, "m", 1, 30000));
     }
-    mproc_conn_close(w);
+    mproc_conn_destroy(w);
     if (p)
         assert_int_equal(harness_join_code(p), 3);
 }
@@ -362,18 +362,18 @@ static void killed_peer_is_the_end(mproc_start_method method)
     assert_ok(mproc_pack_handle(args, theirs));
     mproc_process *p = harness_start(method, "hello_then_wait", args);
     mproc_pack_destroy(args);
-    mproc_conn_close(theirs);
+    mproc_conn_destroy(theirs);
     if (p) {
         mproc_bytes m;
-        assert_ok(mproc_conn_recv(mine, &m, 30000));
+        assert_ok(mproc_conn_recv(mine, 30000, &m));
         assert_int_equal(m.len, 5);
         mproc_bytes_free(&m);
         assert_ok(mproc_process_kill(p));
-        assert_rc(mproc_conn_recv(mine, &m, 30000), MPROC_ECLOSED);
+        assert_rc(mproc_conn_recv(mine, 30000, &m), MPROC_ECLOSED);
         assert_int_equal(harness_join_code(p), -9);
         assert_rc(mproc_conn_send(mine, "x", 1, 30000), MPROC_ECLOSED);
     }
-    mproc_conn_close(mine);
+    mproc_conn_destroy(mine);
 }
 
 /* connection.wait over 100 pipes (past Windows' 64) and a process. */
@@ -393,7 +393,7 @@ static void wait_over_many(mproc_start_method method)
     for (int i = 0; i < N; i++)
         assert_int_equal(ready[i], i == 77);
     mproc_bytes m;
-    assert_ok(mproc_conn_recv(r[77], &m, 0));
+    assert_ok(mproc_conn_recv(r[77], 0, &m));
     mproc_bytes_free(&m);
     /* the last one, from another thread while we wait */
     sender s = {w[N - 1], (uint8_t *)"late", 4, -1};
@@ -401,7 +401,7 @@ static void wait_over_many(mproc_start_method method)
     assert_int_equal(mproc_conn_wait(items, N, 30000, ready), 1);
     assert_true(ready[N - 1]);
     harness_thread_join(t);
-    assert_ok(mproc_conn_recv(r[N - 1], &m, 0));
+    assert_ok(mproc_conn_recv(r[N - 1], 0, &m));
     mproc_bytes_free(&m);
     /* a process that ends */
     mproc_process *p = harness_start(method, "sleep_briefly", NULL);
@@ -412,14 +412,14 @@ static void wait_over_many(mproc_start_method method)
         assert_int_equal(harness_join_code(p), 0);
     }
     /* a closed writer makes its reader ready (its end) */
-    mproc_conn_close(w[5]);
+    mproc_conn_destroy(w[5]);
     assert_int_equal(mproc_conn_wait(items, N, 30000, ready), 1);
     assert_true(ready[5]);
-    assert_rc(mproc_conn_recv(r[5], &m, 0), MPROC_ECLOSED);
+    assert_rc(mproc_conn_recv(r[5], 0, &m), MPROC_ECLOSED);
     for (int i = 0; i < N; i++) {
-        mproc_conn_close(r[i]);
+        mproc_conn_destroy(r[i]);
         if (i != 5)
-            mproc_conn_close(w[i]);
+            mproc_conn_destroy(w[i]);
     }
 }
 

@@ -61,7 +61,7 @@ MPROC_TASK(consume, in, out)
     int taken[PRODUCERS] = {0};
     for (;;) {
         mproc_bytes m;
-        if (mproc_queue_get(q, &m, 30000) != 0)
+        if (mproc_queue_get(q, 30000, &m) != 0)
             return 11;
         if (m.len == 0) {
             mproc_bytes_free(&m);
@@ -138,7 +138,7 @@ MPROC_TASK(get_until_killed, in, out)
         return 10;
     mproc_event_set(started);
     mproc_bytes m;
-    mproc_queue_get(q, &m, 60000);
+    mproc_queue_get(q, 60000, &m);
     return 12;
 }
 
@@ -154,7 +154,7 @@ MPROC_TASK(take_and_mark_done, in, out)
         return 10;
     for (int64_t i = 0; i < n; i++) {
         mproc_bytes m;
-        if (mproc_queue_get(q, &m, 30000) != 0)
+        if (mproc_queue_get(q, 30000, &m) != 0)
             return 11;
         mproc_bytes_free(&m);
         harness_sleep_ms(2);
@@ -176,7 +176,7 @@ MPROC_TASK(done_then_put_again, in, out)
         return 10;
     harness_sleep_ms(300); /* the parent is in its join by then */
     mproc_bytes m;
-    if (mproc_queue_get(q, &m, 30000) != 0)
+    if (mproc_queue_get(q, 30000, &m) != 0)
         return 11;
     mproc_bytes_free(&m);
     if (mproc_queue_task_done(q) != 0 || mproc_queue_put(q, "y", 1, 30000) != 0)
@@ -195,37 +195,37 @@ static void queue_basics(void **state)
     assert_int_equal(mproc_queue_empty(q), 1);
     assert_int_equal(mproc_queue_full(q), 0);
     mproc_bytes m;
-    assert_rc(mproc_queue_get(q, &m, 0), MPROC_EEMPTY);
-    assert_rc(mproc_queue_get(q, &m, 30), MPROC_ETIMEDOUT);
+    assert_rc(mproc_queue_get(q, 0, &m), MPROC_EEMPTY);
+    assert_rc(mproc_queue_get(q, 30, &m), MPROC_ETIMEDOUT);
     assert_ok(mproc_queue_put(q, "one", 3, 0));
     assert_ok(mproc_queue_put(q, "", 0, 0)); /* empty messages are messages */
     assert_ok(mproc_queue_put(q, "three", 5, MPROC_FOREVER));
-    assert_int_equal(mproc_queue_qsize(q), 3);
+    assert_int_equal(qsize_of(q), 3);
     assert_int_equal(mproc_queue_full(q), 1);
     assert_rc(mproc_queue_put(q, "four", 4, 0), MPROC_EFULL);
     assert_rc(mproc_queue_put(q, "four", 4, 30), MPROC_ETIMEDOUT);
-    assert_ok(mproc_queue_get(q, &m, 0));
+    assert_ok(mproc_queue_get(q, 0, &m));
     assert_int_equal(m.len, 3);
     assert_memory_equal(m.data, "one", 3);
     mproc_bytes_free(&m);
-    assert_ok(mproc_queue_get(q, &m, 0));
+    assert_ok(mproc_queue_get(q, 0, &m));
     assert_int_equal(m.len, 0);
     mproc_bytes_free(&m);
-    assert_ok(mproc_queue_get(q, &m, 0));
+    assert_ok(mproc_queue_get(q, 0, &m));
     assert_memory_equal(m.data, "three", 5);
     mproc_bytes_free(&m);
-    assert_int_equal(mproc_queue_qsize(q), 0);
+    assert_int_equal(qsize_of(q), 0);
     assert_rc(mproc_queue_task_done(q), MPROC_ETYPE);
     assert_rc(mproc_queue_join(q, 0), MPROC_ETYPE);
     assert_ok(mproc_queue_close(q));
     assert_rc(mproc_queue_put(q, "x", 1, 0), MPROC_ECLOSED);
-    assert_rc(mproc_queue_get(q, &m, 0), MPROC_ECLOSED);
+    assert_rc(mproc_queue_get(q, 0, &m), MPROC_ECLOSED);
     mproc_queue_destroy(q);
 
     assert_ok(mproc_simplequeue_create(&q));
     assert_int_equal(mproc_simplequeue_empty(q), 1);
     assert_ok(mproc_simplequeue_put(q, "s", 1, 0));
-    assert_ok(mproc_simplequeue_get(q, &m, 0));
+    assert_ok(mproc_simplequeue_get(q, 0, &m));
     assert_int_equal(m.len, 1);
     mproc_bytes_free(&m);
     mproc_simplequeue_destroy(q);
@@ -233,10 +233,10 @@ static void queue_basics(void **state)
     /* bad input */
     assert_rc(mproc_queue_create(NULL, 0), MPROC_EINVAL);
     assert_rc(mproc_queue_put(NULL, "x", 1, 0), MPROC_EINVAL);
-    assert_rc(mproc_queue_get(NULL, &m, 0), MPROC_EINVAL);
+    assert_rc(mproc_queue_get(NULL, 0, &m), MPROC_EINVAL);
     assert_ok(mproc_queue_create(&q, 0));
     assert_rc(mproc_queue_put(q, NULL, 5, 0), MPROC_EINVAL);
-    assert_rc(mproc_queue_get(q, NULL, 0), MPROC_EINVAL);
+    assert_rc(mproc_queue_get(q, 0, NULL), MPROC_EINVAL);
     assert_rc(mproc_queue_create_opts(&q, NULL), MPROC_EINVAL);
     mproc_queue_destroy(q);
     mproc_queue_destroy(NULL);
@@ -253,7 +253,7 @@ static void stream_consumer(void *arg)
     for (uint32_t i = 0; i < 4; i++) {
         mproc_bytes m;
         size_t want = (size_t)(i + 1) * 300000 + i;
-        if (mproc_queue_get(stream_q, &m, 30000) != 0 || m.len != want || !filled(m.data, m.len, i))
+        if (mproc_queue_get(stream_q, 30000, &m) != 0 || m.len != want || !filled(m.data, m.len, i))
             stream_result = 1 + (int)i;
         mproc_bytes_free(&m);
     }
@@ -292,7 +292,7 @@ static void full_ring_keeps_messages_when_memory_is_given_back(void **state)
         memcpy(msg, &next_put, 8);
         assert_ok(mproc_queue_put(q, msg, 64, 1000));
         next_put++;
-        assert_ok(mproc_queue_get(q, &m, 1000));
+        assert_ok(mproc_queue_get(q, 1000, &m));
         mproc_bytes_free(&m);
         next_get++;
     }
@@ -303,7 +303,7 @@ static void full_ring_keeps_messages_when_memory_is_given_back(void **state)
         next_put++;
     }
     while (next_get < next_put) {
-        assert_ok(mproc_queue_get(q, &m, 1000));
+        assert_ok(mproc_queue_get(q, 1000, &m));
         int64_t num = -1;
         memcpy(&num, m.data, 8);
         assert_int_equal(m.len, 64);
@@ -342,7 +342,7 @@ static void timeouts_mid_message_lose_nothing(void **state)
     int64_t deadline = harness_now_ms() + 60000;
     while (got < prod.count && harness_now_ms() < deadline) {
         mproc_bytes m;
-        int rc = mproc_queue_get(prod.q, &m, 0);
+        int rc = mproc_queue_get(prod.q, 0, &m);
         if (rc == MPROC_EEMPTY) {
             empty++;
             continue;
@@ -398,7 +398,7 @@ static void many_producers_and_consumers(mproc_start_method method)
         assert_ok(mproc_array_get_i64(counts, (size_t)i, &n));
         assert_int_equal(n, PER_PRODUCER); /* none lost, none twice */
     }
-    assert_int_equal(mproc_queue_qsize(q), 0);
+    assert_int_equal(qsize_of(q), 0);
 done:
     mproc_queue_destroy(q);
     mproc_array_destroy(counts);
@@ -420,10 +420,10 @@ static void child_puts_then_exits_unread(mproc_start_method method)
     if (p) {
         assert_ok(mproc_process_join(p, 60000));
         assert_int_equal(harness_join_code(p), 0);
-        assert_int_equal(mproc_queue_qsize(q), 64);
+        assert_int_equal(qsize_of(q), 64);
         for (uint32_t i = 0; i < 64; i++) {
             mproc_bytes m;
-            assert_ok(mproc_queue_get(q, &m, 0));
+            assert_ok(mproc_queue_get(q, 0, &m));
             assert_int_equal(m.len, 65536);
             assert_true(filled(m.data, m.len, i));
             mproc_bytes_free(&m);
@@ -459,13 +459,13 @@ static void producer_killed_mid_put(mproc_start_method method)
         assert_ok(mproc_process_kill(p));
         assert_int_equal(harness_join_code(p), -9);
         mproc_bytes m;
-        assert_rc(mproc_queue_get(q, &m, 200), MPROC_ETIMEDOUT); /* nothing whole to take */
+        assert_rc(mproc_queue_get(q, 200, &m), MPROC_ETIMEDOUT); /* nothing whole to take */
         assert_ok(mproc_queue_put(q, "after", 5, 5000));
-        assert_ok(mproc_queue_get(q, &m, 5000));
+        assert_ok(mproc_queue_get(q, 5000, &m));
         assert_int_equal(m.len, 5);
         assert_memory_equal(m.data, "after", 5);
         mproc_bytes_free(&m);
-        assert_int_equal(mproc_queue_qsize(q), 0);
+        assert_int_equal(qsize_of(q), 0);
     }
     mproc_event_destroy(started);
     mproc_queue_destroy(q);
@@ -506,7 +506,7 @@ static void consumer_killed_mid_get(mproc_start_method method)
     int alive = 1;
     while (alive) {
         mproc_bytes m;
-        int rc = mproc_queue_get(q, &m, 300);
+        int rc = mproc_queue_get(q, 300, &m);
         if (rc == 0) { /* the consumer died before taking any of it: it comes whole */
             assert_int_equal(m.len, BIG);
             assert_true(filled(m.data, m.len, 0));
@@ -520,7 +520,7 @@ static void consumer_killed_mid_get(mproc_start_method method)
     assert_int_equal(harness_join_code(producer), 0);
     assert_ok(mproc_queue_put(q, "after", 5, 5000));
     mproc_bytes m;
-    assert_ok(mproc_queue_get(q, &m, 5000));
+    assert_ok(mproc_queue_get(q, 5000, &m));
     assert_int_equal(m.len, 5);
     assert_memory_equal(m.data, "after", 5);
     mproc_bytes_free(&m);
@@ -546,7 +546,7 @@ static void joinable_queue(mproc_start_method method)
     mproc_pack_destroy(args);
     if (p) {
         assert_ok(mproc_queue_join(q, 60000));
-        assert_int_equal(mproc_queue_qsize(q), 0);
+        assert_int_equal(qsize_of(q), 0);
         assert_int_equal(harness_join_code(p), 0);
         /* A join returns once the count reached zero, even if a put came right after. */
         assert_ok(mproc_pack_create(&args));
@@ -556,7 +556,7 @@ static void joinable_queue(mproc_start_method method)
         assert_ok(mproc_queue_put(q, "x", 1, 0));
         assert_ok(mproc_queue_join(q, 60000));
         mproc_bytes m;
-        assert_ok(mproc_queue_get(q, &m, 30000)); /* the child's second put */
+        assert_ok(mproc_queue_get(q, 30000, &m)); /* the child's second put */
         mproc_bytes_free(&m);
         assert_ok(mproc_queue_task_done(q));
         assert_int_equal(harness_join_code(p), 0);

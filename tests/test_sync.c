@@ -123,7 +123,7 @@ typedef struct {
     mproc_value *v;
 } positive_arg;
 
-static bool value_positive(void *arg)
+static int value_positive(void *arg)
 {
     int64_t x = 0;
     mproc_value_get_i64(((positive_arg *)arg)->v, &x);
@@ -198,7 +198,7 @@ MPROC_TASK(write_shm, in, out)
     if (mproc_unpack_shm(&u, &s))
         return 10;
     strcpy(mproc_shm_data(s), "written by the child");
-    mproc_shm_close(s);
+    mproc_shm_destroy(s);
     return 0;
 }
 
@@ -343,13 +343,13 @@ static void semaphore_counts(void **state)
     assert_ok(mproc_sem_create(&s, 2));
     assert_ok(mproc_sem_acquire(s, 0));
     assert_ok(mproc_sem_acquire(s, 0));
-    assert_int_equal(mproc_sem_value(s), 0);
+    assert_int_equal(sem_value_of(s), 0);
     assert_rc(mproc_sem_acquire(s, 0), MPROC_ETIMEDOUT);
     assert_rc(mproc_sem_acquire(s, 30), MPROC_ETIMEDOUT);
     assert_ok(mproc_sem_release(s));
     assert_ok(mproc_sem_release(s));
     assert_ok(mproc_sem_release(s)); /* unbounded: may go past its start */
-    assert_int_equal(mproc_sem_value(s), 3);
+    assert_int_equal(sem_value_of(s), 3);
     mproc_sem_destroy(s);
 
     assert_ok(mproc_sem_create_bounded(&b, 1));
@@ -357,7 +357,7 @@ static void semaphore_counts(void **state)
     assert_ok(mproc_sem_acquire(b, 0));
     assert_ok(mproc_sem_release(b));
     assert_rc(mproc_sem_release(b), MPROC_ESTATE);
-    assert_int_equal(mproc_sem_value(b), 1);
+    assert_int_equal(sem_value_of(b), 1);
     mproc_sem_destroy(b);
 }
 
@@ -387,7 +387,7 @@ static void semaphore_admits_three(mproc_start_method method)
         assert_ok(mproc_value_get_i64(inside, &now));
         assert_true(m >= 1 && m <= 3);
         assert_int_equal(now, 0);
-        assert_int_equal(mproc_sem_value(sem), 3);
+        assert_int_equal(sem_value_of(sem), 3);
     }
     mproc_sem_destroy(sem);
     mproc_value_destroy(inside);
@@ -502,7 +502,7 @@ static void barrier_in_one_process(void **state)
     assert_ok(mproc_value_create(&action_count, MPROC_T_INT, true));
     assert_ok(mproc_barrier_create(&shared_barrier,
                                    &(mproc_barrier_opts){.parties = 2, .action = "count_action"}));
-    assert_int_equal(mproc_barrier_parties(shared_barrier), 2);
+    assert_int_equal(parties_of(shared_barrier), 2);
     for (int round = 0; round < 3; round++) {
         harness_thread *t = harness_thread_start(wait_on_barrier, (void *)(intptr_t)30000);
         int mine = mproc_barrier_wait(shared_barrier, 30000);
@@ -523,14 +523,14 @@ static void barrier_in_one_process(void **state)
 
     /* abort reaches a waiter; reset reaches a waiter too and leaves it usable */
     harness_thread *t = harness_thread_start(wait_on_barrier, (void *)(intptr_t)30000);
-    while (mproc_barrier_n_waiting(shared_barrier) != 1)
+    while (n_waiting_of(shared_barrier) != 1)
         harness_sleep_ms(1);
     assert_ok(mproc_barrier_abort(shared_barrier));
     harness_thread_join(t);
     assert_int_equal(barrier_rc, MPROC_EBROKEN);
     assert_ok(mproc_barrier_reset(shared_barrier));
     t = harness_thread_start(wait_on_barrier, (void *)(intptr_t)30000);
-    while (mproc_barrier_n_waiting(shared_barrier) != 1)
+    while (n_waiting_of(shared_barrier) != 1)
         harness_sleep_ms(1);
     assert_ok(mproc_barrier_reset(shared_barrier));
     harness_thread_join(t);
@@ -664,7 +664,7 @@ static void value_types_and_ranges(void **state)
 
     mproc_array *a;
     assert_ok(mproc_array_create(&a, MPROC_T_INT, 10, true));
-    assert_int_equal(mproc_array_length(a), 10);
+    assert_int_equal(length_of(a), 10);
     int src[10] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9}, dst[10] = {0};
     assert_ok(mproc_array_write(a, 0, src, 10));
     assert_ok(mproc_array_read(a, 0, dst, 10));
@@ -687,7 +687,7 @@ static bool shm_name_exists(const char *name)
     mproc_shm *s;
     if (mproc_shm_open(&s, name) != 0)
         return false;
-    mproc_shm_close(s);
+    mproc_shm_destroy(s);
     return true;
 #else
     char path[300];
@@ -721,28 +721,28 @@ static void shm_named_semantics(void **state)
     assert_string_equal(mproc_shm_data(t), "hello");
     assert_int_equal(mproc_shm_size(t), 100);
     /* closing an attachment never removes the block from under the others */
-    mproc_shm_close(t);
+    mproc_shm_destroy(t);
     assert_true(shm_name_exists(name));
     assert_ok(mproc_shm_open(&u, name));
     assert_ok(mproc_shm_unlink(u));
     assert_rc(mproc_shm_unlink(u), MPROC_ENOENT);
     assert_rc(mproc_shm_open(&t, name), MPROC_ENOENT);
     assert_string_equal(mproc_shm_data(s), "hello"); /* attached ones keep it */
-    mproc_shm_close(u);
-    mproc_shm_close(s);
+    mproc_shm_destroy(u);
+    mproc_shm_destroy(s);
 
     /* the last close removes the name */
     assert_ok(mproc_shm_create(&s, name, 10));
     assert_ok(mproc_shm_open(&t, name));
-    mproc_shm_close(s);
+    mproc_shm_destroy(s);
     assert_true(shm_name_exists(name));
-    mproc_shm_close(t);
+    mproc_shm_destroy(t);
     assert_false(shm_name_exists(name));
 
     /* generated names */
     assert_ok(mproc_shm_create(&s, NULL, 10));
     assert_true(strncmp(mproc_shm_name(s), "psm_", 4) == 0);
-    mproc_shm_close(s);
+    mproc_shm_destroy(s);
 }
 
 static void shm_to_child(mproc_start_method method)
@@ -768,7 +768,7 @@ static void shm_to_child(mproc_start_method method)
         assert_ok(mproc_process_create(
             &late, &(mproc_process_opts){.target = "write_shm", .args = args, .ctx = ctx}));
     }
-    mproc_shm_close(early);
+    mproc_shm_destroy(early);
     if (late) {
         assert_ok(mproc_process_start(late));
         assert_int_equal(harness_join_code(late), 0);
@@ -779,7 +779,7 @@ static void shm_to_child(mproc_start_method method)
         assert_string_equal(mproc_shm_data(s), "written by the child");
         assert_true(shm_name_exists(name)); /* the child's close did not remove it */
     }
-    mproc_shm_close(s);
+    mproc_shm_destroy(s);
     assert_false(shm_name_exists(name));
 }
 
@@ -803,7 +803,7 @@ static void shm_creator_killed(mproc_start_method method)
         assert_ok(mproc_process_kill(p));
         assert_int_equal(harness_join_code(p), -9);
         assert_string_equal(mproc_shm_data(s), "left by a killed creator");
-        mproc_shm_close(s);
+        mproc_shm_destroy(s);
         assert_false(shm_name_exists(name));
     }
     mproc_event_destroy(ready);
@@ -907,7 +907,7 @@ static void handles_bad_input(void **state)
     mproc_event_destroy(NULL);
     mproc_barrier_destroy(NULL);
     mproc_value_destroy(NULL);
-    mproc_shm_close(NULL);
+    mproc_shm_destroy(NULL);
     /* A Value's lock belongs to the Value: destroying it does nothing. */
     mproc_value *v;
     assert_ok(mproc_value_create(&v, MPROC_T_INT, true));
