@@ -1594,6 +1594,282 @@ static void objects_in_task_args(pool_kind kind)
     close_objects(q, lock, v, reader, writer);
 }
 
+/* ---- typed results, the failure text, pack literals (API 1.0) -------------------------- */
+
+/* A success callback: the call's one result is typed_result(6). */
+static int typed_cb_ok;
+static void on_typed_result(void *ctx, const mproc_bytes *results, size_t n)
+{
+    (void)ctx;
+    int64_t sq = 0, a = 0, b = 0;
+    const char *name = NULL;
+    double half = 0;
+    mproc_bytes raw = {0};
+    mproc_unpacker pair;
+    if (n == 1 && MPROC_UNPACK(&results[0], &sq, &name, &half, &raw, &pair) == 0 && sq == 36 &&
+        strcmp(name, "square") == 0 && half == 3.0 && raw.len == 3 &&
+        mproc_unpack_i64(&pair, &a) == 0 && mproc_unpack_i64(&pair, &b) == 0 && a == 6 && b == -6)
+        STORE(&typed_cb_ok, 1);
+    else
+        STORE(&typed_cb_ok, -1);
+}
+
+/* A task's result is the pack it wrote, read with MPROC_UNPACK from every kind of call. */
+static void typed_results(pool_kind kind)
+{
+    enum { N = 12 };
+    mproc_pool *pool = new_pool(kind, (mproc_pool_opts){.processes = 2});
+    mproc_bytes r = {0};
+    assert_ok(mproc_pool_apply(pool, "typed_result", MPROC_ARGS(5), WAIT_MS, &r));
+    check_typed_result(&r, 5);
+    mproc_bytes_free(&r);
+
+    mproc_async *a;
+    assert_ok(mproc_pool_apply_async(pool, "typed_result", MPROC_ARGS(-3), NULL, &a));
+    assert_ok(mproc_async_get(a, WAIT_MS, &r));
+    check_typed_result(&r, -3);
+    mproc_bytes_free(&r);
+    mproc_async_destroy(a);
+
+    STORE(&typed_cb_ok, 0);
+    assert_ok(mproc_pool_apply_async(pool, "typed_result", MPROC_ARGS(6),
+                                     &(mproc_call_opts){.callback = on_typed_result}, &a));
+    assert_ok(mproc_async_wait(a, WAIT_MS));
+    assert_int_equal(LOAD(&typed_cb_ok), 1);
+    mproc_async_destroy(a);
+
+    mproc_pack *items = pack_range(0, N);
+    mproc_bytes results[N];
+    assert_ok(mproc_pool_map(pool, "typed_result", items, 0, WAIT_MS, results, N));
+    for (int i = 0; i < N; i++)
+        check_typed_result(&results[i], i);
+    mproc_bytes_free_array(results, N);
+
+    assert_ok(
+        mproc_pool_map_async(pool, "typed_result", items, &(mproc_call_opts){.chunksize = 5}, &a));
+    assert_int_equal(mproc_async_count(a), N);
+    assert_ok(mproc_async_get(a, WAIT_MS, results));
+    for (int i = 0; i < N; i++)
+        check_typed_result(&results[i], i);
+    mproc_bytes_free_array(results, N);
+    mproc_async_destroy(a);
+
+    for (int unordered = 0; unordered < 2; unordered++) {
+        mproc_iter *it;
+        if (unordered)
+            assert_ok(mproc_pool_imap_unordered(pool, "typed_result", items, 2, &it));
+        else
+            assert_ok(mproc_pool_imap(pool, "typed_result", items, 2, &it));
+        bool seen[N] = {false};
+        for (int i = 0; i < N; i++) {
+            assert_int_equal(mproc_iter_next(it, WAIT_MS, &r), 1);
+            int64_t sq = -1;
+            assert_ok(MPROC_UNPACK(&r, &sq, NULL, NULL, NULL, NULL)); /* NULL: skip a field */
+            int64_t x = 0;
+            while (x < N && x * x != sq)
+                x++;
+            assert_true(x < N);
+            if (!unordered)
+                assert_int_equal(x, i);
+            check_typed_result(&r, x);
+            assert_false(seen[x]);
+            seen[x] = true;
+            mproc_bytes_free(&r);
+        }
+        assert_int_equal(mproc_iter_next(it, WAIT_MS, &r), 0);
+        mproc_iter_destroy(it);
+    }
+    mproc_pack_destroy(items);
+
+    /* starmap: each item's fields are the task's arguments, and the result comes typed. */
+    assert_ok(mproc_pool_starmap(pool, "echo_three",
+                                 MPROC_ARGS(MPROC_ARGS(1, "one", 1.5), MPROC_ARGS(2, "two", 2.5)),
+                                 0, WAIT_MS, results, 2));
+    for (int i = 0; i < 2; i++) {
+        int64_t x = 0;
+        const char *name = NULL;
+        double d = 0;
+        assert_ok(MPROC_UNPACK(&results[i], &x, &name, &d));
+        assert_int_equal(x, i + 1);
+        assert_string_equal(name, i ? "two" : "one");
+        assert_true(d == i + 1.5);
+    }
+    mproc_bytes_free_array(results, 2);
+    mproc_pool_destroy(pool);
+}
+
+/* The error text of a failed task: the one STR of `out` (mproc_task_fail resets `out` first),
+ * else "task 'name' returned N"; a result with OS handles is refused. */
+static int failure_cb_code;
+static char failure_cb_text[128];
+static void on_failure_text(void *ctx, int code, const char *text)
+{
+    (void)ctx;
+    snprintf(failure_cb_text, sizeof failure_cb_text, "%s", text);
+    STORE(&failure_cb_code, code);
+}
+
+static void failure_text_rule(pool_kind kind)
+{
+    static const char *const want[] = {
+        "failed after a result",        "one string by hand",
+        "task 'fail_with' returned 3",  "task 'fail_with' returned 4",
+        "task 'fail_with' returned -5",
+    };
+    enum { MODES = sizeof want / sizeof want[0] };
+    mproc_pool *pool = new_pool(kind, (mproc_pool_opts){.processes = 2});
+    mproc_bytes r = {0};
+    for (int64_t mode = 0; mode < MODES; mode++) {
+        assert_rc(mproc_pool_apply(pool, "fail_with", MPROC_ARGS(mode), WAIT_MS, &r), MPROC_ETASK);
+        assert_text(&r, want[mode]);
+        mproc_bytes_free(&r);
+        /* the same text through an error callback, and from an iterator */
+        mproc_async *a;
+        STORE(&failure_cb_code, 0);
+        assert_ok(mproc_pool_apply_async(pool, "fail_with", MPROC_ARGS(mode),
+                                         &(mproc_call_opts){.error_callback = on_failure_text},
+                                         &a));
+        assert_rc(mproc_async_get(a, WAIT_MS, &r), MPROC_ETASK);
+        assert_text(&r, want[mode]);
+        mproc_bytes_free(&r);
+        assert_int_equal(LOAD(&failure_cb_code), MPROC_ETASK);
+        assert_string_equal(failure_cb_text, want[mode]);
+        mproc_async_destroy(a);
+    }
+    /* a map: the first failure in item order, its text in results[0], the rest empty */
+    mproc_bytes results[MODES];
+    assert_rc(mproc_pool_map(pool, "fail_with", MPROC_ARGS(3, 2, 1), 1, WAIT_MS, results, 3),
+              MPROC_ETASK);
+    assert_text(&results[0], want[3]);
+    assert_empty(&results[1], 2);
+    mproc_bytes_free_array(results, 3);
+    mproc_iter *it;
+    assert_ok(mproc_pool_imap(pool, "fail_with", MPROC_ARGS(1, 4), 1, &it));
+    assert_rc(mproc_iter_next(it, WAIT_MS, &r), MPROC_ETASK);
+    assert_text(&r, want[1]);
+    mproc_bytes_free(&r);
+    assert_rc(mproc_iter_next(it, WAIT_MS, &r), MPROC_ETASK);
+    assert_text(&r, want[4]);
+    mproc_bytes_free(&r);
+    assert_int_equal(mproc_iter_next(it, WAIT_MS, &r), 0);
+    mproc_iter_destroy(it);
+
+    /* A result holding an object's OS handles cannot travel back: MPROC_ENOTSUP, with a
+     * text; the pool goes on. */
+    assert_rc(mproc_pool_apply(pool, "result_with_lock", NULL, WAIT_MS, &r), MPROC_ENOTSUP);
+    assert_text(&r, "task 'result_with_lock' returned objects with OS handles in its result");
+    mproc_bytes_free(&r);
+    assert_ok(mproc_pool_apply(pool, "square", MPROC_ARGS(4), WAIT_MS, &r));
+    assert_int_equal(as_i64(&r), 16);
+    mproc_bytes_free(&r);
+
+    /* mproc_task_fail on its own: it resets `out` and packs one STR; 1 always. */
+    mproc_pack *out = new_pack();
+    assert_ok(MPROC_PACK(out, 1, 2, 3));
+    assert_int_equal(mproc_task_fail(out, "no %s", "luck"), 1);
+    assert_int_equal(mproc_pack_count(out), 1);
+    mproc_bytes view;
+    const char *text = NULL;
+    assert_ok(mproc_pack_view(out, &view));
+    assert_ok(MPROC_UNPACK(&view, &text));
+    assert_string_equal(text, "no luck");
+    mproc_pack_destroy(out);
+    assert_int_equal(mproc_task_fail(NULL, "nowhere"), 1);
+    mproc_pool_destroy(pool);
+}
+
+/* MPROC_ARGS(...) is taken wherever a const mproc_pack * is: apply's args, the map
+ * family's items, the initializer's initargs. */
+static void pack_literals_everywhere(pool_kind kind)
+{
+    mproc_pool *pool = new_pool(
+        kind,
+        (mproc_pool_opts){.processes = 2, .initializer = "init_tls", .initargs = MPROC_ARGS(77)});
+    mproc_bytes r = {0};
+    int64_t tag = 0, tid = 0;
+    assert_ok(mproc_pool_apply(pool, "read_init", NULL, WAIT_MS, &r));
+    as_pair(&r, &tag, &tid);
+    assert_int_equal(tag, 77);
+    mproc_bytes_free(&r);
+
+    assert_ok(mproc_pool_apply(pool, "multiply", MPROC_ARGS(6, 7), WAIT_MS, &r));
+    assert_int_equal(as_i64(&r), 42);
+    mproc_bytes_free(&r);
+    assert_ok(mproc_pool_apply(pool, "echo_three", MPROC_ARGS(-1, "x", 0.25), WAIT_MS, &r));
+    int64_t a = 0;
+    const char *str = NULL;
+    double d = 0;
+    assert_ok(MPROC_UNPACK(&r, &a, &str, &d));
+    assert_int_equal(a, -1);
+    assert_string_equal(str, "x");
+    assert_true(d == 0.25);
+    mproc_bytes_free(&r);
+
+    mproc_async *call;
+    assert_ok(mproc_pool_apply_async(pool, "square", MPROC_ARGS(9), NULL, &call));
+    assert_ok(mproc_async_get(call, WAIT_MS, &r));
+    assert_int_equal(as_i64(&r), 81);
+    mproc_bytes_free(&r);
+    mproc_async_destroy(call);
+
+    mproc_bytes results[4];
+    assert_ok(mproc_pool_map(pool, "square", MPROC_ARGS(0, 1, 2, 3), 0, WAIT_MS, results, 4));
+    assert_int_equal(wrong_squares(results, 4), 0);
+    mproc_bytes_free_array(results, 4);
+    /* n is checked against the literal's count too */
+    assert_rc(mproc_pool_map(pool, "square", MPROC_ARGS(0, 1, 2), 0, WAIT_MS, results, 4),
+              MPROC_EINVAL);
+    assert_ok(mproc_pool_map_async(pool, "square", MPROC_ARGS(0, 1, 2, 3), NULL, &call));
+    assert_ok(mproc_async_get(call, WAIT_MS, results));
+    assert_int_equal(wrong_squares(results, 4), 0);
+    mproc_bytes_free_array(results, 4);
+    mproc_async_destroy(call);
+
+    assert_ok(mproc_pool_starmap(pool, "multiply", MPROC_ARGS(MPROC_ARGS(2, 3), MPROC_ARGS(4, 5)),
+                                 0, WAIT_MS, results, 2));
+    assert_int_equal(as_i64(&results[0]), 6);
+    assert_int_equal(as_i64(&results[1]), 20);
+    mproc_bytes_free_array(results, 2);
+    assert_ok(
+        mproc_pool_starmap_async(pool, "multiply", MPROC_ARGS(MPROC_ARGS(3, 3)), NULL, &call));
+    assert_ok(mproc_async_get(call, WAIT_MS, results));
+    assert_int_equal(as_i64(&results[0]), 9);
+    mproc_bytes_free_array(results, 1);
+    mproc_async_destroy(call);
+    /* a starmap item that is not a pack: MPROC_ETYPE, as for a pack */
+    assert_rc(mproc_pool_starmap(pool, "multiply", MPROC_ARGS(MPROC_ARGS(2, 3), 4), 0, WAIT_MS,
+                                 results, 2),
+              MPROC_ETYPE);
+
+    mproc_iter *it;
+    assert_ok(mproc_pool_imap(pool, "square", MPROC_ARGS(5, 6, 7), 1, &it));
+    for (int64_t x = 5; x <= 7; x++) {
+        assert_int_equal(mproc_iter_next(it, WAIT_MS, &r), 1);
+        assert_int_equal(as_i64(&r), x * x);
+        mproc_bytes_free(&r);
+    }
+    assert_int_equal(mproc_iter_next(it, WAIT_MS, &r), 0);
+    mproc_iter_destroy(it);
+    assert_ok(mproc_pool_imap_unordered(pool, "square", MPROC_ARGS(8), 1, &it));
+    assert_int_equal(mproc_iter_next(it, WAIT_MS, &r), 1);
+    assert_int_equal(as_i64(&r), 64);
+    mproc_bytes_free(&r);
+    mproc_iter_destroy(it);
+
+    /* A shareable object in a literal travels as in a pack. */
+    mproc_value *v;
+    assert_ok(mproc_value_create(&v, MPROC_T_LONGLONG, true));
+    assert_ok(mproc_value_set_i64(v, 11));
+    assert_ok(mproc_pool_apply(pool, "add_to_value", MPROC_ARGS(v, 31), WAIT_MS, &r));
+    assert_int_equal(r.len, 0); /* a task that writes nothing: empty bytes (an empty pack) */
+    mproc_bytes_free(&r);
+    int64_t got = 0;
+    assert_ok(mproc_value_get_i64(v, &got));
+    assert_int_equal(got, 42);
+    mproc_value_destroy(v);
+    mproc_pool_destroy(pool);
+}
+
 /* ---- large data ------------------------------------------------------------------------ */
 
 static void large_args_and_results(pool_kind kind)

@@ -220,6 +220,31 @@ void as_pair(const mproc_bytes *b, int64_t *a, int64_t *c)
                  (unsigned long long)b->len, mproc_errname(rc));
 }
 
+void check_typed_result(const mproc_bytes *r, int64_t x)
+{
+    int64_t sq = 0, a = 0, b = 0;
+    const char *name = NULL;
+    double half = 0;
+    mproc_bytes raw = {0};
+    mproc_unpacker pair;
+    int rc = MPROC_UNPACK(r, &sq, &name, &half, &raw, &pair);
+    if (rc)
+        fail_msg("typed_result for %lld: %s", (long long)x, mproc_errname(rc));
+    assert_int_equal(sq, x * x);
+    assert_string_equal(name, "square");
+    assert_true(half == (double)x / 2);
+    assert_int_equal(raw.len, 3);
+    assert_memory_equal(raw.data, "abc", 3);
+    assert_ok(mproc_unpack_i64(&pair, &a));
+    assert_ok(mproc_unpack_i64(&pair, &b));
+    assert_int_equal(mproc_unpack_remaining(&pair), 0);
+    assert_int_equal(a, x);
+    assert_int_equal(b, -x);
+    /* A field of another type is MPROC_ETYPE; fewer destinations than fields MPROC_EINVAL. */
+    assert_rc(MPROC_UNPACK(r, &name, &sq, &half, &raw, &pair), MPROC_ETYPE);
+    assert_rc(MPROC_UNPACK(r, &sq), MPROC_EINVAL);
+}
+
 uint64_t checksum(const uint8_t *p, size_t n)
 {
     uint64_t h = 1469598103934665603ull; /* FNV-1a */
@@ -287,6 +312,73 @@ MPROC_TASK(check_item, in, out)
         return mproc_task_fail(out, "bad item %d", (int)x);
     }
     return put_i64(out, x * x);
+}
+
+/* (x) -> (x*x, "square", x / 2.0, the bytes "abc", (x, -x)): one field of each kind. */
+MPROC_TASK(typed_result, in, out)
+{
+    mproc_unpacker u;
+    int64_t x;
+    open_args(&u, in);
+    if (mproc_unpack_i64(&u, &x))
+        return mproc_task_fail(out, "no argument");
+    if (MPROC_PACK(out, x * x, "square", (double)x / 2, MPROC_BYTES("abc", 3), MPROC_ARGS(x, -x)))
+        return mproc_task_fail(out, "out of memory");
+    return 0;
+}
+
+/* (a, s, d): echoes its three arguments, typed, as (a, s, d). */
+MPROC_TASK(echo_three, in, out)
+{
+    int64_t a;
+    const char *str;
+    double d;
+    int rc = MPROC_UNPACK(in, &a, &str, &d);
+    if (rc)
+        return mproc_task_fail(out, "wanted (i64, str, f64): %s", mproc_errname(rc));
+    return MPROC_PACK(out, a, str, d) ? mproc_task_fail(out, "out of memory") : 0;
+}
+
+/* (mode): fails in the ways the failure text rule tells apart (see pool_common.h). */
+MPROC_TASK(fail_with, in, out)
+{
+    int64_t mode;
+    if (MPROC_UNPACK(in, &mode))
+        return mproc_task_fail(out, "no mode");
+    switch (mode) {
+    case 0: /* a result first: mproc_task_fail resets `out` */
+        MPROC_PACK(out, 1, "partial", 2.5);
+        return mproc_task_fail(out, "failed after %s", "a result");
+    case 1: MPROC_PACK(out, "one string by hand"); return 2;
+    case 2: MPROC_PACK(out, "two", "strings"); return 3;
+    case 3: MPROC_PACK(out, 99); return 4;
+    default: return -5; /* nothing in `out` */
+    }
+}
+
+/* (value, delta): adds delta to the Value; no result. */
+MPROC_TASK(add_to_value, in, out)
+{
+    mproc_value *v = NULL;
+    int64_t delta;
+    int rc = MPROC_UNPACK(in, &v, &delta);
+    if (rc)
+        return mproc_task_fail(out, "wanted (value, delta): %s", mproc_errname(rc));
+    rc = mproc_value_add_i64(v, delta, NULL);
+    mproc_value_destroy(v);
+    return rc ? mproc_task_fail(out, "add: %s", mproc_errname(rc)) : 0;
+}
+
+/* () -> a Lock: a result with OS handles, which cannot travel back (MPROC_ENOTSUP). */
+MPROC_TASK(result_with_lock, in, out)
+{
+    (void)in;
+    mproc_lock *l;
+    if (mproc_lock_create(&l))
+        return mproc_task_fail(out, "no lock");
+    int rc = MPROC_PACK(out, l);
+    mproc_lock_destroy(l);
+    return rc ? mproc_task_fail(out, "pack: %s", mproc_errname(rc)) : 0;
 }
 
 MPROC_TASK(returns_seven, in, out)

@@ -1226,5 +1226,63 @@ static void bad_input(void **state)
     mproc_pack_destroy(items);
 }
 
+/* ---- typed results and pack literals (API 1.0) ----------------------------------------------- */
+
+static void typed_futures(pool_kind kind)
+{
+    mproc_executor *ex = NULL;
+    assert_ok(mproc_executor_create(&ex, &(mproc_executor_opts){.max_workers = 2,
+                                                                .threads = kind == POOL_THREADS,
+                                                                .initializer = "init_tls",
+                                                                .initargs = MPROC_ARGS(55)}));
+    /* args as a literal; the result typed */
+    mproc_future *f = NULL;
+    assert_ok(mproc_executor_submit(ex, "typed_result", MPROC_ARGS(4), &f));
+    mproc_bytes r = {0};
+    assert_ok(mproc_future_result(f, WAIT_MS, &r));
+    check_typed_result(&r, 4);
+    mproc_bytes_free(&r);
+    mproc_future_destroy(f);
+    /* the initializer got its literal initargs */
+    assert_ok(mproc_executor_submit(ex, "read_init", NULL, &f));
+    assert_ok(mproc_future_result(f, WAIT_MS, &r));
+    int64_t tag = 0, tid = 0;
+    as_pair(&r, &tag, &tid);
+    assert_int_equal(tag, 55);
+    mproc_bytes_free(&r);
+    mproc_future_destroy(f);
+    /* the failure text rule holds for futures too */
+    assert_ok(mproc_executor_submit(ex, "fail_with", MPROC_ARGS(1), &f));
+    assert_rc(mproc_future_result(f, WAIT_MS, &r), MPROC_ETASK);
+    assert_text(&r, "one string by hand");
+    mproc_bytes_free(&r);
+    mproc_future_destroy(f);
+    /* map over a literal's fields */
+    mproc_bytes results[3];
+    assert_ok(mproc_executor_map(ex, "typed_result", MPROC_ARGS(7, 8, 9), 0, WAIT_MS, results, 3));
+    for (int i = 0; i < 3; i++)
+        check_typed_result(&results[i], 7 + i);
+    mproc_bytes_free_array(results, 3);
+    /* futures waited on together, their results typed */
+    mproc_future *fs[3];
+    for (int i = 0; i < 3; i++)
+        assert_ok(mproc_executor_submit(ex, "typed_result", MPROC_ARGS(i + 10), &fs[i]));
+    mproc_as_completed *it;
+    assert_ok(mproc_as_completed_create(&it, fs, 3));
+    size_t index = 99;
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(mproc_as_completed_next(it, WAIT_MS, &index), 1);
+        assert_true(index < 3);
+        assert_ok(mproc_future_result(fs[index], 0, &r));
+        check_typed_result(&r, (int64_t)index + 10);
+        mproc_bytes_free(&r);
+    }
+    assert_int_equal(mproc_as_completed_next(it, WAIT_MS, &index), 0);
+    mproc_as_completed_destroy(it);
+    for (int i = 0; i < 3; i++)
+        mproc_future_destroy(fs[i]);
+    mproc_executor_destroy(ex);
+}
+
 #define HARNESS_CASES "cases/futures.txt"
 #include "harness_main.h"
