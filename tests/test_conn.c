@@ -38,6 +38,25 @@ MPROC_TASK(echo_rounds, in, out)
     return 0;
 }
 
+/* (conn): receives a pack (x, s), sends back the pack (2x, s, "back"). */
+MPROC_TASK(pack_echo, in, out)
+{
+    (void)out;
+    mproc_conn *c = NULL;
+    if (MPROC_UNPACK(in, &c))
+        return 10;
+    mproc_bytes m;
+    int64_t x = 0;
+    const char *text = NULL;
+    int rc = mproc_conn_recv(c, 30000, &m) ? 11 : MPROC_UNPACK(&m, &x, &text) ? 12 : 0;
+    if (!rc && mproc_conn_send_pack(c, MPROC_ARGS(2 * x, text, "back"), 30000) != 0)
+        rc = 13;
+    if (!rc)
+        mproc_bytes_free(&m);
+    mproc_conn_destroy(c);
+    return rc;
+}
+
 /* (writer end): writes three messages, the last one big, then closes. */
 MPROC_TASK(write_three, in, out)
 {
@@ -421,6 +440,130 @@ static void wait_over_many(mproc_start_method method)
         if (i != 5)
             mproc_conn_destroy(w[i]);
     }
+}
+
+/* ---- API 1.0: typed messages; close, then destroy ---------------------------------------- */
+
+static void send_pack_round_trips(void **state)
+{
+    (void)state;
+    mproc_conn *a, *b;
+    assert_ok(mproc_pipe(&a, &b, true));
+    assert_ok(mproc_conn_send_pack(a, MPROC_ARGS(1, "one", 1.5, MPROC_BYTES("xy", 2)), 1000));
+    mproc_pack *p = new_pack();
+    assert_ok(MPROC_PACK(p, -2, "two"));
+    assert_ok(mproc_conn_send_pack(b, p, 1000));
+    mproc_bytes m = {0};
+    assert_ok(mproc_conn_recv(b, 1000, &m));
+    int64_t x = 0;
+    const char *text = NULL;
+    double d = 0;
+    mproc_bytes raw = {0};
+    assert_ok(MPROC_UNPACK(&m, &x, &text, &d, &raw));
+    assert_int_equal(x, 1);
+    assert_string_equal(text, "one");
+    assert_true(d == 1.5);
+    assert_int_equal(raw.len, 2);
+    assert_memory_equal(raw.data, "xy", 2);
+    mproc_bytes_free(&m);
+    assert_ok(mproc_conn_recv(a, 1000, &m));
+    assert_ok(MPROC_UNPACK(&m, &x, &text));
+    assert_int_equal(x, -2);
+    assert_string_equal(text, "two");
+    mproc_bytes_free(&m);
+
+    /* OS handles cannot travel in a message: MPROC_ENOTSUP, and nothing is sent. */
+    mproc_lock *lock;
+    assert_ok(mproc_lock_create(&lock));
+    mproc_pack *with_lock = new_pack();
+    assert_ok(MPROC_PACK(with_lock, lock));
+    assert_rc(mproc_conn_send_pack(a, MPROC_ARGS(b), 1000), MPROC_ENOTSUP);
+    assert_rc(mproc_conn_send_pack(a, with_lock, 1000), MPROC_ENOTSUP);
+    assert_rc(mproc_conn_send_pack(a, MPROC_ARGS("nested", with_lock), 1000), MPROC_ENOTSUP);
+    assert_rc(mproc_conn_poll(b, 0), MPROC_ETIMEDOUT);
+    mproc_pack_destroy(with_lock);
+    mproc_lock_destroy(lock);
+    assert_rc(mproc_conn_send_pack(a, NULL, 1000), MPROC_EINVAL);
+    assert_rc(mproc_conn_send_pack(NULL, p, 1000), MPROC_EINVAL);
+    /* an empty pack is an empty message */
+    mproc_pack *empty = new_pack();
+    assert_ok(mproc_conn_send_pack(a, empty, 1000));
+    assert_ok(mproc_conn_recv(b, 1000, &m));
+    assert_int_equal(m.len, 0);
+    mproc_bytes_free(&m);
+    mproc_pack_destroy(empty);
+    mproc_pack_destroy(p);
+
+    /* to a child and back, typed both ways */
+    mproc_process *child = harness_start(MPROC_METHOD_DEFAULT, "pack_echo", MPROC_ARGS(b));
+    assert_non_null(child);
+    mproc_conn_destroy(b);
+    assert_ok(mproc_conn_send_pack(a, MPROC_ARGS(21, "there"), 30000));
+    assert_ok(mproc_conn_recv(a, 60000, &m));
+    const char *back = NULL;
+    assert_ok(MPROC_UNPACK(&m, &x, &text, &back));
+    assert_int_equal(x, 42);
+    assert_string_equal(text, "there");
+    assert_string_equal(back, "back");
+    mproc_bytes_free(&m);
+    assert_int_equal(harness_join_code(child), 0);
+    mproc_conn_destroy(a);
+
+    /* a simplex reader cannot send */
+    mproc_conn *r, *w;
+    assert_ok(mproc_pipe(&r, &w, false));
+    assert_rc(mproc_conn_send_pack(r, MPROC_ARGS(1), 0), MPROC_EPERM);
+    assert_ok(mproc_conn_send_pack(w, MPROC_ARGS(1), 1000));
+    assert_ok(mproc_conn_recv(r, 1000, &m));
+    assert_int_equal(as_i64(&m), 1);
+    mproc_bytes_free(&m);
+    mproc_conn_destroy(r);
+    mproc_conn_destroy(w);
+}
+
+/* Rule 6: close ends the OS handle and keeps the handle (calls give MPROC_ECLOSED), destroy
+ * frees it; the harness checks that nothing leaked. */
+static void close_then_destroy(void **state)
+{
+    (void)state;
+    mproc_conn *a, *b;
+    assert_ok(mproc_pipe(&a, &b, true));
+    assert_ok(mproc_conn_send(a, "before", 6, 1000));
+    assert_int_equal(mproc_conn_readable(a), 1);
+    assert_int_equal(mproc_conn_writable(a), 1);
+    assert_ok(mproc_conn_close(a));
+    assert_ok(mproc_conn_close(a)); /* again: nothing more to close */
+    mproc_bytes m = {0};
+    assert_rc(mproc_conn_send(a, "x", 1, 0), MPROC_ECLOSED);
+    assert_rc(mproc_conn_send_pack(a, MPROC_ARGS(1), 0), MPROC_ECLOSED);
+    assert_rc(mproc_conn_recv(a, 0, &m), MPROC_ECLOSED);
+    assert_rc(mproc_conn_poll(a, 0), MPROC_ECLOSED);
+    assert_int_equal(mproc_conn_readable(a), 0);
+    assert_int_equal(mproc_conn_writable(a), 0);
+    bool ready = false;
+    assert_rc(mproc_conn_wait(&(mproc_waitable){.conn = a}, 1, 0, &ready), MPROC_ECLOSED);
+    /* a closed end no longer travels */
+    mproc_pack *p = new_pack();
+    assert_rc(mproc_pack_handle(p, a), MPROC_ECLOSED);
+    assert_int_equal(mproc_pack_count(p), 0);
+    mproc_pack_destroy(p);
+    mproc_process *child = (mproc_process *)&m;
+    assert_rc(mproc_process_create(
+                  &child, &(mproc_process_opts){.target = "sleep_briefly", .args = MPROC_ARGS(a)}),
+              MPROC_ECLOSED);
+    assert_null(child);
+    /* the other end reads what was sent, then the end */
+    assert_ok(mproc_conn_recv(b, 1000, &m));
+    assert_int_equal(m.len, 6);
+    assert_memory_equal(m.data, "before", 6);
+    mproc_bytes_free(&m);
+    assert_rc(mproc_conn_recv(b, 1000, &m), MPROC_ECLOSED);
+    assert_rc(mproc_conn_send(b, "x", 1, 1000), MPROC_ECLOSED);
+    mproc_conn_destroy(a);
+    /* destroy closes what is still open */
+    mproc_conn_destroy(b);
+    assert_rc(mproc_conn_close(NULL), MPROC_EINVAL);
+    mproc_conn_destroy(NULL);
 }
 
 #define HARNESS_CASES "cases/conn.txt"

@@ -187,6 +187,19 @@ MPROC_TASK(done_then_put_again, in, out)
 
 /* ---- one process ------------------------------------------------------------------------------ */
 
+/* (queue, x): puts the pack (x, "from a child", x / 4.0) and exits. */
+MPROC_TASK(put_a_pack, in, out)
+{
+    (void)out;
+    mproc_queue *q = NULL;
+    int64_t x;
+    if (MPROC_UNPACK(in, &q, &x))
+        return 1;
+    int rc = mproc_queue_put_pack(q, MPROC_ARGS(x, "from a child", (double)x / 4), 30000);
+    mproc_queue_destroy(q);
+    return rc ? 2 : 0;
+}
+
 static void queue_basics(void **state)
 {
     (void)state;
@@ -562,6 +575,183 @@ static void joinable_queue(mproc_start_method method)
         assert_int_equal(harness_join_code(p), 0);
         assert_rc(mproc_queue_task_done(q), MPROC_ESTATE);
     }
+    mproc_queue_destroy(q);
+}
+
+/* ---- API 1.0: typed messages, the timeout codes, qsize's out-parameter ----------------------- */
+
+/* One message as a pack (x, "two", 3.5, the bytes "raw"): checks each field. */
+static void expect_pack_message(mproc_queue *q, int64_t x)
+{
+    mproc_bytes m = {0};
+    assert_ok(mproc_queue_get(q, 30000, &m));
+    int64_t got = 0;
+    const char *text = NULL;
+    double d = 0;
+    mproc_bytes raw = {0};
+    assert_ok(MPROC_UNPACK(&m, &got, &text, &d, &raw));
+    assert_int_equal(got, x);
+    assert_string_equal(text, "two");
+    assert_true(d == 3.5);
+    assert_int_equal(raw.len, 3);
+    assert_memory_equal(raw.data, "raw", 3);
+    mproc_bytes_free(&m);
+}
+
+/* put_pack on a Queue, a SimpleQueue and a JoinableQueue, from a literal and from a pack;
+ * from a child; refused with MPROC_ENOTSUP (nothing put) when the pack holds OS handles. */
+static void put_pack_round_trips(void **state)
+{
+    (void)state;
+    mproc_queue *qs[3];
+    assert_ok(mproc_queue_create(&qs[0], 0));
+    assert_ok(mproc_simplequeue_create(&qs[1]));
+    assert_ok(mproc_queue_create_joinable(&qs[2], 0));
+    mproc_pack *p = new_pack();
+    assert_ok(MPROC_PACK(p, 2, "two", 3.5, MPROC_BYTES("raw", 3)));
+    mproc_lock *lock;
+    assert_ok(mproc_lock_create(&lock));
+    mproc_pack *with_lock = new_pack();
+    assert_ok(MPROC_PACK(with_lock, 1, lock));
+    mproc_pack *empty = new_pack();
+    mproc_pack *nested = new_pack(); /* the lock inside a nested pack: refused too */
+    assert_ok(MPROC_PACK(nested, "outer", with_lock));
+    for (int k = 0; k < 3; k++) {
+        mproc_queue *q = qs[k];
+        if (k == 1)
+            assert_ok(
+                mproc_simplequeue_put_pack(q, MPROC_ARGS(1, "two", 3.5, MPROC_BYTES("raw", 3)), 0));
+        else
+            assert_ok(mproc_queue_put_pack(q, MPROC_ARGS(1, "two", 3.5, MPROC_BYTES("raw", 3)), 0));
+        assert_ok(mproc_queue_put_pack(q, p, MPROC_FOREVER));
+        assert_rc(mproc_queue_put_pack(q, with_lock, 0), MPROC_ENOTSUP);
+        assert_rc(mproc_queue_put_pack(q, nested, 0), MPROC_ENOTSUP);
+        assert_rc(mproc_queue_put_pack(q, MPROC_ARGS(lock), 0), MPROC_ENOTSUP);
+        assert_rc(mproc_queue_put_pack(q, MPROC_ARGS(q), 0), MPROC_ENOTSUP);
+        assert_rc(mproc_queue_put_pack(q, NULL, 0), MPROC_EINVAL);
+        if (k != 1)
+            assert_int_equal(qsize_of(q), 2); /* the refused ones put nothing */
+        expect_pack_message(q, 1);
+        expect_pack_message(q, 2);
+        mproc_bytes m;
+        assert_rc(mproc_queue_get(q, 0, &m), MPROC_EEMPTY);
+        if (k == 2) { /* a JoinableQueue counts packs as tasks like any message */
+            assert_rc(mproc_queue_join(q, 0), MPROC_ETIMEDOUT);
+            assert_ok(mproc_queue_task_done(q));
+            assert_ok(mproc_queue_task_done(q));
+            assert_rc(mproc_queue_task_done(q), MPROC_ESTATE);
+            assert_ok(mproc_queue_join(q, 0));
+        }
+        /* an empty pack is an empty message */
+        assert_ok(mproc_queue_put_pack(q, empty, 0));
+    }
+    for (int k = 0; k < 3; k++) {
+        mproc_bytes m;
+        assert_ok(mproc_queue_get(qs[k], 0, &m));
+        assert_int_equal(m.len, 0);
+        mproc_bytes_free(&m);
+        if (k == 2)
+            assert_ok(mproc_queue_task_done(qs[k]));
+    }
+    mproc_pack_destroy(empty);
+    /* from a child, under the default start method */
+    mproc_process *child = harness_start(MPROC_METHOD_DEFAULT, "put_a_pack", MPROC_ARGS(qs[0], 8));
+    assert_non_null(child);
+    mproc_bytes m = {0};
+    assert_ok(mproc_queue_get(qs[0], 60000, &m));
+    int64_t x = 0;
+    const char *text = NULL;
+    double d = 0;
+    assert_ok(MPROC_UNPACK(&m, &x, &text, &d));
+    assert_int_equal(x, 8);
+    assert_string_equal(text, "from a child");
+    assert_true(d == 2.0);
+    mproc_bytes_free(&m);
+    assert_int_equal(harness_join_code(child), 0);
+    /* closed: MPROC_ECLOSED */
+    assert_ok(mproc_queue_close(qs[0]));
+    assert_rc(mproc_queue_put_pack(qs[0], p, 0), MPROC_ECLOSED);
+    assert_rc(mproc_queue_put_pack(NULL, p, 0), MPROC_EINVAL);
+    mproc_pack_destroy(nested);
+    mproc_pack_destroy(with_lock);
+    mproc_lock_destroy(lock);
+    mproc_pack_destroy(p);
+    for (int k = 0; k < 3; k++)
+        mproc_queue_destroy(qs[k]);
+}
+
+/* Rule 4: a poll (0) of a put on a full queue is MPROC_EFULL, of a get on an empty one
+ * MPROC_EEMPTY; any other timeout that passes is MPROC_ETIMEDOUT. */
+static void timeout_codes(void **state)
+{
+    (void)state;
+    mproc_queue *q;
+    mproc_bytes m;
+    /* full by count */
+    assert_ok(mproc_queue_create(&q, 1));
+    assert_rc(mproc_queue_get(q, 0, &m), MPROC_EEMPTY);
+    assert_rc(mproc_queue_get(q, 20, &m), MPROC_ETIMEDOUT);
+    assert_ok(mproc_queue_put(q, "a", 1, 0));
+    assert_rc(mproc_queue_put(q, "b", 1, 0), MPROC_EFULL);
+    assert_rc(mproc_queue_put_pack(q, MPROC_ARGS(1), 0), MPROC_EFULL);
+    assert_rc(mproc_queue_put(q, "b", 1, 20), MPROC_ETIMEDOUT);
+    assert_rc(mproc_queue_put_pack(q, MPROC_ARGS(1), 20), MPROC_ETIMEDOUT);
+    assert_ok(mproc_queue_get(q, 0, &m));
+    mproc_bytes_free(&m);
+    mproc_queue_destroy(q);
+    /* full by bytes, with a message that streams (larger than a quarter of the ring): its
+     * first pieces fit, the last does not; a poll is still MPROC_EFULL, and nothing of it
+     * is delivered */
+    assert_ok(mproc_queue_create_opts(&q, &(mproc_queue_opts){.ring_bytes = 4096}));
+    uint8_t first[2000], big[3000];
+    fill(first, sizeof first, 1);
+    fill(big, sizeof big, 2);
+    assert_ok(mproc_queue_put(q, first, sizeof first, 0));
+    assert_rc(mproc_queue_put(q, big, sizeof big, 0), MPROC_EFULL);
+    assert_rc(mproc_queue_put(q, big, sizeof big, 30), MPROC_ETIMEDOUT);
+    assert_int_equal(qsize_of(q), 1);
+    assert_ok(mproc_queue_get(q, 0, &m));
+    assert_int_equal(m.len, sizeof first);
+    assert_true(filled(m.data, m.len, 1));
+    mproc_bytes_free(&m);
+    assert_rc(mproc_queue_get(q, 0, &m), MPROC_EEMPTY); /* the cut-off message is dropped */
+    assert_ok(mproc_queue_put(q, big, sizeof big, 0));  /* and now it fits */
+    assert_ok(mproc_queue_get(q, 0, &m));
+    assert_int_equal(m.len, sizeof big);
+    assert_true(filled(m.data, m.len, 2));
+    mproc_bytes_free(&m);
+    mproc_queue_destroy(q);
+    /* SimpleQueue and JoinableQueue: the same codes */
+    assert_ok(mproc_simplequeue_create(&q));
+    assert_rc(mproc_simplequeue_get(q, 0, &m), MPROC_EEMPTY);
+    assert_rc(mproc_simplequeue_get(q, 20, &m), MPROC_ETIMEDOUT);
+    mproc_simplequeue_destroy(q);
+    assert_ok(mproc_queue_create_joinable(&q, 1));
+    assert_ok(mproc_queue_put(q, "a", 1, 0));
+    assert_rc(mproc_queue_put(q, "b", 1, 0), MPROC_EFULL);
+    assert_rc(mproc_queue_put(q, "b", 1, 20), MPROC_ETIMEDOUT);
+    assert_rc(mproc_queue_join(q, 20), MPROC_ETIMEDOUT);
+    assert_rc(mproc_queue_join(q, 0), MPROC_ETIMEDOUT); /* a join is no put or get */
+    mproc_queue_destroy(q);
+}
+
+/* qsize gives its number through an int64_t out-parameter. */
+static void qsize_out_parameter(void **state)
+{
+    (void)state;
+    mproc_queue *q;
+    assert_ok(mproc_queue_create(&q, 0));
+    int64_t n = -1;
+    assert_ok(mproc_queue_qsize(q, &n));
+    assert_int_equal(n, 0);
+    for (int i = 0; i < 5; i++)
+        assert_ok(mproc_queue_put(q, "x", 1, 0));
+    assert_ok(mproc_queue_qsize(q, &n));
+    assert_int_equal(n, 5);
+    assert_rc(mproc_queue_qsize(q, NULL), MPROC_EINVAL);
+    assert_rc(mproc_queue_qsize(NULL, &n), MPROC_EINVAL);
+    assert_ok(mproc_queue_close(q));
+    assert_rc(mproc_queue_qsize(q, &n), MPROC_ECLOSED);
     mproc_queue_destroy(q);
 }
 

@@ -745,6 +745,120 @@ static void shm_named_semantics(void **state)
     mproc_shm_destroy(s);
 }
 
+/* Rule 6: close detaches (data NULL, size 0; calls give MPROC_ECLOSED) and keeps the
+ * handle; destroy frees it, detaching if needed. */
+static void shm_close_then_destroy(void **state)
+{
+    (void)state;
+    char name[64];
+    unique_name(name, sizeof name, "c");
+    mproc_shm *s, *t;
+    assert_ok(mproc_shm_create(&s, name, 100));
+    strcpy(mproc_shm_data(s), "kept");
+    assert_ok(mproc_shm_open(&t, name));
+    assert_ok(mproc_shm_close(s));
+    assert_ok(mproc_shm_close(s)); /* again: nothing more to detach */
+    assert_null(mproc_shm_data(s));
+    assert_int_equal(mproc_shm_size(s), 0);
+    assert_string_equal(mproc_shm_name(s), name); /* the name stays readable */
+    assert_rc(mproc_shm_unlink(s), MPROC_ECLOSED);
+    mproc_pack *p = new_pack();
+    assert_rc(mproc_pack_handle(p, s), MPROC_ECLOSED); /* a closed attachment does not travel */
+    assert_int_equal(mproc_pack_count(p), 0);
+    mproc_pack_destroy(p);
+    /* the other attachment keeps the block and the name */
+    assert_string_equal(mproc_shm_data(t), "kept");
+    assert_true(shm_name_exists(name));
+    mproc_shm_destroy(s);
+    /* the last attachment's close removes the name; its destroy then frees the handle */
+    assert_ok(mproc_shm_close(t));
+    assert_false(shm_name_exists(name));
+    mproc_shm_destroy(t);
+    /* destroy detaches what is still attached */
+    assert_ok(mproc_shm_create(&s, name, 10));
+    mproc_shm_destroy(s);
+    assert_false(shm_name_exists(name));
+    assert_rc(mproc_shm_close(NULL), MPROC_EINVAL);
+    mproc_shm_destroy(NULL);
+}
+
+/* Rule 3: the numbers an object holds come out through int64_t out-parameters; counts go
+ * in as int64_t. */
+static void numbers_out_parameters(void **state)
+{
+    (void)state;
+    int64_t n = -1;
+    mproc_sem *s;
+    assert_rc(mproc_sem_create(&s, -1), MPROC_EINVAL);
+    assert_rc(mproc_sem_create(&s, (int64_t)INT32_MAX + 1), MPROC_EINVAL);
+    assert_rc(mproc_sem_create_bounded(&s, -1), MPROC_EINVAL);
+    assert_ok(mproc_sem_create(&s, INT32_MAX));
+    assert_ok(mproc_sem_value(s, &n));
+    assert_int_equal(n, INT32_MAX);
+    assert_rc(mproc_sem_release(s), MPROC_ESTATE); /* at the top */
+    mproc_sem_destroy(s);
+    assert_ok(mproc_sem_create_bounded(&s, 4));
+    assert_ok(mproc_sem_acquire(s, 0));
+    assert_ok(mproc_sem_value(s, &n));
+    assert_int_equal(n, 3);
+    assert_rc(mproc_sem_value(s, NULL), MPROC_EINVAL);
+    assert_rc(mproc_sem_value(NULL, &n), MPROC_EINVAL);
+    mproc_sem_destroy(s);
+
+    mproc_barrier *b;
+    assert_rc(mproc_barrier_create(&b, &(mproc_barrier_opts){.parties = 0}), MPROC_EINVAL);
+    assert_rc(mproc_barrier_create(&b, &(mproc_barrier_opts){.parties = -3}), MPROC_EINVAL);
+    assert_rc(mproc_barrier_create(&b, &(mproc_barrier_opts){.parties = (int64_t)INT32_MAX + 1}),
+              MPROC_EINVAL);
+    assert_ok(mproc_barrier_create(&b, &(mproc_barrier_opts){.parties = 3}));
+    assert_ok(mproc_barrier_parties(b, &n));
+    assert_int_equal(n, 3);
+    assert_ok(mproc_barrier_n_waiting(b, &n));
+    assert_int_equal(n, 0);
+    assert_rc(mproc_barrier_wait(b, 10), MPROC_ETIMEDOUT);
+    assert_ok(mproc_barrier_n_waiting(b, &n)); /* the timeout broke the cycle: none wait */
+    assert_int_equal(n, 0);
+    assert_rc(mproc_barrier_parties(b, NULL), MPROC_EINVAL);
+    assert_rc(mproc_barrier_n_waiting(b, NULL), MPROC_EINVAL);
+    assert_rc(mproc_barrier_parties(NULL, &n), MPROC_EINVAL);
+    mproc_barrier_destroy(b);
+
+    mproc_cond *c;
+    assert_ok(mproc_cond_create(&c, NULL));
+    assert_ok(mproc_cond_acquire(c, 0));
+    assert_rc(mproc_cond_notify(c, -1), MPROC_EINVAL);
+    assert_int_equal(mproc_cond_notify(c, INT64_MAX), 0); /* nobody waits: woke none */
+    assert_int_equal(mproc_cond_notify_all(c), 0);
+    assert_ok(mproc_cond_release(c));
+    mproc_cond_destroy(c);
+
+    mproc_array *a;
+    assert_rc(mproc_array_create(&a, MPROC_T_INT, 0, true), MPROC_EINVAL);
+    assert_rc(mproc_array_create(&a, MPROC_T_INT, -1, true), MPROC_EINVAL);
+    assert_rc(mproc_array_create(&a, MPROC_T_INT, INT64_MAX, true), MPROC_ETOOBIG);
+    assert_ok(mproc_array_create(&a, MPROC_T_DOUBLE, 7, false));
+    assert_ok(mproc_array_length(a, &n));
+    assert_int_equal(n, 7);
+    assert_rc(mproc_array_length(a, NULL), MPROC_EINVAL);
+    assert_rc(mproc_array_length(NULL, &n), MPROC_EINVAL);
+    /* add_f64 on an element, as on a Value */
+    double d = 0;
+    assert_ok(mproc_array_add_f64(a, 6, 1.25, &d));
+    assert_true(d == 1.25);
+    assert_ok(mproc_array_add_f64(a, 6, 1.25, NULL));
+    assert_ok(mproc_array_get_f64(a, 6, &d));
+    assert_true(d == 2.5);
+    assert_rc(mproc_array_add_f64(a, 7, 1, &d), MPROC_EINVAL);
+    assert_rc(mproc_array_add_i64(a, 0, 1, NULL), MPROC_ETYPE);
+    mproc_array_destroy(a);
+    mproc_value *v;
+    assert_ok(mproc_value_create(&v, MPROC_T_INT, true));
+    assert_ok(mproc_array_length(v, &n)); /* a Value is an Array of one */
+    assert_int_equal(n, 1);
+    assert_rc(mproc_value_add_f64(v, 1.0, &d), MPROC_ETYPE);
+    mproc_value_destroy(v);
+}
+
 static void shm_to_child(mproc_start_method method)
 {
     mproc_shm *s;
