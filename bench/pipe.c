@@ -24,7 +24,7 @@
 static void pipe_recv_checked(mproc_conn *c, int64_t i, int64_t n, size_t size)
 {
     mproc_bytes b;
-    int rc = mproc_conn_recv(c, &b, PIPE_TIMEOUT_MS);
+    int rc = mproc_conn_recv(c, PIPE_TIMEOUT_MS, &b);
     if (rc != 0) {
         fprintf(stderr,
                 "bench_mproc: receiving message %lld of %lld (%zu bytes) from a Pipe failed: "
@@ -40,7 +40,7 @@ static void pipe_recv_checked(mproc_conn *c, int64_t i, int64_t n, size_t size)
 static int pipe_recv_end(mproc_conn *c)
 {
     mproc_bytes b;
-    int rc = mproc_conn_recv(c, &b, PIPE_TIMEOUT_MS);
+    int rc = mproc_conn_recv(c, PIPE_TIMEOUT_MS, &b);
     if (rc == 0) {
         fprintf(stderr, "bench_mproc: a Pipe gave a message of %zu bytes after the last\n", b.len);
         mproc_bytes_free(&b);
@@ -75,7 +75,7 @@ MPROC_TASK(bench_pipe_writer, in, out)
         CHILD_MUST(mproc_conn_send(w, msg, (size_t)size, PIPE_TIMEOUT_MS));
     }
     free(msg);
-    mproc_conn_close(w);
+    mproc_conn_destroy(w);
     start_gate_destroy(&gate);
     return 0;
 }
@@ -93,7 +93,7 @@ static double mproc_pipe_oneway_run(int64_t n, size_t size)
     MUST(mproc_pack_i64(args, n));
     MUST(mproc_pack_i64(args, (int64_t)size));
     mproc_process *child = start_task("bench_pipe_writer", args);
-    mproc_conn_close(w); /* the child's end: only the child's copy is left */
+    mproc_conn_destroy(w); /* the child's end: only the child's copy is left */
     mproc_pack_destroy(args);
     double start = start_gate_open(&gate, 1);
     for (int64_t i = 0; i < n; i++)
@@ -101,7 +101,7 @@ static double mproc_pipe_oneway_run(int64_t n, size_t size)
     double elapsed = now_us() - start;
     MUST(pipe_recv_end(r));
     join_task(child);
-    mproc_conn_close(r);
+    mproc_conn_destroy(r);
     start_gate_destroy(&gate);
     return elapsed;
 }
@@ -137,14 +137,14 @@ MPROC_TASK(bench_pipe_echo, in, out)
     CHILD_MUST(mproc_unpack_i64(&u, &n));
     for (int64_t i = 0; i < n; i++) {
         mproc_bytes b;
-        CHILD_MUST(mproc_conn_recv(c, &b, PIPE_TIMEOUT_MS));
+        CHILD_MUST(mproc_conn_recv(c, PIPE_TIMEOUT_MS, &b));
         if (!message_ok(b.data, b.len, i, PIPE_SMALL))
             return 1;
         CHILD_MUST(mproc_conn_send(c, b.data, b.len, PIPE_TIMEOUT_MS));
         mproc_bytes_free(&b);
     }
     CHILD_MUST(pipe_recv_end(c));
-    mproc_conn_close(c);
+    mproc_conn_destroy(c);
     return 0;
 }
 
@@ -157,7 +157,7 @@ static double mproc_pipe_pingpong_trial(int64_t n)
     MUST(mproc_pack_handle(args, b));
     MUST(mproc_pack_i64(args, PINGPONG_WARMUP + n));
     mproc_process *child = start_task("bench_pipe_echo", args);
-    mproc_conn_close(b);
+    mproc_conn_destroy(b);
     mproc_pack_destroy(args);
     uint8_t *msg = new_message(PIPE_SMALL);
     if (!msg)
@@ -174,7 +174,7 @@ static double mproc_pipe_pingpong_trial(int64_t n)
     }
     double elapsed = now_us() - start;
     free(msg);
-    mproc_conn_close(a); /* the child's last recv sees the end */
+    mproc_conn_destroy(a); /* the child's last recv sees the end */
     join_task(child);
     return elapsed;
 }

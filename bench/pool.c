@@ -34,16 +34,10 @@ static bool task_int64_arg(const mproc_bytes *in, int64_t *x)
     return mproc_unpack_init(&u, in) == 0 && mproc_unpack_i64(&u, x) == 0;
 }
 
-/* The 8 bytes of v as the task's result (mproc_malloc'd: the library frees them). */
-static int task_return_8_bytes(mproc_bytes *out, uint64_t v)
+/* v's 64 bits as the task's result: a pack of one I64. */
+static int task_return_8_bytes(mproc_pack *out, uint64_t v)
 {
-    uint64_t *r = mproc_malloc(sizeof *r);
-    if (!r)
-        return 1;
-    *r = v;
-    out->data = r;
-    out->len = sizeof *r;
-    return 0;
+    return MPROC_PACK(out, (int64_t)v) == 0 ? 0 : 1;
 }
 
 MPROC_TASK(bench_square, in, out)
@@ -76,12 +70,11 @@ void close_pool(mproc_pool *pool)
 static int64_t pool_result_i64(const mproc_bytes *r, const char *what, int64_t i)
 {
     int64_t v;
-    if (!r->data || r->len != sizeof v) {
-        fprintf(stderr, "bench_mproc: %s: result %lld has %zu bytes, not 8\n", what, (long long)i,
-                r->len);
+    if (MPROC_UNPACK(r, &v) != 0) {
+        fprintf(stderr, "bench_mproc: %s: result %lld (%zu bytes) is not one int64\n", what,
+                (long long)i, r->len);
         exit(1);
     }
-    memcpy(&v, r->data, sizeof v);
     return v;
 }
 
@@ -113,8 +106,8 @@ static double pool_map_run(int64_t n, size_t chunksize)
     if (!results)
         exit(1);
     double start = now_us();
-    int rc = mproc_pool_map(tiny_pool, "bench_square", items, results, (size_t)n, chunksize,
-                            POOL_TIMEOUT_MS);
+    int rc = mproc_pool_map(tiny_pool, "bench_square", items, chunksize, POOL_TIMEOUT_MS, results,
+                            (size_t)n);
     double elapsed = now_us() - start;
     if (rc != 0)
         pool_failed("mproc_pool_map", rc, results);
@@ -151,7 +144,7 @@ static double pool_imap_unordered_trial(int64_t n)
         pool_failed("mproc_pool_imap_unordered", rc, NULL);
     for (int64_t i = 0; i < n; i++) {
         mproc_bytes r = {0};
-        rc = mproc_iter_next(it, &r, POOL_TIMEOUT_MS);
+        rc = mproc_iter_next(it, POOL_TIMEOUT_MS, &r);
         if (rc != 1) {
             fprintf(stderr, "bench_mproc: imap_unordered: result %lld of %lld: ", (long long)i,
                     (long long)n);
@@ -171,7 +164,7 @@ static double pool_imap_unordered_trial(int64_t n)
     }
     double elapsed = now_us() - start;
     mproc_bytes r = {0};
-    if ((rc = mproc_iter_next(it, &r, POOL_TIMEOUT_MS)) != 0) {
+    if ((rc = mproc_iter_next(it, POOL_TIMEOUT_MS, &r)) != 0) {
         fprintf(stderr, "bench_mproc: imap_unordered gave %s after the last result\n",
                 rc == 1 ? "a result" : mproc_strerror(rc));
         exit(1);
@@ -202,7 +195,7 @@ static double pool_apply_async_trial(int64_t n)
     }
     for (int64_t i = 0; i < n; i++) {
         mproc_bytes r = {0};
-        int rc = mproc_async_get(calls[i], &r, POOL_TIMEOUT_MS);
+        int rc = mproc_async_get(calls[i], POOL_TIMEOUT_MS, &r);
         if (rc != 0)
             pool_failed("mproc_async_get", rc, &r);
         check_square(&r, i, "apply_async");
@@ -328,7 +321,7 @@ static double pool_spin_run(mproc_pool *p, const mproc_pack *items, int64_t task
     if (!results)
         exit(1);
     double start = now_us();
-    int rc = mproc_pool_map(p, "bench_spin", items, results, (size_t)tasks, 1, POOL_TIMEOUT_MS);
+    int rc = mproc_pool_map(p, "bench_spin", items, 1, POOL_TIMEOUT_MS, results, (size_t)tasks);
     double elapsed = now_us() - start;
     if (rc != 0)
         pool_failed("mproc_pool_map (bench_spin)", rc, results);

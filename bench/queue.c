@@ -80,14 +80,16 @@ static double mproc_queue_run(int64_t n, size_t size, bool simple)
     double start = start_gate_open(&gate, 1);
     for (int64_t i = 0; i < n; i++) {
         mproc_bytes b;
-        int rc = simple ? mproc_simplequeue_get(q, &b, QUEUE_TIMEOUT_MS)
-                        : mproc_queue_get(q, &b, QUEUE_TIMEOUT_MS);
+        int rc = simple ? mproc_simplequeue_get(q, QUEUE_TIMEOUT_MS, &b)
+                        : mproc_queue_get(q, QUEUE_TIMEOUT_MS, &b);
         if (rc != 0) {
+            int64_t qsize = -1;
+            mproc_queue_qsize(q, &qsize);
             fprintf(stderr,
                     "bench_mproc: getting message %lld of %lld (%zu bytes) from a %s failed: "
                     "%s (qsize %lld)\n",
                     (long long)i, (long long)n, size, simple ? "SimpleQueue" : "Queue",
-                    mproc_strerror(rc), (long long)mproc_queue_qsize(q));
+                    mproc_strerror(rc), (long long)qsize);
             exit(1);
         }
         check_message(b.data, b.len, i, size);

@@ -36,7 +36,7 @@ MPROC_TASK(process_task, in, out)
            (long long)mproc_getpid());
     sleep_ms(SECOND_MS);
     int64_t cube = data * data * data; /* return data ** 3 */
-    if (mproc_bytes_copy(out, &cube, sizeof cube) != 0)
+    if (MPROC_PACK(out, cube) != 0)
         return mproc_task_fail(out, "out of memory");
     return 0;
 }
@@ -45,9 +45,8 @@ MPROC_TASK(process_task, in, out)
 static long long cube_of(const mproc_bytes *result)
 {
     int64_t v;
-    if (result->len != sizeof v)
+    if (MPROC_UNPACK(result, &v) != 0)
         return -1;
-    memcpy(&v, result->data, sizeof v);
     return (long long)v;
 }
 
@@ -82,7 +81,7 @@ int main(int argc, char **argv)
 
     for (int i = 0; i < 3 && futures[i]; i++) {
         mproc_bytes v = {0};
-        int got = mproc_future_result(futures[i], &v, MPROC_FOREVER); /* print(f.result()) */
+        int got = mproc_future_result(futures[i], MPROC_FOREVER, &v); /* print(f.result()) */
         if (got == 0 && cube_of(&v) >= 0) {
             printf("%lld\n", cube_of(&v));
         } else {

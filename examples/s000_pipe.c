@@ -15,20 +15,20 @@ MPROC_TASK(process_task, in, out)
     if (mproc_unpack_i64(&u, &data) != 0 || mproc_unpack_conn(&u, &conn1) != 0)
         return 1;
     if (mproc_unpack_conn(&u, &conn2) != 0) {
-        mproc_conn_close(conn1);
+        mproc_conn_destroy(conn1);
         return 1;
     }
-    mproc_conn_close(conn2); /* conn1,conn2都传过去。不用的就给关闭掉 */
+    mproc_conn_destroy(conn2); /* conn1,conn2都传过去。不用的就给关闭掉 */
 
     char greeting[64];
     int n = snprintf(greeting, sizeof greeting, "你好主进程, the data is %lld", (long long)data);
     int rc = mproc_conn_send(conn1, greeting, (size_t)n, MPROC_FOREVER);
     mproc_bytes msg;
-    if (rc == 0 && (rc = mproc_conn_recv(conn1, &msg, MPROC_FOREVER)) == 0) {
+    if (rc == 0 && (rc = mproc_conn_recv(conn1, MPROC_FOREVER, &msg)) == 0) {
         printf("%.*s\n", (int)msg.len, (const char *)msg.data); /* print(conn1.recv()) */
         mproc_bytes_free(&msg);
     }
-    mproc_conn_close(conn1);
+    mproc_conn_destroy(conn1);
     return rc == 0 ? 0 : 1;
 }
 
@@ -50,7 +50,7 @@ int main(int argc, char **argv)
     mproc_pack_destroy(args);
 
     mproc_bytes msg;
-    int rc = mproc_conn_recv(conn2, &msg, MPROC_FOREVER);
+    int rc = mproc_conn_recv(conn2, MPROC_FOREVER, &msg);
     if (rc == 0) {
         printf("%.*s\n", (int)msg.len, (const char *)msg.data); /* print(conn2.recv()) */
         mproc_bytes_free(&msg);
@@ -61,7 +61,7 @@ int main(int argc, char **argv)
     mproc_process_join(p_t, MPROC_FOREVER);
     mproc_process_destroy(p_t);
 
-    mproc_conn_close(conn1);
-    mproc_conn_close(conn2);
+    mproc_conn_destroy(conn1);
+    mproc_conn_destroy(conn2);
     return rc == 0 ? 0 : 1;
 }

@@ -14,7 +14,7 @@ static int unpack_ends(mproc_unpacker *u, mproc_conn **conn1, mproc_conn **conn2
     if (mproc_unpack_conn(u, conn1) != 0)
         return 1;
     if (mproc_unpack_conn(u, conn2) != 0) {
-        mproc_conn_close(*conn1);
+        mproc_conn_destroy(*conn1);
         return 1;
     }
     return 0;
@@ -29,18 +29,18 @@ MPROC_TASK(consumer, in, out)
     mproc_unpack_init(&u, in);
     if (mproc_unpack_str(&u, &name) != 0 || unpack_ends(&u, &conn1, &conn2) != 0)
         return 1;
-    mproc_conn_close(conn1);
+    mproc_conn_destroy(conn1);
     int rc;
     for (;;) {
         mproc_bytes ret;
-        if ((rc = mproc_conn_recv(conn2, &ret, MPROC_FOREVER)) != 0) { /* except Exception */
+        if ((rc = mproc_conn_recv(conn2, MPROC_FOREVER, &ret)) != 0) { /* except Exception */
             printf("===============\n");
             break;
         }
         printf("%s work is %.*s\n", name, (int)ret.len, (const char *)ret.data);
         mproc_bytes_free(&ret);
     }
-    mproc_conn_close(conn2);
+    mproc_conn_destroy(conn2);
     return rc == MPROC_ECLOSED ? 0 : 1;
 }
 
@@ -52,14 +52,14 @@ MPROC_TASK(producer, in, out)
     mproc_unpack_init(&u, in);
     if (unpack_ends(&u, &conn1, &conn2) != 0)
         return 1;
-    mproc_conn_close(conn2);
+    mproc_conn_destroy(conn2);
     int rc = 0;
     for (int i = 0; i < 5 && rc == 0; i++) {
         char work[32];
         int n = snprintf(work, sizeof work, "doing：%d", i);
         rc = mproc_conn_send(conn1, work, (size_t)n, MPROC_FOREVER);
     }
-    mproc_conn_close(conn1);
+    mproc_conn_destroy(conn1);
     return rc == 0 ? 0 : 1;
 }
 
@@ -85,8 +85,8 @@ int main(int argc, char **argv)
     mproc_pack_destroy(args1); /* the packs' copies of the ends go too */
     mproc_pack_destroy(args2);
 
-    mproc_conn_close(conn1);
-    mproc_conn_close(conn2);
+    mproc_conn_destroy(conn1);
+    mproc_conn_destroy(conn2);
     (void)p_t1;
     (void)p_t2;
     return 0; /* at exit: the non-daemon children are joined */

@@ -46,7 +46,7 @@ int main(int argc, char **argv)
             break;
         if ((rc = mproc_pack_i64(args, process_data[i])) == 0) {
             mproc_bytes result = {0}; /* the task's None: no bytes, freed all the same */
-            rc = mproc_pool_apply(process_pool, "process_task", args, &result, MPROC_FOREVER);
+            rc = mproc_pool_apply(process_pool, "process_task", args, MPROC_FOREVER, &result);
             if ((rc == MPROC_ETASK || rc == MPROC_EWORKER) && result.data)
                 fprintf(stderr, "apply: %s\n", (const char *)result.data); /* its error text */
             mproc_bytes_free(&result);

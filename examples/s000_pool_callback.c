@@ -31,7 +31,7 @@ MPROC_TASK(process_task, in, out)
            (long long)mproc_getpid());
     sleep_ms(SECOND_MS);
     int64_t cube = data * data * data; /* return data ** 3 */
-    if (mproc_bytes_copy(out, &cube, sizeof cube) != 0)
+    if (MPROC_PACK(out, cube) != 0)
         return mproc_task_fail(out, "out of memory");
     return 0;
 }
@@ -40,9 +40,8 @@ MPROC_TASK(process_task, in, out)
 static long long cube_of(const mproc_bytes *result)
 {
     int64_t v;
-    if (result->len != sizeof v)
+    if (MPROC_UNPACK(result, &v) != 0)
         return -1;
-    memcpy(&v, result->data, sizeof v);
     return (long long)v;
 }
 
@@ -94,7 +93,7 @@ int main(int argc, char **argv)
 
     for (int i = 0; i < 3 && result_list[i]; i++) {
         mproc_bytes v = {0};
-        int got = mproc_async_get(result_list[i], &v, MPROC_FOREVER); /* print(v.get()) */
+        int got = mproc_async_get(result_list[i], MPROC_FOREVER, &v); /* print(v.get()) */
         if (got == 0 && cube_of(&v) >= 0) {
             printf("%lld\n", cube_of(&v));
         } else {

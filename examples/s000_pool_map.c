@@ -58,7 +58,7 @@ int main(int argc, char **argv)
 
     mproc_bytes results[3] = {{0}}; /* three Nones: empty, freed all the same */
     if (rc == 0) {
-        rc = mproc_pool_map(process_pool, "process_task", info, results, 3, 0, MPROC_FOREVER);
+        rc = mproc_pool_map(process_pool, "process_task", info, 0, MPROC_FOREVER, results, 3);
         if ((rc == MPROC_ETASK || rc == MPROC_EWORKER) && results[0].data)
             fprintf(stderr, "map: %s\n", (const char *)results[0].data); /* the error text */
         mproc_bytes_free_array(results, 3);

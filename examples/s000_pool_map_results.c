@@ -27,7 +27,7 @@ MPROC_TASK(process_task, in, out)
            (long long)mproc_getpid());
     sleep_ms(SECOND_MS);
     int64_t cube = data * data * data; /* return data ** 3 */
-    if (mproc_bytes_copy(out, &cube, sizeof cube) != 0)
+    if (MPROC_PACK(out, cube) != 0)
         return mproc_task_fail(out, "out of memory");
     return 0;
 }
@@ -59,7 +59,7 @@ int main(int argc, char **argv)
     }
     mproc_bytes res[3] = {{0}};
     if (rc == 0) {
-        rc = mproc_pool_map(process_pool, "process_task", info, res, 3, 0, MPROC_FOREVER);
+        rc = mproc_pool_map(process_pool, "process_task", info, 0, MPROC_FOREVER, res, 3);
         if ((rc == MPROC_ETASK || rc == MPROC_EWORKER) && res[0].data)
             fprintf(stderr, "map: %s\n", (const char *)res[0].data); /* the error text */
     }
@@ -80,9 +80,7 @@ int main(int argc, char **argv)
         printf("[");
         for (int i = 0; i < 3; i++) {
             int64_t cube = 0;
-            if (res[i].len == sizeof cube)
-                memcpy(&cube, res[i].data, sizeof cube);
-            else
+            if (MPROC_UNPACK(&res[i], &cube) != 0)
                 rc = MPROC_EINVAL;
             printf("%s%lld", i ? ", " : "", (long long)cube);
         }

@@ -15,7 +15,7 @@ MPROC_TASK(consumer, in, out)
     int rc;
     for (;;) {
         mproc_bytes task;
-        if ((rc = mproc_queue_get(queue, &task, MPROC_FOREVER)) != 0)
+        if ((rc = mproc_queue_get(queue, MPROC_FOREVER, &task)) != 0)
             break;
         if (task.len == 0) { /* if task is None: break */
             mproc_bytes_free(&task);

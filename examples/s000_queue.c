@@ -60,7 +60,7 @@ int main(int argc, char **argv)
     }
     while (!mproc_queue_empty(queue)) {
         mproc_bytes msg;
-        if (mproc_queue_get(queue, &msg, MPROC_FOREVER) != 0)
+        if (mproc_queue_get(queue, MPROC_FOREVER, &msg) != 0)
             return 1;
         mproc_unpacker u; /* print(queue.get()) */
         int64_t data = 0, res = 0;

@@ -46,7 +46,7 @@ MPROC_TASK(consumer, in, out)
     srand((unsigned)mproc_getpid());
     for (;;) {
         mproc_bytes res; /* 订单都没来还在等呢 */
-        if (mproc_queue_get(q, &res, MPROC_FOREVER) != 0)
+        if (mproc_queue_get(q, MPROC_FOREVER, &res) != 0)
             break;
         random_sleep(); /* 模拟处理数据的时间 */
         printf("吃货%s吃了%.*s\n", name, (int)res.len, (const char *)res.data);

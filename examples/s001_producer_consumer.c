@@ -47,7 +47,7 @@ MPROC_TASK(consumer, in, out)
     int rc;
     for (;;) {
         mproc_bytes res; /* 订单都没来还在等呢 */
-        if ((rc = mproc_queue_get(q, &res, MPROC_FOREVER)) != 0)
+        if ((rc = mproc_queue_get(q, MPROC_FOREVER, &res)) != 0)
             break;
         if (res.len == 0) { /* if res is None: break */
             mproc_bytes_free(&res);

@@ -14,7 +14,7 @@ static void put(mproc_queue *q, const char *s)
 static void print_get(mproc_queue *q)
 {
     mproc_bytes msg;
-    if (mproc_queue_get(q, &msg, MPROC_FOREVER) != 0)
+    if (mproc_queue_get(q, MPROC_FOREVER, &msg) != 0)
         exit(1);
     printf("%.*s\n", (int)msg.len, (const char *)msg.data);
     mproc_bytes_free(&msg);
@@ -43,7 +43,7 @@ int main(int argc, char **argv)
     /* 队列为空，等待加入，也会阻塞，相当于锁了 */
     printf("队列为空\n");
     mproc_bytes msg;
-    int rc = mproc_queue_get(q, &msg, 300);
+    int rc = mproc_queue_get(q, 300, &msg);
     if (rc == 0) {
         printf("%.*s\n", (int)msg.len, (const char *)msg.data);
         mproc_bytes_free(&msg);

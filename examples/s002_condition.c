@@ -4,7 +4,7 @@
 #include "example.h"
 
 /* The predicate of cond.wait_for(lambda: items.value > 0). */
-static bool has_item(void *items)
+static int has_item(void *items)
 {
     int64_t n = 0;
     mproc_value_get_i64(items, &n);

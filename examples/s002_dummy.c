@@ -18,7 +18,8 @@ MPROC_TASK(dummy_worker, in, out)
     int n = snprintf(text, sizeof text, "http://%s@%lld", url, (long long)mproc_getpid());
     if (n < 0 || (size_t)n >= sizeof text)
         return mproc_task_fail(out, "url too long: %s", url);
-    return mproc_bytes_copy(out, text, (size_t)n) == 0 ? 0 : mproc_task_fail(out, "no memory");
+    return MPROC_PACK(out, MPROC_BYTES(text, (size_t)n)) == 0 ? 0
+                                                              : mproc_task_fail(out, "no memory");
 }
 
 typedef int (*pool_create_fn)(mproc_pool **out, const mproc_pool_opts *opts);
@@ -39,7 +40,7 @@ static int run_urls(const char *label, pool_create_fn create)
         rc = create(&pool, &(mproc_pool_opts){.processes = 2}); /* Pool(2) */
     mproc_bytes r[N] = {{0}};
     if (rc == 0)
-        rc = mproc_pool_map(pool, "dummy_worker", items, r, N, 0, 60000);
+        rc = mproc_pool_map(pool, "dummy_worker", items, 0, 60000, r, N);
     mproc_pack_destroy(items);
     if (rc == 0 && (rc = mproc_pool_close(pool)) == 0)
         rc = mproc_pool_join(pool, 60000);
@@ -47,16 +48,20 @@ static int run_urls(const char *label, pool_create_fn create)
         /* print(r), and where each ran */
         printf("%s: [", label);
         for (size_t i = 0; i < N; i++) {
-            const char *text = r[i].data, *at = memchr(text, '@', r[i].len);
-            int url_len = at ? (int)(at - text) : (int)r[i].len;
+            mproc_bytes b = {0};
+            MPROC_UNPACK(&r[i], &b);
+            const char *text = b.data, *at = memchr(text, '@', b.len);
+            int url_len = at ? (int)(at - text) : (int)b.len;
             printf("%s'%.*s'", i ? ", " : "", url_len, text);
         }
         printf("]\n");
         for (size_t i = 0; i < N; i++) {
             /* the digits after '@' (results are bytes, not C strings) */
-            const char *text = r[i].data, *at = memchr(text, '@', r[i].len);
+            mproc_bytes b = {0};
+            MPROC_UNPACK(&r[i], &b);
+            const char *text = b.data, *at = memchr(text, '@', b.len);
             long long pid = at ? 0 : -1;
-            for (const char *c = at ? at + 1 : text; at && c < text + r[i].len; c++)
+            for (const char *c = at ? at + 1 : text; at && c < text + b.len; c++)
                 pid = pid * 10 + (*c - '0');
             printf("%s: item %zu ran in %s\n", label, i,
                    pid == (long long)mproc_getpid() ? "this process" : "another process");

@@ -18,7 +18,7 @@ MPROC_TASK(f, in, out)
     mproc_pack_view(list, &bytes);
     int rc = mproc_conn_send(conn, bytes.data, bytes.len, MPROC_FOREVER);
     mproc_pack_destroy(list);
-    mproc_conn_close(conn);
+    mproc_conn_destroy(conn);
     return rc == 0 ? 0 : 1;
 }
 
@@ -49,14 +49,14 @@ int main(int argc, char **argv)
     mproc_pack_destroy(args);
 
     mproc_bytes msg;
-    int rc = mproc_conn_recv(parent_conn, &msg, MPROC_FOREVER);
+    int rc = mproc_conn_recv(parent_conn, MPROC_FOREVER, &msg);
     if (rc == 0) {
         print_str_list(&msg); /* print(parent_conn.recv()) */
         mproc_bytes_free(&msg);
     }
     mproc_process_join(p, MPROC_FOREVER);
     mproc_process_destroy(p);
-    mproc_conn_close(parent_conn);
-    mproc_conn_close(child_conn);
+    mproc_conn_destroy(parent_conn);
+    mproc_conn_destroy(child_conn);
     return rc == 0 ? 0 : 1;
 }

@@ -46,7 +46,7 @@ int main(int argc, char **argv)
         mproc_pack_destroy(args);
         if (rc == 0) {
             mproc_bytes result = {0};
-            rc = mproc_async_get(r, &result, 5000); /* 获取结果中的数据: r.get(timeout=5) */
+            rc = mproc_async_get(r, 5000, &result); /* 获取结果中的数据: r.get(timeout=5) */
             if ((rc == MPROC_ETASK || rc == MPROC_EWORKER) && result.data)
                 fprintf(stderr, "worker(%d): %s\n", i, (const char *)result.data);
             mproc_bytes_free(&result);

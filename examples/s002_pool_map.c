@@ -15,7 +15,7 @@ MPROC_TASK(worker, in, out)
     int n = snprintf(text, sizeof text, "http://%s", url);
     if (n < 0 || (size_t)n >= sizeof text)
         return mproc_task_fail(out, "url too long: %s", url);
-    if (mproc_bytes_copy(out, text, (size_t)n) != 0)
+    if (MPROC_PACK(out, MPROC_BYTES(text, (size_t)n)) != 0)
         return mproc_task_fail(out, "out of memory");
     return 0;
 }
@@ -38,7 +38,7 @@ int main(int argc, char **argv)
         rc = mproc_pool_create(&pool, &(mproc_pool_opts){.processes = 2});
     mproc_bytes r[N] = {{0}};
     if (rc == 0) {
-        rc = mproc_pool_map(pool, "worker", items, r, N, 0, MPROC_FOREVER);
+        rc = mproc_pool_map(pool, "worker", items, 0, MPROC_FOREVER, r, N);
         if ((rc == MPROC_ETASK || rc == MPROC_EWORKER) && r[0].data)
             fprintf(stderr, "map: %s\n", (const char *)r[0].data); /* the error text */
     }
@@ -47,8 +47,11 @@ int main(int argc, char **argv)
         rc = mproc_pool_join(pool, MPROC_FOREVER);
     if (rc == 0) { /* print(r): ['http://www.baidu.com', 'http://www.jd.com'] */
         printf("[");
-        for (size_t i = 0; i < N; i++)
-            printf("%s'%.*s'", i ? ", " : "", (int)r[i].len, (const char *)r[i].data);
+        for (size_t i = 0; i < N; i++) {
+            mproc_bytes b = {0};
+            MPROC_UNPACK(&r[i], &b);
+            printf("%s'%.*s'", i ? ", " : "", (int)b.len, (const char *)b.data);
+        }
         printf("]\n");
     } else {
         fprintf(stderr, "Pool(2).map: %s\n", mproc_strerror(rc));

@@ -37,7 +37,7 @@ MPROC_TASK(do_something, in, out)
     mproc_cancel_destroy(token);
     if (cancelled)
         return mproc_task_fail(out, "TaskCanceledException");
-    return mproc_bytes_copy(out, "ok", 3) == 0 ? 0 : mproc_task_fail(out, "no memory");
+    return MPROC_PACK(out, "ok") == 0 ? 0 : mproc_task_fail(out, "no memory");
 }
 
 /* CancellMethod: cancel_after_ms MPROC_FOREVER is a token without CancelAfter. Prints what
@@ -56,10 +56,10 @@ static int cancell_method(mproc_executor *ex, int64_t cancel_after_ms, int64_t w
     mproc_pack_destroy(args);
     if (rc == 0) {
         mproc_bytes r = {0};
-        rc = mproc_future_result(f, &r, 60000);
+        rc = mproc_future_result(f, 60000, &r);
         const char *returned = NULL;
-        if (rc == 0)
-            returned = r.data; /* return await DoSomethingAsync(cts.Token) */
+        if (rc == 0 && MPROC_UNPACK(&r, &returned) != 0) /* return await DoSomethingAsync() */
+            rc = MPROC_EPROTO;
         else if (rc == MPROC_ETASK && r.data && strcmp(r.data, "TaskCanceledException") == 0)
             returned = "false"; /* catch (TaskCanceledException) */
         if (returned) {

@@ -34,10 +34,10 @@ int main(int argc, char **argv)
     }
     mproc_bytes out = {0}, err = {0};
     const char input[] = "print(\"hello\")";
-    rc = mproc_popen_communicate(process, input, strlen(input), &out, &err, 3000);
+    rc = mproc_popen_communicate(process, input, strlen(input), 3000, &out, &err);
     if (rc == MPROC_ETIMEDOUT) { /* 如果超时到期，则子进程不会被终止，需要自己处理一下 */
         mproc_popen_kill(process);
-        rc = mproc_popen_communicate(process, NULL, 0, &out, &err, 3000);
+        rc = mproc_popen_communicate(process, NULL, 0, 3000, &out, &err);
     }
     printf("Out:%.*s\nErr:%.*s\n", (int)out.len, (const char *)out.data, (int)err.len,
            (const char *)err.data);

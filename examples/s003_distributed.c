@@ -177,7 +177,7 @@ int main(int argc, char **argv)
     mproc_process *server =
         start_process(&(mproc_process_opts){.target = "server", .name = "server", .args = args});
     mproc_bytes address = {0};
-    int rc = mproc_queue_get(address_from_server, &address, WAIT_MS);
+    int rc = mproc_queue_get(address_from_server, WAIT_MS, &address);
     if (rc != 0 || address.len == 0 || address.len > 200) {
         fprintf(stderr, "no address from the server: %s\n", mproc_strerror(rc));
         mproc_bytes_free(&address);

@@ -117,7 +117,7 @@ static int apply_async(mproc_pool *pool, const char *task, mproc_mdict *d, mproc
 static int result_of(mproc_async *call, const char *task)
 {
     mproc_bytes result;
-    int rc = mproc_async_get(call, &result, WAIT_MS);
+    int rc = mproc_async_get(call, WAIT_MS, &result);
     if (rc == 0 || rc == MPROC_ETASK || rc == MPROC_EWORKER || rc == MPROC_ECLOSED) {
         if (rc != 0)
             fprintf(stderr, "%s: %.*s\n", task, (int)result.len, (const char *)result.data);

@@ -16,11 +16,11 @@ MPROC_TASK(test, in, out)
     const char *ask = "[子进程]老爸，老妈回来记得喊我一下～";
     int rc = mproc_conn_send(w, ask, strlen(ask), MPROC_FOREVER);
     mproc_bytes msg;
-    if (rc == 0 && (rc = mproc_conn_recv(w, &msg, MPROC_FOREVER)) == 0) {
+    if (rc == 0 && (rc = mproc_conn_recv(w, MPROC_FOREVER, &msg)) == 0) {
         printf("%.*s\n", (int)msg.len, (const char *)msg.data);
         mproc_bytes_free(&msg);
     }
-    mproc_conn_close(w);
+    mproc_conn_destroy(w);
     return rc == 0 ? 0 : 1;
 }
 
@@ -39,7 +39,7 @@ int main(int argc, char **argv)
     mproc_pack_destroy(args);
 
     mproc_bytes msg;
-    int rc = mproc_conn_recv(r, &msg, MPROC_FOREVER);
+    int rc = mproc_conn_recv(r, MPROC_FOREVER, &msg);
     if (rc == 0) {
         printf("%.*s\n", (int)msg.len, (const char *)msg.data);
         mproc_bytes_free(&msg);
@@ -48,7 +48,7 @@ int main(int argc, char **argv)
     }
     mproc_process_join(p1, MPROC_FOREVER);
     mproc_process_destroy(p1);
-    mproc_conn_close(r);
-    mproc_conn_close(w);
+    mproc_conn_destroy(r);
+    mproc_conn_destroy(w);
     return rc == 0 ? 0 : 1;
 }

@@ -12,7 +12,7 @@ MPROC_TASK(test, in, out)
         return 1;
     const char *msg = "[子进程]老爸，咱们完了，老妈一直在门口～"; /* 只能写 */
     int rc = mproc_conn_send(w, msg, strlen(msg), MPROC_FOREVER);
-    mproc_conn_close(w);
+    mproc_conn_destroy(w);
     return rc == 0 ? 0 : 1;
 }
 
@@ -31,14 +31,14 @@ int main(int argc, char **argv)
     mproc_pack_destroy(args);
 
     mproc_bytes msg;
-    int rc = mproc_conn_recv(r, &msg, MPROC_FOREVER); /* 只能读 */
+    int rc = mproc_conn_recv(r, MPROC_FOREVER, &msg); /* 只能读 */
     if (rc == 0) {
         printf("%.*s\n", (int)msg.len, (const char *)msg.data);
         mproc_bytes_free(&msg);
     }
     mproc_process_join(p1, MPROC_FOREVER);
     mproc_process_destroy(p1);
-    mproc_conn_close(r);
-    mproc_conn_close(w);
+    mproc_conn_destroy(r);
+    mproc_conn_destroy(w);
     return rc == 0 ? 0 : 1;
 }

@@ -46,7 +46,7 @@ int main(int argc, char **argv)
         return 1;
     }
     mproc_bytes out = {0};
-    rc = mproc_popen_communicate(p2, NULL, 0, &out, NULL, 10000);
+    rc = mproc_popen_communicate(p2, NULL, 0, 10000, &out, NULL);
     printf("%.*s\n", (int)out.len, (const char *)out.data);
     mproc_bytes_free(&out);
     int code;

@@ -27,7 +27,7 @@ MPROC_TASK(test, in, out)
     printf("[子进程%lld]PID=%lld，PPID=%lld\n", (long long)name, (long long)mproc_getpid(),
            (long long)mproc_getppid());
     sleep_ms(SECOND_MS);
-    if (mproc_bytes_copy(out, &name, sizeof name) != 0) /* return name */
+    if (MPROC_PACK(out, name) != 0) /* return name */
         return mproc_task_fail(out, "out of memory");
     return 0;
 }
@@ -47,11 +47,10 @@ static void callback(void *ctx, const mproc_bytes *results, size_t n)
 {
     (void)ctx;
     int64_t name;
-    if (n != 1 || results[0].len != sizeof name) {
+    if (n != 1 || MPROC_UNPACK(&results[0], &name) != 0) {
         printf("callback: unexpected result\n");
         return;
     }
-    memcpy(&name, results[0].data, sizeof name);
     printf("[子进程%lld]执行完毕\n", (long long)name);
 }
 

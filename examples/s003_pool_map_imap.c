@@ -20,7 +20,7 @@ MPROC_TASK(test, in, out)
     if (mproc_unpack_i64(&u, &x) != 0)
         return mproc_task_fail(out, "test wants one integer");
     int64_t square = x * x;
-    if (mproc_bytes_copy(out, &square, sizeof square) != 0)
+    if (MPROC_PACK(out, square) != 0)
         return mproc_task_fail(out, "out of memory");
     return 0;
 }
@@ -29,9 +29,8 @@ MPROC_TASK(test, in, out)
 static long long square_of(const mproc_bytes *result)
 {
     int64_t v;
-    if (result->len != sizeof v)
+    if (MPROC_UNPACK(result, &v) != 0)
         return -1;
-    memcpy(&v, result->data, sizeof v);
     return (long long)v;
 }
 
@@ -55,7 +54,7 @@ static int apply_async_get(mproc_pool *pool)
     if (rc != 0)
         return report("apply_async", rc, NULL);
     mproc_bytes result = {0};
-    rc = mproc_async_get(task, &result, 10000); /* print(task.get(timeout=1)) */
+    rc = mproc_async_get(task, 10000, &result); /* print(task.get(timeout=1)) */
     if (rc == 0)
         printf("%lld\n", square_of(&result));
     else
@@ -68,7 +67,7 @@ static int apply_async_get(mproc_pool *pool)
 static int map(mproc_pool *pool, const mproc_pack *xs)
 {
     mproc_bytes obj_list[10] = {{0}};
-    int rc = mproc_pool_map(pool, "test", xs, obj_list, 10, 0, MPROC_FOREVER);
+    int rc = mproc_pool_map(pool, "test", xs, 0, MPROC_FOREVER, obj_list, 10);
     if (rc == 0) { /* print(obj_list) */
         printf("[");
         for (int i = 0; i < 10; i++)
@@ -89,10 +88,10 @@ static int imap(mproc_pool *pool, const mproc_pack *xs)
         return report("imap", rc, NULL);
     printf("<mproc_iter object at 0x%llx>\n", (unsigned long long)(uintptr_t)obj_iter);
     mproc_bytes i = {0};
-    rc = mproc_iter_next(obj_iter, &i, MPROC_FOREVER); /* next(obj_iter): 1 and the first */
+    rc = mproc_iter_next(obj_iter, MPROC_FOREVER, &i); /* next(obj_iter): 1 and the first */
     mproc_bytes_free(&i);
     while (rc == 1) { /* for i in obj_iter: print(i, end=" ") */
-        rc = mproc_iter_next(obj_iter, &i, MPROC_FOREVER);
+        rc = mproc_iter_next(obj_iter, MPROC_FOREVER, &i);
         if (rc == 1)
             printf("%lld ", square_of(&i));
         mproc_bytes_free(&i);

@@ -20,7 +20,7 @@ static int unpack_conn(const mproc_bytes *in, mproc_conn **conn)
 static int print_recv(mproc_conn *conn)
 {
     mproc_bytes msg;
-    int rc = mproc_conn_recv(conn, &msg, MPROC_FOREVER);
+    int rc = mproc_conn_recv(conn, MPROC_FOREVER, &msg);
     if (rc == 0) {
         printf("%.*s\n", (int)msg.len, (const char *)msg.data);
         mproc_bytes_free(&msg);
@@ -37,7 +37,7 @@ MPROC_TASK(proc_test1, in, out)
     int rc = mproc_conn_send(conn, ask, strlen(ask), MPROC_FOREVER);
     if (rc == 0)
         rc = print_recv(conn);
-    mproc_conn_close(conn);
+    mproc_conn_destroy(conn);
     return rc == 0 ? 0 : mproc_task_fail(out, "proc_test1: %s", mproc_strerror(rc));
 }
 
@@ -50,7 +50,7 @@ MPROC_TASK(proc_test2, in, out)
     const char *answer = "[小张]不去，万一被我帅气的外表迷倒就坑了～";
     if (rc == 0)
         rc = mproc_conn_send(conn, answer, strlen(answer), MPROC_FOREVER);
-    mproc_conn_close(conn);
+    mproc_conn_destroy(conn);
     return rc == 0 ? 0 : mproc_task_fail(out, "proc_test2: %s", mproc_strerror(rc));
 }
 
@@ -94,7 +94,7 @@ int main(int argc, char **argv)
     }
     for (int i = 0; i < 2; i++) {
         mproc_bytes result = {0};
-        int got = calls[i] ? mproc_async_get(calls[i], &result, 0) : 0;
+        int got = calls[i] ? mproc_async_get(calls[i], 0, &result) : 0;
         if (got != 0) {
             fprintf(stderr, "proc_test%d: %s %s\n", i + 1, mproc_strerror(got),
                     got != MPROC_ETIMEDOUT && result.data ? (const char *)result.data : "");
@@ -104,7 +104,7 @@ int main(int argc, char **argv)
         mproc_async_destroy(calls[i]);
     }
     mproc_pool_destroy(p);
-    mproc_conn_close(conn1);
-    mproc_conn_close(conn2);
+    mproc_conn_destroy(conn1);
+    mproc_conn_destroy(conn2);
     return rc == 0 ? 0 : 1;
 }

@@ -18,7 +18,7 @@ MPROC_TASK(test, in, out)
         return mproc_task_fail(out, "test wants one integer");
     sleep_ms(300);
     int64_t square = x * x; /* 开平方: return x * x */
-    if (mproc_bytes_copy(out, &square, sizeof square) != 0)
+    if (MPROC_PACK(out, square) != 0)
         return mproc_task_fail(out, "out of memory");
     return 0;
 }
@@ -44,10 +44,9 @@ int main(int argc, char **argv)
     if (rc == 0) {
         printf("<mproc_async object at 0x%llx>\n", (unsigned long long)(uintptr_t)task);
         mproc_bytes result = {0};
-        rc = mproc_async_get(task, &result, 100); /* task.get(timeout=0.1) */
-        if (rc == 0 && result.len == sizeof(int64_t)) {
-            int64_t square;
-            memcpy(&square, result.data, sizeof square);
+        rc = mproc_async_get(task, 100, &result); /* task.get(timeout=0.1) */
+        int64_t square;
+        if (rc == 0 && MPROC_UNPACK(&result, &square) == 0) {
             printf("%lld\n", (long long)square);
         } else if (rc == MPROC_ETIMEDOUT) { /* except TimeoutError as ex */
             printf("超时了～ %s\n", mproc_errname(rc));

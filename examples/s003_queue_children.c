@@ -58,7 +58,7 @@ MPROC_TASK(pro_test1, in, out)
     for (int i = 0; i < 3 && rc == 0; i++) {
         if (!mproc_queue_empty(q)) {
             mproc_bytes msg;
-            if ((rc = mproc_queue_get(q, &msg, MPROC_FOREVER)) == 0)
+            if ((rc = mproc_queue_get(q, MPROC_FOREVER, &msg)) == 0)
                 print_msg(&msg);
             break;
         }
@@ -78,7 +78,7 @@ MPROC_TASK(pro_test2, in, out)
         return 1;
     print_ids("[子进程2]");
     mproc_bytes msg;
-    int rc = mproc_queue_get(q, &msg, MPROC_FOREVER);
+    int rc = mproc_queue_get(q, MPROC_FOREVER, &msg);
     if (rc == 0) {
         mproc_event_set(taken);
         print_msg(&msg);

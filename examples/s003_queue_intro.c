@@ -27,7 +27,7 @@ MPROC_TASK(test, in, out)
     if (rc == 0)
         rc = mproc_event_wait(taken, MPROC_FOREVER); /* the parent has it */
     if (rc == 0)
-        rc = mproc_queue_get(q, &answer, MPROC_FOREVER);
+        rc = mproc_queue_get(q, MPROC_FOREVER, &answer);
     if (rc == 0) {
         printf("%.*s\n", (int)answer.len, (const char *)answer.data);
         mproc_bytes_free(&answer);
@@ -53,7 +53,7 @@ int main(int argc, char **argv)
     mproc_process *p = start_process(&(mproc_process_opts){.target = "test", .args = args});
     mproc_pack_destroy(args);
     mproc_bytes msg;
-    if (mproc_queue_get(q, &msg, MPROC_FOREVER) != 0)
+    if (mproc_queue_get(q, MPROC_FOREVER, &msg) != 0)
         return 1;
     mproc_event_set(taken);
     printf("%.*s\n", (int)msg.len, (const char *)msg.data);

@@ -32,7 +32,7 @@ int main(int argc, char **argv)
     mproc_process *p = start_process(&(mproc_process_opts){.target = "foo", .args = args});
     mproc_pack_destroy(args);
     mproc_bytes msg;
-    if (mproc_queue_get(q, &msg, MPROC_FOREVER) != 0)
+    if (mproc_queue_get(q, MPROC_FOREVER, &msg) != 0)
         return 1;
     printf("%.*s\n", (int)msg.len, (const char *)msg.data);
     mproc_bytes_free(&msg);

@@ -62,8 +62,10 @@ static int run(void)
         mproc_array_set_i64(array, (size_t)i, i);
     /* print(type(value)), print(type(array)) */
     printf("<mproc_value '%c' (Synchronized)>\n", (char)mproc_array_type(value));
+    int64_t length = 0;
+    mproc_array_length(array, &length);
     printf("<mproc_array '%c' * %lld (SynchronizedArray)>\n", (char)mproc_array_type(array),
-           (long long)mproc_array_length(array));
+           (long long)length);
 
     mproc_pack *args;
     mproc_pack_create(&args);

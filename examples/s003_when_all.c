@@ -25,7 +25,7 @@ MPROC_TASK(get_string, in, out)
     int n = snprintf(page, sizeof page, "<html>%s</html>", url);
     if (n < 0 || (size_t)n >= sizeof page)
         return mproc_task_fail(out, "url too long: %s", url);
-    return mproc_bytes_copy(out, page, (size_t)n + 1) == 0 ? 0 : mproc_task_fail(out, "no memory");
+    return MPROC_PACK(out, page) == 0 ? 0 : mproc_task_fail(out, "no memory");
 }
 
 int main(int argc, char **argv)
@@ -73,9 +73,10 @@ int main(int argc, char **argv)
         printf("[");
         for (size_t i = 0; i < N; i++) {
             mproc_bytes page = {0};
-            int got = mproc_future_result(tasks[i], &page, 0); /* all done: no wait */
-            if (got == 0)
-                printf("%s'%s'", i ? ", " : "", (const char *)page.data);
+            int got = mproc_future_result(tasks[i], 0, &page); /* all done: no wait */
+            const char *text = NULL;
+            if (got == 0 && (got = MPROC_UNPACK(&page, &text)) == 0)
+                printf("%s'%s'", i ? ", " : "", text);
             else
                 rc = got;
             mproc_bytes_free(&page);

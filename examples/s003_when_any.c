@@ -32,8 +32,8 @@ MPROC_TASK(get_ip, in, out)
         mproc_event_wait(late, 10000); /* a slow server */
     mproc_event_destroy(late);
     char ip[32];
-    int n = snprintf(ip, sizeof ip, "203.0.113.%d", (int)api + 10);
-    return mproc_bytes_copy(out, ip, (size_t)n + 1) == 0 ? 0 : mproc_task_fail(out, "no memory");
+    snprintf(ip, sizeof ip, "203.0.113.%d", (int)api + 10);
+    return MPROC_PACK(out, ip) == 0 ? 0 : mproc_task_fail(out, "no memory");
 }
 
 int main(int argc, char **argv)
@@ -72,9 +72,10 @@ int main(int argc, char **argv)
             fprintf(stderr, "WhenAny: %s\n", mproc_strerror(rc));
         } else {
             mproc_bytes ip = {0};
-            rc = mproc_future_result(tasks[first], &ip, 0); /* return await task */
-            if (rc == 0)
-                printf("Task.WhenAny: %s answered first: %s\n", list[first], (const char *)ip.data);
+            rc = mproc_future_result(tasks[first], 0, &ip); /* return await task */
+            const char *text = NULL;
+            if (rc == 0 && (rc = MPROC_UNPACK(&ip, &text)) == 0)
+                printf("Task.WhenAny: %s answered first: %s\n", list[first], text);
             else
                 fprintf(stderr, "result: %s\n", mproc_strerror(rc));
             mproc_bytes_free(&ip);

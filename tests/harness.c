@@ -166,11 +166,27 @@ mproc_pack *pack_two(int64_t a, int64_t b)
 
 int64_t as_i64(const mproc_bytes *b)
 {
-    if (b->len != 8 || !b->data)
-        fail_msg("result of %llu bytes, wanted 8", (unsigned long long)b->len);
-    int64_t v;
-    memcpy(&v, b->data, 8);
+    int64_t v = 0;
+    int rc = MPROC_UNPACK(b, &v);
+    if (rc)
+        fail_msg("result of %llu bytes is not a pack of one integer: %s",
+                 (unsigned long long)b->len, mproc_errname(rc));
     return v;
+}
+
+bool read_i64(const mproc_bytes *b, int64_t *v)
+{
+    return MPROC_UNPACK(b, v) == 0;
+}
+
+const char *as_text(const mproc_bytes *b)
+{
+    const char *s = NULL;
+    int rc = MPROC_UNPACK(b, &s);
+    if (rc)
+        fail_msg("result of %llu bytes is not a pack of one string: %s", (unsigned long long)b->len,
+                 mproc_errname(rc));
+    return s;
 }
 
 int cmp_i64(const void *a, const void *b)
@@ -239,26 +255,30 @@ void open_args(mproc_unpacker *u, const mproc_bytes *in)
     }
 }
 
-int put_i64(mproc_bytes *out, int64_t v)
+int put_i64(mproc_pack *out, int64_t v)
 {
-    out->data = mproc_malloc(8);
-    if (!out->data)
-        return mproc_task_fail(out, "out of memory");
-    memcpy(out->data, &v, 8);
-    out->len = 8;
-    return 0;
+    return MPROC_PACK(out, v) ? mproc_task_fail(out, "out of memory") : 0;
 }
 
-int put_text(mproc_bytes *out, const char *s)
+int put_text(mproc_pack *out, const char *s)
 {
-    size_t n = strlen(s) + 1;
-    out->data = mproc_malloc(n);
-    if (!out->data)
-        return mproc_task_fail(out, "out of memory");
-    memcpy(out->data, s, n);
-    out->len = n;
-    return 0;
+    return MPROC_PACK(out, s) ? mproc_task_fail(out, "out of memory") : 0;
 }
+
+#define OUT_I64_(name, T, call)                                                                    \
+    int64_t name(T *obj)                                                                           \
+    {                                                                                              \
+        int64_t v = -1;                                                                            \
+        int rc = call(obj, &v);                                                                    \
+        if (rc)                                                                                    \
+            fail_msg("%s: %s", #call, mproc_errname(rc));                                          \
+        return v;                                                                                  \
+    }
+OUT_I64_(qsize_of, mproc_queue, mproc_queue_qsize)
+OUT_I64_(sem_value_of, mproc_sem, mproc_sem_value)
+OUT_I64_(parties_of, mproc_barrier, mproc_barrier_parties)
+OUT_I64_(n_waiting_of, mproc_barrier, mproc_barrier_n_waiting)
+OUT_I64_(length_of, mproc_array, mproc_array_length)
 
 /* ---- time ---------------------------------------------------------------------------------- */
 

@@ -69,8 +69,13 @@ mproc_pack *pack_of(int64_t x);
 /* A pack of the n integers first, first+1, ... */
 mproc_pack *pack_range(int64_t first, size_t n);
 mproc_pack *pack_two(int64_t a, int64_t b);
-/* A result of 8 bytes as an int64 (anything else fails the case). */
+/* A result that is a pack of one integer, as that integer (anything else fails the case). */
 int64_t as_i64(const mproc_bytes *b);
+/* A result that is a pack of one string, as that string (borrowed from b). */
+const char *as_text(const mproc_bytes *b);
+/* Whether b is a pack of one integer, and *v that integer (for threads of a case, which
+ * must not fail it). */
+bool read_i64(const mproc_bytes *b, int64_t *v);
 /* For qsort over int64_t. */
 int cmp_i64(const void *a, const void *b);
 /* A text as mproc_task_fail makes it: NUL-terminated, equal to want. */
@@ -89,9 +94,19 @@ bool filled(const uint8_t *p, size_t n, uint32_t seed);
 /* In a task: starts reading its arguments; an argument list that is one nested pack (a
  * map item that is a tuple) is read through. */
 void open_args(mproc_unpacker *u, const mproc_bytes *in);
-/* In a task: its result, 8 bytes, or a text with its NUL. 0, or a failure of the task. */
-int put_i64(mproc_bytes *out, int64_t v);
-int put_text(mproc_bytes *out, const char *s);
+/* In a task: its result, a pack of one integer or of one string. 0, or a failure of the
+ * task. */
+int put_i64(mproc_pack *out, int64_t v);
+int put_text(mproc_pack *out, const char *s);
+
+/* The number an object holds, through its int64_t out-parameter call, which must succeed:
+ * mproc_queue_qsize, mproc_sem_value, mproc_barrier_parties / _n_waiting,
+ * mproc_array_length. */
+int64_t qsize_of(mproc_queue *q);
+int64_t sem_value_of(mproc_sem *s);
+int64_t parties_of(mproc_barrier *b);
+int64_t n_waiting_of(mproc_barrier *b);
+int64_t length_of(mproc_array *a);
 
 /* Asserts that an mproc call returned `want`, printing both names otherwise. */
 /* (The text is taken here, before a macro in the call is expanded.) */

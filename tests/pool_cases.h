@@ -24,7 +24,7 @@ static void apply_basics(pool_kind kind)
 
     mproc_pack *args = pack_of(7);
     mproc_bytes r = {0};
-    assert_ok(mproc_pool_apply(pool, "square", args, &r, WAIT_MS));
+    assert_ok(mproc_pool_apply(pool, "square", args, WAIT_MS, &r));
     assert_int_equal(as_i64(&r), 49);
     mproc_bytes_free(&r);
 
@@ -38,24 +38,24 @@ static void apply_basics(pool_kind kind)
     assert_int_equal(mproc_async_successful(a), 1);
     for (int i = 0; i < 2; i++) { /* get may be called again */
         mproc_bytes got = {0};
-        assert_ok(mproc_async_get(a, &got, WAIT_MS));
+        assert_ok(mproc_async_get(a, WAIT_MS, &got));
         assert_int_equal(as_i64(&got), 49);
         mproc_bytes_free(&got);
     }
-    assert_ok(mproc_async_get(a, &r, 0)); /* ready: a poll is enough */
+    assert_ok(mproc_async_get(a, 0, &r)); /* ready: a poll is enough */
     assert_int_equal(as_i64(&r), 49);
     mproc_bytes_free(&r);
     mproc_async_destroy(a);
 
     /* args NULL: the task gets an empty pack. */
-    assert_ok(mproc_pool_apply(pool, "answer", NULL, &r, WAIT_MS));
+    assert_ok(mproc_pool_apply(pool, "answer", NULL, WAIT_MS, &r));
     assert_int_equal(as_i64(&r), 42);
     mproc_bytes_free(&r);
-    assert_rc(mproc_pool_apply(pool, "square", NULL, &r, WAIT_MS), MPROC_ETASK);
+    assert_rc(mproc_pool_apply(pool, "square", NULL, WAIT_MS, &r), MPROC_ETASK);
     assert_text(&r, "no argument");
     mproc_bytes_free(&r);
     assert_ok(mproc_pool_apply_async(pool, "answer", NULL, NULL, &a));
-    assert_ok(mproc_async_get(a, &r, WAIT_MS));
+    assert_ok(mproc_async_get(a, WAIT_MS, &r));
     assert_int_equal(as_i64(&r), 42);
     mproc_bytes_free(&r);
     mproc_async_destroy(a);
@@ -75,7 +75,7 @@ static void apply_basics(pool_kind kind)
     assert_ok(mproc_async_wait(a, WAIT_MS));
     assert_int_equal(mproc_async_ready(a), 1);
     assert_int_equal(mproc_async_successful(a), 1);
-    assert_ok(mproc_async_get(a, &r, WAIT_MS));
+    assert_ok(mproc_async_get(a, WAIT_MS, &r));
     assert_int_equal(as_i64(&r), 81);
     mproc_bytes_free(&r);
     mproc_async_destroy(a);
@@ -95,7 +95,7 @@ static void apply_basics(pool_kind kind)
         mproc_pack_destroy(args);
     }
     for (int i = 19; i >= 0; i--) {
-        assert_ok(mproc_async_get(many[i], &r, WAIT_MS));
+        assert_ok(mproc_async_get(many[i], WAIT_MS, &r));
         assert_int_equal(as_i64(&r), i * i);
         mproc_bytes_free(&r);
         mproc_async_destroy(many[i]);
@@ -121,7 +121,7 @@ static void map_in_order(pool_kind kind)
         for (size_t k = 0; k < sizeof chunks / sizeof chunks[0]; k++) {
             memset(results, 0, sizeof results);
             const char *task = n <= 5 || chunks[k] != 1 ? "square_jitter" : "square";
-            int rc = mproc_pool_map(pool, task, items, results, n, chunks[k], WAIT_MS);
+            int rc = mproc_pool_map(pool, task, items, chunks[k], WAIT_MS, results, n);
             if (rc != 0)
                 fail_msg("map of %d items, chunksize %d: %s", (int)n, (int)chunks[k],
                          mproc_errname(rc));
@@ -131,9 +131,9 @@ static void map_in_order(pool_kind kind)
             mproc_bytes_free_array(results, n);
         }
         /* n must be the number of items. */
-        assert_rc(mproc_pool_map(pool, "square", items, results, n + 1, 0, WAIT_MS), MPROC_EINVAL);
+        assert_rc(mproc_pool_map(pool, "square", items, 0, WAIT_MS, results, n + 1), MPROC_EINVAL);
         if (n > 0)
-            assert_rc(mproc_pool_map(pool, "square", items, results, n - 1, 0, WAIT_MS),
+            assert_rc(mproc_pool_map(pool, "square", items, 0, WAIT_MS, results, n - 1),
                       MPROC_EINVAL);
 
         /* map_async + get. */
@@ -143,7 +143,7 @@ static void map_in_order(pool_kind kind)
         mproc_pack_destroy(items); /* copied */
         assert_int_equal(mproc_async_count(a), n);
         memset(results, 0, sizeof results);
-        assert_ok(mproc_async_get(a, results, WAIT_MS));
+        assert_ok(mproc_async_get(a, WAIT_MS, results));
         for (size_t i = 0; i < n; i++)
             assert_int_equal(as_i64(&results[i]), (int64_t)(i * i));
         mproc_bytes_free_array(results, n);
@@ -154,7 +154,7 @@ static void map_in_order(pool_kind kind)
     mproc_pack *items = pack_range(0, 3);
     assert_ok(mproc_pack_str(items, "four"));
     memset(results, 0, sizeof results);
-    assert_rc(mproc_pool_map(pool, "square", items, results, 4, 1, WAIT_MS), MPROC_ETASK);
+    assert_rc(mproc_pool_map(pool, "square", items, 1, WAIT_MS, results, 4), MPROC_ETASK);
     assert_text(&results[0], "no argument");
     assert_empty(&results[1], 3);
     mproc_bytes_free(&results[0]);
@@ -174,19 +174,19 @@ static void starmap_nested_packs(pool_kind kind)
     }
     mproc_bytes results[N + 1] = {{0}};
     for (size_t chunk = 0; chunk < 3; chunk++) {
-        assert_ok(mproc_pool_starmap(pool, "multiply", items, results, N, chunk * 4, WAIT_MS));
+        assert_ok(mproc_pool_starmap(pool, "multiply", items, chunk * 4, WAIT_MS, results, N));
         for (int i = 0; i < N; i++)
             assert_int_equal(as_i64(&results[i]), (int64_t)i * (i + 3));
         mproc_bytes_free_array(results, N);
     }
-    assert_rc(mproc_pool_starmap(pool, "multiply", items, results, N - 1, 0, WAIT_MS),
+    assert_rc(mproc_pool_starmap(pool, "multiply", items, 0, WAIT_MS, results, N - 1),
               MPROC_EINVAL);
 
     mproc_async *a;
     assert_ok(mproc_pool_starmap_async(pool, "multiply", items, NULL, &a));
     mproc_pack_destroy(items);
     assert_int_equal(mproc_async_count(a), N);
-    assert_ok(mproc_async_get(a, results, WAIT_MS));
+    assert_ok(mproc_async_get(a, WAIT_MS, results));
     for (int i = 0; i < N; i++)
         assert_int_equal(as_i64(&results[i]), (int64_t)i * (i + 3));
     mproc_bytes_free_array(results, N);
@@ -198,7 +198,7 @@ static void starmap_nested_packs(pool_kind kind)
     assert_ok(mproc_pack_pack(items, empty));
     assert_ok(mproc_pack_pack(items, empty));
     mproc_pack_destroy(empty);
-    assert_ok(mproc_pool_starmap(pool, "answer", items, results, 2, 0, WAIT_MS));
+    assert_ok(mproc_pool_starmap(pool, "answer", items, 0, WAIT_MS, results, 2));
     assert_int_equal(as_i64(&results[0]), 42);
     assert_int_equal(as_i64(&results[1]), 42);
     mproc_bytes_free_array(results, 2);
@@ -212,11 +212,11 @@ static void starmap_nested_packs(pool_kind kind)
     assert_ok(mproc_pack_pack(items, pair));
     mproc_pack_destroy(pair);
     memset(results, 0, sizeof results);
-    assert_rc(mproc_pool_starmap(pool, "multiply", items, results, 3, 0, WAIT_MS), MPROC_ETYPE);
+    assert_rc(mproc_pool_starmap(pool, "multiply", items, 0, WAIT_MS, results, 3), MPROC_ETYPE);
     a = NULL;
     int rc = mproc_pool_starmap_async(pool, "multiply", items, NULL, &a);
     if (rc == 0) { /* refused at once, or at get: either is MPROC_ETYPE */
-        rc = mproc_async_get(a, results, WAIT_MS);
+        rc = mproc_async_get(a, WAIT_MS, results);
         mproc_bytes_free_array(results, 3);
         mproc_async_destroy(a);
     }
@@ -228,7 +228,7 @@ static void starmap_nested_packs(pool_kind kind)
     pair = pack_two(6, 7);
     assert_ok(mproc_pack_pack(items, pair));
     mproc_pack_destroy(pair);
-    assert_ok(mproc_pool_starmap(pool, "multiply", items, results, 1, 0, WAIT_MS));
+    assert_ok(mproc_pool_starmap(pool, "multiply", items, 0, WAIT_MS, results, 1));
     assert_int_equal(as_i64(&results[0]), 42);
     mproc_bytes_free(&results[0]);
     mproc_pack_destroy(items);
@@ -251,7 +251,7 @@ static void imap_ordered_and_unordered(pool_kind kind)
             int64_t got[N];
             for (int i = 0; i < N; i++) {
                 mproc_bytes r = {0};
-                int rc = mproc_iter_next(it, &r, WAIT_MS);
+                int rc = mproc_iter_next(it, WAIT_MS, &r);
                 if (rc != 1)
                     fail_msg("next %d of %s: %s (%d)", i, unordered ? "imap_unordered" : "imap",
                              mproc_errname(rc), rc);
@@ -267,7 +267,7 @@ static void imap_ordered_and_unordered(pool_kind kind)
             }
             for (int i = 0; i < 3; i++) { /* the end, and it stays the end */
                 mproc_bytes r = {0};
-                assert_int_equal(mproc_iter_next(it, &r, WAIT_MS), 0);
+                assert_int_equal(mproc_iter_next(it, WAIT_MS, &r), 0);
                 assert_empty(&r, 1);
             }
             mproc_iter_destroy(it);
@@ -278,10 +278,10 @@ static void imap_ordered_and_unordered(pool_kind kind)
     mproc_iter *it;
     assert_ok(mproc_pool_imap(pool, "square", none, 0, &it));
     mproc_bytes r = {0};
-    assert_int_equal(mproc_iter_next(it, &r, WAIT_MS), 0);
+    assert_int_equal(mproc_iter_next(it, WAIT_MS, &r), 0);
     mproc_iter_destroy(it);
     assert_ok(mproc_pool_imap_unordered(pool, "square", none, 0, &it));
-    assert_int_equal(mproc_iter_next(it, &r, WAIT_MS), 0);
+    assert_int_equal(mproc_iter_next(it, WAIT_MS, &r), 0);
     mproc_iter_destroy(it);
     mproc_pack_destroy(none);
 
@@ -290,13 +290,13 @@ static void imap_ordered_and_unordered(pool_kind kind)
     assert_ok(mproc_pool_imap(pool, "square_jitter", items, 1, &it));
     mproc_pack_destroy(items);
     for (int i = 0; i < 2; i++) {
-        assert_int_equal(mproc_iter_next(it, &r, WAIT_MS), 1);
+        assert_int_equal(mproc_iter_next(it, WAIT_MS, &r), 1);
         assert_int_equal(as_i64(&r), i * i);
         mproc_bytes_free(&r);
     }
     mproc_iter_destroy(it);
     mproc_pack *args = pack_of(12);
-    assert_ok(mproc_pool_apply(pool, "square", args, &r, WAIT_MS));
+    assert_ok(mproc_pool_apply(pool, "square", args, WAIT_MS, &r));
     assert_int_equal(as_i64(&r), 144);
     mproc_bytes_free(&r);
     mproc_pack_destroy(args);
@@ -345,7 +345,7 @@ static int lazy_step(mproc_iter *it, lazy_source *s, mproc_bytes *r)
 {
     STORE(&s->in_call, 1);
     s->in_next = 1;
-    int rc = mproc_iter_next(it, r, WAIT_MS);
+    int rc = mproc_iter_next(it, WAIT_MS, r);
     s->in_next = 0;
     STORE(&s->in_call, 0);
     return rc;
@@ -469,16 +469,16 @@ static void task_failure(pool_kind kind)
     mproc_pool *pool = new_pool(kind, (mproc_pool_opts){.processes = 3});
     mproc_bytes r = {0};
     mproc_pack *args = pack_of(3);
-    assert_rc(mproc_pool_apply(pool, "check_item", args, &r, WAIT_MS), MPROC_ETASK);
+    assert_rc(mproc_pool_apply(pool, "check_item", args, WAIT_MS, &r), MPROC_ETASK);
     assert_text(&r, "bad item 3");
     mproc_bytes_free(&r);
     mproc_pack_destroy(args);
 
-    assert_rc(mproc_pool_apply(pool, "returns_seven", NULL, &r, WAIT_MS), MPROC_ETASK);
+    assert_rc(mproc_pool_apply(pool, "returns_seven", NULL, WAIT_MS, &r), MPROC_ETASK);
     assert_text(&r, "task 'returns_seven' returned 7");
     mproc_bytes_free(&r);
     /* A task that reads no argument fails with its own text. */
-    assert_rc(mproc_pool_apply(pool, "square", NULL, &r, WAIT_MS), MPROC_ETASK);
+    assert_rc(mproc_pool_apply(pool, "square", NULL, WAIT_MS, &r), MPROC_ETASK);
     assert_text(&r, "no argument");
     mproc_bytes_free(&r);
 
@@ -490,7 +490,7 @@ static void task_failure(pool_kind kind)
         if (chunk == 2 || chunk == 3)
             continue;
         memset(results, 0, sizeof results);
-        assert_rc(mproc_pool_map(pool, "check_item", items, results, N, chunk, WAIT_MS),
+        assert_rc(mproc_pool_map(pool, "check_item", items, chunk, WAIT_MS, results, N),
                   MPROC_ETASK);
         assert_text(&results[0], "bad item 3");
         assert_empty(&results[1], N - 1);
@@ -500,7 +500,7 @@ static void task_failure(pool_kind kind)
     assert_ok(
         mproc_pool_map_async(pool, "check_item", items, &(mproc_call_opts){.chunksize = 1}, &a));
     memset(results, 0, sizeof results);
-    assert_rc(mproc_async_get(a, results, WAIT_MS), MPROC_ETASK);
+    assert_rc(mproc_async_get(a, WAIT_MS, results), MPROC_ETASK);
     assert_text(&results[0], "bad item 3");
     assert_empty(&results[1], N - 1);
     mproc_bytes_free(&results[0]);
@@ -516,7 +516,7 @@ static void task_failure(pool_kind kind)
         mproc_pack_destroy(args);
     }
     for (int i = 0; i < N; i++) {
-        int rc = mproc_async_get(calls[i], &r, WAIT_MS);
+        int rc = mproc_async_get(calls[i], WAIT_MS, &r);
         if (i % 4 == 3) {
             char want[32];
             snprintf(want, sizeof want, "bad item %d", i);
@@ -536,7 +536,7 @@ static void task_failure(pool_kind kind)
     mproc_iter *it;
     assert_ok(mproc_pool_imap(pool, "check_item", items, 1, &it));
     for (int i = 0; i < N; i++) {
-        int rc = mproc_iter_next(it, &r, WAIT_MS);
+        int rc = mproc_iter_next(it, WAIT_MS, &r);
         if (i % 4 == 3) {
             char want[32];
             snprintf(want, sizeof want, "bad item %d", i);
@@ -550,14 +550,14 @@ static void task_failure(pool_kind kind)
         }
         mproc_bytes_free(&r);
     }
-    assert_int_equal(mproc_iter_next(it, &r, WAIT_MS), 0);
+    assert_int_equal(mproc_iter_next(it, WAIT_MS, &r), 0);
     mproc_iter_destroy(it);
 
     /* imap_unordered: as many failures, each with its own text. */
     assert_ok(mproc_pool_imap_unordered(pool, "check_item", items, 2, &it));
     int ok = 0, failed = 0, seen_text[N] = {0};
     for (int i = 0; i < N; i++) {
-        int rc = mproc_iter_next(it, &r, WAIT_MS);
+        int rc = mproc_iter_next(it, WAIT_MS, &r);
         if (rc == MPROC_ETASK) {
             int x = -1;
             assert_non_null(r.data);
@@ -571,7 +571,7 @@ static void task_failure(pool_kind kind)
         }
         mproc_bytes_free(&r);
     }
-    assert_int_equal(mproc_iter_next(it, &r, WAIT_MS), 0);
+    assert_int_equal(mproc_iter_next(it, WAIT_MS, &r), 0);
     mproc_iter_destroy(it);
     assert_int_equal(ok, N - N / 4);
     assert_int_equal(failed, N / 4);
@@ -581,7 +581,7 @@ static void task_failure(pool_kind kind)
 
     /* The pool goes on. */
     args = pack_of(5);
-    assert_ok(mproc_pool_apply(pool, "square", args, &r, WAIT_MS));
+    assert_ok(mproc_pool_apply(pool, "square", args, WAIT_MS, &r));
     assert_int_equal(as_i64(&r), 25);
     mproc_bytes_free(&r);
     mproc_pack_destroy(args);
@@ -631,11 +631,9 @@ static void on_result(void *ctx, const mproc_bytes *results, size_t n)
     cb_enter();
     s->ok_calls++;
     s->n = n;
-    if (n == 1 && results && results[0].len == 8)
-        memcpy(&s->value, results[0].data, 8);
-    else if (n > 1 && results) /* a map: item i gives i*i */
+    if (n > 1 && results) /* a map: item i gives i*i */
         __atomic_add_fetch(&cb_bad_results, wrong_squares(results, n), __ATOMIC_SEQ_CST);
-    else
+    else if (n != 1 || !results || !read_i64(&results[0], &s->value))
         INC(&cb_bad_results);
     if (s->index == 0) { /* a callback may call the pool */
         mproc_pack *args;
@@ -722,7 +720,7 @@ static void callbacks(pool_kind kind)
     /* The call made from a callback. */
     assert_int_equal(cb_chained_rc, 0);
     mproc_bytes r = {0};
-    assert_ok(mproc_async_get(cb_chained, &r, WAIT_MS));
+    assert_ok(mproc_async_get(cb_chained, WAIT_MS, &r));
     assert_int_equal(as_i64(&r), 121);
     mproc_bytes_free(&r);
     mproc_async_destroy(cb_chained);
@@ -796,15 +794,15 @@ static void get_timeout(pool_kind kind)
     mproc_async *a;
     assert_ok(mproc_pool_apply_async(pool, "gate_square", args, NULL, &a));
     mproc_bytes r = {0};
-    assert_rc(mproc_async_get(a, &r, 50), MPROC_ETIMEDOUT);
+    assert_rc(mproc_async_get(a, 50, &r), MPROC_ETIMEDOUT);
     assert_empty(&r, 1); /* nothing is filled */
-    assert_rc(mproc_async_get(a, &r, 0), MPROC_ETIMEDOUT);
+    assert_rc(mproc_async_get(a, 0, &r), MPROC_ETIMEDOUT);
     assert_empty(&r, 1);
     assert_rc(mproc_async_wait(a, 50), MPROC_ETIMEDOUT);
     assert_int_equal(mproc_async_ready(a), 0);
     assert_rc(mproc_async_successful(a), MPROC_ESTATE);
     /* apply with a timeout leaves its task running. */
-    assert_rc(mproc_pool_apply(pool, "gate_square", args, &r, 50), MPROC_ETIMEDOUT);
+    assert_rc(mproc_pool_apply(pool, "gate_square", args, 50, &r), MPROC_ETIMEDOUT);
     assert_empty(&r, 1);
     /* An iterator's next too. */
     mproc_pack *items = new_pack();
@@ -814,23 +812,23 @@ static void get_timeout(pool_kind kind)
     mproc_iter *it;
     assert_ok(mproc_pool_imap(pool, "gate_square", items, 1, &it));
     mproc_pack_destroy(items);
-    assert_rc(mproc_iter_next(it, &r, 50), MPROC_ETIMEDOUT);
+    assert_rc(mproc_iter_next(it, 50, &r), MPROC_ETIMEDOUT);
     assert_empty(&r, 1);
     if (kind == POOL_THREADS)
         assert_int_equal(gate_left(&g), 0);
 
     gate_open(&g);
-    assert_ok(mproc_async_get(a, &r, WAIT_MS));
+    assert_ok(mproc_async_get(a, WAIT_MS, &r));
     assert_int_equal(as_i64(&r), 36);
     mproc_bytes_free(&r);
     assert_int_equal(mproc_async_successful(a), 1);
-    assert_int_equal(mproc_iter_next(it, &r, WAIT_MS), 1);
+    assert_int_equal(mproc_iter_next(it, WAIT_MS, &r), 1);
     assert_int_equal(as_i64(&r), 64);
     mproc_bytes_free(&r);
-    assert_int_equal(mproc_iter_next(it, &r, WAIT_MS), 0);
+    assert_int_equal(mproc_iter_next(it, WAIT_MS, &r), 0);
     mproc_iter_destroy(it);
     mproc_async_destroy(a);
-    assert_ok(mproc_pool_apply(pool, "gate_square", args, &r, WAIT_MS));
+    assert_ok(mproc_pool_apply(pool, "gate_square", args, WAIT_MS, &r));
     assert_int_equal(as_i64(&r), 36);
     mproc_bytes_free(&r);
     mproc_pack_destroy(args);
@@ -850,17 +848,17 @@ static void map_timeout_leaves_pool_usable(pool_kind kind)
     enum { N = 40 };
     mproc_pack *items = gate_items(&g, N);
     mproc_bytes results[N] = {{0}};
-    assert_rc(mproc_pool_map(pool, "gate_square", items, results, N, 1, 100), MPROC_ETIMEDOUT);
+    assert_rc(mproc_pool_map(pool, "gate_square", items, 1, 100, results, N), MPROC_ETIMEDOUT);
     assert_empty(results, N);
     /* starmap the same way. */
-    assert_rc(mproc_pool_starmap(pool, "gate_square", items, results, N, 2, 100), MPROC_ETIMEDOUT);
+    assert_rc(mproc_pool_starmap(pool, "gate_square", items, 2, 100, results, N), MPROC_ETIMEDOUT);
     assert_empty(results, N);
     gate_open(&g); /* the tasks running end; the rest were dropped */
     mproc_pack_destroy(items);
 
     items = pack_range(0, N);
     for (int round = 0; round < 2; round++) {
-        assert_ok(mproc_pool_map(pool, "square", items, results, N, (size_t)round, WAIT_MS));
+        assert_ok(mproc_pool_map(pool, "square", items, (size_t)round, WAIT_MS, results, N));
         for (int i = 0; i < N; i++)
             assert_int_equal(as_i64(&results[i]), (int64_t)i * i);
         mproc_bytes_free_array(results, N);
@@ -933,9 +931,9 @@ static void lifecycle_rules(pool_kind kind)
     /* No new calls after close. */
     mproc_pack *args = pack_of(2);
     mproc_bytes results[10] = {{0}};
-    assert_rc(mproc_pool_apply(pool, "square", args, &r, WAIT_MS), MPROC_ESTATE);
+    assert_rc(mproc_pool_apply(pool, "square", args, WAIT_MS, &r), MPROC_ESTATE);
     assert_rc(mproc_pool_apply_async(pool, "square", args, NULL, &a), MPROC_ESTATE);
-    assert_rc(mproc_pool_map(pool, "square", items, results, 10, 0, WAIT_MS), MPROC_ESTATE);
+    assert_rc(mproc_pool_map(pool, "square", items, 0, WAIT_MS, results, 10), MPROC_ESTATE);
     assert_rc(mproc_pool_map_async(pool, "square", items, NULL, &a), MPROC_ESTATE);
     assert_rc(mproc_pool_imap(pool, "square", items, 0, &it), MPROC_ESTATE);
     assert_rc(mproc_pool_imap_unordered(pool, "square", items, 0, &it), MPROC_ESTATE);
@@ -943,12 +941,12 @@ static void lifecycle_rules(pool_kind kind)
     assert_int_equal(mproc_pool_workers(pool, pids, 8), 0);
     for (int i = 0; i < N; i++) {
         assert_int_equal(mproc_async_ready(calls[i]), 1);
-        assert_ok(mproc_async_get(calls[i], &r, 0));
+        assert_ok(mproc_async_get(calls[i], 0, &r));
         assert_int_equal(as_i64(&r), (int64_t)i * i);
         mproc_bytes_free(&r);
         mproc_async_destroy(calls[i]);
     }
-    assert_ok(mproc_async_get(m, results, 0));
+    assert_ok(mproc_async_get(m, 0, results));
     for (int i = 0; i < 10; i++)
         assert_int_equal(as_i64(&results[i]), (int64_t)i * i);
     mproc_bytes_free_array(results, 10);
@@ -965,7 +963,7 @@ static void lifecycle_rules(pool_kind kind)
     assert_int_equal(mproc_async_ready(a), 0);
     gate_open(&g);
     assert_ok(mproc_pool_join(pool, WAIT_MS));
-    assert_ok(mproc_async_get(a, &r, 0));
+    assert_ok(mproc_async_get(a, 0, &r));
     assert_int_equal(as_i64(&r), 16);
     mproc_bytes_free(&r);
     mproc_async_destroy(a);
@@ -998,7 +996,7 @@ static void lifecycle_rules(pool_kind kind)
         harness_sleep_ms(100); /* some of them are running by now */
     assert_ok(mproc_pool_terminate(pool));
     for (int i = 0; i < 5; i++) {
-        int rc = mproc_async_get(held[i], &r, WAIT_MS);
+        int rc = mproc_async_get(held[i], WAIT_MS, &r);
         if (rc != MPROC_ECLOSED)
             fail_msg("call %d (%s) after terminate: %s, wanted MPROC_ECLOSED", i,
                      i < 2 ? "running" : "queued", mproc_errname(rc));
@@ -1007,14 +1005,14 @@ static void lifecycle_rules(pool_kind kind)
         assert_int_equal(mproc_async_successful(held[i]), 0);
         mproc_async_destroy(held[i]);
     }
-    assert_rc(mproc_async_get(m, results, WAIT_MS), MPROC_ECLOSED);
+    assert_rc(mproc_async_get(m, WAIT_MS, results), MPROC_ECLOSED);
     mproc_bytes_free_array(results, 2);
     mproc_async_destroy(m);
     if (threads)
         assert_int_equal(gate_left(&g), 0); /* all that while, the tasks were blocked */
     assert_int_equal(LOAD(&ecl_count), 6);
     assert_int_equal(LOAD(&ecl_code), MPROC_ECLOSED);
-    assert_rc(mproc_pool_apply(pool, "square", args, &r, WAIT_MS), MPROC_ESTATE);
+    assert_rc(mproc_pool_apply(pool, "square", args, WAIT_MS, &r), MPROC_ESTATE);
     assert_rc(mproc_pool_apply_async(pool, "square", args, NULL, &a), MPROC_ESTATE);
     if (threads) {
         /* The running tasks cannot be stopped: join waits for them. */
@@ -1056,11 +1054,11 @@ static void lifecycle_rules(pool_kind kind)
         mproc_pool_destroy(pool);
     }
     assert_int_equal(mproc_async_ready(done), 1);
-    assert_ok(mproc_async_get(done, &r, WAIT_MS));
+    assert_ok(mproc_async_get(done, WAIT_MS, &r));
     assert_int_equal(as_i64(&r), 4);
     mproc_bytes_free(&r);
     assert_int_equal(mproc_async_count(done), 1);
-    assert_rc(mproc_async_get(running, &r, WAIT_MS), MPROC_ECLOSED);
+    assert_rc(mproc_async_get(running, WAIT_MS, &r), MPROC_ECLOSED);
     mproc_bytes_free(&r);
     assert_int_equal(mproc_async_ready(running), 1);
     assert_int_equal(mproc_async_successful(running), 0);
@@ -1071,7 +1069,7 @@ static void lifecycle_rules(pool_kind kind)
     /* An iterator outlives its pool too. */
     pool = new_pool(kind, (mproc_pool_opts){.processes = 1});
     assert_ok(mproc_pool_imap(pool, "square", items, 0, &it));
-    assert_int_equal(mproc_iter_next(it, &r, WAIT_MS), 1);
+    assert_int_equal(mproc_iter_next(it, WAIT_MS, &r), 1);
     assert_int_equal(as_i64(&r), 0);
     mproc_bytes_free(&r);
     mproc_pool_destroy(pool);
@@ -1128,11 +1126,11 @@ static void bad_input(pool_kind kind)
               MPROC_ENOTASK);
 
     /* NULL pool. */
-    assert_rc(mproc_pool_apply(NULL, "square", args, &r, 1000), MPROC_EINVAL);
+    assert_rc(mproc_pool_apply(NULL, "square", args, 1000, &r), MPROC_EINVAL);
     assert_rc(mproc_pool_apply_async(NULL, "square", args, NULL, &a), MPROC_EINVAL);
-    assert_rc(mproc_pool_map(NULL, "square", items, results, 4, 0, 1000), MPROC_EINVAL);
+    assert_rc(mproc_pool_map(NULL, "square", items, 0, 1000, results, 4), MPROC_EINVAL);
     assert_rc(mproc_pool_map_async(NULL, "square", items, NULL, &a), MPROC_EINVAL);
-    assert_rc(mproc_pool_starmap(NULL, "multiply", pairs, results, 4, 0, 1000), MPROC_EINVAL);
+    assert_rc(mproc_pool_starmap(NULL, "multiply", pairs, 0, 1000, results, 4), MPROC_EINVAL);
     assert_rc(mproc_pool_starmap_async(NULL, "multiply", pairs, NULL, &a), MPROC_EINVAL);
     assert_rc(mproc_pool_imap(NULL, "square", items, 0, &it), MPROC_EINVAL);
     assert_rc(mproc_pool_imap_unordered(NULL, "square", items, 0, &it), MPROC_EINVAL);
@@ -1147,11 +1145,11 @@ static void bad_input(pool_kind kind)
     mproc_pool_destroy(NULL);
 
     /* NULL handles of results. */
-    assert_rc(mproc_iter_next(NULL, &r, 0), MPROC_EINVAL);
+    assert_rc(mproc_iter_next(NULL, 0, &r), MPROC_EINVAL);
     assert_rc(mproc_async_wait(NULL, 0), MPROC_EINVAL);
     assert_rc(mproc_async_ready(NULL), MPROC_EINVAL);
     assert_rc(mproc_async_successful(NULL), MPROC_EINVAL);
-    assert_rc(mproc_async_get(NULL, &r, 0), MPROC_EINVAL);
+    assert_rc(mproc_async_get(NULL, 0, &r), MPROC_EINVAL);
     mproc_async_destroy(NULL);
     mproc_iter_destroy(NULL);
     mproc_bytes_free_array(NULL, 0);
@@ -1167,20 +1165,20 @@ static void bad_input(pool_kind kind)
         assert_true(one[0] > 0);
 
     /* NULL task or out; results for as many entries as items. */
-    assert_rc(mproc_pool_apply(pool, NULL, args, &r, 1000), MPROC_EINVAL);
-    assert_rc(mproc_pool_apply(pool, "square", args, NULL, 1000), MPROC_EINVAL);
+    assert_rc(mproc_pool_apply(pool, NULL, args, 1000, &r), MPROC_EINVAL);
+    assert_rc(mproc_pool_apply(pool, "square", args, 1000, NULL), MPROC_EINVAL);
     assert_rc(mproc_pool_apply_async(pool, NULL, args, NULL, &a), MPROC_EINVAL);
     /* No handle is fire and forget (see callbacks for the proof that such calls run). */
     assert_ok(mproc_pool_apply_async(pool, "square", args, NULL, NULL));
-    assert_rc(mproc_pool_map(pool, NULL, items, results, 4, 0, 1000), MPROC_EINVAL);
-    assert_rc(mproc_pool_map(pool, "square", items, NULL, 4, 0, 1000), MPROC_EINVAL);
-    assert_rc(mproc_pool_map(pool, "square", NULL, results, 4, 0, 1000), MPROC_EINVAL);
-    assert_rc(mproc_pool_map(pool, "square", items, results, 5, 0, 1000), MPROC_EINVAL);
-    assert_rc(mproc_pool_map(pool, "square", items, results, 3, 0, 1000), MPROC_EINVAL);
+    assert_rc(mproc_pool_map(pool, NULL, items, 0, 1000, results, 4), MPROC_EINVAL);
+    assert_rc(mproc_pool_map(pool, "square", items, 0, 1000, NULL, 4), MPROC_EINVAL);
+    assert_rc(mproc_pool_map(pool, "square", NULL, 0, 1000, results, 4), MPROC_EINVAL);
+    assert_rc(mproc_pool_map(pool, "square", items, 0, 1000, results, 5), MPROC_EINVAL);
+    assert_rc(mproc_pool_map(pool, "square", items, 0, 1000, results, 3), MPROC_EINVAL);
     assert_rc(mproc_pool_map_async(pool, NULL, items, NULL, &a), MPROC_EINVAL);
     assert_ok(mproc_pool_map_async(pool, "square", items, NULL, NULL));
-    assert_rc(mproc_pool_starmap(pool, NULL, pairs, results, 4, 0, 1000), MPROC_EINVAL);
-    assert_rc(mproc_pool_starmap(pool, "multiply", pairs, NULL, 4, 0, 1000), MPROC_EINVAL);
+    assert_rc(mproc_pool_starmap(pool, NULL, pairs, 0, 1000, results, 4), MPROC_EINVAL);
+    assert_rc(mproc_pool_starmap(pool, "multiply", pairs, 0, 1000, NULL, 4), MPROC_EINVAL);
     assert_rc(mproc_pool_starmap_async(pool, NULL, pairs, NULL, &a), MPROC_EINVAL);
     assert_ok(mproc_pool_starmap_async(pool, "multiply", pairs, NULL, NULL));
     assert_rc(mproc_pool_imap(pool, NULL, items, 0, &it), MPROC_EINVAL);
@@ -1192,31 +1190,31 @@ static void bad_input(pool_kind kind)
 
     /* starmap: a field that is not a pack is MPROC_ETYPE. */
     mproc_pack *not_pairs = pack_range(0, 4);
-    assert_rc(mproc_pool_starmap(pool, "multiply", not_pairs, results, 4, 0, WAIT_MS), MPROC_ETYPE);
+    assert_rc(mproc_pool_starmap(pool, "multiply", not_pairs, 0, WAIT_MS, results, 4), MPROC_ETYPE);
     mproc_pack_destroy(not_pairs);
 
     /* Unknown task names: at the call. */
-    assert_rc(mproc_pool_apply(pool, "no_such_task", args, &r, 1000), MPROC_ENOTASK);
+    assert_rc(mproc_pool_apply(pool, "no_such_task", args, 1000, &r), MPROC_ENOTASK);
     assert_rc(mproc_pool_apply_async(pool, "no_such_task", args, NULL, &a), MPROC_ENOTASK);
-    assert_rc(mproc_pool_map(pool, "no_such_task", items, results, 4, 0, 1000), MPROC_ENOTASK);
+    assert_rc(mproc_pool_map(pool, "no_such_task", items, 0, 1000, results, 4), MPROC_ENOTASK);
     assert_rc(mproc_pool_map_async(pool, "no_such_task", items, NULL, &a), MPROC_ENOTASK);
     assert_rc(mproc_pool_imap(pool, "no_such_task", items, 0, &it), MPROC_ENOTASK);
     assert_rc(mproc_pool_imap_unordered(pool, "no_such_task", items, 0, &it), MPROC_ENOTASK);
     assert_rc(mproc_pool_imap_lazy(pool, "no_such_task", never_next, &calls, NULL, &it),
               MPROC_ENOTASK);
-    assert_rc(mproc_pool_starmap(pool, "no_such_task", pairs, results, 4, 0, 1000), MPROC_ENOTASK);
+    assert_rc(mproc_pool_starmap(pool, "no_such_task", pairs, 0, 1000, results, 4), MPROC_ENOTASK);
     assert_rc(mproc_pool_starmap_async(pool, "no_such_task", pairs, NULL, &a), MPROC_ENOTASK);
     assert_int_equal(calls, 0); /* no source was read for a refused call */
 
     /* A live pool's results: NULL where results go. */
     assert_ok(mproc_pool_apply_async(pool, "square", args, NULL, &a));
-    assert_rc(mproc_async_get(a, NULL, WAIT_MS), MPROC_EINVAL);
-    assert_ok(mproc_async_get(a, &r, WAIT_MS));
+    assert_rc(mproc_async_get(a, WAIT_MS, NULL), MPROC_EINVAL);
+    assert_ok(mproc_async_get(a, WAIT_MS, &r));
     assert_int_equal(as_i64(&r), 9);
     mproc_bytes_free(&r);
     mproc_async_destroy(a);
     assert_ok(mproc_pool_imap(pool, "square", items, 0, &it));
-    assert_rc(mproc_iter_next(it, NULL, WAIT_MS), MPROC_EINVAL);
+    assert_rc(mproc_iter_next(it, WAIT_MS, NULL), MPROC_EINVAL);
     mproc_iter_destroy(it);
     assert_ok(mproc_pool_close(pool));
     assert_ok(mproc_pool_join(pool, WAIT_MS));
@@ -1228,7 +1226,7 @@ static void bad_input(pool_kind kind)
     assert_ok(pool_create(kind, &pool, NULL));
     assert_int_equal(mproc_pool_size(pool), cpus);
     wait_workers(pool, kind, cpus, 0);
-    assert_ok(mproc_pool_apply(pool, "square", args, &r, WAIT_MS));
+    assert_ok(mproc_pool_apply(pool, "square", args, WAIT_MS, &r));
     assert_int_equal(as_i64(&r), 9);
     mproc_bytes_free(&r);
     mproc_pool_destroy(pool);
@@ -1243,7 +1241,7 @@ static void bad_input(pool_kind kind)
         mproc_context *ctx = NULL;
         assert_ok(mproc_context_get(&ctx, MPROC_SPAWN));
         pool = new_pool(kind, (mproc_pool_opts){.processes = 2, .ctx = ctx});
-        assert_ok(mproc_pool_apply(pool, "worker_pid", NULL, &r, WAIT_MS));
+        assert_ok(mproc_pool_apply(pool, "worker_pid", NULL, WAIT_MS, &r));
         assert_int_equal(as_i64(&r), mproc_getpid());
         mproc_bytes_free(&r);
         mproc_pool_destroy(pool);
@@ -1274,15 +1272,15 @@ static void map_from_thread(void *arg)
     for (int round = 0; round < w->rounds; round++) {
         mproc_bytes results[100] = {{0}};
         int rc =
-            mproc_pool_map(w->pool, "square", items, results, 100, (size_t)(round % 5), WAIT_MS);
+            mproc_pool_map(w->pool, "square", items, (size_t)(round % 5), WAIT_MS, results, 100);
         if (rc != 0) {
             w->bad = rc;
             break;
         }
         for (int i = 0; i < 100; i++) {
             int64_t v = -1, x = w->base + i;
-            if (results[i].len == 8)
-                memcpy(&v, results[i].data, 8);
+            if (!read_i64(&results[i], &v))
+                v = -1;
             if (v != x * x)
                 w->bad = 1000 + i;
         }
@@ -1301,8 +1299,9 @@ static void map_from_thread(void *arg)
             break;
         }
         mproc_bytes r = {0};
-        rc = mproc_async_get(a, &r, WAIT_MS);
-        if (rc != 0 || r.len != 8 || memcmp(r.data, &(int64_t){(int64_t)w->base * w->base}, 8))
+        rc = mproc_async_get(a, WAIT_MS, &r);
+        int64_t y = -1;
+        if (rc != 0 || !read_i64(&r, &y) || y != (int64_t)w->base * w->base)
             w->bad = 2000;
         mproc_bytes_free(&r);
         mproc_async_destroy(a);
@@ -1314,8 +1313,8 @@ static void map_from_thread(void *arg)
         }
         for (int i = 0; i < 100; i++) {
             int64_t x = w->base + i;
-            rc = mproc_iter_next(it, &r, WAIT_MS);
-            if (rc != 1 || r.len != 8 || memcmp(r.data, &(int64_t){x * x}, 8))
+            rc = mproc_iter_next(it, WAIT_MS, &r);
+            if (rc != 1 || !read_i64(&r, &y) || y != x * x)
                 w->bad = 3000 + i;
             mproc_bytes_free(&r);
         }
@@ -1355,25 +1354,25 @@ static void initializer_failure(pool_kind kind)
     mproc_pack *args = pack_of(4);
     mproc_pool *pool =
         new_pool(kind, (mproc_pool_opts){.processes = 2, .initializer = "init_fails"});
-    assert_rc(mproc_pool_apply(pool, "square", args, &r, WAIT_MS), MPROC_ETASK);
+    assert_rc(mproc_pool_apply(pool, "square", args, WAIT_MS, &r), MPROC_ETASK);
     assert_text_has(&r, "init broke 42");
     mproc_bytes_free(&r);
     mproc_async *a;
     assert_ok(mproc_pool_apply_async(pool, "square", args, NULL, &a));
-    assert_rc(mproc_async_get(a, &r, WAIT_MS), MPROC_ETASK);
+    assert_rc(mproc_async_get(a, WAIT_MS, &r), MPROC_ETASK);
     assert_text_has(&r, "init broke 42");
     mproc_bytes_free(&r);
     assert_int_equal(mproc_async_successful(a), 0);
     mproc_async_destroy(a);
     mproc_pack *items = pack_range(0, 5);
     mproc_bytes results[5] = {{0}};
-    assert_rc(mproc_pool_map(pool, "square", items, results, 5, 0, WAIT_MS), MPROC_ETASK);
+    assert_rc(mproc_pool_map(pool, "square", items, 0, WAIT_MS, results, 5), MPROC_ETASK);
     assert_text_has(&results[0], "init broke 42");
     assert_empty(&results[1], 4);
     mproc_bytes_free(&results[0]);
     mproc_iter *it;
     assert_ok(mproc_pool_imap(pool, "square", items, 1, &it));
-    assert_rc(mproc_iter_next(it, &r, WAIT_MS), MPROC_ETASK);
+    assert_rc(mproc_iter_next(it, WAIT_MS, &r), MPROC_ETASK);
     assert_text_has(&r, "init broke 42");
     mproc_bytes_free(&r);
     mproc_iter_destroy(it);
@@ -1381,10 +1380,10 @@ static void initializer_failure(pool_kind kind)
 
     /* Failing with a code and no text; close + join end it too. */
     pool = new_pool(kind, (mproc_pool_opts){.processes = 1, .initializer = "init_returns_five"});
-    assert_rc(mproc_pool_apply(pool, "square", args, &r, WAIT_MS), MPROC_ETASK);
+    assert_rc(mproc_pool_apply(pool, "square", args, WAIT_MS, &r), MPROC_ETASK);
     assert_text_has(&r, "returned 5");
     mproc_bytes_free(&r);
-    assert_rc(mproc_pool_map(pool, "square", items, results, 5, 1, WAIT_MS), MPROC_ETASK);
+    assert_rc(mproc_pool_map(pool, "square", items, 1, WAIT_MS, results, 5), MPROC_ETASK);
     assert_text_has(&results[0], "returned 5");
     assert_empty(&results[1], 4);
     mproc_bytes_free(&results[0]);
@@ -1425,7 +1424,7 @@ static void maxtasksperchild(pool_kind kind)
     int distinct = 0;
     for (int i = 0; i < N; i++) {
         mproc_bytes r = {0};
-        int rc = mproc_async_get(calls[i], &r, WAIT_MS);
+        int rc = mproc_async_get(calls[i], WAIT_MS, &r);
         if (rc != 0)
             fail_msg("call %d: %s: %s", i, mproc_errname(rc), r.data ? (char *)r.data : "");
         int64_t worker; /* a pid, or a thread's id */
@@ -1454,7 +1453,7 @@ static void maxtasksperchild(pool_kind kind)
     /* A map chunk counts as one task. */
     mproc_pack *items = pack_range(0, 12);
     mproc_bytes results[12] = {{0}};
-    assert_ok(mproc_pool_map(pool, "square", items, results, 12, 3, WAIT_MS));
+    assert_ok(mproc_pool_map(pool, "square", items, 3, WAIT_MS, results, 12));
     for (int i = 0; i < 12; i++)
         assert_int_equal(as_i64(&results[i]), (int64_t)i * i);
     mproc_bytes_free_array(results, 12);
@@ -1472,8 +1471,8 @@ static void maxtasksperchild(pool_kind kind)
 static void close_objects(mproc_queue *q, mproc_lock *lock, mproc_value *v, mproc_conn *reader,
                           mproc_conn *writer)
 {
-    mproc_conn_close(reader);
-    mproc_conn_close(writer);
+    mproc_conn_destroy(reader);
+    mproc_conn_destroy(writer);
     mproc_value_destroy(v);
     mproc_lock_destroy(lock);
     mproc_queue_destroy(q);
@@ -1536,14 +1535,14 @@ static void objects_in_task_args(pool_kind kind)
         mproc_pack_destroy(t);
     }
     mproc_bytes results[M] = {{0}};
-    int rc = mproc_pool_map(pool, "use_objects", items, results, M, 2, WAIT_MS);
+    int rc = mproc_pool_map(pool, "use_objects", items, 2, WAIT_MS, results, M);
     if (rc != 0)
         fail_msg("map: %s: %s", mproc_errname(rc),
                  results[0].data ? (const char *)results[0].data : "");
     for (int i = 0; i < M; i++)
         assert_int_equal(as_i64(&results[i]), 100 + i);
     mproc_bytes_free_array(results, M);
-    rc = mproc_pool_starmap(pool, "use_objects", star, results, S, 1, WAIT_MS);
+    rc = mproc_pool_starmap(pool, "use_objects", star, 1, WAIT_MS, results, S);
     if (rc != 0)
         fail_msg("starmap: %s: %s", mproc_errname(rc),
                  results[0].data ? (const char *)results[0].data : "");
@@ -1554,7 +1553,7 @@ static void objects_in_task_args(pool_kind kind)
     mproc_pack_destroy(star);
     for (int i = 0; i < A; i++) {
         mproc_bytes r = {0};
-        rc = mproc_async_get(calls[i], &r, WAIT_MS);
+        rc = mproc_async_get(calls[i], WAIT_MS, &r);
         if (rc != 0)
             fail_msg("apply_async %d: %s: %s", i, mproc_errname(rc),
                      r.data ? (const char *)r.data : "");
@@ -1573,13 +1572,13 @@ static void objects_in_task_args(pool_kind kind)
     int64_t qsum = 0, psum = 0;
     for (int i = 0; i < A + M + S; i++) {
         mproc_bytes m;
-        assert_ok(mproc_queue_get(q, &m, WAIT_MS));
+        assert_ok(mproc_queue_get(q, WAIT_MS, &m));
         assert_int_equal(m.len, 8);
         int64_t x;
         memcpy(&x, m.data, 8);
         qsum += x;
         mproc_bytes_free(&m);
-        assert_ok(mproc_conn_recv(reader, &m, WAIT_MS));
+        assert_ok(mproc_conn_recv(reader, WAIT_MS, &m));
         assert_int_equal(m.len, 8);
         memcpy(&x, m.data, 8);
         psum += x;
@@ -1587,12 +1586,288 @@ static void objects_in_task_args(pool_kind kind)
     }
     assert_int_equal(qsum, want_sum);
     assert_int_equal(psum, want_sum);
-    assert_int_equal(mproc_queue_qsize(q), 0);
+    assert_int_equal(qsize_of(q), 0);
     assert_int_equal(mproc_conn_poll(reader, 0), MPROC_ETIMEDOUT);
     /* The test's own handles still work: the tasks destroyed only their copies. */
     assert_ok(mproc_lock_acquire(lock, WAIT_MS));
     assert_ok(mproc_lock_release(lock));
     close_objects(q, lock, v, reader, writer);
+}
+
+/* ---- typed results, the failure text, pack literals (API 1.0) -------------------------- */
+
+/* A success callback: the call's one result is typed_result(6). */
+static int typed_cb_ok;
+static void on_typed_result(void *ctx, const mproc_bytes *results, size_t n)
+{
+    (void)ctx;
+    int64_t sq = 0, a = 0, b = 0;
+    const char *name = NULL;
+    double half = 0;
+    mproc_bytes raw = {0};
+    mproc_unpacker pair;
+    if (n == 1 && MPROC_UNPACK(&results[0], &sq, &name, &half, &raw, &pair) == 0 && sq == 36 &&
+        strcmp(name, "square") == 0 && half == 3.0 && raw.len == 3 &&
+        mproc_unpack_i64(&pair, &a) == 0 && mproc_unpack_i64(&pair, &b) == 0 && a == 6 && b == -6)
+        STORE(&typed_cb_ok, 1);
+    else
+        STORE(&typed_cb_ok, -1);
+}
+
+/* A task's result is the pack it wrote, read with MPROC_UNPACK from every kind of call. */
+static void typed_results(pool_kind kind)
+{
+    enum { N = 12 };
+    mproc_pool *pool = new_pool(kind, (mproc_pool_opts){.processes = 2});
+    mproc_bytes r = {0};
+    assert_ok(mproc_pool_apply(pool, "typed_result", MPROC_ARGS(5), WAIT_MS, &r));
+    check_typed_result(&r, 5);
+    mproc_bytes_free(&r);
+
+    mproc_async *a;
+    assert_ok(mproc_pool_apply_async(pool, "typed_result", MPROC_ARGS(-3), NULL, &a));
+    assert_ok(mproc_async_get(a, WAIT_MS, &r));
+    check_typed_result(&r, -3);
+    mproc_bytes_free(&r);
+    mproc_async_destroy(a);
+
+    STORE(&typed_cb_ok, 0);
+    assert_ok(mproc_pool_apply_async(pool, "typed_result", MPROC_ARGS(6),
+                                     &(mproc_call_opts){.callback = on_typed_result}, &a));
+    assert_ok(mproc_async_wait(a, WAIT_MS));
+    assert_int_equal(LOAD(&typed_cb_ok), 1);
+    mproc_async_destroy(a);
+
+    mproc_pack *items = pack_range(0, N);
+    mproc_bytes results[N];
+    assert_ok(mproc_pool_map(pool, "typed_result", items, 0, WAIT_MS, results, N));
+    for (int i = 0; i < N; i++)
+        check_typed_result(&results[i], i);
+    mproc_bytes_free_array(results, N);
+
+    assert_ok(
+        mproc_pool_map_async(pool, "typed_result", items, &(mproc_call_opts){.chunksize = 5}, &a));
+    assert_int_equal(mproc_async_count(a), N);
+    assert_ok(mproc_async_get(a, WAIT_MS, results));
+    for (int i = 0; i < N; i++)
+        check_typed_result(&results[i], i);
+    mproc_bytes_free_array(results, N);
+    mproc_async_destroy(a);
+
+    for (int unordered = 0; unordered < 2; unordered++) {
+        mproc_iter *it;
+        if (unordered)
+            assert_ok(mproc_pool_imap_unordered(pool, "typed_result", items, 2, &it));
+        else
+            assert_ok(mproc_pool_imap(pool, "typed_result", items, 2, &it));
+        bool seen[N] = {false};
+        for (int i = 0; i < N; i++) {
+            assert_int_equal(mproc_iter_next(it, WAIT_MS, &r), 1);
+            int64_t sq = -1;
+            assert_ok(MPROC_UNPACK(&r, &sq, NULL, NULL, NULL, NULL)); /* NULL: skip a field */
+            int64_t x = 0;
+            while (x < N && x * x != sq)
+                x++;
+            assert_true(x < N);
+            if (!unordered)
+                assert_int_equal(x, i);
+            check_typed_result(&r, x);
+            assert_false(seen[x]);
+            seen[x] = true;
+            mproc_bytes_free(&r);
+        }
+        assert_int_equal(mproc_iter_next(it, WAIT_MS, &r), 0);
+        mproc_iter_destroy(it);
+    }
+    mproc_pack_destroy(items);
+
+    /* starmap: each item's fields are the task's arguments, and the result comes typed. */
+    assert_ok(mproc_pool_starmap(pool, "echo_three",
+                                 MPROC_ARGS(MPROC_ARGS(1, "one", 1.5), MPROC_ARGS(2, "two", 2.5)),
+                                 0, WAIT_MS, results, 2));
+    for (int i = 0; i < 2; i++) {
+        int64_t x = 0;
+        const char *name = NULL;
+        double d = 0;
+        assert_ok(MPROC_UNPACK(&results[i], &x, &name, &d));
+        assert_int_equal(x, i + 1);
+        assert_string_equal(name, i ? "two" : "one");
+        assert_true(d == i + 1.5);
+    }
+    mproc_bytes_free_array(results, 2);
+    mproc_pool_destroy(pool);
+}
+
+/* The error text of a failed task: the one STR of `out` (mproc_task_fail resets `out` first),
+ * else "task 'name' returned N"; a result with OS handles is refused. */
+static int failure_cb_code;
+static char failure_cb_text[128];
+static void on_failure_text(void *ctx, int code, const char *text)
+{
+    (void)ctx;
+    snprintf(failure_cb_text, sizeof failure_cb_text, "%s", text);
+    STORE(&failure_cb_code, code);
+}
+
+static void failure_text_rule(pool_kind kind)
+{
+    static const char *const want[] = {
+        "failed after a result",        "one string by hand",
+        "task 'fail_with' returned 3",  "task 'fail_with' returned 4",
+        "task 'fail_with' returned -5",
+    };
+    enum { MODES = sizeof want / sizeof want[0] };
+    mproc_pool *pool = new_pool(kind, (mproc_pool_opts){.processes = 2});
+    mproc_bytes r = {0};
+    for (int64_t mode = 0; mode < MODES; mode++) {
+        assert_rc(mproc_pool_apply(pool, "fail_with", MPROC_ARGS(mode), WAIT_MS, &r), MPROC_ETASK);
+        assert_text(&r, want[mode]);
+        mproc_bytes_free(&r);
+        /* the same text through an error callback, and from an iterator */
+        mproc_async *a;
+        STORE(&failure_cb_code, 0);
+        assert_ok(mproc_pool_apply_async(pool, "fail_with", MPROC_ARGS(mode),
+                                         &(mproc_call_opts){.error_callback = on_failure_text},
+                                         &a));
+        assert_rc(mproc_async_get(a, WAIT_MS, &r), MPROC_ETASK);
+        assert_text(&r, want[mode]);
+        mproc_bytes_free(&r);
+        assert_int_equal(LOAD(&failure_cb_code), MPROC_ETASK);
+        assert_string_equal(failure_cb_text, want[mode]);
+        mproc_async_destroy(a);
+    }
+    /* a map: the first failure in item order, its text in results[0], the rest empty */
+    mproc_bytes results[MODES];
+    assert_rc(mproc_pool_map(pool, "fail_with", MPROC_ARGS(3, 2, 1), 1, WAIT_MS, results, 3),
+              MPROC_ETASK);
+    assert_text(&results[0], want[3]);
+    assert_empty(&results[1], 2);
+    mproc_bytes_free_array(results, 3);
+    mproc_iter *it;
+    assert_ok(mproc_pool_imap(pool, "fail_with", MPROC_ARGS(1, 4), 1, &it));
+    assert_rc(mproc_iter_next(it, WAIT_MS, &r), MPROC_ETASK);
+    assert_text(&r, want[1]);
+    mproc_bytes_free(&r);
+    assert_rc(mproc_iter_next(it, WAIT_MS, &r), MPROC_ETASK);
+    assert_text(&r, want[4]);
+    mproc_bytes_free(&r);
+    assert_int_equal(mproc_iter_next(it, WAIT_MS, &r), 0);
+    mproc_iter_destroy(it);
+
+    /* A result holding an object's OS handles cannot travel back: MPROC_ENOTSUP, with a
+     * text; the pool goes on. */
+    assert_rc(mproc_pool_apply(pool, "result_with_lock", NULL, WAIT_MS, &r), MPROC_ENOTSUP);
+    assert_text(&r, "task 'result_with_lock' returned objects with OS handles in its result");
+    mproc_bytes_free(&r);
+    assert_ok(mproc_pool_apply(pool, "square", MPROC_ARGS(4), WAIT_MS, &r));
+    assert_int_equal(as_i64(&r), 16);
+    mproc_bytes_free(&r);
+
+    /* mproc_task_fail on its own: it resets `out` and packs one STR; 1 always. */
+    mproc_pack *out = new_pack();
+    assert_ok(MPROC_PACK(out, 1, 2, 3));
+    assert_int_equal(mproc_task_fail(out, "no %s", "luck"), 1);
+    assert_int_equal(mproc_pack_count(out), 1);
+    mproc_bytes view;
+    const char *text = NULL;
+    assert_ok(mproc_pack_view(out, &view));
+    assert_ok(MPROC_UNPACK(&view, &text));
+    assert_string_equal(text, "no luck");
+    mproc_pack_destroy(out);
+    assert_int_equal(mproc_task_fail(NULL, "nowhere"), 1);
+    mproc_pool_destroy(pool);
+}
+
+/* MPROC_ARGS(...) is taken wherever a const mproc_pack * is: apply's args, the map
+ * family's items, the initializer's initargs. */
+static void pack_literals_everywhere(pool_kind kind)
+{
+    mproc_pool *pool = new_pool(
+        kind,
+        (mproc_pool_opts){.processes = 2, .initializer = "init_tls", .initargs = MPROC_ARGS(77)});
+    mproc_bytes r = {0};
+    int64_t tag = 0, tid = 0;
+    assert_ok(mproc_pool_apply(pool, "read_init", NULL, WAIT_MS, &r));
+    as_pair(&r, &tag, &tid);
+    assert_int_equal(tag, 77);
+    mproc_bytes_free(&r);
+
+    assert_ok(mproc_pool_apply(pool, "multiply", MPROC_ARGS(6, 7), WAIT_MS, &r));
+    assert_int_equal(as_i64(&r), 42);
+    mproc_bytes_free(&r);
+    assert_ok(mproc_pool_apply(pool, "echo_three", MPROC_ARGS(-1, "x", 0.25), WAIT_MS, &r));
+    int64_t a = 0;
+    const char *str = NULL;
+    double d = 0;
+    assert_ok(MPROC_UNPACK(&r, &a, &str, &d));
+    assert_int_equal(a, -1);
+    assert_string_equal(str, "x");
+    assert_true(d == 0.25);
+    mproc_bytes_free(&r);
+
+    mproc_async *call;
+    assert_ok(mproc_pool_apply_async(pool, "square", MPROC_ARGS(9), NULL, &call));
+    assert_ok(mproc_async_get(call, WAIT_MS, &r));
+    assert_int_equal(as_i64(&r), 81);
+    mproc_bytes_free(&r);
+    mproc_async_destroy(call);
+
+    mproc_bytes results[4];
+    assert_ok(mproc_pool_map(pool, "square", MPROC_ARGS(0, 1, 2, 3), 0, WAIT_MS, results, 4));
+    assert_int_equal(wrong_squares(results, 4), 0);
+    mproc_bytes_free_array(results, 4);
+    /* n is checked against the literal's count too */
+    assert_rc(mproc_pool_map(pool, "square", MPROC_ARGS(0, 1, 2), 0, WAIT_MS, results, 4),
+              MPROC_EINVAL);
+    assert_ok(mproc_pool_map_async(pool, "square", MPROC_ARGS(0, 1, 2, 3), NULL, &call));
+    assert_ok(mproc_async_get(call, WAIT_MS, results));
+    assert_int_equal(wrong_squares(results, 4), 0);
+    mproc_bytes_free_array(results, 4);
+    mproc_async_destroy(call);
+
+    assert_ok(mproc_pool_starmap(pool, "multiply", MPROC_ARGS(MPROC_ARGS(2, 3), MPROC_ARGS(4, 5)),
+                                 0, WAIT_MS, results, 2));
+    assert_int_equal(as_i64(&results[0]), 6);
+    assert_int_equal(as_i64(&results[1]), 20);
+    mproc_bytes_free_array(results, 2);
+    assert_ok(
+        mproc_pool_starmap_async(pool, "multiply", MPROC_ARGS(MPROC_ARGS(3, 3)), NULL, &call));
+    assert_ok(mproc_async_get(call, WAIT_MS, results));
+    assert_int_equal(as_i64(&results[0]), 9);
+    mproc_bytes_free_array(results, 1);
+    mproc_async_destroy(call);
+    /* a starmap item that is not a pack: MPROC_ETYPE, as for a pack */
+    assert_rc(mproc_pool_starmap(pool, "multiply", MPROC_ARGS(MPROC_ARGS(2, 3), 4), 0, WAIT_MS,
+                                 results, 2),
+              MPROC_ETYPE);
+
+    mproc_iter *it;
+    assert_ok(mproc_pool_imap(pool, "square", MPROC_ARGS(5, 6, 7), 1, &it));
+    for (int64_t x = 5; x <= 7; x++) {
+        assert_int_equal(mproc_iter_next(it, WAIT_MS, &r), 1);
+        assert_int_equal(as_i64(&r), x * x);
+        mproc_bytes_free(&r);
+    }
+    assert_int_equal(mproc_iter_next(it, WAIT_MS, &r), 0);
+    mproc_iter_destroy(it);
+    assert_ok(mproc_pool_imap_unordered(pool, "square", MPROC_ARGS(8), 1, &it));
+    assert_int_equal(mproc_iter_next(it, WAIT_MS, &r), 1);
+    assert_int_equal(as_i64(&r), 64);
+    mproc_bytes_free(&r);
+    mproc_iter_destroy(it);
+
+    /* A shareable object in a literal travels as in a pack. */
+    mproc_value *v;
+    assert_ok(mproc_value_create(&v, MPROC_T_LONGLONG, true));
+    assert_ok(mproc_value_set_i64(v, 11));
+    assert_ok(mproc_pool_apply(pool, "add_to_value", MPROC_ARGS(v, 31), WAIT_MS, &r));
+    assert_int_equal(r.len, 0); /* a task that writes nothing: empty bytes (an empty pack) */
+    mproc_bytes_free(&r);
+    int64_t got = 0;
+    assert_ok(mproc_value_get_i64(v, &got));
+    assert_int_equal(got, 42);
+    mproc_value_destroy(v);
+    mproc_pool_destroy(pool);
 }
 
 /* ---- large data ------------------------------------------------------------------------ */
@@ -1610,29 +1885,29 @@ static void large_args_and_results(pool_kind kind)
     assert_ok(mproc_pack_bytes(args, buf, BIG));
     free(buf);
     mproc_bytes r = {0};
-    assert_ok(mproc_pool_apply(pool, "checksum_bytes", args, &r, 2 * WAIT_MS));
-    assert_int_equal(r.len, 16);
-    uint64_t got[2];
-    memcpy(got, r.data, 16);
+    assert_ok(mproc_pool_apply(pool, "checksum_bytes", args, 2 * WAIT_MS, &r));
+    int64_t got[2];
+    assert_ok(MPROC_UNPACK(&r, &got[0], &got[1]));
     assert_int_equal(got[0], BIG);
-    assert_true(got[1] == want);
+    assert_true((uint64_t)got[1] == want);
     mproc_bytes_free(&r);
     mproc_async *a;
     assert_ok(mproc_pool_apply_async(pool, "checksum_bytes", args, NULL, &a));
     mproc_pack_destroy(args);
-    assert_ok(mproc_async_get(a, &r, 2 * WAIT_MS));
-    assert_int_equal(r.len, 16);
-    memcpy(got, r.data, 16);
+    assert_ok(mproc_async_get(a, 2 * WAIT_MS, &r));
+    assert_ok(MPROC_UNPACK(&r, &got[0], &got[1]));
     assert_int_equal(got[0], BIG);
-    assert_true(got[1] == want);
+    assert_true((uint64_t)got[1] == want);
     mproc_bytes_free(&r);
     mproc_async_destroy(a);
 
     args = pack_two(BIG, 9);
-    assert_ok(mproc_pool_apply(pool, "make_big", args, &r, 2 * WAIT_MS));
-    assert_int_equal(r.len, BIG);
+    assert_ok(mproc_pool_apply(pool, "make_big", args, 2 * WAIT_MS, &r));
+    mproc_bytes big;
+    assert_ok(MPROC_UNPACK(&r, &big));
+    assert_int_equal(big.len, BIG);
     for (size_t i = 0; i < BIG; i++)
-        if (((uint8_t *)r.data)[i] != pattern_at(i, 9))
+        if (((uint8_t *)big.data)[i] != pattern_at(i, 9))
             fail_msg("byte %llu differs", (unsigned long long)i);
     mproc_bytes_free(&r);
     mproc_pack_destroy(args);
@@ -1644,11 +1919,12 @@ static void large_args_and_results(pool_kind kind)
         mproc_pack_destroy(t);
     }
     mproc_bytes results[2] = {{0}};
-    assert_ok(mproc_pool_starmap(pool, "make_big", items, results, 2, 1, 2 * WAIT_MS));
+    assert_ok(mproc_pool_starmap(pool, "make_big", items, 1, 2 * WAIT_MS, results, 2));
     for (int k = 0; k < 2; k++) {
-        assert_int_equal(results[k].len, BIG / 2 + k);
-        for (size_t i = 0; i < results[k].len; i++)
-            if (((uint8_t *)results[k].data)[i] != pattern_at(i, 20 + (uint32_t)k))
+        assert_ok(MPROC_UNPACK(&results[k], &big));
+        assert_int_equal(big.len, BIG / 2 + k);
+        for (size_t i = 0; i < big.len; i++)
+            if (((uint8_t *)big.data)[i] != pattern_at(i, 20 + (uint32_t)k))
                 fail_msg("result %d: byte %llu differs", k, (unsigned long long)i);
     }
     mproc_bytes_free_array(results, 2);

@@ -200,32 +200,49 @@ int wrong_squares(const mproc_bytes *results, size_t n)
     int wrong = 0;
     for (size_t i = 0; i < n; i++) {
         int64_t v = -1;
-        if (results[i].len == 8)
-            memcpy(&v, results[i].data, 8);
+        if (MPROC_UNPACK(&results[i], &v) != 0)
+            v = -1;
         wrong += v != (int64_t)(i * i);
     }
     return wrong;
 }
 
-int put_pair(mproc_bytes *out, int64_t a, int64_t b)
+int put_pair(mproc_pack *out, int64_t a, int64_t b)
 {
-    int64_t v[2] = {a, b};
-    out->data = mproc_malloc(sizeof v);
-    if (!out->data)
-        return mproc_task_fail(out, "out of memory");
-    memcpy(out->data, v, sizeof v);
-    out->len = sizeof v;
-    return 0;
+    return MPROC_PACK(out, a, b) ? mproc_task_fail(out, "out of memory") : 0;
 }
 
 void as_pair(const mproc_bytes *b, int64_t *a, int64_t *c)
 {
-    if (b->len != 16 || !b->data)
-        fail_msg("result of %llu bytes, wanted 16", (unsigned long long)b->len);
-    int64_t v[2];
-    memcpy(v, b->data, 16);
-    *a = v[0];
-    *c = v[1];
+    int rc = MPROC_UNPACK(b, a, c);
+    if (rc)
+        fail_msg("result of %llu bytes is not a pack of two integers: %s",
+                 (unsigned long long)b->len, mproc_errname(rc));
+}
+
+void check_typed_result(const mproc_bytes *r, int64_t x)
+{
+    int64_t sq = 0, a = 0, b = 0;
+    const char *name = NULL;
+    double half = 0;
+    mproc_bytes raw = {0};
+    mproc_unpacker pair;
+    int rc = MPROC_UNPACK(r, &sq, &name, &half, &raw, &pair);
+    if (rc)
+        fail_msg("typed_result for %lld: %s", (long long)x, mproc_errname(rc));
+    assert_int_equal(sq, x * x);
+    assert_string_equal(name, "square");
+    assert_true(half == (double)x / 2);
+    assert_int_equal(raw.len, 3);
+    assert_memory_equal(raw.data, "abc", 3);
+    assert_ok(mproc_unpack_i64(&pair, &a));
+    assert_ok(mproc_unpack_i64(&pair, &b));
+    assert_int_equal(mproc_unpack_remaining(&pair), 0);
+    assert_int_equal(a, x);
+    assert_int_equal(b, -x);
+    /* A field of another type is MPROC_ETYPE; fewer destinations than fields MPROC_EINVAL. */
+    assert_rc(MPROC_UNPACK(r, &name, &sq, &half, &raw, &pair), MPROC_ETYPE);
+    assert_rc(MPROC_UNPACK(r, &sq), MPROC_EINVAL);
 }
 
 uint64_t checksum(const uint8_t *p, size_t n)
@@ -295,6 +312,73 @@ MPROC_TASK(check_item, in, out)
         return mproc_task_fail(out, "bad item %d", (int)x);
     }
     return put_i64(out, x * x);
+}
+
+/* (x) -> (x*x, "square", x / 2.0, the bytes "abc", (x, -x)): one field of each kind. */
+MPROC_TASK(typed_result, in, out)
+{
+    mproc_unpacker u;
+    int64_t x;
+    open_args(&u, in);
+    if (mproc_unpack_i64(&u, &x))
+        return mproc_task_fail(out, "no argument");
+    if (MPROC_PACK(out, x * x, "square", (double)x / 2, MPROC_BYTES("abc", 3), MPROC_ARGS(x, -x)))
+        return mproc_task_fail(out, "out of memory");
+    return 0;
+}
+
+/* (a, s, d): echoes its three arguments, typed, as (a, s, d). */
+MPROC_TASK(echo_three, in, out)
+{
+    int64_t a;
+    const char *str;
+    double d;
+    int rc = MPROC_UNPACK(in, &a, &str, &d);
+    if (rc)
+        return mproc_task_fail(out, "wanted (i64, str, f64): %s", mproc_errname(rc));
+    return MPROC_PACK(out, a, str, d) ? mproc_task_fail(out, "out of memory") : 0;
+}
+
+/* (mode): fails in the ways the failure text rule tells apart (see pool_common.h). */
+MPROC_TASK(fail_with, in, out)
+{
+    int64_t mode;
+    if (MPROC_UNPACK(in, &mode))
+        return mproc_task_fail(out, "no mode");
+    switch (mode) {
+    case 0: /* a result first: mproc_task_fail resets `out` */
+        MPROC_PACK(out, 1, "partial", 2.5);
+        return mproc_task_fail(out, "failed after %s", "a result");
+    case 1: MPROC_PACK(out, "one string by hand"); return 2;
+    case 2: MPROC_PACK(out, "two", "strings"); return 3;
+    case 3: MPROC_PACK(out, 99); return 4;
+    default: return -5; /* nothing in `out` */
+    }
+}
+
+/* (value, delta): adds delta to the Value; no result. */
+MPROC_TASK(add_to_value, in, out)
+{
+    mproc_value *v = NULL;
+    int64_t delta;
+    int rc = MPROC_UNPACK(in, &v, &delta);
+    if (rc)
+        return mproc_task_fail(out, "wanted (value, delta): %s", mproc_errname(rc));
+    rc = mproc_value_add_i64(v, delta, NULL);
+    mproc_value_destroy(v);
+    return rc ? mproc_task_fail(out, "add: %s", mproc_errname(rc)) : 0;
+}
+
+/* () -> a Lock: a result with OS handles, which cannot travel back (MPROC_ENOTSUP). */
+MPROC_TASK(result_with_lock, in, out)
+{
+    (void)in;
+    mproc_lock *l;
+    if (mproc_lock_create(&l))
+        return mproc_task_fail(out, "no lock");
+    int rc = MPROC_PACK(out, l);
+    mproc_lock_destroy(l);
+    return rc ? mproc_task_fail(out, "pack: %s", mproc_errname(rc)) : 0;
 }
 
 MPROC_TASK(returns_seven, in, out)
@@ -438,7 +522,7 @@ void rendezvous(mproc_pool *pool, int n, int64_t *tids)
     mproc_pack_destroy(args);
     for (int i = 0; i < n; i++) {
         mproc_bytes r = {0};
-        int rc = mproc_async_get(calls[i], &r, WAIT_MS);
+        int rc = mproc_async_get(calls[i], WAIT_MS, &r);
         if (rc != 0)
             fail_msg("rendezvous task %d of %d: %s: %s", i, n, mproc_errname(rc),
                      r.data ? (const char *)r.data : "");
@@ -506,7 +590,7 @@ done:
     if (v)
         mproc_value_destroy(v);
     if (c)
-        mproc_conn_close(c);
+        mproc_conn_destroy(c);
     return rc;
 }
 
@@ -518,12 +602,9 @@ MPROC_TASK(checksum_bytes, in, out)
     mproc_unpack_init(&u, in);
     if (mproc_unpack_bytes(&u, &data, &n))
         return mproc_task_fail(out, "wanted bytes");
-    uint64_t r[2] = {n, checksum(data, n)};
-    out->data = mproc_malloc(sizeof r);
-    if (!out->data)
+    /* The checksum's 64 bits as an I64 (the reader casts it back). */
+    if (MPROC_PACK(out, (int64_t)n, (int64_t)checksum(data, n)))
         return mproc_task_fail(out, "out of memory");
-    memcpy(out->data, r, sizeof r);
-    out->len = sizeof r;
     return 0;
 }
 
@@ -539,7 +620,7 @@ MPROC_TASK(make_big, in, out)
         return mproc_task_fail(out, "out of memory");
     for (size_t i = 0; i < (size_t)size; i++)
         p[i] = pattern_at(i, (uint32_t)seed);
-    out->data = p;
-    out->len = (size_t)size;
-    return 0;
+    int rc = MPROC_PACK(out, MPROC_BYTES(p, (size_t)size));
+    mproc_free(p);
+    return rc ? mproc_task_fail(out, "out of memory") : 0;
 }

@@ -84,8 +84,12 @@ void open_gate_file(const char *path);
 /* How many of n results are not i*i for their index i (a map of square over 0..n-1). */
 int wrong_squares(const mproc_bytes *results, size_t n);
 /* A result of two int64 (16 bytes). */
-int put_pair(mproc_bytes *out, int64_t a, int64_t b);
+int put_pair(mproc_pack *out, int64_t a, int64_t b);
 void as_pair(const mproc_bytes *b, int64_t *a, int64_t *c);
+
+/* A typed_result(x) result: asserts each of its fields (and that MPROC_UNPACK refuses other
+ * types and counts). */
+void check_typed_result(const mproc_bytes *r, int64_t x);
 
 /* The initializer init_tls(tag) keeps tag in a thread-local of its worker's thread
  * (read_init reads it), and, for worker threads of this process, counts its calls and
@@ -113,7 +117,14 @@ void rendezvous(mproc_pool *pool, int n, int64_t *tids);
  *   wait_for_peers (n) -> harness_thread_id, once n such tasks are inside at once
  *   use_objects (queue, lock, value, conn, x) -> x: puts x in the queue, adds it to the
  *       value under the lock, sends it on the pipe end
- *   checksum_bytes (bytes) -> (length, checksum)    make_big (size, seed) -> the pattern */
+ *   checksum_bytes (bytes) -> (length, checksum)    make_big (size, seed) -> the pattern
+ *   typed_result (x) -> (x*x, "square", x / 2.0, bytes "abc", (x, -x)), typed
+ *   echo_three (a, s, d) -> (a, s, d)    add_to_value (value, delta) adds delta, gives no result
+ *   result_with_lock () -> a Lock: refused, MPROC_ENOTSUP (a result cannot hold OS handles)
+ *   fail_with (mode) fails: 0 with mproc_task_fail's "failed after a result" after packing
+ *       a result; 1 with one STR packed by hand ("one string by hand") and code 2; 2 with
+ *       two STRs and code 3; 3 with one I64 and code 4; else with nothing and code -5 (the
+ *       last three: "task 'fail_with' returned N") */
 
 /* The checksum checksum_bytes computes (FNV-1a); make_big makes harness's pattern. */
 uint64_t checksum(const uint8_t *p, size_t n);

@@ -248,14 +248,14 @@ static void pack_bad_input(void **state)
     assert_rc(mproc_unpack_skip(&u), MPROC_EINVAL);
 }
 
-static int noop_task(const mproc_bytes *in, mproc_bytes *out)
+static int noop_task(const mproc_bytes *in, mproc_pack *out)
 {
     (void)in;
     (void)out;
     return 0;
 }
 
-static int other_task(const mproc_bytes *in, mproc_bytes *out)
+static int other_task(const mproc_bytes *in, mproc_pack *out)
 {
     (void)in;
     (void)out;

@@ -138,7 +138,7 @@ static mproc_future *submit_gate(mproc_executor *ex, const char *started, const 
 static void expect_square(mproc_future *f, int64_t x)
 {
     mproc_bytes r = {0};
-    int rc = mproc_future_result(f, &r, WAIT_MS);
+    int rc = mproc_future_result(f, WAIT_MS, &r);
     if (rc != 0)
         fail_msg("result of the task for %lld: %s (%d) \"%.*s\"", (long long)x, mproc_errname(rc),
                  rc, (int)r.len, r.data ? (const char *)r.data : "");
@@ -163,9 +163,9 @@ static void free_text_if_any(mproc_bytes *b)
 static void expect_cancelled(mproc_future *f)
 {
     mproc_bytes r = {0};
-    assert_rc(mproc_future_result(f, &r, WAIT_MS), MPROC_ECANCELLED);
+    assert_rc(mproc_future_result(f, WAIT_MS, &r), MPROC_ECANCELLED);
     free_text_if_any(&r);
-    assert_rc(mproc_future_result(f, &r, 0), MPROC_ECANCELLED);
+    assert_rc(mproc_future_result(f, 0, &r), MPROC_ECANCELLED);
     free_text_if_any(&r);
     assert_int_equal(mproc_future_done(f), 1);
     assert_int_equal(mproc_future_cancelled(f), 1);
@@ -194,7 +194,7 @@ static void executor_submit_result(pool_kind kind)
     expect_square(f, 7);
     mproc_bytes r = {0};
     for (int i = 0; i < 2; i++) { /* result may be asked again; done: a poll is enough */
-        assert_ok(mproc_future_result(f, &r, 0));
+        assert_ok(mproc_future_result(f, 0, &r));
         assert_int_equal(as_i64(&r), 49);
         mproc_bytes_free(&r);
     }
@@ -207,7 +207,7 @@ static void executor_submit_result(pool_kind kind)
     assert_int_equal(mproc_async_successful(a), 1);
     assert_int_equal(mproc_async_count(a), 1);
     assert_ok(mproc_async_wait(a, WAIT_MS));
-    assert_ok(mproc_async_get(a, &r, WAIT_MS));
+    assert_ok(mproc_async_get(a, WAIT_MS, &r));
     assert_int_equal(as_i64(&r), 49);
     mproc_bytes_free(&r);
     mproc_future_destroy(f);
@@ -215,7 +215,7 @@ static void executor_submit_result(pool_kind kind)
     /* args NULL: the task gets an empty pack. */
     f = NULL;
     assert_ok(mproc_executor_submit(ex, "square", NULL, &f));
-    assert_rc(mproc_future_result(f, &r, WAIT_MS), MPROC_ETASK);
+    assert_rc(mproc_future_result(f, WAIT_MS, &r), MPROC_ETASK);
     assert_text(&r, "no argument");
     mproc_bytes_free(&r);
     assert_int_equal(mproc_future_done(f), 1);
@@ -223,18 +223,18 @@ static void executor_submit_result(pool_kind kind)
 
     /* A failing task: MPROC_ETASK and its text (exception()), also through async_get. */
     f = submit(ex, "fail_item", pack_of(3));
-    assert_rc(mproc_future_result(f, &r, WAIT_MS), MPROC_ETASK);
+    assert_rc(mproc_future_result(f, WAIT_MS, &r), MPROC_ETASK);
     assert_text(&r, "bad item 3");
     mproc_bytes_free(&r);
     assert_int_equal(mproc_future_done(f), 1);
     assert_int_equal(mproc_future_cancelled(f), 0);
     assert_int_equal(mproc_async_successful(f), 0);
-    assert_rc(mproc_async_get(f, &r, WAIT_MS), MPROC_ETASK);
+    assert_rc(mproc_async_get(f, WAIT_MS, &r), MPROC_ETASK);
     assert_text(&r, "bad item 3");
     mproc_bytes_free(&r);
     mproc_future_destroy(f);
     f = submit(ex, "returns_seven", new_pack());
-    assert_rc(mproc_future_result(f, &r, WAIT_MS), MPROC_ETASK);
+    assert_rc(mproc_future_result(f, WAIT_MS, &r), MPROC_ETASK);
     assert_text(&r, "task 'returns_seven' returned 7");
     mproc_bytes_free(&r);
     mproc_future_destroy(f);
@@ -243,9 +243,9 @@ static void executor_submit_result(pool_kind kind)
     char gate[512];
     harness_temp_path(gate, sizeof gate, "gate");
     f = submit_gate(ex, NULL, gate, 5);
-    assert_rc(mproc_future_result(f, &r, 50), MPROC_ETIMEDOUT);
+    assert_rc(mproc_future_result(f, 50, &r), MPROC_ETIMEDOUT);
     assert_empty(&r, 1);
-    assert_rc(mproc_future_result(f, &r, 0), MPROC_ETIMEDOUT);
+    assert_rc(mproc_future_result(f, 0, &r), MPROC_ETIMEDOUT);
     assert_int_equal(mproc_future_done(f), 0);
     assert_int_equal(mproc_async_ready(f), 0);
     open_gate_file(gate);
@@ -284,7 +284,7 @@ static void executor_submit_result(pool_kind kind)
     expect_square(f, 12); /* still readable */
     mproc_future_destroy(f);
     mproc_pack *args = pack_of(13);
-    assert_ok(mproc_pool_apply(mine, "square", args, &r, WAIT_MS)); /* the pool still works */
+    assert_ok(mproc_pool_apply(mine, "square", args, WAIT_MS, &r)); /* the pool still works */
     assert_int_equal(as_i64(&r), 169);
     mproc_bytes_free(&r);
     mproc_pack_destroy(args);
@@ -368,7 +368,7 @@ static void cancel_races_dispatch(pool_kind kind)
     int cancelled = 0;
     for (int i = 0; i < N; i++) {
         mproc_bytes r = {0};
-        int rc = mproc_future_result(fs[i], &r, WAIT_MS);
+        int rc = mproc_future_result(fs[i], WAIT_MS, &r);
         if (i % 2 == 1 && i != N - 1)
             said[i] = 0; /* never cancelled */
         if (said[i] == 1) {
@@ -447,9 +447,9 @@ static void on_done_chain(void *ctx, mproc_future *f)
 {
     chain_record *c = ctx;
     mproc_bytes r = {0};
-    c->result_rc = mproc_future_result(f, &r, WAIT_MS);
-    if (c->result_rc == 0 && r.len == 8)
-        memcpy(&c->value, r.data, 8);
+    c->result_rc = mproc_future_result(f, WAIT_MS, &r);
+    if (c->result_rc == 0)
+        read_i64(&r, &c->value);
     mproc_bytes_free(&r);
     c->add_rc = mproc_future_add_done_callback(f, on_done, &c->inner);
     __atomic_add_fetch(&c->calls, 1, __ATOMIC_SEQ_CST);
@@ -502,7 +502,7 @@ static void add_done_callback(pool_kind kind)
     mproc_future *bad = submit(ex, "fail_item", pack_of(1));
     assert_ok(mproc_future_add_done_callback(bad, on_done, &failed));
     mproc_bytes r = {0};
-    assert_rc(mproc_future_result(bad, &r, WAIT_MS), MPROC_ETASK);
+    assert_rc(mproc_future_result(bad, WAIT_MS, &r), MPROC_ETASK);
     mproc_bytes_free(&r);
     wait_called(&failed);
     assert_ptr_equal(failed.seen, bad);
@@ -556,21 +556,21 @@ static void executor_map_timeout(pool_kind kind)
 
     /* A plain map, in order. */
     mproc_pack *items = pack_range(0, N);
-    assert_ok(mproc_executor_map(ex, "square", items, results, N, 0, WAIT_MS));
+    assert_ok(mproc_executor_map(ex, "square", items, 0, WAIT_MS, results, N));
     for (int i = 0; i < N; i++)
         assert_int_equal(as_i64(&results[i]), (int64_t)i * i);
     mproc_bytes_free_array(results, N);
-    assert_ok(mproc_executor_map(ex, "square", items, results, N, 5, WAIT_MS));
+    assert_ok(mproc_executor_map(ex, "square", items, 5, WAIT_MS, results, N));
     for (int i = 0; i < N; i++)
         assert_int_equal(as_i64(&results[i]), (int64_t)i * i);
     mproc_bytes_free_array(results, N);
-    assert_rc(mproc_executor_map(ex, "square", items, results, N + 1, 0, WAIT_MS), MPROC_EINVAL);
+    assert_rc(mproc_executor_map(ex, "square", items, 0, WAIT_MS, results, N + 1), MPROC_EINVAL);
     mproc_pack_destroy(items);
 
     /* The first failure in item order. */
     items = pack_range(0, 3);
     assert_ok(mproc_pack_str(items, "four"));
-    assert_rc(mproc_executor_map(ex, "square", items, results, 4, 1, WAIT_MS), MPROC_ETASK);
+    assert_rc(mproc_executor_map(ex, "square", items, 1, WAIT_MS, results, 4), MPROC_ETASK);
     assert_text(&results[0], "no argument");
     for (int i = 1; i < 4; i++)
         assert_empty(&results[i], 1);
@@ -586,7 +586,7 @@ static void executor_map_timeout(pool_kind kind)
         assert_ok(mproc_pack_pack(items, item));
         mproc_pack_destroy(item);
     }
-    assert_rc(mproc_executor_map(ex, "gate_square", items, results, N, 1, 100), MPROC_ETIMEDOUT);
+    assert_rc(mproc_executor_map(ex, "gate_square", items, 1, 100, results, N), MPROC_ETIMEDOUT);
     for (int i = 0; i < N; i++)
         assert_empty(&results[i], 1);
     open_gate_file(gate);
@@ -594,7 +594,7 @@ static void executor_map_timeout(pool_kind kind)
 
     /* Still usable: map and submit. */
     items = pack_range(0, N);
-    assert_ok(mproc_executor_map(ex, "square", items, results, N, 0, WAIT_MS));
+    assert_ok(mproc_executor_map(ex, "square", items, 0, WAIT_MS, results, N));
     for (int i = 0; i < N; i++)
         assert_int_equal(as_i64(&results[i]), (int64_t)i * i);
     mproc_bytes_free_array(results, N);
@@ -640,7 +640,7 @@ static void shutdown_rules(pool_kind kind)
     assert_int_equal(mproc_future_done(running), 0);
     mproc_pack *args = pack_of(1);
     assert_rc(mproc_executor_submit(ex, "square", args, &f), MPROC_ESTATE);
-    assert_rc(mproc_executor_map(ex, "square", args, &r, 1, 0, WAIT_MS), MPROC_ESTATE);
+    assert_rc(mproc_executor_map(ex, "square", args, 0, WAIT_MS, &r, 1), MPROC_ESTATE);
     assert_empty(&r, 1);
     /* wait, with a timeout, while it runs: MPROC_ETIMEDOUT and it goes on. */
     assert_rc(mproc_executor_shutdown(ex, true, false, 50), MPROC_ETIMEDOUT);
@@ -649,7 +649,7 @@ static void shutdown_rules(pool_kind kind)
     assert_ok(mproc_executor_shutdown(ex, true, false, WAIT_MS));
     /* wait=true waited for it: done now, without waiting. */
     assert_int_equal(mproc_future_done(running), 1);
-    assert_ok(mproc_future_result(running, &r, 0));
+    assert_ok(mproc_future_result(running, 0, &r));
     assert_int_equal(as_i64(&r), 9);
     mproc_bytes_free(&r);
     assert_ok(mproc_executor_shutdown(ex, true, false, WAIT_MS)); /* again: fine */
@@ -676,7 +676,7 @@ static void shutdown_rules(pool_kind kind)
     for (int i = 0; i < 3; i++) {
         mproc_future *g = i == 0 ? running : q[i - 1];
         assert_int_equal(mproc_future_done(g), 1);
-        assert_ok(mproc_future_result(g, &r, 0));
+        assert_ok(mproc_future_result(g, 0, &r));
         assert_int_equal(as_i64(&r), (6 + i) * (6 + i));
         mproc_bytes_free(&r);
     }
@@ -696,7 +696,7 @@ static void shutdown_rules(pool_kind kind)
     mproc_future *finished = submit_square(ex, 12);
     expect_square(finished, 12);
     mproc_future *failed = submit(ex, "fail_item", pack_of(2));
-    assert_rc(mproc_future_result(failed, &r, WAIT_MS), MPROC_ETASK);
+    assert_rc(mproc_future_result(failed, WAIT_MS, &r), MPROC_ETASK);
     mproc_bytes_free(&r);
     running = submit_gate(ex, started, gate, 13);
     wait_started(started);
@@ -705,13 +705,13 @@ static void shutdown_rules(pool_kind kind)
     mproc_executor_destroy(ex);
     harness_thread_join(t);
     assert_int_equal(mproc_future_done(running), 1);
-    assert_ok(mproc_future_result(running, &r, 0));
+    assert_ok(mproc_future_result(running, 0, &r));
     assert_int_equal(as_i64(&r), 169);
     mproc_bytes_free(&r);
-    assert_ok(mproc_future_result(finished, &r, 0));
+    assert_ok(mproc_future_result(finished, 0, &r));
     assert_int_equal(as_i64(&r), 144);
     mproc_bytes_free(&r);
-    assert_rc(mproc_future_result(failed, &r, 0), MPROC_ETASK);
+    assert_rc(mproc_future_result(failed, 0, &r), MPROC_ETASK);
     assert_text(&r, "bad item 2");
     mproc_bytes_free(&r);
     assert_int_equal(mproc_async_ready(running), 1);
@@ -739,7 +739,7 @@ static void worker_death_fails_only_its_future(void **state)
     mproc_future *held = submit_gate(ex, NULL, gate, 4);
     mproc_future *dies = submit(ex, "exit_three", new_pack());
     mproc_bytes r = {0};
-    assert_rc(mproc_future_result(dies, &r, WAIT_MS), MPROC_EWORKER);
+    assert_rc(mproc_future_result(dies, WAIT_MS, &r), MPROC_EWORKER);
     assert_some_text(&r);
     mproc_bytes_free(&r);
     assert_int_equal(mproc_future_done(dies), 1);
@@ -747,7 +747,7 @@ static void worker_death_fails_only_its_future(void **state)
     assert_int_equal(mproc_async_successful(dies), 0);
     /* Only its future: the others are not touched. */
     assert_int_equal(mproc_future_done(held), 0);
-    assert_ok(mproc_future_result(quick, &r, 0));
+    assert_ok(mproc_future_result(quick, 0, &r));
     assert_int_equal(as_i64(&r), 9);
     mproc_bytes_free(&r);
     /* Submitted after: they succeed (a new worker takes the dead one's place). */
@@ -763,13 +763,13 @@ static void worker_death_fails_only_its_future(void **state)
     /* Again, through map: the executor is whole. */
     mproc_pack *items = pack_range(0, 8);
     mproc_bytes results[8] = {{0}};
-    assert_ok(mproc_executor_map(ex, "square", items, results, 8, 1, WAIT_MS));
+    assert_ok(mproc_executor_map(ex, "square", items, 1, WAIT_MS, results, 8));
     for (int i = 0; i < 8; i++)
         assert_int_equal(as_i64(&results[i]), (int64_t)i * i);
     mproc_bytes_free_array(results, 8);
     mproc_pack_destroy(items);
     mproc_executor_destroy(ex);
-    assert_rc(mproc_future_result(dies, &r, 0), MPROC_EWORKER); /* still readable */
+    assert_rc(mproc_future_result(dies, 0, &r), MPROC_EWORKER); /* still readable */
     assert_some_text(&r);
     mproc_bytes_free(&r);
     mproc_future_destroy(quick);
@@ -885,10 +885,10 @@ static void wait_all_any_first_error(pool_kind kind)
     /* The results are the tasks'. */
     expect_square(fa, 2);
     mproc_bytes r = {0};
-    assert_ok(mproc_async_get(pb, &r, WAIT_MS));
+    assert_ok(mproc_async_get(pb, WAIT_MS, &r));
     assert_int_equal(as_i64(&r), 9);
     mproc_bytes_free(&r);
-    assert_rc(mproc_async_get(pe, &r, WAIT_MS), MPROC_ETASK);
+    assert_rc(mproc_async_get(pe, WAIT_MS, &r), MPROC_ETASK);
     assert_text(&r, "bad item 1");
     mproc_bytes_free(&r);
 
@@ -935,51 +935,51 @@ static void as_completed_order(pool_kind kind)
     mproc_as_completed *it;
     assert_ok(mproc_as_completed_create(&it, items, N + 1));
     size_t index = 999;
-    assert_int_equal(mproc_as_completed_next(it, &index, WAIT_MS), 1);
+    assert_int_equal(mproc_as_completed_next(it, WAIT_MS, &index), 1);
     assert_int_equal(index, N);
     /* None of the others is done: a timeout. */
     index = 999;
-    assert_rc(mproc_as_completed_next(it, &index, 50), MPROC_ETIMEDOUT);
-    assert_rc(mproc_as_completed_next(it, &index, 0), MPROC_ETIMEDOUT);
+    assert_rc(mproc_as_completed_next(it, 50, &index), MPROC_ETIMEDOUT);
+    assert_rc(mproc_as_completed_next(it, 0, &index), MPROC_ETIMEDOUT);
 
     /* Released one at a time in this order, they come out in it. */
     const int order[N] = {2, 4, 0, 3, 1};
     for (int k = 0; k < N; k++) {
         open_gate_file(gates[order[k]]);
         index = 999;
-        int rc = mproc_as_completed_next(it, &index, WAIT_MS);
+        int rc = mproc_as_completed_next(it, WAIT_MS, &index);
         if (rc != 1)
             fail_msg("next after releasing %d: %s (%d)", order[k], mproc_errname(rc), rc);
         if (index != (size_t)order[k])
             fail_msg("next after releasing %d gave %d", order[k], (int)index);
         if (k + 1 < N)
-            assert_rc(mproc_as_completed_next(it, &index, 20), MPROC_ETIMEDOUT);
+            assert_rc(mproc_as_completed_next(it, 20, &index), MPROC_ETIMEDOUT);
     }
     /* All given: 0, and it stays 0. */
-    assert_int_equal(mproc_as_completed_next(it, &index, WAIT_MS), 0);
-    assert_int_equal(mproc_as_completed_next(it, &index, 0), 0);
+    assert_int_equal(mproc_as_completed_next(it, WAIT_MS, &index), 0);
+    assert_int_equal(mproc_as_completed_next(it, 0, &index), 0);
     mproc_as_completed_destroy(it);
 
     /* A second iterator over items all done: each index once, then 0. */
     assert_ok(mproc_as_completed_create(&it, items, N + 1));
     bool seen[N + 1] = {false};
     for (int k = 0; k < N + 1; k++) {
-        assert_int_equal(mproc_as_completed_next(it, &index, WAIT_MS), 1);
+        assert_int_equal(mproc_as_completed_next(it, WAIT_MS, &index), 1);
         assert_true(index <= N);
         assert_false(seen[index]);
         seen[index] = true;
     }
-    assert_int_equal(mproc_as_completed_next(it, &index, WAIT_MS), 0);
+    assert_int_equal(mproc_as_completed_next(it, WAIT_MS, &index), 0);
     mproc_as_completed_destroy(it);
 
     /* Over no items: at the end at once. */
     assert_ok(mproc_as_completed_create(&it, items, 0));
-    assert_int_equal(mproc_as_completed_next(it, &index, WAIT_MS), 0);
+    assert_int_equal(mproc_as_completed_next(it, WAIT_MS, &index), 0);
     mproc_as_completed_destroy(it);
 
     for (int i = 0; i < N; i++) {
         mproc_bytes r = {0};
-        assert_ok(mproc_async_get(items[i], &r, WAIT_MS));
+        assert_ok(mproc_async_get(items[i], WAIT_MS, &r));
         assert_int_equal(as_i64(&r), (int64_t)i * i);
         mproc_bytes_free(&r);
         if (i == 4)
@@ -1026,11 +1026,11 @@ static void cancel_token_across_processes(mproc_start_method method)
     assert_ok(mproc_pack_handle(args, timed));
     mproc_future *waiting = submit(ex, "wait_cancel", args);
     mproc_bytes r = {0};
-    int rc = mproc_future_result(waiting, &r, WAIT_MS);
+    int rc = mproc_future_result(waiting, WAIT_MS, &r);
     if (rc != 0)
         fail_msg("wait_cancel: %s \"%.*s\"", mproc_errname(rc), (int)r.len,
                  r.data ? (const char *)r.data : "");
-    assert_text(&r, "cancelled");
+    assert_string_equal(as_text(&r), "cancelled");
     mproc_bytes_free(&r);
     assert_int_equal(mproc_cancel_requested(timed), 1); /* the parent agrees */
     assert_ok(mproc_cancel_wait(timed, 0));
@@ -1043,13 +1043,14 @@ static void cancel_token_across_processes(mproc_start_method method)
     assert_ok(mproc_cancel_trigger(told));
     assert_int_equal(mproc_cancel_requested(told), 1);
     assert_ok(mproc_cancel_wait(told, 0));
-    rc = mproc_future_result(polling, &r, WAIT_MS);
+    rc = mproc_future_result(polling, WAIT_MS, &r);
     if (rc != 0)
         fail_msg("poll_cancel: %s \"%.*s\"", mproc_errname(rc), (int)r.len,
                  r.data ? (const char *)r.data : "");
     long long rounds = -1;
-    if (!r.data || sscanf(r.data, "cancelled after %lld rounds", &rounds) != 1)
-        fail_msg("poll_cancel gave \"%.*s\"", (int)r.len, r.data ? (const char *)r.data : "");
+    const char *said = as_text(&r);
+    if (sscanf(said, "cancelled after %lld rounds", &rounds) != 1)
+        fail_msg("poll_cancel gave \"%s\"", said);
     assert_true(rounds >= 1);
     mproc_bytes_free(&r);
     assert_ok(mproc_cancel_trigger(told)); /* again: still cancelled */
@@ -1061,10 +1062,10 @@ static void cancel_token_across_processes(mproc_start_method method)
     assert_ok(mproc_pack_handle(args, told));
     assert_ok(mproc_pack_str(args, started));
     mproc_future *late = submit(ex, "poll_cancel", args);
-    rc = mproc_future_result(late, &r, WAIT_MS);
+    rc = mproc_future_result(late, WAIT_MS, &r);
     if (rc != 0)
         fail_msg("poll_cancel on a cancelled token: %s", mproc_errname(rc));
-    assert_text(&r, "cancelled after 1 rounds");
+    assert_string_equal(as_text(&r), "cancelled after 1 rounds");
     mproc_bytes_free(&r);
 
     /* The tokens outlive the pack; the task's copies were its own. */
@@ -1115,7 +1116,7 @@ static void bad_input(void **state)
                   &ex, &(mproc_executor_opts){.initializer = "no_such_task", .threads = true}),
               MPROC_ENOTASK);
     assert_rc(mproc_executor_submit(NULL, "square", args, &f), MPROC_EINVAL);
-    assert_rc(mproc_executor_map(NULL, "square", items, results, 4, 0, 1000), MPROC_EINVAL);
+    assert_rc(mproc_executor_map(NULL, "square", items, 0, 1000, results, 4), MPROC_EINVAL);
     assert_rc(mproc_executor_shutdown(NULL, true, false, 1000), MPROC_EINVAL);
     assert_null(mproc_executor_pool(NULL));
     mproc_executor_destroy(NULL);
@@ -1124,20 +1125,20 @@ static void bad_input(void **state)
     assert_rc(mproc_executor_submit(ex, NULL, args, &f), MPROC_EINVAL);
     assert_rc(mproc_executor_submit(ex, "square", args, NULL), MPROC_EINVAL);
     assert_rc(mproc_executor_submit(ex, "no_such_task", args, &f), MPROC_ENOTASK);
-    assert_rc(mproc_executor_map(ex, NULL, items, results, 4, 0, 1000), MPROC_EINVAL);
-    assert_rc(mproc_executor_map(ex, "square", NULL, results, 4, 0, 1000), MPROC_EINVAL);
-    assert_rc(mproc_executor_map(ex, "square", items, NULL, 4, 0, 1000), MPROC_EINVAL);
-    assert_rc(mproc_executor_map(ex, "no_such_task", items, results, 4, 0, 1000), MPROC_ENOTASK);
+    assert_rc(mproc_executor_map(ex, NULL, items, 0, 1000, results, 4), MPROC_EINVAL);
+    assert_rc(mproc_executor_map(ex, "square", NULL, 0, 1000, results, 4), MPROC_EINVAL);
+    assert_rc(mproc_executor_map(ex, "square", items, 0, 1000, NULL, 4), MPROC_EINVAL);
+    assert_rc(mproc_executor_map(ex, "no_such_task", items, 0, 1000, results, 4), MPROC_ENOTASK);
 
     /* Futures. */
-    assert_rc(mproc_future_result(NULL, &r, 0), MPROC_EINVAL);
+    assert_rc(mproc_future_result(NULL, 0, &r), MPROC_EINVAL);
     assert_rc(mproc_future_done(NULL), MPROC_EINVAL);
     assert_rc(mproc_future_cancel(NULL), MPROC_EINVAL);
     assert_rc(mproc_future_cancelled(NULL), MPROC_EINVAL);
     assert_rc(mproc_future_add_done_callback(NULL, ignore_done, NULL), MPROC_EINVAL);
     mproc_future_destroy(NULL);
     f = submit_square(ex, 3);
-    assert_rc(mproc_future_result(f, NULL, WAIT_MS), MPROC_EINVAL);
+    assert_rc(mproc_future_result(f, WAIT_MS, NULL), MPROC_EINVAL);
     assert_rc(mproc_future_add_done_callback(f, NULL, NULL), MPROC_EINVAL);
     expect_square(f, 3);
 
@@ -1154,11 +1155,11 @@ static void bad_input(void **state)
     assert_rc(mproc_as_completed_create(NULL, items1, 1), MPROC_EINVAL);
     assert_rc(mproc_as_completed_create(&it, NULL, 1), MPROC_EINVAL);
     assert_rc(mproc_as_completed_create(&it, items1, 2), MPROC_EINVAL);
-    assert_rc(mproc_as_completed_next(NULL, &index, 0), MPROC_EINVAL);
+    assert_rc(mproc_as_completed_next(NULL, 0, &index), MPROC_EINVAL);
     mproc_as_completed_destroy(NULL);
     assert_ok(mproc_as_completed_create(&it, items1, 1));
-    assert_rc(mproc_as_completed_next(it, NULL, WAIT_MS), MPROC_EINVAL);
-    assert_int_equal(mproc_as_completed_next(it, &index, WAIT_MS), 1);
+    assert_rc(mproc_as_completed_next(it, WAIT_MS, NULL), MPROC_EINVAL);
+    assert_int_equal(mproc_as_completed_next(it, WAIT_MS, &index), 1);
     assert_int_equal(index, 0);
     mproc_as_completed_destroy(it);
     mproc_future_destroy(f);
@@ -1223,6 +1224,64 @@ static void bad_input(void **state)
     mproc_executor_destroy(ex);
     mproc_pack_destroy(args);
     mproc_pack_destroy(items);
+}
+
+/* ---- typed results and pack literals (API 1.0) ----------------------------------------------- */
+
+static void typed_futures(pool_kind kind)
+{
+    mproc_executor *ex = NULL;
+    assert_ok(mproc_executor_create(&ex, &(mproc_executor_opts){.max_workers = 2,
+                                                                .threads = kind == POOL_THREADS,
+                                                                .initializer = "init_tls",
+                                                                .initargs = MPROC_ARGS(55)}));
+    /* args as a literal; the result typed */
+    mproc_future *f = NULL;
+    assert_ok(mproc_executor_submit(ex, "typed_result", MPROC_ARGS(4), &f));
+    mproc_bytes r = {0};
+    assert_ok(mproc_future_result(f, WAIT_MS, &r));
+    check_typed_result(&r, 4);
+    mproc_bytes_free(&r);
+    mproc_future_destroy(f);
+    /* the initializer got its literal initargs */
+    assert_ok(mproc_executor_submit(ex, "read_init", NULL, &f));
+    assert_ok(mproc_future_result(f, WAIT_MS, &r));
+    int64_t tag = 0, tid = 0;
+    as_pair(&r, &tag, &tid);
+    assert_int_equal(tag, 55);
+    mproc_bytes_free(&r);
+    mproc_future_destroy(f);
+    /* the failure text rule holds for futures too */
+    assert_ok(mproc_executor_submit(ex, "fail_with", MPROC_ARGS(1), &f));
+    assert_rc(mproc_future_result(f, WAIT_MS, &r), MPROC_ETASK);
+    assert_text(&r, "one string by hand");
+    mproc_bytes_free(&r);
+    mproc_future_destroy(f);
+    /* map over a literal's fields */
+    mproc_bytes results[3];
+    assert_ok(mproc_executor_map(ex, "typed_result", MPROC_ARGS(7, 8, 9), 0, WAIT_MS, results, 3));
+    for (int i = 0; i < 3; i++)
+        check_typed_result(&results[i], 7 + i);
+    mproc_bytes_free_array(results, 3);
+    /* futures waited on together, their results typed */
+    mproc_future *fs[3];
+    for (int i = 0; i < 3; i++)
+        assert_ok(mproc_executor_submit(ex, "typed_result", MPROC_ARGS(i + 10), &fs[i]));
+    mproc_as_completed *it;
+    assert_ok(mproc_as_completed_create(&it, fs, 3));
+    size_t index = 99;
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(mproc_as_completed_next(it, WAIT_MS, &index), 1);
+        assert_true(index < 3);
+        assert_ok(mproc_future_result(fs[index], 0, &r));
+        check_typed_result(&r, (int64_t)index + 10);
+        mproc_bytes_free(&r);
+    }
+    assert_int_equal(mproc_as_completed_next(it, WAIT_MS, &index), 0);
+    mproc_as_completed_destroy(it);
+    for (int i = 0; i < 3; i++)
+        mproc_future_destroy(fs[i]);
+    mproc_executor_destroy(ex);
 }
 
 #define HARNESS_CASES "cases/futures.txt"

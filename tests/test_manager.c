@@ -206,7 +206,7 @@ MPROC_TASK(count_year, in, out)
 }
 
 /* (dict, list, queue, x): d["k<x>"] = x, appends x (8 bytes) to the list, puts x (8 bytes)
- * into the queue; returns x (8 bytes). */
+ * into the queue; returns x (a pack of one I64). */
 MPROC_TASK(pool_writer, in, out)
 {
     mproc_unpacker u;
@@ -231,13 +231,8 @@ MPROC_TASK(pool_writer, in, out)
         rc = mproc_task_fail(out, "a proxy call failed: %s", mproc_errname(rc));
         goto done;
     }
-    out->data = mproc_malloc(8);
-    if (!out->data) {
+    if (MPROC_PACK(out, x) != 0)
         rc = mproc_task_fail(out, "out of memory");
-        goto done;
-    }
-    memcpy(out->data, bytes, 8);
-    out->len = 8;
 done:
     mproc_proxy_destroy(d);
     mproc_proxy_destroy(l);
@@ -2512,12 +2507,12 @@ static void proxies_in_pool_tasks(mproc_start_method method)
     }
     for (int i = 0; i < A; i++) {
         mproc_bytes r = {0};
-        int rc = mproc_async_get(calls[i], &r, WAIT_MS);
+        int rc = mproc_async_get(calls[i], WAIT_MS, &r);
         if (rc != 0)
             fail_msg("apply_async %d: %s: %s", i, mproc_errname(rc),
                      r.data ? (const char *)r.data : "");
-        assert_int_equal(r.len, 8);
-        assert_int_equal(from_le64(r.data), i);
+        assert_int_equal(r.len, 9); /* one I64 field: its tag and 8 bytes */
+        assert_int_equal(as_i64(&r), i);
         mproc_bytes_free(&r);
         mproc_async_destroy(calls[i]);
     }
@@ -2535,12 +2530,12 @@ static void proxies_in_pool_tasks(mproc_start_method method)
     }
     mproc_bytes results[M];
     memset(results, 0, sizeof results);
-    int rc = mproc_pool_map(pool, "pool_writer", items, results, M, 2, WAIT_MS);
+    int rc = mproc_pool_map(pool, "pool_writer", items, 2, WAIT_MS, results, M);
     if (rc != 0)
         fail_msg("map: %s: %s", mproc_errname(rc),
                  results[0].data ? (const char *)results[0].data : "");
     for (int i = 0; i < M; i++)
-        assert_int_equal(from_le64(results[i].data), 100 + i);
+        assert_int_equal(as_i64(&results[i]), 100 + i);
     mproc_bytes_free_array(results, M);
     mproc_pack_destroy(items);
     assert_ok(mproc_pool_close(pool));

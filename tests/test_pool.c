@@ -32,7 +32,7 @@ MPROC_TASK(busy_square, in, out)
     return put_i64(out, x * x);
 }
 
-/* () -> the worker's name, NUL included. */
+/* () -> the worker's name (a STR). */
 MPROC_TASK(worker_name, in, out)
 {
     (void)in;
@@ -96,11 +96,16 @@ static void worker_names(pool_kind kind)
     enum { N = 30 };
     mproc_pack *items = pack_range(0, N);
     mproc_bytes names[N] = {{0}};
-    assert_ok(mproc_pool_map(pool, "worker_name", items, names, N, 1, WAIT_MS));
+    assert_ok(mproc_pool_map(pool, "worker_name", items, 1, WAIT_MS, names, N));
     for (int i = 0; i < N; i++) {
-        const char *s = names[i].data;
+        mproc_unpacker u;
+        const char *s = NULL;
+        size_t len = 0;
+        assert_ok(mproc_unpack_init(&u, &names[i]));
+        assert_ok(mproc_unpack_strn(&u, &s, &len));
+        assert_int_equal(mproc_unpack_remaining(&u), 0);
         assert_non_null(s);
-        assert_int_equal(names[i].len, strlen(s) + 1);
+        assert_int_equal(len, strlen(s));
         size_t p = strlen(prefix);
         if (strncmp(s, prefix, p) != 0 || s[p] < '1' || s[p] > '9' ||
             strspn(s + p, "0123456789") != strlen(s + p))
@@ -144,13 +149,13 @@ static void worker_killed(pool_kind kind)
     }
     harness_kill_pid(pid);
     mproc_bytes r = {0};
-    assert_rc(mproc_async_get(victim, &r, WAIT_MS), MPROC_EWORKER);
+    assert_rc(mproc_async_get(victim, WAIT_MS, &r), MPROC_EWORKER);
     assert_some_text(&r);
     mproc_bytes_free(&r);
     assert_int_equal(mproc_async_successful(victim), 0);
     mproc_async_destroy(victim);
     for (int i = 0; i < N; i++) {
-        assert_ok(mproc_async_get(others[i], &r, WAIT_MS));
+        assert_ok(mproc_async_get(others[i], WAIT_MS, &r));
         assert_int_equal(as_i64(&r), (int64_t)i * i);
         mproc_bytes_free(&r);
         mproc_async_destroy(others[i]);
@@ -158,7 +163,7 @@ static void worker_killed(pool_kind kind)
     assert_true(harness_wait_pid_gone(pid, WAIT_MS));
     wait_workers(pool, kind, 2, pid);
     args = pack_of(9);
-    assert_ok(mproc_pool_apply(pool, "square", args, &r, WAIT_MS));
+    assert_ok(mproc_pool_apply(pool, "square", args, WAIT_MS, &r));
     assert_int_equal(as_i64(&r), 81);
     mproc_bytes_free(&r);
     mproc_pack_destroy(args);
@@ -176,13 +181,13 @@ static void worker_killed(pool_kind kind)
     assert_true(harness_read_i64(path, &pid, WAIT_MS));
     remove(path);
     harness_kill_pid(pid);
-    assert_rc(mproc_async_get(m, results, WAIT_MS), MPROC_EWORKER);
+    assert_rc(mproc_async_get(m, WAIT_MS, results), MPROC_EWORKER);
     assert_some_text(&results[0]);
     mproc_bytes_free(&results[0]);
     mproc_async_destroy(m);
     wait_workers(pool, kind, 2, pid);
     args = pack_of(10);
-    assert_ok(mproc_pool_apply(pool, "square", args, &r, WAIT_MS));
+    assert_ok(mproc_pool_apply(pool, "square", args, WAIT_MS, &r));
     assert_int_equal(as_i64(&r), 100);
     mproc_bytes_free(&r);
     mproc_pack_destroy(args);
@@ -200,18 +205,18 @@ static void exit_inside_task(pool_kind kind)
         return;
     mproc_bytes r = {0};
     for (int i = 0; i < 2; i++) {
-        assert_rc(mproc_pool_apply(pool, "exit_three", NULL, &r, WAIT_MS), MPROC_EWORKER);
+        assert_rc(mproc_pool_apply(pool, "exit_three", NULL, WAIT_MS, &r), MPROC_EWORKER);
         assert_some_text(&r);
         mproc_bytes_free(&r);
     }
     mproc_async *a;
     assert_ok(mproc_pool_apply_async(pool, "exit_three", NULL, NULL, &a));
-    assert_rc(mproc_async_get(a, &r, WAIT_MS), MPROC_EWORKER);
+    assert_rc(mproc_async_get(a, WAIT_MS, &r), MPROC_EWORKER);
     assert_some_text(&r);
     mproc_bytes_free(&r);
     mproc_async_destroy(a);
     mproc_pack *args = pack_of(8);
-    assert_ok(mproc_pool_apply(pool, "square", args, &r, WAIT_MS));
+    assert_ok(mproc_pool_apply(pool, "square", args, WAIT_MS, &r));
     assert_int_equal(as_i64(&r), 64);
     mproc_bytes_free(&r);
     mproc_pack_destroy(args);
@@ -240,14 +245,14 @@ static void initializer_with_queue(pool_kind kind)
     enum { N = 25 };
     mproc_pack *items = pack_range(0, N);
     mproc_bytes results[N] = {{0}};
-    assert_ok(mproc_pool_map(pool, "put_via_init_queue", items, results, N, 1, WAIT_MS));
+    assert_ok(mproc_pool_map(pool, "put_via_init_queue", items, 1, WAIT_MS, results, N));
     for (int i = 0; i < N; i++)
         assert_int_equal(results[i].len, 0); /* no result: empty bytes */
     mproc_bytes_free_array(results, N);
     mproc_pack_destroy(items);
     mproc_pack *args = pack_of(N);
     mproc_bytes r = {0};
-    assert_ok(mproc_pool_apply(pool, "put_via_init_queue", args, &r, WAIT_MS));
+    assert_ok(mproc_pool_apply(pool, "put_via_init_queue", args, WAIT_MS, &r));
     mproc_bytes_free(&r);
     mproc_pack_destroy(args);
     assert_ok(mproc_pool_close(pool));
@@ -257,7 +262,7 @@ static void initializer_with_queue(pool_kind kind)
     int got[N + 1] = {0}, inits = 0;
     for (;;) {
         mproc_bytes m;
-        int rc = mproc_queue_get(q, &m, 500);
+        int rc = mproc_queue_get(q, 500, &m);
         if (rc == MPROC_ETIMEDOUT)
             break;
         assert_ok(rc);
@@ -348,7 +353,7 @@ static void stress_kills_during_map(void **state)
             kills += kill_one(pool, &seed);
         }
         int64_t left = deadline - harness_now_ms();
-        int rc = mproc_async_get(a, results, left > 1000 ? left : 1000);
+        int rc = mproc_async_get(a, left > 1000 ? left : 1000, results);
         if (rc == 0) {
             maps_ok++;
             for (int i = 0; i < N; i++)
@@ -391,7 +396,7 @@ static void stress_kills_during_map(void **state)
         for (int i = 0; i < N; i++) {
             int64_t left = deadline - harness_now_ms();
             mproc_bytes r = {0};
-            int rc = mproc_async_get(calls[i], &r, left > 1000 ? left : 1000);
+            int rc = mproc_async_get(calls[i], left > 1000 ? left : 1000, &r);
             if (rc == 0) {
                 succeeded++;
                 assert_int_equal(as_i64(&r), (int64_t)i * i);
@@ -419,7 +424,7 @@ static void stress_kills_during_map(void **state)
     /* The pool still works, with all its workers. */
     wait_workers(pool, POOL_PROCESSES, WORKERS, 0);
     mproc_pack *some = pack_range(0, 100);
-    assert_ok(mproc_pool_map(pool, "square", some, results, 100, 0, WAIT_MS));
+    assert_ok(mproc_pool_map(pool, "square", some, 0, WAIT_MS, results, 100));
     for (int i = 0; i < 100; i++)
         assert_int_equal(as_i64(&results[i]), (int64_t)i * i);
     mproc_bytes_free_array(results, 100);

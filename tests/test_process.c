@@ -49,6 +49,15 @@ MPROC_TASK(sleep_then_exit, in, out)
     return 0;
 }
 
+/* (code): packs a result, which a Process drops, and exits with code. */
+MPROC_TASK(result_is_dropped, in, out)
+{
+    int64_t code = arg_i64(in, 0);
+    if (MPROC_PACK(out, code, "a result nobody reads") != 0)
+        return 99;
+    return (int)code;
+}
+
 MPROC_TASK(check_args, in, out)
 {
     (void)out;
@@ -367,7 +376,7 @@ static void kill_gives_minus_nine(mproc_start_method method)
     assert_int_equal(finish(p), -9);
 }
 
-static int late_task(const mproc_bytes *in, mproc_bytes *out)
+static int late_task(const mproc_bytes *in, mproc_pack *out)
 {
     (void)in;
     (void)out;
@@ -400,6 +409,102 @@ static void unknown_task(mproc_start_method method)
         assert_int_equal(mproc_process_is_alive(p), 0);
         assert_ok(mproc_process_destroy(p));
     }
+}
+
+/* mproc_process_start_new (create + start, nothing left on failure) and mproc_process_run
+ * (start, join, exit code, destroy; a timeout kills the child). */
+/* A task of a static library (static_tasks.c), known here because of this mark; the
+ * control program static_tasks_unused.c, without it, does not know the task. */
+MPROC_USE_TASKS(static_tasks);
+
+static void task_from_static_library(void **state)
+{
+    (void)state;
+    assert_non_null(mproc_task_lookup("from_static_library"));
+    char path[512];
+    harness_temp_path(path, sizeof path, "static");
+    /* a fresh run of this program (spawn) knows the task: it starts and runs */
+    mproc_process *p = harness_start(MPROC_SPAWN, "from_static_library", MPROC_ARGS(path, 23));
+    assert_non_null(p);
+    int64_t pid = mproc_process_pid(p), written = 0;
+    assert_int_equal(harness_join_code(p), 23);
+    assert_true(harness_read_i64(path, &written, 0));
+    assert_int_equal(written, pid);
+    remove(path);
+}
+
+static void start_new_and_run(mproc_start_method method)
+{
+    mproc_context *ctx;
+    if (!mproc_start_method_available(method)) {
+        assert_rc(mproc_context_get(&ctx, method), MPROC_ENOTSUP);
+        return;
+    }
+    assert_ok(mproc_context_get(&ctx, method));
+    mproc_process *p = NULL;
+    assert_ok(mproc_process_start_new(
+        &p, &(mproc_process_opts){.target = "exit_with", .args = MPROC_ARGS(5), .ctx = ctx}));
+    assert_non_null(p);
+    assert_true(mproc_process_pid(p) > 0);
+    assert_int_equal(finish(p), 5);
+
+    /* A target unknown here, or to the child: MPROC_ENOTASK, *out NULL, nothing left. */
+    p = (mproc_process *)&ctx;
+    assert_rc(
+        mproc_process_start_new(&p, &(mproc_process_opts){.target = "no_such_task", .ctx = ctx}),
+        MPROC_ENOTASK);
+    assert_null(p);
+    assert_rc(mproc_process_start_new(NULL, &(mproc_process_opts){.target = "exit_with"}),
+              MPROC_EINVAL);
+    assert_rc(mproc_process_start_new(&p, NULL), MPROC_EINVAL);
+    assert_null(p);
+    assert_ok(mproc_task_register("registered_late", late_task));
+    mproc_process_opts late = {.target = "registered_late", .ctx = ctx};
+    p = (mproc_process *)&ctx;
+    int rc = mproc_process_start_new(&p, &late);
+    if (method == MPROC_FORK) { /* a forked copy knows it */
+        assert_int_equal(rc, 0);
+        assert_int_equal(finish(p), 0);
+    } else {
+        assert_rc(rc, MPROC_ENOTASK);
+        assert_null(p);
+    }
+    assert_int_equal(mproc_active_children(NULL, 0), 0);
+
+    /* run: the exit code (the task's packed result is dropped); exitcode may be NULL. */
+    int code = -1;
+    assert_ok(mproc_process_run(
+        &(mproc_process_opts){.target = "result_is_dropped", .args = MPROC_ARGS(7), .ctx = ctx},
+        60000, &code));
+    assert_int_equal(code, 7);
+    assert_ok(mproc_process_run(
+        &(mproc_process_opts){.target = "exit_with", .args = MPROC_ARGS(0), .ctx = ctx},
+        MPROC_FOREVER, NULL));
+
+    /* A timeout kills the child (as subprocess.run) and reaps it: -9, MPROC_ETIMEDOUT. */
+    mproc_process_opts sleeper = {
+        .target = "sleep_then_exit", .args = MPROC_ARGS(60000), .ctx = ctx};
+    int64_t t0 = harness_now_ms();
+    code = 0;
+    assert_rc(mproc_process_run(&sleeper, 200, &code), MPROC_ETIMEDOUT);
+    assert_int_equal(code, -9);
+    assert_rc(mproc_process_run(&sleeper, 0, NULL), MPROC_ETIMEDOUT);
+    assert_true(harness_now_ms() - t0 < 30000);
+    assert_int_equal(mproc_active_children(NULL, 0), 0);
+
+    /* A start that fails: its code, *exitcode MPROC_EXIT_RUNNING (it never ran). */
+    code = 0;
+    assert_rc(
+        mproc_process_run(&(mproc_process_opts){.target = "no_such_task", .ctx = ctx}, 1000, &code),
+        MPROC_ENOTASK);
+    assert_int_equal(code, MPROC_EXIT_RUNNING);
+    if (method != MPROC_FORK) {
+        code = 0;
+        assert_rc(mproc_process_run(&late, 1000, &code), MPROC_ENOTASK);
+        assert_int_equal(code, MPROC_EXIT_RUNNING);
+    }
+    assert_rc(mproc_process_run(&sleeper, -2, &code), MPROC_EINVAL);
+    assert_rc(mproc_process_run(NULL, 1000, &code), MPROC_EINVAL);
 }
 
 static void daemon_has_no_children(mproc_start_method method)
@@ -550,7 +655,7 @@ static void bad_input(void **state)
     assert_ok(mproc_process_create(&p, &(mproc_process_opts){.target = "exit_with"}));
     assert_rc(mproc_process_exitcode(p, NULL), MPROC_EINVAL);
     mproc_process_destroy(p);
-    assert_rc(mproc_process_pid(NULL), MPROC_EINVAL);
+    assert_int_equal(mproc_process_pid(NULL), 0);
     assert_string_equal(mproc_process_name(NULL), "");
     assert_false(mproc_process_daemon(NULL));
     assert_ok(mproc_process_destroy(NULL));

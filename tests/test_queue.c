@@ -61,7 +61,7 @@ MPROC_TASK(consume, in, out)
     int taken[PRODUCERS] = {0};
     for (;;) {
         mproc_bytes m;
-        if (mproc_queue_get(q, &m, 30000) != 0)
+        if (mproc_queue_get(q, 30000, &m) != 0)
             return 11;
         if (m.len == 0) {
             mproc_bytes_free(&m);
@@ -138,7 +138,7 @@ MPROC_TASK(get_until_killed, in, out)
         return 10;
     mproc_event_set(started);
     mproc_bytes m;
-    mproc_queue_get(q, &m, 60000);
+    mproc_queue_get(q, 60000, &m);
     return 12;
 }
 
@@ -154,7 +154,7 @@ MPROC_TASK(take_and_mark_done, in, out)
         return 10;
     for (int64_t i = 0; i < n; i++) {
         mproc_bytes m;
-        if (mproc_queue_get(q, &m, 30000) != 0)
+        if (mproc_queue_get(q, 30000, &m) != 0)
             return 11;
         mproc_bytes_free(&m);
         harness_sleep_ms(2);
@@ -176,7 +176,7 @@ MPROC_TASK(done_then_put_again, in, out)
         return 10;
     harness_sleep_ms(300); /* the parent is in its join by then */
     mproc_bytes m;
-    if (mproc_queue_get(q, &m, 30000) != 0)
+    if (mproc_queue_get(q, 30000, &m) != 0)
         return 11;
     mproc_bytes_free(&m);
     if (mproc_queue_task_done(q) != 0 || mproc_queue_put(q, "y", 1, 30000) != 0)
@@ -187,6 +187,19 @@ MPROC_TASK(done_then_put_again, in, out)
 
 /* ---- one process ------------------------------------------------------------------------------ */
 
+/* (queue, x): puts the pack (x, "from a child", x / 4.0) and exits. */
+MPROC_TASK(put_a_pack, in, out)
+{
+    (void)out;
+    mproc_queue *q = NULL;
+    int64_t x;
+    if (MPROC_UNPACK(in, &q, &x))
+        return 1;
+    int rc = mproc_queue_put_pack(q, MPROC_ARGS(x, "from a child", (double)x / 4), 30000);
+    mproc_queue_destroy(q);
+    return rc ? 2 : 0;
+}
+
 static void queue_basics(void **state)
 {
     (void)state;
@@ -195,37 +208,37 @@ static void queue_basics(void **state)
     assert_int_equal(mproc_queue_empty(q), 1);
     assert_int_equal(mproc_queue_full(q), 0);
     mproc_bytes m;
-    assert_rc(mproc_queue_get(q, &m, 0), MPROC_EEMPTY);
-    assert_rc(mproc_queue_get(q, &m, 30), MPROC_ETIMEDOUT);
+    assert_rc(mproc_queue_get(q, 0, &m), MPROC_EEMPTY);
+    assert_rc(mproc_queue_get(q, 30, &m), MPROC_ETIMEDOUT);
     assert_ok(mproc_queue_put(q, "one", 3, 0));
     assert_ok(mproc_queue_put(q, "", 0, 0)); /* empty messages are messages */
     assert_ok(mproc_queue_put(q, "three", 5, MPROC_FOREVER));
-    assert_int_equal(mproc_queue_qsize(q), 3);
+    assert_int_equal(qsize_of(q), 3);
     assert_int_equal(mproc_queue_full(q), 1);
     assert_rc(mproc_queue_put(q, "four", 4, 0), MPROC_EFULL);
     assert_rc(mproc_queue_put(q, "four", 4, 30), MPROC_ETIMEDOUT);
-    assert_ok(mproc_queue_get(q, &m, 0));
+    assert_ok(mproc_queue_get(q, 0, &m));
     assert_int_equal(m.len, 3);
     assert_memory_equal(m.data, "one", 3);
     mproc_bytes_free(&m);
-    assert_ok(mproc_queue_get(q, &m, 0));
+    assert_ok(mproc_queue_get(q, 0, &m));
     assert_int_equal(m.len, 0);
     mproc_bytes_free(&m);
-    assert_ok(mproc_queue_get(q, &m, 0));
+    assert_ok(mproc_queue_get(q, 0, &m));
     assert_memory_equal(m.data, "three", 5);
     mproc_bytes_free(&m);
-    assert_int_equal(mproc_queue_qsize(q), 0);
+    assert_int_equal(qsize_of(q), 0);
     assert_rc(mproc_queue_task_done(q), MPROC_ETYPE);
     assert_rc(mproc_queue_join(q, 0), MPROC_ETYPE);
     assert_ok(mproc_queue_close(q));
     assert_rc(mproc_queue_put(q, "x", 1, 0), MPROC_ECLOSED);
-    assert_rc(mproc_queue_get(q, &m, 0), MPROC_ECLOSED);
+    assert_rc(mproc_queue_get(q, 0, &m), MPROC_ECLOSED);
     mproc_queue_destroy(q);
 
     assert_ok(mproc_simplequeue_create(&q));
     assert_int_equal(mproc_simplequeue_empty(q), 1);
     assert_ok(mproc_simplequeue_put(q, "s", 1, 0));
-    assert_ok(mproc_simplequeue_get(q, &m, 0));
+    assert_ok(mproc_simplequeue_get(q, 0, &m));
     assert_int_equal(m.len, 1);
     mproc_bytes_free(&m);
     mproc_simplequeue_destroy(q);
@@ -233,10 +246,10 @@ static void queue_basics(void **state)
     /* bad input */
     assert_rc(mproc_queue_create(NULL, 0), MPROC_EINVAL);
     assert_rc(mproc_queue_put(NULL, "x", 1, 0), MPROC_EINVAL);
-    assert_rc(mproc_queue_get(NULL, &m, 0), MPROC_EINVAL);
+    assert_rc(mproc_queue_get(NULL, 0, &m), MPROC_EINVAL);
     assert_ok(mproc_queue_create(&q, 0));
     assert_rc(mproc_queue_put(q, NULL, 5, 0), MPROC_EINVAL);
-    assert_rc(mproc_queue_get(q, NULL, 0), MPROC_EINVAL);
+    assert_rc(mproc_queue_get(q, 0, NULL), MPROC_EINVAL);
     assert_rc(mproc_queue_create_opts(&q, NULL), MPROC_EINVAL);
     mproc_queue_destroy(q);
     mproc_queue_destroy(NULL);
@@ -253,7 +266,7 @@ static void stream_consumer(void *arg)
     for (uint32_t i = 0; i < 4; i++) {
         mproc_bytes m;
         size_t want = (size_t)(i + 1) * 300000 + i;
-        if (mproc_queue_get(stream_q, &m, 30000) != 0 || m.len != want || !filled(m.data, m.len, i))
+        if (mproc_queue_get(stream_q, 30000, &m) != 0 || m.len != want || !filled(m.data, m.len, i))
             stream_result = 1 + (int)i;
         mproc_bytes_free(&m);
     }
@@ -292,7 +305,7 @@ static void full_ring_keeps_messages_when_memory_is_given_back(void **state)
         memcpy(msg, &next_put, 8);
         assert_ok(mproc_queue_put(q, msg, 64, 1000));
         next_put++;
-        assert_ok(mproc_queue_get(q, &m, 1000));
+        assert_ok(mproc_queue_get(q, 1000, &m));
         mproc_bytes_free(&m);
         next_get++;
     }
@@ -303,7 +316,7 @@ static void full_ring_keeps_messages_when_memory_is_given_back(void **state)
         next_put++;
     }
     while (next_get < next_put) {
-        assert_ok(mproc_queue_get(q, &m, 1000));
+        assert_ok(mproc_queue_get(q, 1000, &m));
         int64_t num = -1;
         memcpy(&num, m.data, 8);
         assert_int_equal(m.len, 64);
@@ -342,7 +355,7 @@ static void timeouts_mid_message_lose_nothing(void **state)
     int64_t deadline = harness_now_ms() + 60000;
     while (got < prod.count && harness_now_ms() < deadline) {
         mproc_bytes m;
-        int rc = mproc_queue_get(prod.q, &m, 0);
+        int rc = mproc_queue_get(prod.q, 0, &m);
         if (rc == MPROC_EEMPTY) {
             empty++;
             continue;
@@ -398,7 +411,7 @@ static void many_producers_and_consumers(mproc_start_method method)
         assert_ok(mproc_array_get_i64(counts, (size_t)i, &n));
         assert_int_equal(n, PER_PRODUCER); /* none lost, none twice */
     }
-    assert_int_equal(mproc_queue_qsize(q), 0);
+    assert_int_equal(qsize_of(q), 0);
 done:
     mproc_queue_destroy(q);
     mproc_array_destroy(counts);
@@ -420,10 +433,10 @@ static void child_puts_then_exits_unread(mproc_start_method method)
     if (p) {
         assert_ok(mproc_process_join(p, 60000));
         assert_int_equal(harness_join_code(p), 0);
-        assert_int_equal(mproc_queue_qsize(q), 64);
+        assert_int_equal(qsize_of(q), 64);
         for (uint32_t i = 0; i < 64; i++) {
             mproc_bytes m;
-            assert_ok(mproc_queue_get(q, &m, 0));
+            assert_ok(mproc_queue_get(q, 0, &m));
             assert_int_equal(m.len, 65536);
             assert_true(filled(m.data, m.len, i));
             mproc_bytes_free(&m);
@@ -459,13 +472,13 @@ static void producer_killed_mid_put(mproc_start_method method)
         assert_ok(mproc_process_kill(p));
         assert_int_equal(harness_join_code(p), -9);
         mproc_bytes m;
-        assert_rc(mproc_queue_get(q, &m, 200), MPROC_ETIMEDOUT); /* nothing whole to take */
+        assert_rc(mproc_queue_get(q, 200, &m), MPROC_ETIMEDOUT); /* nothing whole to take */
         assert_ok(mproc_queue_put(q, "after", 5, 5000));
-        assert_ok(mproc_queue_get(q, &m, 5000));
+        assert_ok(mproc_queue_get(q, 5000, &m));
         assert_int_equal(m.len, 5);
         assert_memory_equal(m.data, "after", 5);
         mproc_bytes_free(&m);
-        assert_int_equal(mproc_queue_qsize(q), 0);
+        assert_int_equal(qsize_of(q), 0);
     }
     mproc_event_destroy(started);
     mproc_queue_destroy(q);
@@ -506,7 +519,7 @@ static void consumer_killed_mid_get(mproc_start_method method)
     int alive = 1;
     while (alive) {
         mproc_bytes m;
-        int rc = mproc_queue_get(q, &m, 300);
+        int rc = mproc_queue_get(q, 300, &m);
         if (rc == 0) { /* the consumer died before taking any of it: it comes whole */
             assert_int_equal(m.len, BIG);
             assert_true(filled(m.data, m.len, 0));
@@ -520,7 +533,7 @@ static void consumer_killed_mid_get(mproc_start_method method)
     assert_int_equal(harness_join_code(producer), 0);
     assert_ok(mproc_queue_put(q, "after", 5, 5000));
     mproc_bytes m;
-    assert_ok(mproc_queue_get(q, &m, 5000));
+    assert_ok(mproc_queue_get(q, 5000, &m));
     assert_int_equal(m.len, 5);
     assert_memory_equal(m.data, "after", 5);
     mproc_bytes_free(&m);
@@ -546,7 +559,7 @@ static void joinable_queue(mproc_start_method method)
     mproc_pack_destroy(args);
     if (p) {
         assert_ok(mproc_queue_join(q, 60000));
-        assert_int_equal(mproc_queue_qsize(q), 0);
+        assert_int_equal(qsize_of(q), 0);
         assert_int_equal(harness_join_code(p), 0);
         /* A join returns once the count reached zero, even if a put came right after. */
         assert_ok(mproc_pack_create(&args));
@@ -556,12 +569,189 @@ static void joinable_queue(mproc_start_method method)
         assert_ok(mproc_queue_put(q, "x", 1, 0));
         assert_ok(mproc_queue_join(q, 60000));
         mproc_bytes m;
-        assert_ok(mproc_queue_get(q, &m, 30000)); /* the child's second put */
+        assert_ok(mproc_queue_get(q, 30000, &m)); /* the child's second put */
         mproc_bytes_free(&m);
         assert_ok(mproc_queue_task_done(q));
         assert_int_equal(harness_join_code(p), 0);
         assert_rc(mproc_queue_task_done(q), MPROC_ESTATE);
     }
+    mproc_queue_destroy(q);
+}
+
+/* ---- API 1.0: typed messages, the timeout codes, qsize's out-parameter ----------------------- */
+
+/* One message as a pack (x, "two", 3.5, the bytes "raw"): checks each field. */
+static void expect_pack_message(mproc_queue *q, int64_t x)
+{
+    mproc_bytes m = {0};
+    assert_ok(mproc_queue_get(q, 30000, &m));
+    int64_t got = 0;
+    const char *text = NULL;
+    double d = 0;
+    mproc_bytes raw = {0};
+    assert_ok(MPROC_UNPACK(&m, &got, &text, &d, &raw));
+    assert_int_equal(got, x);
+    assert_string_equal(text, "two");
+    assert_true(d == 3.5);
+    assert_int_equal(raw.len, 3);
+    assert_memory_equal(raw.data, "raw", 3);
+    mproc_bytes_free(&m);
+}
+
+/* put_pack on a Queue, a SimpleQueue and a JoinableQueue, from a literal and from a pack;
+ * from a child; refused with MPROC_ENOTSUP (nothing put) when the pack holds OS handles. */
+static void put_pack_round_trips(void **state)
+{
+    (void)state;
+    mproc_queue *qs[3];
+    assert_ok(mproc_queue_create(&qs[0], 0));
+    assert_ok(mproc_simplequeue_create(&qs[1]));
+    assert_ok(mproc_queue_create_joinable(&qs[2], 0));
+    mproc_pack *p = new_pack();
+    assert_ok(MPROC_PACK(p, 2, "two", 3.5, MPROC_BYTES("raw", 3)));
+    mproc_lock *lock;
+    assert_ok(mproc_lock_create(&lock));
+    mproc_pack *with_lock = new_pack();
+    assert_ok(MPROC_PACK(with_lock, 1, lock));
+    mproc_pack *empty = new_pack();
+    mproc_pack *nested = new_pack(); /* the lock inside a nested pack: refused too */
+    assert_ok(MPROC_PACK(nested, "outer", with_lock));
+    for (int k = 0; k < 3; k++) {
+        mproc_queue *q = qs[k];
+        if (k == 1)
+            assert_ok(
+                mproc_simplequeue_put_pack(q, MPROC_ARGS(1, "two", 3.5, MPROC_BYTES("raw", 3)), 0));
+        else
+            assert_ok(mproc_queue_put_pack(q, MPROC_ARGS(1, "two", 3.5, MPROC_BYTES("raw", 3)), 0));
+        assert_ok(mproc_queue_put_pack(q, p, MPROC_FOREVER));
+        assert_rc(mproc_queue_put_pack(q, with_lock, 0), MPROC_ENOTSUP);
+        assert_rc(mproc_queue_put_pack(q, nested, 0), MPROC_ENOTSUP);
+        assert_rc(mproc_queue_put_pack(q, MPROC_ARGS(lock), 0), MPROC_ENOTSUP);
+        assert_rc(mproc_queue_put_pack(q, MPROC_ARGS(q), 0), MPROC_ENOTSUP);
+        assert_rc(mproc_queue_put_pack(q, NULL, 0), MPROC_EINVAL);
+        if (k != 1)
+            assert_int_equal(qsize_of(q), 2); /* the refused ones put nothing */
+        expect_pack_message(q, 1);
+        expect_pack_message(q, 2);
+        mproc_bytes m;
+        assert_rc(mproc_queue_get(q, 0, &m), MPROC_EEMPTY);
+        if (k == 2) { /* a JoinableQueue counts packs as tasks like any message */
+            assert_rc(mproc_queue_join(q, 0), MPROC_ETIMEDOUT);
+            assert_ok(mproc_queue_task_done(q));
+            assert_ok(mproc_queue_task_done(q));
+            assert_rc(mproc_queue_task_done(q), MPROC_ESTATE);
+            assert_ok(mproc_queue_join(q, 0));
+        }
+        /* an empty pack is an empty message */
+        assert_ok(mproc_queue_put_pack(q, empty, 0));
+    }
+    for (int k = 0; k < 3; k++) {
+        mproc_bytes m;
+        assert_ok(mproc_queue_get(qs[k], 0, &m));
+        assert_int_equal(m.len, 0);
+        mproc_bytes_free(&m);
+        if (k == 2)
+            assert_ok(mproc_queue_task_done(qs[k]));
+    }
+    mproc_pack_destroy(empty);
+    /* from a child, under the default start method */
+    mproc_process *child = harness_start(MPROC_METHOD_DEFAULT, "put_a_pack", MPROC_ARGS(qs[0], 8));
+    assert_non_null(child);
+    mproc_bytes m = {0};
+    assert_ok(mproc_queue_get(qs[0], 60000, &m));
+    int64_t x = 0;
+    const char *text = NULL;
+    double d = 0;
+    assert_ok(MPROC_UNPACK(&m, &x, &text, &d));
+    assert_int_equal(x, 8);
+    assert_string_equal(text, "from a child");
+    assert_true(d == 2.0);
+    mproc_bytes_free(&m);
+    assert_int_equal(harness_join_code(child), 0);
+    /* closed: MPROC_ECLOSED */
+    assert_ok(mproc_queue_close(qs[0]));
+    assert_rc(mproc_queue_put_pack(qs[0], p, 0), MPROC_ECLOSED);
+    assert_rc(mproc_queue_put_pack(NULL, p, 0), MPROC_EINVAL);
+    mproc_pack_destroy(nested);
+    mproc_pack_destroy(with_lock);
+    mproc_lock_destroy(lock);
+    mproc_pack_destroy(p);
+    for (int k = 0; k < 3; k++)
+        mproc_queue_destroy(qs[k]);
+}
+
+/* Rule 4: a poll (0) of a put on a full queue is MPROC_EFULL, of a get on an empty one
+ * MPROC_EEMPTY; any other timeout that passes is MPROC_ETIMEDOUT. */
+static void timeout_codes(void **state)
+{
+    (void)state;
+    mproc_queue *q;
+    mproc_bytes m;
+    /* full by count */
+    assert_ok(mproc_queue_create(&q, 1));
+    assert_rc(mproc_queue_get(q, 0, &m), MPROC_EEMPTY);
+    assert_rc(mproc_queue_get(q, 20, &m), MPROC_ETIMEDOUT);
+    assert_ok(mproc_queue_put(q, "a", 1, 0));
+    assert_rc(mproc_queue_put(q, "b", 1, 0), MPROC_EFULL);
+    assert_rc(mproc_queue_put_pack(q, MPROC_ARGS(1), 0), MPROC_EFULL);
+    assert_rc(mproc_queue_put(q, "b", 1, 20), MPROC_ETIMEDOUT);
+    assert_rc(mproc_queue_put_pack(q, MPROC_ARGS(1), 20), MPROC_ETIMEDOUT);
+    assert_ok(mproc_queue_get(q, 0, &m));
+    mproc_bytes_free(&m);
+    mproc_queue_destroy(q);
+    /* full by bytes, with a message that streams (larger than a quarter of the ring): its
+     * first pieces fit, the last does not; a poll is still MPROC_EFULL, and nothing of it
+     * is delivered */
+    assert_ok(mproc_queue_create_opts(&q, &(mproc_queue_opts){.ring_bytes = 4096}));
+    uint8_t first[2000], big[3000];
+    fill(first, sizeof first, 1);
+    fill(big, sizeof big, 2);
+    assert_ok(mproc_queue_put(q, first, sizeof first, 0));
+    assert_rc(mproc_queue_put(q, big, sizeof big, 0), MPROC_EFULL);
+    assert_rc(mproc_queue_put(q, big, sizeof big, 30), MPROC_ETIMEDOUT);
+    assert_int_equal(qsize_of(q), 1);
+    assert_ok(mproc_queue_get(q, 0, &m));
+    assert_int_equal(m.len, sizeof first);
+    assert_true(filled(m.data, m.len, 1));
+    mproc_bytes_free(&m);
+    assert_rc(mproc_queue_get(q, 0, &m), MPROC_EEMPTY); /* the cut-off message is dropped */
+    assert_ok(mproc_queue_put(q, big, sizeof big, 0));  /* and now it fits */
+    assert_ok(mproc_queue_get(q, 0, &m));
+    assert_int_equal(m.len, sizeof big);
+    assert_true(filled(m.data, m.len, 2));
+    mproc_bytes_free(&m);
+    mproc_queue_destroy(q);
+    /* SimpleQueue and JoinableQueue: the same codes */
+    assert_ok(mproc_simplequeue_create(&q));
+    assert_rc(mproc_simplequeue_get(q, 0, &m), MPROC_EEMPTY);
+    assert_rc(mproc_simplequeue_get(q, 20, &m), MPROC_ETIMEDOUT);
+    mproc_simplequeue_destroy(q);
+    assert_ok(mproc_queue_create_joinable(&q, 1));
+    assert_ok(mproc_queue_put(q, "a", 1, 0));
+    assert_rc(mproc_queue_put(q, "b", 1, 0), MPROC_EFULL);
+    assert_rc(mproc_queue_put(q, "b", 1, 20), MPROC_ETIMEDOUT);
+    assert_rc(mproc_queue_join(q, 20), MPROC_ETIMEDOUT);
+    assert_rc(mproc_queue_join(q, 0), MPROC_ETIMEDOUT); /* a join is no put or get */
+    mproc_queue_destroy(q);
+}
+
+/* qsize gives its number through an int64_t out-parameter. */
+static void qsize_out_parameter(void **state)
+{
+    (void)state;
+    mproc_queue *q;
+    assert_ok(mproc_queue_create(&q, 0));
+    int64_t n = -1;
+    assert_ok(mproc_queue_qsize(q, &n));
+    assert_int_equal(n, 0);
+    for (int i = 0; i < 5; i++)
+        assert_ok(mproc_queue_put(q, "x", 1, 0));
+    assert_ok(mproc_queue_qsize(q, &n));
+    assert_int_equal(n, 5);
+    assert_rc(mproc_queue_qsize(q, NULL), MPROC_EINVAL);
+    assert_rc(mproc_queue_qsize(NULL, &n), MPROC_EINVAL);
+    assert_ok(mproc_queue_close(q));
+    assert_rc(mproc_queue_qsize(q, &n), MPROC_ECLOSED);
     mproc_queue_destroy(q);
 }
 

@@ -224,18 +224,18 @@ static void popen_write_read_close(void **state)
     assert_rc(mproc_popen_returncode(p, &code), MPROC_ESTATE);
     char buf[256];
     size_t got = 0, written = 0;
-    assert_rc(mproc_popen_read(p, MPROC_STDOUT, buf, sizeof buf, &got, 100), MPROC_ETIMEDOUT);
+    assert_rc(mproc_popen_read(p, MPROC_STDOUT, 100, buf, sizeof buf, &got), MPROC_ETIMEDOUT);
     assert_ok(mproc_popen_write(p, "ping\n", 5, 5000, &written));
     assert_int_equal(written, 5);
     size_t have = 0;
     while (have < 11) {
-        assert_ok(mproc_popen_read(p, MPROC_STDOUT, buf + have, sizeof buf - have, &got, 10000));
+        assert_ok(mproc_popen_read(p, MPROC_STDOUT, 10000, buf + have, sizeof buf - have, &got));
         have += got;
     }
     assert_memory_equal(buf, "echo: ping\n", 11);
     assert_rc(mproc_popen_destroy(p), MPROC_EBUSY);      /* still running: nothing freed */
     assert_ok(mproc_popen_close_stream(p, MPROC_STDIN)); /* EOF: the helper ends */
-    assert_rc(mproc_popen_read(p, MPROC_STDOUT, buf, sizeof buf, &got, 10000), MPROC_ECLOSED);
+    assert_rc(mproc_popen_read(p, MPROC_STDOUT, 10000, buf, sizeof buf, &got), MPROC_ECLOSED);
     assert_ok(mproc_popen_wait(p, 10000, &code));
     assert_int_equal(code, 0);
     assert_ok(mproc_popen_returncode(p, &code));
@@ -283,7 +283,7 @@ static void communicate_large_output_on_both_pipes(void **state)
         &p, argv,
         &(mproc_popen_opts){.stdout_mode = MPROC_STDIO_PIPE, .stderr_mode = MPROC_STDIO_PIPE}));
     mproc_bytes out = {0}, err = {0};
-    assert_ok(mproc_popen_communicate(p, NULL, 0, &out, &err, 240000));
+    assert_ok(mproc_popen_communicate(p, NULL, 0, 240000, &out, &err));
     assert_true(check_pattern(&out, size, 0));
     assert_true(check_pattern(&err, size, 1));
     mproc_bytes_free(&out);
@@ -301,9 +301,9 @@ static void communicate_timeout_then_kill(void **state)
     mproc_popen *p;
     assert_ok(mproc_popen_start(&p, argv, &(mproc_popen_opts){.stdout_mode = MPROC_STDIO_PIPE}));
     mproc_bytes out = {0};
-    assert_rc(mproc_popen_communicate(p, NULL, 0, &out, NULL, 1000), MPROC_ETIMEDOUT);
+    assert_rc(mproc_popen_communicate(p, NULL, 0, 1000, &out, NULL), MPROC_ETIMEDOUT);
     assert_ok(mproc_popen_kill(p)); /* Python: proc.kill(); outs, errs = proc.communicate() */
-    assert_ok(mproc_popen_communicate(p, NULL, 0, &out, NULL, 10000));
+    assert_ok(mproc_popen_communicate(p, NULL, 0, 10000, &out, NULL));
     assert_output(&out, "started\n"); /* nothing lost across the two calls */
     mproc_bytes_free(&out);
     int code;
@@ -324,7 +324,7 @@ static void pipeline_of_two(void **state)
                                                     .stdin_from = p1,
                                                     .stdout_mode = MPROC_STDIO_PIPE}));
     mproc_bytes out = {0};
-    assert_ok(mproc_popen_communicate(p2, NULL, 0, &out, NULL, 20000));
+    assert_ok(mproc_popen_communicate(p2, NULL, 0, 20000, &out, NULL));
     assert_output(&out,
                   "7\n17\n27\n37\n47\n57\n67\n70\n71\n72\n73\n74\n75\n76\n77\n78\n79\n87\n97\n");
     mproc_bytes_free(&out);
@@ -334,7 +334,7 @@ static void pipeline_of_two(void **state)
     /* p1's stdout went to p2: no longer ours. */
     char buf[8];
     size_t got;
-    assert_rc(mproc_popen_read(p1, MPROC_STDOUT, buf, sizeof buf, &got, 0), MPROC_ESTATE);
+    assert_rc(mproc_popen_read(p1, MPROC_STDOUT, 0, buf, sizeof buf, &got), MPROC_ESTATE);
     assert_ok(mproc_popen_destroy(p1));
     assert_ok(mproc_popen_destroy(p2));
 }
@@ -400,13 +400,13 @@ static void bad_input(void **state)
     char buf[4];
     size_t n;
     assert_rc(mproc_popen_write(p, "x", 1, 0, &n), MPROC_ESTATE); /* stdin not a pipe */
-    assert_rc(mproc_popen_read(p, MPROC_STDOUT, buf, sizeof buf, &n, 0), MPROC_ESTATE);
-    assert_rc(mproc_popen_read(p, MPROC_STDIN, buf, sizeof buf, &n, 0), MPROC_EINVAL);
-    assert_rc(mproc_popen_read(p, 7, buf, sizeof buf, &n, 0), MPROC_EINVAL);
-    assert_rc(mproc_popen_read(p, MPROC_STDOUT, NULL, 4, &n, 0), MPROC_EINVAL);
+    assert_rc(mproc_popen_read(p, MPROC_STDOUT, 0, buf, sizeof buf, &n), MPROC_ESTATE);
+    assert_rc(mproc_popen_read(p, MPROC_STDIN, 0, buf, sizeof buf, &n), MPROC_EINVAL);
+    assert_rc(mproc_popen_read(p, 7, 0, buf, sizeof buf, &n), MPROC_EINVAL);
+    assert_rc(mproc_popen_read(p, MPROC_STDOUT, 0, NULL, 4, &n), MPROC_EINVAL);
     assert_rc(mproc_popen_close_stream(p, MPROC_STDERR), MPROC_ESTATE);
-    assert_rc(mproc_popen_communicate(p, "x", 1, NULL, NULL, 0), MPROC_ESTATE);
-    assert_rc(mproc_popen_communicate(NULL, NULL, 0, NULL, NULL, 0), MPROC_EINVAL);
+    assert_rc(mproc_popen_communicate(p, "x", 1, 0, NULL, NULL), MPROC_ESTATE);
+    assert_rc(mproc_popen_communicate(NULL, NULL, 0, 0, NULL, NULL), MPROC_EINVAL);
     int code;
     assert_ok(mproc_popen_wait(p, 10000, &code));
     assert_ok(mproc_popen_destroy(p));

@@ -123,7 +123,7 @@ typedef struct {
     mproc_value *v;
 } positive_arg;
 
-static bool value_positive(void *arg)
+static int value_positive(void *arg)
 {
     int64_t x = 0;
     mproc_value_get_i64(((positive_arg *)arg)->v, &x);
@@ -198,7 +198,7 @@ MPROC_TASK(write_shm, in, out)
     if (mproc_unpack_shm(&u, &s))
         return 10;
     strcpy(mproc_shm_data(s), "written by the child");
-    mproc_shm_close(s);
+    mproc_shm_destroy(s);
     return 0;
 }
 
@@ -343,13 +343,13 @@ static void semaphore_counts(void **state)
     assert_ok(mproc_sem_create(&s, 2));
     assert_ok(mproc_sem_acquire(s, 0));
     assert_ok(mproc_sem_acquire(s, 0));
-    assert_int_equal(mproc_sem_value(s), 0);
+    assert_int_equal(sem_value_of(s), 0);
     assert_rc(mproc_sem_acquire(s, 0), MPROC_ETIMEDOUT);
     assert_rc(mproc_sem_acquire(s, 30), MPROC_ETIMEDOUT);
     assert_ok(mproc_sem_release(s));
     assert_ok(mproc_sem_release(s));
     assert_ok(mproc_sem_release(s)); /* unbounded: may go past its start */
-    assert_int_equal(mproc_sem_value(s), 3);
+    assert_int_equal(sem_value_of(s), 3);
     mproc_sem_destroy(s);
 
     assert_ok(mproc_sem_create_bounded(&b, 1));
@@ -357,7 +357,7 @@ static void semaphore_counts(void **state)
     assert_ok(mproc_sem_acquire(b, 0));
     assert_ok(mproc_sem_release(b));
     assert_rc(mproc_sem_release(b), MPROC_ESTATE);
-    assert_int_equal(mproc_sem_value(b), 1);
+    assert_int_equal(sem_value_of(b), 1);
     mproc_sem_destroy(b);
 }
 
@@ -387,7 +387,7 @@ static void semaphore_admits_three(mproc_start_method method)
         assert_ok(mproc_value_get_i64(inside, &now));
         assert_true(m >= 1 && m <= 3);
         assert_int_equal(now, 0);
-        assert_int_equal(mproc_sem_value(sem), 3);
+        assert_int_equal(sem_value_of(sem), 3);
     }
     mproc_sem_destroy(sem);
     mproc_value_destroy(inside);
@@ -502,7 +502,7 @@ static void barrier_in_one_process(void **state)
     assert_ok(mproc_value_create(&action_count, MPROC_T_INT, true));
     assert_ok(mproc_barrier_create(&shared_barrier,
                                    &(mproc_barrier_opts){.parties = 2, .action = "count_action"}));
-    assert_int_equal(mproc_barrier_parties(shared_barrier), 2);
+    assert_int_equal(parties_of(shared_barrier), 2);
     for (int round = 0; round < 3; round++) {
         harness_thread *t = harness_thread_start(wait_on_barrier, (void *)(intptr_t)30000);
         int mine = mproc_barrier_wait(shared_barrier, 30000);
@@ -523,14 +523,14 @@ static void barrier_in_one_process(void **state)
 
     /* abort reaches a waiter; reset reaches a waiter too and leaves it usable */
     harness_thread *t = harness_thread_start(wait_on_barrier, (void *)(intptr_t)30000);
-    while (mproc_barrier_n_waiting(shared_barrier) != 1)
+    while (n_waiting_of(shared_barrier) != 1)
         harness_sleep_ms(1);
     assert_ok(mproc_barrier_abort(shared_barrier));
     harness_thread_join(t);
     assert_int_equal(barrier_rc, MPROC_EBROKEN);
     assert_ok(mproc_barrier_reset(shared_barrier));
     t = harness_thread_start(wait_on_barrier, (void *)(intptr_t)30000);
-    while (mproc_barrier_n_waiting(shared_barrier) != 1)
+    while (n_waiting_of(shared_barrier) != 1)
         harness_sleep_ms(1);
     assert_ok(mproc_barrier_reset(shared_barrier));
     harness_thread_join(t);
@@ -664,7 +664,7 @@ static void value_types_and_ranges(void **state)
 
     mproc_array *a;
     assert_ok(mproc_array_create(&a, MPROC_T_INT, 10, true));
-    assert_int_equal(mproc_array_length(a), 10);
+    assert_int_equal(length_of(a), 10);
     int src[10] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9}, dst[10] = {0};
     assert_ok(mproc_array_write(a, 0, src, 10));
     assert_ok(mproc_array_read(a, 0, dst, 10));
@@ -687,7 +687,7 @@ static bool shm_name_exists(const char *name)
     mproc_shm *s;
     if (mproc_shm_open(&s, name) != 0)
         return false;
-    mproc_shm_close(s);
+    mproc_shm_destroy(s);
     return true;
 #else
     char path[300];
@@ -721,28 +721,142 @@ static void shm_named_semantics(void **state)
     assert_string_equal(mproc_shm_data(t), "hello");
     assert_int_equal(mproc_shm_size(t), 100);
     /* closing an attachment never removes the block from under the others */
-    mproc_shm_close(t);
+    mproc_shm_destroy(t);
     assert_true(shm_name_exists(name));
     assert_ok(mproc_shm_open(&u, name));
     assert_ok(mproc_shm_unlink(u));
     assert_rc(mproc_shm_unlink(u), MPROC_ENOENT);
     assert_rc(mproc_shm_open(&t, name), MPROC_ENOENT);
     assert_string_equal(mproc_shm_data(s), "hello"); /* attached ones keep it */
-    mproc_shm_close(u);
-    mproc_shm_close(s);
+    mproc_shm_destroy(u);
+    mproc_shm_destroy(s);
 
     /* the last close removes the name */
     assert_ok(mproc_shm_create(&s, name, 10));
     assert_ok(mproc_shm_open(&t, name));
-    mproc_shm_close(s);
+    mproc_shm_destroy(s);
     assert_true(shm_name_exists(name));
-    mproc_shm_close(t);
+    mproc_shm_destroy(t);
     assert_false(shm_name_exists(name));
 
     /* generated names */
     assert_ok(mproc_shm_create(&s, NULL, 10));
     assert_true(strncmp(mproc_shm_name(s), "psm_", 4) == 0);
-    mproc_shm_close(s);
+    mproc_shm_destroy(s);
+}
+
+/* Rule 6: close detaches (data NULL, size 0; calls give MPROC_ECLOSED) and keeps the
+ * handle; destroy frees it, detaching if needed. */
+static void shm_close_then_destroy(void **state)
+{
+    (void)state;
+    char name[64];
+    unique_name(name, sizeof name, "c");
+    mproc_shm *s, *t;
+    assert_ok(mproc_shm_create(&s, name, 100));
+    strcpy(mproc_shm_data(s), "kept");
+    assert_ok(mproc_shm_open(&t, name));
+    assert_ok(mproc_shm_close(s));
+    assert_ok(mproc_shm_close(s)); /* again: nothing more to detach */
+    assert_null(mproc_shm_data(s));
+    assert_int_equal(mproc_shm_size(s), 0);
+    assert_string_equal(mproc_shm_name(s), name); /* the name stays readable */
+    assert_rc(mproc_shm_unlink(s), MPROC_ECLOSED);
+    mproc_pack *p = new_pack();
+    assert_rc(mproc_pack_handle(p, s), MPROC_ECLOSED); /* a closed attachment does not travel */
+    assert_int_equal(mproc_pack_count(p), 0);
+    mproc_pack_destroy(p);
+    /* the other attachment keeps the block and the name */
+    assert_string_equal(mproc_shm_data(t), "kept");
+    assert_true(shm_name_exists(name));
+    mproc_shm_destroy(s);
+    /* the last attachment's close removes the name; its destroy then frees the handle */
+    assert_ok(mproc_shm_close(t));
+    assert_false(shm_name_exists(name));
+    mproc_shm_destroy(t);
+    /* destroy detaches what is still attached */
+    assert_ok(mproc_shm_create(&s, name, 10));
+    mproc_shm_destroy(s);
+    assert_false(shm_name_exists(name));
+    assert_rc(mproc_shm_close(NULL), MPROC_EINVAL);
+    mproc_shm_destroy(NULL);
+}
+
+/* Rule 3: the numbers an object holds come out through int64_t out-parameters; counts go
+ * in as int64_t. */
+static void numbers_out_parameters(void **state)
+{
+    (void)state;
+    int64_t n = -1;
+    mproc_sem *s;
+    assert_rc(mproc_sem_create(&s, -1), MPROC_EINVAL);
+    assert_rc(mproc_sem_create(&s, (int64_t)INT32_MAX + 1), MPROC_EINVAL);
+    assert_rc(mproc_sem_create_bounded(&s, -1), MPROC_EINVAL);
+    assert_ok(mproc_sem_create(&s, INT32_MAX));
+    assert_ok(mproc_sem_value(s, &n));
+    assert_int_equal(n, INT32_MAX);
+    assert_rc(mproc_sem_release(s), MPROC_ESTATE); /* at the top */
+    mproc_sem_destroy(s);
+    assert_ok(mproc_sem_create_bounded(&s, 4));
+    assert_ok(mproc_sem_acquire(s, 0));
+    assert_ok(mproc_sem_value(s, &n));
+    assert_int_equal(n, 3);
+    assert_rc(mproc_sem_value(s, NULL), MPROC_EINVAL);
+    assert_rc(mproc_sem_value(NULL, &n), MPROC_EINVAL);
+    mproc_sem_destroy(s);
+
+    mproc_barrier *b;
+    assert_rc(mproc_barrier_create(&b, &(mproc_barrier_opts){.parties = 0}), MPROC_EINVAL);
+    assert_rc(mproc_barrier_create(&b, &(mproc_barrier_opts){.parties = -3}), MPROC_EINVAL);
+    assert_rc(mproc_barrier_create(&b, &(mproc_barrier_opts){.parties = (int64_t)INT32_MAX + 1}),
+              MPROC_EINVAL);
+    assert_ok(mproc_barrier_create(&b, &(mproc_barrier_opts){.parties = 3}));
+    assert_ok(mproc_barrier_parties(b, &n));
+    assert_int_equal(n, 3);
+    assert_ok(mproc_barrier_n_waiting(b, &n));
+    assert_int_equal(n, 0);
+    assert_rc(mproc_barrier_wait(b, 10), MPROC_ETIMEDOUT);
+    assert_ok(mproc_barrier_n_waiting(b, &n)); /* the timeout broke the cycle: none wait */
+    assert_int_equal(n, 0);
+    assert_rc(mproc_barrier_parties(b, NULL), MPROC_EINVAL);
+    assert_rc(mproc_barrier_n_waiting(b, NULL), MPROC_EINVAL);
+    assert_rc(mproc_barrier_parties(NULL, &n), MPROC_EINVAL);
+    mproc_barrier_destroy(b);
+
+    mproc_cond *c;
+    assert_ok(mproc_cond_create(&c, NULL));
+    assert_ok(mproc_cond_acquire(c, 0));
+    assert_rc(mproc_cond_notify(c, -1), MPROC_EINVAL);
+    assert_int_equal(mproc_cond_notify(c, INT64_MAX), 0); /* nobody waits: woke none */
+    assert_int_equal(mproc_cond_notify_all(c), 0);
+    assert_ok(mproc_cond_release(c));
+    mproc_cond_destroy(c);
+
+    mproc_array *a;
+    assert_rc(mproc_array_create(&a, MPROC_T_INT, 0, true), MPROC_EINVAL);
+    assert_rc(mproc_array_create(&a, MPROC_T_INT, -1, true), MPROC_EINVAL);
+    assert_rc(mproc_array_create(&a, MPROC_T_INT, INT64_MAX, true), MPROC_ETOOBIG);
+    assert_ok(mproc_array_create(&a, MPROC_T_DOUBLE, 7, false));
+    assert_ok(mproc_array_length(a, &n));
+    assert_int_equal(n, 7);
+    assert_rc(mproc_array_length(a, NULL), MPROC_EINVAL);
+    assert_rc(mproc_array_length(NULL, &n), MPROC_EINVAL);
+    /* add_f64 on an element, as on a Value */
+    double d = 0;
+    assert_ok(mproc_array_add_f64(a, 6, 1.25, &d));
+    assert_true(d == 1.25);
+    assert_ok(mproc_array_add_f64(a, 6, 1.25, NULL));
+    assert_ok(mproc_array_get_f64(a, 6, &d));
+    assert_true(d == 2.5);
+    assert_rc(mproc_array_add_f64(a, 7, 1, &d), MPROC_EINVAL);
+    assert_rc(mproc_array_add_i64(a, 0, 1, NULL), MPROC_ETYPE);
+    mproc_array_destroy(a);
+    mproc_value *v;
+    assert_ok(mproc_value_create(&v, MPROC_T_INT, true));
+    assert_ok(mproc_array_length(v, &n)); /* a Value is an Array of one */
+    assert_int_equal(n, 1);
+    assert_rc(mproc_value_add_f64(v, 1.0, &d), MPROC_ETYPE);
+    mproc_value_destroy(v);
 }
 
 static void shm_to_child(mproc_start_method method)
@@ -768,7 +882,7 @@ static void shm_to_child(mproc_start_method method)
         assert_ok(mproc_process_create(
             &late, &(mproc_process_opts){.target = "write_shm", .args = args, .ctx = ctx}));
     }
-    mproc_shm_close(early);
+    mproc_shm_destroy(early);
     if (late) {
         assert_ok(mproc_process_start(late));
         assert_int_equal(harness_join_code(late), 0);
@@ -779,7 +893,7 @@ static void shm_to_child(mproc_start_method method)
         assert_string_equal(mproc_shm_data(s), "written by the child");
         assert_true(shm_name_exists(name)); /* the child's close did not remove it */
     }
-    mproc_shm_close(s);
+    mproc_shm_destroy(s);
     assert_false(shm_name_exists(name));
 }
 
@@ -803,7 +917,7 @@ static void shm_creator_killed(mproc_start_method method)
         assert_ok(mproc_process_kill(p));
         assert_int_equal(harness_join_code(p), -9);
         assert_string_equal(mproc_shm_data(s), "left by a killed creator");
-        mproc_shm_close(s);
+        mproc_shm_destroy(s);
         assert_false(shm_name_exists(name));
     }
     mproc_event_destroy(ready);
@@ -907,7 +1021,7 @@ static void handles_bad_input(void **state)
     mproc_event_destroy(NULL);
     mproc_barrier_destroy(NULL);
     mproc_value_destroy(NULL);
-    mproc_shm_close(NULL);
+    mproc_shm_destroy(NULL);
     /* A Value's lock belongs to the Value: destroying it does nothing. */
     mproc_value *v;
     assert_ok(mproc_value_create(&v, MPROC_T_INT, true));

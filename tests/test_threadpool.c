@@ -60,11 +60,9 @@ static void sp_on_result(void *ctx, const mproc_bytes *results, size_t n)
     s->ok_calls++;
     s->n = n;
     s->tid = harness_thread_id();
-    if (n == 1 && results && results[0].len == 8)
-        memcpy(&s->value, results[0].data, 8);
-    else if (n > 1 && results) /* a map: item i gives i*i */
+    if (n > 1 && results) /* a map: item i gives i*i */
         s->bad += wrong_squares(results, n);
-    else
+    else if (n != 1 || !results || !read_i64(&results[0], &s->value))
         s->bad++;
     STORE(&s->ran, 1);
 }
@@ -85,10 +83,10 @@ static void same_program(mproc_pool *pool, const char *kind)
     assert_int_equal(mproc_pool_size(pool), 2);
     mproc_bytes r = {0};
     mproc_pack *args = pack_of(7);
-    assert_ok(mproc_pool_apply(pool, "square", args, &r, WAIT_MS));
+    assert_ok(mproc_pool_apply(pool, "square", args, WAIT_MS, &r));
     assert_int_equal(as_i64(&r), 49);
     mproc_bytes_free(&r);
-    assert_ok(mproc_pool_apply(pool, "answer", NULL, &r, WAIT_MS));
+    assert_ok(mproc_pool_apply(pool, "answer", NULL, WAIT_MS, &r));
     assert_int_equal(as_i64(&r), 42);
     mproc_bytes_free(&r);
 
@@ -99,7 +97,7 @@ static void same_program(mproc_pool *pool, const char *kind)
     for (size_t chunk = 0; chunk < 2; chunk++) {
         memset(results, 0, sizeof results);
         int rc =
-            mproc_pool_map(pool, "square_jitter", items, results, N, chunk == 0 ? 1 : 0, WAIT_MS);
+            mproc_pool_map(pool, "square_jitter", items, chunk == 0 ? 1 : 0, WAIT_MS, results, N);
         if (rc != 0)
             fail_msg("%s pool: map, chunksize %d: %s", kind, chunk == 0 ? 1 : 0, mproc_errname(rc));
         for (int i = 0; i < N; i++)
@@ -115,7 +113,7 @@ static void same_program(mproc_pool *pool, const char *kind)
         assert_ok(mproc_pack_pack(pairs, pair));
         mproc_pack_destroy(pair);
     }
-    assert_ok(mproc_pool_starmap(pool, "multiply", pairs, results, N, 0, WAIT_MS));
+    assert_ok(mproc_pool_starmap(pool, "multiply", pairs, 0, WAIT_MS, results, N));
     for (int i = 0; i < N; i++)
         assert_int_equal(as_i64(&results[i]), (int64_t)i * (i + 3));
     mproc_bytes_free_array(results, N);
@@ -130,7 +128,7 @@ static void same_program(mproc_pool *pool, const char *kind)
             assert_ok(mproc_pool_imap(pool, "square_jitter", items, 2, &it));
         int64_t got[N];
         for (int i = 0; i < N; i++) {
-            int rc = mproc_iter_next(it, &r, WAIT_MS);
+            int rc = mproc_iter_next(it, WAIT_MS, &r);
             if (rc != 1)
                 fail_msg("%s pool: next %d: %s", kind, i, mproc_errname(rc));
             got[i] = as_i64(&r);
@@ -138,7 +136,7 @@ static void same_program(mproc_pool *pool, const char *kind)
             if (!unordered)
                 assert_int_equal(got[i], (int64_t)i * i);
         }
-        assert_int_equal(mproc_iter_next(it, &r, WAIT_MS), 0);
+        assert_int_equal(mproc_iter_next(it, WAIT_MS, &r), 0);
         qsort(got, N, sizeof got[0], cmp_i64);
         for (int i = 0; i < N; i++)
             assert_int_equal(got[i], (int64_t)i * i);
@@ -176,12 +174,12 @@ static void same_program(mproc_pool *pool, const char *kind)
         if (i < 10) {
             assert_int_equal(slots[i].n, 1);
             assert_int_equal(slots[i].value, (int64_t)i * i);
-            assert_ok(mproc_async_get(calls[i], &r, WAIT_MS));
+            assert_ok(mproc_async_get(calls[i], WAIT_MS, &r));
             assert_int_equal(as_i64(&r), (int64_t)i * i);
             mproc_bytes_free(&r);
         } else {
             assert_int_equal(slots[i].n, N);
-            assert_ok(mproc_async_get(calls[i], results, WAIT_MS));
+            assert_ok(mproc_async_get(calls[i], WAIT_MS, results));
             for (int k = 0; k < N; k++)
                 assert_int_equal(as_i64(&results[k]), (int64_t)k * k);
             mproc_bytes_free_array(results, N);
@@ -217,12 +215,12 @@ static void runs_on_threads_of_this_process(void **state)
     int64_t self = mproc_getpid();
 
     mproc_bytes r = {0};
-    assert_ok(mproc_pool_apply(pool, "worker_pid", NULL, &r, WAIT_MS));
+    assert_ok(mproc_pool_apply(pool, "worker_pid", NULL, WAIT_MS, &r));
     assert_int_equal(as_i64(&r), self);
     mproc_bytes_free(&r);
     mproc_pack *items = pack_range(0, N);
     mproc_bytes results[N] = {{0}};
-    assert_ok(mproc_pool_map(pool, "worker_pid", items, results, N, 1, WAIT_MS));
+    assert_ok(mproc_pool_map(pool, "worker_pid", items, 1, WAIT_MS, results, N));
     for (int i = 0; i < N; i++)
         assert_int_equal(as_i64(&results[i]), self);
     mproc_bytes_free_array(results, N);
@@ -239,7 +237,7 @@ static void runs_on_threads_of_this_process(void **state)
         assert_int_equal(tids[i], again[i]);
 
     /* Tasks run on the pool's threads only: every task of a map has one of those ids. */
-    assert_ok(mproc_pool_map(pool, "tid", items, results, N, 1, WAIT_MS));
+    assert_ok(mproc_pool_map(pool, "tid", items, 1, WAIT_MS, results, N));
     for (int i = 0; i < N; i++) {
         int64_t t = as_i64(&results[i]);
         bool known = false;
@@ -253,7 +251,7 @@ static void runs_on_threads_of_this_process(void **state)
     /* And never more than P at once. */
     STORE(&ci_inside, 0);
     STORE(&ci_max, 0);
-    assert_ok(mproc_pool_map(pool, "count_inside", items, results, N, 1, WAIT_MS));
+    assert_ok(mproc_pool_map(pool, "count_inside", items, 1, WAIT_MS, results, N));
     mproc_bytes_free_array(results, N);
     int most = LOAD(&ci_max);
     if (most < 1 || most > P)
@@ -295,7 +293,7 @@ static void initializer_per_thread(void **state)
     /* Tasks see the thread-local the initializer set on their thread. */
     mproc_pack *items = pack_range(0, N);
     mproc_bytes results[N] = {{0}};
-    int rc = mproc_pool_map(pool, "read_init", items, results, N, 1, WAIT_MS);
+    int rc = mproc_pool_map(pool, "read_init", items, 1, WAIT_MS, results, N);
     if (rc != 0)
         fail_msg("map: %s: %s", mproc_errname(rc), results[0].data ? (char *)results[0].data : "");
     for (int i = 0; i < N; i++) {
@@ -311,7 +309,7 @@ static void initializer_per_thread(void **state)
     mproc_bytes_free_array(results, N);
     mproc_pack_destroy(items);
     mproc_bytes r = {0};
-    assert_ok(mproc_pool_apply(pool, "read_init", NULL, &r, WAIT_MS));
+    assert_ok(mproc_pool_apply(pool, "read_init", NULL, WAIT_MS, &r));
     mproc_bytes_free(&r);
 
     /* Not on the caller's thread. */
@@ -328,7 +326,8 @@ static int tiny_callbacks;
 static void tiny_on_result(void *ctx, const mproc_bytes *results, size_t n)
 {
     (void)ctx;
-    if (n == 1 && results && results[0].len == 8)
+    int64_t v;
+    if (n == 1 && results && read_i64(&results[0], &v))
         INC(&tiny_callbacks);
 }
 
@@ -342,7 +341,7 @@ static void many_tiny_tasks(void **state)
     assert_non_null(results);
     const size_t chunks[] = {1, 0};
     for (size_t k = 0; k < 2; k++) {
-        int rc = mproc_pool_map(pool, "square", items, results, N, chunks[k], 4 * WAIT_MS);
+        int rc = mproc_pool_map(pool, "square", items, chunks[k], 4 * WAIT_MS, results, N);
         if (rc != 0)
             fail_msg("map of %d, chunksize %d: %s", N, (int)chunks[k], mproc_errname(rc));
         for (int i = 0; i < N; i++)
@@ -364,7 +363,7 @@ static void many_tiny_tasks(void **state)
     }
     for (int i = 0; i < A; i++) {
         mproc_bytes r = {0};
-        int rc = mproc_async_get(calls[i], &r, 4 * WAIT_MS);
+        int rc = mproc_async_get(calls[i], 4 * WAIT_MS, &r);
         if (rc != 0)
             fail_msg("apply_async %d: %s", i, mproc_errname(rc));
         if (as_i64(&r) != (int64_t)i * i)
@@ -384,7 +383,7 @@ static void many_tiny_tasks(void **state)
     assert_non_null(seen);
     for (int i = 0; i < A; i++) {
         mproc_bytes r = {0};
-        int rc = mproc_iter_next(it, &r, 4 * WAIT_MS);
+        int rc = mproc_iter_next(it, 4 * WAIT_MS, &r);
         if (rc != 1)
             fail_msg("imap_unordered next %d: %s", i, mproc_errname(rc));
         int64_t v = as_i64(&r);
@@ -402,7 +401,7 @@ static void many_tiny_tasks(void **state)
             fail_msg("imap_unordered gave %lld (again or never asked)", (long long)v);
     }
     mproc_bytes r = {0};
-    assert_int_equal(mproc_iter_next(it, &r, WAIT_MS), 0);
+    assert_int_equal(mproc_iter_next(it, WAIT_MS, &r), 0);
     mproc_iter_destroy(it);
     free(seen);
 

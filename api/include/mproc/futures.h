@@ -4,10 +4,13 @@
  *   mproc_executor *ex;
  *   mproc_executor_create(&ex, &(mproc_executor_opts){.max_workers = 4});
  *   mproc_future *f;
- *   mproc_executor_submit(ex, "square", args, &f);
+ *   mproc_executor_submit(ex, "square", MPROC_ARGS(7), &f);
  *   mproc_bytes r;
- *   mproc_future_result(f, &r, 1000);
- *   ...
+ *   if (mproc_future_result(f, 1000, &r) == 0) {
+ *       int64_t y;
+ *       MPROC_UNPACK(&r, &y);             // the task's result (pool.h)
+ *   }
+ *   mproc_bytes_free(&r);
  *   mproc_future_destroy(f);
  *   mproc_executor_destroy(ex);
  *
@@ -30,24 +33,25 @@ typedef mproc_async mproc_future;
 typedef struct mproc_executor mproc_executor;
 
 typedef struct mproc_executor_opts {
-    int max_workers;         /* <= 0: usable CPUs (processes), or that + 4, at most 32
+    int max_workers;            /* <= 0: usable CPUs (processes), or that + 4, at most 32
                                 (threads), as Python */
-    bool threads;            /* ThreadPoolExecutor; false: ProcessPoolExecutor */
-    const char *initializer; /* as the pool's */
-    const mproc_pack *initargs;
-    mproc_context *ctx; /* processes: the start method */
-    mproc_pool *pool;   /* non-NULL: submit to this pool (the caller's: it stays the
+    bool threads;               /* ThreadPoolExecutor; false: ProcessPoolExecutor */
+    const char *initializer;    /* as the pool's */
+    const mproc_pack *initargs; /* copied; MPROC_ARGS(...) works */
+    mproc_context *ctx;         /* processes: the start method */
+    mproc_pool *pool;           /* non-NULL: submit to this pool (the caller's: it stays the
                            caller's to destroy); the fields above are then ignored */
 } mproc_executor_opts;
 
 MPROC_API int mproc_executor_create(mproc_executor **out, const mproc_executor_opts *opts);
-/* submit(task, args) -> future (args copied; may be NULL). MPROC_ESTATE after shutdown. */
+/* submit(task, args) -> future (args copied; may be NULL; MPROC_ARGS(...) works).
+ * MPROC_ESTATE after shutdown. */
 MPROC_API int mproc_executor_submit(mproc_executor *ex, const char *task, const mproc_pack *args,
                                     mproc_future **out);
 /* map(task, items, timeout): as mproc_pool_map. */
 MPROC_API int mproc_executor_map(mproc_executor *ex, const char *task, const mproc_pack *items,
-                                 mproc_bytes *results, size_t n, size_t chunksize,
-                                 int64_t timeout_ms);
+                                 size_t chunksize, int64_t timeout_ms, mproc_bytes *results,
+                                 size_t n);
 /* shutdown(wait, cancel_futures): no more submits; cancel_futures cancels those of its
  * futures that have not started; wait waits up to timeout_ms for the rest to finish
  * (MPROC_ETIMEDOUT: they go on). */
@@ -61,11 +65,18 @@ MPROC_API mproc_pool *mproc_executor_pool(mproc_executor *ex);
 
 /* ---- futures (any mproc_async) -------------------------------------------------------------- */
 
-/* result(timeout): 0 and *result (a copy to free); MPROC_ETASK / MPROC_EWORKER with the
- * error text in *result (exception()); MPROC_ECANCELLED; MPROC_ETIMEDOUT. */
-MPROC_API int mproc_future_result(mproc_future *f, mproc_bytes *result, int64_t timeout_ms);
-/* done(): 1 once finished or cancelled. */
-MPROC_API int mproc_future_done(mproc_future *f);
+/* result(timeout): 0 and *result (the task's pack bytes, a copy to free); MPROC_ETASK /
+ * MPROC_EWORKER with the error text in *result (exception()); MPROC_ECANCELLED;
+ * MPROC_ETIMEDOUT. The async call mproc_async_get. */
+static inline int mproc_future_result(mproc_future *f, int64_t timeout_ms, mproc_bytes *result)
+{
+    return mproc_async_get(f, timeout_ms, result);
+}
+/* done(): 1 once finished or cancelled (mproc_async_ready). */
+static inline int mproc_future_done(mproc_future *f)
+{
+    return mproc_async_ready(f);
+}
 /* cancel(): 1 if the call had not started and now never will (its result is then
  * MPROC_ECANCELLED), 0 if it is running or done. */
 MPROC_API int mproc_future_cancel(mproc_future *f);
@@ -74,7 +85,11 @@ MPROC_API int mproc_future_cancelled(mproc_future *f);
  * done already; else on the pool's result thread, one callback at a time. */
 typedef void (*mproc_done_fn)(void *ctx, mproc_future *f);
 MPROC_API int mproc_future_add_done_callback(mproc_future *f, mproc_done_fn fn, void *ctx);
-MPROC_API void mproc_future_destroy(mproc_future *f);
+/* mproc_async_destroy. */
+static inline void mproc_future_destroy(mproc_future *f)
+{
+    mproc_async_destroy(f);
+}
 
 /* ---- waiting on many ------------------------------------------------------------------------ */
 
@@ -95,7 +110,7 @@ typedef struct mproc_as_completed mproc_as_completed;
 MPROC_API int mproc_as_completed_create(mproc_as_completed **out, mproc_async *const *items,
                                         size_t n);
 /* 1 and *index of the next one done; 0 when all were given; MPROC_ETIMEDOUT. */
-MPROC_API int mproc_as_completed_next(mproc_as_completed *it, size_t *index, int64_t timeout_ms);
+MPROC_API int mproc_as_completed_next(mproc_as_completed *it, int64_t timeout_ms, size_t *index);
 MPROC_API void mproc_as_completed_destroy(mproc_as_completed *it);
 
 /* ---- cancel tokens -----------------------------------------------------------------------------

@@ -23,8 +23,9 @@ enum {
     MPROC_LOG_OFF = 1000
 };
 
-/* Sends records of `level` and above to stderr (MPROC_LOG_OFF stops logging, the
- * default). Returns the previous level. */
+/* Sends records of `level` and above to stderr (MPROC_LOG_OFF stops logging; the default
+ * is MPROC_LOG_WARNING, so warnings and errors of the library show). Returns the previous
+ * level. */
 MPROC_API int mproc_log_to_stderr(int level);
 /* The current level. */
 MPROC_API int mproc_log_level(void);

@@ -54,7 +54,8 @@ MPROC_API int mproc_pack_pack(mproc_pack *p, const mproc_pack *inner);
  * _array / _shm / _queue / _conn (declared with each type), which gives a new handle of its own to destroy. */
 MPROC_API int mproc_pack_handle(mproc_pack *p, const void *object);
 
-/* The encoded bytes, borrowed: valid until the pack is changed or destroyed. */
+/* The encoded bytes, borrowed: valid until the pack is changed or destroyed. A pack literal
+ * (MPROC_ARGS) has no bytes of its own to lend: MPROC_EINVAL. */
 MPROC_API int mproc_pack_view(const mproc_pack *p, mproc_bytes *out);
 /* Number of fields appended so far (a count, or MPROC_EINVAL). */
 MPROC_API int mproc_pack_count(const mproc_pack *p);
@@ -109,7 +110,8 @@ MPROC_API int mproc_pack_args(mproc_pack *p, const mproc_arg *args, size_t n);
 
 /* A pack written in place, for one call: MPROC_ARGS(1, "two", 3.0) is a const mproc_pack *
  * that lives until the end of the enclosing block, needs no destroy, and is taken by every
- * call that takes a const mproc_pack * (it is read during the call, never kept). */
+ * call that takes a const mproc_pack * (it is read during the call, never kept), except
+ * mproc_pack_view, which lends bytes a literal does not have. */
 typedef struct mproc_pack_literal {
     uint32_t magic; /* MPROC_PACK_LITERAL_MAGIC */
     uint32_t count;

@@ -1,33 +1,44 @@
 /* mproc — the process pool: multiprocessing.Pool.
  *
+ *   MPROC_TASK(square, in, out) {
+ *       int64_t x;
+ *       if (MPROC_UNPACK(in, &x)) return mproc_task_fail(out, "wanted an integer");
+ *       return MPROC_PACK(out, x * x) ? 1 : 0;
+ *   }
+ *   ...
  *   mproc_pool *pool;
  *   mproc_pool_create(&pool, &(mproc_pool_opts){.processes = 4});
- *
- *   mproc_pack *xs; mproc_pack_create(&xs);
- *   for (int i = 0; i < 10; i++) mproc_pack_i64(xs, i);     // range(10)
- *   mproc_bytes squares[10];
- *   mproc_pool_map(pool, "square", xs, squares, 10, 0, MPROC_FOREVER);
- *   ...
- *   mproc_bytes_free_array(squares, 10);
+ *   mproc_bytes squares[3];
+ *   mproc_pool_map(pool, "square", MPROC_ARGS(1, 2, 3), 0, MPROC_FOREVER, squares, 3);
+ *   int64_t y;
+ *   MPROC_UNPACK(&squares[2], &y);                          // 9
+ *   mproc_bytes_free_array(squares, 3);
+ *   mproc_bytes r;
+ *   mproc_pool_apply(pool, "square", MPROC_ARGS(7), MPROC_FOREVER, &r);   // 49
+ *   mproc_bytes_free(&r);
  *   mproc_pool_close(pool); mproc_pool_join(pool, MPROC_FOREVER); mproc_pool_destroy(pool);
  *
  * Tasks are the named tasks of task.h. A task gets its arguments as a pack, exactly as a
  * Process target does: apply's `args` pack; for map and imap, a pack of one field (the
  * item), so one task serves apply(f, (x,)) and map(f, xs) as in Python; for starmap, the
- * fields of the item's nested pack (f(*args)). What the task puts in `out` is its result.
- * A task that returns non-zero fails with MPROC_ETASK; the bytes it put in `out` (see
- * mproc_task_fail) are then the error text, else "task 'name' returned N".
+ * fields of the item's nested pack (f(*args)). What the task packs into `out` is its
+ * result. A task that returns non-zero fails with MPROC_ETASK; its error text is the STR
+ * of `out` when `out` holds exactly one STR field (see mproc_task_fail), else
+ * "task 'name' returned N". A result holding objects with OS handles cannot travel back:
+ * the task fails with MPROC_ENOTSUP.
  *
  * Items: the map family takes its items as the fields of one pack (any field type; for
- * starmap each field is a nested pack of arguments). Shareable objects (queues, locks,
+ * starmap each field is a nested pack of arguments): MPROC_ARGS(1, 2, 3) works, as it does
+ * for apply's args and the initializer's initargs. Shareable objects (queues, locks,
  * values, pipe ends, ...) may be among a task's arguments, under every start method:
  * the worker gets its own copies for the time of the task.
  *
- * Results and errors: where a call gives results as mproc_bytes, they are copies the
- * caller frees (mproc_bytes_free / mproc_bytes_free_array). When the call fails with
- * MPROC_ETASK, MPROC_EWORKER, MPROC_ECLOSED (the pool was terminated) or MPROC_ECANCELLED
- * (futures.h), results[0] holds the error text (a NUL-terminated string, also to free)
- * and the other entries are empty.
+ * Results and errors: where a call gives results as mproc_bytes, each holds the encoded
+ * pack its task wrote (read it with MPROC_UNPACK; a task that wrote nothing gives empty
+ * bytes); they are copies the caller frees (mproc_bytes_free / mproc_bytes_free_array).
+ * When the call fails with MPROC_ETASK, MPROC_EWORKER, MPROC_ECLOSED (the pool was
+ * terminated) or MPROC_ECANCELLED (futures.h), results[0] holds the error text (a plain
+ * NUL-terminated string, not a pack; also to free) and the other entries are empty.
  *
  * Workers: processes named "<Method>PoolWorker-N" (ForkPoolWorker-1, SpawnPoolWorker-2,
  * ForkServerPoolWorker-3). A worker that dies — killed, crashed, or calling exit() inside
@@ -60,14 +71,15 @@ typedef struct mproc_async mproc_async;
 typedef struct mproc_iter mproc_iter;
 
 typedef struct mproc_pool_opts {
-    int processes;           /* <= 0: mproc_cpu_count_usable() */
-    const char *initializer; /* task run in each worker before its first task (NULL: none);
-                                if it fails, the pool's calls fail with MPROC_ETASK and its
-                                text instead of starting workers again and again */
-    const mproc_pack *initargs;
-    int64_t maxtasksperchild; /* a worker ends after this many tasks (a map chunk counts as
+    int processes;              /* <= 0: mproc_cpu_count_usable() */
+    const char *initializer;    /* task run in each worker before its first task (NULL: none;
+                                its result is dropped); if it fails, the pool's calls fail
+                                with MPROC_ETASK and its text instead of starting workers
+                                again and again */
+    const mproc_pack *initargs; /* copied at create; MPROC_ARGS(...) works */
+    int64_t maxtasksperchild;   /* a worker ends after this many tasks (a map chunk counts as
                                  one, as in Python) and a new one replaces it; <= 0: never */
-    mproc_context *ctx;       /* NULL: the default start method */
+    mproc_context *ctx;         /* NULL: the default start method */
 } mproc_pool_opts;
 
 /* Starts the workers. opts may be NULL. An unknown initializer is MPROC_ENOTASK. */
@@ -104,7 +116,7 @@ typedef struct mproc_call_opts {
 /* apply(task, args): runs it in a worker and waits up to timeout_ms for its result.
  * MPROC_ETIMEDOUT leaves the task running; its result is dropped. args may be NULL. */
 MPROC_API int mproc_pool_apply(mproc_pool *pool, const char *task, const mproc_pack *args,
-                               mproc_bytes *result, int64_t timeout_ms);
+                               int64_t timeout_ms, mproc_bytes *result);
 /* apply_async: *out is the call's handle (destroy it with mproc_async_destroy); out may be
  * NULL to fire and forget (callbacks still run), as Python code that drops the result.
  * args is copied (with its objects): the pack may be destroyed at once. opts may be NULL. */
@@ -117,15 +129,15 @@ MPROC_API int mproc_pool_apply_async(mproc_pool *pool, const char *task, const m
  * tasks not yet given to a worker are dropped and the pool goes on. The first failure in
  * item order is the one returned (as Python raises the first exception). */
 MPROC_API int mproc_pool_map(mproc_pool *pool, const char *task, const mproc_pack *items,
-                             mproc_bytes *results, size_t n, size_t chunksize, int64_t timeout_ms);
+                             size_t chunksize, int64_t timeout_ms, mproc_bytes *results, size_t n);
 /* map_async / starmap_async: out as for apply_async; items are copied. */
 MPROC_API int mproc_pool_map_async(mproc_pool *pool, const char *task, const mproc_pack *items,
                                    const mproc_call_opts *opts, mproc_async **out);
 /* starmap: each item is a nested pack of the task's arguments. A field that is not a pack
  * is MPROC_ETYPE. */
 MPROC_API int mproc_pool_starmap(mproc_pool *pool, const char *task, const mproc_pack *items,
-                                 mproc_bytes *results, size_t n, size_t chunksize,
-                                 int64_t timeout_ms);
+                                 size_t chunksize, int64_t timeout_ms, mproc_bytes *results,
+                                 size_t n);
 MPROC_API int mproc_pool_starmap_async(mproc_pool *pool, const char *task, const mproc_pack *items,
                                        const mproc_call_opts *opts, mproc_async **out);
 
@@ -153,7 +165,7 @@ MPROC_API int mproc_pool_imap_lazy(mproc_pool *pool, const char *task, mproc_nex
  * free); 0 at the end; MPROC_ETASK, MPROC_EWORKER or MPROC_ECLOSED when that item failed
  * (result holds its text; the iteration goes on with the next item); MPROC_ETIMEDOUT; or
  * the code the lazy source failed with. */
-MPROC_API int mproc_iter_next(mproc_iter *it, mproc_bytes *result, int64_t timeout_ms);
+MPROC_API int mproc_iter_next(mproc_iter *it, int64_t timeout_ms, mproc_bytes *result);
 /* Tasks of it not yet given to a worker are dropped; the rest finish unseen. */
 MPROC_API void mproc_iter_destroy(mproc_iter *it);
 
@@ -165,13 +177,14 @@ MPROC_API int mproc_async_wait(mproc_async *a, int64_t timeout_ms);
 MPROC_API int mproc_async_ready(mproc_async *a);
 /* 1 or 0; MPROC_ESTATE while not ready (Python's ValueError). */
 MPROC_API int mproc_async_successful(mproc_async *a);
-/* Number of results: 1 for apply, the item count for a map. */
-MPROC_API size_t mproc_async_count(const mproc_async *a);
+/* Number of results (a count): 1 for apply, the item count for a map; MPROC_EINVAL for a
+ * bad handle. */
+MPROC_API int mproc_async_count(const mproc_async *a);
 /* get(timeout): waits, then copies the results into results[0 .. count-1] (free them); may
  * be called again. MPROC_ETASK / MPROC_EWORKER / MPROC_ECLOSED / MPROC_ECANCELLED:
  * results[0] is the error text (see the top of this file). MPROC_ETIMEDOUT: nothing is
  * filled. */
-MPROC_API int mproc_async_get(mproc_async *a, mproc_bytes *results, int64_t timeout_ms);
+MPROC_API int mproc_async_get(mproc_async *a, int64_t timeout_ms, mproc_bytes *results);
 /* Releases the handle; a call still running finishes unseen. NULL is a no-op. */
 MPROC_API void mproc_async_destroy(mproc_async *a);
 
@@ -192,9 +205,6 @@ MPROC_API void mproc_pool_destroy(mproc_pool *pool);
 MPROC_API int mproc_pool_size(const mproc_pool *pool);
 /* Pids of the live workers: fills up to cap and returns how many there are. */
 MPROC_API int mproc_pool_workers(mproc_pool *pool, int64_t *pids, size_t cap);
-
-/* Frees each of n results (mproc_bytes_free on each). */
-MPROC_API void mproc_bytes_free_array(mproc_bytes *items, size_t n);
 
 #ifdef __cplusplus
 }

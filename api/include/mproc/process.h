@@ -1,12 +1,14 @@
 /* mproc — processes: multiprocessing.Process, start methods and contexts.
  *
- *   mproc_pack *args; mproc_pack_create(&args); mproc_pack_i64(args, 100);
  *   mproc_process *p;
- *   mproc_process_create(&p, &(mproc_process_opts){.target = "work", .args = args});
- *   mproc_process_start(p);
+ *   mproc_process_start_new(&p, &(mproc_process_opts){.target = "work",
+ *                                                     .args = MPROC_ARGS(100)});
  *   mproc_process_join(p, MPROC_FOREVER);
  *   int code; mproc_process_exitcode(p, &code);
  *   mproc_process_destroy(p);
+ *
+ *   // or all of it in one call: start, join (killing it if 5 s pass), exit code, destroy
+ *   mproc_process_run(&(mproc_process_opts){.target = "work"}, 5000, &code);
  *
  * Start methods:
  *   MPROC_FORK        POSIX fork(); the child runs the task in a copy of the parent. Not
@@ -49,8 +51,8 @@ MPROC_API int mproc_set_start_method(mproc_start_method method);
 MPROC_API mproc_start_method mproc_get_start_method(void);
 /* "fork", "spawn", "forkserver" (NULL for an unknown value). */
 MPROC_API const char *mproc_start_method_name(mproc_start_method method);
-/* Whether this platform offers the method. */
-MPROC_API bool mproc_start_method_available(mproc_start_method method);
+/* 1 if this platform offers the method, else 0. */
+MPROC_API int mproc_start_method_available(mproc_start_method method);
 /* The context of a method (MPROC_METHOD_DEFAULT: the one that follows the default). */
 MPROC_API int mproc_context_get(mproc_context **out, mproc_start_method method);
 MPROC_API mproc_start_method mproc_context_method(const mproc_context *ctx);
@@ -59,7 +61,8 @@ typedef struct mproc_process mproc_process;
 
 typedef struct mproc_process_opts {
     const char *target;     /* registered task name (required) */
-    const mproc_pack *args; /* its arguments (NULL: none); copied at create */
+    const mproc_pack *args; /* its arguments (NULL: none; MPROC_ARGS(...) works); copied at
+                               create */
     const char *name;       /* NULL: "Process-N" (or "Process-1:N" in a child) */
     bool daemon;            /* terminated when the parent exits normally */
     mproc_context *ctx;     /* NULL: the default start method */
@@ -74,6 +77,13 @@ MPROC_API int mproc_process_create(mproc_process **out, const mproc_process_opts
  * does not know the task, MPROC_ESPAWN if it could not be started, MPROC_ESTATE if it was
  * started before, MPROC_EDAEMON inside a daemon process. */
 MPROC_API int mproc_process_start(mproc_process *p);
+/* create + start. On a failure of either nothing is left: *out is NULL. */
+MPROC_API int mproc_process_start_new(mproc_process **out, const mproc_process_opts *opts);
+/* Runs a process to its end: start, join(timeout_ms), exit code, destroy. If the timeout
+ * passes, the child is killed (as subprocess.run does) and reaped, *exitcode is its code
+ * (-9) and the call returns MPROC_ETIMEDOUT. Otherwise 0 (whatever the exit code), or the
+ * start's error. exitcode may be NULL. */
+MPROC_API int mproc_process_run(const mproc_process_opts *opts, int64_t timeout_ms, int *exitcode);
 /* Waits for the end of the process: 0, or MPROC_ETIMEDOUT. Joining a process that was
  * never started is MPROC_ESTATE; joining oneself cannot happen (handles are per parent). */
 MPROC_API int mproc_process_join(mproc_process *p, int64_t timeout_ms);
@@ -86,11 +96,12 @@ MPROC_API int mproc_process_kill(mproc_process *p);
 /* *exitcode: the exit code, -N if killed by signal N (Windows: terminate gives -15 and
  * kill -9, as Python), MPROC_EXIT_RUNNING if not started or still running. */
 MPROC_API int mproc_process_exitcode(mproc_process *p, int *exitcode);
-/* OS process id (0 before start), or an error. */
+/* OS process id (0 for NULL or before start). */
 MPROC_API int64_t mproc_process_pid(const mproc_process *p);
 /* Its name ("" for NULL). Valid until destroy. */
 MPROC_API const char *mproc_process_name(const mproc_process *p);
-MPROC_API bool mproc_process_daemon(const mproc_process *p);
+/* 1 if it is a daemon, else 0 (also for NULL). */
+MPROC_API int mproc_process_daemon(const mproc_process *p);
 /* Releases the object. MPROC_EBUSY (and nothing released) while the process runs, as
  * Python's close(); terminate/kill and join it first. NULL is a no-op. */
 MPROC_API int mproc_process_destroy(mproc_process *p);

@@ -13,7 +13,21 @@
  * does not hold up the others (the message it was taking is gone with it).
  *
  * Queues travel in argument packs (mproc_pack_handle / mproc_unpack_queue) under every
- * start method. Each process's handle is its own to destroy; the ring goes with the last. */
+ * start method. Each process's handle is its own to destroy; the ring goes with the last.
+ *
+ *   mproc_queue *q;
+ *   mproc_queue_create(&q, 0);
+ *   mproc_queue_put_pack(q, MPROC_ARGS(7, "seven"), MPROC_FOREVER);  // a typed message
+ *   mproc_bytes msg;
+ *   mproc_queue_get(q, 1000, &msg);                                  // 0, EEMPTY, ETIMEDOUT
+ *   int64_t n; const char *name;
+ *   MPROC_UNPACK(&msg, &n, &name);
+ *   mproc_bytes_free(&msg);
+ *   mproc_queue_destroy(q);
+ *
+ * Timeouts (common.h, rule 4): a put polled (timeout 0) on a full queue is MPROC_EFULL, a
+ * get polled on an empty one MPROC_EEMPTY; any other timeout that passes is
+ * MPROC_ETIMEDOUT. */
 #ifndef MPROC_QUEUE_H
 #define MPROC_QUEUE_H
 
@@ -46,14 +60,20 @@ MPROC_API int mproc_simplequeue_create(mproc_queue **out);
  * through the ring waits for room as long as consumers keep taking pieces, and gives up
  * (nothing delivered) only after timeout_ms without progress. */
 MPROC_API int mproc_queue_put(mproc_queue *q, const void *data, size_t len, int64_t timeout_ms);
+/* Puts the encoded bytes of a pack (MPROC_ARGS(...) works) as one message, which the getter
+ * reads with MPROC_UNPACK; for every kind of queue (SimpleQueue and JoinableQueue too). A
+ * pack holding objects with OS handles (locks, queues, pipe ends, ...) cannot travel in a
+ * message: MPROC_ENOTSUP, nothing put (manager proxies do travel). Otherwise as
+ * mproc_queue_put. */
+MPROC_API int mproc_queue_put_pack(mproc_queue *q, const mproc_pack *pack, int64_t timeout_ms);
 /* Takes the next message into *out (free it with mproc_bytes_free). timeout_ms 0 is
  * get_nowait: MPROC_EEMPTY at once when empty; otherwise MPROC_ETIMEDOUT. If the timeout
  * passes while a streamed message is half-way in, the part that came stays in this
  * handle, which keeps the consumers' turn: the next get on this handle goes on with it
  * (other consumers wait meanwhile; closing or destroying the handle gives the message up). */
-MPROC_API int mproc_queue_get(mproc_queue *q, mproc_bytes *out, int64_t timeout_ms);
-/* Approximate number of messages (as Python's), or an error. */
-MPROC_API int64_t mproc_queue_qsize(mproc_queue *q);
+MPROC_API int mproc_queue_get(mproc_queue *q, int64_t timeout_ms, mproc_bytes *out);
+/* *n: the approximate number of messages (as Python's). */
+MPROC_API int mproc_queue_qsize(mproc_queue *q, int64_t *n);
 /* 1 or 0 (approximate, as Python's). */
 MPROC_API int mproc_queue_empty(mproc_queue *q);
 MPROC_API int mproc_queue_full(mproc_queue *q);
@@ -69,12 +89,29 @@ MPROC_API int mproc_queue_join(mproc_queue *q, int64_t timeout_ms);
 
 MPROC_API int mproc_unpack_queue(mproc_unpacker *u, mproc_queue **out);
 
-/* SimpleQueue spellings (the same object). */
-MPROC_API int mproc_simplequeue_put(mproc_queue *q, const void *data, size_t len,
-                                    int64_t timeout_ms);
-MPROC_API int mproc_simplequeue_get(mproc_queue *q, mproc_bytes *out, int64_t timeout_ms);
-MPROC_API int mproc_simplequeue_empty(mproc_queue *q);
-MPROC_API void mproc_simplequeue_destroy(mproc_queue *q);
+/* SimpleQueue spellings (the same object, the same calls). */
+static inline int mproc_simplequeue_put(mproc_queue *q, const void *data, size_t len,
+                                        int64_t timeout_ms)
+{
+    return mproc_queue_put(q, data, len, timeout_ms);
+}
+static inline int mproc_simplequeue_put_pack(mproc_queue *q, const mproc_pack *pack,
+                                             int64_t timeout_ms)
+{
+    return mproc_queue_put_pack(q, pack, timeout_ms);
+}
+static inline int mproc_simplequeue_get(mproc_queue *q, int64_t timeout_ms, mproc_bytes *out)
+{
+    return mproc_queue_get(q, timeout_ms, out);
+}
+static inline int mproc_simplequeue_empty(mproc_queue *q)
+{
+    return mproc_queue_empty(q);
+}
+static inline void mproc_simplequeue_destroy(mproc_queue *q)
+{
+    mproc_queue_destroy(q);
+}
 
 #ifdef __cplusplus
 }

@@ -6,7 +6,16 @@
  * reach children through fork or argument packs, and their memory goes with the last
  * handle. With a lock (the default in Python), every get/set takes the lock, which is an
  * RLock (Python's default); read-modify-write cycles need mproc_value_lock around them,
- * or the atomic add helpers. Without one (RawValue/RawArray), accesses are plain. */
+ * or the atomic add helpers. Without one (RawValue/RawArray), accesses are plain.
+ *
+ *   mproc_value *v;
+ *   mproc_value_create(&v, MPROC_T_INT, true);   // Value('i', 0)
+ *   mproc_value_add_i64(v, 1, NULL);             // v.value += 1, atomically
+ *   mproc_array *a;
+ *   mproc_array_create(&a, MPROC_T_DOUBLE, 8, true);
+ *   int64_t n;
+ *   mproc_array_length(a, &n);                   // len(a): 8
+ *   mproc_array_destroy(a); mproc_value_destroy(v); */
 #ifndef MPROC_SHARED_H
 #define MPROC_SHARED_H
 
@@ -41,50 +50,89 @@ MPROC_API size_t mproc_type_size(mproc_type type);
 typedef struct mproc_array mproc_array;
 typedef struct mproc_array mproc_value;
 
-/* Zero-initialised. lock=false gives Python's RawValue / RawArray. */
+/* Zero-initialised. lock=false gives Python's RawValue / RawArray. length >= 1. */
 MPROC_API int mproc_value_create(mproc_value **out, mproc_type type, bool lock);
-MPROC_API int mproc_array_create(mproc_array **out, mproc_type type, size_t length, bool lock);
+MPROC_API int mproc_array_create(mproc_array **out, mproc_type type, int64_t length, bool lock);
 
 /* Element access. Integers read as int64 (a 'Q' above INT64_MAX reads as MPROC_ETOOBIG);
  * floats as double, integers too. Setting an integer type from a double is MPROC_ETYPE
  * (Python's TypeError); a value the type cannot hold is MPROC_ETOOBIG (ctypes would
  * truncate silently). An index past the end is MPROC_EINVAL. */
-MPROC_API int mproc_value_get_i64(mproc_value *v, int64_t *out);
-MPROC_API int mproc_value_set_i64(mproc_value *v, int64_t value);
-MPROC_API int mproc_value_get_f64(mproc_value *v, double *out);
-MPROC_API int mproc_value_set_f64(mproc_value *v, double value);
-/* Atomic read-modify-write under the value's lock (or, for a raw value, a CPU atomic on
- * integers): *result (may be NULL) receives the new value. */
-MPROC_API int mproc_value_add_i64(mproc_value *v, int64_t delta, int64_t *result);
-MPROC_API int mproc_value_add_f64(mproc_value *v, double delta, double *result);
-
 MPROC_API int mproc_array_get_i64(mproc_array *a, size_t index, int64_t *out);
 MPROC_API int mproc_array_set_i64(mproc_array *a, size_t index, int64_t value);
 MPROC_API int mproc_array_get_f64(mproc_array *a, size_t index, double *out);
 MPROC_API int mproc_array_set_f64(mproc_array *a, size_t index, double value);
+/* Atomic read-modify-write under the object's lock (or, raw, a CPU atomic on integers and
+ * a plain add on floats): *result (may be NULL) receives the new value. add_i64 on a float
+ * element, or add_f64 on an integer one, is MPROC_ETYPE. */
 MPROC_API int mproc_array_add_i64(mproc_array *a, size_t index, int64_t delta, int64_t *result);
+MPROC_API int mproc_array_add_f64(mproc_array *a, size_t index, double delta, double *result);
 /* Copies count elements from/to raw memory of the element type, under the lock once. */
 MPROC_API int mproc_array_read(mproc_array *a, size_t start, void *dst, size_t count);
 MPROC_API int mproc_array_write(mproc_array *a, size_t start, const void *src, size_t count);
-/* Number of elements (1 for a Value), or an error. */
-MPROC_API int64_t mproc_array_length(mproc_array *a);
+/* *n: the number of elements (1 for a Value). */
+MPROC_API int mproc_array_length(mproc_array *a, int64_t *n);
 MPROC_API mproc_type mproc_array_type(mproc_array *a);
 /* The elements themselves, for direct use under the lock (NULL for a bad handle). */
 MPROC_API void *mproc_array_data(mproc_array *a);
-MPROC_API void *mproc_value_data(mproc_value *v);
 /* get_lock(): the RLock guarding the object (owned by it), NULL for a raw one. */
 MPROC_API mproc_lock *mproc_array_lock(mproc_array *a);
-MPROC_API mproc_lock *mproc_value_lock(mproc_value *v);
 MPROC_API void mproc_array_destroy(mproc_array *a);
-MPROC_API void mproc_value_destroy(mproc_value *v);
 MPROC_API int mproc_unpack_array(mproc_unpacker *u, mproc_array **out);
-MPROC_API int mproc_unpack_value(mproc_unpacker *u, mproc_value **out);
+
+/* The Value spellings: the Array calls at index 0. */
+static inline int mproc_value_get_i64(mproc_value *v, int64_t *out)
+{
+    return mproc_array_get_i64(v, 0, out);
+}
+static inline int mproc_value_set_i64(mproc_value *v, int64_t value)
+{
+    return mproc_array_set_i64(v, 0, value);
+}
+static inline int mproc_value_get_f64(mproc_value *v, double *out)
+{
+    return mproc_array_get_f64(v, 0, out);
+}
+static inline int mproc_value_set_f64(mproc_value *v, double value)
+{
+    return mproc_array_set_f64(v, 0, value);
+}
+static inline int mproc_value_add_i64(mproc_value *v, int64_t delta, int64_t *result)
+{
+    return mproc_array_add_i64(v, 0, delta, result);
+}
+static inline int mproc_value_add_f64(mproc_value *v, double delta, double *result)
+{
+    return mproc_array_add_f64(v, 0, delta, result);
+}
+static inline void *mproc_value_data(mproc_value *v)
+{
+    return mproc_array_data(v);
+}
+static inline mproc_lock *mproc_value_lock(mproc_value *v)
+{
+    return mproc_array_lock(v);
+}
+static inline void mproc_value_destroy(mproc_value *v)
+{
+    mproc_array_destroy(v);
+}
+static inline int mproc_unpack_value(mproc_unpacker *u, mproc_value **out)
+{
+    return mproc_unpack_array(u, out);
+}
 
 /* ---- named shared memory ------------------------------------------------------------------
  * A block of bytes with a name any process can attach to. The name stays until
  * mproc_shm_unlink or until the last attached process closes it (killed ones included):
  * no stale names are left in /dev/shm. Attaching never takes ownership: closing an
- * attachment never removes the block from under the others. */
+ * attachment never removes the block from under the others.
+ *
+ *   mproc_shm *s;
+ *   mproc_shm_create(&s, NULL, 4096);        // a fresh name: mproc_shm_name(s)
+ *   memcpy(mproc_shm_data(s), "hi", 3);
+ *   mproc_shm_unlink(s);                     // the name goes; attachments keep the memory
+ *   mproc_shm_destroy(s);                    // detaches and frees the handle */
 typedef struct mproc_shm mproc_shm;
 
 /* name: NULL for a fresh unique one; 1..200 characters without '/' or '\\'. size > 0.
@@ -92,12 +140,20 @@ typedef struct mproc_shm mproc_shm;
 MPROC_API int mproc_shm_create(mproc_shm **out, const char *name, size_t size);
 /* MPROC_ENOENT if there is no such block (or it was unlinked). */
 MPROC_API int mproc_shm_open(mproc_shm **out, const char *name);
+/* The block's bytes (NULL for a bad handle or after close). */
 MPROC_API void *mproc_shm_data(mproc_shm *s);
+/* Its size in bytes (0 for a bad handle or after close). */
 MPROC_API size_t mproc_shm_size(mproc_shm *s);
+/* Its name (NULL for a bad handle; kept after close). */
 MPROC_API const char *mproc_shm_name(mproc_shm *s);
-/* Removes the name now; attached processes keep the memory. */
+/* Removes the name now; attached processes keep the memory. MPROC_ECLOSED after close
+ * (unlink first, as the block's head is read through the attachment). */
 MPROC_API int mproc_shm_unlink(mproc_shm *s);
-MPROC_API void mproc_shm_close(mproc_shm *s);
+/* Detaches this process's attachment (data becomes NULL, size 0); the handle stays valid
+ * for mproc_shm_destroy, and calls on it give MPROC_ECLOSED. Closing again is 0. */
+MPROC_API int mproc_shm_close(mproc_shm *s);
+/* Detaches if still attached, and frees the handle. NULL is a no-op. */
+MPROC_API void mproc_shm_destroy(mproc_shm *s);
 MPROC_API int mproc_unpack_shm(mproc_unpacker *u, mproc_shm **out);
 
 #ifdef __cplusplus

@@ -68,9 +68,9 @@ enum { MPROC_STDIN = 0, MPROC_STDOUT = 1, MPROC_STDERR = 2 };
 MPROC_API int mproc_popen_write(mproc_popen *p, const void *data, size_t len, int64_t timeout_ms,
                                 size_t *written);
 /* Reads what is available (at least one byte, waiting up to timeout_ms) from the stdout or
- * stderr pipe. MPROC_ECLOSED at end of file. */
-MPROC_API int mproc_popen_read(mproc_popen *p, int stream, void *buf, size_t cap, size_t *got,
-                               int64_t timeout_ms);
+ * stderr pipe into buf (cap bytes); *got says how many came. MPROC_ECLOSED at end of file. */
+MPROC_API int mproc_popen_read(mproc_popen *p, int stream, int64_t timeout_ms, void *buf,
+                               size_t cap, size_t *got);
 /* Closes this side of a pipe (stdin: the program sees end of file). */
 MPROC_API int mproc_popen_close_stream(mproc_popen *p, int stream);
 
@@ -80,7 +80,7 @@ MPROC_API int mproc_popen_close_stream(mproc_popen *p, int stream);
  * pipes gave. On MPROC_ETIMEDOUT they hold what was read so far and the program still
  * runs: kill it, or call communicate again to go on (the bytes are not lost). */
 MPROC_API int mproc_popen_communicate(mproc_popen *p, const void *input, size_t input_len,
-                                      mproc_bytes *out, mproc_bytes *err, int64_t timeout_ms);
+                                      int64_t timeout_ms, mproc_bytes *out, mproc_bytes *err);
 
 /* 1 and *returncode when the program has ended, 0 while it runs. */
 MPROC_API int mproc_popen_poll(mproc_popen *p, int *returncode);
@@ -90,6 +90,7 @@ MPROC_API int mproc_popen_wait(mproc_popen *p, int64_t timeout_ms, int *returnco
 MPROC_API int mproc_popen_terminate(mproc_popen *p);
 /* SIGKILL / TerminateProcess (-9). */
 MPROC_API int mproc_popen_kill(mproc_popen *p);
+/* The program's pid (MPROC_EINVAL for NULL). */
 MPROC_API int64_t mproc_popen_pid(const mproc_popen *p);
 /* The return code once ended; MPROC_ESTATE while it runs. */
 MPROC_API int mproc_popen_returncode(mproc_popen *p, int *returncode);

@@ -14,7 +14,20 @@
  * lock within about 20 ms with MPROC_EOWNERDEAD instead of 0 — it then holds the lock,
  * and the object stays usable; the data it protects may be half-updated. (Waiters check
  * the holder's pid every 20 ms while they wait; a pid reused within that window would
- * hide the death.) */
+ * hide the death.)
+ *
+ *   mproc_lock *l;
+ *   mproc_lock_create(&l);
+ *   if (mproc_lock_acquire(l, 1000) == 0) {     // 0, MPROC_EOWNERDEAD, MPROC_ETIMEDOUT
+ *       ...
+ *       mproc_lock_release(l);
+ *   }
+ *   mproc_sem *s;
+ *   mproc_sem_create(&s, 2);
+ *   int64_t v;
+ *   mproc_sem_value(s, &v);                     // numbers come out through int64_t *
+ *   mproc_sem_destroy(s);
+ *   mproc_lock_destroy(l); */
 #ifndef MPROC_SYNC_H
 #define MPROC_SYNC_H
 
@@ -43,22 +56,32 @@ MPROC_API int mproc_lock_release(mproc_lock *l);
 MPROC_API int mproc_lock_locked(mproc_lock *l);
 MPROC_API void mproc_lock_destroy(mproc_lock *l);
 /* The RLock spellings of the same calls. */
-MPROC_API int mproc_rlock_acquire(mproc_lock *l, int64_t timeout_ms);
-MPROC_API int mproc_rlock_release(mproc_lock *l);
-MPROC_API void mproc_rlock_destroy(mproc_lock *l);
+static inline int mproc_rlock_acquire(mproc_lock *l, int64_t timeout_ms)
+{
+    return mproc_lock_acquire(l, timeout_ms);
+}
+static inline int mproc_rlock_release(mproc_lock *l)
+{
+    return mproc_lock_release(l);
+}
+static inline void mproc_rlock_destroy(mproc_lock *l)
+{
+    mproc_lock_destroy(l);
+}
 /* Re-opens a Lock or RLock sent in a pack (a new handle to destroy). */
 MPROC_API int mproc_unpack_lock(mproc_unpacker *u, mproc_lock **out);
 
 /* ---- Semaphore and BoundedSemaphore ------------------------------------------------------ */
 typedef struct mproc_sem mproc_sem;
 
-MPROC_API int mproc_sem_create(mproc_sem **out, uint32_t value);
+/* value: 0 .. INT32_MAX (else MPROC_EINVAL). */
+MPROC_API int mproc_sem_create(mproc_sem **out, int64_t value);
 /* Releasing beyond the initial value is MPROC_ESTATE (Python's ValueError). */
-MPROC_API int mproc_sem_create_bounded(mproc_sem **out, uint32_t value);
+MPROC_API int mproc_sem_create_bounded(mproc_sem **out, int64_t value);
 MPROC_API int mproc_sem_acquire(mproc_sem *s, int64_t timeout_ms);
 MPROC_API int mproc_sem_release(mproc_sem *s);
-/* The current value (>= 0), or an error. */
-MPROC_API int mproc_sem_value(mproc_sem *s);
+/* *value: the current value (>= 0). */
+MPROC_API int mproc_sem_value(mproc_sem *s, int64_t *value);
 MPROC_API void mproc_sem_destroy(mproc_sem *s);
 MPROC_API int mproc_unpack_sem(mproc_unpacker *u, mproc_sem **out);
 
@@ -79,12 +102,13 @@ MPROC_API int mproc_cond_release(mproc_cond *c);
  * the lock came back from a dead holder). Spurious wake-ups are possible, as in Python:
  * wait in a loop on a predicate, or use mproc_cond_wait_for. */
 MPROC_API int mproc_cond_wait(mproc_cond *c, int64_t timeout_ms);
-/* Waits until pred(arg) is true: 0 once it is, MPROC_ETIMEDOUT if it is still false at the
- * timeout. pred runs with the lock held. */
-MPROC_API int mproc_cond_wait_for(mproc_cond *c, bool (*pred)(void *arg), void *arg,
+/* Waits until pred(arg) is true (non-zero): 0 once it is, MPROC_ETIMEDOUT if it is still
+ * false at the timeout. pred runs with the lock held. */
+MPROC_API int mproc_cond_wait_for(mproc_cond *c, int (*pred)(void *arg), void *arg,
                                   int64_t timeout_ms);
-/* Wakes up to n waiters (notify(n)); returns how many waiters it woke. */
-MPROC_API int mproc_cond_notify(mproc_cond *c, int n);
+/* Wakes up to n waiters (notify(n), n >= 0); returns how many waiters it woke (a count). */
+MPROC_API int mproc_cond_notify(mproc_cond *c, int64_t n);
+/* Wakes every waiter; returns how many it woke. */
 MPROC_API int mproc_cond_notify_all(mproc_cond *c);
 MPROC_API void mproc_cond_destroy(mproc_cond *c);
 MPROC_API int mproc_unpack_cond(mproc_unpacker *u, mproc_cond **out);
@@ -109,10 +133,11 @@ typedef struct mproc_barrier mproc_barrier;
 #define MPROC_BARRIER_DEFAULT ((int64_t)-2)
 
 typedef struct mproc_barrier_opts {
-    uint32_t parties;   /* >= 1 */
+    int64_t parties;    /* 1 .. INT32_MAX */
     const char *action; /* a task run by the last process to arrive, before the others go
-                           (NULL: none); if it fails, the barrier breaks */
-    int64_t timeout_ms; /* used by waits given MPROC_BARRIER_DEFAULT; 0 means forever */
+                           (NULL: none; its result is dropped); if it fails, the barrier
+                           breaks */
+    int64_t timeout_ms; /* used by waits given MPROC_BARRIER_DEFAULT; 0: MPROC_FOREVER */
 } mproc_barrier_opts;
 
 MPROC_API int mproc_barrier_create(mproc_barrier **out, const mproc_barrier_opts *opts);
@@ -125,8 +150,9 @@ MPROC_API int mproc_barrier_wait(mproc_barrier *b, int64_t timeout_ms);
 MPROC_API int mproc_barrier_abort(mproc_barrier *b);
 /* Back to empty and unbroken; current waiters get MPROC_EBROKEN. */
 MPROC_API int mproc_barrier_reset(mproc_barrier *b);
-MPROC_API int mproc_barrier_parties(mproc_barrier *b);
-MPROC_API int mproc_barrier_n_waiting(mproc_barrier *b);
+/* *parties: how many must arrive; *n: how many wait now. */
+MPROC_API int mproc_barrier_parties(mproc_barrier *b, int64_t *parties);
+MPROC_API int mproc_barrier_n_waiting(mproc_barrier *b, int64_t *n);
 /* 1 if broken, 0 if not. */
 MPROC_API int mproc_barrier_broken(mproc_barrier *b);
 MPROC_API void mproc_barrier_destroy(mproc_barrier *b);

@@ -5,31 +5,37 @@
  * main() (MPROC_TASK) or at the top of main() before mproc_init (mproc_task_register).
  *
  *   MPROC_TASK(square, in, out) {
- *       mproc_unpacker u; int64_t x;
- *       mproc_unpack_init(&u, in);
- *       if (mproc_unpack_i64(&u, &x)) return 1;
- *       ...
- *       return 0;               // the child's exit code (Process) or success (Pool)
+ *       int64_t x;
+ *       if (MPROC_UNPACK(in, &x))                      // the arguments (mproc/values.h)
+ *           return mproc_task_fail(out, "wanted one integer");
+ *       return MPROC_PACK(out, x * x) ? 1 : 0;          // the result, typed; 0: success
  *   }
  *
  *   int main(int argc, char **argv) {
  *       if (mproc_init(&argc, &argv) != 0) return 1;   // a child never returns from here
  *       ...
  *   }
- */
+ *
+ * The return value is the exit code of a Process child and, in a pool, success (0) or
+ * failure (anything else: MPROC_ETASK). */
 #ifndef MPROC_TASK_H
 #define MPROC_TASK_H
 
 #include "common.h"
+#include "pack.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/* `in` is the argument pack given to the process (read it with mproc_unpacker).
- * `out` is where a task may put result bytes (allocated with mproc_malloc; the library
- * frees them). The return value is the exit code of a Process child. */
-typedef int (*mproc_task_fn)(const mproc_bytes *in, mproc_bytes *out);
+/* `in` is the argument pack given to the task (read it with MPROC_UNPACK or an
+ * mproc_unpacker). `out` is an empty pack the library gives the task and owns: what the
+ * task appends to it (MPROC_PACK(out, ...), raw bytes with MPROC_BYTES(p, n)) is its result,
+ * which a pool's caller reads with MPROC_UNPACK. A Process, a Barrier action and a pool
+ * initializer have no one to give a result to: their `out` is dropped. A result cannot hold
+ * objects with OS handles (locks, queues, pipe ends, ...): a pool fails such a task with
+ * MPROC_ENOTSUP. The return value is the exit code of a Process child. */
+typedef int (*mproc_task_fn)(const mproc_bytes *in, mproc_pack *out);
 
 /* Longest task name, in bytes, without the NUL. */
 #define MPROC_TASK_NAME_MAX 127
@@ -40,11 +46,13 @@ MPROC_API int mproc_task_register(const char *name, mproc_task_fn fn);
 /* The function registered under name, or NULL. */
 MPROC_API mproc_task_fn mproc_task_lookup(const char *name);
 
-/* For a task that fails: puts the formatted text in *out (a pool reports it as the
- * task's error text) and returns 1, so a task can end with
+/* For a task that fails: resets `out`, packs the formatted text as one STR (a pool reports
+ * it as the task's error text) and returns 1, so a task can end with
  *     return mproc_task_fail(out, "no such file: %s", path);
- * Returns 1 even if the text could not be allocated (the failure still counts). */
-MPROC_API int mproc_task_fail(mproc_bytes *out, const char *fmt, ...) MPROC_PRINTF(2, 3);
+ * Returns 1 even if the text could not be packed (the failure still counts). A pool's text
+ * of a failed task is its STR when `out` holds exactly one STR field, else
+ * "task 'name' returned N". */
+MPROC_API int mproc_task_fail(mproc_pack *out, const char *fmt, ...) MPROC_PRINTF(2, 3);
 
 /* Initialises the library. Call it first in main(). In the parent it returns 0 (or an
  * error); in a child started by mproc it runs the requested task and exits the process
@@ -52,7 +60,7 @@ MPROC_API int mproc_task_fail(mproc_bytes *out, const char *fmt, ...) MPROC_PRIN
  * executable's own path). */
 MPROC_API int mproc_init(int *argc, char ***argv);
 
-/* Defines `static int name(const mproc_bytes *in, mproc_bytes *out)` and registers it
+/* Defines `static int name(const mproc_bytes *in, mproc_pack *out)` and registers it
  * under "name" before main() runs. */
 #if defined(_MSC_VER)
 #pragma section(".CRT$XCU", read)
@@ -65,12 +73,12 @@ MPROC_API int mproc_init(int *argc, char ***argv);
 #endif
 
 #define MPROC_TASK(name, in, out)                                                                  \
-    static int name(const mproc_bytes *in, mproc_bytes *out);                                      \
+    static int name(const mproc_bytes *in, mproc_pack *out);                                       \
     MPROC_TASK_CONSTRUCTOR_(mproc_task_register_##name##_)                                         \
     {                                                                                              \
         (void)mproc_task_register(#name, name);                                                    \
     }                                                                                              \
-    static int name(const mproc_bytes *in, mproc_bytes *out)
+    static int name(const mproc_bytes *in, mproc_pack *out)
 
 /* Tasks in a static library. A linker takes an object file out of a static library only
  * when the program refers to something in it, so a file of tasks that nothing calls is

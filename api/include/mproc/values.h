@@ -3,10 +3,12 @@
  * format string:
  *
  *   MPROC_PACK(out, x * x, "done");                 // appends an I64 and a STR
- *   mproc_pool_apply(pool, "f", MPROC_ARGS(3, "x"), &r, MPROC_FOREVER);   // a pack in place
+ *   mproc_pool_apply(pool, "f", MPROC_ARGS(3, "x"), MPROC_FOREVER, &r);   // a pack in place
+ *   mproc_queue_put_pack(q, MPROC_ARGS(1, 2.5), MPROC_FOREVER);            // a typed message
  *
  *   int64_t x; const char *name; mproc_lock *lock;
  *   if (MPROC_UNPACK(in, &x, &name, &lock)) ...      // every field, in order, type-checked
+ *   int64_t y; MPROC_UNPACK(&r, &y);                 // a task's result, read the same way
  *
  * What each C type becomes, and what each destination takes:
  *   integers (bool, char ... long long, unsigned too)  I64   (unsigned above INT64_MAX:
@@ -46,9 +48,9 @@
     X(mproc_event, mproc_unpack_event, mproc_event_destroy)                                        \
     X(mproc_barrier, mproc_unpack_barrier, mproc_barrier_destroy)                                  \
     X(mproc_array, mproc_unpack_array, mproc_array_destroy)                                        \
-    X(mproc_shm, mproc_unpack_shm, mproc_shm_close)                                                \
+    X(mproc_shm, mproc_unpack_shm, mproc_shm_destroy)                                              \
     X(mproc_queue, mproc_unpack_queue, mproc_queue_destroy)                                        \
-    X(mproc_conn, mproc_unpack_conn, mproc_conn_close)                                             \
+    X(mproc_conn, mproc_unpack_conn, mproc_conn_destroy)                                           \
     X(mproc_cancel, mproc_unpack_cancel, mproc_cancel_destroy)                                     \
     X(mproc_mdict, mproc_unpack_mdict, mproc_proxy_destroy)                                        \
     X(mproc_mlist, mproc_unpack_mlist, mproc_proxy_destroy)                                        \

@@ -49,6 +49,12 @@ void mproc_bytes_free(mproc_bytes *b)
     b->len = 0;
 }
 
+void mproc_bytes_free_array(mproc_bytes *items, size_t n)
+{
+    for (size_t i = 0; items && i < n; i++)
+        mproc_bytes_free(&items[i]);
+}
+
 int mproc_bytes_copy(mproc_bytes *out, const void *data, size_t len)
 {
     if (!out || (!data && len))

@@ -114,13 +114,13 @@ int mproc_executor_submit(mproc_executor *ex, const char *task, const mproc_pack
 }
 
 int mproc_executor_map(mproc_executor *ex, const char *task, const mproc_pack *items,
-                       mproc_bytes *results, size_t n, size_t chunksize, int64_t timeout_ms)
+                       size_t chunksize, int64_t timeout_ms, mproc_bytes *results, size_t n)
 {
     if (check_executor(ex))
         return mproc__fail(MPROC_EINVAL);
     if (mproc__load(&ex->shut_down))
         return mproc__fail(MPROC_ESTATE);
-    return mproc_pool_map(ex->pool, task, items, results, n, chunksize, timeout_ms);
+    return mproc_pool_map(ex->pool, task, items, chunksize, timeout_ms, results, n);
 }
 
 int mproc_executor_shutdown(mproc_executor *ex, bool wait, bool cancel_futures, int64_t timeout_ms)

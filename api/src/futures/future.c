@@ -72,16 +72,6 @@ static bool async_on_result_thread(mproc_async *a)
 
 /* ---- futures -------------------------------------------------------------------------------- */
 
-int mproc_future_result(mproc_future *f, mproc_bytes *result, int64_t timeout_ms)
-{
-    return mproc_async_get(f, result, timeout_ms);
-}
-
-int mproc_future_done(mproc_future *f)
-{
-    return mproc_async_ready(f);
-}
-
 int mproc_future_cancel(mproc_future *f)
 {
     int rc = async_cancel(f);
@@ -106,9 +96,4 @@ int mproc_future_add_done_callback(mproc_future *f, mproc_done_fn fn, void *ctx)
         return 0;
     }
     return rc < 0 ? mproc__fail(rc) : 0;
-}
-
-void mproc_future_destroy(mproc_future *f)
-{
-    mproc_async_destroy(f);
 }

@@ -128,7 +128,7 @@ int mproc_as_completed_create(mproc_as_completed **out, mproc_async *const *item
     return 0;
 }
 
-int mproc_as_completed_next(mproc_as_completed *it, size_t *index, int64_t timeout_ms)
+int mproc_as_completed_next(mproc_as_completed *it, int64_t timeout_ms, size_t *index)
 {
     if (!it || !index)
         return mproc__fail(MPROC_EINVAL);

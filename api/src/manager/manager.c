@@ -53,7 +53,7 @@ static int local_address(char *buf, size_t cap)
 /* The server process: args are the address, the key, max_message and the pipe end on
  * which it reports (I64 status, STR bound address). It serves until shut down, or until
  * its parent is gone. */
-static int server_task(const mproc_bytes *in, mproc_bytes *out)
+static int server_task(const mproc_bytes *in, mproc_pack *out)
 {
     (void)out;
     mproc_unpacker u;
@@ -77,7 +77,7 @@ static int server_task(const mproc_bytes *in, mproc_bytes *out)
         mproc_conn_send(report, v.data, v.len, 10000);
         mproc_pack_destroy(msg);
     }
-    mproc_conn_close(report);
+    mproc_conn_destroy(report);
     if (rc)
         return 1;
     /* serve_forever, but not for an orphan: a parent gone means nobody can shut us down. */
@@ -126,8 +126,8 @@ int mproc_manager_start(mproc_manager **out, const mproc_manager_opts *opts)
     rc = rc ? rc : mproc_process_create(&proc, &server_opts);
     rc = rc ? rc : mproc_process_start(proc);
     if (writer)
-        mproc_conn_close(writer);
-    rc = rc ? rc : mproc_conn_recv(reader, &reply, ready_timeout(opts));
+        mproc_conn_destroy(writer);
+    rc = rc ? rc : mproc_conn_recv(reader, ready_timeout(opts), &reply);
     mproc_unpacker u;
     int64_t status = 0;
     const char *bound = NULL;
@@ -153,7 +153,7 @@ int mproc_manager_start(mproc_manager **out, const mproc_manager_opts *opts)
     }
     mproc_bytes_free(&reply);
     if (reader)
-        mproc_conn_close(reader);
+        mproc_conn_destroy(reader);
     mproc_pack_destroy(args);
     memset(random_key, 0, sizeof random_key);
     return rc ? mproc__fail(rc) : 0;

@@ -39,6 +39,7 @@ static void forget_inherited_conns(void)
         if (c->os && !mproc__was_received(mpp_conn_handle(c->os))) {
             mpp_conn_close(c->os);
             c->os = NULL;
+            c->o.seg = MPP_NO_HANDLE; /* it travels no more */
         }
 }
 
@@ -118,7 +119,7 @@ static int check(mproc_conn *c)
 {
     if (mproc__object_check(c, MPROC__KIND_CONN))
         return mproc__fail(MPROC_EINVAL);
-    return c->os ? 0 : MPROC_ECLOSED; /* closed by a fork (see forget_inherited_conns) */
+    return c->os ? 0 : MPROC_ECLOSED; /* closed, or by a fork (see forget_inherited_conns) */
 }
 
 /* Finishes a half-sent message; 0 once it is gone, MPROC_ETIMEDOUT if not yet. */
@@ -200,7 +201,25 @@ int mproc_conn_send(mproc_conn *c, const void *data, size_t len, int64_t timeout
     return 0;
 }
 
-int mproc_conn_recv(mproc_conn *c, mproc_bytes *out, int64_t timeout_ms)
+int mproc_conn_send_pack(mproc_conn *c, const mproc_pack *pack, int64_t timeout_ms)
+{
+    int rc = check(c);
+    if (rc)
+        return rc;
+    if (!pack)
+        return mproc__fail(MPROC_EINVAL);
+    mproc__packed m;
+    rc = mproc__pack_open(pack, &m);
+    if (rc)
+        return rc;
+    /* The receiver could not open the pack's handles: they are this process's. */
+    rc = m.has_handles ? mproc__fail(MPROC_ENOTSUP)
+                       : mproc_conn_send(c, m.bytes.data, m.bytes.len, timeout_ms);
+    mproc__pack_close(&m);
+    return rc;
+}
+
+int mproc_conn_recv(mproc_conn *c, int64_t timeout_ms, mproc_bytes *out)
 {
     if (out) {
         out->data = NULL;
@@ -265,12 +284,12 @@ int mproc_conn_recv(mproc_conn *c, mproc_bytes *out, int64_t timeout_ms)
     return 0;
 }
 
-bool mproc_conn_readable(mproc_conn *c)
+int mproc_conn_readable(mproc_conn *c)
 {
     return !check(c) && c->readable;
 }
 
-bool mproc_conn_writable(mproc_conn *c)
+int mproc_conn_writable(mproc_conn *c)
 {
     return !check(c) && c->writable;
 }
@@ -292,17 +311,38 @@ int mproc_conn_poll(mproc_conn *c, int64_t timeout_ms)
     return rc > 0 ? 1 : mproc__fail(MPROC_ETIMEDOUT);
 }
 
-void mproc_conn_close(mproc_conn *c)
+/* Ends the OS side of the handle: what was half sent goes out first (within 1 s), what was
+ * half received is dropped. */
+static void close_os(mproc_conn *c)
+{
+    if (c->pending && c->os)
+        flush_pending(c, mproc__deadline(1000));
+    mproc_free(c->pending);
+    c->pending = NULL;
+    mproc_free(c->body);
+    c->body = NULL;
+    c->head_got = 0;
+    if (c->os)
+        mpp_conn_close(c->os);
+    c->os = NULL;
+    c->o.seg = MPP_NO_HANDLE; /* packing it now is MPROC_ECLOSED */
+}
+
+int mproc_conn_close(mproc_conn *c)
+{
+    if (mproc__object_check(c, MPROC__KIND_CONN))
+        return mproc__fail(MPROC_EINVAL);
+    close_os(c);
+    return 0;
+}
+
+void mproc_conn_destroy(mproc_conn *c)
 {
     if (mproc__object_check(c, MPROC__KIND_CONN))
         return;
-    if (c->pending && c->os)
-        flush_pending(c, mproc__deadline(1000));
+    close_os(c);
     unlink_conn(c);
-    mproc_free(c->pending);
-    mproc_free(c->body);
     c->o.head.magic = 0;
-    mpp_conn_close(c->os);
     mproc_free(c);
 }
 
@@ -326,8 +366,9 @@ int mproc_conn_wait(const mproc_waitable *items, size_t n, int64_t timeout_ms, b
             if ((it->conn != NULL) == (it->process != NULL)) {
                 rc = mproc__fail(MPROC_EINVAL);
             } else if (it->conn) {
-                if (check(it->conn) || !it->conn->readable)
-                    rc = mproc__fail(MPROC_EINVAL);
+                int bad = check(it->conn);
+                if (bad || !it->conn->readable)
+                    rc = mproc__fail(bad ? bad : MPROC_EINVAL);
                 else if (it->conn->at_end)
                     ready[i] = true;
                 else

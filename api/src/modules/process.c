@@ -138,10 +138,10 @@ const char *mproc_start_method_name(mproc_start_method method)
     return NULL;
 }
 
-bool mproc_start_method_available(mproc_start_method method)
+int mproc_start_method_available(mproc_start_method method)
 {
     if (method == MPROC_METHOD_DEFAULT)
-        return true;
+        return 1;
     return method_valid(method) && mpp_method_available(method);
 }
 
@@ -363,6 +363,47 @@ int mproc_process_start(mproc_process *p)
     return 0;
 }
 
+int mproc_process_start_new(mproc_process **out, const mproc_process_opts *opts)
+{
+    if (!out)
+        return mproc__fail(MPROC_EINVAL);
+    *out = NULL;
+    mproc_process *p;
+    int rc = mproc_process_create(&p, opts);
+    if (rc)
+        return rc;
+    rc = mproc_process_start(p);
+    if (rc) {
+        mproc_process_destroy(p); /* not started: nothing runs */
+        return rc;
+    }
+    *out = p;
+    return 0;
+}
+
+int mproc_process_run(const mproc_process_opts *opts, int64_t timeout_ms, int *exitcode)
+{
+    if (exitcode)
+        *exitcode = MPROC_EXIT_RUNNING;
+    if (timeout_ms < MPROC_FOREVER)
+        return mproc__fail(MPROC_EINVAL);
+    mproc_process *p;
+    int rc = mproc_process_start_new(&p, opts);
+    if (rc)
+        return rc;
+    rc = mproc_process_join(p, timeout_ms);
+    if (rc == MPROC_ETIMEDOUT) { /* as subprocess.run: the child does not outlive the call */
+        mproc_process_kill(p);
+        mproc_process_join(p, MPROC_FOREVER);
+    }
+    int code = MPROC_EXIT_RUNNING;
+    mproc_process_exitcode(p, &code);
+    if (exitcode)
+        *exitcode = code;
+    mproc_process_destroy(p);
+    return rc ? mproc__fail(rc) : 0;
+}
+
 int mproc_process_join(mproc_process *p, int64_t timeout_ms)
 {
     if (!p || timeout_ms < MPROC_FOREVER)
@@ -456,7 +497,7 @@ int mproc_process_exitcode(mproc_process *p, int *exitcode)
 
 int64_t mproc_process_pid(const mproc_process *p)
 {
-    return p ? p->pid : mproc__fail(MPROC_EINVAL);
+    return p ? p->pid : 0;
 }
 
 const char *mproc_process_name(const mproc_process *p)
@@ -464,7 +505,7 @@ const char *mproc_process_name(const mproc_process *p)
     return p ? p->name : "";
 }
 
-bool mproc_process_daemon(const mproc_process *p)
+int mproc_process_daemon(const mproc_process *p)
 {
     return p && p->daemon;
 }
@@ -618,14 +659,20 @@ static _Noreturn void child_main(mproc_bytes *payload, const mpp_handle *handles
         mpp_child_ack(MPROC_ENOTASK);
         mpp_exit(1);
     }
+    /* The task's result has no one to go to: its pack is dropped. */
+    mproc_pack *out = NULL;
+    if (mproc_pack_create(&out) != 0) {
+        mpp_child_ack(MPROC_ENOMEM);
+        mpp_exit(1);
+    }
     self.in_daemon = daemon != 0;
     mproc_log_to_stderr((int)level);
     mpp_child_ack(0);
 
     mproc_log(MPROC_LOG_INFO, "child process calling self.run()");
-    mproc_bytes in = {(void *)args, args_len}, out = {NULL, 0};
-    int code = fn(&in, &out);
-    mproc_bytes_free(&out);
+    mproc_bytes in = {(void *)args, args_len};
+    int code = fn(&in, out);
+    mproc_pack_destroy(out);
     exit_children();
     mproc_log(MPROC_LOG_INFO, "process exiting with exitcode %d", code);
     mpp_exit(code);

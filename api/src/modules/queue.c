@@ -313,7 +313,29 @@ int mproc_queue_put(mproc_queue *q, const void *data, size_t len, int64_t timeou
         first = false;
     } while (done < len);
     mproc__word_unlock(&st->put_lock, park(q, PARK_PUT_LOCK));
+    /* A poll is MPROC_EFULL, also when a streamed message found no room after its first
+     * piece. */
+    if (rc == MPROC_ETIMEDOUT && nowait)
+        rc = MPROC_EFULL;
     return rc ? mproc__fail(rc) : 0;
+}
+
+int mproc_queue_put_pack(mproc_queue *q, const mproc_pack *pack, int64_t timeout_ms)
+{
+    int rc = check(q);
+    if (rc)
+        return rc;
+    if (!pack)
+        return mproc__fail(MPROC_EINVAL);
+    mproc__packed m;
+    rc = mproc__pack_open(pack, &m);
+    if (rc)
+        return rc;
+    /* The getter could not open the pack's handles: they are this process's. */
+    rc = m.has_handles ? mproc__fail(MPROC_ENOTSUP)
+                       : mproc_queue_put(q, m.bytes.data, m.bytes.len, timeout_ms);
+    mproc__pack_close(&m);
+    return rc;
 }
 
 bool mproc__queue_fits(mproc_queue *q, size_t len)
@@ -357,7 +379,7 @@ static void give_back(mproc_queue *q)
     mproc__word_unlock(&st->put_lock, park(q, PARK_PUT_LOCK));
 }
 
-int mproc_queue_get(mproc_queue *q, mproc_bytes *out, int64_t timeout_ms)
+int mproc_queue_get(mproc_queue *q, int64_t timeout_ms, mproc_bytes *out)
 {
     if (out) {
         out->data = NULL;
@@ -463,10 +485,15 @@ int mproc_queue_get(mproc_queue *q, mproc_bytes *out, int64_t timeout_ms)
 
 /* ---- the rest ---------------------------------------------------------------------------------- */
 
-int64_t mproc_queue_qsize(mproc_queue *q)
+int mproc_queue_qsize(mproc_queue *q, int64_t *n)
 {
     int rc = check(q);
-    return rc ? rc : (int64_t)messages(qst(q));
+    if (rc)
+        return rc;
+    if (!n)
+        return mproc__fail(MPROC_EINVAL);
+    *n = (int64_t)messages(qst(q));
+    return 0;
 }
 
 int mproc_queue_empty(mproc_queue *q)
@@ -584,24 +611,4 @@ int mproc_unpack_queue(mproc_unpacker *u, mproc_queue **out)
     }
     *out = q;
     return 0;
-}
-
-int mproc_simplequeue_put(mproc_queue *q, const void *data, size_t len, int64_t timeout_ms)
-{
-    return mproc_queue_put(q, data, len, timeout_ms);
-}
-
-int mproc_simplequeue_get(mproc_queue *q, mproc_bytes *out, int64_t timeout_ms)
-{
-    return mproc_queue_get(q, out, timeout_ms);
-}
-
-int mproc_simplequeue_empty(mproc_queue *q)
-{
-    return mproc_queue_empty(q);
-}
-
-void mproc_simplequeue_destroy(mproc_queue *q)
-{
-    mproc_queue_destroy(q);
 }

@@ -130,14 +130,20 @@ int mproc_shm_open(mproc_shm **out, const char *name)
     return 0;
 }
 
+/* A live handle that is still attached. */
+static bool attached(mproc_shm *s)
+{
+    return mproc__object_check(s, MPROC__KIND_SHM) == 0 && s->o.base != NULL;
+}
+
 void *mproc_shm_data(mproc_shm *s)
 {
-    return mproc__object_check(s, MPROC__KIND_SHM) ? NULL : (uint8_t *)s->o.base + SHM_HEAD;
+    return attached(s) ? (uint8_t *)s->o.base + SHM_HEAD : NULL;
 }
 
 size_t mproc_shm_size(mproc_shm *s)
 {
-    return mproc__object_check(s, MPROC__KIND_SHM) ? 0 : (size_t)shm_hd(s)->size;
+    return attached(s) ? (size_t)shm_hd(s)->size : 0;
 }
 
 const char *mproc_shm_name(mproc_shm *s)
@@ -149,19 +155,34 @@ int mproc_shm_unlink(mproc_shm *s)
 {
     if (mproc__object_check(s, MPROC__KIND_SHM))
         return mproc__fail(MPROC_EINVAL);
+    if (!s->o.base)
+        return mproc__fail(MPROC_ECLOSED);
     uint32_t was = mproc__exchange(&shm_hd(s)->unlinked, 1);
     if (was)
         return mproc__fail(MPROC_ENOENT);
     return mpp_named_unlink(s->name);
 }
 
-void mproc_shm_close(mproc_shm *s)
+int mproc_shm_close(mproc_shm *s)
+{
+    if (mproc__object_check(s, MPROC__KIND_SHM))
+        return mproc__fail(MPROC_EINVAL);
+    if (s->o.base) {
+        mpp_segment_unmap(s->o.base, s->o.size);
+        mpp_named_release(s->name, s->o.seg);
+        s->o.base = NULL;
+        s->o.seg = MPP_NO_HANDLE; /* packing it now is MPROC_ECLOSED */
+        s->o.size = 0;
+    }
+    return 0;
+}
+
+void mproc_shm_destroy(mproc_shm *s)
 {
     if (mproc__object_check(s, MPROC__KIND_SHM))
         return;
+    mproc_shm_close(s);
     s->o.head.magic = 0;
-    mpp_segment_unmap(s->o.base, s->o.size);
-    mpp_named_release(s->name, s->o.seg);
     mproc_free(s);
 }
 

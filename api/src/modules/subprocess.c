@@ -187,8 +187,8 @@ int mproc_popen_write(mproc_popen *p, const void *data, size_t len, int64_t time
     return rc;
 }
 
-int mproc_popen_read(mproc_popen *p, int stream, void *buf, size_t cap, size_t *got,
-                     int64_t timeout_ms)
+int mproc_popen_read(mproc_popen *p, int stream, int64_t timeout_ms, void *buf, size_t cap,
+                     size_t *got)
 {
     mpp_stream *s;
     if (got)
@@ -259,8 +259,8 @@ static int hand_over(mproc__buf *from, mproc_bytes *to)
     return 0;
 }
 
-int mproc_popen_communicate(mproc_popen *p, const void *input, size_t input_len, mproc_bytes *out,
-                            mproc_bytes *err, int64_t timeout_ms)
+int mproc_popen_communicate(mproc_popen *p, const void *input, size_t input_len, int64_t timeout_ms,
+                            mproc_bytes *out, mproc_bytes *err)
 {
     if (!p || (!input && input_len))
         return mproc__fail(MPROC_EINVAL);
@@ -431,11 +431,11 @@ int mproc_run(const char *const *argv, const mproc_run_opts *opts, mproc_run_res
     if (rc)
         return rc;
     int64_t timeout = o->timeout_ms > 0 ? o->timeout_ms : MPROC_FOREVER;
-    rc = mproc_popen_communicate(p, o->input, o->input_len, &result->out, &result->err, timeout);
+    rc = mproc_popen_communicate(p, o->input, o->input_len, timeout, &result->out, &result->err);
     if (rc == MPROC_ETIMEDOUT) {
         mproc_popen_kill(p);
         /* Python's run() also collects what the pipes still hold after the kill. */
-        mproc_popen_communicate(p, NULL, 0, &result->out, &result->err, 5000);
+        mproc_popen_communicate(p, NULL, 0, 5000, &result->out, &result->err);
         rc = MPROC_ETIMEDOUT;
     } else if (rc) {
         mproc_popen_kill(p);

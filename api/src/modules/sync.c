@@ -133,21 +133,6 @@ void mproc_lock_destroy(mproc_lock *l)
     mproc_free(l);
 }
 
-int mproc_rlock_acquire(mproc_lock *l, int64_t timeout_ms)
-{
-    return mproc_lock_acquire(l, timeout_ms);
-}
-
-int mproc_rlock_release(mproc_lock *l)
-{
-    return mproc_lock_release(l);
-}
-
-void mproc_rlock_destroy(mproc_lock *l)
-{
-    mproc_lock_destroy(l);
-}
-
 int mproc_unpack_lock(mproc_unpacker *u, mproc_lock **out)
 {
     return mproc__shared_unpack(u, MPROC__KIND_LOCK, sizeof **out, (void **)out);
@@ -177,27 +162,27 @@ struct mproc_sem {
     mproc__shared o;
 };
 
-static int sem_create(mproc_sem **out, uint32_t value, bool bounded)
+static int sem_create(mproc_sem **out, int64_t value, bool bounded)
 {
-    if (!out || value > INT32_MAX)
+    if (!out || value < 0 || value > INT32_MAX)
         return mproc__fail(MPROC_EINVAL);
     *out = NULL;
     int rc = mproc__shared_new(MPROC__KIND_SEM, sizeof **out, sizeof(sem_state), 1, (void **)out);
     if (rc)
         return rc;
     sem_state *st = mproc__shared_state(&(*out)->o);
-    st->value = value;
+    st->value = (uint32_t)value;
     st->bounded = bounded;
-    st->max = value;
+    st->max = (uint32_t)value;
     return 0;
 }
 
-int mproc_sem_create(mproc_sem **out, uint32_t value)
+int mproc_sem_create(mproc_sem **out, int64_t value)
 {
     return sem_create(out, value, false);
 }
 
-int mproc_sem_create_bounded(mproc_sem **out, uint32_t value)
+int mproc_sem_create_bounded(mproc_sem **out, int64_t value)
 {
     return sem_create(out, value, true);
 }
@@ -237,11 +222,12 @@ int mproc_sem_release(mproc_sem *s)
     return 0;
 }
 
-int mproc_sem_value(mproc_sem *s)
+int mproc_sem_value(mproc_sem *s, int64_t *value)
 {
-    if (mproc__object_check(s, MPROC__KIND_SEM))
+    if (mproc__object_check(s, MPROC__KIND_SEM) || !value)
         return mproc__fail(MPROC_EINVAL);
-    return (int)mproc__load_acquire(&((sem_state *)mproc__shared_state(&s->o))->value);
+    *value = mproc__load_acquire(&((sem_state *)mproc__shared_state(&s->o))->value);
+    return 0;
 }
 
 void mproc_sem_destroy(mproc_sem *s)
@@ -387,7 +373,7 @@ int mproc_cond_wait(mproc_cond *c, int64_t timeout_ms)
     return notified ? 0 : mproc__fail(MPROC_ETIMEDOUT);
 }
 
-int mproc_cond_wait_for(mproc_cond *c, bool (*pred)(void *arg), void *arg, int64_t timeout_ms)
+int mproc_cond_wait_for(mproc_cond *c, int (*pred)(void *arg), void *arg, int64_t timeout_ms)
 {
     if (mproc__object_check(c, MPROC__KIND_COND) || !pred)
         return mproc__fail(MPROC_EINVAL);
@@ -403,7 +389,7 @@ int mproc_cond_wait_for(mproc_cond *c, bool (*pred)(void *arg), void *arg, int64
     return 0;
 }
 
-int mproc_cond_notify(mproc_cond *c, int n)
+int mproc_cond_notify(mproc_cond *c, int64_t n)
 {
     if (mproc__object_check(c, MPROC__KIND_COND) || n < 0)
         return mproc__fail(MPROC_EINVAL);
@@ -415,7 +401,7 @@ int mproc_cond_notify(mproc_cond *c, int n)
     do {
         uint32_t sleepers = (uint32_t)(cnt >> 32), signals = (uint32_t)cnt;
         uint32_t unsignalled = sleepers > signals ? sleepers - signals : 0;
-        add = (uint32_t)n < unsignalled ? (uint32_t)n : unsignalled;
+        add = n < (int64_t)unsignalled ? (uint32_t)n : unsignalled;
         if (add == 0)
             return 0;
         next = cnt + add;
@@ -584,7 +570,7 @@ int mproc_barrier_create(mproc_barrier **out, const mproc_barrier_opts *opts)
     if (!out)
         return mproc__fail(MPROC_EINVAL);
     *out = NULL;
-    if (!opts || opts->parties == 0 || opts->parties > INT32_MAX || opts->timeout_ms < 0)
+    if (!opts || opts->parties <= 0 || opts->parties > INT32_MAX || opts->timeout_ms < 0)
         return mproc__fail(MPROC_EINVAL);
     if (opts->action && strlen(opts->action) >= ACTION_MAX)
         return mproc__fail(MPROC_ETOOBIG);
@@ -595,7 +581,7 @@ int mproc_barrier_create(mproc_barrier **out, const mproc_barrier_opts *opts)
     if (rc)
         return rc;
     barrier_state *st = barrier_st(*out);
-    st->parties = opts->parties;
+    st->parties = (uint32_t)opts->parties;
     st->timeout_ms = opts->timeout_ms;
     if (opts->action)
         strcpy(st->action, opts->action);
@@ -645,9 +631,13 @@ static int run_action(const char *name)
     mproc_task_fn fn = mproc_task_lookup(name);
     if (!fn)
         return MPROC_ENOTASK;
-    mproc_bytes in = {NULL, 0}, out = {NULL, 0};
-    int code = fn(&in, &out);
-    mproc_bytes_free(&out);
+    mproc_pack *out; /* the action's result has no one to go to: dropped */
+    int rc = mproc_pack_create(&out);
+    if (rc)
+        return rc;
+    mproc_bytes in = {NULL, 0};
+    int code = fn(&in, out);
+    mproc_pack_destroy(out);
     return code == 0 ? 0 : MPROC_ETASK;
 }
 
@@ -729,18 +719,20 @@ int mproc_barrier_reset(mproc_barrier *b)
     return 0;
 }
 
-int mproc_barrier_parties(mproc_barrier *b)
+int mproc_barrier_parties(mproc_barrier *b, int64_t *parties)
 {
-    if (mproc__object_check(b, MPROC__KIND_BARRIER))
+    if (mproc__object_check(b, MPROC__KIND_BARRIER) || !parties)
         return mproc__fail(MPROC_EINVAL);
-    return (int)barrier_st(b)->parties;
+    *parties = barrier_st(b)->parties;
+    return 0;
 }
 
-int mproc_barrier_n_waiting(mproc_barrier *b)
+int mproc_barrier_n_waiting(mproc_barrier *b, int64_t *n)
 {
-    if (mproc__object_check(b, MPROC__KIND_BARRIER))
+    if (mproc__object_check(b, MPROC__KIND_BARRIER) || !n)
         return mproc__fail(MPROC_EINVAL);
-    return (int)mproc__load(&barrier_st(b)->count);
+    *n = mproc__load(&barrier_st(b)->count);
+    return 0;
 }
 
 int mproc_barrier_broken(mproc_barrier *b)

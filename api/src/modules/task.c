@@ -65,22 +65,24 @@ mproc_task_fn mproc_task_lookup(const char *name)
     return e ? e->fn : NULL;
 }
 
-int mproc_task_fail(mproc_bytes *out, const char *fmt, ...)
+int mproc_task_fail(mproc_pack *out, const char *fmt, ...)
 {
-    if (!out || !fmt)
+    if (!out || !fmt || mproc_pack_reset(out) != 0)
         return 1;
     va_list ap, again;
     va_start(ap, fmt);
     va_copy(again, ap);
     int n = vsnprintf(NULL, 0, fmt, ap);
     va_end(ap);
-    char *text = n >= 0 ? mproc_malloc((size_t)n + 1) : NULL;
-    if (text) {
+    char small[256], *text = small;
+    if (n >= 0 && (size_t)n >= sizeof small)
+        text = mproc_malloc((size_t)n + 1);
+    if (n >= 0 && text) {
         vsnprintf(text, (size_t)n + 1, fmt, again);
-        mproc_free(out->data);
-        out->data = text;
-        out->len = (size_t)n + 1;
+        (void)mproc_pack_str(out, text); /* without it, the pool's text is the fallback */
     }
+    if (text != small)
+        mproc_free(text);
     va_end(again);
     return 1;
 }

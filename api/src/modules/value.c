@@ -62,16 +62,17 @@ static void attach_lock(mproc_array *a)
         mproc__lock_view(&a->lock, &a->o, LOCK_OFFSET, 0);
 }
 
-int mproc_array_create(mproc_array **out, mproc_type type, size_t length, bool lock)
+int mproc_array_create(mproc_array **out, mproc_type type, int64_t count, bool lock)
 {
     if (!out)
         return mproc__fail(MPROC_EINVAL);
     *out = NULL;
     size_t elem = mproc_type_size(type);
-    if (elem == 0 || length == 0)
+    if (elem == 0 || count <= 0)
         return mproc__fail(MPROC_EINVAL);
-    if (length > (SIZE_MAX - DATA_OFFSET) / elem)
+    if ((uint64_t)count > (SIZE_MAX - DATA_OFFSET) / elem)
         return mproc__fail(MPROC_ETOOBIG);
+    size_t length = (size_t)count;
     _Static_assert(sizeof(array_state) <= LOCK_OFFSET, "header fits");
     mproc_array *a = mproc_calloc(1, sizeof *a);
     if (!a)
@@ -419,10 +420,15 @@ int mproc_array_write(mproc_array *a, size_t start, const void *src, size_t coun
     return 0;
 }
 
-int64_t mproc_array_length(mproc_array *a)
+int mproc_array_length(mproc_array *a, int64_t *n)
 {
     int rc = check(a);
-    return rc ? rc : (int64_t)array_st(a)->length;
+    if (rc)
+        return rc;
+    if (!n)
+        return mproc__fail(MPROC_EINVAL);
+    *n = (int64_t)array_st(a)->length;
+    return 0;
 }
 
 mproc_type mproc_array_type(mproc_array *a)
@@ -481,60 +487,24 @@ int mproc_unpack_array(mproc_unpacker *u, mproc_array **out)
     return 0;
 }
 
-/* Value spellings of the same calls. */
-int mproc_value_get_i64(mproc_value *v, int64_t *out)
+int mproc_array_add_f64(mproc_array *a, size_t index, double delta, double *result)
 {
-    return mproc_array_get_i64(v, 0, out);
-}
-int mproc_value_set_i64(mproc_value *v, int64_t value)
-{
-    return mproc_array_set_i64(v, 0, value);
-}
-int mproc_value_get_f64(mproc_value *v, double *out)
-{
-    return mproc_array_get_f64(v, 0, out);
-}
-int mproc_value_set_f64(mproc_value *v, double value)
-{
-    return mproc_array_set_f64(v, 0, value);
-}
-int mproc_value_add_i64(mproc_value *v, int64_t delta, int64_t *result)
-{
-    return mproc_array_add_i64(v, 0, delta, result);
-}
-void *mproc_value_data(mproc_value *v)
-{
-    return mproc_array_data(v);
-}
-mproc_lock *mproc_value_lock(mproc_value *v)
-{
-    return mproc_array_lock(v);
-}
-void mproc_value_destroy(mproc_value *v)
-{
-    mproc_array_destroy(v);
-}
-int mproc_unpack_value(mproc_unpacker *u, mproc_value **out)
-{
-    return mproc_unpack_array(u, out);
-}
-
-int mproc_value_add_f64(mproc_value *v, double delta, double *result)
-{
-    int rc = check(v);
+    int rc = check(a);
     if (rc)
         return rc;
-    array_state *st = array_st(v);
+    void *p = slot(a, index);
+    if (!p)
+        return mproc__fail(MPROC_EINVAL);
+    array_state *st = array_st(a);
     if (!is_float(st->type))
         return mproc__fail(MPROC_ETYPE);
-    void *p = elements(v);
     double now;
-    lock_if(v);
+    lock_if(a);
     if (st->type == MPROC_T_DOUBLE)
         now = *(double *)p += delta;
     else
         now = *(float *)p += (float)delta;
-    unlock_if(v);
+    unlock_if(a);
     if (result)
         *result = now;
     return 0;

@@ -108,6 +108,8 @@ static void record_of(const mproc__shared *o, mproc__record *r)
 static int pack_shared(mproc_pack *p, const mproc__object *object)
 {
     const mproc__shared *o = (const mproc__shared *)object;
+    if (o->seg == MPP_NO_HANDLE) /* a closed pipe end or shared memory attachment */
+        return mproc__fail(MPROC_ECLOSED);
     mproc__record recs[MPROC__MAX_RECORDS];
     uint32_t n = 0;
     record_of(o, &recs[n++]);

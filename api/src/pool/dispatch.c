@@ -150,7 +150,7 @@ static void drain_results_locked(mproc_pool *p)
 {
     for (int k = 0; k < 100000; k++) {
         mproc_bytes m;
-        if (mproc_queue_get(p->results, &m, 0) != 0)
+        if (mproc_queue_get(p->results, 0, &m) != 0)
             return;
         handle_result_locked(p, m.data, m.len);
         mproc_bytes_free(&m);
@@ -165,7 +165,7 @@ static void bury_worker_locked(mproc_pool *p, worker *w)
     /* What is still in its queue was never started: back to the front of the line. */
     for (;;) {
         mproc_bytes m;
-        if (mproc_queue_get(w->tasks, &m, 0) != 0)
+        if (mproc_queue_get(w->tasks, 0, &m) != 0)
             break;
         task_head th;
         if (m.len >= sizeof th) {
@@ -206,7 +206,7 @@ static void bury_worker_locked(mproc_pool *p, worker *w)
         p->bad_starts++;
     mproc_process_destroy(w->proc);
     mproc_queue_destroy(w->tasks);
-    mproc_conn_close(w->hands);
+    mproc_conn_destroy(w->hands);
     memset(w, 0, sizeof *w);
 }
 
@@ -459,13 +459,13 @@ void mproc__pool_result_main(void *arg)
         for (int i = 0; i < p->processes && !ending; i++)
             ending = p->workers[i].stop_sent;
         mpp_mutex_unlock(p->mu);
-        int rc = mproc_queue_get(p->results, &m, ending ? ENDING_SLICE_MS : RESULT_SLICE_MS);
+        int rc = mproc_queue_get(p->results, ending ? ENDING_SLICE_MS : RESULT_SLICE_MS, &m);
         mpp_mutex_lock(p->mu);
         if (rc == 0) {
             handle_result_locked(p, m.data, m.len);
             mproc_bytes_free(&m);
             /* Take whatever else came, under one lock. */
-            for (int k = 0; k < 256 && mproc_queue_get(p->results, &m, 0) == 0; k++) {
+            for (int k = 0; k < 256 && mproc_queue_get(p->results, 0, &m) == 0; k++) {
                 handle_result_locked(p, m.data, m.len);
                 mproc_bytes_free(&m);
             }

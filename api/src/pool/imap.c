@@ -109,7 +109,7 @@ int mproc_pool_imap_lazy(mproc_pool *p, const char *task, mproc_next_fn next, vo
     return imap_start(p, task, NULL, next, ctx, o.chunksize, o.unordered, o.window, out);
 }
 
-int mproc_iter_next(mproc_iter *it, mproc_bytes *result, int64_t timeout_ms)
+int mproc_iter_next(mproc_iter *it, int64_t timeout_ms, mproc_bytes *result)
 {
     if (result)
         *result = (mproc_bytes){NULL, 0};

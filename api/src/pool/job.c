@@ -153,14 +153,16 @@ int mproc__job_add_items(job *j, const uint8_t *fields, size_t len, size_t count
 /* Every field of a pack is an item. */
 int mproc__job_add_pack_items(job *j, const mproc_pack *items)
 {
-    mproc_bytes view;
-    int count = mproc_pack_count(items);
-    if (count < 0)
-        return count;
-    int rc = mproc_pack_view(items, &view);
-    return rc ? rc
-              : mproc__job_add_items(j, view.data, view.len, (size_t)count,
-                                     mproc__pack_has_handles(items));
+    if (!items)
+        return MPROC_EINVAL;
+    mproc__packed packed;
+    int rc = mproc__pack_open(items, &packed);
+    if (rc)
+        return rc;
+    rc = mproc__job_add_items(j, packed.bytes.data, packed.bytes.len, (size_t)packed.count,
+                              packed.has_handles);
+    mproc__pack_close(&packed);
+    return rc;
 }
 
 /* ---- the pending list ------------------------------------------------------------------------ */

@@ -66,7 +66,7 @@ static void pool_teardown(mproc_pool *p)
         mproc_process_join(w->proc, 10000);
         mproc_process_destroy(w->proc);
         mproc_queue_destroy(w->tasks);
-        mproc_conn_close(w->hands);
+        mproc_conn_destroy(w->hands);
         while (w->head) {
             chunk *c = w->head;
             w->head = c->next;
@@ -370,9 +370,13 @@ static int apply_job_tagged(mproc_pool *p, const char *task, const mproc_pack *a
         return rc;
     j->tag = tag;
     /* The call is one item: its args as a nested pack field (tag, u64 length, bytes). */
-    mproc_bytes view = {NULL, 0};
-    if (args)
-        rc = mproc_pack_view(args, &view);
+    mproc__packed packed;
+    rc = mproc__pack_open(args, &packed);
+    if (rc) {
+        mproc__job_free(j);
+        return rc;
+    }
+    mproc_bytes view = packed.bytes;
     uint8_t small[256], *field = small;
     size_t field_len = 9 + view.len;
     if (!rc && field_len > sizeof small && !(field = mproc_malloc(field_len)))
@@ -383,10 +387,11 @@ static int apply_job_tagged(mproc_pool *p, const char *task, const mproc_pack *a
             field[1 + b] = (uint8_t)((uint64_t)view.len >> (8 * b));
         if (view.len)
             memcpy(field + 9, view.data, view.len);
-        rc = mproc__job_add_items(j, field, field_len, 1, args && mproc__pack_has_handles(args));
+        rc = mproc__job_add_items(j, field, field_len, 1, packed.has_handles);
     }
     if (field != small)
         mproc_free(field);
+    mproc__pack_close(&packed);
     if (rc) {
         mproc__job_free(j);
         return rc;
@@ -472,8 +477,8 @@ static int finish_sync(job *j, mproc_bytes *results, size_t n, int64_t timeout_m
     return rc;
 }
 
-int mproc_pool_apply(mproc_pool *p, const char *task, const mproc_pack *args, mproc_bytes *result,
-                     int64_t timeout_ms)
+int mproc_pool_apply(mproc_pool *p, const char *task, const mproc_pack *args, int64_t timeout_ms,
+                     mproc_bytes *result)
 {
     if (result)
         *result = (mproc_bytes){NULL, 0};
@@ -531,14 +536,14 @@ static int map_sync(mproc_pool *p, const char *task, const mproc_pack *items, bo
     return rc ? mproc__fail(rc) : 0;
 }
 
-int mproc_pool_map(mproc_pool *p, const char *task, const mproc_pack *items, mproc_bytes *results,
-                   size_t n, size_t chunksize, int64_t timeout_ms)
+int mproc_pool_map(mproc_pool *p, const char *task, const mproc_pack *items, size_t chunksize,
+                   int64_t timeout_ms, mproc_bytes *results, size_t n)
 {
     return map_sync(p, task, items, false, results, n, chunksize, timeout_ms);
 }
 
-int mproc_pool_starmap(mproc_pool *p, const char *task, const mproc_pack *items,
-                       mproc_bytes *results, size_t n, size_t chunksize, int64_t timeout_ms)
+int mproc_pool_starmap(mproc_pool *p, const char *task, const mproc_pack *items, size_t chunksize,
+                       int64_t timeout_ms, mproc_bytes *results, size_t n)
 {
     return map_sync(p, task, items, true, results, n, chunksize, timeout_ms);
 }
@@ -606,13 +611,15 @@ int mproc_async_successful(mproc_async *a)
     return rc < 0 ? mproc__fail(rc) : rc;
 }
 
-size_t mproc_async_count(const mproc_async *a)
+int mproc_async_count(const mproc_async *a)
 {
     job *j = mproc__job_of(a);
-    return j ? j->n : 0;
+    if (!j)
+        return mproc__fail(MPROC_EINVAL);
+    return j->n > INT32_MAX ? INT32_MAX : (int)j->n; /* items are the fields of a pack */
 }
 
-int mproc_async_get(mproc_async *a, mproc_bytes *results, int64_t timeout_ms)
+int mproc_async_get(mproc_async *a, int64_t timeout_ms, mproc_bytes *results)
 {
     job *j = mproc__job_of(a);
     if (!j || (!results && j->n))
@@ -635,10 +642,4 @@ void mproc_async_destroy(mproc_async *a)
     j->handle = NULL; /* done callbacks of a future nobody holds are not called */
     mpp_mutex_unlock(j->pool->mu);
     mproc__job_release(j);
-}
-
-void mproc_bytes_free_array(mproc_bytes *items, size_t n)
-{
-    for (size_t i = 0; items && i < n; i++)
-        mproc_bytes_free(&items[i]);
 }

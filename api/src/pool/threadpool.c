@@ -16,14 +16,24 @@ static void thread_worker_main(void *arg)
 {
     worker *w = arg;
     mproc_pool *p = w->pool;
+    mproc_pack *out = NULL; /* every task of this thread writes its result here */
+    if (mproc_pack_create(&out) != 0) {
+        mproc_log(MPROC_LOG_WARNING, "a pool worker thread is out of memory");
+        mpp_mutex_lock(p->mu);
+        w->thread_ended = true;
+        mpp_cond_broadcast(p->cond);
+        mpp_mutex_unlock(p->mu);
+        return;
+    }
     if (p->initializer) {
-        mproc_bytes in = {NULL, 0}, out = {NULL, 0};
+        mproc_bytes in = {NULL, 0};
         mproc_pack_view(p->initargs, &in);
         mproc_task_fn init = mproc_task_lookup(p->initializer);
-        int code = init ? init(&in, &out) : MPROC_ENOTASK;
-        char *text = code ? mproc__failure_text(p->initializer, code, &out) : NULL;
-        mproc_bytes_free(&out);
+        int code = init ? init(&in, out) : MPROC_ENOTASK;
+        char *text = code ? mproc__failure_text(p->initializer, code, out) : NULL;
+        mproc_pack_reset(out); /* an initializer's result is dropped */
         if (code) {
+            mproc_pack_destroy(out);
             mpp_mutex_lock(p->mu);
             if (!p->init_error)
                 p->init_error = text ? text : mproc_strdup("(no text)");
@@ -74,19 +84,27 @@ static void thread_worker_main(void *arg)
         for (size_t i = 0; !rc && i < taken.count; i++) {
             size_t at = u.pos;
             mproc_unpack_skip(&u);
-            mproc_bytes in = {items.data + at, u.pos - at}, out = {NULL, 0};
+            mproc_bytes in = {items.data + at, u.pos - at}, result = {NULL, 0};
             if (star) {
                 mproc_unpacker field = {items.data + at, u.pos - at, 0}, inner;
                 mproc_unpack_pack(&field, &inner);
                 in = (mproc_bytes){(void *)inner.data, inner.len};
             }
-            int code = fn ? fn(&in, &out) : MPROC_ENOTASK;
-            if (code == 0) {
-                outcomes[i] = (item_outcome){0, out};
-            } else {
-                char *text = mproc__failure_text(task, code, &out);
-                outcomes[i] = (item_outcome){MPROC_ETASK, {text, text ? strlen(text) + 1 : 0}};
+            char *text = NULL;
+            int code = fn ? mproc__run_task(fn, task, &in, out, &result, &text) : MPROC_ENOTASK;
+            if (!fn) { /* as the process pool's message before it was known */
+                text = mproc__failure_text(task, code, NULL);
+                code = MPROC_ETASK;
             }
+            mproc_bytes copy = {NULL, 0};
+            if (code == 0 && result.len && mproc_bytes_copy(&copy, result.data, result.len) != 0) {
+                code = MPROC_ENOMEM;
+                text = mproc_strdup("out of memory in a worker thread");
+            }
+            if (code == 0)
+                outcomes[i] = (item_outcome){0, copy};
+            else
+                outcomes[i] = (item_outcome){code, {text, text ? strlen(text) + 1 : 0}};
         }
         mpp_mutex_lock(p->mu);
         for (size_t i = 0; i < taken.count; i++) {
@@ -114,6 +132,7 @@ static void thread_worker_main(void *arg)
     mpp_mutex_unlock(p->mu);
     mproc__buf_free(&items);
     mproc_free(outcomes);
+    mproc_pack_destroy(out);
 }
 
 static int live_threads_locked(const mproc_pool *p)

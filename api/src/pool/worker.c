@@ -53,13 +53,13 @@ int mproc__pool_start_worker_locked(mproc_pool *p, int slot)
         mpp_mutex_lock(p->mu);
         w->starting = false;
     }
-    mproc_conn_close(child_end);
+    mproc_conn_destroy(child_end);
     if (rc) {
         mproc_log(MPROC_LOG_WARNING, "could not start pool worker %s: %s", name,
                   mproc_strerror(rc));
         mproc_process_destroy(w->proc);
         mproc_queue_destroy(w->tasks);
-        mproc_conn_close(w->hands);
+        mproc_conn_destroy(w->hands);
         memset(w, 0, sizeof *w);
         return rc;
     }
@@ -93,14 +93,19 @@ static int append_item(mproc__buf *out, int32_t code, const void *data, size_t l
     return 0;
 }
 
-/* A failed task's text: what it put in *out (which is freed), or "task 'x' returned N".
- * NULL when out of memory. */
-char *mproc__failure_text(const char *task, int code, mproc_bytes *out)
+/* A failed task's text: the STR it packed when `out` holds exactly that (mproc_task_fail),
+ * else "task 'x' returned N". NULL when out of memory. */
+char *mproc__failure_text(const char *task, int code, const mproc_pack *out)
 {
     char fallback[MPROC_TASK_NAME_MAX + 64];
-    const char *text = out->data;
-    size_t len = mproc__text_len(out->data, out->len);
-    if (!len) {
+    const char *text = NULL;
+    size_t len = 0;
+    mproc_bytes view;
+    mproc_unpacker u;
+    if (mproc_pack_count(out) == 1 && mproc_pack_view(out, &view) == 0 &&
+        mproc_unpack_init(&u, &view) == 0 && mproc_unpack_strn(&u, &text, &len) != 0)
+        text = NULL;
+    if (!text) {
         snprintf(fallback, sizeof fallback, "task '%s' returned %d", task, code);
         text = fallback;
         len = strlen(fallback);
@@ -110,39 +115,67 @@ char *mproc__failure_text(const char *task, int code, mproc_bytes *out)
         memcpy(copy, text, len);
         copy[len] = 0;
     }
-    mproc_bytes_free(out);
     return copy;
+}
+
+/* (workers.h) The process pool's worker and the thread pool's worker threads run every
+ * task through this, so a result and a failure mean the same in both. */
+int mproc__run_task(mproc_task_fn fn, const char *name, const mproc_bytes *in, mproc_pack *out,
+                    mproc_bytes *result, char **text)
+{
+    *result = (mproc_bytes){NULL, 0};
+    *text = NULL;
+    if (mproc_pack_reset(out) != 0) {
+        *text = mproc_strdup("no result pack");
+        return MPROC_ENOMEM;
+    }
+    int code = fn(in, out);
+    if (code != 0) {
+        *text = mproc__failure_text(name, code, out);
+        return MPROC_ETASK;
+    }
+    mproc__packed packed;
+    if (mproc__pack_open(out, &packed) != 0) {
+        *text = mproc_strdup("bad result pack");
+        return MPROC_EINVAL;
+    }
+    if (packed.has_handles) { /* their handles are this worker's: they cannot go back */
+        char buf[MPROC_TASK_NAME_MAX + 96];
+        snprintf(buf, sizeof buf, "task '%s' returned objects with OS handles in its result", name);
+        *text = mproc_strdup(buf);
+        mproc_pack_reset(out);
+        return MPROC_ENOTSUP;
+    }
+    *result = packed.bytes;
+    return 0;
 }
 
 /* Runs one item: `field` is the item's pack field. */
 static void run_item(mproc_task_fn fn, const char *name, bool star, const uint8_t *field,
-                     size_t len, mproc__buf *out)
+                     size_t len, mproc_pack *out, mproc__buf *reply)
 {
     mproc_bytes in = {(void *)field, len};
     if (star) { /* the nested pack's own bytes */
         mproc_unpacker u = {field, len, 0}, inner;
         if (mproc_unpack_pack(&u, &inner) != 0) {
             static const char text[] = "item is not a pack";
-            append_item(out, MPROC_ETYPE, text, sizeof text);
+            append_item(reply, MPROC_ETYPE, text, sizeof text);
             return;
         }
         in = (mproc_bytes){(void *)inner.data, inner.len};
     }
-    mproc_bytes result = {NULL, 0};
-    int code = fn(&in, &result);
-    if (code == 0) {
-        append_item(out, 0, result.data, result.len);
-    } else {
-        char *text = mproc__failure_text(name, code, &result);
-        append_item(out, MPROC_ETASK, text ? text : "", text ? strlen(text) + 1 : 1);
-        mproc_free(text);
-    }
-    mproc_free(result.data);
+    mproc_bytes result;
+    char *text;
+    int code = mproc__run_task(fn, name, &in, out, &result, &text);
+    if (code == 0)
+        append_item(reply, 0, result.data, result.len);
+    else
+        append_item(reply, code, text ? text : "", text ? strlen(text) + 1 : 1);
+    mproc_free(text);
 }
 
-static int pool_worker_main(const mproc_bytes *in, mproc_bytes *out)
+static int pool_worker_main(const mproc_bytes *in, mproc_pack *out)
 {
-    (void)out;
     mproc_unpacker u;
     mproc_queue *tasks = NULL, *results = NULL;
     mproc_conn *hands = NULL;
@@ -164,12 +197,14 @@ static int pool_worker_main(const mproc_bytes *in, mproc_bytes *out)
     mproc__received_end(false); /* the start's handles are this process's for good */
     mpp_conn *hands_os = hands ? mproc__conn_os(hands) : NULL;
     mproc__buf reply = {0};
+    /* `out` (this process's task's own, which no one reads) is the pack each task of the
+     * worker writes its result into. */
     if (init_name[0]) {
         mproc_task_fn init = mproc_task_lookup(init_name);
-        mproc_bytes init_in = {(void *)initargs.data, initargs.len}, init_out = {NULL, 0};
-        int code = init ? init(&init_in, &init_out) : MPROC_ENOTASK;
+        mproc_bytes init_in = {(void *)initargs.data, initargs.len};
+        int code = init ? init(&init_in, out) : MPROC_ENOTASK;
         if (code != 0) {
-            char *text = mproc__failure_text(init_name, code, &init_out);
+            char *text = mproc__failure_text(init_name, code, out);
             result_head h = {.type = MSG_INIT_FAILED, .worker_id = (uint64_t)id};
             if (mproc__buf_append(&reply, &h, sizeof h) == 0 &&
                 mproc__buf_append(&reply, text ? text : "", text ? strlen(text) : 0) == 0)
@@ -177,14 +212,14 @@ static int pool_worker_main(const mproc_bytes *in, mproc_bytes *out)
             mproc_free(text);
             return 71;
         }
-        mproc_free(init_out.data);
+        mproc_pack_reset(out); /* an initializer's result is dropped */
     }
     char cached_name[MPROC_TASK_NAME_MAX + 1] = "";
     mproc_task_fn cached_fn = NULL;
     int64_t done = 0;
     for (;;) {
         mproc_bytes m;
-        rc = mproc_queue_get(tasks, &m, 1000);
+        rc = mproc_queue_get(tasks, 1000, &m);
         if (rc == MPROC_ETIMEDOUT)
             continue;
         if (rc)
@@ -248,7 +283,7 @@ static int pool_worker_main(const mproc_bytes *in, mproc_bytes *out)
                 rc = append_item(&reply, MPROC_ENOTASK, text, strlen(text) + 1);
                 continue;
             }
-            run_item(cached_fn, name, th.flags & TASK_STAR, items + at, iu.pos - at, &reply);
+            run_item(cached_fn, name, th.flags & TASK_STAR, items + at, iu.pos - at, out, &reply);
         }
         if (th.nhandles) {
             mproc__received_end(true);
@@ -263,10 +298,11 @@ static int pool_worker_main(const mproc_bytes *in, mproc_bytes *out)
         if (maxtasks > 0 && ++done >= maxtasks)
             break;
     }
+    mproc_pack_reset(out);
     mproc__buf_free(&reply);
     mproc_queue_destroy(tasks);
     mproc_queue_destroy(results);
-    mproc_conn_close(hands);
+    mproc_conn_destroy(hands);
     return 0;
 }
 

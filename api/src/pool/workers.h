@@ -78,7 +78,15 @@ struct worker {
 
 /* Starts a worker process in the empty slot (the lock is let go while it starts). */
 int mproc__pool_start_worker_locked(mproc_pool *p, int slot);
-char *mproc__failure_text(const char *task, int code, mproc_bytes *out);
+/* The error text of a task that returned code (non-zero) having written `out` (may be
+ * NULL): the one STR of `out`, else "task 'name' returned N". To free; NULL when out of
+ * memory. */
+char *mproc__failure_text(const char *task, int code, const mproc_pack *out);
+/* Runs fn(in, out) on an emptied `out`: 0 and *result (the bytes of `out`, borrowed until
+ * it changes), or the item's failure code (MPROC_ETASK; MPROC_ENOTSUP for a result holding
+ * OS handles) and *text, its error text (to free; NULL when out of memory). */
+int mproc__run_task(mproc_task_fn fn, const char *name, const mproc_bytes *in, mproc_pack *out,
+                    mproc_bytes *result, char **text);
 
 /* ---- the process pool's parent side (dispatch.c) -------------------------------------------- */
 
