@@ -18,6 +18,9 @@
 #ifdef _WIN32
 #include <winsock2.h>
 #include <windows.h>
+#else
+#include <pthread.h>
+#include <signal.h>
 #endif
 
 #ifdef _WIN32
@@ -45,6 +48,41 @@ __attribute__((constructor)) static void first_socket(void)
 
 /* Every blocking call of the tests is bounded by this much (ms). */
 #define WAIT_MS 60000
+
+/* A server process that ends at once, before it is ready (start_fails_cleanly): a forked
+ * child ends in the fork handler while die_in_forked_child is set; a child run from the
+ * executable (spawn, or a forkserver started then) before main while the environment holds
+ * DIE_AT_ONCE. */
+#define DIE_AT_ONCE "MPROC_TEST_MANAGER_SERVER_DIES"
+#ifndef _WIN32
+static volatile sig_atomic_t die_in_forked_child;
+static void maybe_die_after_fork(void)
+{
+    if (die_in_forked_child)
+        _Exit(7);
+}
+#endif
+__attribute__((constructor)) static void maybe_die_at_start(void)
+{
+    if (getenv(DIE_AT_ONCE))
+        _Exit(7);
+#ifndef _WIN32
+    pthread_atfork(NULL, NULL, maybe_die_after_fork);
+#endif
+}
+
+static void children_die_at_once(bool on)
+{
+#ifdef _WIN32
+    SetEnvironmentVariableA(DIE_AT_ONCE, on ? "1" : NULL);
+#else
+    if (on)
+        setenv(DIE_AT_ONCE, "1", 1);
+    else
+        unsetenv(DIE_AT_ONCE);
+    die_in_forked_child = on;
+#endif
+}
 
 /* ---- helpers -------------------------------------------------------------------------------------- */
 
@@ -2880,6 +2918,42 @@ static void starter_killed_server_ends(mproc_start_method method)
         fail_msg("the server (pid %lld) of a killed starter still runs after 15 s",
                  (long long)server);
     }
+}
+
+/* A start that cannot succeed ends with an error, in bounded time, and leaves no process
+ * (the harness checks): a server process that ends before it is ready, with the default
+ * readiness wait (no bound); an address the server cannot serve on. */
+static void start_fails_cleanly(mproc_start_method method)
+{
+    mproc_context *ctx;
+    if (!method_ctx(method, &ctx))
+        return;
+    /* First, while no forkserver runs yet: one started now ends at once too (and the next
+     * forkserver use starts another). A forked server ends after its start, before it
+     * reports (MPROC_ECLOSED); one run from the executable ends before it could tell its
+     * start that it runs (MPROC_ESPAWN). */
+    mproc_manager *m = NULL;
+    children_die_at_once(true);
+    int64_t t0 = harness_now_ms();
+    int rc = mproc_manager_start(&m, &(mproc_manager_opts){.ctx = ctx});
+    int64_t took = harness_now_ms() - t0;
+    children_die_at_once(false);
+    if (method == MPROC_FORK ? rc != MPROC_ECLOSED : rc >= 0)
+        fail_msg("start with a server that ends at once: %s, wanted %s", mproc_errname(rc),
+                 method == MPROC_FORK ? "MPROC_ECLOSED" : "a failure");
+    if (took > 20000)
+        fail_msg("start with a server that ends at once took %lld ms", (long long)took);
+    assert_null(m);
+
+    assert_rc(mproc_manager_start(&m, &(mproc_manager_opts){.ctx = ctx, .address = "no port here"}),
+              MPROC_EINVAL);
+    assert_null(m);
+    mproc_manager *s = serve_at("127.0.0.1:0");
+    assert_rc(mproc_manager_start(
+                  &m, &(mproc_manager_opts){.ctx = ctx, .address = mproc_manager_address(s)}),
+              MPROC_EEXIST);
+    assert_null(m);
+    mproc_manager_destroy(s);
 }
 
 /* A manager served here stops while this process has children (started after it began

@@ -63,7 +63,8 @@ typedef struct mproc_manager_opts {
     size_t authkey_len;
     /* start: how the server process is started (NULL: the default method). */
     mproc_context *ctx;
-    /* start/connect: how long to wait for the server to be ready (0: 30 s). */
+    /* start/connect: how long to wait for the server to be ready, in ms (0: MPROC_FOREVER).
+     * A started server process that ends before it is ready ends the start at once. */
     int64_t timeout_ms;
     /* serve/start: the largest request the server accepts, in bytes (0: 1 GiB + 64 KiB).
      * Larger frames are refused and that connection is closed. */
@@ -71,7 +72,10 @@ typedef struct mproc_manager_opts {
 } mproc_manager_opts;
 
 /* Manager(): starts a server process (a daemon child of this process) and connects to it.
- * opts may be NULL. */
+ * opts may be NULL. MPROC_ETIMEDOUT when opts' timeout passes first; the server's own code
+ * when it cannot serve (MPROC_EEXIST for an address in use, MPROC_EINVAL for a bad one);
+ * MPROC_ECLOSED when its process ends before it is ready (or what mproc_process_start
+ * gives, MPROC_ESPAWN, when it ends sooner). On failure no process is left. */
 MPROC_API int mproc_manager_start(mproc_manager **out, const mproc_manager_opts *opts);
 /* BaseManager(address, authkey).get_server(): serves from this process, on threads of its
  * own, until mproc_manager_shutdown (from here or from any client). Returns at once; the

@@ -17,9 +17,11 @@ struct mproc_manager {
 
 #define SERVER_TASK "mproc:manager-server"
 
+/* How long start and connect wait for the server to be ready: opts' timeout_ms, 0 (the
+ * default) for as long as it takes. A server process that ends first ends the wait. */
 static int64_t ready_timeout(const mproc_manager_opts *o)
 {
-    return o && o->timeout_ms > 0 ? o->timeout_ms : 30000;
+    return o && o->timeout_ms != 0 ? o->timeout_ms : MPROC_FOREVER;
 }
 
 static int manager_new(int role, link *l, mproc_manager **out)
@@ -125,6 +127,10 @@ int mproc_manager_start(mproc_manager **out, const mproc_manager_opts *opts)
                                       .ctx = opts ? opts->ctx : NULL};
     rc = rc ? rc : mproc_process_create(&proc, &server_opts);
     rc = rc ? rc : mproc_process_start(proc);
+    /* Only the server may hold the report's write end now (the args hold a copy): a server
+     * that ends before it reports ends the wait with MPROC_ECLOSED. */
+    mproc_pack_destroy(args);
+    args = NULL;
     if (writer)
         mproc_conn_close(writer);
     rc = rc ? rc : mproc_conn_recv(reader, &reply, ready_timeout(opts));
