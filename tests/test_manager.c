@@ -1050,7 +1050,7 @@ static void queue_in_one_process(void **state)
     }
     assert_rc(mproc_mqueue_get(q, &b, 0), MPROC_EEMPTY);
     int64_t t0 = harness_now_ms();
-    assert_rc(mproc_mqueue_get(q, &b, 50), MPROC_EEMPTY);
+    assert_rc(mproc_mqueue_get(q, &b, 50), MPROC_ETIMEDOUT); /* not a poll */
     int64_t took = harness_now_ms() - t0;
     if (took < 40 || took > 5000)
         fail_msg("get(50 ms) on an empty queue took %lld ms", (long long)took);
@@ -1077,7 +1077,7 @@ static void queue_in_one_process(void **state)
     assert_int_equal(mproc_mqueue_qsize(q), 2);
     assert_rc(mproc_mqueue_put(q, "3", 1, 0), MPROC_EFULL);
     t0 = harness_now_ms();
-    assert_rc(mproc_mqueue_put(q, "3", 1, 50), MPROC_EFULL);
+    assert_rc(mproc_mqueue_put(q, "3", 1, 50), MPROC_ETIMEDOUT);
     took = harness_now_ms() - t0;
     if (took < 40 || took > 5000)
         fail_msg("put(50 ms) on a full queue took %lld ms", (long long)took);
@@ -1122,6 +1122,57 @@ static void queue_in_one_process(void **state)
         fail_msg("one task_done too many returned %d", rc);
     assert_ok(mproc_mqueue_join(jq, 0)); /* the count did not go below zero */
     mproc_proxy_destroy(jq);
+    mproc_manager_destroy(m);
+}
+
+/* A poll (timeout 0) of a put on a full queue is MPROC_EFULL, of a get on an empty one
+ * MPROC_EEMPTY; any other timeout that passes is MPROC_ETIMEDOUT: alone, in a batch, past a
+ * slice of the server's, and as on a local queue. */
+static void queue_codes(void **state)
+{
+    (void)state;
+    mproc_manager *m;
+    mproc_mqueue *q;
+    mproc_queue *local;
+    mproc_bytes b = {0};
+    int codes[2];
+    assert_ok(mproc_manager_start(&m, NULL));
+    assert_ok(mproc_manager_queue(m, &q, 1));
+    assert_ok(mproc_queue_create(&local, 1));
+    assert_rc(mproc_mqueue_get(q, &b, 0), MPROC_EEMPTY);
+    assert_rc(mproc_queue_get(local, &b, 0), MPROC_EEMPTY);
+    assert_rc(mproc_mqueue_get(q, &b, 1), MPROC_ETIMEDOUT);
+    assert_rc(mproc_queue_get(local, &b, 1), MPROC_ETIMEDOUT);
+    assert_ok(mproc_mqueue_put(q, "x", 1, 0));
+    assert_ok(mproc_queue_put(local, "x", 1, 0));
+    assert_rc(mproc_mqueue_put(q, "y", 1, 0), MPROC_EFULL);
+    assert_rc(mproc_queue_put(local, "y", 1, 0), MPROC_EFULL);
+    assert_rc(mproc_mqueue_put(q, "y", 1, 1), MPROC_ETIMEDOUT);
+    assert_rc(mproc_queue_put(local, "y", 1, 1), MPROC_ETIMEDOUT);
+    /* past a slice: the proxy's last slice is short, the code is the caller's */
+    int64_t t0 = harness_now_ms();
+    assert_rc(mproc_mqueue_put(q, "y", 1, 2100), MPROC_ETIMEDOUT);
+    int64_t took = harness_now_ms() - t0;
+    if (took < 2000 || took > 10000)
+        fail_msg("put(2100 ms) on a full queue took %lld ms", (long long)took);
+    /* in a batch: each call's own code */
+    assert_ok(mproc_batch_begin(q));
+    assert_ok(mproc_mqueue_put(q, "y", 1, 0));
+    assert_ok(mproc_mqueue_put(q, "y", 1, 30));
+    assert_rc(mproc_batch_end(30000, codes, 2), MPROC_EFULL);
+    assert_int_equal(codes[0], MPROC_EFULL);
+    assert_int_equal(codes[1], MPROC_ETIMEDOUT);
+    assert_ok(mproc_mqueue_get(q, &b, 0));
+    check_text(&b, "x", "the one message");
+    assert_ok(mproc_batch_begin(q));
+    assert_ok(mproc_mqueue_get(q, &b, 0));
+    assert_ok(mproc_mqueue_get(q, &b, 30));
+    assert_rc(mproc_batch_end(30000, codes, 2), MPROC_EEMPTY);
+    assert_int_equal(codes[0], MPROC_EEMPTY);
+    assert_int_equal(codes[1], MPROC_ETIMEDOUT);
+    assert_null(b.data); /* a failed call leaves its output alone */
+    mproc_queue_destroy(local);
+    mproc_proxy_destroy(q);
     mproc_manager_destroy(m);
 }
 

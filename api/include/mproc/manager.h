@@ -236,9 +236,9 @@ MPROC_API int mproc_mns_set_i64(mproc_mns *ns, const char *name, int64_t v);
 MPROC_API int mproc_mns_get_i64(mproc_mns *ns, const char *name, int64_t *v);
 
 /* ---- Queue / JoinableQueue -------------------------------------------------------------------
- * put waits while a bounded queue is full (MPROC_EFULL after the timeout, timeout 0 is
- * put_nowait), get while it is empty (MPROC_EEMPTY). task_done / join on a plain Queue are
- * MPROC_ETYPE. */
+ * put waits while a bounded queue is full, get while it is empty: a poll (timeout 0:
+ * put_nowait / get_nowait) is MPROC_EFULL / MPROC_EEMPTY, any other timeout that passes
+ * MPROC_ETIMEDOUT (as a local queue's). task_done / join on a plain Queue are MPROC_ETYPE. */
 MPROC_API int mproc_mqueue_put(mproc_mqueue *q, const void *data, size_t len, int64_t timeout_ms);
 MPROC_API int mproc_mqueue_get(mproc_mqueue *q, mproc_bytes *out, int64_t timeout_ms);
 MPROC_API int mproc_mqueue_qsize(mproc_mqueue *q);

@@ -381,6 +381,10 @@ static int send_call(call *c, out_kind kind, void *out)
         mproc__mgr_link_give_back(l, held, rc != MPROC_EPROTO);
         if (c->sliced && is_wait_timeout(rc) && mproc__remaining(deadline) != 0)
             continue;
+        /* A queue full or empty until a timeout other than a poll: the last slice may have
+         * been a poll, the caller's wait was not. */
+        if (c->sliced && c->timeout != 0 && (rc == MPROC_EFULL || rc == MPROC_EEMPTY))
+            rc = MPROC_ETIMEDOUT;
         return rc < 0 ? mproc__fail(rc) : rc;
     }
 }
