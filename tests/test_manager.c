@@ -697,6 +697,49 @@ static void dict_ops(void **state)
     mproc_manager_destroy(m);
 }
 
+/* Many keys, deleted and set again: the dict's index grows and drops its tombstones, and
+ * every key stays found (a capacity of 10 probed 8 of its 20 slots, and a set hung). */
+static void dict_many_keys(void **state)
+{
+    (void)state;
+    enum { KEYS = 300 };
+    mproc_manager *m;
+    mproc_mdict *d;
+    int64_t v = 0;
+    assert_ok(mproc_manager_start(&m, NULL));
+    assert_ok(mproc_manager_dict(m, &d));
+    for (int round = 0; round < 3; round++)
+        for (int i = 0; i < KEYS; i++) {
+            char key[16];
+            snprintf(key, sizeof key, "key %d", i);
+            if (round == 1 && i % 3 == 0)
+                assert_ok(mproc_mdict_del(d, MPROC_KEY(key)));
+            else
+                assert_ok(mproc_mdict_set_i64(d, MPROC_KEY(key), round * KEYS + i));
+        }
+    assert_int_equal(mproc_mdict_len(d), KEYS);
+    for (int i = 0; i < KEYS; i++) {
+        char key[16];
+        snprintf(key, sizeof key, "key %d", i);
+        assert_ok(mproc_mdict_get_i64(d, MPROC_KEY(key), &v));
+        assert_int_equal(v, 2 * KEYS + i);
+    }
+    /* the sizes of the old capacities, each with tombstones */
+    for (int live = 1; live <= 40; live++) {
+        assert_ok(mproc_mdict_clear(d));
+        for (int i = 0; i < live + 20; i++) {
+            char key[16];
+            snprintf(key, sizeof key, "k%d", i);
+            assert_ok(mproc_mdict_set_i64(d, MPROC_KEY(key), i));
+            if (i >= live)
+                assert_ok(mproc_mdict_del(d, MPROC_KEY(key)));
+        }
+        assert_int_equal(mproc_mdict_len(d), live);
+    }
+    mproc_proxy_destroy(d);
+    mproc_manager_destroy(m);
+}
+
 /* ---- list ------------------------------------------------------------------------------------------ */
 
 static void list_ops(void **state)
