@@ -233,10 +233,10 @@ int mproc__mgr_C_NOTIFY(op_ctx *c, int64_t n)
         return MPROC_EPROTO;
     if (!lk || lk->u.lk.count == 0 || !same_owner(lk->u.lk.who, c->r->who))
         return MPROC_ESTATE;
-    int64_t idle = cond->u.cond.waiting - cond->u.cond.to_wake;
-    cond->u.cond.to_wake += n < idle ? n : idle;
+    int64_t idle = cond->u.cond.waiting - cond->u.cond.to_wake, woken = n < idle ? n : idle;
+    cond->u.cond.to_wake += woken;
     mpp_cond_broadcast(c->s->cv);
-    return 0;
+    return mproc_pack_i64(c->res, woken);
 }
 
 /* ---- barrier ----------------------------------------------------------------------------- */
