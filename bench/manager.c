@@ -3,7 +3,8 @@
  * process (the default start method) with the dict's proxy and a shared double in its args
  * pack. The child makes PINGPONG_WARMUP set+get pairs untimed (its first call connects to the
  * server and authenticates), then times n x (d[k] = v_i; d[k]) with an 8-byte key and an
- * 8-byte value (v_i: i, 8 bytes little endian), checking each get's value, and writes the
+ * 8-byte value (the packs (b'benchkey',) and (i,): a BYTES and an I64), checking each get's
+ * value with MPROC_UNPACK, and writes the
  * microseconds into the shared double, which the parent reads after joining it (and then
  * checks that the dict holds v_(n-1)). One operation is one set or one get: a trial of n
  * does 2n. Row 1 calls one by one; row 2 puts each MANAGER_BATCH pairs between
@@ -33,18 +34,19 @@
 #define MANAGER_RAW_ANSWER 16
 
 static const char manager_key[8] = {'b', 'e', 'n', 'c', 'h', 'k', 'e', 'y'};
+#define MANAGER_KEY MPROC_ARGS(MPROC_BYTES(manager_key, sizeof manager_key))
 static mproc_mdict *bench_dict; /* rows 1 and 2 */
 
-/* Whether a get gave the 8 bytes of v (else says what came instead). */
+/* Whether a get gave the pack (v) (else says what came instead). */
 static bool mdict_value_ok(const mproc_bytes *b, int64_t v)
 {
     int64_t got;
-    if (!b->data || b->len != sizeof got) {
-        fprintf(stderr, "bench_mproc: mdict get %lld gave %zu bytes, not 8\n", (long long)v,
-                b->len);
+    int rc = MPROC_UNPACK(b, &got);
+    if (rc != 0) {
+        fprintf(stderr, "bench_mproc: mdict get %lld gave %zu bytes, not the pack of an I64: %s\n",
+                (long long)v, b->len, mproc_strerror(rc));
         return false;
     }
-    memcpy(&got, b->data, sizeof got);
     if (got != v) {
         fprintf(stderr, "bench_mproc: mdict get after set %lld gave %lld\n", (long long)v,
                 (long long)got);
@@ -59,9 +61,9 @@ static int mdict_pairs(mproc_mdict *d, int64_t first, int64_t n)
 {
     for (int64_t i = first; i < first + n; i++) {
         mproc_bytes b = {0};
-        int rc = mproc_mdict_set(d, manager_key, sizeof manager_key, &i, sizeof i);
+        int rc = mproc_mdict_set(d, MANAGER_KEY, MPROC_ARGS(i));
         if (rc == 0)
-            rc = mproc_mdict_get(d, manager_key, sizeof manager_key, &b);
+            rc = mproc_mdict_get(d, MANAGER_KEY, &b);
         if (rc != 0) {
             fprintf(stderr, "bench_mproc: mdict set/get %lld failed: %s\n", (long long)i,
                     mproc_strerror(rc));
@@ -91,9 +93,9 @@ static int mdict_pairs_batched(mproc_mdict *d, int64_t first, int64_t n)
         for (int j = 0; j < m && rc == 0; j++) {
             vals[j] = i + j;
             got[j] = (mproc_bytes){0};
-            rc = mproc_mdict_set(d, manager_key, sizeof manager_key, &vals[j], sizeof vals[j]);
+            rc = mproc_mdict_set(d, MANAGER_KEY, MPROC_ARGS(vals[j]));
             if (rc == 0)
-                rc = mproc_mdict_get(d, manager_key, sizeof manager_key, &got[j]);
+                rc = mproc_mdict_get(d, MANAGER_KEY, &got[j]);
         }
         if (rc != 0) {
             mproc_batch_cancel();
@@ -160,7 +162,7 @@ static double mproc_mdict_run(int64_t n, bool batched)
     MUST(mproc_array_get_f64(elapsed, 0, &us));
     mproc_array_destroy(elapsed);
     mproc_bytes last = {0};
-    MUST(mproc_mdict_get(bench_dict, manager_key, sizeof manager_key, &last));
+    MUST(mproc_mdict_get(bench_dict, MANAGER_KEY, &last));
     if (!mdict_value_ok(&last, n - 1))
         exit(1);
     mproc_bytes_free(&last);

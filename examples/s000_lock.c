@@ -6,33 +6,34 @@
  *     {'count': 2000, 100: 1000000, 200: 8000000}
  * (200 first when child 200 got the lock first).
  *
- * Keys and values of a Manager dict are bytes here: the keys are text ("count", "100"),
- * the values 8-byte integers (mproc_mdict_set_i64), and print_dict writes them as Python
+ * Keys and values of a Manager dict are packs (MPROC_ARGS): the key "count" a STR, the
+ * children's keys their data (I64), the values I64, and print_dict writes them as Python
  * prints the dict. The lock is the process-shared mproc_lock (multiprocessing.Lock), as in
  * the seed, not one of the manager's. */
 #include "example.h"
 
 enum { WAIT_MS = 30000 }; /* every wait has a bound */
 
-static int64_t le_i64(const unsigned char *p)
+/* d[key] as an integer: the value's pack, read with MPROC_UNPACK. */
+static int get_i64(mproc_mdict *d, const mproc_pack *key, int64_t *v)
 {
-    uint64_t x = 0;
-    for (int i = 7; i >= 0; i--)
-        x = x << 8 | p[i];
-    return (int64_t)x;
+    mproc_bytes b;
+    int rc = mproc_mdict_get(d, key, &b);
+    if (rc == 0) {
+        rc = MPROC_UNPACK(&b, v);
+        mproc_bytes_free(&b);
+    }
+    return rc;
 }
 
-static int is_number(const char *s, size_t len)
+/* The bytes a nested pack's cursor reads, for MPROC_UNPACK. */
+static mproc_bytes bytes_of(const mproc_unpacker *u)
 {
-    if (len == 0)
-        return 0;
-    for (size_t i = 0; i < len; i++)
-        if (s[i] < '0' || s[i] > '9')
-            return 0;
-    return 1;
+    mproc_bytes b = {(void *)u->data, u->len};
+    return b;
 }
 
-/* print(share_data): a key that is a number's digits unquoted, any other quoted. */
+/* print(share_data): a STR key quoted, a number as it is, as Python prints the dict. */
 static int print_dict(mproc_mdict *d)
 {
     mproc_bytes items;
@@ -41,19 +42,24 @@ static int print_dict(mproc_mdict *d)
         return rc;
     char line[512] = "{";
     size_t n = 1;
-    mproc_unpacker u;
-    const void *k, *v;
-    size_t klen, vlen;
+    mproc_unpacker u, pair, key, value;
     mproc_unpack_init(&u, &items);
-    while (n < sizeof line && mproc_unpack_bytes(&u, &k, &klen) == 0 &&
-           mproc_unpack_bytes(&u, &v, &vlen) == 0) {
-        if (vlen != 8) {
-            rc = MPROC_ETYPE;
+    while (rc == 0 && n < sizeof line && mproc_unpack_pack(&u, &pair) == 0) {
+        mproc_bytes p = bytes_of(&pair), k, v;
+        const char *text;
+        int64_t number, x = 0;
+        if ((rc = MPROC_UNPACK(&p, &key, &value)) != 0)
             break;
-        }
-        const char *quote = is_number(k, klen) ? "" : "'";
-        n += (size_t)snprintf(line + n, sizeof line - n, "%s%s%.*s%s: %lld", n > 1 ? ", " : "",
-                              quote, (int)klen, (const char *)k, quote, (long long)le_i64(v));
+        k = bytes_of(&key), v = bytes_of(&value);
+        if ((rc = MPROC_UNPACK(&v, &x)) != 0)
+            break;
+        const char *sep = n > 1 ? ", " : "";
+        if (MPROC_UNPACK(&k, &text) == 0)
+            n += (size_t)snprintf(line + n, sizeof line - n, "%s'%s': %lld", sep, text,
+                                  (long long)x);
+        else if ((rc = MPROC_UNPACK(&k, &number)) == 0)
+            n += (size_t)snprintf(line + n, sizeof line - n, "%s%lld: %lld", sep, (long long)number,
+                                  (long long)x);
     }
     mproc_bytes_free(&items);
     if (rc == 0)
@@ -96,15 +102,14 @@ MPROC_TASK(process_task, in, out)
         mproc_proxy_destroy(share_data);
         return 1;
     }
-    char key[24]; /* the key data: its digits */
-    snprintf(key, sizeof key, "%lld", (long long)data);
-    rc = mproc_mdict_set_i64(share_data, MPROC_KEY(key), data * data * data);
+    rc = mproc_mdict_set(share_data, MPROC_ARGS(data), MPROC_ARGS(data * data * data));
     for (int i = 0; i < 5 && rc == 0; i++) {
         sleep_ms(100);
         int64_t count = 0; /* share_data["count"] += data: a get, then a set */
-        if ((rc = mproc_mdict_get_i64(share_data, MPROC_KEY("count"), &count)) == 0 &&
-            (rc = mproc_mdict_set_i64(share_data, MPROC_KEY("count"), count + data)) == 0 &&
-            (rc = mproc_mdict_get_i64(share_data, MPROC_KEY("count"), &count)) == 0)
+        if ((rc = get_i64(share_data, MPROC_ARGS("count"), &count)) == 0 &&
+            (rc = mproc_mdict_set(share_data, MPROC_ARGS("count"), MPROC_ARGS(count + data))) ==
+                0 &&
+            (rc = get_i64(share_data, MPROC_ARGS("count"), &count)) == 0)
             printf("share_data count is %lld \n", (long long)count);
     }
     mproc_lock_release(lc); /* 释放 */
@@ -128,7 +133,7 @@ int main(int argc, char **argv)
     }
     mproc_mdict *process_share_data;
     if ((rc = mproc_manager_dict(process_m, &process_share_data)) != 0 ||
-        (rc = mproc_mdict_set_i64(process_share_data, MPROC_KEY("count"), 500)) != 0) {
+        (rc = mproc_mdict_set(process_share_data, MPROC_ARGS("count"), MPROC_ARGS(500))) != 0) {
         fprintf(stderr, "dict({\"count\": 500}): %s\n", mproc_strerror(rc));
         return 1;
     }

@@ -6,9 +6,9 @@
  *     {'count': 7, 100: 1000000, 200: 8000000, 300: 27000000}
  * (the three data keys in the order the children stored them).
  *
- * Keys and values of a Manager dict are bytes here: the keys are text ("count", "100"),
- * the values 8-byte integers (mproc_mdict_set_i64), and print_dict writes them as Python
- * prints the dict (a key that is a number's digits unquoted, any other quoted).
+ * Keys and values of a Manager dict are packs (MPROC_ARGS): the key "count" a STR, the
+ * children's keys their data (I64), the values I64, and print_dict writes them as Python
+ * prints the dict.
  *
  * share_data["count"] -= 1 is two calls to the manager in Python (a get, then a set), so
  * two children doing it at the same moment can lose one; mproc_mdict_add_i64 does it in
@@ -18,31 +18,14 @@
 
 enum { WAIT_MS = 30000 }; /* every wait has a bound */
 
-/* The dict's key for a number: its digits. */
-static void number_key(int64_t n, char key[24])
+/* The bytes a nested pack's cursor reads, for MPROC_UNPACK. */
+static mproc_bytes bytes_of(const mproc_unpacker *u)
 {
-    snprintf(key, 24, "%lld", (long long)n);
+    mproc_bytes b = {(void *)u->data, u->len};
+    return b;
 }
 
-static int64_t le_i64(const unsigned char *p)
-{
-    uint64_t x = 0;
-    for (int i = 7; i >= 0; i--)
-        x = x << 8 | p[i];
-    return (int64_t)x;
-}
-
-static int is_number(const char *s, size_t len)
-{
-    if (len == 0)
-        return 0;
-    for (size_t i = 0; i < len; i++)
-        if (s[i] < '0' || s[i] > '9')
-            return 0;
-    return 1;
-}
-
-/* print(share_data) */
+/* print(share_data): a STR key quoted, a number as it is, as Python prints the dict. */
 static int print_dict(mproc_mdict *d)
 {
     mproc_bytes items;
@@ -51,19 +34,24 @@ static int print_dict(mproc_mdict *d)
         return rc;
     char line[512] = "{";
     size_t n = 1;
-    mproc_unpacker u;
-    const void *k, *v;
-    size_t klen, vlen;
+    mproc_unpacker u, pair, key, value;
     mproc_unpack_init(&u, &items);
-    while (n < sizeof line && mproc_unpack_bytes(&u, &k, &klen) == 0 &&
-           mproc_unpack_bytes(&u, &v, &vlen) == 0) {
-        if (vlen != 8) {
-            rc = MPROC_ETYPE;
+    while (rc == 0 && n < sizeof line && mproc_unpack_pack(&u, &pair) == 0) {
+        mproc_bytes p = bytes_of(&pair), k, v;
+        const char *text;
+        int64_t number, x = 0;
+        if ((rc = MPROC_UNPACK(&p, &key, &value)) != 0)
             break;
-        }
-        const char *quote = is_number(k, klen) ? "" : "'";
-        n += (size_t)snprintf(line + n, sizeof line - n, "%s%s%.*s%s: %lld", n > 1 ? ", " : "",
-                              quote, (int)klen, (const char *)k, quote, (long long)le_i64(v));
+        k = bytes_of(&key), v = bytes_of(&value);
+        if ((rc = MPROC_UNPACK(&v, &x)) != 0)
+            break;
+        const char *sep = n > 1 ? ", " : "";
+        if (MPROC_UNPACK(&k, &text) == 0)
+            n += (size_t)snprintf(line + n, sizeof line - n, "%s'%s': %lld", sep, text,
+                                  (long long)x);
+        else if ((rc = MPROC_UNPACK(&k, &number)) == 0)
+            n += (size_t)snprintf(line + n, sizeof line - n, "%s%lld: %lld", sep, (long long)number,
+                                  (long long)x);
     }
     mproc_bytes_free(&items);
     if (rc == 0)
@@ -102,11 +90,9 @@ MPROC_TASK(process_task, in, out)
     printf("测试多进程任务：%lld, 当前进程号：%lld, 父进程号为: %lld\n", (long long)data,
            (long long)mproc_getpid(), (long long)mproc_getppid());
     volatile int64_t res = data * data * data;
-    char key[24];
-    number_key(data, key);
-    int rc = mproc_mdict_add_i64(share_data, MPROC_KEY("count"), -1, NULL); /* -= 1 */
-    if (rc == 0)
-        rc = mproc_mdict_set_i64(share_data, MPROC_KEY(key), res); /* share_data[data] = res */
+    int rc = mproc_mdict_add_i64(share_data, MPROC_ARGS("count"), -1, NULL); /* -= 1 */
+    if (rc == 0) /* share_data[data] = res */
+        rc = mproc_mdict_set(share_data, MPROC_ARGS(data), MPROC_ARGS((int64_t)res));
     if (rc != 0)
         fprintf(stderr, "share_data: %s\n", mproc_strerror(rc));
     while (res > 0)
@@ -132,7 +118,7 @@ int main(int argc, char **argv)
     mproc_mdict *process_share_data;
     mproc_queue *queue;
     if ((rc = mproc_manager_dict(process_m, &process_share_data)) != 0 ||
-        (rc = mproc_mdict_set_i64(process_share_data, MPROC_KEY("count"), 10)) != 0 ||
+        (rc = mproc_mdict_set(process_share_data, MPROC_ARGS("count"), MPROC_ARGS(10))) != 0 ||
         (rc = mproc_queue_create(&queue, 0)) != 0) {
         fprintf(stderr, "dict({\"count\": 10}): %s\n", mproc_strerror(rc));
         return 1;

@@ -27,12 +27,30 @@
  *     ['主进程', '子进程']
  *     Value('i', 10)
  *
- * Namespace fields and list items are bytes here: the name and the list items are text,
- * the age an 8-byte integer (mproc_mns_set_i64). v.value += 10 is one step on the
+ * Namespace fields and list items are packs (MPROC_ARGS): the name and the list items a
+ * STR, the age an I64, each read back with MPROC_UNPACK. v.value += 10 is one step on the
  * server (mproc_mvalue_add_i64). */
 #include "example.h"
 
 enum { WAIT_MS = 30000 }; /* every wait has a bound */
+
+/* ns.name and ns.age: text (copied to name, cap bytes) and an integer. */
+static int get_person(mproc_mns *ns, char *name, size_t cap, int64_t *age)
+{
+    mproc_bytes b;
+    const char *text;
+    int rc = mproc_mns_get(ns, "name", &b);
+    if (rc == 0) {
+        if ((rc = MPROC_UNPACK(&b, &text)) == 0)
+            snprintf(name, cap, "%s", text);
+        mproc_bytes_free(&b);
+    }
+    if (rc == 0 && (rc = mproc_mns_get(ns, "age", &b)) == 0) {
+        rc = MPROC_UNPACK(&b, age);
+        mproc_bytes_free(&b);
+    }
+    return rc;
+}
 
 MPROC_TASK(worker, in, out)
 {
@@ -50,16 +68,14 @@ MPROC_TASK(worker, in, out)
         rc = mproc_unpack_mvalue(&u, &v);
     if (rc == 0)
         rc = mproc_unpack_mevent(&u, &e);
-    mproc_bytes name = {0};
+    char name[64];
     int64_t age = 0;
-    if (rc == 0 && (rc = mproc_mns_get(ns, "name", &name)) == 0 &&
-        (rc = mproc_mns_get_i64(ns, "age", &age)) == 0) {
-        printf("子进程: %.*s %lld\n", (int)name.len, (const char *)name.data, (long long)age);
-        rc = mproc_mns_set_i64(ns, "age", age + 1); /* ns.age += 1 */
+    if (rc == 0 && (rc = get_person(ns, name, sizeof name, &age)) == 0) {
+        printf("子进程: %s %lld\n", name, (long long)age);
+        rc = mproc_mns_set(ns, "age", MPROC_ARGS(age + 1)); /* ns.age += 1 */
     }
-    mproc_bytes_free(&name);
     if (rc == 0)
-        rc = mproc_mlist_append(l, MPROC_KEY("子进程")); /* l.append("子进程") */
+        rc = mproc_mlist_append(l, MPROC_ARGS("子进程")); /* l.append("子进程") */
     if (rc == 0)
         rc = mproc_mvalue_add_i64(v, 10, NULL); /* v.value += 10 */
     if (rc == 0)
@@ -76,13 +92,11 @@ MPROC_TASK(worker, in, out)
 /* print(ns) */
 static int print_namespace(mproc_mns *ns)
 {
-    mproc_bytes name = {0};
+    char name[64];
     int64_t age = 0;
-    int rc = mproc_mns_get(ns, "name", &name);
-    if (rc == 0 && (rc = mproc_mns_get_i64(ns, "age", &age)) == 0)
-        printf("Namespace(age=%lld, name='%.*s')\n", (long long)age, (int)name.len,
-               (const char *)name.data);
-    mproc_bytes_free(&name);
+    int rc = get_person(ns, name, sizeof name, &age);
+    if (rc == 0)
+        printf("Namespace(age=%lld, name='%s')\n", (long long)age, name);
     return rc;
 }
 
@@ -90,21 +104,23 @@ static int print_namespace(mproc_mns *ns)
 static int print_list(mproc_mlist *l)
 {
     mproc_bytes all;
-    int rc = mproc_mlist_slice(l, 0, INT64_MAX, &all);
+    int rc = mproc_mlist_slice(l, 0, INT64_MAX, &all); /* l[:], each item a nested pack */
     if (rc != 0)
         return rc;
     char line[512] = "[";
     size_t n = 1;
-    mproc_unpacker u;
-    const void *item;
-    size_t len;
+    mproc_unpacker u, item;
     mproc_unpack_init(&u, &all);
-    while (n < sizeof line && mproc_unpack_bytes(&u, &item, &len) == 0)
-        n += (size_t)snprintf(line + n, sizeof line - n, "%s'%.*s'", n > 1 ? ", " : "", (int)len,
-                              (const char *)item);
+    while (rc == 0 && n < sizeof line && mproc_unpack_pack(&u, &item) == 0) {
+        mproc_bytes b = {(void *)item.data, item.len};
+        const char *text;
+        if ((rc = MPROC_UNPACK(&b, &text)) == 0)
+            n += (size_t)snprintf(line + n, sizeof line - n, "%s'%s'", n > 1 ? ", " : "", text);
+    }
     mproc_bytes_free(&all);
-    printf("%s]\n", line);
-    return 0;
+    if (rc == 0)
+        printf("%s]\n", line);
+    return rc;
 }
 
 int main(int argc, char **argv)
@@ -124,9 +140,10 @@ int main(int argc, char **argv)
     mproc_mevent *e = NULL;
     mproc_pack *args = NULL;
     if ((rc = mproc_manager_namespace(m, &ns)) != 0 ||
-        (rc = mproc_mns_set(ns, "name", MPROC_KEY("小明"))) != 0 ||
-        (rc = mproc_mns_set_i64(ns, "age", 18)) != 0 || (rc = mproc_manager_list(m, &l)) != 0 ||
-        (rc = mproc_mlist_append(l, MPROC_KEY("主进程"))) != 0 ||
+        (rc = mproc_mns_set(ns, "name", MPROC_ARGS("小明"))) != 0 ||
+        (rc = mproc_mns_set(ns, "age", MPROC_ARGS(18))) != 0 ||
+        (rc = mproc_manager_list(m, &l)) != 0 ||
+        (rc = mproc_mlist_append(l, MPROC_ARGS("主进程"))) != 0 ||
         (rc = mproc_manager_value(m, MPROC_T_INT, &v)) != 0 || /* Value("i", 0) */
         (rc = mproc_manager_event(m, &e)) != 0 || (rc = mproc_pack_create(&args)) != 0) {
         fprintf(stderr, "Namespace()/list()/Value()/Event(): %s\n", mproc_strerror(rc));

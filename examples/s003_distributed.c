@@ -49,8 +49,8 @@ MPROC_TASK(server, in, out)
     }
     mproc_mqueue *get_zhang_queue = NULL, *get_ming_queue = NULL; /* 小张、小明消息队列 */
     /* 把Queue注册到网络上 */
-    if ((rc = mproc_manager_queue(manager, &get_zhang_queue, 0)) == 0 &&
-        (rc = mproc_manager_queue(manager, &get_ming_queue, 0)) == 0 &&
+    if ((rc = mproc_manager_queue(manager, 0, &get_zhang_queue)) == 0 &&
+        (rc = mproc_manager_queue(manager, 0, &get_ming_queue)) == 0 &&
         (rc = mproc_manager_register(manager, "get_zhang_queue", get_zhang_queue)) == 0)
         rc = mproc_manager_register(manager, "get_ming_queue", get_ming_queue);
     const char *address = rc == 0 ? mproc_manager_address(manager) : "";
@@ -98,7 +98,7 @@ MPROC_TASK(client1, in, out)
     if (rc == 0)
         rc = mproc_manager_lookup_queue(m, "get_ming_queue", &q2); /* 获取小明说的话 */
     mproc_bytes answer;
-    if (rc == 0 && (rc = mproc_mqueue_get(q2, &answer, WAIT_MS)) == 0)
+    if (rc == 0 && (rc = mproc_mqueue_get(q2, WAIT_MS, &answer)) == 0)
         print_msg(&answer);
     if (rc != 0)
         fprintf(stderr, "client1: %s\n", mproc_strerror(rc));
@@ -119,7 +119,7 @@ MPROC_TASK(client2, in, out)
     const char *msg = "[小明]这几天咱们终于可以不加班了(>_<)";
     mproc_bytes question;
     int rc = mproc_manager_lookup_queue(m, "get_zhang_queue", &q1); /* 获取小张说的话 */
-    if (rc == 0 && (rc = mproc_mqueue_get(q1, &question, WAIT_MS)) == 0)
+    if (rc == 0 && (rc = mproc_mqueue_get(q1, WAIT_MS, &question)) == 0)
         print_msg(&question);
     if (rc == 0)
         rc = mproc_manager_lookup_queue(m, "get_ming_queue", &q2); /* 在自己队列里面留言 */

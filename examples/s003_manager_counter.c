@@ -10,11 +10,23 @@
  * adding 1 a hundred times each, with no lock, always bring the year to 3000:
  *     {'year': 3000}
  *
- * Keys and values of a Manager dict are bytes here: the key is the text "year", the value
- * an 8-byte integer (mproc_mdict_set_i64), printed as Python prints the dict. */
+ * Keys and values of a Manager dict are packs (MPROC_ARGS): the key the STR "year", the
+ * value an I64, read with MPROC_UNPACK and printed as Python prints the dict. */
 #include "example.h"
 
 enum { WAIT_MS = 30000 }; /* every wait has a bound */
+
+/* dict1["year"] */
+static int get_year(mproc_mdict *dict1, int64_t *year)
+{
+    mproc_bytes b;
+    int rc = mproc_mdict_get(dict1, MPROC_ARGS("year"), &b);
+    if (rc == 0) {
+        rc = MPROC_UNPACK(&b, year);
+        mproc_bytes_free(&b);
+    }
+    return rc;
+}
 
 MPROC_TASK(test, in, out)
 {
@@ -34,8 +46,8 @@ MPROC_TASK(test, in, out)
         if ((rc = mproc_lock_acquire(lock, WAIT_MS)) != 0) /* with lock: */
             break;
         int64_t year = 0; /* dict1["year"] += 1 */
-        if ((rc = mproc_mdict_get_i64(dict1, MPROC_KEY("year"), &year)) == 0)
-            rc = mproc_mdict_set_i64(dict1, MPROC_KEY("year"), year + 1);
+        if ((rc = get_year(dict1, &year)) == 0)
+            rc = mproc_mdict_set(dict1, MPROC_ARGS("year"), MPROC_ARGS(year + 1));
         mproc_lock_release(lock);
     }
     if (rc != 0)
@@ -56,7 +68,7 @@ MPROC_TASK(test_add, in, out)
         return 1;
     int rc = 0;
     for (int i = 0; i < 100 && rc == 0; i++)
-        rc = mproc_mdict_add_i64(dict1, MPROC_KEY("year"), 1, NULL);
+        rc = mproc_mdict_add_i64(dict1, MPROC_ARGS("year"), 1, NULL);
     if (rc != 0)
         fprintf(stderr, "test_add: %s\n", mproc_strerror(rc));
     mproc_proxy_destroy(dict1);
@@ -88,9 +100,9 @@ static int run_five(const char *task, const mproc_pack *args)
 /* print(dict1) */
 static int print_year(mproc_mdict *dict1)
 {
-    int64_t year = 0;
-    int rc = mproc_mdict_get_i64(dict1, MPROC_KEY("year"), &year);
-    if (rc == 0 && (rc = mproc_mdict_len(dict1)) == 1) {
+    int64_t year = 0, len = 0;
+    int rc = get_year(dict1, &year);
+    if (rc == 0 && (rc = mproc_mdict_len(dict1, &len)) == 0 && len == 1) {
         printf("{'year': %lld}\n", (long long)year);
         return 0;
     }
@@ -113,7 +125,7 @@ int main(int argc, char **argv)
     mproc_mdict *dict1;
     mproc_pack *args;
     if ((rc = mproc_lock_create(&lock)) != 0 || (rc = mproc_manager_dict(m, &dict1)) != 0 ||
-        (rc = mproc_mdict_set_i64(dict1, MPROC_KEY("year"), 2000)) != 0 ||
+        (rc = mproc_mdict_set(dict1, MPROC_ARGS("year"), MPROC_ARGS(2000))) != 0 ||
         (rc = mproc_pack_create(&args)) != 0) {
         fprintf(stderr, "Lock()/dict({\"year\": 2000}): %s\n", mproc_strerror(rc));
         return 1;

@@ -5,9 +5,9 @@
  *     {1: '1', '2': 2, 0.25: None}
  *     [9, 8, 7, 6, 5, 4, 3, 2, 1, 0]
  *
- * Keys, values and list items are bytes here; each holds the Python repr of the seed's
- * object (the key 1 is "1", the value '1' is "'1'", None is "None"), so printing them
- * joined as Python joins a dict's or a list's items gives the seed's lines.
+ * Keys, values and list items are packs (MPROC_ARGS) of the seed's objects: 1 an I64, '1'
+ * a STR, 0.25 an F64, None the empty pack; printing each as Python's repr, joined as Python
+ * joins a dict's or a list's items, gives the seed's lines.
  *
  * In the seed, both tasks are submitted at once, and test2 may run (in another worker)
  * before test1 is done, printing {} and [0, 1, ...]; the seed's output is the run where
@@ -32,41 +32,61 @@ static int unpack_args(const mproc_bytes *in, mproc_mdict **d, mproc_mlist **l)
     return 0;
 }
 
-/* d[key] = value, both given as their Python repr */
-static int set_repr(mproc_mdict *d, const char *key, const char *value)
-{
-    return mproc_mdict_set(d, MPROC_KEY(key), value, strlen(value));
-}
-
 MPROC_TASK(test1, in, out)
 {
     mproc_mdict *d;
     mproc_mlist *l;
+    mproc_pack *none; /* None: a pack of no field */
     if (unpack_args(in, &d, &l) != 0)
         return mproc_task_fail(out, "test1 wants a dict and a list");
-    int rc = set_repr(d, "1", "'1'"); /* d[1] = '1' */
+    int rc = mproc_pack_create(&none);
     if (rc == 0)
-        rc = set_repr(d, "'2'", "2"); /* d['2'] = 2 */
+        rc = mproc_mdict_set(d, MPROC_ARGS(1), MPROC_ARGS("1")); /* d[1] = '1' */
     if (rc == 0)
-        rc = set_repr(d, "0.25", "None"); /* d[0.25] = None */
+        rc = mproc_mdict_set(d, MPROC_ARGS("2"), MPROC_ARGS(2)); /* d['2'] = 2 */
+    if (rc == 0)
+        rc = mproc_mdict_set(d, MPROC_ARGS(0.25), none); /* d[0.25] = None */
     if (rc == 0)
         rc = mproc_mlist_reverse(l); /* l.reverse() */
+    mproc_pack_destroy(none);
     mproc_proxy_destroy(l);
     mproc_proxy_destroy(d);
     return rc == 0 ? 0 : mproc_task_fail(out, "test1: %s", mproc_strerror(rc));
 }
 
-/* Appends the fields of a pack of BYTES (reprs) to line, joined by ", ", in pairs joined
- * by ": " when pairs is set. */
+/* Appends the Python repr of the object a pack holds (one field, or none: None). */
+static size_t repr(char *line, size_t cap, size_t n, const char *sep, const mproc_unpacker *obj)
+{
+    mproc_unpacker u = *obj;
+    int64_t i;
+    double f;
+    const char *s;
+    if (mproc_unpack_peek(&u) == 0)
+        return n + (size_t)snprintf(line + n, cap - n, "%sNone", sep);
+    if (mproc_unpack_i64(&u, &i) == 0)
+        return n + (size_t)snprintf(line + n, cap - n, "%s%lld", sep, (long long)i);
+    if (mproc_unpack_f64(&u, &f) == 0)
+        return n + (size_t)snprintf(line + n, cap - n, "%s%g", sep, f);
+    if (mproc_unpack_str(&u, &s) == 0)
+        return n + (size_t)snprintf(line + n, cap - n, "%s'%s'", sep, s);
+    return n + (size_t)snprintf(line + n, cap - n, "%s?", sep);
+}
+
+/* Appends the items of a pack of nested packs (a slice's items, or a dict's items: nested
+ * packs of a key and a value, joined by ": " when pairs is set) to line, joined by ", ". */
 static size_t join_reprs(char *line, size_t cap, size_t n, const mproc_bytes *fields, int pairs)
 {
-    mproc_unpacker u;
-    const void *f;
-    size_t flen;
+    mproc_unpacker u, item, key, value;
     mproc_unpack_init(&u, fields);
-    for (int i = 0; n < cap && mproc_unpack_bytes(&u, &f, &flen) == 0; i++) {
-        const char *sep = i == 0 ? "" : pairs && i % 2 ? ": " : ", ";
-        n += (size_t)snprintf(line + n, cap - n, "%s%.*s", sep, (int)flen, (const char *)f);
+    for (int i = 0; n < cap && mproc_unpack_pack(&u, &item) == 0; i++) {
+        const char *sep = i == 0 ? "" : ", ";
+        if (!pairs) {
+            n = repr(line, cap, n, sep, &item);
+        } else if (mproc_unpack_pack(&item, &key) == 0 && mproc_unpack_pack(&item, &value) == 0) {
+            n = repr(line, cap, n, sep, &key);
+            if (n < cap)
+                n = repr(line, cap, n, ": ", &value);
+        }
     }
     return n;
 }
@@ -141,21 +161,13 @@ int main(int argc, char **argv)
     }
     mproc_mdict *dict_test;
     mproc_mlist *list_test;
-    mproc_pack *range10; /* range(10), as reprs */
     if ((rc = mproc_manager_dict(manager, &dict_test)) != 0 ||
-        (rc = mproc_manager_list(manager, &list_test)) != 0 ||
-        (rc = mproc_pack_create(&range10)) != 0) {
+        (rc = mproc_manager_list(manager, &list_test)) != 0) {
         fprintf(stderr, "dict()/list(): %s\n", mproc_strerror(rc));
         return 1;
     }
-    for (int i = 0; i < 10 && rc == 0; i++) {
-        char item[4];
-        snprintf(item, sizeof item, "%d", i);
-        rc = mproc_pack_str(range10, item);
-    }
-    if (rc == 0)
-        rc = mproc_mlist_extend(list_test, range10); /* manager.list(range(10)) */
-    mproc_pack_destroy(range10);
+    /* manager.list(range(10)): each field one item */
+    rc = mproc_mlist_extend(list_test, MPROC_ARGS(0, 1, 2, 3, 4, 5, 6, 7, 8, 9));
     if (rc != 0) {
         fprintf(stderr, "list(range(10)): %s\n", mproc_strerror(rc));
         return 1;

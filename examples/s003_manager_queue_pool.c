@@ -69,7 +69,7 @@ MPROC_TASK(pro_test1, in, out)
             rc = empty;
         } else if (!empty) {
             mproc_bytes msg;
-            if ((rc = mproc_mqueue_get(q, &msg, WAIT_MS)) == 0)
+            if ((rc = mproc_mqueue_get(q, WAIT_MS, &msg)) == 0)
                 print_msg(&msg);
             break;
         } else {
@@ -89,7 +89,7 @@ MPROC_TASK(pro_test2, in, out)
         return mproc_task_fail(out, "pro_test2 wants a queue and an event");
     print_ids("[子进程2]");
     mproc_bytes msg;
-    int rc = mproc_mqueue_get(q, &msg, WAIT_MS);
+    int rc = mproc_mqueue_get(q, WAIT_MS, &msg);
     if (rc == 0)
         rc = mproc_mevent_set(taken);
     if (rc == 0) {
@@ -123,7 +123,7 @@ int main(int argc, char **argv)
     }
     mproc_mqueue *queue; /* Manager().Queue(), and the event */
     mproc_mevent *taken;
-    if ((rc = mproc_manager_queue(manager, &queue, 0)) != 0 ||
+    if ((rc = mproc_manager_queue(manager, 0, &queue)) != 0 ||
         (rc = mproc_manager_event(manager, &taken)) != 0) {
         fprintf(stderr, "Queue()/Event(): %s\n", mproc_strerror(rc));
         return 1;

@@ -54,28 +54,34 @@ static int run_BLOB(op_ctx *c, int (*body)(op_ctx *WIRE_BLOB))
     return take_blob(&c->r->args, &a) ? MPROC_EPROTO : body(c, a);
 }
 
-static int run_BLOB_BLOB(op_ctx *c, int (*body)(op_ctx *WIRE_BLOB_BLOB))
+static int run_VAL(op_ctx *c, int (*body)(op_ctx *WIRE_VAL))
+{
+    blob a;
+    return take_val(&c->r->args, &a) ? MPROC_EPROTO : body(c, a);
+}
+
+static int run_VAL_VAL(op_ctx *c, int (*body)(op_ctx *WIRE_VAL_VAL))
 {
     mproc_unpacker *u = &c->r->args;
     blob a, b;
-    return take_blob(u, &a) || take_blob(u, &b) ? MPROC_EPROTO : body(c, a, b);
+    return take_val(u, &a) || take_val(u, &b) ? MPROC_EPROTO : body(c, a, b);
 }
 
-static int run_BLOB_I64(op_ctx *c, int (*body)(op_ctx *WIRE_BLOB_I64))
+static int run_VAL_I64(op_ctx *c, int (*body)(op_ctx *WIRE_VAL_I64))
 {
     mproc_unpacker *u = &c->r->args;
     blob a;
     int64_t n;
-    return take_blob(u, &a) || mproc_unpack_i64(u, &n) ? MPROC_EPROTO : body(c, a, n);
+    return take_val(u, &a) || mproc_unpack_i64(u, &n) ? MPROC_EPROTO : body(c, a, n);
 }
 
-static int run_BLOB_CAS(op_ctx *c, int (*body)(op_ctx *WIRE_BLOB_CAS))
+static int run_VAL_CAS(op_ctx *c, int (*body)(op_ctx *WIRE_VAL_CAS))
 {
     mproc_unpacker *u = &c->r->args;
     blob key, expected, desired;
     int64_t absent;
-    if (take_blob(u, &key) || mproc_unpack_i64(u, &absent) || take_blob(u, &expected) ||
-        take_blob(u, &desired))
+    if (take_val(u, &key) || mproc_unpack_i64(u, &absent) || take_val(u, &expected) ||
+        take_val(u, &desired))
         return MPROC_EPROTO;
     return body(c, key, absent, expected, desired);
 }
@@ -93,14 +99,14 @@ static int run_ITEM(op_ctx *c, int (*body)(op_ctx *WIRE_ITEM))
     return rc ? rc : body(c, i);
 }
 
-static int run_ITEM_BLOB(op_ctx *c, int (*body)(op_ctx *WIRE_ITEM_BLOB))
+static int run_ITEM_VAL(op_ctx *c, int (*body)(op_ctx *WIRE_ITEM_VAL))
 {
     size_t i;
     blob a;
     int rc = read_item(c, &i);
     if (rc)
         return rc;
-    return take_blob(&c->r->args, &a) ? MPROC_EPROTO : body(c, i, a);
+    return take_val(&c->r->args, &a) ? MPROC_EPROTO : body(c, i, a);
 }
 
 static int run_I64(op_ctx *c, int (*body)(op_ctx *WIRE_I64))

@@ -246,19 +246,10 @@ static int take_result(mproc_unpacker *u, out_kind kind, void *out)
     const void *data;
     size_t len;
     int64_t v;
-    int rc = 0;
     switch (kind) {
     case OUT_NONE: return 0;
     case OUT_BYTES:
-    case OUT_PACK:
-        if (kind == OUT_PACK) {
-            mproc_unpacker inner;
-            rc = mproc_unpack_pack(u, &inner);
-            data = inner.data, len = inner.len;
-        } else {
-            rc = mproc_unpack_bytes(u, &data, &len);
-        }
-        if (rc)
+        if (mproc_unpack_bytes(u, &data, &len))
             return MPROC_EPROTO;
         return out ? mproc_bytes_copy(out, data, len) : 0;
     case OUT_I64:
@@ -274,13 +265,6 @@ static int take_result(mproc_unpacker *u, out_kind kind, void *out)
         if (mproc_unpack_f64(u, out ? (double *)out : &(double){0}))
             return MPROC_EPROTO;
         return 0;
-    case OUT_BYTES8: /* an 8-byte little-endian value as an int64_t */
-        if (mproc_unpack_bytes(u, &data, &len))
-            return MPROC_EPROTO;
-        if (len != 8)
-            return MPROC_ETYPE;
-        *(int64_t *)out = (int64_t)mproc__get_u64le(data);
-        return 0;
     case OUT_I64X3:
     case OUT_INFO0:
     case OUT_INFO1:
@@ -289,7 +273,11 @@ static int take_result(mproc_unpacker *u, out_kind kind, void *out)
         for (int i = 0; i < 3; i++)
             if (mproc_unpack_i64(u, &to[i]))
                 return MPROC_EPROTO;
-        return kind == OUT_I64X3 ? 0 : (int)three[kind - OUT_INFO0];
+        if (kind == OUT_INFO2)
+            return three[2] != 0;
+        if (kind != OUT_I64X3)
+            *(int64_t *)out = three[kind - OUT_INFO0];
+        return 0;
     }
     }
     return MPROC_EPROTO;
@@ -381,6 +369,10 @@ static int send_call(call *c, out_kind kind, void *out)
         mproc__mgr_link_give_back(l, held, rc != MPROC_EPROTO);
         if (c->sliced && is_wait_timeout(rc) && mproc__remaining(deadline) != 0)
             continue;
+        /* A queue full or empty until a timeout other than a poll: the last slice may have
+         * been a poll, the caller's wait was not. */
+        if (c->sliced && c->timeout != 0 && (rc == MPROC_EFULL || rc == MPROC_EEMPTY))
+            rc = MPROC_ETIMEDOUT;
         return rc < 0 ? mproc__fail(rc) : rc;
     }
 }

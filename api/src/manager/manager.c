@@ -17,9 +17,11 @@ struct mproc_manager {
 
 #define SERVER_TASK "mproc:manager-server"
 
+/* How long start and connect wait for the server to be ready: opts' timeout_ms, 0 (the
+ * default) for as long as it takes. A server process that ends first ends the wait. */
 static int64_t ready_timeout(const mproc_manager_opts *o)
 {
-    return o && o->timeout_ms > 0 ? o->timeout_ms : 30000;
+    return o && o->timeout_ms != 0 ? o->timeout_ms : MPROC_FOREVER;
 }
 
 static int manager_new(int role, link *l, mproc_manager **out)
@@ -125,6 +127,10 @@ int mproc_manager_start(mproc_manager **out, const mproc_manager_opts *opts)
                                       .ctx = opts ? opts->ctx : NULL};
     rc = rc ? rc : mproc_process_create(&proc, &server_opts);
     rc = rc ? rc : mproc_process_start(proc);
+    /* Only the server may hold the report's write end now (the args hold a copy): a server
+     * that ends before it reports ends the wait with MPROC_ECLOSED. */
+    mproc_pack_destroy(args);
+    args = NULL;
     if (writer)
         mproc_conn_destroy(writer);
     rc = rc ? rc : mproc_conn_recv(reader, ready_timeout(opts), &reply);
@@ -271,7 +277,7 @@ int mproc_manager_shutdown(mproc_manager *m, int64_t timeout_ms)
         mproc__mgr_server_free(m->srv);
         m->srv = NULL;
     } else {
-        int64_t deadline = mproc__deadline(timeout_ms < 0 ? 10000 : timeout_ms);
+        int64_t deadline = mproc__deadline(timeout_ms);
         send_shutdown(m, mproc__remaining(deadline)); /* a dead server is fine here */
         mproc__mgr_link_drop_idle(m->p.link);         /* the server's threads see these end */
         if (mproc_process_join(m->proc, mproc__remaining(deadline)) == MPROC_ETIMEDOUT) {
@@ -341,11 +347,11 @@ int mproc_manager_namespace(mproc_manager *m, mproc_mns **out)
 {
     return create(m, K_NS, 0, 0, 0, (void **)out);
 }
-int mproc_manager_queue(mproc_manager *m, mproc_mqueue **out, int64_t maxsize)
+int mproc_manager_queue(mproc_manager *m, int64_t maxsize, mproc_mqueue **out)
 {
     return create(m, K_QUEUE, 0, maxsize, 0, (void **)out);
 }
-int mproc_manager_joinable_queue(mproc_manager *m, mproc_mqueue **out, int64_t maxsize)
+int mproc_manager_joinable_queue(mproc_manager *m, int64_t maxsize, mproc_mqueue **out)
 {
     return create(m, K_QUEUE, F_JOINABLE, maxsize, 0, (void **)out);
 }
@@ -357,11 +363,11 @@ int mproc_manager_rlock(mproc_manager *m, mproc_mlock **out)
 {
     return create(m, K_LOCK, F_RECURSIVE, 0, 0, (void **)out);
 }
-int mproc_manager_semaphore(mproc_manager *m, mproc_msem **out, int64_t value)
+int mproc_manager_semaphore(mproc_manager *m, int64_t value, mproc_msem **out)
 {
     return value < 0 ? mproc__fail(MPROC_EINVAL) : create(m, K_SEM, 0, value, 0, (void **)out);
 }
-int mproc_manager_bounded_semaphore(mproc_manager *m, mproc_msem **out, int64_t value)
+int mproc_manager_bounded_semaphore(mproc_manager *m, int64_t value, mproc_msem **out)
 {
     return value < 0 ? mproc__fail(MPROC_EINVAL)
                      : create(m, K_SEM, F_BOUNDED, value, 0, (void **)out);
@@ -387,11 +393,10 @@ int mproc_manager_value(mproc_manager *m, mproc_type type, mproc_mvalue **out)
     return mproc_type_size(type) ? create(m, K_VALUE, 0, type, 1, (void **)out)
                                  : mproc__fail(MPROC_EINVAL);
 }
-int mproc_manager_array(mproc_manager *m, mproc_type type, size_t length, mproc_marray **out)
+int mproc_manager_array(mproc_manager *m, mproc_type type, int64_t length, mproc_marray **out)
 {
-    return mproc_type_size(type) && length && length <= INT64_MAX
-               ? create(m, K_ARRAY, 0, type, (int64_t)length, (void **)out)
-               : mproc__fail(MPROC_EINVAL);
+    return mproc_type_size(type) && length > 0 ? create(m, K_ARRAY, 0, type, length, (void **)out)
+                                               : mproc__fail(MPROC_EINVAL);
 }
 
 int mproc_manager_register(mproc_manager *m, const char *name, const void *x)

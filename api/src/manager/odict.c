@@ -33,12 +33,17 @@ static int64_t dict_find(const dict *d, const void *key, size_t klen, uint64_t h
     }
 }
 
-/* Makes room for one more entry: drops tombstones and grows the arrays when full. */
+/* Makes room for one more entry: drops tombstones and grows the arrays when full. The
+ * capacity is a power of two, so that the index's mask reaches every slot (a mask of
+ * another size probes a few slots only, and a probe that finds them all taken never
+ * ends). */
 static int dict_room(dict *d)
 {
     if (d->n < d->cap)
         return 0;
-    size_t cap = d->live * 2 > 8 ? d->live * 2 : 8;
+    size_t cap = 8;
+    while (cap < d->live * 2 && cap <= UINT32_MAX / 4)
+        cap *= 2;
     if (cap > UINT32_MAX / 4)
         return MPROC_ENOMEM;
     entry *entries = mproc_malloc(cap * sizeof *entries);

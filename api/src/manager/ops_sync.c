@@ -4,13 +4,20 @@
 #include "manager/private.h"
 
 /* ---- queue ------------------------------------------------------------------------------- */
+/* A put or get whose wait ended: a poll (timeout 0) of a full queue is MPROC_EFULL, of an
+ * empty one MPROC_EEMPTY (poll_code); a longer wait MPROC_ETIMEDOUT. */
+static int queue_wait_code(const op_ctx *c, int rc, int poll_code)
+{
+    return rc == MPROC_ETIMEDOUT && c->r->timeout == 0 ? poll_code : rc;
+}
+
 int mproc__mgr_Q_PUT(op_ctx *c, blob data)
 {
     sobj *o = c->o;
     int rc;
     while (o->u.q.maxsize > 0 && o->u.q.n >= (size_t)o->u.q.maxsize)
         if ((rc = mproc__mgr_wait(c, c->deadline)) != 0)
-            return rc == MPROC_ETIMEDOUT ? MPROC_EFULL : rc;
+            return queue_wait_code(c, rc, MPROC_EFULL);
     if (o->u.q.n == o->u.q.cap) {
         size_t cap = o->u.q.cap ? o->u.q.cap * 2 : 16;
         mproc_bytes *items = mproc_malloc(cap * sizeof *items);
@@ -36,7 +43,7 @@ int mproc__mgr_Q_GET(op_ctx *c)
     int rc;
     while (o->u.q.n == 0)
         if ((rc = mproc__mgr_wait(c, c->deadline)) != 0)
-            return rc == MPROC_ETIMEDOUT ? MPROC_EEMPTY : rc;
+            return queue_wait_code(c, rc, MPROC_EEMPTY);
     mproc_bytes *slot = &o->u.q.items[o->u.q.head];
     if ((rc = mproc_pack_bytes(c->res, slot->data, slot->len)) != 0)
         return rc;
@@ -226,10 +233,10 @@ int mproc__mgr_C_NOTIFY(op_ctx *c, int64_t n)
         return MPROC_EPROTO;
     if (!lk || lk->u.lk.count == 0 || !same_owner(lk->u.lk.who, c->r->who))
         return MPROC_ESTATE;
-    int64_t idle = cond->u.cond.waiting - cond->u.cond.to_wake;
-    cond->u.cond.to_wake += n < idle ? n : idle;
+    int64_t idle = cond->u.cond.waiting - cond->u.cond.to_wake, woken = n < idle ? n : idle;
+    cond->u.cond.to_wake += woken;
     mpp_cond_broadcast(c->s->cv);
-    return 0;
+    return mproc_pack_i64(c->res, woken);
 }
 
 /* ---- barrier ----------------------------------------------------------------------------- */

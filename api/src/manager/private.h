@@ -91,7 +91,9 @@ int mproc__mgr_server_handshake(stream *st, const uint8_t *key, size_t key_len, 
 int mproc__mgr_client_handshake(stream *st, const uint8_t *key, size_t key_len, uint64_t token,
                                 int64_t deadline, size_t *max_message);
 
-/* ---- the ordered dict (odict.c) ---------------------------------------------------------- */
+/* ---- the ordered dict (odict.c) ---------------------------------------------------------- *
+ * Keys and values are bytes: a dict's and a namespace's are the encoded packs the clients
+ * sent (so keys compare by their encoding), the server's names are the names' text. */
 typedef struct entry {
     uint8_t *key;
     size_t klen;
@@ -218,13 +220,13 @@ typedef struct op_ctx {
     mproc_pack *res;  /* the body's results go here, after the status */
 } op_ctx;
 
-/* A key or value as the request holds it. */
+/* Bytes as the request holds them: a message, or a key, value or item (a pack's bytes). */
 typedef struct blob {
     const void *data;
     size_t len;
 } blob;
 
-/* Reads a key or value field: BYTES, or STR as its text. */
+/* Reads a message field: BYTES, or STR as its text. */
 static inline int take_blob(mproc_unpacker *u, blob *b)
 {
     if (mproc_unpack_peek(u) == MPROC_FIELD_STR) {
@@ -234,6 +236,16 @@ static inline int take_blob(mproc_unpacker *u, blob *b)
         return rc;
     }
     return mproc_unpack_bytes(u, &b->data, &b->len);
+}
+
+/* Reads a key, value or item: a BYTES field holding a whole pack's bytes. */
+static inline int take_val(mproc_unpacker *u, blob *b)
+{
+    mproc_unpacker v = {0};
+    if (mproc_unpack_bytes(u, &b->data, &b->len))
+        return MPROC_EPROTO;
+    v.data = b->data, v.len = b->len;
+    return mproc_unpack_remaining(&v) < 0 ? MPROC_EPROTO : 0;
 }
 
 static inline sobj *object_at(server *s, uint64_t id)
@@ -253,13 +265,14 @@ int mproc__mgr_wait(const op_ctx *c, int64_t deadline);
  * an MPROC_E… code and writes its results to c->res itself (a GET packs its value before
  * taking it out, so that a failure leaves the object as it was). */
 #define WIRE_NONE
-#define WIRE_BLOB , blob
-#define WIRE_BLOB_BLOB , blob, blob
-#define WIRE_BLOB_I64 , blob, int64_t
-#define WIRE_BLOB_CAS , blob, int64_t, blob, blob /* key, absent, expected, desired */
-#define WIRE_PACK , mproc_unpacker *              /* a nested pack */
-#define WIRE_ITEM , size_t                        /* a list's index, checked: else MPROC_ENOENT */
-#define WIRE_ITEM_BLOB , size_t, blob
+#define WIRE_BLOB , blob /* a message */
+#define WIRE_VAL , blob  /* a key, value or item: a pack's bytes, checked: else MPROC_EPROTO */
+#define WIRE_VAL_VAL , blob, blob
+#define WIRE_VAL_I64 , blob, int64_t
+#define WIRE_VAL_CAS , blob, int64_t, blob, blob /* key, absent, expected, desired */
+#define WIRE_PACK , mproc_unpacker *             /* a nested pack */
+#define WIRE_ITEM , size_t                       /* a list's index, checked: else MPROC_ENOENT */
+#define WIRE_ITEM_VAL , size_t, blob
 #define WIRE_I64 , int64_t
 #define WIRE_I64_I64 , int64_t, int64_t
 #define WIRE_ELEM , uint8_t * /* a value's or array's element, checked: MPROC_EINVAL */
@@ -347,12 +360,10 @@ typedef enum out_kind {
     OUT_I64,
     OUT_F64,
     OUT_COUNT,
-    OUT_PACK,
     OUT_I64X3,
-    OUT_BYTES8,
     OUT_INFO0,
-    OUT_INFO1,
-    OUT_INFO2 /* one of three I64 (a barrier's info) as the result */
+    OUT_INFO1, /* the first or second of three I64 (a barrier's info) as an int64_t */
+    OUT_INFO2  /* the third, as the result */
 } out_kind;
 
 typedef struct call {

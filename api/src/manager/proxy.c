@@ -93,77 +93,98 @@ static int unpack_proxy(mproc_unpacker *u, uint32_t kind, void **out)
 #include "manager/ops.def"
 
 /* ---- the public functions of every kind --------------------------------------------------------
- * int mproc_TYPE_METHOD(mproc_TYPE *x, ARGS..., OUT, timeout): for each line of ops.def, the
+ * int mproc_TYPE_METHOD(mproc_TYPE *x, ARGS..., timeout, OUT): for each line of ops.def, the
  * same body: check the parameters, begin the call, pack the arguments, end the call (send
  * it, or queue it in the thread's batch). What differs is said by the three shapes. */
+
+/* A pack given as a key, a value, an item or a message travels as its encoded bytes, one
+ * BYTES field (NULL: the empty pack, which an absent cas expectation sends). A pack holding
+ * OS handles (a lock, a queue, a pipe end, ...) cannot travel: MPROC_ENOTSUP, before
+ * anything is sent. Proxies can: they are an address and an id. */
+static int put_value(mproc_pack *pk, const mproc_pack *value)
+{
+    mproc__packed v;
+    int rc = mproc__pack_open(value, &v);
+    if (rc)
+        return rc;
+    rc = v.has_handles ? mproc__fail(MPROC_ENOTSUP)
+                       : mproc_pack_bytes(pk, v.bytes.data, v.bytes.len);
+    mproc__pack_close(&v);
+    return rc;
+}
+
+/* A pack of items (extend) or of pairs (update): one nested pack, handles refused too. */
+static int put_items(mproc_pack *pk, const mproc_pack *items)
+{
+    mproc__packed v;
+    int rc = mproc__pack_open(items, &v);
+    if (rc)
+        return rc;
+    rc = v.has_handles ? mproc__fail(MPROC_ENOTSUP) : mproc_pack_pack(pk, v.tmp ? v.tmp : items);
+    mproc__pack_close(&v);
+    return rc;
+}
 
 /* ARGS: the parameters after the proxy (ARGS_PARAMS), when they are invalid (ARGS_BAD:
  * MPROC_EINVAL) and how they are packed as the op's arguments (ARGS_PACK, PUT by PUT). */
 #define PUT(type, ...) rc = rc ? rc : mproc_pack_##type(c.pk, __VA_ARGS__);
-/* An int64_t as a value of 8 bytes, little endian (the _i64 calls of dicts and namespaces). */
-#define PUT_LE8(v)                                                                                 \
-    uint8_t le[8];                                                                                 \
-    mproc__put_u64le(le, (uint64_t)(v));                                                           \
-    PUT(bytes, le, 8)
+#define PUT_VALUE(v) rc = rc ? rc : put_value(c.pk, (v));
+/* A namespace's field name is the key (name,): the pack of one STR. */
+#define PUT_NAME(name) PUT_VALUE(MPROC_ARGS(name))
 
 #define ARGS_PARAMS_NONE
 #define ARGS_BAD_NONE 0
 #define ARGS_PACK_NONE
 
-#define ARGS_PARAMS_KEY , const void *key, size_t klen
-#define ARGS_BAD_KEY (!key && klen)
-#define ARGS_PACK_KEY PUT(bytes, key, klen)
+#define ARGS_PARAMS_KEY , const mproc_pack *key
+#define ARGS_BAD_KEY (!key)
+#define ARGS_PACK_KEY PUT_VALUE(key)
 
-#define ARGS_PARAMS_KEY_VAL , const void *key, size_t klen, const void *val, size_t vlen
-#define ARGS_BAD_KEY_VAL ((!key && klen) || (!val && vlen))
-#define ARGS_PACK_KEY_VAL PUT(bytes, key, klen) PUT(bytes, val, vlen)
+#define ARGS_PARAMS_KEY_VAL , const mproc_pack *key, const mproc_pack *value
+#define ARGS_BAD_KEY_VAL (!key || !value)
+#define ARGS_PACK_KEY_VAL PUT_VALUE(key) PUT_VALUE(value)
 
-#define ARGS_PARAMS_KEY_I64LE , const void *key, size_t klen, int64_t v
-#define ARGS_BAD_KEY_I64LE (!key && klen)
-#define ARGS_PACK_KEY_I64LE PUT(bytes, key, klen) PUT_LE8(v)
-
-#define ARGS_PARAMS_KEY_I64 , const void *key, size_t klen, int64_t delta
-#define ARGS_BAD_KEY_I64 (!key && klen)
-#define ARGS_PACK_KEY_I64 PUT(bytes, key, klen) PUT(i64, delta)
+#define ARGS_PARAMS_KEY_I64 , const mproc_pack *key, int64_t delta
+#define ARGS_BAD_KEY_I64 (!key)
+#define ARGS_PACK_KEY_I64 PUT_VALUE(key) PUT(i64, delta)
 
 /* Compare-and-set: expected NULL asks for the key to be absent. */
 #define ARGS_PARAMS_KEY_CAS                                                                        \
-    , const void *key, size_t klen, const void *expected, size_t elen, const void *desired,        \
-        size_t dlen
-#define ARGS_BAD_KEY_CAS ((!key && klen) || (!desired && dlen))
+    , const mproc_pack *key, const mproc_pack *expected, const mproc_pack *desired
+#define ARGS_BAD_KEY_CAS (!key || !desired)
 #define ARGS_PACK_KEY_CAS                                                                          \
-    PUT(bytes, key, klen)                                                                          \
-    PUT(i64, expected == NULL) PUT(bytes, expected, expected ? elen : 0) PUT(bytes, desired, dlen)
+    PUT_VALUE(key) PUT(i64, expected == NULL) PUT_VALUE(expected) PUT_VALUE(desired)
 
-/* A namespace's field name (a C string) is its key. */
 #define ARGS_PARAMS_NAME , const char *name
 #define ARGS_BAD_NAME (!name)
-#define ARGS_PACK_NAME PUT(bytes, name, strlen(name))
+#define ARGS_PACK_NAME PUT_NAME(name)
 
-#define ARGS_PARAMS_NAME_VAL , const char *name, const void *data, size_t len
-#define ARGS_BAD_NAME_VAL (!name || (!data && len))
-#define ARGS_PACK_NAME_VAL PUT(bytes, name, strlen(name)) PUT(bytes, data, len)
+#define ARGS_PARAMS_NAME_VAL , const char *name, const mproc_pack *value
+#define ARGS_BAD_NAME_VAL (!name || !value)
+#define ARGS_PACK_NAME_VAL PUT_NAME(name) PUT_VALUE(value)
 
-#define ARGS_PARAMS_NAME_I64LE , const char *name, int64_t v
-#define ARGS_BAD_NAME_I64LE (!name)
-#define ARGS_PACK_NAME_I64LE PUT(bytes, name, strlen(name)) PUT_LE8(v)
+/* A list's item, a queue's message given as a pack. */
+#define ARGS_PARAMS_VALUE , const mproc_pack *value
+#define ARGS_BAD_VALUE (!value)
+#define ARGS_PACK_VALUE PUT_VALUE(value)
 
+/* A queue's message given as bytes. */
 #define ARGS_PARAMS_BYTES , const void *data, size_t len
 #define ARGS_BAD_BYTES (!data && len)
 #define ARGS_PACK_BYTES PUT(bytes, data, len)
 
-/* A pack's fields (BYTES or STR) as one nested pack. */
+/* A pack's fields as one nested pack. */
 #define ARGS_PARAMS_PACK , const mproc_pack *items
 #define ARGS_BAD_PACK (!items)
-#define ARGS_PACK_PACK PUT(pack, items)
+#define ARGS_PACK_PACK rc = rc ? rc : put_items(c.pk, items);
 
 #define ARGS_PARAMS_I64 , int64_t index
 #define ARGS_BAD_I64 0
 #define ARGS_PACK_I64 PUT(i64, index)
 
-#define ARGS_PARAMS_I64_BYTES , int64_t index, const void *data, size_t len
-#define ARGS_BAD_I64_BYTES (!data && len)
-#define ARGS_PACK_I64_BYTES PUT(i64, index) PUT(bytes, data, len)
+#define ARGS_PARAMS_I64_VALUE , int64_t index, const mproc_pack *value
+#define ARGS_BAD_I64_VALUE (!value)
+#define ARGS_PACK_I64_VALUE PUT(i64, index) PUT_VALUE(value)
 
 #define ARGS_PARAMS_I64_I64 , int64_t start, int64_t stop
 #define ARGS_BAD_I64_I64 0
@@ -215,6 +236,7 @@ static int unpack_proxy(mproc_unpacker *u, uint32_t kind, void **out)
 #define OUT_CHECK_NONE 0
 #define OUT_RESULT_NONE OUT_NONE, NULL
 
+/* A value's or a message's bytes, or a pack's (keys, items, a slice). */
 #define OUT_PARAM_BYTES , mproc_bytes *out
 #define OUT_CHECK_BYTES (!out ? MPROC_EINVAL : 0)
 #define OUT_RESULT_BYTES OUT_BYTES, out
@@ -224,16 +246,12 @@ static int unpack_proxy(mproc_unpacker *u, uint32_t kind, void **out)
 #define OUT_CHECK_BYTES_OPT 0
 #define OUT_RESULT_BYTES_OPT out ? OUT_BYTES : OUT_NONE, out
 
-/* A pack's bytes. */
-#define OUT_PARAM_PACK , mproc_bytes *out
-#define OUT_CHECK_PACK (!out ? MPROC_EINVAL : 0)
-#define OUT_RESULT_PACK OUT_PACK, out
-
-/* A count or a flag, returned (MPROC_ETOOBIG above INT32_MAX). */
+/* A flag (1 / 0) or a count, returned (MPROC_ETOOBIG above INT32_MAX). */
 #define OUT_PARAM_COUNT
 #define OUT_CHECK_COUNT 0
 #define OUT_RESULT_COUNT OUT_COUNT, NULL
 
+/* A number the object holds (a length, a size, a value). */
 #define OUT_PARAM_I64 , int64_t *out
 #define OUT_CHECK_I64 (!out ? MPROC_EINVAL : 0)
 #define OUT_RESULT_I64 OUT_I64, out
@@ -247,25 +265,21 @@ static int unpack_proxy(mproc_unpacker *u, uint32_t kind, void **out)
 #define OUT_CHECK_F64 (!out ? MPROC_EINVAL : 0)
 #define OUT_RESULT_F64 OUT_F64, out
 
-/* A value of 8 bytes, little endian, as an int64_t (another length: MPROC_ETYPE). The bytes
- * are checked when the reply comes (a batch fills it at its end). */
-#define OUT_PARAM_BYTES8 , int64_t *out
-#define OUT_CHECK_BYTES8 (!out ? MPROC_EINVAL : 0)
-#define OUT_RESULT_BYTES8 OUT_BYTES8, out
-
-/* One of a barrier's three numbers, returned; never in a batch (MPROC_ESTATE). */
+/* A barrier's parties and n_waiting (an int64_t) and broken (returned); never in a batch
+ * (MPROC_ESTATE). */
 #define OUT_INFO_CHECK (mproc__mgr_in_batch() && proxy_of(x, K_BARRIER) ? MPROC_ESTATE : 0)
-#define OUT_PARAM_INFO0
-#define OUT_CHECK_INFO0 OUT_INFO_CHECK
-#define OUT_RESULT_INFO0 OUT_INFO0, NULL
-#define OUT_PARAM_INFO1
-#define OUT_CHECK_INFO1 OUT_INFO_CHECK
-#define OUT_RESULT_INFO1 OUT_INFO1, NULL
+#define OUT_PARAM_INFO0 , int64_t *out
+#define OUT_CHECK_INFO0 (!out ? MPROC_EINVAL : OUT_INFO_CHECK)
+#define OUT_RESULT_INFO0 OUT_INFO0, out
+#define OUT_PARAM_INFO1 , int64_t *out
+#define OUT_CHECK_INFO1 (!out ? MPROC_EINVAL : OUT_INFO_CHECK)
+#define OUT_RESULT_INFO1 OUT_INFO1, out
 #define OUT_PARAM_INFO2
 #define OUT_CHECK_INFO2 OUT_INFO_CHECK
 #define OUT_RESULT_INFO2 OUT_INFO2, NULL
 
-/* WAIT: the timeout parameter, last, and how the call sends it (ops.def says why). */
+/* WAIT: the timeout parameter, after the inputs, and how the call sends it (ops.def says
+ * why). */
 #define WAIT_PARAM_NOWAIT
 #define WAIT_SET_NOWAIT
 #define WAIT_PARAM_SLICED , int64_t timeout_ms
@@ -275,7 +289,7 @@ static int unpack_proxy(mproc_unpacker *u, uint32_t kind, void **out)
 
 #define FN(NAME, TYPE, METHOD, ARGS, OUT, WAIT)                                                    \
     int mproc_##TYPE##_##METHOD(                                                                   \
-        mproc_##TYPE *x ARGS_PARAMS_##ARGS OUT_PARAM_##OUT WAIT_PARAM_##WAIT)                      \
+        mproc_##TYPE *x ARGS_PARAMS_##ARGS WAIT_PARAM_##WAIT OUT_PARAM_##OUT)                      \
     {                                                                                              \
         int rc = ARGS_BAD_##ARGS ? MPROC_EINVAL : OUT_CHECK_##OUT;                                 \
         if (rc)                                                                                    \

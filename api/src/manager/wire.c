@@ -4,7 +4,7 @@
 #include "base/sha256.h"
 
 #define HELLO_MAGIC "MPROCMGR"
-#define PROTO_VERSION 1u
+#define PROTO_VERSION 2u
 #define NONCE_LEN 32
 #define HELLO_LEN (8 + 4 + 8 + NONCE_LEN)              /* magic, version, max_message, nonce */
 #define ANSWER_LEN (MPROC__SHA256_LEN + NONCE_LEN + 8) /* mac, client nonce, client token */
