@@ -314,8 +314,14 @@ MPROC_SHAREABLE_TYPES(MPROC__SLOT_OBJECT)
 #define MPROC__PAIRS_NAME_6(T, n, ...) n, MPROC__PAIRS_NAME_5(__VA_ARGS__)
 #define MPROC__PAIRS_NAME_7(T, n, ...) n, MPROC__PAIRS_NAME_6(__VA_ARGS__)
 #define MPROC__PAIRS_NAME_8(T, n, ...) n, MPROC__PAIRS_NAME_7(__VA_ARGS__)
+/* (A body need not write a result.) */
+#if defined(__GNUC__)
+#define MPROC__MAYBE_UNUSED __attribute__((unused))
+#else
+#define MPROC__MAYBE_UNUSED
+#endif
 #define MPROC_TASK_ARGS(name, out, ...)                                                            \
-    static int name##_body_(mproc_pack *out, MPROC__PAIRS_PARAM(__VA_ARGS__));                     \
+    static int name##_body_(mproc_pack *out MPROC__MAYBE_UNUSED, MPROC__PAIRS_PARAM(__VA_ARGS__)); \
     MPROC_TASK(name, mproc_in_, mproc_out_)                                                        \
     {                                                                                              \
         MPROC__PAIRS_DECL(__VA_ARGS__)                                                             \
@@ -325,6 +331,6 @@ MPROC_SHAREABLE_TYPES(MPROC__SLOT_OBJECT)
                                    mproc_strerror(mproc_rc_));                                     \
         return name##_body_(mproc_out_, MPROC__PAIRS_NAME(__VA_ARGS__));                           \
     }                                                                                              \
-    static int name##_body_(mproc_pack *out, MPROC__PAIRS_PARAM(__VA_ARGS__))
+    static int name##_body_(mproc_pack *out MPROC__MAYBE_UNUSED, MPROC__PAIRS_PARAM(__VA_ARGS__))
 
 #endif
