@@ -10,7 +10,8 @@ The layers. Two kinds of arrows between the library's files (api/, posix/, win32
 It fails when two files reach each other through arrows of either kind (a circle), or when
 an arrow runs from a lower layer to a higher one. --graph prints every call arrow.
 
-The size: no source file of the library over MAX_LINES lines.
+The size: no source file of the library over MAX_LINES lines. The README's first program is
+examples/first.c, which the tests run.
 
 --format: every C file of the project (library, tests, examples, bench) is as clang-format
 formats it with the project's .clang-format.
@@ -148,6 +149,17 @@ def circles(nodes, edges):
     return out
 
 
+def readme_program_differs(root):
+    """The README's first program must be examples/first.c, which the tests run."""
+    with open(os.path.join(root, 'README.md'), encoding='utf-8') as f:
+        readme = f.read()
+    with open(os.path.join(root, 'examples', 'first.c'), encoding='utf-8') as f:
+        program = f.read()
+    if '```c\n' + program + '```\n' not in readme:
+        return ['README.md: its first program is not examples/first.c (copy the file into it)']
+    return []
+
+
 def unformatted(root):
     """The C files that clang-format would change."""
     tool = next((t for t in ('clang-format-14', 'clang-format')
@@ -210,6 +222,7 @@ def main():
             problems.append(f'{path}: {lines} lines (more than {MAX_LINES}): split it by role')
     if '--format' in sys.argv:
         problems += unformatted(root)
+    problems += readme_program_differs(root)
     for p in problems:
         print(p)
     print(f'check-house: {len(sources)} files, {len(calls)} call arrows, '

@@ -113,6 +113,16 @@ static void expect_clean_exit(const run_result *r)
     assert_string_equal(r->err, "");
 }
 
+/* The README's first program. */
+static void first(void **state)
+{
+    (void)state;
+    run_result r = run_example("first");
+    expect_clean_exit(&r);
+    EXPECT_EXACT(&r, "hello world from Process-1", "the child ended with 0 (success)");
+    free_result(&r);
+}
+
 static void tour(void **state)
 {
     (void)state;
