@@ -90,7 +90,7 @@ MPROC_API int mproc_popen_wait(mproc_popen *p, int64_t timeout_ms, int *returnco
 MPROC_API int mproc_popen_terminate(mproc_popen *p);
 /* SIGKILL / TerminateProcess (-9). */
 MPROC_API int mproc_popen_kill(mproc_popen *p);
-/* The program's pid (MPROC_EINVAL for NULL). */
+/* The program's pid (0 for NULL, as mproc_process_pid). */
 MPROC_API int64_t mproc_popen_pid(const mproc_popen *p);
 /* The return code once ended; MPROC_ESTATE while it runs. */
 MPROC_API int mproc_popen_returncode(mproc_popen *p, int *returncode);

@@ -377,7 +377,7 @@ int mproc_popen_kill(mproc_popen *p)
 
 int64_t mproc_popen_pid(const mproc_popen *p)
 {
-    return p ? p->pid : mproc__fail(MPROC_EINVAL);
+    return p ? p->pid : 0; /* an accessor (common.h): 0 for no process, as mproc_process_pid */
 }
 
 int mproc_popen_returncode(mproc_popen *p, int *returncode)
