@@ -438,13 +438,30 @@ static int count_children(void)
 {
 #ifdef _WIN32
     DWORD self = GetCurrentProcessId();
+    FILETIME self_born, unused[3];
+    GetProcessTimes(GetCurrentProcess(), &self_born, &unused[0], &unused[1], &unused[2]);
     HANDLE snap = CreateToolhelp32Snapshot(TH32CS_SNAPPROCESS, 0);
     if (snap == INVALID_HANDLE_VALUE)
         return 0;
     PROCESSENTRY32W e = {.dwSize = sizeof e};
     int n = 0;
-    for (BOOL ok = Process32FirstW(snap, &e); ok; ok = Process32NextW(snap, &e))
-        n += e.th32ParentProcessID == self && e.th32ProcessID != self;
+    for (BOOL ok = Process32FirstW(snap, &e); ok; ok = Process32NextW(snap, &e)) {
+        if (e.th32ParentProcessID != self || e.th32ProcessID == self)
+            continue;
+        /* Windows keeps the parent's id in the entry after the parent is gone, and ids are
+         * reused: a process left by an earlier test whose id we now have is not ours. Ours
+         * were born after us; one already gone between the snapshot and here is not left. */
+        HANDLE h = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, FALSE, e.th32ProcessID);
+        if (!h)
+            continue;
+        FILETIME born;
+        DWORD code = 0;
+        if (GetProcessTimes(h, &born, &unused[0], &unused[1], &unused[2]) &&
+            CompareFileTime(&born, &self_born) >= 0 && GetExitCodeProcess(h, &code) &&
+            code == STILL_ACTIVE)
+            n++;
+        CloseHandle(h);
+    }
     CloseHandle(snap);
     return n;
 #else
@@ -518,10 +535,11 @@ static int check_snapshot(void **state)
 {
     (void)state;
     snapshot after;
-    /* Children just killed or joined may take a moment to leave the process table. Only
-     * the children are counted while waiting: the full snapshot probes 16 K handle values,
-     * each a wineserver call under Wine, which 300 times over took minutes under load. */
-    for (int i = 0; i < 300 && count_children() != 0; i++)
+    /* Children just killed or joined may take a moment to leave the process table (seconds,
+     * for Wine under load). Only the children are counted while waiting: the full snapshot
+     * probes 16 K handle values, each a wineserver call under Wine, which 300 times over took
+     * minutes under load. */
+    for (int64_t end = harness_now_ms() + 10000; count_children() != 0 && harness_now_ms() < end;)
         harness_sleep_ms(10);
     take_snapshot(&after);
     int bad = 0;

@@ -123,6 +123,13 @@ static int create_suspended(HANDLE mapping, HANDLE event, PROCESS_INFORMATION *p
         rc = mproc__fail(MPROC_ENOMEM);
     } else {
         DWORD error = w32_create_process(exe, cmdline, CREATE_SUSPENDED, NULL, NULL, std, &in, pi);
+        /* Wine, under load, now and then loses a new process in its loader before it runs
+         * anything (CreateProcessW says ERROR_INTERNAL_ERROR: seen once in ~1,000 starts);
+         * nothing of ours ran in it, so starting it again is safe. */
+        for (int again = 0; error == ERROR_INTERNAL_ERROR && again < 2; again++) {
+            Sleep(50);
+            error = w32_create_process(exe, cmdline, CREATE_SUSPENDED, NULL, NULL, std, &in, pi);
+        }
         if (error) {
             mproc__fail_os((int)error);
             mproc_log(MPROC_LOG_WARNING, "CreateProcessW failed: error %lu", (unsigned long)error);
