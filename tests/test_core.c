@@ -2,6 +2,7 @@
  * quoting, and bad input to each of them. */
 #include "harness.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -210,6 +211,102 @@ static void pack_truncated_and_corrupt(void **state)
     mproc_pack_destroy(p);
 }
 
+/* mproc_pack_repr shows each value as Python's repr() does (the expected texts are
+ * Python 3's). */
+static void check_repr(mproc_pack *p, const char *want)
+{
+    mproc_bytes b, text;
+    assert_ok(mproc_pack_view(p, &b));
+    assert_ok(mproc_pack_repr(&b, &text));
+    assert_string_equal(text.data, want);
+    assert_int_equal(text.len, strlen(want));
+    mproc_bytes_free(&text);
+    mproc_pack_destroy(p);
+}
+#define CHECK_REPR(want, ...)                                                                      \
+    do {                                                                                           \
+        mproc_pack *p_;                                                                            \
+        assert_ok(mproc_pack_create(&p_));                                                         \
+        int rc_ = MPROC_PACK(p_, __VA_ARGS__); /* not inside assert_ok: its text is huge */        \
+        assert_int_equal(rc_, 0);                                                                  \
+        check_repr(p_, want);                                                                      \
+    } while (0)
+
+static void pack_repr(void **state)
+{
+    (void)state;
+    CHECK_REPR("42", 42);
+    CHECK_REPR("-9223372036854775808", INT64_MIN);
+    CHECK_REPR("(1, 'a', 2.5)", 1, "a", 2.5);
+    CHECK_REPR("(1,)", MPROC_ARGS(1));
+    CHECK_REPR("((1, 2), ((3,),))", MPROC_ARGS(1, 2), MPROC_ARGS(MPROC_ARGS(3)));
+    const double floats[] = {0.1,    1e16,
+                             1e15,   1.5e-5,
+                             0.001,  -2.5,
+                             100.0,  1.0 / 3,
+                             1e-4,   123456789012345678.0,
+                             5e-324, 1.7976931348623157e308,
+                             -0.0,   0.0};
+    const char *float_texts[] = {"0.1",
+                                 "1e+16",
+                                 "1000000000000000.0",
+                                 "1.5e-05",
+                                 "0.001",
+                                 "-2.5",
+                                 "100.0",
+                                 "0.3333333333333333",
+                                 "0.0001",
+                                 "1.2345678901234568e+17",
+                                 "5e-324",
+                                 "1.7976931348623157e+308",
+                                 "-0.0",
+                                 "0.0"};
+    for (size_t i = 0; i < sizeof floats / sizeof floats[0]; i++)
+        CHECK_REPR(float_texts[i], floats[i]);
+    CHECK_REPR("inf", HUGE_VAL);
+    CHECK_REPR("-inf", -HUGE_VAL);
+    CHECK_REPR("nan", NAN);
+    CHECK_REPR("\"it's\"", "it's");
+    CHECK_REPR("'say \"hi\"'", "say \"hi\"");
+    CHECK_REPR("'it\\'s \"x\"'", "it's \"x\"");
+    CHECK_REPR("'a\\n\\t\\\\b'", "a\n\t\\b");
+    CHECK_REPR("'\xe4\xbd\xa0\xe5\xa5\xbd'", "\xe4\xbd\xa0\xe5\xa5\xbd"); /* text keeps UTF-8 */
+    CHECK_REPR("b\"\\x00\\xff'A\"", MPROC_BYTES("\x00\xff'A", 4));
+
+    mproc_pack *p;
+    assert_ok(mproc_pack_create(&p));
+    check_repr(p, "()");
+    assert_ok(mproc_pack_create(&p));
+    assert_rc(mproc_pack_handle(p, NULL), MPROC_EINVAL);
+    mproc_lock *lock;
+    assert_ok(mproc_lock_create(&lock));
+    assert_ok(mproc_pack_handle(p, lock));
+    assert_ok(mproc_pack_i64(p, 7));
+    check_repr(p, "(<shared object>, 7)");
+    mproc_lock_destroy(lock);
+
+    /* Bad input: a code, never a crash. */
+    mproc_bytes text = {(void *)1, 1};
+    assert_rc(mproc_pack_repr(NULL, &text), MPROC_EINVAL);
+    assert_null(text.data);
+    assert_rc(mproc_pack_repr(&(mproc_bytes){0}, NULL), MPROC_EINVAL);
+    uint8_t truncated[] = {MPROC_FIELD_I64, 1, 2};
+    assert_rc(mproc_pack_repr(&(mproc_bytes){truncated, sizeof truncated}, &text), MPROC_EINVAL);
+    uint8_t unknown[] = {99};
+    assert_rc(mproc_pack_repr(&(mproc_bytes){unknown, 1}, &text), MPROC_EINVAL);
+    /* 100 nested packs, each the one field of the one around it: too deep to show. */
+    enum { DEPTH = 100 };
+    uint8_t deep[DEPTH * 9];
+    for (int i = 0; i < DEPTH; i++) {
+        deep[i * 9] = MPROC_FIELD_PACK;
+        uint64_t len = (uint64_t)(DEPTH - 1 - i) * 9;
+        for (int k = 0; k < 8; k++)
+            deep[i * 9 + 1 + k] = (uint8_t)(len >> (8 * k));
+    }
+    assert_rc(mproc_pack_repr(&(mproc_bytes){deep, sizeof deep}, &text), MPROC_EINVAL);
+    assert_null(text.data);
+}
+
 static void pack_bad_input(void **state)
 {
     (void)state;
@@ -290,6 +387,80 @@ static void task_registry(void **state)
     longest[MPROC_TASK_NAME_MAX] = 'a';
     longest[MPROC_TASK_NAME_MAX + 1] = 0;
     assert_rc(mproc_task_register(longest, noop_task), MPROC_EINVAL);
+}
+
+MPROC_TASK_ARGS(typed_next, out, int64_t, n, const char *, label)
+{
+    return MPROC_PACK(out, n + 1, label);
+}
+
+MPROC_TASK_NOARGS(typed_none, out)
+{
+    return MPROC_PACK(out, 7);
+}
+
+/* Runs a registered task in this process on the pack p (destroyed); result receives the
+ * bytes the task wrote to its out pack. Returns the task's code. */
+static int run_here(const char *name, mproc_pack *p, mproc_bytes *result)
+{
+    mproc_task_fn fn = mproc_task_lookup(name);
+    assert_non_null(fn);
+    mproc_bytes in, view;
+    assert_ok(mproc_pack_view(p, &in));
+    mproc_pack *out;
+    assert_ok(mproc_pack_create(&out));
+    int code = fn(&in, out);
+    assert_ok(mproc_pack_view(out, &view));
+    assert_ok(mproc_bytes_copy(result, view.data, view.len));
+    mproc_pack_destroy(out);
+    mproc_pack_destroy(p);
+    return code;
+}
+
+static mproc_pack *fresh_pack(void)
+{
+    mproc_pack *p;
+    assert_ok(mproc_pack_create(&p));
+    return p;
+}
+
+/* MPROC_TASK_ARGS reads the arguments for the body; MPROC_TASK_NOARGS takes none. Wrong
+ * arguments fail the task, with a text, before the body runs. */
+static void typed_tasks(void **state)
+{
+    (void)state;
+    mproc_bytes r;
+    int64_t n = 0;
+    const char *text = NULL;
+    mproc_pack *p = fresh_pack();
+    assert_ok(MPROC_PACK(p, 41, "x"));
+    assert_int_equal(run_here("typed_next", p, &r), 0);
+    assert_ok(MPROC_UNPACK(&r, &n, &text));
+    assert_int_equal(n, 42);
+    assert_string_equal(text, "x");
+    mproc_bytes_free(&r);
+
+    mproc_pack *wrong[3] = {fresh_pack(), fresh_pack(), fresh_pack()};
+    assert_ok(MPROC_PACK(wrong[0], "x", 41));    /* another type */
+    assert_ok(MPROC_PACK(wrong[1], 41));         /* too few */
+    assert_ok(MPROC_PACK(wrong[2], 41, "x", 1)); /* too many */
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(run_here("typed_next", wrong[i], &r), 1);
+        assert_ok(MPROC_UNPACK(&r, &text));
+        assert_non_null(strstr(text, "task 'typed_next': bad arguments: "));
+        mproc_bytes_free(&r);
+    }
+
+    assert_int_equal(run_here("typed_none", fresh_pack(), &r), 0);
+    assert_ok(MPROC_UNPACK(&r, &n));
+    assert_int_equal(n, 7);
+    mproc_bytes_free(&r);
+    p = fresh_pack();
+    assert_ok(mproc_pack_i64(p, 1));
+    assert_int_equal(run_here("typed_none", p, &r), 1);
+    assert_ok(MPROC_UNPACK(&r, &text));
+    assert_non_null(strstr(text, "task 'typed_none': bad arguments: "));
+    mproc_bytes_free(&r);
 }
 
 static void log_levels(void **state)

@@ -1197,6 +1197,55 @@ static void list_ops(void **state)
 
 /* A list's items are packs of any types: extend makes one item of each field, slice gives
  * them back as nested packs. */
+/* print(d) and print(l) as Python shows them, and d[key] read back as an integer. */
+static void dict_list_repr_get_i64(void **state)
+{
+    (void)state;
+    mproc_manager *m;
+    mproc_mdict *d;
+    mproc_mlist *l;
+    mproc_bytes text = {0};
+    int64_t v = 0;
+    assert_ok(mproc_manager_start(&m, NULL));
+    assert_ok(mproc_manager_dict(m, &d));
+    assert_ok(mproc_manager_list(m, &l));
+    assert_ok(mproc_mdict_repr(d, &text));
+    assert_string_equal(text.data, "{}");
+    mproc_bytes_free(&text);
+    assert_ok(mproc_mdict_add_i64(d, P("count"), 4, NULL));
+    assert_ok(mproc_mdict_set(d, P(1, 2), P("it's", 0.5)));
+    assert_ok(mproc_mdict_set(d, P(2.0), P(MPROC_BYTES("\x01", 1))));
+    assert_ok(mproc_mdict_repr(d, &text));
+    assert_string_equal(text.data, "{'count': 4, (1, 2): (\"it's\", 0.5), 2.0: b'\\x01'}");
+    assert_int_equal(text.len, strlen(text.data));
+    mproc_bytes_free(&text);
+
+    assert_ok(mproc_mdict_get_i64(d, P("count"), &v));
+    assert_int_equal(v, 4);
+    v = 99;
+    assert_rc(mproc_mdict_get_i64(d, P(1, 2), &v), MPROC_ETYPE); /* two fields */
+    assert_rc(mproc_mdict_get_i64(d, P(2.0), &v), MPROC_ETYPE);  /* bytes */
+    assert_int_equal(v, 99);                                     /* untouched on failure */
+    assert_rc(mproc_mdict_get_i64(d, P("absent"), &v), mproc_mdict_get(d, P("absent"), &text));
+    assert_rc(mproc_mdict_get_i64(d, P("count"), NULL), MPROC_EINVAL);
+    assert_rc(mproc_mdict_get_i64(NULL, P("count"), &v), MPROC_EINVAL);
+
+    assert_ok(mproc_mlist_repr(l, &text));
+    assert_string_equal(text.data, "[]");
+    mproc_bytes_free(&text);
+    assert_ok(mproc_mlist_extend(l, P(1, "two", 3.0)));
+    assert_ok(mproc_mlist_append(l, P(4, 5)));
+    assert_ok(mproc_mlist_repr(l, &text));
+    assert_string_equal(text.data, "[1, 'two', 3.0, (4, 5)]");
+    mproc_bytes_free(&text);
+    assert_rc(mproc_mlist_repr(l, NULL), MPROC_EINVAL);
+    assert_rc(mproc_mdict_repr(NULL, &text), MPROC_EINVAL);
+    assert_rc(mproc_mlist_repr((mproc_mlist *)d, &text), MPROC_EINVAL); /* a dict is no list */
+    mproc_proxy_destroy(l);
+    mproc_proxy_destroy(d);
+    mproc_manager_destroy(m);
+}
+
 static void list_mixed_types(void **state)
 {
     (void)state;

@@ -252,6 +252,12 @@ MPROC_API int mproc_mdict_pop(mproc_mdict *d, const mproc_pack *key, mproc_bytes
  * MPROC_ETOOBIG (the value stays). result (may be NULL) receives the new value. */
 MPROC_API int mproc_mdict_add_i64(mproc_mdict *d, const mproc_pack *key, int64_t delta,
                                   int64_t *result);
+/* d[key] read as an integer: the value must be the pack of one I64 (as mproc_mdict_add_i64
+ * stores), otherwise MPROC_ETYPE; a missing key is mproc_mdict_get's error. */
+MPROC_API int mproc_mdict_get_i64(mproc_mdict *d, const mproc_pack *key, int64_t *value);
+/* str(d), Python's text of the dict: {'count': 4, 'name': 'x'}, each key and value as
+ * mproc_pack_repr shows it. text: NUL-terminated, to free with mproc_bytes_free. */
+MPROC_API int mproc_mdict_repr(mproc_mdict *d, mproc_bytes *text);
 /* Compare-and-set in one step: when key holds expected (the same encoded bytes; expected
  * NULL: when key is absent), stores desired and returns 1; otherwise 0. */
 MPROC_API int mproc_mdict_cas(mproc_mdict *d, const mproc_pack *key, const mproc_pack *expected,
@@ -278,6 +284,9 @@ MPROC_API int mproc_mlist_reverse(mproc_mlist *l);
 /* l[start:stop]: a pack whose fields are the items, each a nested pack (Python's slice
  * rules; INT64_MAX for "to the end"). */
 MPROC_API int mproc_mlist_slice(mproc_mlist *l, int64_t start, int64_t stop, mproc_bytes *items);
+
+/* str(l), Python's text of the list: [1, 'two', 3.0]. text as mproc_mdict_repr's. */
+MPROC_API int mproc_mlist_repr(mproc_mlist *l, mproc_bytes *text);
 
 /* ---- Namespace (named fields holding packs; a missing one is MPROC_ENOENT, Python's
  * AttributeError) ---------------------------------------------------------------------- */

@@ -87,6 +87,13 @@ MPROC_API int mproc_unpack_pack(mproc_unpacker *u, mproc_unpacker *inner);
 /* Skips one field of any type. */
 MPROC_API int mproc_unpack_skip(mproc_unpacker *u);
 
+/* Python's repr() of the value a pack stands for, as print() shows it: a pack of one field
+ * is that field (42, 2.5, 'text', b'\x00'), any other the tuple of its fields ((1, 'a'),
+ * (7,) for a nested pack of one, ()); a shareable object or proxy shows as <shared object> or
+ * <manager proxy>. text receives NUL-terminated UTF-8 (len without the NUL) to free with
+ * mproc_bytes_free. MPROC_EINVAL for NULL or corrupt bytes, MPROC_ENOMEM. */
+MPROC_API int mproc_pack_repr(const mproc_bytes *pack, mproc_bytes *text);
+
 /* ---- one call builds, one call reads (mproc/values.h has the macros) -----------------------
  * A value to pack: a field's type and contents. MPROC_V(x) makes one from any C value of a
  * packable type, chosen by the compiler; MPROC_BYTES(data, len) one of raw bytes. */

@@ -333,4 +333,25 @@ MPROC_SHAREABLE_TYPES(MPROC__SLOT_OBJECT)
     }                                                                                              \
     static int name##_body_(mproc_pack *out MPROC__MAYBE_UNUSED, MPROC__PAIRS_PARAM(__VA_ARGS__))
 
+/* A task that takes no arguments (Python's `def work():`), its body given only `out`:
+ *
+ *   MPROC_TASK_NOARGS(dance, out)
+ *   {
+ *       puts("dancing");
+ *       return 0;
+ *   }
+ *
+ * Arguments given to it fail the task as MPROC_TASK_ARGS's do (Python's TypeError). */
+#define MPROC_TASK_NOARGS(name, out)                                                               \
+    static int name##_body_(mproc_pack *out MPROC__MAYBE_UNUSED);                                  \
+    MPROC_TASK(name, mproc_in_, mproc_out_)                                                        \
+    {                                                                                              \
+        int mproc_rc_ = mproc_unpack_values(mproc_in_, NULL, 0);                                   \
+        if (mproc_rc_ != 0)                                                                        \
+            return mproc_task_fail(mproc_out_, "task '%s': bad arguments: %s", #name,              \
+                                   mproc_strerror(mproc_rc_));                                     \
+        return name##_body_(mproc_out_);                                                           \
+    }                                                                                              \
+    static int name##_body_(mproc_pack *out MPROC__MAYBE_UNUSED)
+
 #endif

@@ -302,3 +302,83 @@ static int put_items(mproc_pack *pk, const mproc_pack *items)
 #define OP(NAME, CODE, KINDS, WIRE, TYPE, METHOD, ARGS, OUT, WAIT)                                 \
     FN(NAME, TYPE, METHOD, ARGS, OUT, WAIT)
 #include "manager/ops.def"
+
+/* ---- built on the calls above: a typed read and Python's text ------------------------------ */
+int mproc_mdict_get_i64(mproc_mdict *d, const mproc_pack *key, int64_t *value)
+{
+    if (!value)
+        return mproc__fail(MPROC_EINVAL);
+    mproc_bytes b;
+    int rc = mproc_mdict_get(d, key, &b);
+    if (rc)
+        return rc;
+    mproc_unpacker u;
+    int64_t v = 0;
+    rc = mproc_unpack_init(&u, &b);
+    if (!rc && mproc_unpack_remaining(&u) != 1)
+        rc = mproc__fail(MPROC_ETYPE);
+    if (!rc)
+        rc = mproc_unpack_i64(&u, &v);
+    mproc_bytes_free(&b);
+    if (!rc)
+        *value = v;
+    return rc;
+}
+
+/* Appends the values of a pack of nested packs, between open and close; pairs: each is a
+ * (key, value) pack shown as key: value. */
+static int repr_items(mproc__buf *b, const mproc_bytes *items, bool pairs, const char *open,
+                      const char *close)
+{
+    mproc_unpacker u, item, key, value;
+    int rc = mproc_unpack_init(&u, items);
+    rc = rc ? rc : mproc__buf_append(b, open, 1);
+    for (int n = 0; !rc && mproc_unpack_peek(&u) > 0; n++) {
+        if (n)
+            rc = mproc__buf_append(b, ", ", 2);
+        if (!rc)
+            rc = mproc_unpack_pack(&u, &item);
+        if (!rc && pairs) {
+            rc = mproc_unpack_pack(&item, &key) || mproc_unpack_pack(&item, &value)
+                     ? mproc__fail(MPROC_EINVAL)
+                     : mproc__repr_value(b, &key);
+            rc = rc ? rc : mproc__buf_append(b, ": ", 2);
+            rc = rc ? rc : mproc__repr_value(b, &value);
+        } else if (!rc) {
+            rc = mproc__repr_value(b, &item);
+        }
+    }
+    if (!rc && mproc_unpack_peek(&u) < 0)
+        rc = mproc__fail(MPROC_EINVAL);
+    return rc ? rc : mproc__buf_append(b, close, 1);
+}
+
+int mproc_mdict_repr(mproc_mdict *d, mproc_bytes *text)
+{
+    if (!text)
+        return mproc__fail(MPROC_EINVAL);
+    *text = (mproc_bytes){0};
+    mproc_bytes items;
+    int rc = mproc_mdict_items(d, &items);
+    if (rc)
+        return rc;
+    mproc__buf b = {0};
+    rc = repr_items(&b, &items, true, "{", "}");
+    mproc_bytes_free(&items);
+    return mproc__repr_finish(&b, rc, text);
+}
+
+int mproc_mlist_repr(mproc_mlist *l, mproc_bytes *text)
+{
+    if (!text)
+        return mproc__fail(MPROC_EINVAL);
+    *text = (mproc_bytes){0};
+    mproc_bytes items;
+    int rc = mproc_mlist_slice(l, 0, INT64_MAX, &items);
+    if (rc)
+        return rc;
+    mproc__buf b = {0};
+    rc = repr_items(&b, &items, false, "[", "]");
+    mproc_bytes_free(&items);
+    return mproc__repr_finish(&b, rc, text);
+}

@@ -145,6 +145,14 @@ int mproc__pack_list_handles(uint8_t *data, size_t len, mproc__handles *list);
 /* Replaces the handle values in order by those of `values` (a child's received copies). */
 int mproc__pack_set_handles(uint8_t *data, size_t len, const mpp_handle *values, size_t n);
 
+/* ---- the text of values (repr.c) ----------------------------------------------------------
+ * Appends Python's repr of the value a cursor's pack stands for: its one field, or the tuple
+ * of its fields. */
+int mproc__repr_value(mproc__buf *b, mproc_unpacker *u);
+/* Ends a text: on success NUL-terminates b and hands it to text (len without the NUL); on
+ * failure (rc) frees b. Returns rc. */
+int mproc__repr_finish(mproc__buf *b, int rc, mproc_bytes *text);
+
 /* ---- handles a child received (received.c) -------------------------------------------------
  * In a child: the handles that came with its arguments. Unpacking a pipe end takes the
  * received handle itself (so closing it in the task really closes the end, as Python's),
