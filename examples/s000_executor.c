@@ -13,41 +13,26 @@
  * later tasks still run, but the three results come in the order of the submits. The
  * `with` block's end is mproc_executor_destroy, which waits for the running tasks (Python's
  * shutdown(wait=True)). As in the other seed 000 pool examples the task's argument is the
- * tuple (v, 5) as a nested pack, its result the 8 bytes of an int64_t, and the seed's
+ * tuple (v, 5) as a nested pack, its result a pack of one integer, and the seed's
  * time.sleep(1) is 0.1 s here. */
 #include "example.h"
 
 enum { SECOND_MS = 100 }; /* the seed's second */
 
-MPROC_TASK(process_task, in, out)
+MPROC_TASK_ARGS(process_task, out, mproc_unpacker, info)
 {
-    mproc_unpacker u, info;
-    int64_t data, length;
-    mproc_unpack_init(&u, in);
-    if (mproc_unpack_pack(&u, &info) != 0 || mproc_unpack_i64(&info, &data) != 0 ||
-        mproc_unpack_i64(&info, &length) != 0) /* data, length = info */
+    int64_t data, length; /* data, length = info */
+    if (mproc_unpack_i64(&info, &data) != 0 || mproc_unpack_i64(&info, &length) != 0)
         return mproc_task_fail(out, "process_task wants one (data, length) pair");
     printf("测试多进程任务：%lld, 当前进程号：%lld, 父进程号为: %lld\n", (long long)data,
            (long long)mproc_getpid(), (long long)mproc_getppid());
-    volatile int64_t res = data * data * data; /* volatile: the loop is the work, keep it */
+    volatile long long res = data * data * data; /* volatile: the loop is the work, keep it */
     while (res > 0)
         res -= 1;
     printf("多进程任务结束：%lld, 当前进程号为: %lld\n", (long long)data,
            (long long)mproc_getpid());
     sleep_ms(SECOND_MS);
-    int64_t cube = data * data * data; /* return data ** 3 */
-    if (MPROC_PACK(out, cube) != 0)
-        return mproc_task_fail(out, "out of memory");
-    return 0;
-}
-
-/* The 8 bytes of a task's int64_t result; -1 (never a cube here) if they are not that. */
-static long long cube_of(const mproc_bytes *result)
-{
-    int64_t v;
-    if (MPROC_UNPACK(result, &v) != 0)
-        return -1;
-    return (long long)v;
+    return MPROC_PACK(out, data * data * data) != 0; /* return data ** 3 */
 }
 
 int main(int argc, char **argv)
@@ -61,39 +46,25 @@ int main(int argc, char **argv)
     printf("主进程:%lld, 父进程:%lld\n", (long long)mproc_getpid(), (long long)mproc_getppid());
 
     mproc_executor *executor; /* with ProcessPoolExecutor() as executor: */
-    int rc = mproc_executor_create(&executor, &(mproc_executor_opts){0});
-    if (rc != 0) {
-        fprintf(stderr, "ProcessPoolExecutor(): %s\n", mproc_strerror(rc));
+    mproc_future *futures[3];
+    if (mproc_executor_create(&executor, NULL) != 0)
         return 1;
+    for (int i = 0; i < 3; i++) {
+        const mproc_pack *args = MPROC_ARGS(MPROC_ARGS(process_data[i], 5)); /* submit(f, (v, 5)) */
+        if (mproc_executor_submit(executor, "process_task", args, &futures[i]) != 0)
+            return 1;
     }
-    mproc_future *futures[3] = {NULL, NULL, NULL};
-    for (int i = 0; i < 3 && rc == 0; i++) {
-        mproc_pack *args = NULL, *pair = NULL; /* executor.submit(process_task, (v, 5)) */
-        if ((rc = mproc_pack_create(&args)) == 0 && (rc = mproc_pack_create(&pair)) == 0 &&
-            (rc = mproc_pack_i64(pair, process_data[i])) == 0 &&
-            (rc = mproc_pack_i64(pair, 5)) == 0 && (rc = mproc_pack_pack(args, pair)) == 0)
-            rc = mproc_executor_submit(executor, "process_task", args, &futures[i]);
-        mproc_pack_destroy(pair);
-        mproc_pack_destroy(args);
-    }
-    if (rc != 0)
-        fprintf(stderr, "submit: %s\n", mproc_strerror(rc));
-
-    for (int i = 0; i < 3 && futures[i]; i++) {
-        mproc_bytes v = {0};
-        int got = mproc_future_result(futures[i], MPROC_FOREVER, &v); /* print(f.result()) */
-        if (got == 0 && cube_of(&v) >= 0) {
-            printf("%lld\n", cube_of(&v));
-        } else {
-            fprintf(stderr, "result: %s\n", mproc_strerror(got));
-            rc = got != 0 ? got : MPROC_EINVAL;
-        }
+    for (int i = 0; i < 3; i++) {
+        mproc_bytes v;
+        int64_t cube;
+        if (mproc_future_result(futures[i], MPROC_FOREVER, &v) != 0 || MPROC_UNPACK(&v, &cube) != 0)
+            return 1;
+        printf("%lld\n", (long long)cube); /* print(f.result()) */
         mproc_bytes_free(&v);
+        mproc_future_destroy(futures[i]);
     }
     mproc_executor_destroy(executor); /* the end of the with block: shutdown(wait=True) */
-    for (int i = 0; i < 3; i++)
-        mproc_future_destroy(futures[i]);
 
     printf("user_time: %f \n", now_s() - start_time);
-    return rc == 0 ? 0 : 1;
+    return 0;
 }

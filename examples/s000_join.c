@@ -1,13 +1,8 @@
 /* Seed 000, 守护进程 / 2. 使用join (with join): the child's line comes before the parent's. */
 #include "example.h"
 
-MPROC_TASK(process_task, in, out)
+MPROC_TASK_ARGS(process_task, out, int64_t, data)
 {
-    (void)out;
-    mproc_unpacker u;
-    int64_t data = 0;
-    mproc_unpack_init(&u, in);
-    mproc_unpack_i64(&u, &data);
     count_down_like_python(data);
     printf("==============: 子进程结束\n");
     return 0;
@@ -19,14 +14,14 @@ int main(int argc, char **argv)
     if (mproc_init(&argc, &argv) != 0)
         return 1;
     double start_time = now_s();
-    mproc_pack *args;
-    mproc_pack_create(&args);
-    mproc_pack_i64(args, 100);
-    mproc_process *p = start_process(
-        &(mproc_process_opts){.target = "process_task", .args = args, .daemon = false});
+    mproc_process *p;
+    mproc_process_opts opts = {.target = "process_task", .args = MPROC_ARGS(100), .daemon = false};
+    if (mproc_process_start_new(&p, &opts) != 0)
+        return 1;
     mproc_process_join(p, MPROC_FOREVER);
+
     printf("--------end\n");
     printf("-----耗时：%f \n", now_s() - start_time);
-    mproc_pack_destroy(args);
-    return 0; /* at exit: non-daemon children are joined, daemon children terminated */
+    mproc_process_destroy(p);
+    return 0;
 }

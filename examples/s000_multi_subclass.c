@@ -8,34 +8,26 @@ typedef struct my_process {
 } my_process;
 
 /* MyProcess.run */
-MPROC_TASK(my_process_run, in, out)
+MPROC_TASK_ARGS(my_process_run, out, long long, data)
 {
-    (void)out;
-    mproc_unpacker u;
-    int64_t data = 0;
-    mproc_unpack_init(&u, in);
-    mproc_unpack_i64(&u, &data);
-    printf("测试多进程任务：%lld, 当前进程号：%lld, 父进程号为: %lld\n", (long long)data,
+    printf("测试多进程任务：%lld, 当前进程号：%lld, 父进程号为: %lld\n", data,
            (long long)mproc_getpid(), (long long)mproc_getppid());
-    volatile int64_t res = data * data * data;
+    volatile long long res = data * data * data;
     while (res > 0)
         res -= 1;
-    printf("多进程任务结束：%lld, 当前进程号为: %lld\n", (long long)data,
-           (long long)mproc_getpid());
+    printf("多进程任务结束：%lld, 当前进程号为: %lld\n", data, (long long)mproc_getpid());
     return 0;
 }
 
 /* MyProcess(data).start() */
-static void my_process_start(my_process *self, int64_t data)
+static int my_process_start(my_process *self, int64_t data)
 {
     self->data = data;
-    mproc_pack *args;
-    mproc_pack_create(&args);
-    mproc_pack_i64(args, self->data);
-    self->process = start_process(&(mproc_process_opts){.target = "my_process_run", .args = args});
-    mproc_pack_destroy(args);
+    mproc_process_opts opts = {.target = "my_process_run", .args = MPROC_ARGS(self->data)};
+    return mproc_process_start_new(&self->process, &opts);
 }
 
+/* MyProcess.main */
 int main(int argc, char **argv)
 {
     line_buffered_stdout();
@@ -43,9 +35,12 @@ int main(int argc, char **argv)
         return 1;
     int64_t process_data[] = {100, 200, 300};
     my_process task_list[3];
+
     printf("主进程:%lld, 父进程:%lld\n", (long long)mproc_getpid(), (long long)mproc_getppid());
+
     for (int i = 0; i < 3; i++)
-        my_process_start(&task_list[i], process_data[i]);
+        if (my_process_start(&task_list[i], process_data[i]) != 0)
+            return 1;
     for (int i = 0; i < 3; i++) {
         mproc_process_join(task_list[i].process, MPROC_FOREVER);
         mproc_process_destroy(task_list[i].process);

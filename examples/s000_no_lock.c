@@ -10,98 +10,56 @@
  * prints the dict: {'count': 2000, 100: 1000000, 200: 8000000}. */
 #include "example.h"
 
-enum { WAIT_MS = 30000 }; /* every wait has a bound */
-
-/* d[key] as an integer: the value's pack, read with MPROC_UNPACK. */
-static int get_i64(mproc_mdict *d, const mproc_pack *key, int64_t *v)
+/* d[key], an integer: the stored pack, read with MPROC_UNPACK. */
+static int get_i64(mproc_mdict *d, const char *key, int64_t *v)
 {
     mproc_bytes b;
-    int rc = mproc_mdict_get(d, key, &b);
-    if (rc == 0) {
-        rc = MPROC_UNPACK(&b, v);
-        mproc_bytes_free(&b);
-    }
+    if (mproc_mdict_get(d, MPROC_ARGS(key), &b) != 0)
+        return 1;
+    int rc = MPROC_UNPACK(&b, v);
+    mproc_bytes_free(&b);
     return rc;
 }
 
-/* The bytes a nested pack's cursor reads, for MPROC_UNPACK. */
-static mproc_bytes bytes_of(const mproc_unpacker *u)
-{
-    mproc_bytes b = {(void *)u->data, u->len};
-    return b;
-}
-
-/* print(share_data): a STR key quoted, a number as it is, as Python prints the dict. */
+/* print(share_data): a STR key quoted, a number as it is, as Python prints the dict. The
+ * items are a pack of (key, value) pairs, each a pack of two packs. */
 static int print_dict(mproc_mdict *d)
 {
     mproc_bytes items;
-    int rc = mproc_mdict_items(d, &items);
-    if (rc != 0)
-        return rc;
-    char line[512] = "{";
-    size_t n = 1;
     mproc_unpacker u, pair, key, value;
-    mproc_unpack_init(&u, &items);
-    while (rc == 0 && n < sizeof line && mproc_unpack_pack(&u, &pair) == 0) {
-        mproc_bytes p = bytes_of(&pair), k, v;
-        const char *text;
-        int64_t number, x = 0;
-        if ((rc = MPROC_UNPACK(&p, &key, &value)) != 0)
-            break;
-        k = bytes_of(&key), v = bytes_of(&value);
-        if ((rc = MPROC_UNPACK(&v, &x)) != 0)
-            break;
-        const char *sep = n > 1 ? ", " : "";
-        if (MPROC_UNPACK(&k, &text) == 0)
-            n += (size_t)snprintf(line + n, sizeof line - n, "%s'%s': %lld", sep, text,
-                                  (long long)x);
-        else if ((rc = MPROC_UNPACK(&k, &number)) == 0)
-            n += (size_t)snprintf(line + n, sizeof line - n, "%s%lld: %lld", sep, (long long)number,
-                                  (long long)x);
-    }
-    mproc_bytes_free(&items);
-    if (rc == 0)
-        printf("%s}\n", line);
-    return rc;
-}
-
-/* p.join(), with a bound: a child still running then is terminated. 0 if it ended with 0. */
-static int join_child(mproc_process *p)
-{
-    int code = -1, rc = mproc_process_join(p, WAIT_MS);
-    if (rc != 0) {
-        fprintf(stderr, "join: %s\n", mproc_strerror(rc));
-        mproc_process_terminate(p);
-        mproc_process_join(p, WAIT_MS);
-    }
-    mproc_process_exitcode(p, &code);
-    mproc_process_destroy(p);
-    return rc == 0 && code == 0 ? 0 : 1;
-}
-
-MPROC_TASK(process_task, in, out)
-{
-    (void)out;
-    mproc_unpacker u;
-    int64_t data = 0;
-    mproc_mdict *share_data;
-    mproc_unpack_init(&u, in);
-    if (mproc_unpack_i64(&u, &data) != 0 || mproc_unpack_mdict(&u, &share_data) != 0)
+    int64_t k, v;
+    const char *text;
+    if (mproc_mdict_items(d, &items) != 0 || mproc_unpack_init(&u, &items) != 0)
         return 1;
-    int rc = mproc_mdict_set(share_data, MPROC_ARGS(data), MPROC_ARGS(data * data * data));
-    for (int i = 0; i < 5 && rc == 0; i++) {
-        sleep_ms(100);
-        int64_t count = 0; /* share_data["count"] += data: a get, then a set */
-        if ((rc = get_i64(share_data, MPROC_ARGS("count"), &count)) == 0 &&
-            (rc = mproc_mdict_set(share_data, MPROC_ARGS("count"), MPROC_ARGS(count + data))) ==
-                0 &&
-            (rc = get_i64(share_data, MPROC_ARGS("count"), &count)) == 0)
-            printf("share_data count is %lld \n", (long long)count);
+    for (const char *sep = "{"; mproc_unpack_pack(&u, &pair) == 0; sep = ", ") {
+        if (mproc_unpack_pack(&pair, &key) || mproc_unpack_pack(&pair, &value) ||
+            mproc_unpack_i64(&value, &v))
+            return 1;
+        if (mproc_unpack_str(&key, &text) == 0)
+            printf("%s'%s': %lld", sep, text, (long long)v);
+        else if (mproc_unpack_i64(&key, &k) == 0)
+            printf("%s%lld: %lld", sep, (long long)k, (long long)v);
     }
-    if (rc != 0)
-        fprintf(stderr, "share_data: %s\n", mproc_strerror(rc));
+    printf("}\n");
+    mproc_bytes_free(&items);
+    return 0;
+}
+
+MPROC_TASK_ARGS(process_task, out, long long, data, mproc_mdict *, share_data)
+{
+    if (mproc_mdict_set(share_data, MPROC_ARGS(data), MPROC_ARGS(data * data * data)) != 0)
+        return 1;
+    for (int i = 0; i < 5; i++) {
+        sleep_ms(100);
+        int64_t count; /* share_data["count"] += data: a get, then a set */
+        if (get_i64(share_data, "count", &count) != 0 ||
+            mproc_mdict_set(share_data, MPROC_ARGS("count"), MPROC_ARGS(count + data)) != 0 ||
+            get_i64(share_data, "count", &count) != 0)
+            return 1;
+        printf("share_data count is %lld \n", (long long)count);
+    }
     mproc_proxy_destroy(share_data);
-    return rc == 0 ? 0 : 1;
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -110,35 +68,26 @@ int main(int argc, char **argv)
     if (mproc_init(&argc, &argv) != 0)
         return 1;
     mproc_manager *process_m;
-    int rc = mproc_manager_start(&process_m, NULL); /* multiprocessing.Manager() */
-    if (rc != 0) {
-        fprintf(stderr, "Manager(): %s\n", mproc_strerror(rc));
-        return 1;
-    }
     mproc_mdict *process_share_data;
-    if ((rc = mproc_manager_dict(process_m, &process_share_data)) != 0 ||
-        (rc = mproc_mdict_set(process_share_data, MPROC_ARGS("count"), MPROC_ARGS(500))) != 0) {
-        fprintf(stderr, "dict({\"count\": 500}): %s\n", mproc_strerror(rc));
-        return 1;
-    }
     int64_t process_data[] = {100, 200};
     mproc_process *task_list[2];
+    if (mproc_manager_start(&process_m, NULL) != 0 ||
+        mproc_manager_dict(process_m, &process_share_data) != 0 ||
+        mproc_mdict_set(process_share_data, MPROC_ARGS("count"), MPROC_ARGS(500)) != 0)
+        return 1;
+
     for (int i = 0; i < 2; i++) {
-        mproc_pack *args;
-        mproc_pack_create(&args);
-        mproc_pack_i64(args, process_data[i]);
-        mproc_pack_handle(args, process_share_data);
-        task_list[i] = start_process(&(mproc_process_opts){.target = "process_task", .args = args});
-        mproc_pack_destroy(args);
+        mproc_process_opts opts = {.target = "process_task",
+                                   .args = MPROC_ARGS(process_data[i], process_share_data)};
+        if (mproc_process_start_new(&task_list[i], &opts) != 0)
+            return 1;
     }
-    int failed = 0;
-    for (int i = 0; i < 2; i++)
-        failed |= join_child(task_list[i]);
-    if ((rc = print_dict(process_share_data)) != 0) {
-        fprintf(stderr, "print(share_data): %s\n", mproc_strerror(rc));
-        failed = 1;
+    for (int i = 0; i < 2; i++) {
+        mproc_process_join(task_list[i], MPROC_FOREVER);
+        mproc_process_destroy(task_list[i]);
     }
+    int rc = print_dict(process_share_data);
     mproc_proxy_destroy(process_share_data);
     mproc_manager_destroy(process_m);
-    return failed ? 1 : 0;
+    return rc;
 }

@@ -6,52 +6,26 @@
  * exit. The failure that ends the consumer is Python's EOFError: every copy of conn1 (the
  * producer's, the consumer's, the parent's) is closed and all was read; MPROC_ECLOSED here.
  * The consumer still prints its line on any other failure (the seed catches every
- * Exception), but then ends with exit code 1. */
+ * Exception), but then ends with exit code 1. The tuple (conn1, conn2) travels as two
+ * arguments. */
 #include "example.h"
 
-static int unpack_ends(mproc_unpacker *u, mproc_conn **conn1, mproc_conn **conn2)
+MPROC_TASK_ARGS(consumer, out, const char *, name, mproc_conn *, conn1, mproc_conn *, conn2)
 {
-    if (mproc_unpack_conn(u, conn1) != 0)
-        return 1;
-    if (mproc_unpack_conn(u, conn2) != 0) {
-        mproc_conn_destroy(*conn1);
-        return 1;
-    }
-    return 0;
-}
-
-MPROC_TASK(consumer, in, out)
-{
-    (void)out;
-    mproc_unpacker u;
-    const char *name;
-    mproc_conn *conn1, *conn2;
-    mproc_unpack_init(&u, in);
-    if (mproc_unpack_str(&u, &name) != 0 || unpack_ends(&u, &conn1, &conn2) != 0)
-        return 1;
     mproc_conn_destroy(conn1);
+    mproc_bytes ret;
     int rc;
-    for (;;) {
-        mproc_bytes ret;
-        if ((rc = mproc_conn_recv(conn2, MPROC_FOREVER, &ret)) != 0) { /* except Exception */
-            printf("===============\n");
-            break;
-        }
+    while ((rc = mproc_conn_recv(conn2, MPROC_FOREVER, &ret)) == 0) {
         printf("%s work is %.*s\n", name, (int)ret.len, (const char *)ret.data);
         mproc_bytes_free(&ret);
     }
+    printf("===============\n"); /* except Exception */
     mproc_conn_destroy(conn2);
-    return rc == MPROC_ECLOSED ? 0 : 1;
+    return rc != MPROC_ECLOSED;
 }
 
-MPROC_TASK(producer, in, out)
+MPROC_TASK_ARGS(producer, out, mproc_conn *, conn1, mproc_conn *, conn2)
 {
-    (void)out;
-    mproc_unpacker u;
-    mproc_conn *conn1, *conn2;
-    mproc_unpack_init(&u, in);
-    if (unpack_ends(&u, &conn1, &conn2) != 0)
-        return 1;
     mproc_conn_destroy(conn2);
     int rc = 0;
     for (int i = 0; i < 5 && rc == 0; i++) {
@@ -60,7 +34,7 @@ MPROC_TASK(producer, in, out)
         rc = mproc_conn_send(conn1, work, (size_t)n, MPROC_FOREVER);
     }
     mproc_conn_destroy(conn1);
-    return rc == 0 ? 0 : 1;
+    return rc != 0;
 }
 
 int main(int argc, char **argv)
@@ -69,25 +43,17 @@ int main(int argc, char **argv)
     if (mproc_init(&argc, &argv) != 0)
         return 1;
     mproc_conn *conn1, *conn2;
+    mproc_process *p_t1, *p_t2;
     if (mproc_pipe(&conn1, &conn2, true) != 0)
         return 1;
     const char *data = "process pipe";
-    mproc_pack *args1, *args2; /* args=(data, (conn1, conn2)) and args=((conn1, conn2), ) */
-    mproc_pack_create(&args1);
-    mproc_pack_str(args1, data);
-    mproc_pack_handle(args1, conn1);
-    mproc_pack_handle(args1, conn2);
-    mproc_pack_create(&args2);
-    mproc_pack_handle(args2, conn1);
-    mproc_pack_handle(args2, conn2);
-    mproc_process *p_t1 = start_process(&(mproc_process_opts){.target = "consumer", .args = args1});
-    mproc_process *p_t2 = start_process(&(mproc_process_opts){.target = "producer", .args = args2});
-    mproc_pack_destroy(args1); /* the packs' copies of the ends go too */
-    mproc_pack_destroy(args2);
+    mproc_process_opts consumer = {.target = "consumer", .args = MPROC_ARGS(data, conn1, conn2)};
+    mproc_process_opts producer = {.target = "producer", .args = MPROC_ARGS(conn1, conn2)};
+    if (mproc_process_start_new(&p_t1, &consumer) != 0 ||
+        mproc_process_start_new(&p_t2, &producer) != 0)
+        return 1;
 
     mproc_conn_destroy(conn1);
     mproc_conn_destroy(conn2);
-    (void)p_t1;
-    (void)p_t2;
     return 0; /* at exit: the non-daemon children are joined */
 }

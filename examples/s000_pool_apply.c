@@ -6,20 +6,14 @@
 
 enum { SECOND_MS = 100 }; /* the seed's second */
 
-MPROC_TASK(process_task, in, out)
+MPROC_TASK_ARGS(process_task, out, long long, data)
 {
-    mproc_unpacker u;
-    int64_t data;
-    mproc_unpack_init(&u, in);
-    if (mproc_unpack_i64(&u, &data) != 0) /* args=(v,) */
-        return mproc_task_fail(out, "process_task wants one integer");
-    printf("测试多进程任务：%lld, 当前进程号：%lld, 父进程号为: %lld\n", (long long)data,
+    printf("测试多进程任务：%lld, 当前进程号：%lld, 父进程号为: %lld\n", data,
            (long long)mproc_getpid(), (long long)mproc_getppid());
-    volatile int64_t res = data * data * data; /* volatile: the loop is the work, keep it */
+    volatile long long res = data * data * data; /* volatile: the loop is the work, keep it */
     while (res > 0)
         res -= 1;
-    printf("多进程任务结束：%lld, 当前进程号为: %lld\n", (long long)data,
-           (long long)mproc_getpid());
+    printf("多进程任务结束：%lld, 当前进程号为: %lld\n", data, (long long)mproc_getpid());
     sleep_ms(SECOND_MS);
     return 0; /* return: no result (None) */
 }
@@ -31,32 +25,21 @@ int main(int argc, char **argv)
         return 1;
     double start_time = now_s();
     mproc_pool *process_pool;
-    int rc = mproc_pool_create(&process_pool, NULL); /* Pool(): one worker per usable CPU */
-    if (rc != 0) {
-        fprintf(stderr, "Pool(): %s\n", mproc_strerror(rc));
+    if (mproc_pool_create(&process_pool, NULL) != 0) /* Pool(): one worker per usable CPU */
         return 1;
-    }
     int64_t process_data[] = {100, 200, 300};
 
     printf("主进程:%lld, 父进程:%lld\n", (long long)mproc_getpid(), (long long)mproc_getppid());
 
-    for (int i = 0; i < 3 && rc == 0; i++) {
-        mproc_pack *args;
-        if ((rc = mproc_pack_create(&args)) != 0)
-            break;
-        if ((rc = mproc_pack_i64(args, process_data[i])) == 0) {
-            mproc_bytes result = {0}; /* the task's None: no bytes, freed all the same */
-            rc = mproc_pool_apply(process_pool, "process_task", args, MPROC_FOREVER, &result);
-            if ((rc == MPROC_ETASK || rc == MPROC_EWORKER) && result.data)
-                fprintf(stderr, "apply: %s\n", (const char *)result.data); /* its error text */
-            mproc_bytes_free(&result);
-        }
-        mproc_pack_destroy(args);
+    for (int i = 0; i < 3; i++) {
+        mproc_bytes result; /* the task's None: no bytes, freed all the same */
+        if (mproc_pool_apply(process_pool, "process_task", MPROC_ARGS(process_data[i]),
+                             MPROC_FOREVER, &result) != 0)
+            return 1;
+        mproc_bytes_free(&result);
     }
-    if (rc != 0)
-        fprintf(stderr, "apply failed: %s\n", mproc_strerror(rc));
 
     printf("user_time: %f \n", now_s() - start_time);
     mproc_pool_destroy(process_pool); /* the pool goes away with main() in the seed */
-    return rc == 0 ? 0 : 1;
+    return 0;
 }

@@ -4,38 +4,21 @@
  * are never empty. */
 #include "example.h"
 
-MPROC_TASK(consumer, in, out)
+MPROC_TASK_ARGS(consumer, out, mproc_queue *, queue)
 {
-    (void)out;
-    mproc_unpacker u;
-    mproc_queue *queue;
-    mproc_unpack_init(&u, in);
-    if (mproc_unpack_queue(&u, &queue) != 0)
-        return 1;
+    mproc_bytes task;
     int rc;
-    for (;;) {
-        mproc_bytes task;
-        if ((rc = mproc_queue_get(queue, MPROC_FOREVER, &task)) != 0)
-            break;
-        if (task.len == 0) { /* if task is None: break */
-            mproc_bytes_free(&task);
-            break;
-        }
-        printf("%.*s\n", (int)task.len, (const char *)task.data);
+    while ((rc = mproc_queue_get(queue, MPROC_FOREVER, &task)) == 0 && task.len > 0) {
+        printf("%.*s\n", (int)task.len, (const char *)task.data); /* until task is None */
         mproc_bytes_free(&task);
     }
+    mproc_bytes_free(&task);
     mproc_queue_destroy(queue);
-    return rc == 0 ? 0 : 1;
+    return rc != 0;
 }
 
-MPROC_TASK(producer, in, out)
+MPROC_TASK_ARGS(producer, out, mproc_queue *, queue)
 {
-    (void)out;
-    mproc_unpacker u;
-    mproc_queue *queue;
-    mproc_unpack_init(&u, in);
-    if (mproc_unpack_queue(&u, &queue) != 0)
-        return 1;
     int rc = 0;
     for (int i = 0; i < 5 && rc == 0; i++) {
         char work[32];
@@ -43,7 +26,7 @@ MPROC_TASK(producer, in, out)
         rc = mproc_queue_put(queue, work, (size_t)n, MPROC_FOREVER);
     }
     mproc_queue_destroy(queue);
-    return rc == 0 ? 0 : 1;
+    return rc != 0;
 }
 
 int main(int argc, char **argv)
@@ -52,20 +35,20 @@ int main(int argc, char **argv)
     if (mproc_init(&argc, &argv) != 0)
         return 1;
     mproc_queue *queue;
+    mproc_process *p_t1, *p_t2;
     if (mproc_queue_create(&queue, 0) != 0)
         return 1;
-    mproc_pack *args;
-    mproc_pack_create(&args);
-    mproc_pack_handle(args, queue);
-    mproc_process *p_t1 = start_process(&(mproc_process_opts){.target = "consumer", .args = args});
-    mproc_process *p_t2 = start_process(&(mproc_process_opts){.target = "producer", .args = args});
-    mproc_pack_destroy(args);
+    mproc_process_opts consumer = {.target = "consumer", .args = MPROC_ARGS(queue)};
+    mproc_process_opts producer = {.target = "producer", .args = MPROC_ARGS(queue)};
+    if (mproc_process_start_new(&p_t1, &consumer) != 0 ||
+        mproc_process_start_new(&p_t2, &producer) != 0)
+        return 1;
 
     mproc_process_join(p_t2, MPROC_FOREVER); /* 保证生产者全部生产完毕,才应该发送结束信号 */
-    mproc_queue_put(queue, NULL, 0, MPROC_FOREVER); /* queue.put(None) */
+    int rc = mproc_queue_put(queue, NULL, 0, MPROC_FOREVER); /* queue.put(None) */
     mproc_process_join(p_t1, MPROC_FOREVER);
     mproc_process_destroy(p_t1);
     mproc_process_destroy(p_t2);
     mproc_queue_destroy(queue);
-    return 0;
+    return rc != 0;
 }

@@ -5,34 +5,17 @@
  * Python would. */
 #include "example.h"
 
-MPROC_TASK(process_task, in, out)
+MPROC_TASK_ARGS(process_task, out, long long, data, mproc_queue *, queue)
 {
-    (void)out;
-    mproc_unpacker u;
-    int64_t data = 0;
-    mproc_queue *queue;
-    mproc_unpack_init(&u, in);
-    if (mproc_unpack_i64(&u, &data) != 0 || mproc_unpack_queue(&u, &queue) != 0)
-        return 1;
-    printf("测试多进程任务：%lld, 当前进程号：%lld, 父进程号为: %lld\n", (long long)data,
+    printf("测试多进程任务：%lld, 当前进程号：%lld, 父进程号为: %lld\n", data,
            (long long)mproc_getpid(), (long long)mproc_getppid());
-    int64_t res = data * data * data;
-    mproc_pack *msg; /* queue.put({data: res}) */
-    mproc_bytes bytes;
-    mproc_pack_create(&msg);
-    mproc_pack_i64(msg, data);
-    mproc_pack_i64(msg, res);
-    mproc_pack_view(msg, &bytes);
-    int rc = mproc_queue_put(queue, bytes.data, bytes.len, MPROC_FOREVER);
-    mproc_pack_destroy(msg);
-
-    volatile int64_t left = res;
-    while (left > 0)
-        left -= 1;
-    printf("多进程任务结束：%lld, 当前进程号为: %lld\n", (long long)data,
-           (long long)mproc_getpid());
+    volatile long long res = data * data * data;
+    int rc = mproc_queue_put_pack(queue, MPROC_ARGS(data, res), MPROC_FOREVER); /* {data: res} */
+    while (res > 0)
+        res -= 1;
+    printf("多进程任务结束：%lld, 当前进程号为: %lld\n", data, (long long)mproc_getpid());
     mproc_queue_destroy(queue);
-    return rc == 0 ? 0 : 1;
+    return rc != 0;
 }
 
 int main(int argc, char **argv)
@@ -45,14 +28,14 @@ int main(int argc, char **argv)
     mproc_queue *queue;
     if (mproc_queue_create(&queue, 0) != 0)
         return 1;
+
     printf("主进程:%lld, 父进程:%lld\n", (long long)mproc_getpid(), (long long)mproc_getppid());
+
     for (int i = 0; i < 3; i++) {
-        mproc_pack *args;
-        mproc_pack_create(&args);
-        mproc_pack_i64(args, process_data[i]);
-        mproc_pack_handle(args, queue);
-        task_list[i] = start_process(&(mproc_process_opts){.target = "process_task", .args = args});
-        mproc_pack_destroy(args);
+        mproc_process_opts opts = {.target = "process_task",
+                                   .args = MPROC_ARGS(process_data[i], queue)};
+        if (mproc_process_start_new(&task_list[i], &opts) != 0)
+            return 1;
     }
     for (int i = 0; i < 3; i++) {
         mproc_process_join(task_list[i], MPROC_FOREVER);
@@ -60,14 +43,10 @@ int main(int argc, char **argv)
     }
     while (!mproc_queue_empty(queue)) {
         mproc_bytes msg;
-        if (mproc_queue_get(queue, MPROC_FOREVER, &msg) != 0)
+        long long data, res;
+        if (mproc_queue_get(queue, MPROC_FOREVER, &msg) != 0 || MPROC_UNPACK(&msg, &data, &res))
             return 1;
-        mproc_unpacker u; /* print(queue.get()) */
-        int64_t data = 0, res = 0;
-        mproc_unpack_init(&u, &msg);
-        mproc_unpack_i64(&u, &data);
-        mproc_unpack_i64(&u, &res);
-        printf("{%lld: %lld}\n", (long long)data, (long long)res);
+        printf("{%lld: %lld}\n", data, res); /* print(queue.get()) */
         mproc_bytes_free(&msg);
     }
     mproc_queue_destroy(queue);

@@ -2,25 +2,19 @@
  * Semaphore(3) lets at most three of them work at a time; the others wait at acquire. */
 #include "example.h"
 
-MPROC_TASK(process_task, in, out)
+MPROC_TASK_ARGS(process_task, out, long long, data, mproc_sem *, sem)
 {
-    (void)out;
-    mproc_unpacker u;
-    int64_t data = 0;
-    mproc_sem *sem;
-    mproc_unpack_init(&u, in);
-    if (mproc_unpack_i64(&u, &data) != 0 || mproc_unpack_sem(&u, &sem) != 0)
+    printf("--------data: %lld enter work\n", data);
+    if (mproc_sem_acquire(sem, MPROC_FOREVER) != 0)
         return 1;
-    printf("--------data: %lld enter work\n", (long long)data);
-    mproc_sem_acquire(sem, MPROC_FOREVER);
-    printf("data: %lld start work\n", (long long)data);
-    volatile int64_t res = data * data * data;
+    printf("data: %lld start work\n", data);
+    volatile long long res = data * data * data;
     while (res > 0)
         res -= 1;
-    printf("data: %lld done work\n", (long long)data);
+    printf("data: %lld done work\n", data);
     mproc_sem_release(sem);
     mproc_sem_destroy(sem);
-    return 0;
+    return 0; /* return data ** 3: a Process has no one to give it to */
 }
 
 int main(int argc, char **argv)
@@ -34,12 +28,10 @@ int main(int argc, char **argv)
         return 1;
     mproc_process *task_list[5];
     for (int i = 0; i < 5; i++) {
-        mproc_pack *args;
-        mproc_pack_create(&args);
-        mproc_pack_i64(args, process_data[i]);
-        mproc_pack_handle(args, sem);
-        task_list[i] = start_process(&(mproc_process_opts){.target = "process_task", .args = args});
-        mproc_pack_destroy(args);
+        mproc_process_opts opts = {.target = "process_task",
+                                   .args = MPROC_ARGS(process_data[i], sem)};
+        if (mproc_process_start_new(&task_list[i], &opts) != 0)
+            return 1;
     }
     for (int i = 0; i < 5; i++) {
         mproc_process_join(task_list[i], MPROC_FOREVER);

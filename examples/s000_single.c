@@ -1,13 +1,8 @@
 /* Seed 000, 单进程 (a single process): start one child that counts down data**3 and join it. */
 #include "example.h"
 
-MPROC_TASK(process_task, in, out)
+MPROC_TASK_ARGS(process_task, out, int64_t, data)
 {
-    (void)out;
-    mproc_unpacker u;
-    int64_t data = 0;
-    mproc_unpack_init(&u, in);
-    mproc_unpack_i64(&u, &data);
     count_down_like_python(data);
     return 0;
 }
@@ -18,14 +13,11 @@ int main(int argc, char **argv)
     if (mproc_init(&argc, &argv) != 0)
         return 1;
     double start_time = now_s();
-    mproc_pack *args;
-    mproc_pack_create(&args);
-    mproc_pack_i64(args, 100);
-    mproc_process *p = start_process(&(mproc_process_opts){.target = "process_task", .args = args});
-    mproc_process_join(p, MPROC_FOREVER);
+    mproc_process_opts opts = {.target = "process_task", .args = MPROC_ARGS(100), .daemon = false};
+    if (mproc_process_run(&opts, MPROC_FOREVER, NULL) != 0) /* p.start(); p.join() */
+        return 1;
+
     printf("--------end\n");
     printf("-----耗时：%f \n", now_s() - start_time);
-    mproc_process_destroy(p);
-    mproc_pack_destroy(args);
     return 0;
 }
