@@ -70,5 +70,6 @@ int main(int argc, char **argv)
         return 1;
     /* 队列已经为空 */
     printf("主 %f\n", now_s() - start);
+    mproc_queue_destroy(q);
     return 0; /* at exit: the daemon consumers are terminated */
 }

@@ -66,5 +66,6 @@ int main(int argc, char **argv)
     if (mproc_queue_put(q, NULL, 0, MPROC_FOREVER) || mproc_queue_put(q, NULL, 0, MPROC_FOREVER))
         return 1;
     printf("主\n");
+    mproc_queue_destroy(q);
     return 0; /* at exit: the consumers, not daemons, are joined */
 }
