@@ -2,13 +2,8 @@
  * is terminated when the parent ends, so 老太监正常死亡 never shows. */
 #include "example.h"
 
-MPROC_TASK(task, in, out)
+MPROC_TASK_ARGS(task, out, const char *, name)
 {
-    (void)out;
-    mproc_unpacker u;
-    const char *name;
-    mproc_unpack_init(&u, in);
-    mproc_unpack_str(&u, &name);
     printf("%s活着\n", name);
     sleep_ms(3000);
     printf("%s正常死亡\n", name);
@@ -20,11 +15,11 @@ int main(int argc, char **argv)
     line_buffered_stdout();
     if (mproc_init(&argc, &argv) != 0)
         return 1;
-    mproc_pack *args;
-    mproc_pack_create(&args);
-    mproc_pack_str(args, "老太监");
-    start_process(&(mproc_process_opts){.target = "task", .args = args, .daemon = true});
-    mproc_pack_destroy(args);
+    mproc_process *p1;
+    if (mproc_process_start_new(
+            &p1,
+            &(mproc_process_opts){.target = "task", .args = MPROC_ARGS("老太监"), .daemon = true}))
+        return 1;
     sleep_ms(1000);
     printf("皇帝正在死亡\n");
     return 0;

@@ -17,9 +17,8 @@ int main(int argc, char **argv)
     line_buffered_stdout();
     if (mproc_init(&argc, &argv) != 0)
         return 1;
-    mproc_process *p = start_process(&(mproc_process_opts){.target = "task"});
-    mproc_process_join(p, MPROC_FOREVER);
-    mproc_process_destroy(p);
+    if (mproc_process_run(&(mproc_process_opts){.target = "task"}, MPROC_FOREVER, NULL))
+        return 1;
     printf("%d\n", n);
     return 0;
 }

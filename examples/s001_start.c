@@ -2,10 +2,8 @@
  * once; the program still ends only after the child is done. */
 #include "example.h"
 
-MPROC_TASK(task, in, out)
+MPROC_TASK_ARGS(task, out, const char *, name)
 {
-    (void)out;
-    const char *name = kwarg(in, "name");
     printf("%s is running\n", name);
     sleep_ms(3000);
     printf("%s is done\n", name);
@@ -17,12 +15,11 @@ int main(int argc, char **argv)
     line_buffered_stdout();
     if (mproc_init(&argc, &argv) != 0)
         return 1;
-    mproc_pack *kwargs; /* kwargs={'name': '大海'} */
-    mproc_pack_create(&kwargs);
-    mproc_pack_str(kwargs, "name");
-    mproc_pack_str(kwargs, "大海");
-    start_process(&(mproc_process_opts){.target = "task", .args = kwargs});
-    mproc_pack_destroy(kwargs);
+    /* kwargs={'name': '大海'}: a C task takes its arguments by position */
+    mproc_process *p;
+    if (mproc_process_start_new(
+            &p, &(mproc_process_opts){.target = "task", .args = MPROC_ARGS("大海")}))
+        return 1;
     printf("主\n");
     return 0;
 }

@@ -11,28 +11,23 @@ static char db[64]; /* the seed's db.json */
 /* json.load(f)['count']; retried while another buyer is rewriting the file. */
 static int load_count(void)
 {
-    for (int tries = 0; tries < 100; tries++) {
+    int count = -1;
+    for (int tries = 0; count < 0 && tries < 100; tries++) {
         FILE *f = fopen(db, "r");
-        int count = 0;
-        if (f) {
-            int ok = fscanf(f, "{\"count\": %d}", &count) == 1;
+        if (f == NULL || fscanf(f, "{\"count\": %d}", &count) != 1)
+            sleep_ms(1);
+        if (f)
             fclose(f);
-            if (ok)
-                return count;
-        }
-        sleep_ms(1);
     }
-    return -1;
+    return count;
 }
 
 /* json.dump({'count': count}, f) */
 static void dump_count(int count)
 {
     FILE *f = fopen(db, "w");
-    if (f) {
-        fprintf(f, "{\"count\": %d}", count);
-        fclose(f);
-    }
+    if (f == NULL || fprintf(f, "{\"count\": %d}", count) < 0 || fclose(f) != 0)
+        exit(1);
 }
 
 static void search(const char *name)
@@ -45,26 +40,17 @@ static void search(const char *name)
 static void get(const char *name)
 {
     int count = load_count();
-    if (count > 0) { /* 先看下有没有票 */
-        count -= 1;
+    if (count > 0) {                      /* 先看下有没有票 */
         sleep_ms(100 * (1 + rand() % 3)); /* random.randint(1,3) s in the seed */
-        dump_count(count);                /* 重新写入 */
+        dump_count(count - 1);            /* 重新写入 */
         printf("%s 购票成功\n", name);
     } else {
         printf("%s查看到没有票了\n", name);
     }
 }
 
-MPROC_TASK(task, in, out)
+MPROC_TASK_ARGS(task, out, const char *, name, mproc_lock *, mutex, const char *, path)
 {
-    (void)out;
-    mproc_unpacker u;
-    const char *name, *path;
-    mproc_lock *mutex;
-    mproc_unpack_init(&u, in);
-    if (mproc_unpack_str(&u, &name) != 0 || mproc_unpack_lock(&u, &mutex) != 0 ||
-        mproc_unpack_str(&u, &path) != 0)
-        return 1;
     snprintf(db, sizeof db, "%s", path);
     srand((unsigned)mproc_getpid());
     search(name);                             /* 查票: 并发 */
@@ -78,31 +64,23 @@ MPROC_TASK(task, in, out)
 int main(int argc, char **argv)
 {
     line_buffered_stdout();
-    if (mproc_init(&argc, &argv) != 0)
+    mproc_lock *mutex;
+    if (mproc_init(&argc, &argv) != 0 || mproc_lock_create(&mutex) != 0)
         return 1;
     snprintf(db, sizeof db, "db-%lld.json", (long long)mproc_getpid());
     dump_count(3);
-    mproc_lock *mutex;
-    if (mproc_lock_create(&mutex) != 0)
-        return 1;
     mproc_process *p[10];
     for (int i = 0; i < 10; i++) {
         char name[32];
         snprintf(name, sizeof name, "路人%d", i);
-        mproc_pack *args;
-        mproc_pack_create(&args);
-        mproc_pack_str(args, name);
-        mproc_pack_handle(args, mutex);
-        mproc_pack_str(args, db);
-        p[i] = start_process(&(mproc_process_opts){.target = "task", .args = args});
-        mproc_pack_destroy(args);
+        if (mproc_process_start_new(
+                &p[i],
+                &(mproc_process_opts){.target = "task", .args = MPROC_ARGS(name, mutex, db)}))
+            return 1;
         /* p.join() here would make the whole task serial, not only the purchase */
     }
-    for (int i = 0; i < 10; i++) { /* Python joins them at exit; here, to remove the file */
+    for (int i = 0; i < 10; i++) /* Python joins them at exit; here, to remove the file */
         mproc_process_join(p[i], MPROC_FOREVER);
-        mproc_process_destroy(p[i]);
-    }
-    mproc_lock_destroy(mutex);
     remove(db);
     return 0;
 }

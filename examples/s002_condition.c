@@ -11,15 +11,8 @@ static int has_item(void *items)
     return n > 0;
 }
 
-MPROC_TASK(consumer, in, out)
+MPROC_TASK_ARGS(consumer, out, mproc_cond *, cond, mproc_value *, items)
 {
-    (void)out;
-    mproc_unpacker u;
-    mproc_cond *cond;
-    mproc_value *items;
-    mproc_unpack_init(&u, in);
-    if (mproc_unpack_cond(&u, &cond) != 0 || mproc_unpack_value(&u, &items) != 0)
-        return 1;
     mproc_cond_acquire(cond, MPROC_FOREVER); /* with cond: */
     printf("%s: waiting for an item\n", mproc_current_name());
     mproc_cond_wait_for(cond, has_item, items, MPROC_FOREVER);
@@ -41,14 +34,11 @@ int main(int argc, char **argv)
     if (mproc_cond_create(&cond, NULL) != 0 || mproc_value_create(&items, 'i', true) != 0)
         return 1;
 
-    mproc_pack *args;
-    mproc_pack_create(&args);
-    mproc_pack_handle(args, cond);
-    mproc_pack_handle(args, items);
     mproc_process *p[2];
     for (int i = 0; i < 2; i++)
-        p[i] = start_process(&(mproc_process_opts){.target = "consumer", .args = args});
-    mproc_pack_destroy(args);
+        if (mproc_process_start_new(&p[i], &(mproc_process_opts){.target = "consumer",
+                                                                 .args = MPROC_ARGS(cond, items)}))
+            return 1;
 
     for (int i = 1; i <= 2; i++) {
         sleep_ms(150);

@@ -2,14 +2,8 @@
  * for it; they all go on once the parent sets it, and not before. */
 #include "example.h"
 
-MPROC_TASK(worker, in, out)
+MPROC_TASK_ARGS(worker, out, mproc_event *, event)
 {
-    (void)out;
-    mproc_unpacker u;
-    mproc_event *event;
-    mproc_unpack_init(&u, in);
-    if (mproc_unpack_event(&u, &event) != 0)
-        return 1;
     printf("%s: waiting for the event\n", mproc_current_name());
     mproc_event_wait(event, MPROC_FOREVER);
     printf("%s: the event is set, going on\n", mproc_current_name());
@@ -28,13 +22,11 @@ int main(int argc, char **argv)
     printf("event.is_set() -> %s\n", mproc_event_is_set(event) == 1 ? "True" : "False");
     printf("event.wait(timeout=0.1) -> %s\n", mproc_event_wait(event, 100) == 0 ? "True" : "False");
 
-    mproc_pack *args;
-    mproc_pack_create(&args);
-    mproc_pack_handle(args, event);
     mproc_process *p[3];
     for (int i = 0; i < 3; i++)
-        p[i] = start_process(&(mproc_process_opts){.target = "worker", .args = args});
-    mproc_pack_destroy(args);
+        if (mproc_process_start_new(
+                &p[i], &(mproc_process_opts){.target = "worker", .args = MPROC_ARGS(event)}))
+            return 1;
 
     sleep_ms(200);
     printf("main: setting the event\n");

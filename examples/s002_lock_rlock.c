@@ -9,14 +9,8 @@ static const char *py_bool(int rc)
 }
 
 /* with lock: three lines that stay together */
-MPROC_TASK(with_lock, in, out)
+MPROC_TASK_ARGS(with_lock, out, mproc_lock *, lock)
 {
-    (void)out;
-    mproc_unpacker u;
-    mproc_lock *lock;
-    mproc_unpack_init(&u, in);
-    if (mproc_unpack_lock(&u, &lock) != 0)
-        return 1;
     mproc_lock_acquire(lock, MPROC_FOREVER);
     for (int i = 1; i <= 3; i++) {
         printf("%s: line %d of 3\n", mproc_current_name(), i);
@@ -27,14 +21,8 @@ MPROC_TASK(with_lock, in, out)
     return 0;
 }
 
-MPROC_TASK(try_rlock, in, out)
+MPROC_TASK_ARGS(try_rlock, out, mproc_lock *, rlock)
 {
-    (void)out;
-    mproc_unpacker u;
-    mproc_lock *rlock;
-    mproc_unpack_init(&u, in);
-    if (mproc_unpack_lock(&u, &rlock) != 0)
-        return 1;
     int rc = mproc_rlock_acquire(rlock, 100);
     printf("%s: rlock.acquire(timeout=0.1) -> %s\n", mproc_current_name(), py_bool(rc));
     if (rc == 0)
@@ -54,29 +42,18 @@ static void nested(mproc_lock *rlock, int depth)
     printf("%s: depth %d, released\n", mproc_current_name(), depth);
 }
 
-MPROC_TASK(recursive, in, out)
+MPROC_TASK_ARGS(recursive, out, mproc_lock *, rlock)
 {
-    (void)out;
-    mproc_unpacker u;
-    mproc_lock *rlock;
-    mproc_unpack_init(&u, in);
-    if (mproc_unpack_lock(&u, &rlock) != 0)
-        return 1;
     nested(rlock, 1);
     mproc_rlock_destroy(rlock);
     return 0;
 }
 
-/* Starts target with the lock as its argument and waits for it. */
-static void run_with(const char *target, mproc_lock *lock)
+/* Runs target with the lock as its argument to its end. */
+static int run_with(const char *target, mproc_lock *lock)
 {
-    mproc_pack *args;
-    mproc_pack_create(&args);
-    mproc_pack_handle(args, lock);
-    mproc_process *p = start_process(&(mproc_process_opts){.target = target, .args = args});
-    mproc_pack_destroy(args);
-    mproc_process_join(p, MPROC_FOREVER);
-    mproc_process_destroy(p);
+    return mproc_process_run(&(mproc_process_opts){.target = target, .args = MPROC_ARGS(lock)},
+                             MPROC_FOREVER, NULL);
 }
 
 int main(int argc, char **argv)
@@ -92,13 +69,11 @@ int main(int argc, char **argv)
     printf("lock.acquire(timeout=0.1) -> %s\n", py_bool(mproc_lock_acquire(lock, 100)));
     mproc_lock_release(lock);
 
-    mproc_pack *args;
-    mproc_pack_create(&args);
-    mproc_pack_handle(args, lock);
     mproc_process *p[3];
     for (int i = 0; i < 3; i++)
-        p[i] = start_process(&(mproc_process_opts){.target = "with_lock", .args = args});
-    mproc_pack_destroy(args);
+        if (mproc_process_start_new(
+                &p[i], &(mproc_process_opts){.target = "with_lock", .args = MPROC_ARGS(lock)}))
+            return 1;
     for (int i = 0; i < 3; i++) {
         mproc_process_join(p[i], MPROC_FOREVER);
         mproc_process_destroy(p[i]);
@@ -106,12 +81,13 @@ int main(int argc, char **argv)
 
     printf("rlock.acquire() -> %s\n", py_bool(mproc_rlock_acquire(rlock, MPROC_FOREVER)));
     printf("rlock.acquire() -> %s\n", py_bool(mproc_rlock_acquire(rlock, MPROC_FOREVER)));
-    run_with("try_rlock", rlock); /* held here: the child cannot have it */
+    if (run_with("try_rlock", rlock) != 0) /* held here: the child cannot have it */
+        return 1;
     mproc_rlock_release(rlock);
     mproc_rlock_release(rlock);
     printf("rlock released twice\n");
-    run_with("try_rlock", rlock);
-    run_with("recursive", rlock);
+    if (run_with("try_rlock", rlock) != 0 || run_with("recursive", rlock) != 0)
+        return 1;
 
     mproc_lock_destroy(lock);
     mproc_rlock_destroy(rlock);

@@ -52,25 +52,13 @@ static int get_person(mproc_mns *ns, char *name, size_t cap, int64_t *age)
     return rc;
 }
 
-MPROC_TASK(worker, in, out)
+MPROC_TASK_ARGS(worker, out, mproc_mns *, ns, mproc_mlist *, l, mproc_mvalue *, v, mproc_mevent *,
+                e)
 {
-    (void)out;
-    mproc_unpacker u;
-    mproc_mns *ns = NULL;
-    mproc_mlist *l = NULL;
-    mproc_mvalue *v = NULL;
-    mproc_mevent *e = NULL;
-    mproc_unpack_init(&u, in);
-    int rc = mproc_unpack_mns(&u, &ns);
-    if (rc == 0)
-        rc = mproc_unpack_mlist(&u, &l);
-    if (rc == 0)
-        rc = mproc_unpack_mvalue(&u, &v);
-    if (rc == 0)
-        rc = mproc_unpack_mevent(&u, &e);
     char name[64];
     int64_t age = 0;
-    if (rc == 0 && (rc = get_person(ns, name, sizeof name, &age)) == 0) {
+    int rc;
+    if ((rc = get_person(ns, name, sizeof name, &age)) == 0) {
         printf("子进程: %s %lld\n", name, (long long)age);
         rc = mproc_mns_set(ns, "age", MPROC_ARGS(age + 1)); /* ns.age += 1 */
     }
@@ -138,23 +126,23 @@ int main(int argc, char **argv)
     mproc_mlist *l = NULL;
     mproc_mvalue *v = NULL;
     mproc_mevent *e = NULL;
-    mproc_pack *args = NULL;
     if ((rc = mproc_manager_namespace(m, &ns)) != 0 ||
         (rc = mproc_mns_set(ns, "name", MPROC_ARGS("小明"))) != 0 ||
         (rc = mproc_mns_set(ns, "age", MPROC_ARGS(18))) != 0 ||
         (rc = mproc_manager_list(m, &l)) != 0 ||
         (rc = mproc_mlist_append(l, MPROC_ARGS("主进程"))) != 0 ||
         (rc = mproc_manager_value(m, MPROC_T_INT, &v)) != 0 || /* Value("i", 0) */
-        (rc = mproc_manager_event(m, &e)) != 0 || (rc = mproc_pack_create(&args)) != 0) {
+        (rc = mproc_manager_event(m, &e)) != 0) {
         fprintf(stderr, "Namespace()/list()/Value()/Event(): %s\n", mproc_strerror(rc));
         return 1;
     }
-    mproc_pack_handle(args, ns); /* args=(ns, l, v, e) */
-    mproc_pack_handle(args, l);
-    mproc_pack_handle(args, v);
-    mproc_pack_handle(args, e);
-    mproc_process *p = start_process(&(mproc_process_opts){.target = "worker", .args = args});
-    mproc_pack_destroy(args);
+    mproc_process *p; /* Process(target=worker, args=(ns, l, v, e)) */
+    rc = mproc_process_start_new(
+        &p, &(mproc_process_opts){.target = "worker", .args = MPROC_ARGS(ns, l, v, e)});
+    if (rc != 0) {
+        fprintf(stderr, "Process(target=worker).start(): %s\n", mproc_strerror(rc));
+        return 1;
+    }
     rc = mproc_mevent_wait(e, WAIT_MS); /* e.wait(30) */
     printf("主进程等到了子进程: %s\n", rc == 0 ? "True" : "False");
     int64_t value = 0;

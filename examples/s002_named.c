@@ -20,12 +20,15 @@ MPROC_TASK(worker2, in, out)
     return 0;
 }
 
-static void run_named(const char *name, const char *target)
+/* Process(name=name, target=target): start, join, print its name */
+static int run_named(const char *name, const char *target)
 {
-    mproc_process *p = start_process(&(mproc_process_opts){.name = name, .target = target});
+    mproc_process *p;
+    if (mproc_process_start_new(&p, &(mproc_process_opts){.name = name, .target = target}))
+        return 1;
     mproc_process_join(p, MPROC_FOREVER);
     printf("child process name = %s\n", mproc_process_name(p));
-    mproc_process_destroy(p);
+    return mproc_process_destroy(p);
 }
 
 int main(int argc, char **argv)
@@ -34,8 +37,8 @@ int main(int argc, char **argv)
     if (mproc_init(&argc, &argv) != 0)
         return 1;
     printf("parent pid = %lld\n", (long long)mproc_getppid());
-    for (int n = 0; n < 3; n++)
-        run_named("worker1", "worker1");
-    run_named("worker2", "worker2");
-    return 0;
+    int rc = 0;
+    for (int n = 0; n < 3 && rc == 0; n++)
+        rc = run_named("worker1", "worker1");
+    return rc || run_named("worker2", "worker2");
 }

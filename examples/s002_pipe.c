@@ -3,60 +3,29 @@
  * as a pack of its strings here, and the parent prints it as Python prints a list. */
 #include "example.h"
 
-MPROC_TASK(f, in, out)
+MPROC_TASK_ARGS(f, out, mproc_conn *, conn)
 {
-    (void)out;
-    mproc_unpacker u;
-    mproc_conn *conn;
-    mproc_unpack_init(&u, in);
-    if (mproc_unpack_conn(&u, &conn) != 0)
-        return 1;
-    mproc_pack *list; /* conn.send(['hello']) */
-    mproc_bytes bytes;
-    mproc_pack_create(&list);
-    mproc_pack_str(list, "hello");
-    mproc_pack_view(list, &bytes);
-    int rc = mproc_conn_send(conn, bytes.data, bytes.len, MPROC_FOREVER);
-    mproc_pack_destroy(list);
+    /* conn.send(['hello']); conn.close() */
+    int rc = mproc_conn_send_pack(conn, MPROC_ARGS("hello"), MPROC_FOREVER);
     mproc_conn_destroy(conn);
-    return rc == 0 ? 0 : 1;
-}
-
-/* print(a list of strings) */
-static void print_str_list(const mproc_bytes *msg)
-{
-    mproc_unpacker u;
-    const char *s;
-    mproc_unpack_init(&u, msg);
-    printf("[");
-    for (int i = 0; mproc_unpack_str(&u, &s) == 0; i++)
-        printf("%s'%s'", i ? ", " : "", s);
-    printf("]\n");
+    return rc != 0;
 }
 
 int main(int argc, char **argv)
 {
-    line_buffered_stdout();
-    if (mproc_init(&argc, &argv) != 0)
-        return 1;
     mproc_conn *parent_conn, *child_conn;
-    if (mproc_pipe(&parent_conn, &child_conn, true) != 0)
+    if (mproc_init(&argc, &argv) != 0 || mproc_pipe(&parent_conn, &child_conn, true) != 0)
         return 1;
-    mproc_pack *args;
-    mproc_pack_create(&args);
-    mproc_pack_handle(args, child_conn);
-    mproc_process *p = start_process(&(mproc_process_opts){.target = "f", .args = args});
-    mproc_pack_destroy(args);
-
+    mproc_process *p;
+    if (mproc_process_start_new(
+            &p, &(mproc_process_opts){.target = "f", .args = MPROC_ARGS(child_conn)}))
+        return 1;
     mproc_bytes msg;
-    int rc = mproc_conn_recv(parent_conn, MPROC_FOREVER, &msg);
-    if (rc == 0) {
-        print_str_list(&msg); /* print(parent_conn.recv()) */
-        mproc_bytes_free(&msg);
-    }
+    const char *s;
+    if (mproc_conn_recv(parent_conn, MPROC_FOREVER, &msg) != 0 || MPROC_UNPACK(&msg, &s) != 0)
+        return 1;
+    printf("['%s']\n", s); /* print(parent_conn.recv()) */
+    mproc_bytes_free(&msg);
     mproc_process_join(p, MPROC_FOREVER);
-    mproc_process_destroy(p);
-    mproc_conn_destroy(parent_conn);
-    mproc_conn_destroy(child_conn);
-    return rc == 0 ? 0 : 1;
+    return 0;
 }

@@ -42,6 +42,7 @@ static bool is_float(mproc_type t)
     return t == MPROC_T_FLOAT || t == MPROC_T_DOUBLE;
 }
 
+/* The values come as a pack of any length, so it is read with an unpacker. */
 MPROC_TASK(store, in, out)
 {
     (void)out;
@@ -65,16 +66,17 @@ int main(int argc, char **argv)
         return 1;
     mproc_value *values[TYPES];
     mproc_pack *args;
-    mproc_pack_create(&args);
-    for (int i = 0; i < TYPES; i++) {
-        if (mproc_value_create(&values[i], table[i].code, true) != 0)
+    if (mproc_pack_create(&args) != 0)
+        return 1;
+    for (int i = 0; i < TYPES; i++)
+        if (mproc_value_create(&values[i], table[i].code, true) != 0 ||
+            mproc_pack_handle(args, values[i]) != 0)
             return 1;
-        mproc_pack_handle(args, values[i]);
-    }
-    mproc_process *p = start_process(&(mproc_process_opts){.target = "store", .args = args});
+    int rc = mproc_process_run(&(mproc_process_opts){.target = "store", .args = args},
+                               MPROC_FOREVER, NULL);
     mproc_pack_destroy(args);
-    mproc_process_join(p, MPROC_FOREVER);
-    mproc_process_destroy(p);
+    if (rc != 0)
+        return 1;
     for (int i = 0; i < TYPES; i++) {
         char text[64];
         if (is_float(table[i].code)) {

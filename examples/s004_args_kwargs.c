@@ -2,43 +2,44 @@
  * keyword args given in another order. */
 #include "example.h"
 
-MPROC_TASK(show_info_args, in, out)
+/* Python's kwargs, which C has not: (key, value) pairs of strings in a pack, in any order,
+ * matched by key. The value of key, or NULL. */
+static const char *find_kwarg(const mproc_bytes *in, const char *key)
 {
-    (void)out;
     mproc_unpacker u;
-    const char *name;
-    int64_t age;
+    const char *k, *v;
     mproc_unpack_init(&u, in);
-    mproc_unpack_str(&u, &name);
-    mproc_unpack_i64(&u, &age);
+    while (mproc_unpack_str(&u, &k) == 0 && mproc_unpack_str(&u, &v) == 0)
+        if (strcmp(k, key) == 0)
+            return v;
+    return NULL;
+}
+
+MPROC_TASK_ARGS(show_info_args, out, const char *, name, int64_t, age)
+{
     printf("名字为%s, 年龄为%lld\n", name, (long long)age);
     return 0;
 }
 
 MPROC_TASK(show_info_kwargs, in, out)
 {
-    (void)out;
-    printf("名字为%s, 年龄为%s\n", kwarg(in, "name"), kwarg(in, "age"));
+    const char *name = find_kwarg(in, "name"), *age = find_kwarg(in, "age");
+    if (name == NULL || age == NULL)
+        return mproc_task_fail(out, "show_info_kwargs() wants name= and age=");
+    printf("名字为%s, 年龄为%s\n", name, age);
     return 0;
 }
 
 int main(int argc, char **argv)
 {
     line_buffered_stdout();
-    if (mproc_init(&argc, &argv) != 0)
+    mproc_process_opts args = {.target = "show_info_args", .args = MPROC_ARGS("Tom", 30)};
+    /* kwargs={'age':15, 'name':'Jerry'}; a value travels as its text */
+    mproc_process_opts kwargs = {.target = "show_info_kwargs",
+                                 .args = MPROC_ARGS("age", "15", "name", "Jerry")};
+    mproc_process *sub_process_args, *sub_process_kwargs;
+    if (mproc_init(&argc, &argv) != 0 || mproc_process_start_new(&sub_process_args, &args) != 0 ||
+        mproc_process_start_new(&sub_process_kwargs, &kwargs) != 0)
         return 1;
-    mproc_pack *args, *kwargs;
-    mproc_pack_create(&args);
-    mproc_pack_str(args, "Tom");
-    mproc_pack_i64(args, 30);
-    mproc_pack_create(&kwargs); /* kwargs={'age': 15, 'name': 'Jerry'} */
-    mproc_pack_str(kwargs, "age");
-    mproc_pack_str(kwargs, "15");
-    mproc_pack_str(kwargs, "name");
-    mproc_pack_str(kwargs, "Jerry");
-    start_process(&(mproc_process_opts){.target = "show_info_args", .args = args});
-    start_process(&(mproc_process_opts){.target = "show_info_kwargs", .args = kwargs});
-    mproc_pack_destroy(args);
-    mproc_pack_destroy(kwargs);
     return 0;
 }

@@ -23,9 +23,10 @@ static void sing(void)
 int main(int argc, char **argv)
 {
     line_buffered_stdout();
-    if (mproc_init(&argc, &argv) != 0)
+    mproc_process *dance_process;
+    if (mproc_init(&argc, &argv) != 0 ||
+        mproc_process_start_new(&dance_process, &(mproc_process_opts){.target = "dance"}) != 0)
         return 1;
-    start_process(&(mproc_process_opts){.target = "dance"});
     sing();
     return 0;
 }

@@ -16,16 +16,17 @@ MPROC_TASK(task, in, out)
 int main(int argc, char **argv)
 {
     line_buffered_stdout();
-    if (mproc_init(&argc, &argv) != 0)
+    mproc_process *p;
+    if (mproc_init(&argc, &argv) != 0 ||
+        mproc_process_start_new(&p, &(mproc_process_opts){.target = "task"}) != 0)
         return 1;
-    mproc_process *p = start_process(&(mproc_process_opts){.target = "task"});
     sleep_ms(250);
     printf("kill %lld\n", (long long)mproc_process_pid(p));
-    mproc_process_kill(p);
+    if (mproc_process_kill(p) != 0) /* os.kill(process_id, 9) */
+        return 1;
     mproc_process_join(p, MPROC_FOREVER);
     int code;
     mproc_process_exitcode(p, &code);
     printf("exitcode %d\n", code);
-    mproc_process_destroy(p);
     return 0;
 }

@@ -2,8 +2,7 @@
  * list; the parent and the read child still see an empty one. */
 #include "example.h"
 
-static int g_list[16];
-static int g_len;
+static int g_list[16], g_len; /* 全局变量 */
 
 static void print_list(const char *label)
 {
@@ -37,12 +36,13 @@ MPROC_TASK(read_data, in, out)
 int main(int argc, char **argv)
 {
     line_buffered_stdout();
-    if (mproc_init(&argc, &argv) != 0)
+    mproc_process *add_process, *read_process;
+    if (mproc_init(&argc, &argv) != 0 ||
+        mproc_process_start_new(&add_process, &(mproc_process_opts){.target = "add_data"}) != 0)
         return 1;
-    mproc_process *add_process = start_process(&(mproc_process_opts){.target = "add_data"});
     mproc_process_join(add_process, MPROC_FOREVER); /* 主进程等待add_process进程结束 */
-    start_process(&(mproc_process_opts){.target = "read_data"});
+    if (mproc_process_start_new(&read_process, &(mproc_process_opts){.target = "read_data"}) != 0)
+        return 1;
     print_list("主进程读取：");
-    mproc_process_destroy(add_process);
     return 0;
 }

@@ -15,13 +15,12 @@ MPROC_TASK(task, in, out)
 int main(int argc, char **argv)
 {
     line_buffered_stdout();
-    if (mproc_init(&argc, &argv) != 0)
+    mproc_process *sub_process;
+    if (mproc_init(&argc, &argv) != 0 ||
+        mproc_process_start_new(&sub_process, &(mproc_process_opts){.target = "task"}) != 0)
         return 1;
-    mproc_process *sub_process =
-        start_process(&(mproc_process_opts){.target = "task", .daemon = false});
     sleep_ms(500);                        /* 主进程延时0.5s */
     mproc_process_terminate(sub_process); /* 退出主进程之前，让子进程销毁 */
     printf("over\n");
-    (void)sub_process;
     return 0;
 }

@@ -27,9 +27,10 @@ MPROC_TASK(sing, in, out)
 int main(int argc, char **argv)
 {
     line_buffered_stdout();
-    if (mproc_init(&argc, &argv) != 0)
+    mproc_process *dance_process, *sing_process;
+    if (mproc_init(&argc, &argv) != 0 ||
+        mproc_process_start_new(&dance_process, &(mproc_process_opts){.target = "dance"}) != 0 ||
+        mproc_process_start_new(&sing_process, &(mproc_process_opts){.target = "sing"}) != 0)
         return 1;
-    start_process(&(mproc_process_opts){.target = "dance"});
-    start_process(&(mproc_process_opts){.target = "sing"});
     return 0;
 }

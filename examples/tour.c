@@ -2,15 +2,8 @@
  * pid, parent pid and exit code; then join with a timeout, terminate, and a daemon. */
 #include "example.h"
 
-MPROC_TASK(greet, in, out)
+MPROC_TASK_ARGS(greet, out, const char *, method, int64_t, code)
 {
-    (void)out;
-    mproc_unpacker u;
-    const char *method;
-    int64_t code;
-    mproc_unpack_init(&u, in);
-    mproc_unpack_str(&u, &method);
-    mproc_unpack_i64(&u, &code);
     printf("  [%s] hello from %s, pid %lld, parent %lld; exiting with %lld\n", method,
            mproc_current_name(), (long long)mproc_getpid(), (long long)mproc_getppid(),
            (long long)code);
@@ -43,24 +36,24 @@ int main(int argc, char **argv)
             continue;
         }
         printf("%s:\n", name);
-        mproc_pack *args;
-        mproc_pack_create(&args);
-        mproc_pack_str(args, name);
-        mproc_pack_i64(args, 10 + i);
         double t0 = now_s();
-        mproc_process *p =
-            start_process(&(mproc_process_opts){.target = "greet", .args = args, .ctx = ctx});
+        mproc_process *p;
+        if (mproc_process_start_new(&p, &(mproc_process_opts){.target = "greet",
+                                                              .args = MPROC_ARGS(name, 10 + i),
+                                                              .ctx = ctx}) != 0)
+            return 1;
         mproc_process_join(p, MPROC_FOREVER);
         int code;
         mproc_process_exitcode(p, &code);
         printf("  %s (pid %lld) ended with exit code %d after %.1f ms\n", mproc_process_name(p),
                (long long)mproc_process_pid(p), code, (now_s() - t0) * 1000);
         mproc_process_destroy(p);
-        mproc_pack_destroy(args);
     }
 
     printf("timeouts and termination:\n");
-    mproc_process *p = start_process(&(mproc_process_opts){.target = "sleeper", .name = "sleepy"});
+    mproc_process *p;
+    if (mproc_process_start_new(&p, &(mproc_process_opts){.target = "sleeper", .name = "sleepy"}))
+        return 1;
     int rc = mproc_process_join(p, 100);
     printf("  join(%s, 100 ms) -> %s; alive: %d\n", mproc_process_name(p), mproc_errname(rc),
            mproc_process_is_alive(p));
@@ -71,7 +64,9 @@ int main(int argc, char **argv)
     printf("  after terminate: exit code %d (-15 = SIGTERM, as Python)\n", code);
     mproc_process_destroy(p);
 
-    start_process(&(mproc_process_opts){.target = "sleeper", .name = "guardian", .daemon = true});
+    mproc_process_opts guardian = {.target = "sleeper", .name = "guardian", .daemon = true};
+    if (mproc_process_start_new(&p, &guardian) != 0)
+        return 1;
     printf("a daemon child is running; it is terminated when main() returns\n");
     return 0;
 }
