@@ -5,11 +5,9 @@
 
 MPROC_TASK_ARGS(test, out, mproc_conn *, w)
 {
-    /* 只能写 */
-    int rc = mproc_conn_send_pack(w, MPROC_ARGS("[子进程]老爸，咱们完了，老妈一直在门口～"),
-                                  MPROC_FOREVER);
-    mproc_conn_destroy(w);
-    return rc != 0;
+    /* 只能写 (w is closed as the child exits, as in Python) */
+    return mproc_conn_send_pack(w, MPROC_ARGS("[子进程]老爸，咱们完了，老妈一直在门口～"),
+                                MPROC_FOREVER) != 0;
 }
 
 int main(int argc, char **argv)
@@ -27,9 +25,7 @@ int main(int argc, char **argv)
         return 1;
     printf("%s\n", text);
     mproc_bytes_free(&msg);
-    int rc = mproc_process_join(p1, MPROC_FOREVER);
-    mproc_process_destroy(p1);
     mproc_conn_destroy(r);
     mproc_conn_destroy(w);
-    return rc != 0;
+    return mproc_process_join(p1, MPROC_FOREVER) != 0 || mproc_process_destroy(p1) != 0;
 }
