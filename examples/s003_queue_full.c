@@ -6,11 +6,6 @@
  * which it describes without printing, as they were when full and at the end. */
 #include "example.h"
 
-static const char *bool_str(int b)
-{
-    return b == 1 ? "True" : "False";
-}
-
 /* q.qsize() (-1 if the call fails). */
 static long long qsize_of(mproc_queue *q)
 {
@@ -32,7 +27,7 @@ int main(int argc, char **argv)
     for (int i = 0; i < 3; i++) /* a list, a dict, a set */
         if (mproc_queue_put(q, msgs[i], strlen(msgs[i]), MPROC_FOREVER) != 0)
             return 1;
-    int full_when_full = mproc_queue_full(q);
+    const char *full_when_full = mproc_queue_full(q) == 1 ? "True" : "False";
 
     const char *more = "再加条消息呗";
     /* 不加timeout，就一直阻塞，等消息队列有空位才能发出去 */
@@ -52,8 +47,8 @@ int main(int argc, char **argv)
         mproc_bytes_free(&msg);
     }
     printf("队列数：%lld，当前存在：%lld条消息\n", (long long)maxsize, qsize_of(q));
-    printf("q.full()：%s（3条消息时），q.empty()：%s（取完后）\n", bool_str(full_when_full),
-           bool_str(mproc_queue_empty(q)));
+    printf("q.full()：%s（3条消息时），q.empty()：%s（取完后）\n", full_when_full,
+           mproc_queue_empty(q) == 1 ? "True" : "False");
     mproc_queue_destroy(q);
     return 0;
 }
