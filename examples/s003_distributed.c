@@ -28,7 +28,8 @@ static int connect_manager(const char *address, mproc_manager **m)
                                                           .timeout_ms = WAIT_MS});
 }
 
-/* 服务器端: args=(a Queue for the address); its handles are closed as it exits */
+/* 服务器端: args=(a Queue for the address). What each process of this program holds goes as
+ * it exits, as in Python. */
 MPROC_TASK_ARGS(server, out, mproc_queue *, address_to_main)
 {
     mproc_manager *manager;
@@ -44,11 +45,7 @@ MPROC_TASK_ARGS(server, out, mproc_queue *, address_to_main)
         mproc_queue_put_pack(address_to_main, MPROC_ARGS(mproc_manager_address(manager)),
                              WAIT_MS) != 0)
         return 1;
-    int rc = mproc_manager_wait(manager, 2 * WAIT_MS); /* 运行serve */
-    mproc_proxy_destroy(get_ming_queue);
-    mproc_proxy_destroy(get_zhang_queue);
-    mproc_manager_destroy(manager);
-    return rc != 0;
+    return mproc_manager_wait(manager, 2 * WAIT_MS) != 0; /* 运行serve */
 }
 
 /* 客户端1: args=(address,) */
@@ -66,10 +63,6 @@ MPROC_TASK_ARGS(client1, out, const char *, address)
         mproc_mqueue_get(q2, WAIT_MS, &msg) != 0 || MPROC_UNPACK(&msg, &text) != 0)
         return 1;
     printf("%s\n", text);
-    mproc_bytes_free(&msg);
-    mproc_proxy_destroy(q2);
-    mproc_proxy_destroy(q1);
-    mproc_manager_destroy(m);
     return 0;
 }
 
@@ -85,13 +78,9 @@ MPROC_TASK_ARGS(client2, out, const char *, address)
         mproc_mqueue_get(q1, WAIT_MS, &msg) != 0 || MPROC_UNPACK(&msg, &text) != 0)
         return 1;
     printf("%s\n", text);
-    mproc_bytes_free(&msg);
     if (mproc_manager_lookup_queue(m, "get_ming_queue", &q2) != 0 || /* 在自己队列里面留言 */
         mproc_mqueue_put_pack(q2, MPROC_ARGS("[小明]这几天咱们终于可以不加班了(>_<)"), WAIT_MS))
         return 1;
-    mproc_proxy_destroy(q2);
-    mproc_proxy_destroy(q1);
-    mproc_manager_destroy(m);
     return 0;
 }
 

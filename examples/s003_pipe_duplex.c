@@ -14,8 +14,7 @@ MPROC_TASK_ARGS(test, out, mproc_conn *, w)
         mproc_conn_recv(w, MPROC_FOREVER, &msg) != 0 || MPROC_UNPACK(&msg, &text) != 0)
         return 1;
     printf("%s\n", text);
-    mproc_bytes_free(&msg);
-    return 0; /* w is closed as the child exits, as in Python */
+    return 0; /* what the child holds goes as it exits, as in Python */
 }
 
 int main(int argc, char **argv)

@@ -37,14 +37,11 @@ MPROC_TASK_ARGS(pro_test1, out, mproc_queue *, q, mproc_event *, taken)
             if (mproc_queue_get(q, MPROC_FOREVER, &msg) != 0 || MPROC_UNPACK(&msg, &text) != 0)
                 return 1;
             printf("%s\n", text);
-            mproc_bytes_free(&msg);
             break;
         }
         sleep_ms((i + 1) * 2 * SECOND_MS); /* time.sleep((i + 1) * 2) */
     }
-    mproc_event_destroy(taken);
-    mproc_queue_destroy(q);
-    return 0;
+    return 0; /* what the child holds goes as it exits, as in Python */
 }
 
 MPROC_TASK_ARGS(pro_test2, out, mproc_queue *, q, mproc_event *, taken)
@@ -56,12 +53,8 @@ MPROC_TASK_ARGS(pro_test2, out, mproc_queue *, q, mproc_event *, taken)
         mproc_event_set(taken) != 0)
         return 1;
     printf("%s\n", text);
-    mproc_bytes_free(&msg);
     sleep_ms(4 * SECOND_MS); /* 模拟一下网络延迟 */
-    int rc = mproc_queue_put_pack(q, MPROC_ARGS("[子进程2]不去，我今天约了妹子"), MPROC_FOREVER);
-    mproc_event_destroy(taken);
-    mproc_queue_destroy(q);
-    return rc != 0;
+    return mproc_queue_put_pack(q, MPROC_ARGS("[子进程2]不去，我今天约了妹子"), MPROC_FOREVER) != 0;
 }
 
 int main(int argc, char **argv)
