@@ -62,7 +62,7 @@ static int run_five(const char *task, const mproc_pack *args, mproc_mdict *dict1
     }
     if (failed || mproc_mdict_get(dict1, MPROC_ARGS("year"), &b) != 0 || MPROC_UNPACK(&b, &year))
         return 1;
-    printf("{'year': %lld}\n", (long long)year);
+    printf("{'year': %lld}\n", (long long)year); /* print(dict1) */
     mproc_bytes_free(&b);
     return 0;
 }

@@ -85,6 +85,7 @@ int main(int argc, char **argv)
     mproc_pool *pool; /* Pool(): two workers are enough for two tasks */
     if (mproc_manager_start(&manager, NULL) != 0 || mproc_manager_dict(manager, &dict_test) != 0 ||
         mproc_manager_list(manager, &list_test) != 0 ||
+        /* manager.list(range(10)): each field one item */
         mproc_mlist_extend(list_test, MPROC_ARGS(0, 1, 2, 3, 4, 5, 6, 7, 8, 9)) != 0 ||
         mproc_pool_create(&pool, &(mproc_pool_opts){.processes = 2}) != 0)
         return 1;
