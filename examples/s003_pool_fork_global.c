@@ -31,11 +31,11 @@ static void print_ids(const char *who)
 #endif
 }
 
-static int print_get(mproc_queue *q) /* print(q.get()) */
+static int print_get(mproc_queue *from) /* print(q.get()) */
 {
     mproc_bytes msg = {0};
     const char *text;
-    int rc = mproc_queue_get(q, MPROC_FOREVER, &msg);
+    int rc = mproc_queue_get(from, MPROC_FOREVER, &msg);
     if (rc == 0 && (rc = MPROC_UNPACK(&msg, &text)) == 0)
         printf("%s\n", text);
     mproc_bytes_free(&msg);

@@ -26,11 +26,11 @@ MPROC_TASK_ARGS(init, out, mproc_queue *, queue, mproc_event *, event)
     return 0;
 }
 
-static int print_get(mproc_queue *q) /* print(q.get()) */
+static int print_get(mproc_queue *from) /* print(q.get()) */
 {
     mproc_bytes msg = {0};
     const char *text;
-    int rc = mproc_queue_get(q, MPROC_FOREVER, &msg);
+    int rc = mproc_queue_get(from, MPROC_FOREVER, &msg);
     if (rc == 0 && (rc = MPROC_UNPACK(&msg, &text)) == 0)
         printf("%s\n", text);
     mproc_bytes_free(&msg);
