@@ -62,8 +62,7 @@ static int count_with(const char *target)
 
 int main(int argc, char **argv)
 {
-    if (mproc_init(&argc, &argv) != 0)
-        return 1;
     /* 理论上应该是:5×1000=5000; then 5000 */
-    return count_with("proc_test1") != 0 || count_with("proc_test1_with_lock") != 0;
+    return mproc_init(&argc, &argv) != 0 || count_with("proc_test1") != 0 ||
+           count_with("proc_test1_with_lock") != 0;
 }

@@ -87,15 +87,13 @@ MPROC_TASK_ARGS(client2, out, const char *, address)
 int main(int argc, char **argv)
 {
     line_buffered_stdout();
-    if (mproc_init(&argc, &argv) != 0)
-        return 1;
     mproc_queue *address_from_server;
     mproc_process *server, *client1, *client2;
     mproc_manager *m;
     mproc_bytes msg;
     const char *address;
     int code1, code2;
-    if (mproc_queue_create(&address_from_server, 0) != 0 ||
+    if (mproc_init(&argc, &argv) != 0 || mproc_queue_create(&address_from_server, 0) != 0 ||
         mproc_process_start_new(
             &server, &(mproc_process_opts){.target = "server",
                                            .args = MPROC_ARGS(address_from_server)}) != 0 ||

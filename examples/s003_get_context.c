@@ -14,19 +14,16 @@ MPROC_TASK_ARGS(foo, out, mproc_queue *, q)
 
 int main(int argc, char **argv)
 {
-    if (mproc_init(&argc, &argv) != 0)
-        return 1;
     mproc_context *ctx;
-    mproc_queue *q; /* ctx.Queue() */
-    mproc_process *p;
+    mproc_queue *q;   /* ctx.Queue() */
+    mproc_process *p; /* ctx.Process */
     mproc_bytes msg;
     const char *text;
-    if (mproc_context_get(&ctx, MPROC_SPAWN) != 0 || mproc_queue_create(&q, 0) != 0 ||
+    if (mproc_init(&argc, &argv) != 0 || mproc_context_get(&ctx, MPROC_SPAWN) != 0 ||
+        mproc_queue_create(&q, 0) != 0 ||
         mproc_process_start_new(
-            &p, &(mproc_process_opts){.target = "foo", .args = MPROC_ARGS(q), .ctx = ctx}) !=
-            0 || /* ctx.Process */
-        mproc_queue_get(q, MPROC_FOREVER, &msg) != 0 ||
-        MPROC_UNPACK(&msg, &text) != 0)
+            &p, &(mproc_process_opts){.target = "foo", .args = MPROC_ARGS(q), .ctx = ctx}) != 0 ||
+        mproc_queue_get(q, MPROC_FOREVER, &msg) != 0 || MPROC_UNPACK(&msg, &text) != 0)
         return 1;
     printf("%s\n", text);
     mproc_bytes_free(&msg);

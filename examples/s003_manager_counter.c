@@ -69,13 +69,11 @@ static int run_five(const char *task, const mproc_pack *args, mproc_mdict *dict1
 
 int main(int argc, char **argv)
 {
-    if (mproc_init(&argc, &argv) != 0)
-        return 1;
     mproc_manager *m; /* with Manager() as m: */
     mproc_lock *lock;
     mproc_mdict *dict1;
-    if (mproc_manager_start(&m, NULL) != 0 || mproc_lock_create(&lock) != 0 ||
-        mproc_manager_dict(m, &dict1) != 0 ||
+    if (mproc_init(&argc, &argv) != 0 || mproc_manager_start(&m, NULL) != 0 ||
+        mproc_lock_create(&lock) != 0 || mproc_manager_dict(m, &dict1) != 0 ||
         mproc_mdict_set(dict1, MPROC_ARGS("year"), MPROC_ARGS(2000)) != 0 ||
         run_five("test", MPROC_ARGS(dict1, lock), dict1) != 0 || /* 2500 */
         run_five("test_add", MPROC_ARGS(dict1), dict1) != 0)     /* 3000 */

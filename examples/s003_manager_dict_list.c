@@ -77,13 +77,12 @@ MPROC_TASK_ARGS(test2, out, mproc_mdict *, d, mproc_mlist *, l)
 int main(int argc, char **argv)
 {
     line_buffered_stdout();
-    if (mproc_init(&argc, &argv) != 0)
-        return 1;
     mproc_manager *manager; /* with Manager() as manager: */
     mproc_mdict *dict_test;
     mproc_mlist *list_test;
     mproc_pool *pool; /* Pool(): two workers are enough for two tasks */
-    if (mproc_manager_start(&manager, NULL) != 0 || mproc_manager_dict(manager, &dict_test) != 0 ||
+    if (mproc_init(&argc, &argv) != 0 || mproc_manager_start(&manager, NULL) != 0 ||
+        mproc_manager_dict(manager, &dict_test) != 0 ||
         mproc_manager_list(manager, &list_test) != 0 ||
         /* manager.list(range(10)): each field one item */
         mproc_mlist_extend(list_test, MPROC_ARGS(0, 1, 2, 3, 4, 5, 6, 7, 8, 9)) != 0 ||

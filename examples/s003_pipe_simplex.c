@@ -12,13 +12,11 @@ MPROC_TASK_ARGS(test, out, mproc_conn *, w)
 
 int main(int argc, char **argv)
 {
-    if (mproc_init(&argc, &argv) != 0)
-        return 1;
     mproc_conn *r, *w;
     mproc_process *p1;
     mproc_bytes msg;
     const char *text;
-    if (mproc_pipe(&r, &w, false) != 0 ||
+    if (mproc_init(&argc, &argv) != 0 || mproc_pipe(&r, &w, false) != 0 ||
         mproc_process_start_new(
             &p1, &(mproc_process_opts){.target = "test", .args = MPROC_ARGS(w)}) != 0 ||
         mproc_conn_recv(r, MPROC_FOREVER, &msg) != 0 || MPROC_UNPACK(&msg, &text) != 0) /* 只能读 */

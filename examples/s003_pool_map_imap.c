@@ -20,14 +20,13 @@ MPROC_TASK_ARGS(test, out, int64_t, x)
 
 int main(int argc, char **argv)
 {
-    if (mproc_init(&argc, &argv) != 0)
-        return 1;
     const mproc_pack *xs = MPROC_ARGS(0, 1, 2, 3, 4, 5, 6, 7, 8, 9); /* range(10) */
     mproc_pool *pool; /* with Pool(processes=4) as pool: */
     mproc_iter *obj_iter;
     mproc_bytes r, obj_list[10];
     int64_t y;
-    if (mproc_pool_create(&pool, &(mproc_pool_opts){.processes = 4}) != 0 ||
+    if (mproc_init(&argc, &argv) != 0 ||
+        mproc_pool_create(&pool, &(mproc_pool_opts){.processes = 4}) != 0 ||
         mproc_pool_apply(pool, "test", MPROC_ARGS(10), 10000, &r) != 0 || MPROC_UNPACK(&r, &y))
         return 1;
     printf("%lld\n", (long long)y);

@@ -43,12 +43,10 @@ MPROC_TASK_ARGS(proc_test2, out, mproc_conn *, conn)
 int main(int argc, char **argv)
 {
     line_buffered_stdout();
-    if (mproc_init(&argc, &argv) != 0)
-        return 1;
     mproc_conn *conn1, *conn2;
     mproc_pool *p; /* Pool(2): see above */
     mproc_async *calls[2];
-    if (mproc_pipe(&conn1, &conn2, true) != 0 ||
+    if (mproc_init(&argc, &argv) != 0 || mproc_pipe(&conn1, &conn2, true) != 0 ||
         mproc_pool_create(&p, &(mproc_pool_opts){.processes = 2}) != 0 ||
         mproc_pool_apply_async(p, "proc_test1", MPROC_ARGS(conn1), NULL, &calls[0]) != 0 ||
         mproc_pool_apply_async(p, "proc_test2", MPROC_ARGS(conn2), NULL, &calls[1]) != 0)

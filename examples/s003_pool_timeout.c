@@ -18,11 +18,9 @@ MPROC_TASK_ARGS(test, out, int64_t, x) /* 开平方 */
 
 int main(int argc, char **argv)
 {
-    if (mproc_init(&argc, &argv) != 0)
-        return 1;
     mproc_pool *pool;
     mproc_async *task;
-    if (mproc_pool_create(&pool, NULL) != 0 ||
+    if (mproc_init(&argc, &argv) != 0 || mproc_pool_create(&pool, NULL) != 0 ||
         mproc_pool_apply_async(pool, "test", MPROC_ARGS(10), NULL, &task) != 0)
         return 1;
     printf("<mproc_async object at 0x%llx>\n", (unsigned long long)(uintptr_t)task);

@@ -60,12 +60,11 @@ MPROC_TASK_ARGS(pro_test2, out, mproc_queue *, q, mproc_event *, taken)
 int main(int argc, char **argv)
 {
     line_buffered_stdout();
-    if (mproc_init(&argc, &argv) != 0)
-        return 1;
     mproc_queue *queue;
     mproc_event *taken;
     mproc_process *p1, *p2;
-    if (mproc_queue_create(&queue, 0) != 0 || mproc_event_create(&taken) != 0)
+    if (mproc_init(&argc, &argv) != 0 || mproc_queue_create(&queue, 0) != 0 ||
+        mproc_event_create(&taken) != 0)
         return 1;
     const mproc_pack *args = MPROC_ARGS(queue, taken);
     if (mproc_process_start_new(&p1, &(mproc_process_opts){.target = "pro_test1", .args = args}) ||

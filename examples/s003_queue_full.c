@@ -17,11 +17,10 @@ static int qsize_of(mproc_queue *q)
 int main(int argc, char **argv)
 {
     line_buffered_stdout();
-    if (mproc_init(&argc, &argv) != 0)
-        return 1;
     const int maxsize = 3; /* the seed's q._maxsize */
     mproc_queue *q;
-    if (mproc_queue_create(&q, maxsize) != 0) /* 只能 put 3条消息 */
+    if (mproc_init(&argc, &argv) != 0 ||
+        mproc_queue_create(&q, maxsize) != 0) /* 只能 put 3条消息 */
         return 1;
     const char *msgs[] = {"[1, 2, 3, 4]", "{'a': 1, 'b': 2}", "{1, 2, 3, 4}"};
     for (int i = 0; i < 3; i++) /* a list, a dict, a set */

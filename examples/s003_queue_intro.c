@@ -23,14 +23,13 @@ MPROC_TASK_ARGS(test, out, mproc_queue *, q, mproc_event *, taken)
 int main(int argc, char **argv)
 {
     line_buffered_stdout();
-    if (mproc_init(&argc, &argv) != 0)
-        return 1;
     mproc_queue *q;
     mproc_event *taken;
     mproc_process *p;
     mproc_bytes msg;
     const char *text;
-    if (mproc_queue_create(&q, 0) != 0 || mproc_event_create(&taken) != 0 ||
+    if (mproc_init(&argc, &argv) != 0 || mproc_queue_create(&q, 0) != 0 ||
+        mproc_event_create(&taken) != 0 ||
         mproc_process_start_new(
             &p, &(mproc_process_opts){.target = "test", .args = MPROC_ARGS(q, taken)}) != 0 ||
         mproc_queue_get(q, MPROC_FOREVER, &msg) != 0 || MPROC_UNPACK(&msg, &text) != 0 ||

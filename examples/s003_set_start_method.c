@@ -12,13 +12,12 @@ MPROC_TASK_ARGS(foo, out, mproc_queue *, q)
 
 int main(int argc, char **argv)
 {
-    if (mproc_init(&argc, &argv) != 0)
-        return 1;
     mproc_queue *q;
     mproc_process *p;
     mproc_bytes msg;
     const char *text;
-    if (mproc_set_start_method(MPROC_SPAWN) != 0 || /* 不要过多使用 */
+    if (mproc_init(&argc, &argv) != 0 ||
+        mproc_set_start_method(MPROC_SPAWN) != 0 || /* 不要过多使用 */
         mproc_queue_create(&q, 0) != 0 ||
         mproc_process_start_new(&p,
                                 &(mproc_process_opts){.target = "foo", .args = MPROC_ARGS(q)}) ||

@@ -32,13 +32,11 @@ MPROC_TASK_ARGS(get_ip, out, int64_t, api, mproc_event *, late)
 
 int main(int argc, char **argv)
 {
-    if (mproc_init(&argc, &argv) != 0)
-        return 1;
     mproc_event *late;
     mproc_executor *ex;
     mproc_future *tasks[N];
     bool done[N];
-    if (mproc_event_create(&late) != 0 ||
+    if (mproc_init(&argc, &argv) != 0 || mproc_event_create(&late) != 0 ||
         mproc_executor_create(&ex, &(mproc_executor_opts){.max_workers = N}) != 0)
         return 1;
     for (size_t i = 0; i < N; i++)
