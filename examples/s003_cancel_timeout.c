@@ -17,27 +17,15 @@
 #include "example.h"
 
 /* (token, work_ms): "ok" after the work, or fails with TaskCanceledException. */
-MPROC_TASK(do_something, in, out)
+MPROC_TASK_ARGS(do_something, out, mproc_cancel *, token, int64_t, work_ms)
 {
-    mproc_unpacker u;
-    mproc_cancel *token = NULL;
-    int64_t work_ms;
-    mproc_unpack_init(&u, in);
-    if (mproc_unpack_cancel(&u, &token) != 0 || mproc_unpack_i64(&u, &work_ms) != 0) {
-        mproc_cancel_destroy(token);
-        return mproc_task_fail(out, "do_something wants (token, work_ms)");
-    }
-    int cancelled = 0;
-    for (int64_t step = 0; step < work_ms / 10 && !cancelled; step++) {
-        cancelled = mproc_cancel_requested(token) == 1; /* token.ThrowIfCancellationRequested */
-        if (!cancelled)
-            sleep_ms(10);
-    }
-    cancelled = cancelled || mproc_cancel_requested(token) == 1;
+    for (int64_t step = 0; step < work_ms / 10 && mproc_cancel_requested(token) != 1; step++)
+        sleep_ms(10);
+    int cancelled = mproc_cancel_requested(token) == 1; /* token.ThrowIfCancellationRequested */
     mproc_cancel_destroy(token);
     if (cancelled)
         return mproc_task_fail(out, "TaskCanceledException");
-    return MPROC_PACK(out, "ok") == 0 ? 0 : mproc_task_fail(out, "no memory");
+    return MPROC_PACK(out, "ok") != 0;
 }
 
 /* CancellMethod: cancel_after_ms MPROC_FOREVER is a token without CancelAfter. Prints what
@@ -45,39 +33,29 @@ MPROC_TASK(do_something, in, out)
 static int cancell_method(mproc_executor *ex, int64_t cancel_after_ms, int64_t work_ms)
 {
     mproc_cancel *cts;
+    mproc_future *f;
+    mproc_bytes r = {0};
+    const char *returned = NULL;
     int rc = mproc_cancel_create(&cts, cancel_after_ms);
-    if (rc != 0)
+    if (rc != 0 ||
+        (rc = mproc_executor_submit(ex, "do_something", MPROC_ARGS(cts, work_ms), &f)) != 0)
         return rc;
-    mproc_pack *args = NULL;
-    mproc_future *f = NULL;
-    if ((rc = mproc_pack_create(&args)) == 0 && (rc = mproc_pack_handle(args, cts)) == 0 &&
-        (rc = mproc_pack_i64(args, work_ms)) == 0)
-        rc = mproc_executor_submit(ex, "do_something", args, &f);
-    mproc_pack_destroy(args);
-    if (rc == 0) {
-        mproc_bytes r = {0};
-        rc = mproc_future_result(f, 60000, &r);
-        const char *returned = NULL;
-        if (rc == 0 && MPROC_UNPACK(&r, &returned) != 0) /* return await DoSomethingAsync() */
-            rc = MPROC_EPROTO;
-        else if (rc == MPROC_ETASK && r.data && strcmp(r.data, "TaskCanceledException") == 0)
-            returned = "false"; /* catch (TaskCanceledException) */
-        if (returned) {
-            if (cancel_after_ms == MPROC_FOREVER)
-                printf("no CancelAfter, work of %lld ms: %s\n", (long long)work_ms, returned);
-            else
-                printf("CancelAfter(%lld ms), work of %lld ms: %s\n", (long long)cancel_after_ms,
-                       (long long)work_ms, returned);
-            printf("  IsCancellationRequested: %s\n",
-                   mproc_cancel_requested(cts) == 1 ? "True" : "False");
-            rc = 0;
-        } else {
-            fprintf(stderr, "DoSomething: %s %s\n", mproc_strerror(rc),
-                    r.data ? (const char *)r.data : "");
-            rc = rc != 0 ? rc : MPROC_EINVAL;
-        }
-        mproc_bytes_free(&r);
+    rc = mproc_future_result(f, 60000, &r);
+    if (rc == 0 && MPROC_UNPACK(&r, &returned) != 0) /* return await DoSomethingAsync() */
+        rc = MPROC_EPROTO;
+    else if (rc == MPROC_ETASK && r.data && strcmp(r.data, "TaskCanceledException") == 0)
+        returned = "false"; /* catch (TaskCanceledException) */
+    if (returned) {
+        if (cancel_after_ms == MPROC_FOREVER)
+            printf("no CancelAfter, work of %lld ms: %s\n", (long long)work_ms, returned);
+        else
+            printf("CancelAfter(%lld ms), work of %lld ms: %s\n", (long long)cancel_after_ms,
+                   (long long)work_ms, returned);
+        printf("  IsCancellationRequested: %s\n",
+               mproc_cancel_requested(cts) == 1 ? "True" : "False");
+        rc = 0;
     }
+    mproc_bytes_free(&r);
     mproc_future_destroy(f);
     mproc_cancel_destroy(cts);
     return rc;
@@ -85,7 +63,6 @@ static int cancell_method(mproc_executor *ex, int64_t cancel_after_ms, int64_t w
 
 int main(int argc, char **argv)
 {
-    line_buffered_stdout();
     if (mproc_init(&argc, &argv) != 0)
         return 1;
     mproc_executor *ex;
@@ -97,5 +74,5 @@ int main(int argc, char **argv)
     if (rc != 0)
         fprintf(stderr, "%s\n", mproc_strerror(rc));
     mproc_executor_destroy(ex);
-    return rc == 0 ? 0 : 1;
+    return rc != 0;
 }

@@ -1,40 +1,30 @@
 /* Seed 003 §1.4, 交互demo (an interactive program through communicate): the seed talks to
  * ipython3; here the interactive program is this same executable run with --echo, which
  * answers every line it reads. If the timeout passes, the program is not killed for us:
- * kill it and collect what it wrote, as the seed does. */
+ * kill it and collect what it wrote, as the seed does. Running programs needs no
+ * mproc_init (as Python's subprocess needs no multiprocessing). */
 #include "example.h"
-
-static int echo_main(void)
-{
-    char line[4096];
-    while (fgets(line, sizeof line, stdin)) {
-        line[strcspn(line, "\r\n")] = '\0';
-        printf("In [1]: %s\n", line);
-        fflush(stdout);
-    }
-    return 0;
-}
 
 int main(int argc, char **argv)
 {
-    if (argc > 1 && strcmp(argv[1], "--echo") == 0)
-        return echo_main();
-    line_buffered_stdout();
-    if (mproc_init(&argc, &argv) != 0)
-        return 1;
+    if (argc > 1 && strcmp(argv[1], "--echo") == 0) { /* the interactive program */
+        char line[4096];
+        while (fgets(line, sizeof line, stdin)) {
+            line[strcspn(line, "\r\n")] = '\0';
+            printf("In [1]: %s\n", line);
+        }
+        return 0;
+    }
     const char *args[] = {argv[0], "--echo", NULL};
     mproc_popen *process;
-    int rc = mproc_popen_start(&process, args,
-                               &(mproc_popen_opts){.stdin_mode = MPROC_STDIO_PIPE,
-                                                   .stdout_mode = MPROC_STDIO_PIPE,
-                                                   .stderr_mode = MPROC_STDIO_PIPE});
-    if (rc != 0) {
-        fprintf(stderr, "Popen: %s\n", mproc_strerror(rc));
+    if (mproc_popen_start(&process, args,
+                          &(mproc_popen_opts){.stdin_mode = MPROC_STDIO_PIPE,
+                                              .stdout_mode = MPROC_STDIO_PIPE,
+                                              .stderr_mode = MPROC_STDIO_PIPE}) != 0)
         return 1;
-    }
     mproc_bytes out = {0}, err = {0};
-    const char input[] = "print(\"hello\")";
-    rc = mproc_popen_communicate(process, input, strlen(input), 3000, &out, &err);
+    const char input[] = "print(\"hello\")"; /* 对pstree进行交互 */
+    int rc = mproc_popen_communicate(process, input, strlen(input), 3000, &out, &err);
     if (rc == MPROC_ETIMEDOUT) { /* 如果超时到期，则子进程不会被终止，需要自己处理一下 */
         mproc_popen_kill(process);
         rc = mproc_popen_communicate(process, NULL, 0, 3000, &out, &err);
@@ -43,8 +33,6 @@ int main(int argc, char **argv)
            (const char *)err.data);
     mproc_bytes_free(&out);
     mproc_bytes_free(&err);
-    int code;
-    mproc_popen_wait(process, 3000, &code);
-    mproc_popen_destroy(process);
-    return rc == 0 ? 0 : 1;
+    mproc_popen_destroy(process); /* communicate waited for its end */
+    return rc != 0;
 }

@@ -19,186 +19,102 @@ enum { WAIT_MS = 30000 }; /* every wait has a bound */
 /* 用来身份验证的 */
 static const char key[] = "8d969eef6ecad3c29a3a629280e686cf0c3f5d5a86aff3ca12020c923adc6c92";
 
-static void print_msg(mproc_bytes *msg)
-{
-    printf("%.*s\n", (int)msg->len, (const char *)msg->data);
-    mproc_bytes_free(msg);
-}
-
-/* 服务器端: args=(a Queue for the address) */
-MPROC_TASK(server, in, out)
-{
-    (void)out;
-    mproc_unpacker u;
-    mproc_queue *address_to_main;
-    mproc_unpack_init(&u, in);
-    if (mproc_unpack_queue(&u, &address_to_main) != 0)
-        return 1;
-    /* 实例化一个Manager对象。绑定ip+端口, 设置验证秘钥 */
-    mproc_manager *manager;
-    int rc = mproc_manager_serve(&manager, &(mproc_manager_opts){
-                                               .address = "127.0.0.1:0",
-                                               .authkey = key,
-                                               .authkey_len = strlen(key),
-                                           });
-    if (rc != 0) {
-        fprintf(stderr, "server: %s\n", mproc_strerror(rc));
-        mproc_queue_put(address_to_main, "", 0, WAIT_MS); /* no address: the main gives up */
-        mproc_queue_destroy(address_to_main);
-        return 1;
-    }
-    mproc_mqueue *get_zhang_queue = NULL, *get_ming_queue = NULL; /* 小张、小明消息队列 */
-    /* 把Queue注册到网络上 */
-    if ((rc = mproc_manager_queue(manager, 0, &get_zhang_queue)) == 0 &&
-        (rc = mproc_manager_queue(manager, 0, &get_ming_queue)) == 0 &&
-        (rc = mproc_manager_register(manager, "get_zhang_queue", get_zhang_queue)) == 0)
-        rc = mproc_manager_register(manager, "get_ming_queue", get_ming_queue);
-    const char *address = rc == 0 ? mproc_manager_address(manager) : "";
-    int sent = mproc_queue_put(address_to_main, address, strlen(address), WAIT_MS);
-    if (rc == 0 && (rc = sent) == 0)
-        rc = mproc_manager_wait(manager, 2 * WAIT_MS); /* 运行serve */
-    if (rc != 0)
-        fprintf(stderr, "server: %s\n", mproc_strerror(rc));
-    mproc_proxy_destroy(get_ming_queue);
-    mproc_proxy_destroy(get_zhang_queue);
-    mproc_manager_destroy(manager);
-    mproc_queue_destroy(address_to_main);
-    return rc == 0 ? 0 : 1;
-}
-
 /* m = BaseManager(address, authkey=key); m.connect() */
-static int connect_manager(const char *who, const mproc_bytes *in, mproc_manager **m)
+static int connect_manager(const char *address, mproc_manager **m)
 {
-    mproc_unpacker u;
-    const char *address;
-    mproc_unpack_init(&u, in);
-    int rc = mproc_unpack_str(&u, &address);
-    if (rc == 0)
-        rc = mproc_manager_connect(m, &(mproc_manager_opts){.address = address,
+    return mproc_manager_connect(m, &(mproc_manager_opts){.address = address,
+                                                          .authkey = key,
+                                                          .authkey_len = strlen(key),
+                                                          .timeout_ms = WAIT_MS});
+}
+
+/* 服务器端: args=(a Queue for the address). What each process of this program holds goes as
+ * it exits, as in Python. */
+MPROC_TASK_ARGS(server, out, mproc_queue *, address_to_main)
+{
+    mproc_manager *manager;
+    mproc_mqueue *get_zhang_queue, *get_ming_queue; /* 小张、小明消息队列 */
+    /* 实例化一个Manager对象。绑定ip+端口, 设置验证秘钥; 把Queue注册到网络上 */
+    if (mproc_manager_serve(&manager, &(mproc_manager_opts){.address = "127.0.0.1:0",
                                                             .authkey = key,
-                                                            .authkey_len = strlen(key),
-                                                            .timeout_ms = WAIT_MS});
-    if (rc != 0)
-        fprintf(stderr, "%s: connect: %s\n", who, mproc_strerror(rc));
-    return rc;
+                                                            .authkey_len = strlen(key)}) != 0 ||
+        mproc_manager_queue(manager, 0, &get_zhang_queue) != 0 ||
+        mproc_manager_queue(manager, 0, &get_ming_queue) != 0 ||
+        mproc_manager_register(manager, "get_zhang_queue", get_zhang_queue) != 0 ||
+        mproc_manager_register(manager, "get_ming_queue", get_ming_queue) != 0 ||
+        mproc_queue_put_pack(address_to_main, MPROC_ARGS(mproc_manager_address(manager)),
+                             WAIT_MS) != 0)
+        return 1;
+    return mproc_manager_wait(manager, 2 * WAIT_MS) != 0; /* 运行serve */
 }
 
 /* 客户端1: args=(address,) */
-MPROC_TASK(client1, in, out)
+MPROC_TASK_ARGS(client1, out, const char *, address)
 {
-    (void)out;
     mproc_manager *m;
-    if (connect_manager("client1", in, &m) != 0)
+    mproc_mqueue *q1, *q2;
+    mproc_bytes msg;
+    const char *text;
+    if (connect_manager(address, &m) != 0 ||
+        mproc_manager_lookup_queue(m, "get_zhang_queue", &q1) != 0 || /* 在自己队列里面留言 */
+        mproc_mqueue_put_pack(q1, MPROC_ARGS("[小张]小明，老大明天是不是去外地办事啊？"),
+                              WAIT_MS) ||
+        mproc_manager_lookup_queue(m, "get_ming_queue", &q2) != 0 || /* 获取小明说的话 */
+        mproc_mqueue_get(q2, WAIT_MS, &msg) != 0 || MPROC_UNPACK(&msg, &text) != 0)
         return 1;
-    mproc_mqueue *q1 = NULL, *q2 = NULL;
-    const char *msg = "[小张]小明，老大明天是不是去外地办事啊？";
-    int rc = mproc_manager_lookup_queue(m, "get_zhang_queue", &q1); /* 在自己队列里面留言 */
-    if (rc == 0)
-        rc = mproc_mqueue_put(q1, msg, strlen(msg), WAIT_MS);
-    if (rc == 0)
-        rc = mproc_manager_lookup_queue(m, "get_ming_queue", &q2); /* 获取小明说的话 */
-    mproc_bytes answer;
-    if (rc == 0 && (rc = mproc_mqueue_get(q2, WAIT_MS, &answer)) == 0)
-        print_msg(&answer);
-    if (rc != 0)
-        fprintf(stderr, "client1: %s\n", mproc_strerror(rc));
-    mproc_proxy_destroy(q2);
-    mproc_proxy_destroy(q1);
-    mproc_manager_destroy(m);
-    return rc == 0 ? 0 : 1;
+    printf("%s\n", text);
+    return 0;
 }
 
 /* 客户端2: args=(address,) */
-MPROC_TASK(client2, in, out)
+MPROC_TASK_ARGS(client2, out, const char *, address)
 {
-    (void)out;
     mproc_manager *m;
-    if (connect_manager("client2", in, &m) != 0)
+    mproc_mqueue *q1, *q2;
+    mproc_bytes msg;
+    const char *text;
+    if (connect_manager(address, &m) != 0 ||
+        mproc_manager_lookup_queue(m, "get_zhang_queue", &q1) != 0 || /* 获取小张说的话 */
+        mproc_mqueue_get(q1, WAIT_MS, &msg) != 0 || MPROC_UNPACK(&msg, &text) != 0)
         return 1;
-    mproc_mqueue *q1 = NULL, *q2 = NULL;
-    const char *msg = "[小明]这几天咱们终于可以不加班了(>_<)";
-    mproc_bytes question;
-    int rc = mproc_manager_lookup_queue(m, "get_zhang_queue", &q1); /* 获取小张说的话 */
-    if (rc == 0 && (rc = mproc_mqueue_get(q1, WAIT_MS, &question)) == 0)
-        print_msg(&question);
-    if (rc == 0)
-        rc = mproc_manager_lookup_queue(m, "get_ming_queue", &q2); /* 在自己队列里面留言 */
-    if (rc == 0)
-        rc = mproc_mqueue_put(q2, msg, strlen(msg), WAIT_MS);
-    if (rc != 0)
-        fprintf(stderr, "client2: %s\n", mproc_strerror(rc));
-    mproc_proxy_destroy(q2);
-    mproc_proxy_destroy(q1);
-    mproc_manager_destroy(m);
-    return rc == 0 ? 0 : 1;
-}
-
-/* p.join(), with a bound: a child still running then is terminated. 0 if it ended with 0. */
-static int join_child(mproc_process *p)
-{
-    int code = -1, rc = mproc_process_join(p, WAIT_MS);
-    if (rc != 0) {
-        fprintf(stderr, "join %s: %s\n", mproc_process_name(p), mproc_strerror(rc));
-        mproc_process_terminate(p);
-        mproc_process_join(p, WAIT_MS);
-    }
-    mproc_process_exitcode(p, &code);
-    mproc_process_destroy(p);
-    return rc == 0 && code == 0 ? 0 : 1;
-}
-
-/* Stops the server at address as a client may: connect with the key, shutdown. */
-static int stop_server(const char *address)
-{
-    mproc_manager *m;
-    int rc = mproc_manager_connect(&m, &(mproc_manager_opts){.address = address,
-                                                             .authkey = key,
-                                                             .authkey_len = strlen(key),
-                                                             .timeout_ms = WAIT_MS});
-    if (rc == 0) {
-        rc = mproc_manager_shutdown(m, WAIT_MS);
-        mproc_manager_destroy(m);
-    }
-    if (rc != 0)
-        fprintf(stderr, "shutdown: %s\n", mproc_strerror(rc));
-    return rc;
+    printf("%s\n", text);
+    if (mproc_manager_lookup_queue(m, "get_ming_queue", &q2) != 0 || /* 在自己队列里面留言 */
+        mproc_mqueue_put_pack(q2, MPROC_ARGS("[小明]这几天咱们终于可以不加班了(>_<)"), WAIT_MS))
+        return 1;
+    return 0;
 }
 
 int main(int argc, char **argv)
 {
     line_buffered_stdout();
-    if (mproc_init(&argc, &argv) != 0)
-        return 1;
     mproc_queue *address_from_server;
-    mproc_pack *args;
-    if (mproc_queue_create(&address_from_server, 0) != 0 || mproc_pack_create(&args) != 0)
+    mproc_process *server, *client1, *client2;
+    mproc_manager *m;
+    mproc_bytes msg;
+    const char *address;
+    int code1, code2;
+    if (mproc_init(&argc, &argv) != 0 || mproc_queue_create(&address_from_server, 0) != 0 ||
+        mproc_process_start_new(
+            &server, &(mproc_process_opts){.target = "server",
+                                           .args = MPROC_ARGS(address_from_server)}) != 0 ||
+        mproc_queue_get(address_from_server, WAIT_MS, &msg) != 0 || MPROC_UNPACK(&msg, &address))
         return 1;
-    mproc_pack_handle(args, address_from_server);
-    mproc_process *server =
-        start_process(&(mproc_process_opts){.target = "server", .name = "server", .args = args});
-    mproc_bytes address = {0};
-    int rc = mproc_queue_get(address_from_server, WAIT_MS, &address);
-    if (rc != 0 || address.len == 0 || address.len > 200) {
-        fprintf(stderr, "no address from the server: %s\n", mproc_strerror(rc));
-        mproc_bytes_free(&address);
-        join_child(server);
+    const mproc_pack *args = MPROC_ARGS(address);
+    /* the clients, then the server stopped as any client may: connect with the key, shutdown */
+    if (mproc_process_start_new(&client1,
+                                &(mproc_process_opts){.target = "client1", .args = args}) ||
+        mproc_process_start_new(&client2,
+                                &(mproc_process_opts){.target = "client2", .args = args}) ||
+        mproc_process_join(client1, WAIT_MS) != 0 || mproc_process_exitcode(client1, &code1) ||
+        mproc_process_join(client2, WAIT_MS) != 0 || mproc_process_exitcode(client2, &code2) ||
+        connect_manager(address, &m) != 0 || mproc_manager_shutdown(m, WAIT_MS) != 0 ||
+        mproc_process_join(server, WAIT_MS) != 0)
         return 1;
-    }
-    char addr[256];
-    snprintf(addr, sizeof addr, "%.*s", (int)address.len, (const char *)address.data);
-    mproc_bytes_free(&address);
-
-    mproc_pack_reset(args); /* args=(address,) */
-    mproc_pack_str(args, addr);
-    mproc_process *client1 =
-        start_process(&(mproc_process_opts){.target = "client1", .name = "client1", .args = args});
-    mproc_process *client2 =
-        start_process(&(mproc_process_opts){.target = "client2", .name = "client2", .args = args});
-    int failed = join_child(client1);
-    failed |= join_child(client2);
-    failed |= stop_server(addr) != 0;
-    failed |= join_child(server);
-    mproc_pack_destroy(args);
+    mproc_manager_destroy(m);
+    mproc_bytes_free(&msg);
+    mproc_process_destroy(client2);
+    mproc_process_destroy(client1);
+    mproc_process_destroy(server);
     mproc_queue_destroy(address_from_server);
-    return failed ? 1 : 0;
+    return code1 != 0 || code2 != 0;
 }

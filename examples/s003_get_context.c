@@ -2,46 +2,31 @@
  * processes start as a fresh run of the program, leaving the default start method alone;
  * the child puts 'hello' on a Queue and the parent prints it. In C a queue works under
  * every start method, so only the process takes the context (the seed's ctx.Queue() is a
- * plain Queue here). */
+ * plain Queue here). Only the main process
+ * prints, so stdout needs no line buffering. */
 #include "example.h"
 
-MPROC_TASK(foo, in, out)
+MPROC_TASK_ARGS(foo, out, mproc_queue *, q)
 {
-    (void)out;
-    mproc_unpacker u;
-    mproc_queue *q;
-    mproc_unpack_init(&u, in);
-    if (mproc_unpack_queue(&u, &q) != 0)
-        return 1;
-    int rc = mproc_queue_put(q, "hello", 5, MPROC_FOREVER);
-    mproc_queue_destroy(q);
-    return rc == 0 ? 0 : 1;
+    /* q is closed as the child exits, as in Python */
+    return mproc_queue_put_pack(q, MPROC_ARGS("hello"), MPROC_FOREVER) != 0;
 }
 
 int main(int argc, char **argv)
 {
-    line_buffered_stdout();
-    if (mproc_init(&argc, &argv) != 0)
-        return 1;
     mproc_context *ctx;
-    if (mproc_context_get(&ctx, MPROC_SPAWN) != 0)
-        return 1;
-    mproc_queue *q; /* ctx.Queue() */
-    if (mproc_queue_create(&q, 0) != 0)
-        return 1;
-    mproc_pack *args;
-    mproc_pack_create(&args);
-    mproc_pack_handle(args, q);
-    mproc_process *p = start_process(
-        &(mproc_process_opts){.target = "foo", .args = args, .ctx = ctx}); /* ctx.Process */
-    mproc_pack_destroy(args);
+    mproc_queue *q;   /* ctx.Queue() */
+    mproc_process *p; /* ctx.Process */
     mproc_bytes msg;
-    if (mproc_queue_get(q, MPROC_FOREVER, &msg) != 0)
+    const char *text;
+    if (mproc_init(&argc, &argv) != 0 || mproc_context_get(&ctx, MPROC_SPAWN) != 0 ||
+        mproc_queue_create(&q, 0) != 0 ||
+        mproc_process_start_new(
+            &p, &(mproc_process_opts){.target = "foo", .args = MPROC_ARGS(q), .ctx = ctx}) != 0 ||
+        mproc_queue_get(q, MPROC_FOREVER, &msg) != 0 || MPROC_UNPACK(&msg, &text) != 0)
         return 1;
-    printf("%.*s\n", (int)msg.len, (const char *)msg.data);
+    printf("%s\n", text);
     mproc_bytes_free(&msg);
-    mproc_process_join(p, MPROC_FOREVER);
-    mproc_process_destroy(p);
     mproc_queue_destroy(q);
-    return 0;
+    return mproc_process_join(p, MPROC_FOREVER) != 0 || mproc_process_destroy(p) != 0;
 }

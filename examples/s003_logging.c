@@ -21,8 +21,6 @@ int main(int argc, char **argv)
     mproc_log(MPROC_LOG_INFO, "info 测试");
     mproc_log(MPROC_LOG_WARNING, "warning 测试");
     mproc_log(MPROC_LOG_ERROR, "error 测试");
-    mproc_process *p = start_process(&(mproc_process_opts){.target = "test"});
-    mproc_process_join(p, MPROC_FOREVER);
-    mproc_process_destroy(p);
-    return 0;
+    /* p.start(); p.join() */
+    return mproc_process_run(&(mproc_process_opts){.target = "test"}, MPROC_FOREVER, NULL) != 0;
 }

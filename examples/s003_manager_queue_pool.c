@@ -31,81 +31,53 @@ static void print_ids(const char *who)
 #endif
 }
 
-static void print_msg(mproc_bytes *msg)
+static int print_get(mproc_mqueue *q) /* print(q.get()) */
 {
-    printf("%.*s\n", (int)msg->len, (const char *)msg->data);
-    mproc_bytes_free(msg);
+    mproc_bytes msg = {0};
+    const char *text;
+    int rc = mproc_mqueue_get(q, WAIT_MS, &msg);
+    if (rc == 0 && (rc = MPROC_UNPACK(&msg, &text)) == 0)
+        printf("%s\n", text);
+    mproc_bytes_free(&msg);
+    return rc;
 }
 
-/* The task's arguments (q, taken): proxies of the worker's own, closed by the task. */
-static int unpack_args(const mproc_bytes *in, mproc_mqueue **q, mproc_mevent **taken)
+MPROC_TASK_ARGS(pro_test1, out, mproc_mqueue *, q, mproc_mevent *, taken)
 {
-    mproc_unpacker u;
-    mproc_unpack_init(&u, in);
-    if (mproc_unpack_mqueue(&u, q) != 0)
-        return 1;
-    if (mproc_unpack_mevent(&u, taken) != 0) {
-        mproc_proxy_destroy(*q);
-        return 1;
-    }
-    return 0;
-}
-
-MPROC_TASK(pro_test1, in, out)
-{
-    mproc_mqueue *q;
-    mproc_mevent *taken;
-    if (unpack_args(in, &q, &taken) != 0)
-        return mproc_task_fail(out, "pro_test1 wants a queue and an event");
     print_ids("[子进程1]");
-    const char *question = "[子进程1]小明，今晚撸串不？";
-    int rc = mproc_mqueue_put(q, question, strlen(question), WAIT_MS);
+    int rc = mproc_mqueue_put_pack(q, MPROC_ARGS("[子进程1]小明，今晚撸串不？"), WAIT_MS);
     if (rc == 0)
         rc = mproc_mevent_wait(taken, WAIT_MS); /* child 2 has the question */
     /* 设置一个简版的重试机制（三次重试） */
     for (int i = 0; i < 3 && rc == 0; i++) {
         int empty = mproc_mqueue_empty(q);
-        if (empty < 0) {
-            rc = empty;
-        } else if (!empty) {
-            mproc_bytes msg;
-            if ((rc = mproc_mqueue_get(q, WAIT_MS, &msg)) == 0)
-                print_msg(&msg);
+        if (empty != 1) { /* not empty, or the server's error */
+            rc = empty < 0 ? empty : print_get(q);
             break;
-        } else {
-            sleep_ms((i + 1) * 2 * SECOND_MS); /* time.sleep((i + 1) * 2) */
         }
+        sleep_ms((i + 1) * 2 * SECOND_MS); /* time.sleep((i + 1) * 2) */
     }
     mproc_proxy_destroy(taken);
     mproc_proxy_destroy(q);
-    return rc == 0 ? 0 : mproc_task_fail(out, "pro_test1: %s", mproc_strerror(rc));
+    return rc ? mproc_task_fail(out, "%s", mproc_strerror(rc)) : 0;
 }
 
-MPROC_TASK(pro_test2, in, out)
+MPROC_TASK_ARGS(pro_test2, out, mproc_mqueue *, q, mproc_mevent *, taken)
 {
-    mproc_mqueue *q;
-    mproc_mevent *taken;
-    if (unpack_args(in, &q, &taken) != 0)
-        return mproc_task_fail(out, "pro_test2 wants a queue and an event");
     print_ids("[子进程2]");
-    mproc_bytes msg;
-    int rc = mproc_mqueue_get(q, WAIT_MS, &msg);
-    if (rc == 0)
-        rc = mproc_mevent_set(taken);
-    if (rc == 0) {
-        print_msg(&msg);
+    int rc = print_get(q);
+    if (rc == 0 && (rc = mproc_mevent_set(taken)) == 0) {
         sleep_ms(4 * SECOND_MS); /* 模拟一下网络延迟 */
-        const char *answer = "[子进程2]不去，我今天约了妹子";
-        rc = mproc_mqueue_put(q, answer, strlen(answer), WAIT_MS);
+        rc = mproc_mqueue_put_pack(q, MPROC_ARGS("[子进程2]不去，我今天约了妹子"), WAIT_MS);
     }
     mproc_proxy_destroy(taken);
     mproc_proxy_destroy(q);
-    return rc == 0 ? 0 : mproc_task_fail(out, "pro_test2: %s", mproc_strerror(rc));
+    return rc ? mproc_task_fail(out, "%s", mproc_strerror(rc)) : 0;
 }
 
 static void error_callback(void *ctx, int code, const char *msg)
 {
-    (void)ctx;
+    *(int *)ctx += 1; /* main's exit code */
     printf("%s\n", msg ? msg : mproc_strerror(code));
 }
 
@@ -115,50 +87,22 @@ int main(int argc, char **argv)
     if (mproc_init(&argc, &argv) != 0)
         return 1;
     print_ids("[父进程]");
-    mproc_manager *manager; /* Manager() */
-    int rc = mproc_manager_start(&manager, NULL);
-    if (rc != 0) {
-        fprintf(stderr, "Manager(): %s\n", mproc_strerror(rc));
-        return 1;
-    }
+    mproc_manager *manager;
     mproc_mqueue *queue; /* Manager().Queue(), and the event */
     mproc_mevent *taken;
-    if ((rc = mproc_manager_queue(manager, 0, &queue)) != 0 ||
-        (rc = mproc_manager_event(manager, &taken)) != 0) {
-        fprintf(stderr, "Queue()/Event(): %s\n", mproc_strerror(rc));
-        return 1;
-    }
     mproc_pool *p; /* Pool(2): see above */
-    if ((rc = mproc_pool_create(&p, &(mproc_pool_opts){.processes = 2})) != 0) {
-        fprintf(stderr, "Pool(2): %s\n", mproc_strerror(rc));
+    int failed = 0;
+    mproc_call_opts opts = {.error_callback = error_callback, .ctx = &failed};
+    if (mproc_manager_start(&manager, NULL) != 0 || mproc_manager_queue(manager, 0, &queue) != 0 ||
+        mproc_manager_event(manager, &taken) != 0 ||
+        mproc_pool_create(&p, &(mproc_pool_opts){.processes = 2}) != 0 ||
+        mproc_pool_apply_async(p, "pro_test1", MPROC_ARGS(queue, taken), &opts, NULL) != 0 ||
+        mproc_pool_apply_async(p, "pro_test2", MPROC_ARGS(queue, taken), &opts, NULL) != 0 ||
+        mproc_pool_close(p) != 0 || mproc_pool_join(p, WAIT_MS) != 0)
         return 1;
-    }
-    mproc_pack *args; /* args=(queue, ) and the event */
-    if ((rc = mproc_pack_create(&args)) != 0)
-        return 1;
-    mproc_async *calls[2] = {NULL, NULL};
-    mproc_call_opts opts = {.error_callback = error_callback};
-    if ((rc = mproc_pack_handle(args, queue)) == 0 && (rc = mproc_pack_handle(args, taken)) == 0 &&
-        (rc = mproc_pool_apply_async(p, "pro_test1", args, &opts, &calls[0])) == 0)
-        rc = mproc_pool_apply_async(p, "pro_test2", args, &opts, &calls[1]);
-    mproc_pack_destroy(args);
-    if (rc != 0)
-        fprintf(stderr, "apply_async: %s\n", mproc_strerror(rc));
-    int rc2 = mproc_pool_close(p);
-    if (rc2 == 0)
-        rc2 = mproc_pool_join(p, WAIT_MS);
-    if (rc2 != 0) {
-        fprintf(stderr, "close/join: %s\n", mproc_strerror(rc2));
-        rc = rc2;
-    }
-    for (int i = 0; i < 2; i++) {
-        if (calls[i] && mproc_async_successful(calls[i]) != 1)
-            rc = MPROC_ETASK; /* error_callback has printed why */
-        mproc_async_destroy(calls[i]);
-    }
     mproc_pool_destroy(p);
     mproc_proxy_destroy(taken);
     mproc_proxy_destroy(queue);
     mproc_manager_destroy(manager);
-    return rc == 0 ? 0 : 1;
+    return failed != 0;
 }

@@ -5,50 +5,37 @@
  * so does this. */
 #include "example.h"
 
-MPROC_TASK(test, in, out)
+MPROC_TASK_ARGS(test, out, mproc_conn *, w)
 {
-    (void)out;
-    mproc_unpacker u;
-    mproc_conn *w;
-    mproc_unpack_init(&u, in);
-    if (mproc_unpack_conn(&u, &w) != 0)
-        return 1;
-    const char *ask = "[子进程]老爸，老妈回来记得喊我一下～";
-    int rc = mproc_conn_send(w, ask, strlen(ask), MPROC_FOREVER);
     mproc_bytes msg;
-    if (rc == 0 && (rc = mproc_conn_recv(w, MPROC_FOREVER, &msg)) == 0) {
-        printf("%.*s\n", (int)msg.len, (const char *)msg.data);
-        mproc_bytes_free(&msg);
-    }
-    mproc_conn_destroy(w);
-    return rc == 0 ? 0 : 1;
+    const char *text;
+    if (mproc_conn_send_pack(w, MPROC_ARGS("[子进程]老爸，老妈回来记得喊我一下～"),
+                             MPROC_FOREVER) != 0 ||
+        mproc_conn_recv(w, MPROC_FOREVER, &msg) != 0 || MPROC_UNPACK(&msg, &text) != 0)
+        return 1;
+    printf("%s\n", text);
+    return 0; /* what the child holds goes as it exits, as in Python */
 }
 
 int main(int argc, char **argv)
 {
     line_buffered_stdout();
-    if (mproc_init(&argc, &argv) != 0)
-        return 1;
     mproc_conn *r, *w;
-    if (mproc_pipe(&r, &w, true) != 0)
-        return 1;
-    mproc_pack *args;
-    mproc_pack_create(&args);
-    mproc_pack_handle(args, w);
-    mproc_process *p1 = start_process(&(mproc_process_opts){.target = "test", .args = args});
-    mproc_pack_destroy(args);
-
+    mproc_process *p1;
     mproc_bytes msg;
-    int rc = mproc_conn_recv(r, MPROC_FOREVER, &msg);
-    if (rc == 0) {
-        printf("%.*s\n", (int)msg.len, (const char *)msg.data);
-        mproc_bytes_free(&msg);
-        const char *answer = "[父进程]滚犊子，赶紧写作业，不然我得跪方便面！";
-        rc = mproc_conn_send(r, answer, strlen(answer), MPROC_FOREVER);
-    }
-    mproc_process_join(p1, MPROC_FOREVER);
-    mproc_process_destroy(p1);
+    const char *text;
+    if (mproc_init(&argc, &argv) != 0 || mproc_pipe(&r, &w, true) != 0 ||
+        mproc_process_start_new(
+            &p1, &(mproc_process_opts){.target = "test", .args = MPROC_ARGS(w)}) != 0 ||
+        mproc_conn_recv(r, MPROC_FOREVER, &msg) != 0 || MPROC_UNPACK(&msg, &text) != 0)
+        return 1;
+    printf("%s\n", text);
+    mproc_bytes_free(&msg);
+    if (mproc_conn_send_pack(r, MPROC_ARGS("[父进程]滚犊子，赶紧写作业，不然我得跪方便面！"),
+                             MPROC_FOREVER) != 0 ||
+        mproc_process_join(p1, MPROC_FOREVER) != 0)
+        return 1;
     mproc_conn_destroy(r);
     mproc_conn_destroy(w);
-    return rc == 0 ? 0 : 1;
+    return mproc_process_destroy(p1) != 0;
 }

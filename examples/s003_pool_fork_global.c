@@ -31,56 +31,54 @@ static void print_ids(const char *who)
 #endif
 }
 
-static void print_msg(mproc_bytes *msg)
+static int print_get(mproc_queue *from) /* print(q.get()) */
 {
-    printf("%.*s\n", (int)msg->len, (const char *)msg->data);
-    mproc_bytes_free(msg);
+    mproc_bytes msg = {0};
+    const char *text;
+    int rc = mproc_queue_get(from, MPROC_FOREVER, &msg);
+    if (rc == 0 && (rc = MPROC_UNPACK(&msg, &text)) == 0)
+        printf("%s\n", text);
+    mproc_bytes_free(&msg);
+    return rc;
 }
 
 MPROC_TASK(pro_test1, in, out)
 {
     (void)in;
     if (!q || !taken) /* not a fork of the main process */
-        return mproc_task_fail(out, "pro_test1: no global queue in this worker");
+        return mproc_task_fail(out, "no global queue in this worker");
     print_ids("[子进程1]");
-    const char *question = "[子进程1]小明，今晚撸串不？";
-    int rc = mproc_queue_put(q, question, strlen(question), MPROC_FOREVER);
+    int rc = mproc_queue_put_pack(q, MPROC_ARGS("[子进程1]小明，今晚撸串不？"), MPROC_FOREVER);
     if (rc == 0)
         rc = mproc_event_wait(taken, MPROC_FOREVER); /* child 2 has the question */
     /* 设置一个简版的重试机制（三次重试） */
     for (int i = 0; i < 3 && rc == 0; i++) {
         if (!mproc_queue_empty(q)) {
-            mproc_bytes msg;
-            if ((rc = mproc_queue_get(q, MPROC_FOREVER, &msg)) == 0)
-                print_msg(&msg);
+            rc = print_get(q);
             break;
         }
         sleep_ms((i + 1) * 2 * SECOND_MS); /* time.sleep((i + 1) * 2) */
     }
-    return rc == 0 ? 0 : mproc_task_fail(out, "pro_test1: %s", mproc_strerror(rc));
+    return rc ? mproc_task_fail(out, "%s", mproc_strerror(rc)) : 0;
 }
 
 MPROC_TASK(pro_test2, in, out)
 {
     (void)in;
-    if (!q || !taken)
-        return mproc_task_fail(out, "pro_test2: no global queue in this worker");
+    if (!q || !taken) /* not a fork of the main process */
+        return mproc_task_fail(out, "no global queue in this worker");
     print_ids("[子进程2]");
-    mproc_bytes msg;
-    int rc = mproc_queue_get(q, MPROC_FOREVER, &msg);
-    if (rc == 0) {
-        mproc_event_set(taken);
-        print_msg(&msg);
+    int rc = print_get(q);
+    if (rc == 0 && (rc = mproc_event_set(taken)) == 0) {
         sleep_ms(4 * SECOND_MS); /* 模拟一下网络延迟 */
-        const char *answer = "[子进程2]不去，我今天约了妹子";
-        rc = mproc_queue_put(q, answer, strlen(answer), MPROC_FOREVER);
+        rc = mproc_queue_put_pack(q, MPROC_ARGS("[子进程2]不去，我今天约了妹子"), MPROC_FOREVER);
     }
-    return rc == 0 ? 0 : mproc_task_fail(out, "pro_test2: %s", mproc_strerror(rc));
+    return rc ? mproc_task_fail(out, "%s", mproc_strerror(rc)) : 0;
 }
 
 static void error_callback(void *ctx, int code, const char *msg)
 {
-    (void)ctx;
+    *(int *)ctx += 1; /* main's exit code */
     printf("%s\n", msg ? msg : mproc_strerror(code));
 }
 
@@ -95,38 +93,19 @@ int main(int argc, char **argv)
         return 0;
     }
     print_ids("[父进程]");
-    if (mproc_queue_create(&q, 0) != 0 || mproc_event_create(&taken) != 0)
-        return 1;
     mproc_context *fork_ctx;
-    int rc = mproc_context_get(&fork_ctx, MPROC_FORK);
-    mproc_pool *p = NULL; /* Pool(2), its workers forked after the queue was made */
-    if (rc == 0)
-        rc = mproc_pool_create(&p, &(mproc_pool_opts){.processes = 2, .ctx = fork_ctx});
-    if (rc != 0) {
-        fprintf(stderr, "Pool(2) with fork: %s\n", mproc_strerror(rc));
+    mproc_pool *p; /* Pool(2), its workers forked after the queue was made */
+    int failed = 0;
+    mproc_call_opts opts = {.error_callback = error_callback, .ctx = &failed};
+    if (mproc_queue_create(&q, 0) != 0 || mproc_event_create(&taken) != 0 ||
+        mproc_context_get(&fork_ctx, MPROC_FORK) != 0 ||
+        mproc_pool_create(&p, &(mproc_pool_opts){.processes = 2, .ctx = fork_ctx}) != 0 ||
+        mproc_pool_apply_async(p, "pro_test1", NULL, &opts, NULL) != 0 ||
+        mproc_pool_apply_async(p, "pro_test2", NULL, &opts, NULL) != 0 ||
+        mproc_pool_close(p) != 0 || mproc_pool_join(p, MPROC_FOREVER) != 0)
         return 1;
-    }
-    mproc_async *calls[2] = {NULL, NULL};
-    mproc_call_opts opts = {.error_callback = error_callback};
-    rc = mproc_pool_apply_async(p, "pro_test1", NULL, &opts, &calls[0]);
-    if (rc == 0)
-        rc = mproc_pool_apply_async(p, "pro_test2", NULL, &opts, &calls[1]);
-    if (rc != 0)
-        fprintf(stderr, "apply_async: %s\n", mproc_strerror(rc));
-    int rc2 = mproc_pool_close(p);
-    if (rc2 == 0)
-        rc2 = mproc_pool_join(p, MPROC_FOREVER);
-    if (rc2 != 0) {
-        fprintf(stderr, "close/join: %s\n", mproc_strerror(rc2));
-        rc = rc2;
-    }
-    for (int i = 0; i < 2; i++) {
-        if (calls[i] && mproc_async_successful(calls[i]) != 1)
-            rc = MPROC_ETASK; /* error_callback has printed why */
-        mproc_async_destroy(calls[i]);
-    }
     mproc_pool_destroy(p);
     mproc_event_destroy(taken);
     mproc_queue_destroy(q);
-    return rc == 0 ? 0 : 1;
+    return failed != 0;
 }

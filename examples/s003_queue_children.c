@@ -23,92 +23,54 @@ static void print_ids(const char *who)
 #endif
 }
 
-static void print_msg(mproc_bytes *msg)
+MPROC_TASK_ARGS(pro_test1, out, mproc_queue *, q, mproc_event *, taken)
 {
-    printf("%.*s\n", (int)msg->len, (const char *)msg->data);
-    mproc_bytes_free(msg);
-}
-
-static int unpack_args(const mproc_bytes *in, mproc_queue **q, mproc_event **taken)
-{
-    mproc_unpacker u;
-    mproc_unpack_init(&u, in);
-    if (mproc_unpack_queue(&u, q) != 0)
-        return 1;
-    if (mproc_unpack_event(&u, taken) != 0) {
-        mproc_queue_destroy(*q);
-        return 1;
-    }
-    return 0;
-}
-
-MPROC_TASK(pro_test1, in, out)
-{
-    (void)out;
-    mproc_queue *q;
-    mproc_event *taken;
-    if (unpack_args(in, &q, &taken) != 0)
-        return 1;
     print_ids("[子进程1]");
-    const char *question = "[子进程1]小明，今晚撸串不？";
-    int rc = mproc_queue_put(q, question, strlen(question), MPROC_FOREVER);
-    if (rc == 0)
-        rc = mproc_event_wait(taken, MPROC_FOREVER); /* child 2 has the question */
+    if (mproc_queue_put_pack(q, MPROC_ARGS("[子进程1]小明，今晚撸串不？"), MPROC_FOREVER) != 0 ||
+        mproc_event_wait(taken, MPROC_FOREVER) != 0) /* child 2 has the question */
+        return 1;
     /* 设置一个简版的重试机制（三次重试） */
-    for (int i = 0; i < 3 && rc == 0; i++) {
+    for (int i = 0; i < 3; i++) {
         if (!mproc_queue_empty(q)) {
             mproc_bytes msg;
-            if ((rc = mproc_queue_get(q, MPROC_FOREVER, &msg)) == 0)
-                print_msg(&msg);
+            const char *text;
+            if (mproc_queue_get(q, MPROC_FOREVER, &msg) != 0 || MPROC_UNPACK(&msg, &text) != 0)
+                return 1;
+            printf("%s\n", text);
             break;
         }
         sleep_ms((i + 1) * 2 * SECOND_MS); /* time.sleep((i + 1) * 2) */
     }
-    mproc_event_destroy(taken);
-    mproc_queue_destroy(q);
-    return rc == 0 ? 0 : 1;
+    return 0; /* what the child holds goes as it exits, as in Python */
 }
 
-MPROC_TASK(pro_test2, in, out)
+MPROC_TASK_ARGS(pro_test2, out, mproc_queue *, q, mproc_event *, taken)
 {
-    (void)out;
-    mproc_queue *q;
-    mproc_event *taken;
-    if (unpack_args(in, &q, &taken) != 0)
-        return 1;
     print_ids("[子进程2]");
     mproc_bytes msg;
-    int rc = mproc_queue_get(q, MPROC_FOREVER, &msg);
-    if (rc == 0) {
-        mproc_event_set(taken);
-        print_msg(&msg);
-        sleep_ms(4 * SECOND_MS); /* 模拟一下网络延迟 */
-        const char *answer = "[子进程2]不去，我今天约了妹子";
-        rc = mproc_queue_put(q, answer, strlen(answer), MPROC_FOREVER);
-    }
-    mproc_event_destroy(taken);
-    mproc_queue_destroy(q);
-    return rc == 0 ? 0 : 1;
+    const char *text;
+    if (mproc_queue_get(q, MPROC_FOREVER, &msg) != 0 || MPROC_UNPACK(&msg, &text) != 0 ||
+        mproc_event_set(taken) != 0)
+        return 1;
+    printf("%s\n", text);
+    sleep_ms(4 * SECOND_MS); /* 模拟一下网络延迟 */
+    return mproc_queue_put_pack(q, MPROC_ARGS("[子进程2]不去，我今天约了妹子"), MPROC_FOREVER) != 0;
 }
 
 int main(int argc, char **argv)
 {
     line_buffered_stdout();
-    if (mproc_init(&argc, &argv) != 0)
-        return 1;
     mproc_queue *queue;
     mproc_event *taken;
-    if (mproc_queue_create(&queue, 0) != 0 || mproc_event_create(&taken) != 0)
+    mproc_process *p1, *p2;
+    if (mproc_init(&argc, &argv) != 0 || mproc_queue_create(&queue, 0) != 0 ||
+        mproc_event_create(&taken) != 0)
         return 1;
-    mproc_pack *args;
-    mproc_pack_create(&args);
-    mproc_pack_handle(args, queue);
-    mproc_pack_handle(args, taken);
-    mproc_process *p1 = start_process(&(mproc_process_opts){.target = "pro_test1", .args = args});
-    mproc_process *p2 = start_process(&(mproc_process_opts){.target = "pro_test2", .args = args});
-    mproc_pack_destroy(args);
-    mproc_process_join(p1, MPROC_FOREVER);
-    mproc_process_join(p2, MPROC_FOREVER);
+    const mproc_pack *args = MPROC_ARGS(queue, taken);
+    if (mproc_process_start_new(&p1, &(mproc_process_opts){.target = "pro_test1", .args = args}) ||
+        mproc_process_start_new(&p2, &(mproc_process_opts){.target = "pro_test2", .args = args}) ||
+        mproc_process_join(p1, MPROC_FOREVER) != 0 || mproc_process_join(p2, MPROC_FOREVER) != 0)
+        return 1;
     mproc_process_destroy(p1);
     mproc_process_destroy(p2);
     mproc_event_destroy(taken);

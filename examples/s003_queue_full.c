@@ -6,54 +6,48 @@
  * which it describes without printing, as they were when full and at the end. */
 #include "example.h"
 
-static const char *bool_str(int b)
-{
-    return b == 1 ? "True" : "False";
-}
-
 /* q.qsize() (-1 if the call fails). */
-static long long qsize_of(mproc_queue *q)
+static int qsize_of(mproc_queue *q)
 {
     int64_t n = -1;
     mproc_queue_qsize(q, &n);
-    return (long long)n;
+    return (int)n;
 }
 
 int main(int argc, char **argv)
 {
     line_buffered_stdout();
-    if (mproc_init(&argc, &argv) != 0)
-        return 1;
-    const int64_t maxsize = 3; /* the seed's q._maxsize */
+    const int maxsize = 3; /* the seed's q._maxsize */
     mproc_queue *q;
-    if (mproc_queue_create(&q, maxsize) != 0) /* 只能 put 3条消息 */
+    if (mproc_init(&argc, &argv) != 0 ||
+        mproc_queue_create(&q, maxsize) != 0) /* 只能 put 3条消息 */
         return 1;
     const char *msgs[] = {"[1, 2, 3, 4]", "{'a': 1, 'b': 2}", "{1, 2, 3, 4}"};
     for (int i = 0; i < 3; i++) /* a list, a dict, a set */
         if (mproc_queue_put(q, msgs[i], strlen(msgs[i]), MPROC_FOREVER) != 0)
             return 1;
-    int full_when_full = mproc_queue_full(q);
+    const char *full_when_full = mproc_queue_full(q) == 1 ? "True" : "False";
 
     const char *more = "再加条消息呗";
     /* 不加timeout，就一直阻塞，等消息队列有空位才能发出去 */
     if (mproc_queue_put(q, more, strlen(more), 200) == MPROC_ETIMEDOUT) /* except Full */
-        printf("消息队列已满，队列数%lld，当前存在%lld条消息\n", (long long)maxsize, qsize_of(q));
+        printf("消息队列已满，队列数%d，当前存在%d条消息\n", maxsize, qsize_of(q));
     /* 非阻塞，不能put就抛异常: q.put_nowait(obj), q.put(obj, False) */
     if (mproc_queue_put(q, more, strlen(more), 0) == MPROC_EFULL)
-        printf("消息队列已满，队列数%lld，当前存在%lld条消息\n", (long long)maxsize, qsize_of(q));
+        printf("消息队列已满，队列数%d，当前存在%d条消息\n", maxsize, qsize_of(q));
 
     while (!mproc_queue_empty(q)) {
-        long long qsize = qsize_of(q); /* Python evaluates qsize() before get_nowait() */
+        int qsize = qsize_of(q); /* Python evaluates qsize() before get_nowait() */
         mproc_bytes msg;
         if (mproc_queue_get(q, 0, &msg) != 0)
             return 1;
-        printf("队列数：%lld，当前存在%lld条消息 内容%.*s\n", (long long)maxsize, qsize,
-               (int)msg.len, (const char *)msg.data);
+        printf("队列数：%d，当前存在%d条消息 内容%.*s\n", maxsize, qsize, (int)msg.len,
+               (const char *)msg.data);
         mproc_bytes_free(&msg);
     }
-    printf("队列数：%lld，当前存在：%lld条消息\n", (long long)maxsize, qsize_of(q));
-    printf("q.full()：%s（3条消息时），q.empty()：%s（取完后）\n", bool_str(full_when_full),
-           bool_str(mproc_queue_empty(q)));
+    printf("队列数：%d，当前存在：%d条消息\n", maxsize, qsize_of(q));
+    printf("q.full()：%s（3条消息时），q.empty()：%s（取完后）\n", full_when_full,
+           mproc_queue_empty(q) == 1 ? "True" : "False");
     mproc_queue_destroy(q);
     return 0;
 }

@@ -8,59 +8,38 @@
  * it has the message, and the child waits for that Event before it reads the answer. */
 #include "example.h"
 
-MPROC_TASK(test, in, out)
+MPROC_TASK_ARGS(test, out, mproc_queue *, q, mproc_event *, taken)
 {
-    (void)out;
-    mproc_unpacker u;
-    mproc_queue *q;
-    mproc_event *taken;
-    mproc_unpack_init(&u, in);
-    if (mproc_unpack_queue(&u, &q) != 0)
-        return 1;
-    if (mproc_unpack_event(&u, &taken) != 0) {
-        mproc_queue_destroy(q);
-        return 1;
-    }
-    const char *msg = "[子进程]老爸，我出去嗨了";
     mproc_bytes answer;
-    int rc = mproc_queue_put(q, msg, strlen(msg), MPROC_FOREVER);
-    if (rc == 0)
-        rc = mproc_event_wait(taken, MPROC_FOREVER); /* the parent has it */
-    if (rc == 0)
-        rc = mproc_queue_get(q, MPROC_FOREVER, &answer);
-    if (rc == 0) {
-        printf("%.*s\n", (int)answer.len, (const char *)answer.data);
-        mproc_bytes_free(&answer);
-    }
-    mproc_event_destroy(taken);
-    mproc_queue_destroy(q);
-    return rc == 0 ? 0 : 1;
+    const char *text;
+    if (mproc_queue_put_pack(q, MPROC_ARGS("[子进程]老爸，我出去嗨了"), MPROC_FOREVER) != 0 ||
+        mproc_event_wait(taken, MPROC_FOREVER) != 0 || /* the parent has it */
+        mproc_queue_get(q, MPROC_FOREVER, &answer) != 0 || MPROC_UNPACK(&answer, &text) != 0)
+        return 1;
+    printf("%s\n", text);
+    return 0; /* what the child holds goes as it exits, as in Python */
 }
 
 int main(int argc, char **argv)
 {
     line_buffered_stdout();
-    if (mproc_init(&argc, &argv) != 0)
-        return 1;
     mproc_queue *q;
     mproc_event *taken;
-    if (mproc_queue_create(&q, 0) != 0 || mproc_event_create(&taken) != 0)
-        return 1;
-    mproc_pack *args;
-    mproc_pack_create(&args);
-    mproc_pack_handle(args, q);
-    mproc_pack_handle(args, taken);
-    mproc_process *p = start_process(&(mproc_process_opts){.target = "test", .args = args});
-    mproc_pack_destroy(args);
+    mproc_process *p;
     mproc_bytes msg;
-    if (mproc_queue_get(q, MPROC_FOREVER, &msg) != 0)
+    const char *text;
+    if (mproc_init(&argc, &argv) != 0 || mproc_queue_create(&q, 0) != 0 ||
+        mproc_event_create(&taken) != 0 ||
+        mproc_process_start_new(
+            &p, &(mproc_process_opts){.target = "test", .args = MPROC_ARGS(q, taken)}) != 0 ||
+        mproc_queue_get(q, MPROC_FOREVER, &msg) != 0 || MPROC_UNPACK(&msg, &text) != 0 ||
+        mproc_event_set(taken) != 0)
         return 1;
-    mproc_event_set(taken);
-    printf("%.*s\n", (int)msg.len, (const char *)msg.data);
+    printf("%s\n", text);
     mproc_bytes_free(&msg);
-    const char *answer = "[父进程]去吧比卡丘～";
-    mproc_queue_put(q, answer, strlen(answer), MPROC_FOREVER);
-    mproc_process_join(p, MPROC_FOREVER);
+    if (mproc_queue_put_pack(q, MPROC_ARGS("[父进程]去吧比卡丘～"), MPROC_FOREVER) != 0 ||
+        mproc_process_join(p, MPROC_FOREVER) != 0)
+        return 1;
     mproc_process_destroy(p);
     mproc_event_destroy(taken);
     mproc_queue_destroy(q);

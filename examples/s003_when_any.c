@@ -20,74 +20,44 @@ static const char *const list[] = {"https://api.ipify.org", "https://icanhazip.c
 enum { N = sizeof list / sizeof list[0], FAST = 1 };
 
 /* (api index, late event): the "IP" the API gives, 203.0.113.<index + 10>. */
-MPROC_TASK(get_ip, in, out)
+MPROC_TASK_ARGS(get_ip, out, int64_t, api, mproc_event *, late)
 {
-    mproc_unpacker u;
-    int64_t api;
-    mproc_event *late = NULL;
-    mproc_unpack_init(&u, in);
-    if (mproc_unpack_i64(&u, &api) != 0 || mproc_unpack_event(&u, &late) != 0)
-        return mproc_task_fail(out, "get_ip wants (api, event)");
     if (api != FAST)
         mproc_event_wait(late, 10000); /* a slow server */
     mproc_event_destroy(late);
     char ip[32];
     snprintf(ip, sizeof ip, "203.0.113.%d", (int)api + 10);
-    return MPROC_PACK(out, ip) == 0 ? 0 : mproc_task_fail(out, "no memory");
+    return MPROC_PACK(out, ip) != 0;
 }
 
 int main(int argc, char **argv)
 {
-    line_buffered_stdout();
-    if (mproc_init(&argc, &argv) != 0)
-        return 1;
     mproc_event *late;
-    int rc = mproc_event_create(&late);
-    mproc_executor *ex = NULL;
-    if (rc == 0)
-        rc = mproc_executor_create(&ex, &(mproc_executor_opts){.max_workers = N});
-    if (rc != 0) {
-        fprintf(stderr, "setup: %s\n", mproc_strerror(rc));
+    mproc_executor *ex;
+    mproc_future *tasks[N];
+    bool done[N];
+    if (mproc_init(&argc, &argv) != 0 || mproc_event_create(&late) != 0 ||
+        mproc_executor_create(&ex, &(mproc_executor_opts){.max_workers = N}) != 0)
         return 1;
-    }
-    mproc_future *tasks[N] = {NULL};
-    for (size_t i = 0; i < N && rc == 0; i++) {
-        mproc_pack *args;
-        if ((rc = mproc_pack_create(&args)) != 0)
-            break;
-        if ((rc = mproc_pack_i64(args, (int64_t)i)) == 0 &&
-            (rc = mproc_pack_handle(args, late)) == 0)
-            rc = mproc_executor_submit(ex, "get_ip", args, &tasks[i]);
-        mproc_pack_destroy(args);
-    }
-    if (rc == 0) {
-        bool done[N];
-        int n = mproc_wait(tasks, N, MPROC_WAIT_ANY, 60000, done); /* await Task.WhenAny */
-        size_t first = N;
-        for (size_t i = 0; i < N && n > 0; i++)
-            if (done[i] && first == N)
-                first = i;
-        if (n < 0 || first == N) {
-            rc = n < 0 ? n : MPROC_ESTATE;
-            fprintf(stderr, "WhenAny: %s\n", mproc_strerror(rc));
-        } else {
-            mproc_bytes ip = {0};
-            rc = mproc_future_result(tasks[first], 0, &ip); /* return await task */
-            const char *text = NULL;
-            if (rc == 0 && (rc = MPROC_UNPACK(&ip, &text)) == 0)
-                printf("Task.WhenAny: %s answered first: %s\n", list[first], text);
-            else
-                fprintf(stderr, "result: %s\n", mproc_strerror(rc));
-            mproc_bytes_free(&ip);
-            printf("the other %d answers are ignored\n", (int)N - 1);
-        }
-    } else {
-        fprintf(stderr, "submit: %s\n", mproc_strerror(rc));
-    }
+    for (size_t i = 0; i < N; i++)
+        if (mproc_executor_submit(ex, "get_ip", MPROC_ARGS(i, late), &tasks[i]) != 0)
+            return 1;
+    int n = mproc_wait(tasks, N, MPROC_WAIT_ANY, 60000, done); /* await Task.WhenAny */
+    size_t first = 0;
+    while (n > 0 && first < N && !done[first])
+        first++;
+    mproc_bytes ip;
+    const char *text;
+    if (n <= 0 || first == N || mproc_future_result(tasks[first], 0, &ip) != 0 ||
+        MPROC_UNPACK(&ip, &text) != 0) /* return await task */
+        return 1;
+    printf("Task.WhenAny: %s answered first: %s\n", list[first], text);
+    printf("the other %d answers are ignored\n", (int)N - 1);
+    mproc_bytes_free(&ip);
     mproc_event_set(late);      /* the slow servers answer now */
     mproc_executor_destroy(ex); /* waits for them */
     for (size_t i = 0; i < N; i++)
         mproc_future_destroy(tasks[i]);
     mproc_event_destroy(late);
-    return rc == 0 ? 0 : 1;
+    return 0;
 }
