@@ -96,9 +96,16 @@ MPROC_API int mproc_bytes_copy(mproc_bytes *out, const void *data, size_t len);
 /* The allocator the library uses for everything it hands out. Memory from
  * mproc_malloc must be released with mproc_free (never mix with another allocator). */
 MPROC_API void *mproc_malloc(size_t size);
+/* Zeroed memory for count elements of size bytes (NULL when out of memory or when the product
+ * overflows); release it with mproc_free. */
 MPROC_API void *mproc_calloc(size_t count, size_t size);
+/* Resizes memory from mproc_malloc/mproc_calloc as realloc() does (NULL on failure, ptr
+ * untouched). */
 MPROC_API void *mproc_realloc(void *ptr, size_t size);
+/* Releases memory from mproc_malloc, mproc_calloc, mproc_realloc or mproc_strdup. NULL is a no-
+ * op. */
 MPROC_API void mproc_free(void *ptr);
+/* A copy of the string s from mproc_malloc (NULL for NULL or when out of memory). */
 MPROC_API char *mproc_strdup(const char *s);
 
 /* The library's version as a string: MPROC_VERSION_STRING of the build (mproc/version.h). */
