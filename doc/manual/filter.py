@@ -69,23 +69,109 @@ C_ONLY = ('mproc_pack', 'mproc_unpack', 'mproc_bytes_', 'mproc_malloc', 'mproc_c
           'mproc_cancel_', 'mproc_task_lookup', 'mproc_proxy_')
 
 
+# The methods Python really has, per object: a C call whose verb is not here gets no
+# Python paragraph (it is C's own, e.g. the typed getters).
+REAL = {
+    'multiprocessing.Process': {'start', 'join', 'is_alive', 'terminate', 'kill', 'exitcode',
+                                'pid', 'name', 'daemon'},
+    'multiprocessing.connection.Connection': {'send', 'recv', 'poll', 'close', 'readable',
+                                              'writable'},
+    'multiprocessing.Queue': {'put', 'get', 'qsize', 'empty', 'full', 'close', 'task_done', 'join'},
+    'multiprocessing.SimpleQueue': {'put', 'get', 'empty'},
+    'multiprocessing.Lock': {'acquire', 'release'}, 'multiprocessing.RLock': {'acquire', 'release'},
+    'multiprocessing.Semaphore': {'acquire', 'release', 'get_value'},
+    'multiprocessing.Condition': {'acquire', 'release', 'wait', 'wait_for', 'notify', 'notify_all'},
+    'multiprocessing.Event': {'set', 'clear', 'is_set', 'wait'},
+    'multiprocessing.Barrier': {'wait', 'abort', 'reset', 'parties', 'n_waiting', 'broken'},
+    'multiprocessing.shared_memory.SharedMemory': {'buf', 'size', 'name', 'unlink', 'close'},
+    'multiprocessing.pool.Pool': {'apply', 'apply_async', 'map', 'map_async', 'starmap',
+                                  'starmap_async', 'imap', 'imap_unordered', 'close',
+                                  'terminate', 'join'},
+    'multiprocessing.pool.AsyncResult': {'wait', 'ready', 'successful', 'get'},
+    'multiprocessing.pool.IMapIterator': {'next'},
+    'concurrent.futures.Executor': {'submit', 'map', 'shutdown'},
+    'concurrent.futures.Future': {'result', 'done', 'cancel', 'cancelled', 'add_done_callback'},
+    'subprocess.Popen': {'communicate', 'poll', 'wait', 'terminate', 'kill', 'pid', 'returncode'},
+    'DictProxy': {'get', 'keys', 'items', 'update', 'clear', 'setdefault', 'pop'},
+    'ListProxy': {'append', 'extend', 'pop', 'reverse'},
+    'Queue proxy': {'put', 'get', 'qsize', 'empty', 'full', 'task_done', 'join'},
+    'AcquirerProxy (Lock)': {'acquire', 'release'}, 'AcquirerProxy (Semaphore)': {'acquire', 'release'},
+    'EventProxy': {'set', 'clear', 'is_set', 'wait'},
+    'ConditionProxy': {'acquire', 'release', 'wait', 'notify', 'notify_all'},
+    'BarrierProxy': {'wait', 'abort', 'reset', 'parties', 'n_waiting', 'broken'},
+}
+ALIASES = {'put_pack': 'put', 'send_pack': 'send', 'data': 'buf', 'value': 'get_value'}
+MANAGER_OBJECTS = {'dict': 'dict', 'list': 'list', 'namespace': 'Namespace', 'queue': 'Queue',
+                   'joinable_queue': 'JoinableQueue', 'lock': 'Lock', 'rlock': 'RLock',
+                   'semaphore': 'Semaphore', 'bounded_semaphore': 'BoundedSemaphore',
+                   'event': 'Event', 'condition': 'Condition', 'barrier': 'Barrier',
+                   'value': 'Value', 'array': 'Array'}
+EXACT.update({
+    'mproc_mdict_set': 'd[key] = value', 'mproc_mdict_get': 'd[key]', 'mproc_mdict_del': 'del d[key]',
+    'mproc_mdict_contains': 'key in d', 'mproc_mdict_len': 'len(d)', 'mproc_mlist_get': 'l[i]',
+    'mproc_mlist_set': 'l[i] = value', 'mproc_mlist_len': 'len(l)', 'mproc_mlist_slice': 'l[start:stop]',
+    'mproc_mns_set': 'ns.name = value', 'mproc_mns_get': 'ns.name', 'mproc_mns_del': 'del ns.name',
+    'mproc_mdict_add_i64': 'd[key] += n', 'mproc_mvalue_get_i64': 'v.value', 'mproc_mvalue_get_f64': 'v.value',
+    'mproc_mvalue_set_i64': 'v.value = x', 'mproc_mvalue_set_f64': 'v.value = x',
+    'mproc_mvalue_add_i64': 'v.value += n', 'mproc_marray_len': 'len(a)', 'mproc_marray_get_i64': 'a[i]',
+    'mproc_marray_get_f64': 'a[i]', 'mproc_marray_set_i64': 'a[i] = x', 'mproc_marray_set_f64': 'a[i] = x',
+    'mproc_value_create': 'multiprocessing.Value(typecode, lock=...)',
+    'mproc_array_create': 'multiprocessing.Array(typecode, size, lock=...)',
+    'mproc_value_get_i64': 'v.value', 'mproc_value_get_f64': 'v.value', 'mproc_value_set_i64': 'v.value = x',
+    'mproc_value_set_f64': 'v.value = x', 'mproc_value_add_i64': 'with v.get_lock(): v.value += n',
+    'mproc_value_add_f64': 'with v.get_lock(): v.value += x', 'mproc_value_lock': 'v.get_lock()',
+    'mproc_array_get_i64': 'a[i]', 'mproc_array_get_f64': 'a[i]', 'mproc_array_set_i64': 'a[i] = x',
+    'mproc_array_set_f64': 'a[i] = x', 'mproc_array_add_i64': 'with a.get_lock(): a[i] += n',
+    'mproc_array_add_f64': 'with a.get_lock(): a[i] += x', 'mproc_array_read': 'a[start:start + n]',
+    'mproc_array_write': 'a[start:start + n] = values', 'mproc_array_length': 'len(a)',
+    'mproc_array_lock': 'a.get_lock()', 'mproc_array_data': 'a.get_obj()', 'mproc_value_data': 'v.get_obj()',
+    'mproc_shm_create': 'SharedMemory(name, create=True, size=size)', 'mproc_shm_open': 'SharedMemory(name)',
+    'mproc_lock_locked': 'Lock.locked() (threading), lock._semlock._is_mine()',
+    'mproc_conn_wait': 'multiprocessing.connection.wait(objects, timeout)',
+    'mproc_conn_destroy': 'Connection.close()', 'mproc_process_destroy': 'Process.close()',
+    'mproc_pool_destroy': 'with Pool() as pool: (its end: terminate)', 'mproc_executor_destroy': 'with Executor() as ex: (its end)',
+    'mproc_popen_start': 'subprocess.Popen(args, stdin, stdout, stderr, ...)',
+    'mproc_popen_write': 'p.stdin.write()', 'mproc_popen_read': 'p.stdout.read()',
+    'mproc_popen_close_stream': 'p.stdin.close()', 'mproc_run_check_returncode': 'CompletedProcess.check_returncode()',
+    'mproc_context_get': 'multiprocessing.get_context(method)', 'mproc_executor_create': 'ProcessPoolExecutor() / ThreadPoolExecutor()',
+    'mproc_pool_create': 'multiprocessing.Pool(processes, initializer, initargs, maxtasksperchild)',
+    'mproc_as_completed_create': 'concurrent.futures.as_completed(fs)', 'mproc_as_completed_next': 'next(iterator)',
+    'mproc_iter_next': 'next(iterator, timeout)', 'mproc_manager_pid': 'manager._process.pid',
+    'mproc_log_level': 'get_logger().getEffectiveLevel()', 'mproc_proxy_destroy': 'del proxy',
+    'mproc_shm_destroy': 'SharedMemory.close()', 'mproc_cond_lock': 'Condition._lock',
+    'mproc_type_size': 'ctypes.sizeof(typecode)', 'mproc_start_method_name': None,
+    'mproc_start_method_available': "method in get_all_start_methods()",
+    'mproc_task_lookup': None,
+})
+
+
 def python_name(name):
     if name in EXACT:
         return EXACT[name]
     if name.startswith(C_ONLY):
-        if name.startswith('mproc_unpack_') and name not in ('mproc_unpack_init', 'mproc_unpack_peek',
-                                                              'mproc_unpack_remaining', 'mproc_unpack_skip'):
-            return None if name[13:] in ('i64', 'f64', 'str', 'strn', 'bytes', 'pack', 'values') \
-                else 'pickling (the object arrives in the child already)'
+        if name.startswith('mproc_unpack_') and name[13:] not in (
+                'init', 'peek', 'remaining', 'skip', 'i64', 'f64', 'str', 'strn', 'bytes', 'pack',
+                'values'):
+            return 'pickling (the object arrives in the child already)'
+        return None
+    if name.startswith('mproc_manager_'):
+        verb = name[len('mproc_manager_'):]
+        if verb.startswith('lookup_'):
+            return f'manager.get_{verb[7:]}() (a registered typeid)'
+        if verb in MANAGER_OBJECTS:
+            return f'manager.{MANAGER_OBJECTS[verb]}()'
         return None
     for prefix, obj in OBJECTS:
         if name.startswith(prefix):
             verb = name[len(prefix):]
-            if verb in VERBS:
+            if verb in VERBS and obj.startswith(('multiprocessing.', 'concurrent.', 'subprocess.')):
                 return f'{obj}{VERBS[verb]}'
-            if obj.startswith('multiprocessing.managers') and not verb.startswith(('start', 'connect', 'shutdown', 'address', 'pid', 'destroy', 'wait', 'register')):
-                return f'manager.{verb.replace("lookup_", "get_")}()'
-            return f'{obj}.{verb}()'
+            verb = ALIASES.get(verb, verb)
+            if verb in REAL.get(obj, ()):
+                attribute = verb in ('exitcode', 'pid', 'name', 'daemon', 'parties', 'n_waiting',
+                                     'broken', 'buf', 'size', 'returncode', 'readable', 'writable')
+                return f'{obj}.{verb}' + ('' if attribute else '()')
+            return None
     return None
 
 
