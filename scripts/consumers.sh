@@ -34,7 +34,7 @@ pkgconfig_shared() {
   # shellcheck disable=SC2046 # pkg-config prints a list of flags
   cc -std=c11 -Wall -Wextra -Werror "$src/consumer.c" -o "$work/pc_shared" \
     $(pkg-config --cflags --libs 'mproc >= 1.0') -Wl,-rpath,"$work/prefix/lib" &&
-    readelf -d "$work/pc_shared" | grep -q 'NEEDED.*libmproc.so.0' &&
+    readelf -d "$work/pc_shared" | grep 'NEEDED.*libmproc.so.0' >/dev/null &&
     bounded "$work/pc_shared"
 }
 pkgconfig_static() {
@@ -45,13 +45,13 @@ pkgconfig_static() {
     # shellcheck disable=SC2086
     cc -std=c11 -Wall -Wextra -Werror "$src/consumer.c" -o "$work/pc_static" $cflags \
       ${libs/-lmproc/-l:libmproc.a} &&
-    ! readelf -d "$work/pc_static" | grep -q 'NEEDED.*libmproc' &&
+    ! readelf -d "$work/pc_static" | grep 'NEEDED.*libmproc' >/dev/null &&
     bounded "$work/pc_static"
 }
 cmake_consumer() {
   bounded cmake -S "$src" -B "$work/cmake" -DCMAKE_PREFIX_PATH="$work/prefix" &&
     bounded cmake --build "$work/cmake" &&
-    readelf -d "$work/cmake/consumer" | grep -q 'NEEDED.*libmproc.so.0' &&
+    readelf -d "$work/cmake/consumer" | grep 'NEEDED.*libmproc.so.0' >/dev/null &&
     bounded "$work/cmake/consumer" && bounded "$work/cmake/consumer_static"
 }
 meson_subproject() {
@@ -61,8 +61,8 @@ meson_subproject() {
     env -u PKG_CONFIG_PATH meson setup "$work/parent/build" "$work/parent" \
       --force-fallback-for=mproc &&
     bounded meson compile -C "$work/parent/build" &&
-    if find "$work/parent/build/subprojects" -name '*.exe' -o -name 'test_*' -o -name 'first' \
-        -type f | grep -q .; then echo "the subproject built examples or tests"; return 1; fi &&
+    if [ -n "$(find "$work/parent/build/subprojects" -type f \( -name 'test_*' -o -name first \
+        -o -name bench_mproc \))" ]; then echo "the subproject built examples or tests"; return 1; fi &&
     bounded "$work/parent/build/consumer"
 }
 step pkg-config-shared pkgconfig_shared
@@ -79,7 +79,7 @@ wine_dll() {
     # shellcheck disable=SC2046
     x86_64-w64-mingw32-gcc -std=c11 -Wall -Wextra -Werror "$src/consumer.c" -o "$work/consumer.exe" \
       $(env -u PKG_CONFIG_PATH PKG_CONFIG_LIBDIR="$wprefix/lib/pkgconfig" pkg-config --cflags --libs mproc) &&
-    x86_64-w64-mingw32-objdump -p "$work/consumer.exe" | grep -q 'DLL Name: libmproc-0.dll' &&
+    x86_64-w64-mingw32-objdump -p "$work/consumer.exe" | grep 'DLL Name: libmproc-0.dll' >/dev/null &&
     cp "$wprefix/bin/libmproc-0.dll" "$work/" &&
     WINEPREFIX=${WINEPREFIX:-$work/wineprefix} WINEDEBUG=-all bounded wine "$work/consumer.exe"
 }
