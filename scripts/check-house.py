@@ -11,7 +11,7 @@ It fails when two files reach each other through arrows of either kind (a circle
 an arrow runs from a lower layer to a higher one. --graph prints every call arrow.
 
 The size: no source file of the library over MAX_LINES lines. The README's first program is
-examples/first.c, which the tests run.
+examples/first.c, which the tests run. The version is written in meson.build only.
 
 --format: every C file of the project (library, tests, examples, bench) is as clang-format
 formats it with the project's .clang-format.
@@ -160,6 +160,26 @@ def readme_program_differs(root):
     return []
 
 
+def version_written_twice(root):
+    """Each fact written once: the version is meson.build's project(version:) alone (the
+    changelog may name a release)."""
+    with open(os.path.join(root, 'meson.build'), encoding='utf-8') as f:
+        version = re.search(r"version: '([0-9.]+)'", f.read()).group(1)
+    files = subprocess.run(['git', '-C', root, 'ls-files'], capture_output=True, text=True).stdout
+    out = []
+    for rel in files.split():
+        if rel in ('meson.build', 'CHANGELOG.md') or not rel.endswith(('.c', '.h', '.in', '.py', '.sh', '.txt', '.build', '.md')):
+            continue
+        path = os.path.join(root, rel)
+        if not os.path.isfile(path):
+            continue
+        with open(path, encoding='utf-8', errors='replace') as f:
+            if re.search(r'(?<![0-9.])' + re.escape(version) + r'(?![0-9])', f.read()):
+                out.append(f'{rel}: writes the version {version} (meson.build has it; read '
+                           'MPROC_VERSION_STRING or mproc_version())')
+    return out
+
+
 def unformatted(root):
     """The C files that clang-format would change."""
     tool = next((t for t in ('clang-format-14', 'clang-format')
@@ -223,6 +243,7 @@ def main():
     if '--format' in sys.argv:
         problems += unformatted(root)
     problems += readme_program_differs(root)
+    problems += version_written_twice(root)
     for p in problems:
         print(p)
     print(f'check-house: {len(sources)} files, {len(calls)} call arrows, '

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything the build and the tests need on a fresh Debian 12 machine, following
 # ../shared/toolchain/NOTES.md. Safe to run again: each step is skipped once done.
-#   scripts/setup.sh native     gcc, clang + sanitizers, clang-format, meson, cmocka, python3
+#   scripts/setup.sh native     gcc, clang + sanitizers, clang-format, meson, cmocka, python3,
+#                               cmake (the CMake consumer), doxygen (the manual)
 #   scripts/setup.sh all        native + mingw-w64/Wine + aarch64/qemu-user (default)
 set -euo pipefail
 what=${1:-all}
@@ -33,7 +34,7 @@ fi
 
 echo "setup: native toolchain"
 apt_install build-essential meson ninja-build pkg-config libcmocka-dev clang libclang-rt-14-dev \
-  clang-format-14 python3 procps
+  clang-format-14 python3 procps cmake doxygen
 [ "$what" = all ] || exit 0
 
 echo "setup: Windows cross toolchain and Wine"

@@ -286,15 +286,17 @@ int mpp_local_connect(const char *name, int64_t deadline, mpp_conn **out);
 /* Fills buf with n bytes from the OS's cryptographic generator. */
 int mpp_random_bytes(void *buf, size_t n);
 
-/* ---- test hooks (for tests/harness.c and the tests; nothing in the library calls them) --- */
+/* ---- test hooks (for tests/harness.c and the tests; nothing in the library calls them) ---
+ * Exported (MPROC_API) so the suites also run against the shared library
+ * (-Dtest_link=shared); no public header declares them. */
 /* Makes spawn use another executable path (NULL restores the real one), so tests can
  * check how an exec failure is reported. */
-void mpp_test_set_exe_path(const char *path);
+MPROC_API void mpp_test_set_exe_path(const char *path);
 /* A helper process the library keeps for this process across test cases (the POSIX fork
  * server), or 0 when there is none (yet, or on this platform). */
-int64_t mpp_test_helper_pid(void);
+MPROC_API int64_t mpp_test_helper_pid(void);
 /* The handle the library keeps open for itself across test cases (the fork server's
  * channel, the Windows job object), or MPP_NO_HANDLE while there is none. */
-mpp_handle mpp_test_kept_handle(void);
+MPROC_API mpp_handle mpp_test_kept_handle(void);
 
 #endif

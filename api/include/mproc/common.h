@@ -1,4 +1,4 @@
-/* mproc — common definitions: export macro, timeouts, byte buffers, allocation. */
+/* mproc — common definitions: version, export macro, timeouts, byte buffers, allocation. */
 #ifndef MPROC_COMMON_H
 #define MPROC_COMMON_H
 
@@ -10,11 +10,21 @@
 extern "C" {
 #endif
 
-/* On ELF the library is built with hidden visibility and exports only these.
- * On Windows, mingw exports every global of a DLL that has no dllexport at all,
- * and functions need no dllimport, so the same headers serve static and shared. */
+#include "mproc/version.h"
+
+/* MPROC_API marks what the library exports. On ELF the library is built with hidden
+ * visibility and exports only these. On Windows the DLL's build defines
+ * BUILDING_MPROC_SHARED (dllexport); a user of the static library defines MPROC_STATIC
+ * (pkg-config --static, mproc::mproc_static and meson's static dependency do); everyone
+ * else imports from the DLL. */
 #if defined(_WIN32) || defined(__CYGWIN__)
+#if defined(BUILDING_MPROC_SHARED)
+#define MPROC_API __declspec(dllexport)
+#elif defined(MPROC_STATIC)
 #define MPROC_API
+#else
+#define MPROC_API __declspec(dllimport)
+#endif
 #elif defined(__GNUC__)
 #define MPROC_API __attribute__((visibility("default")))
 #else
@@ -26,11 +36,6 @@ extern "C" {
 #else
 #define MPROC_PRINTF(fmt_index, first_arg)
 #endif
-
-#define MPROC_VERSION_MAJOR 0
-#define MPROC_VERSION_MINOR 1
-#define MPROC_VERSION_PATCH 0
-#define MPROC_VERSION_STRING "0.1.0"
 
 /* The rules every header follows (API 1.0).
  *
@@ -91,12 +96,19 @@ MPROC_API int mproc_bytes_copy(mproc_bytes *out, const void *data, size_t len);
 /* The allocator the library uses for everything it hands out. Memory from
  * mproc_malloc must be released with mproc_free (never mix with another allocator). */
 MPROC_API void *mproc_malloc(size_t size);
+/* Zeroed memory for count elements of size bytes (NULL when out of memory or when the product
+ * overflows); release it with mproc_free. */
 MPROC_API void *mproc_calloc(size_t count, size_t size);
+/* Resizes memory from mproc_malloc/mproc_calloc as realloc() does (NULL on failure, ptr
+ * untouched). */
 MPROC_API void *mproc_realloc(void *ptr, size_t size);
+/* Releases memory from mproc_malloc, mproc_calloc, mproc_realloc or mproc_strdup. NULL is a no-
+ * op. */
 MPROC_API void mproc_free(void *ptr);
+/* A copy of the string s from mproc_malloc (NULL for NULL or when out of memory). */
 MPROC_API char *mproc_strdup(const char *s);
 
-/* Library version as a string, e.g. "0.1.0". */
+/* The library's version as a string: MPROC_VERSION_STRING of the build (mproc/version.h). */
 MPROC_API const char *mproc_version(void);
 
 #ifdef __cplusplus

@@ -56,6 +56,7 @@ MPROC_API int mproc_conn_recv(mproc_conn *c, int64_t timeout_ms, mproc_bytes *ou
 MPROC_API int mproc_conn_poll(mproc_conn *c, int64_t timeout_ms);
 /* 1 if this end can receive (send), else 0 (also once closed). */
 MPROC_API int mproc_conn_readable(mproc_conn *c);
+/* 1 if this end can send, else 0 (also once closed). */
 MPROC_API int mproc_conn_writable(mproc_conn *c);
 /* Closes the OS handle of this end (finishing a half-sent message within 1 s); the handle
  * stays valid for mproc_conn_destroy, and calls on it give MPROC_ECLOSED. Closing again is
@@ -77,6 +78,9 @@ typedef struct mproc_waitable {
 MPROC_API int mproc_conn_wait(const mproc_waitable *items, size_t n, int64_t timeout_ms,
                               bool *ready);
 
+/* Re-opens a pipe end sent in a pack (mproc_pack_handle): a new handle of this process, to
+ * destroy. MPROC_ETYPE when the next field is not a pipe end, MPROC_EINVAL at the end of the
+ * pack or for NULL. */
 MPROC_API int mproc_unpack_conn(mproc_unpacker *u, mproc_conn **out);
 
 #ifdef __cplusplus

@@ -43,6 +43,9 @@ typedef struct mproc_executor_opts {
                            caller's to destroy); the fields above are then ignored */
 } mproc_executor_opts;
 
+/* ProcessPoolExecutor(max_workers, ...) or ThreadPoolExecutor (opts.threads), or an executor
+ * over a pool of the caller's (opts.pool). opts may be NULL. MPROC_EINVAL for a NULL out;
+ * MPROC_ENOMEM; otherwise what creating the pool gives (mproc_pool_create). */
 MPROC_API int mproc_executor_create(mproc_executor **out, const mproc_executor_opts *opts);
 /* submit(task, args) -> future (args copied; may be NULL; MPROC_ARGS(...) works).
  * MPROC_ESTATE after shutdown. */
@@ -80,10 +83,13 @@ static inline int mproc_future_done(mproc_future *f)
 /* cancel(): 1 if the call had not started and now never will (its result is then
  * MPROC_ECANCELLED), 0 if it is running or done. */
 MPROC_API int mproc_future_cancel(mproc_future *f);
+/* cancelled(): 1 if the future was cancelled, else 0. */
 MPROC_API int mproc_future_cancelled(mproc_future *f);
 /* add_done_callback(fn): fn(ctx, f) once f is done — at once, on this thread, if it is
  * done already; else on the pool's result thread, one callback at a time. */
 typedef void (*mproc_done_fn)(void *ctx, mproc_future *f);
+/* Registers fn (mproc_done_fn above) to run once f is done. 0, or MPROC_EINVAL for a NULL f
+ * or fn; MPROC_ENOMEM. */
 MPROC_API int mproc_future_add_done_callback(mproc_future *f, mproc_done_fn fn, void *ctx);
 /* mproc_async_destroy. */
 static inline void mproc_future_destroy(mproc_future *f)
@@ -107,10 +113,14 @@ MPROC_API int mproc_wait(mproc_async *const *items, size_t n, mproc_wait_mode mo
 
 /* as_completed(items): their indexes in the order they finish. */
 typedef struct mproc_as_completed mproc_as_completed;
+/* An iterator over n futures (or async results) giving their indexes as they finish, to
+ * free with mproc_as_completed_destroy. MPROC_EINVAL for a NULL out, NULL items with n > 0
+ * or a NULL item; MPROC_ENOMEM. */
 MPROC_API int mproc_as_completed_create(mproc_as_completed **out, mproc_async *const *items,
                                         size_t n);
 /* 1 and *index of the next one done; 0 when all were given; MPROC_ETIMEDOUT. */
 MPROC_API int mproc_as_completed_next(mproc_as_completed *it, int64_t timeout_ms, size_t *index);
+/* Frees the iterator (the futures stay the caller's). NULL is a no-op. */
 MPROC_API void mproc_as_completed_destroy(mproc_as_completed *it);
 
 /* ---- cancel tokens -----------------------------------------------------------------------------
@@ -122,12 +132,17 @@ MPROC_API void mproc_as_completed_destroy(mproc_as_completed *it);
 typedef struct mproc_cancel mproc_cancel;
 /* timeout_ms: it cancels itself that long from now; MPROC_FOREVER: only when told. */
 MPROC_API int mproc_cancel_create(mproc_cancel **out, int64_t timeout_ms);
+/* Cancels now: every waiter wakes and mproc_cancel_requested gives 1, in every process. */
 MPROC_API int mproc_cancel_trigger(mproc_cancel *c);
 /* 1 once triggered or past its deadline, else 0. */
 MPROC_API int mproc_cancel_requested(mproc_cancel *c);
 /* 0 once cancelled, or MPROC_ETIMEDOUT. */
 MPROC_API int mproc_cancel_wait(mproc_cancel *c, int64_t timeout_ms);
+/* Frees this process's handle; the token lives on in processes that still hold one. NULL is a
+ * no-op. */
 MPROC_API void mproc_cancel_destroy(mproc_cancel *c);
+/* Re-opens a cancel token sent in a pack: a new handle of this process, to destroy. MPROC_ETYPE
+ * when the next field is another kind, MPROC_EINVAL at the end of the pack or for NULL. */
 MPROC_API int mproc_unpack_cancel(mproc_unpacker *u, mproc_cancel **out);
 
 #ifdef __cplusplus

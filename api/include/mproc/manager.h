@@ -139,17 +139,26 @@ typedef struct mproc_mbarrier mproc_mbarrier;
 typedef struct mproc_mvalue mproc_mvalue;
 typedef struct mproc_marray mproc_marray;
 
+/* manager.dict(): a new empty dict in the server and its proxy in *out. */
 MPROC_API int mproc_manager_dict(mproc_manager *m, mproc_mdict **out);
+/* manager.list(): a new empty list in the server and its proxy in *out. */
 MPROC_API int mproc_manager_list(mproc_manager *m, mproc_mlist **out);
+/* manager.Namespace(): a new namespace in the server and its proxy in *out. */
 MPROC_API int mproc_manager_namespace(mproc_manager *m, mproc_mns **out);
 /* maxsize <= 0: unbounded. */
 MPROC_API int mproc_manager_queue(mproc_manager *m, int64_t maxsize, mproc_mqueue **out);
+/* manager.JoinableQueue(maxsize) (maxsize <= 0: unbounded). */
 MPROC_API int mproc_manager_joinable_queue(mproc_manager *m, int64_t maxsize, mproc_mqueue **out);
+/* manager.Lock(). */
 MPROC_API int mproc_manager_lock(mproc_manager *m, mproc_mlock **out);
+/* manager.RLock() (a proxy of the same type as a Lock's). */
 MPROC_API int mproc_manager_rlock(mproc_manager *m, mproc_mlock **out);
 /* value < 0: MPROC_EINVAL. A bounded one's bound is its initial value. */
 MPROC_API int mproc_manager_semaphore(mproc_manager *m, int64_t value, mproc_msem **out);
+/* manager.BoundedSemaphore(value): releasing beyond value is MPROC_ESTATE; value < 0:
+ * MPROC_EINVAL. */
 MPROC_API int mproc_manager_bounded_semaphore(mproc_manager *m, int64_t value, mproc_msem **out);
+/* manager.Event(), not set. */
 MPROC_API int mproc_manager_event(mproc_manager *m, mproc_mevent **out);
 /* lock: the condition's lock (a Lock or RLock of the same manager, else MPROC_EINVAL), NULL
  * for a new RLock. */
@@ -159,6 +168,7 @@ MPROC_API int mproc_manager_barrier(mproc_manager *m, int64_t parties, mproc_mba
 /* Value(type) / Array(type, length), zeroed: an unknown type or a length < 1 is
  * MPROC_EINVAL, more than the server's max_message allows MPROC_ETOOBIG. */
 MPROC_API int mproc_manager_value(mproc_manager *m, mproc_type type, mproc_mvalue **out);
+/* manager.Array(type, len), zeroed; an unknown type or a len < 1 is MPROC_EINVAL. */
 MPROC_API int mproc_manager_array(mproc_manager *m, mproc_type type, int64_t length,
                                   mproc_marray **out);
 
@@ -169,31 +179,51 @@ MPROC_API int mproc_manager_register(mproc_manager *m, const char *name, const v
 /* The object published under name (m.get_zhang_queue()): MPROC_ENOENT if there is none,
  * MPROC_ETYPE if it is of another kind. */
 MPROC_API int mproc_manager_lookup_dict(mproc_manager *m, const char *name, mproc_mdict **out);
+/* The list published under name, as mproc_manager_lookup_dict. */
 MPROC_API int mproc_manager_lookup_list(mproc_manager *m, const char *name, mproc_mlist **out);
+/* The Namespace published under name, as mproc_manager_lookup_dict. */
 MPROC_API int mproc_manager_lookup_namespace(mproc_manager *m, const char *name, mproc_mns **out);
+/* The Queue published under name, as mproc_manager_lookup_dict. */
 MPROC_API int mproc_manager_lookup_queue(mproc_manager *m, const char *name, mproc_mqueue **out);
+/* The Lock or RLock published under name, as mproc_manager_lookup_dict. */
 MPROC_API int mproc_manager_lookup_lock(mproc_manager *m, const char *name, mproc_mlock **out);
+/* The Semaphore published under name, as mproc_manager_lookup_dict. */
 MPROC_API int mproc_manager_lookup_semaphore(mproc_manager *m, const char *name, mproc_msem **out);
+/* The Event published under name, as mproc_manager_lookup_dict. */
 MPROC_API int mproc_manager_lookup_event(mproc_manager *m, const char *name, mproc_mevent **out);
+/* The Condition published under name, as mproc_manager_lookup_dict. */
 MPROC_API int mproc_manager_lookup_condition(mproc_manager *m, const char *name, mproc_mcond **out);
+/* The Barrier published under name, as mproc_manager_lookup_dict. */
 MPROC_API int mproc_manager_lookup_barrier(mproc_manager *m, const char *name,
                                            mproc_mbarrier **out);
+/* The Value published under name, as mproc_manager_lookup_dict. */
 MPROC_API int mproc_manager_lookup_value(mproc_manager *m, const char *name, mproc_mvalue **out);
+/* The Array published under name, as mproc_manager_lookup_dict. */
 MPROC_API int mproc_manager_lookup_array(mproc_manager *m, const char *name, mproc_marray **out);
 
 /* Proxies in packs: MPROC_ARGS(proxy) or mproc_pack_handle(pack, proxy) writes one; these
  * read it back (a new proxy of this process, to close with mproc_proxy_destroy; MPROC_UNPACK
  * calls them). MPROC_ETYPE if the field is not a proxy of that kind (nothing is read). */
 MPROC_API int mproc_unpack_mdict(mproc_unpacker *u, mproc_mdict **out);
+/* Reads a list proxy from a pack, as mproc_unpack_mdict. */
 MPROC_API int mproc_unpack_mlist(mproc_unpacker *u, mproc_mlist **out);
+/* Reads a Namespace proxy from a pack, as mproc_unpack_mdict. */
 MPROC_API int mproc_unpack_mns(mproc_unpacker *u, mproc_mns **out);
+/* Reads a Queue proxy from a pack, as mproc_unpack_mdict. */
 MPROC_API int mproc_unpack_mqueue(mproc_unpacker *u, mproc_mqueue **out);
+/* Reads a Lock proxy from a pack, as mproc_unpack_mdict. */
 MPROC_API int mproc_unpack_mlock(mproc_unpacker *u, mproc_mlock **out);
+/* Reads a Semaphore proxy from a pack, as mproc_unpack_mdict. */
 MPROC_API int mproc_unpack_msem(mproc_unpacker *u, mproc_msem **out);
+/* Reads a Event proxy from a pack, as mproc_unpack_mdict. */
 MPROC_API int mproc_unpack_mevent(mproc_unpacker *u, mproc_mevent **out);
+/* Reads a Condition proxy from a pack, as mproc_unpack_mdict. */
 MPROC_API int mproc_unpack_mcond(mproc_unpacker *u, mproc_mcond **out);
+/* Reads a Barrier proxy from a pack, as mproc_unpack_mdict. */
 MPROC_API int mproc_unpack_mbarrier(mproc_unpacker *u, mproc_mbarrier **out);
+/* Reads a Value proxy from a pack, as mproc_unpack_mdict. */
 MPROC_API int mproc_unpack_mvalue(mproc_unpacker *u, mproc_mvalue **out);
+/* Reads a Array proxy from a pack, as mproc_unpack_mdict. */
 MPROC_API int mproc_unpack_marray(mproc_unpacker *u, mproc_marray **out);
 /* Closes any proxy and frees it (NULL is fine). The object stays in the server. */
 MPROC_API void mproc_proxy_destroy(void *proxy);
@@ -311,6 +341,7 @@ MPROC_API int mproc_mqueue_get(mproc_mqueue *q, int64_t timeout_ms, mproc_bytes 
 MPROC_API int mproc_mqueue_qsize(mproc_mqueue *q, int64_t *n);
 /* 1 / 0. */
 MPROC_API int mproc_mqueue_empty(mproc_mqueue *q);
+/* 1 if the queue is full, else 0 (or a negative code). */
 MPROC_API int mproc_mqueue_full(mproc_mqueue *q);
 /* One message got earlier is done: MPROC_ESTATE when more are done than were put. */
 MPROC_API int mproc_mqueue_task_done(mproc_mqueue *q);
@@ -323,11 +354,13 @@ MPROC_API int mproc_mqueue_join(mproc_mqueue *q, int64_t timeout_ms);
  * the next acquire gets it with MPROC_EOWNERDEAD. Releasing an unheld lock, or an RLock
  * held by another thread, is MPROC_ESTATE. */
 MPROC_API int mproc_mlock_acquire(mproc_mlock *l, int64_t timeout_ms);
+/* release(): MPROC_ESTATE if the lock is not held (an RLock: not by this proxy's thread). */
 MPROC_API int mproc_mlock_release(mproc_mlock *l);
 
 /* ---- Semaphore / BoundedSemaphore ------------------------------------------------------------
  * acquire: 0, or MPROC_ETIMEDOUT; over-release of a bounded one: MPROC_ESTATE. */
 MPROC_API int mproc_msem_acquire(mproc_msem *s, int64_t timeout_ms);
+/* release(): MPROC_ESTATE when a bounded semaphore would go beyond its bound. */
 MPROC_API int mproc_msem_release(mproc_msem *s);
 /* The current value. */
 MPROC_API int mproc_msem_value(mproc_msem *s, int64_t *value);
@@ -335,6 +368,7 @@ MPROC_API int mproc_msem_value(mproc_msem *s, int64_t *value);
 /* ---- Event ---------------------------------------------------------------------------------- */
 /* Sets the flag and wakes every waiter; clear unsets it. */
 MPROC_API int mproc_mevent_set(mproc_mevent *e);
+/* clear(): unsets the flag. */
 MPROC_API int mproc_mevent_clear(mproc_mevent *e);
 /* 1 / 0. */
 MPROC_API int mproc_mevent_is_set(mproc_mevent *e);
@@ -347,9 +381,14 @@ MPROC_API int mproc_mevent_wait(mproc_mevent *e, int64_t timeout_ms);
  * wakes up to n waiters (n < 0: MPROC_EINVAL), notify_all all of them; both return how many
  * they woke. */
 MPROC_API int mproc_mcond_acquire(mproc_mcond *c, int64_t timeout_ms);
+/* Releases the condition's lock (MPROC_ESTATE if not held). */
 MPROC_API int mproc_mcond_release(mproc_mcond *c);
+/* wait(timeout): releases the lock, waits for a notify, takes the lock back: 0 when notified,
+ * MPROC_ETIMEDOUT. */
 MPROC_API int mproc_mcond_wait(mproc_mcond *c, int64_t timeout_ms);
+/* notify(n): wakes up to n waiters (the lock must be held: MPROC_ESTATE otherwise). */
 MPROC_API int mproc_mcond_notify(mproc_mcond *c, int64_t n);
+/* notify_all(): wakes every waiter (the lock must be held: MPROC_ESTATE otherwise). */
 MPROC_API int mproc_mcond_notify_all(mproc_mcond *c);
 
 /* ---- Barrier ---------------------------------------------------------------------------------
@@ -364,6 +403,7 @@ MPROC_API int mproc_mbarrier_abort(mproc_mbarrier *b);
 MPROC_API int mproc_mbarrier_reset(mproc_mbarrier *b);
 /* How many parties it takes; how many wait now. */
 MPROC_API int mproc_mbarrier_parties(mproc_mbarrier *b, int64_t *parties);
+/* *n: how many parties wait now. */
 MPROC_API int mproc_mbarrier_n_waiting(mproc_mbarrier *b, int64_t *n);
 /* 1 / 0. */
 MPROC_API int mproc_mbarrier_broken(mproc_mbarrier *b);
@@ -373,8 +413,11 @@ MPROC_API int mproc_mbarrier_broken(mproc_mbarrier *b);
  * as double, integers too; setting an integer type from a double is MPROC_ETYPE, a value the
  * type cannot hold MPROC_ETOOBIG, an index past the end MPROC_EINVAL. */
 MPROC_API int mproc_mvalue_get_i64(mproc_mvalue *v, int64_t *out);
+/* value = x (range rules as mproc_value_set_i64). */
 MPROC_API int mproc_mvalue_set_i64(mproc_mvalue *v, int64_t value);
+/* *out = value, as a double. */
 MPROC_API int mproc_mvalue_get_f64(mproc_mvalue *v, double *out);
+/* value = x, from a double (as mproc_value_set_f64). */
 MPROC_API int mproc_mvalue_set_f64(mproc_mvalue *v, double value);
 /* value += delta in one step on the server; result may be NULL. */
 MPROC_API int mproc_mvalue_add_i64(mproc_mvalue *v, int64_t delta, int64_t *result);
@@ -382,9 +425,14 @@ MPROC_API int mproc_mvalue_add_i64(mproc_mvalue *v, int64_t delta, int64_t *resu
 MPROC_API int mproc_mvalue_cas_i64(mproc_mvalue *v, int64_t expected, int64_t desired);
 /* The number of elements. */
 MPROC_API int mproc_marray_len(mproc_marray *a, int64_t *n);
+/* Element index as an integer: MPROC_EINVAL for an index out of range. */
 MPROC_API int mproc_marray_get_i64(mproc_marray *a, size_t index, int64_t *out);
+/* Sets element index (range rules as mproc_array_set_i64: MPROC_ETOOBIG when the value does not
+ * fit the type). */
 MPROC_API int mproc_marray_set_i64(mproc_marray *a, size_t index, int64_t value);
+/* Element index as a double: MPROC_EINVAL for an index out of range. */
 MPROC_API int mproc_marray_get_f64(mproc_marray *a, size_t index, double *out);
+/* Sets element index from a double (as mproc_array_set_f64). */
 MPROC_API int mproc_marray_set_f64(mproc_marray *a, size_t index, double value);
 
 #ifdef __cplusplus

@@ -32,12 +32,17 @@ typedef enum mproc_field_type {
 
 typedef struct mproc_pack mproc_pack;
 
+/* A new, empty pack to append fields to (free it with mproc_pack_destroy). MPROC_EINVAL for a
+ * NULL out, MPROC_ENOMEM. */
 MPROC_API int mproc_pack_create(mproc_pack **out);
+/* Frees the pack. NULL is a no-op. */
 MPROC_API void mproc_pack_destroy(mproc_pack *p);
 /* Forget every field, keep the buffer. */
 MPROC_API int mproc_pack_reset(mproc_pack *p);
 
+/* Appends a 64-bit integer. MPROC_EINVAL for a NULL or literal pack, MPROC_ENOMEM. */
 MPROC_API int mproc_pack_i64(mproc_pack *p, int64_t v);
+/* Appends a double. MPROC_EINVAL for a NULL or literal pack, MPROC_ENOMEM. */
 MPROC_API int mproc_pack_f64(mproc_pack *p, double v);
 /* A UTF-8 C string (NULL is MPROC_EINVAL). */
 MPROC_API int mproc_pack_str(mproc_pack *p, const char *s);
@@ -76,11 +81,19 @@ MPROC_API int mproc_unpack_peek(const mproc_unpacker *u);
 /* Number of fields left (a count, or MPROC_EINVAL if the rest is corrupt). */
 MPROC_API int mproc_unpack_remaining(const mproc_unpacker *u);
 
+/* Reads the next field as an integer into *v. MPROC_ETYPE when it is another type (the cursor
+ * stays), MPROC_EINVAL at the end, for NULL or corrupt bytes. */
 MPROC_API int mproc_unpack_i64(mproc_unpacker *u, int64_t *v);
+/* Reads the next field as a double into *v. MPROC_ETYPE when it is another type (the cursor
+ * stays), MPROC_EINVAL at the end, for NULL or corrupt bytes. */
 MPROC_API int mproc_unpack_f64(mproc_unpacker *u, double *v);
+/* Reads the next field as a NUL-terminated UTF-8 string (*s points into the packed bytes).
+ * MPROC_ETYPE when it is another type, MPROC_EINVAL at the end, for NULL or corrupt bytes. */
 MPROC_API int mproc_unpack_str(mproc_unpacker *u, const char **s);
 /* Like mproc_unpack_str, also giving the length without the NUL. */
 MPROC_API int mproc_unpack_strn(mproc_unpacker *u, const char **s, size_t *len);
+/* Reads the next field as raw bytes (*data points into the packed bytes, *len their count).
+ * MPROC_ETYPE when it is another type, MPROC_EINVAL at the end, for NULL or corrupt bytes. */
 MPROC_API int mproc_unpack_bytes(mproc_unpacker *u, const void **data, size_t *len);
 /* A nested pack: `inner` becomes a cursor over it. */
 MPROC_API int mproc_unpack_pack(mproc_unpacker *u, mproc_unpacker *inner);

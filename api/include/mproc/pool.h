@@ -138,6 +138,7 @@ MPROC_API int mproc_pool_map_async(mproc_pool *pool, const char *task, const mpr
 MPROC_API int mproc_pool_starmap(mproc_pool *pool, const char *task, const mproc_pack *items,
                                  size_t chunksize, int64_t timeout_ms, mproc_bytes *results,
                                  size_t n);
+/* starmap_async: as mproc_pool_starmap, giving an async result at once. */
 MPROC_API int mproc_pool_starmap_async(mproc_pool *pool, const char *task, const mproc_pack *items,
                                        const mproc_call_opts *opts, mproc_async **out);
 
@@ -145,6 +146,7 @@ MPROC_API int mproc_pool_starmap_async(mproc_pool *pool, const char *task, const
  * Results come in item order (imap) or as they finish (imap_unordered). chunksize 0 is 1. */
 MPROC_API int mproc_pool_imap(mproc_pool *pool, const char *task, const mproc_pack *items,
                               size_t chunksize, mproc_iter **out);
+/* imap_unordered: as mproc_pool_imap, the results in the order they finish. */
 MPROC_API int mproc_pool_imap_unordered(mproc_pool *pool, const char *task, const mproc_pack *items,
                                         size_t chunksize, mproc_iter **out);
 /* A source of items read lazily: appends the next item to `item` (one field) and
@@ -158,6 +160,9 @@ typedef struct mproc_imap_opts {
     bool unordered;   /* imap_unordered */
     size_t window;    /* most items read ahead; 0: 64 x chunksize x workers */
 } mproc_imap_opts;
+/* imap over a lazy source: items come from next(ctx, item) as the workers need them (at
+ * most opts->window ahead), results through *out as with mproc_pool_imap. opts may be NULL.
+ * MPROC_EINVAL for a NULL next or out; otherwise as mproc_pool_imap. */
 MPROC_API int mproc_pool_imap_lazy(mproc_pool *pool, const char *task, mproc_next_fn next,
                                    void *ctx, const mproc_imap_opts *opts, mproc_iter **out);
 

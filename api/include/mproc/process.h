@@ -55,6 +55,7 @@ MPROC_API const char *mproc_start_method_name(mproc_start_method method);
 MPROC_API int mproc_start_method_available(mproc_start_method method);
 /* The context of a method (MPROC_METHOD_DEFAULT: the one that follows the default). */
 MPROC_API int mproc_context_get(mproc_context **out, mproc_start_method method);
+/* The start method of a context (what mproc_context_get was given, the default resolved). */
 MPROC_API mproc_start_method mproc_context_method(const mproc_context *ctx);
 
 typedef struct mproc_process mproc_process;
@@ -111,7 +112,9 @@ MPROC_API int mproc_process_destroy(mproc_process *p);
 MPROC_API const char *mproc_current_name(void);
 /* The name of the parent process in a child started by mproc, NULL in the main process. */
 MPROC_API const char *mproc_parent_name(void);
+/* os.getpid(): this process's id. */
 MPROC_API int64_t mproc_getpid(void);
+/* os.getppid(): the parent process's id. */
 MPROC_API int64_t mproc_getppid(void);
 /* Live children of this process started by mproc: fills up to cap handles (still owned
  * by their creators) and returns how many are alive (may exceed cap). Reaps ended ones. */

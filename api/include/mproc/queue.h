@@ -49,6 +49,8 @@ typedef struct mproc_queue_opts {
 
 /* Queue(maxsize). */
 MPROC_API int mproc_queue_create(mproc_queue **out, int64_t maxsize);
+/* Queue with options (maxsize, ring size; opts may be NULL): MPROC_ETOOBIG for a ring over 2
+ * GiB. */
 MPROC_API int mproc_queue_create_opts(mproc_queue **out, const mproc_queue_opts *opts);
 /* JoinableQueue(maxsize): every put counts a task that task_done marks finished. */
 MPROC_API int mproc_queue_create_joinable(mproc_queue **out, int64_t maxsize);
@@ -76,9 +78,12 @@ MPROC_API int mproc_queue_get(mproc_queue *q, int64_t timeout_ms, mproc_bytes *o
 MPROC_API int mproc_queue_qsize(mproc_queue *q, int64_t *n);
 /* 1 or 0 (approximate, as Python's). */
 MPROC_API int mproc_queue_empty(mproc_queue *q);
+/* 1 if the queue holds maxsize messages, else 0 (approximate, as Python's). */
 MPROC_API int mproc_queue_full(mproc_queue *q);
 /* This handle puts and gets no more (MPROC_ECLOSED); other handles are not affected. */
 MPROC_API int mproc_queue_close(mproc_queue *q);
+/* Closes this handle if needed and frees it; the queue lives on in processes that hold a handle.
+ * NULL is a no-op. */
 MPROC_API void mproc_queue_destroy(mproc_queue *q);
 
 /* JoinableQueue: one task of the queue is finished. MPROC_ESTATE if called more often than
@@ -87,6 +92,8 @@ MPROC_API int mproc_queue_task_done(mproc_queue *q);
 /* Waits until every put message was marked done. */
 MPROC_API int mproc_queue_join(mproc_queue *q, int64_t timeout_ms);
 
+/* Re-opens a queue sent in a pack: a new handle of this process, to destroy. MPROC_ETYPE when
+ * the next field is another kind, MPROC_EINVAL at the end of the pack or for NULL. */
 MPROC_API int mproc_unpack_queue(mproc_unpacker *u, mproc_queue **out);
 
 /* SimpleQueue spellings (the same object, the same calls). */
@@ -95,19 +102,23 @@ static inline int mproc_simplequeue_put(mproc_queue *q, const void *data, size_t
 {
     return mproc_queue_put(q, data, len, timeout_ms);
 }
+/* SimpleQueue spelling of mproc_queue_put_pack. */
 static inline int mproc_simplequeue_put_pack(mproc_queue *q, const mproc_pack *pack,
                                              int64_t timeout_ms)
 {
     return mproc_queue_put_pack(q, pack, timeout_ms);
 }
+/* SimpleQueue spelling of mproc_queue_get. */
 static inline int mproc_simplequeue_get(mproc_queue *q, int64_t timeout_ms, mproc_bytes *out)
 {
     return mproc_queue_get(q, timeout_ms, out);
 }
+/* SimpleQueue spelling of mproc_queue_empty. */
 static inline int mproc_simplequeue_empty(mproc_queue *q)
 {
     return mproc_queue_empty(q);
 }
+/* SimpleQueue spelling of mproc_queue_destroy. */
 static inline void mproc_simplequeue_destroy(mproc_queue *q)
 {
     mproc_queue_destroy(q);

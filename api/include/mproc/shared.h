@@ -52,6 +52,7 @@ typedef struct mproc_array mproc_value;
 
 /* Zero-initialised. lock=false gives Python's RawValue / RawArray. length >= 1. */
 MPROC_API int mproc_value_create(mproc_value **out, mproc_type type, bool lock);
+/* Array(type, len, lock), zeroed (len >= 1, else MPROC_EINVAL). */
 MPROC_API int mproc_array_create(mproc_array **out, mproc_type type, int64_t length, bool lock);
 
 /* Element access. Integers read as int64 (a 'Q' above INT64_MAX reads as MPROC_ETOOBIG);
@@ -59,25 +60,40 @@ MPROC_API int mproc_array_create(mproc_array **out, mproc_type type, int64_t len
  * (Python's TypeError); a value the type cannot hold is MPROC_ETOOBIG (ctypes would
  * truncate silently). An index past the end is MPROC_EINVAL. */
 MPROC_API int mproc_array_get_i64(mproc_array *a, size_t index, int64_t *out);
+/* Sets element index (MPROC_ETOOBIG when the value does not fit the type; MPROC_EINVAL out of
+ * range). */
 MPROC_API int mproc_array_set_i64(mproc_array *a, size_t index, int64_t value);
+/* Element index as a double (MPROC_EINVAL out of range). */
 MPROC_API int mproc_array_get_f64(mproc_array *a, size_t index, double *out);
+/* Sets element index from a double (MPROC_ETYPE on an integer type; MPROC_EINVAL out of
+ * range). */
 MPROC_API int mproc_array_set_f64(mproc_array *a, size_t index, double value);
 /* Atomic read-modify-write under the object's lock (or, raw, a CPU atomic on integers and
  * a plain add on floats): *result (may be NULL) receives the new value. add_i64 on a float
  * element, or add_f64 on an integer one, is MPROC_ETYPE. */
 MPROC_API int mproc_array_add_i64(mproc_array *a, size_t index, int64_t delta, int64_t *result);
+/* Adds delta to element index of a floating-point array atomically; *result (optional) is the
+ * new value. */
 MPROC_API int mproc_array_add_f64(mproc_array *a, size_t index, double delta, double *result);
 /* Copies count elements from/to raw memory of the element type, under the lock once. */
 MPROC_API int mproc_array_read(mproc_array *a, size_t start, void *dst, size_t count);
+/* Copies count elements from src into the array from index start, under the lock (MPROC_EINVAL
+ * out of range). */
 MPROC_API int mproc_array_write(mproc_array *a, size_t start, const void *src, size_t count);
 /* *n: the number of elements (1 for a Value). */
 MPROC_API int mproc_array_length(mproc_array *a, int64_t *n);
+/* The element type the array was created with. */
 MPROC_API mproc_type mproc_array_type(mproc_array *a);
 /* The elements themselves, for direct use under the lock (NULL for a bad handle). */
 MPROC_API void *mproc_array_data(mproc_array *a);
 /* get_lock(): the RLock guarding the object (owned by it), NULL for a raw one. */
 MPROC_API mproc_lock *mproc_array_lock(mproc_array *a);
+/* Frees this process's handle; the memory lives on in processes that hold one. NULL is a
+ * no-op. */
 MPROC_API void mproc_array_destroy(mproc_array *a);
+/* Re-opens a Value or Array sent in a pack: a new handle of this process, to destroy.
+ * MPROC_ETYPE when the next field is another kind, MPROC_EINVAL at the end of the pack or for
+ * NULL. */
 MPROC_API int mproc_unpack_array(mproc_unpacker *u, mproc_array **out);
 
 /* The Value spellings: the Array calls at index 0. */
@@ -85,38 +101,47 @@ static inline int mproc_value_get_i64(mproc_value *v, int64_t *out)
 {
     return mproc_array_get_i64(v, 0, out);
 }
+/* Value: value = x; mproc_array_set_i64 at index 0. */
 static inline int mproc_value_set_i64(mproc_value *v, int64_t value)
 {
     return mproc_array_set_i64(v, 0, value);
 }
+/* Value: value, as a double; mproc_array_get_f64 at index 0. */
 static inline int mproc_value_get_f64(mproc_value *v, double *out)
 {
     return mproc_array_get_f64(v, 0, out);
 }
+/* Value: value = x, from a double; mproc_array_set_f64 at index 0. */
 static inline int mproc_value_set_f64(mproc_value *v, double value)
 {
     return mproc_array_set_f64(v, 0, value);
 }
+/* Value: value += delta, atomically; mproc_array_add_i64 at index 0. */
 static inline int mproc_value_add_i64(mproc_value *v, int64_t delta, int64_t *result)
 {
     return mproc_array_add_i64(v, 0, delta, result);
 }
+/* Value: value += delta, atomically; mproc_array_add_f64 at index 0. */
 static inline int mproc_value_add_f64(mproc_value *v, double delta, double *result)
 {
     return mproc_array_add_f64(v, 0, delta, result);
 }
+/* Value: the raw memory of the value (mproc_array_data). */
 static inline void *mproc_value_data(mproc_value *v)
 {
     return mproc_array_data(v);
 }
+/* Value: get_lock(): the RLock guarding the value (NULL for a raw one) (mproc_array_lock). */
 static inline mproc_lock *mproc_value_lock(mproc_value *v)
 {
     return mproc_array_lock(v);
 }
+/* Value: frees this handle; NULL is a no-op (mproc_array_destroy). */
 static inline void mproc_value_destroy(mproc_value *v)
 {
     mproc_array_destroy(v);
 }
+/* Re-opens a Value sent in a pack (mproc_unpack_array). */
 static inline int mproc_unpack_value(mproc_unpacker *u, mproc_value **out)
 {
     return mproc_unpack_array(u, out);
@@ -154,6 +179,9 @@ MPROC_API int mproc_shm_unlink(mproc_shm *s);
 MPROC_API int mproc_shm_close(mproc_shm *s);
 /* Detaches if still attached, and frees the handle. NULL is a no-op. */
 MPROC_API void mproc_shm_destroy(mproc_shm *s);
+/* Re-opens shared memory sent in a pack: a new attached handle of this process, to destroy.
+ * MPROC_ETYPE when the next field is another kind, MPROC_EINVAL at the end of the pack or for
+ * NULL. */
 MPROC_API int mproc_unpack_shm(mproc_unpacker *u, mproc_shm **out);
 
 #ifdef __cplusplus

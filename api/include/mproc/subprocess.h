@@ -118,6 +118,7 @@ typedef struct mproc_run_result {
  * what it wrote so far kept) and on MPROC_ENONZERO (check: the code and the output). */
 MPROC_API int mproc_run(const char *const *argv, const mproc_run_opts *opts,
                         mproc_run_result *result);
+/* Frees what mproc_run put into *result (its captured output) and zeroes it. NULL is a no-op. */
 MPROC_API void mproc_run_result_free(mproc_run_result *result);
 /* Python's CompletedProcess.check_returncode(): MPROC_ENONZERO if returncode != 0. */
 MPROC_API int mproc_run_check_returncode(const mproc_run_result *result);

@@ -45,7 +45,11 @@ extern "C" {
 typedef struct mproc_lock mproc_lock;
 typedef struct mproc_lock mproc_rlock;
 
+/* Lock(): a new, free lock. MPROC_EINVAL for a NULL out, MPROC_ENOMEM, MPROC_EOS when the shared
+ * memory cannot be made. */
 MPROC_API int mproc_lock_create(mproc_lock **out);
+/* RLock(): a new, free re-entrant lock (the same type as a Lock). Errors as
+ * mproc_lock_create. */
 MPROC_API int mproc_rlock_create(mproc_lock **out);
 /* 0, MPROC_EOWNERDEAD (acquired from a dead holder), MPROC_ETIMEDOUT. A Lock acquired
  * again by its holder waits like any other acquirer (as Python's). */
@@ -54,16 +58,19 @@ MPROC_API int mproc_lock_acquire(mproc_lock *l, int64_t timeout_ms);
 MPROC_API int mproc_lock_release(mproc_lock *l);
 /* 1 if held by anyone, 0 if free. */
 MPROC_API int mproc_lock_locked(mproc_lock *l);
+/* Frees this process's handle; the lock lives on in processes that hold one. NULL is a no-op. */
 MPROC_API void mproc_lock_destroy(mproc_lock *l);
 /* The RLock spellings of the same calls. */
 static inline int mproc_rlock_acquire(mproc_lock *l, int64_t timeout_ms)
 {
     return mproc_lock_acquire(l, timeout_ms);
 }
+/* RLock.release(): mproc_lock_release. */
 static inline int mproc_rlock_release(mproc_lock *l)
 {
     return mproc_lock_release(l);
 }
+/* mproc_lock_destroy, for an RLock. */
 static inline void mproc_rlock_destroy(mproc_lock *l)
 {
     mproc_lock_destroy(l);
@@ -78,11 +85,18 @@ typedef struct mproc_sem mproc_sem;
 MPROC_API int mproc_sem_create(mproc_sem **out, int64_t value);
 /* Releasing beyond the initial value is MPROC_ESTATE (Python's ValueError). */
 MPROC_API int mproc_sem_create_bounded(mproc_sem **out, int64_t value);
+/* acquire(timeout): 0, or MPROC_ETIMEDOUT (timeout 0: a poll). */
 MPROC_API int mproc_sem_acquire(mproc_sem *s, int64_t timeout_ms);
+/* release(): adds one and wakes a waiter; a bounded one beyond its initial value is
+ * MPROC_ESTATE. */
 MPROC_API int mproc_sem_release(mproc_sem *s);
 /* *value: the current value (>= 0). */
 MPROC_API int mproc_sem_value(mproc_sem *s, int64_t *value);
+/* Frees this process's handle; the semaphore lives on in processes that hold one. NULL is a no-
+ * op. */
 MPROC_API void mproc_sem_destroy(mproc_sem *s);
+/* Re-opens a Semaphore sent in a pack: a new handle of this process, to destroy. MPROC_ETYPE
+ * when the next field is another kind, MPROC_EINVAL at the end of the pack or for NULL. */
 MPROC_API int mproc_unpack_sem(mproc_unpacker *u, mproc_sem **out);
 
 /* ---- Condition ---------------------------------------------------------------------------
@@ -95,7 +109,9 @@ typedef struct mproc_cond mproc_cond;
 MPROC_API int mproc_cond_create(mproc_cond **out, mproc_lock *lock);
 /* The condition's lock (owned by the condition). */
 MPROC_API mproc_lock *mproc_cond_lock(mproc_cond *c);
+/* Acquires the condition's lock (as mproc_lock_acquire). */
 MPROC_API int mproc_cond_acquire(mproc_cond *c, int64_t timeout_ms);
+/* Releases the condition's lock (as mproc_lock_release). */
 MPROC_API int mproc_cond_release(mproc_cond *c);
 /* Releases the lock, waits for a notify or the timeout, takes the lock back (in both
  * cases, as Python). 0 when notified, MPROC_ETIMEDOUT, MPROC_EOWNERDEAD (notified or not,
@@ -110,20 +126,32 @@ MPROC_API int mproc_cond_wait_for(mproc_cond *c, int (*pred)(void *arg), void *a
 MPROC_API int mproc_cond_notify(mproc_cond *c, int64_t n);
 /* Wakes every waiter; returns how many it woke. */
 MPROC_API int mproc_cond_notify_all(mproc_cond *c);
+/* Frees this process's handle (and its handle to the lock). NULL is a no-op. */
 MPROC_API void mproc_cond_destroy(mproc_cond *c);
+/* Re-opens a Condition (and its lock) sent in a pack: a new handle of this process, to destroy.
+ * MPROC_ETYPE when the next field is another kind, MPROC_EINVAL at the end of the pack or for
+ * NULL. */
 MPROC_API int mproc_unpack_cond(mproc_unpacker *u, mproc_cond **out);
 
 /* ---- Event -------------------------------------------------------------------------------- */
 typedef struct mproc_event mproc_event;
 
+/* Event(): a new event, not set. MPROC_EINVAL for a NULL out, MPROC_ENOMEM, MPROC_EOS when the
+ * shared memory cannot be made. */
 MPROC_API int mproc_event_create(mproc_event **out);
+/* set(): sets the flag and wakes every waiter. */
 MPROC_API int mproc_event_set(mproc_event *e);
+/* clear(): unsets the flag. */
 MPROC_API int mproc_event_clear(mproc_event *e);
 /* 1 if set, 0 if not. */
 MPROC_API int mproc_event_is_set(mproc_event *e);
 /* 0 once set, MPROC_ETIMEDOUT. */
 MPROC_API int mproc_event_wait(mproc_event *e, int64_t timeout_ms);
+/* Frees this process's handle; the event lives on in processes that hold one. NULL is a
+ * no-op. */
 MPROC_API void mproc_event_destroy(mproc_event *e);
+/* Re-opens an Event sent in a pack: a new handle of this process, to destroy. MPROC_ETYPE when
+ * the next field is another kind, MPROC_EINVAL at the end of the pack or for NULL. */
 MPROC_API int mproc_unpack_event(mproc_unpacker *u, mproc_event **out);
 
 /* ---- Barrier -------------------------------------------------------------------------------- */
@@ -140,6 +168,9 @@ typedef struct mproc_barrier_opts {
     int64_t timeout_ms; /* used by waits given MPROC_BARRIER_DEFAULT; 0: MPROC_FOREVER */
 } mproc_barrier_opts;
 
+/* Barrier(parties, action, timeout): MPROC_EINVAL for a NULL out or opts, parties out of 1 ..
+ * INT32_MAX or a negative timeout; MPROC_ETOOBIG for a too long action name, MPROC_ENOTASK for
+ * an unknown one; MPROC_ENOMEM; MPROC_EOS when the shared memory cannot be made. */
 MPROC_API int mproc_barrier_create(mproc_barrier **out, const mproc_barrier_opts *opts);
 /* Waits for all parties: the arrival index (0 .. parties-1, distinct) once all came;
  * MPROC_EBROKEN if the barrier is or becomes broken (abort, reset, another's timeout, a
@@ -152,10 +183,15 @@ MPROC_API int mproc_barrier_abort(mproc_barrier *b);
 MPROC_API int mproc_barrier_reset(mproc_barrier *b);
 /* *parties: how many must arrive; *n: how many wait now. */
 MPROC_API int mproc_barrier_parties(mproc_barrier *b, int64_t *parties);
+/* *n: how many parties wait now. */
 MPROC_API int mproc_barrier_n_waiting(mproc_barrier *b, int64_t *n);
 /* 1 if broken, 0 if not. */
 MPROC_API int mproc_barrier_broken(mproc_barrier *b);
+/* Frees this process's handle; the barrier lives on in processes that hold one. NULL is a
+ * no-op. */
 MPROC_API void mproc_barrier_destroy(mproc_barrier *b);
+/* Re-opens a Barrier sent in a pack: a new handle of this process, to destroy. MPROC_ETYPE when
+ * the next field is another kind, MPROC_EINVAL at the end of the pack or for NULL. */
 MPROC_API int mproc_unpack_barrier(mproc_unpacker *u, mproc_barrier **out);
 
 #ifdef __cplusplus

@@ -70,40 +70,51 @@ static inline mproc_arg mproc_arg_i64(int64_t v)
     mproc_arg r = {MPROC_FIELD_I64, {.i64 = v}};
     return r;
 }
+/* An mproc_arg of an unsigned integer (above INT64_MAX: MPROC_ETOOBIG when packed): what MPROC_V
+ * and MPROC_ARGS build. */
 static inline mproc_arg mproc_arg_u64(unsigned long long v)
 {
     mproc_arg r = {v > (unsigned long long)INT64_MAX ? 0 : MPROC_FIELD_I64, {.i64 = (int64_t)v}};
     return r;
 }
+/* An mproc_arg of a double: what MPROC_V and MPROC_ARGS build. */
 static inline mproc_arg mproc_arg_f64(double v)
 {
     mproc_arg r = {MPROC_FIELD_F64, {.f64 = v}};
     return r;
 }
+/* An mproc_arg of a UTF-8 C string: what MPROC_V and MPROC_ARGS build. */
 static inline mproc_arg mproc_arg_str(const char *s)
 {
     mproc_arg r = {MPROC_FIELD_STR, {.str = s}};
     return r;
 }
+/* An mproc_arg of len raw bytes: what MPROC_V and MPROC_ARGS build. */
 static inline mproc_arg mproc_arg_bytes(const void *data, size_t len)
 {
     mproc_arg r = {MPROC_FIELD_BYTES, {.bytes = {data, len}}};
     return r;
 }
+/* An mproc_arg of the bytes of an mproc_bytes: what MPROC_V and MPROC_ARGS build. */
 static inline mproc_arg mproc_arg_of_bytes(mproc_bytes b)
 {
     return mproc_arg_bytes(b.data, b.len);
 }
+/* An mproc_arg of a nested pack: what MPROC_V and MPROC_ARGS build. */
 static inline mproc_arg mproc_arg_pack(const mproc_pack *p)
 {
     mproc_arg r = {MPROC_FIELD_PACK, {.pack = p}};
     return r;
 }
+/* An mproc_arg of a shareable object or proxy (as mproc_pack_handle): what MPROC_V and
+ * MPROC_ARGS build. */
 static inline mproc_arg mproc_arg_object(const void *object)
 {
     mproc_arg r = {MPROC_FIELD_HANDLE, {.object = object}};
     return r;
 }
+/* An mproc_arg of the value itself (for MPROC_V of an mproc_arg): what MPROC_V and MPROC_ARGS
+ * build. */
 static inline mproc_arg mproc_arg_same(mproc_arg v)
 {
     return v;
