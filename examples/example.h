@@ -76,30 +76,4 @@ static inline void count_down_like_python(int64_t data)
         res -= 1;
 }
 
-/* Python's kwargs, for the examples that use them: (key, value) string pairs in a pack. */
-static inline const char *kwarg(const mproc_bytes *in, const char *key)
-{
-    mproc_unpacker u;
-    const char *k, *v;
-    mproc_unpack_init(&u, in);
-    while (mproc_unpack_str(&u, &k) == 0 && mproc_unpack_str(&u, &v) == 0)
-        if (strcmp(k, key) == 0)
-            return v;
-    return NULL;
-}
-
-/* Starts target with args (NULL: none); prints why and exits if it cannot. */
-static inline mproc_process *start_process(const mproc_process_opts *opts)
-{
-    mproc_process *p;
-    int rc = mproc_process_create(&p, opts);
-    if (rc == 0)
-        rc = mproc_process_start(p);
-    if (rc != 0) {
-        fprintf(stderr, "cannot start %s: %s\n", opts->target, mproc_strerror(rc));
-        exit(1);
-    }
-    return p;
-}
-
 #endif
