@@ -521,8 +521,10 @@ static void take_snapshot(snapshot *s)
 static int setup_snapshot(void **state)
 {
     (void)state;
-    /* mingw's emulated thread-locals create a handle on first use; take it now. */
+    /* mingw's emulated thread-locals create a handle on first use; take it now, in the
+     * library and (when it is a DLL, with its own copy of the emulation) in this program. */
     (void)mproc_last_os_error();
+    (void)harness_thread_id();
     take_snapshot(&before);
 #ifdef _WIN32
     /* The kept handle is created once, on the first start. */
