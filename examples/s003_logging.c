@@ -2,10 +2,8 @@
  * child's life, in the [LEVEL/ProcessName] format. */
 #include "example.h"
 
-MPROC_TASK(test, in, out)
+MPROC_TASK_NOARGS(test, out)
 {
-    (void)in;
-    (void)out;
     printf("test\n");
     return 0;
 }

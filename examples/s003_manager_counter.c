@@ -11,8 +11,8 @@
  *     {'year': 3000}
  *
  * Keys and values of a Manager dict are packs (MPROC_ARGS): the key the STR "year", the
- * value an I64, read with MPROC_UNPACK and printed as Python prints the dict. Only the main
- * process prints, so stdout needs no line buffering. */
+ * value an I64 (read with mproc_mdict_get_i64), and mproc_mdict_repr prints the dict as
+ * Python does. Only the main process prints, so stdout needs no line buffering. */
 #include "example.h"
 
 enum { WAIT_MS = 30000 }; /* every wait has a bound */
@@ -20,16 +20,12 @@ enum { WAIT_MS = 30000 }; /* every wait has a bound */
 MPROC_TASK_ARGS(test, out, mproc_mdict *, dict1, mproc_lock *, lock)
 {
     for (int i = 0; i < 100; i++) {
-        mproc_bytes b;
-        int64_t year;
-        if (mproc_lock_acquire(lock, WAIT_MS) != 0) /* with lock: */
-            return 1;
-        /* dict1["year"] += 1 */
-        if (mproc_mdict_get(dict1, MPROC_ARGS("year"), &b) != 0 || MPROC_UNPACK(&b, &year) != 0 ||
+        int64_t year; /* with lock: dict1["year"] += 1 */
+        if (mproc_lock_acquire(lock, WAIT_MS) != 0 ||
+            mproc_mdict_get_i64(dict1, MPROC_ARGS("year"), &year) != 0 ||
             mproc_mdict_set(dict1, MPROC_ARGS("year"), MPROC_ARGS(year + 1)) != 0 ||
             mproc_lock_release(lock) != 0)
             return 1;
-        mproc_bytes_free(&b);
     }
     return 0; /* the handles are closed as the child exits, as in Python */
 }
@@ -44,26 +40,25 @@ MPROC_TASK_ARGS(test_add, out, mproc_mdict *, dict1)
 }
 
 /* p_list = [Process(target=task, args=args) for i in range(5)], started, joined (a child
- * that fails fails the run), then print(dict1), whose one key is "year". */
+ * that fails fails the run), then print(dict1). */
 static int run_five(const char *task, const mproc_pack *args, mproc_mdict *dict1)
 {
     mproc_process *p_list[5];
-    mproc_bytes b;
-    int64_t year;
-    int code, failed = 0;
+    mproc_bytes text;
+    int code;
     for (int i = 0; i < 5; i++)
         if (mproc_process_start_new(&p_list[i],
                                     &(mproc_process_opts){.target = task, .args = args}))
             return 1;
-    for (int i = 0; i < 5; i++) {
-        failed |= mproc_process_join(p_list[i], WAIT_MS) != 0 ||
-                  mproc_process_exitcode(p_list[i], &code) != 0 || code != 0;
-        mproc_process_destroy(p_list[i]);
-    }
-    if (failed || mproc_mdict_get(dict1, MPROC_ARGS("year"), &b) != 0 || MPROC_UNPACK(&b, &year))
+    for (int i = 0; i < 5; i++)
+        if (mproc_process_join(p_list[i], WAIT_MS) != 0 ||
+            mproc_process_exitcode(p_list[i], &code) != 0 || code != 0 ||
+            mproc_process_destroy(p_list[i]) != 0)
+            return 1;
+    if (mproc_mdict_repr(dict1, &text) != 0)
         return 1;
-    printf("{'year': %lld}\n", (long long)year); /* print(dict1) */
-    mproc_bytes_free(&b);
+    printf("%s\n", (const char *)text.data);
+    mproc_bytes_free(&text);
     return 0;
 }
 

@@ -23,14 +23,13 @@ int main(int argc, char **argv)
     const char *filter[] = {"grep", "bash", NULL};
 #endif
     mproc_popen *p1, *p2; /* 进程1获取结果; 得到进程1的结果再进行筛选 */
+    mproc_bytes out;      /* 与流程交互：将数据发送到stdin并关闭它 */
     if (mproc_popen_start(&p1, list, &(mproc_popen_opts){.stdout_mode = MPROC_STDIO_PIPE}) != 0 ||
         mproc_popen_start(&p2, filter,
                           &(mproc_popen_opts){.stdin_mode = MPROC_STDIO_FROM,
                                               .stdin_from = p1,
-                                              .stdout_mode = MPROC_STDIO_PIPE}) != 0)
-        return 1;
-    mproc_bytes out = {0}; /* 与流程交互：将数据发送到stdin并关闭它 */
-    if (mproc_popen_communicate(p2, NULL, 0, MPROC_FOREVER, &out, NULL) != 0 ||
+                                              .stdout_mode = MPROC_STDIO_PIPE}) != 0 ||
+        mproc_popen_communicate(p2, NULL, 0, MPROC_FOREVER, &out, NULL) != 0 ||
         mproc_popen_wait(p1, MPROC_FOREVER, NULL) != 0)
         return 1;
     printf("%.*s\n", (int)out.len, (const char *)out.data);

@@ -37,34 +37,28 @@ static int print_get(mproc_queue *from) /* print(q.get()) */
     return rc;
 }
 
-MPROC_TASK(pro_test1, in, out)
+MPROC_TASK_NOARGS(pro_test1, out)
 {
-    (void)in;
     printf("[子进程1]PPID=%lld,PID=%lld\n", (long long)mproc_getppid(), (long long)mproc_getpid());
-    int rc = mproc_queue_put_pack(q, MPROC_ARGS("[子进程1]小明，今晚撸串不？"), MPROC_FOREVER);
-    if (rc == 0)
-        rc = mproc_event_wait(taken, MPROC_FOREVER); /* child 2 has the question */
+    if (mproc_queue_put_pack(q, MPROC_ARGS("[子进程1]小明，今晚撸串不？"), MPROC_FOREVER) != 0 ||
+        mproc_event_wait(taken, MPROC_FOREVER) != 0) /* child 2 has the question */
+        return 1;
     /* 设置一个简版的重试机制（三次重试） */
-    for (int i = 0; i < 3 && rc == 0; i++) {
-        if (!mproc_queue_empty(q)) {
-            rc = print_get(q);
-            break;
-        }
+    for (int i = 0; i < 3; i++) {
+        if (!mproc_queue_empty(q))
+            return print_get(q) != 0;
         sleep_ms((i + 1) * 2 * SECOND_MS); /* time.sleep((i + 1) * 2) */
     }
-    return rc ? mproc_task_fail(out, "%s", mproc_strerror(rc)) : 0;
+    return 0;
 }
 
-MPROC_TASK(pro_test2, in, out)
+MPROC_TASK_NOARGS(pro_test2, out)
 {
-    (void)in;
     printf("[子进程2]PPID=%lld,PID=%lld\n", (long long)mproc_getppid(), (long long)mproc_getpid());
-    int rc = print_get(q);
-    if (rc == 0 && (rc = mproc_event_set(taken)) == 0) {
-        sleep_ms(4 * SECOND_MS); /* 模拟一下网络延迟 */
-        rc = mproc_queue_put_pack(q, MPROC_ARGS("[子进程2]不去，我今天约了妹子"), MPROC_FOREVER);
-    }
-    return rc ? mproc_task_fail(out, "%s", mproc_strerror(rc)) : 0;
+    if (print_get(q) != 0 || mproc_event_set(taken) != 0)
+        return 1;
+    sleep_ms(4 * SECOND_MS); /* 模拟一下网络延迟 */
+    return mproc_queue_put_pack(q, MPROC_ARGS("[子进程2]不去，我今天约了妹子"), MPROC_FOREVER) != 0;
 }
 
 static void error_callback(void *ctx, int code, const char *msg)

@@ -12,30 +12,29 @@
 
 MPROC_TASK_ARGS(proc_test1, out, mproc_conn *, conn)
 {
-    mproc_bytes msg = {0};
+    mproc_bytes msg;
     const char *text;
-    int rc = mproc_conn_send_pack(
-        conn, MPROC_ARGS("[小明]小张，今天哥们要见一女孩，你陪我呗，我24h等你回复哦～"),
-        MPROC_FOREVER);
-    if (rc == 0 && (rc = mproc_conn_recv(conn, MPROC_FOREVER, &msg)) == 0 &&
-        (rc = MPROC_UNPACK(&msg, &text)) == 0)
-        printf("%s\n", text);
+    if (mproc_conn_send_pack(
+            conn, MPROC_ARGS("[小明]小张，今天哥们要见一女孩，你陪我呗，我24h等你回复哦～"),
+            MPROC_FOREVER) != 0 ||
+        mproc_conn_recv(conn, MPROC_FOREVER, &msg) != 0 || MPROC_UNPACK(&msg, &text) != 0)
+        return 1;
+    printf("%s\n", text);
     mproc_bytes_free(&msg);
     mproc_conn_destroy(conn);
-    return rc != 0;
+    return 0;
 }
 
 MPROC_TASK_ARGS(proc_test2, out, mproc_conn *, conn)
 {
-    mproc_bytes msg = {0};
+    mproc_bytes msg;
     const char *text;
-    int rc = mproc_conn_recv(conn, MPROC_FOREVER, &msg);
-    if (rc == 0 && (rc = MPROC_UNPACK(&msg, &text)) == 0) {
-        printf("%s\n", text);
-        rc = mproc_conn_send_pack(conn, MPROC_ARGS("[小张]不去，万一被我帅气的外表迷倒就坑了～"),
-                                  MPROC_FOREVER);
-    }
+    if (mproc_conn_recv(conn, MPROC_FOREVER, &msg) != 0 || MPROC_UNPACK(&msg, &text) != 0)
+        return 1;
+    printf("%s\n", text);
     mproc_bytes_free(&msg);
+    int rc = mproc_conn_send_pack(conn, MPROC_ARGS("[小张]不去，万一被我帅气的外表迷倒就坑了～"),
+                                  MPROC_FOREVER);
     mproc_conn_destroy(conn);
     return rc != 0;
 }
@@ -46,13 +45,12 @@ int main(int argc, char **argv)
     mproc_conn *conn1, *conn2;
     mproc_pool *p; /* Pool(2): see above */
     mproc_async *calls[2];
+    /* 关闭池，不再接收新任务; 等待回收，必须先关才能join */
     if (mproc_init(&argc, &argv) != 0 || mproc_pipe(&conn1, &conn2, true) != 0 ||
         mproc_pool_create(&p, &(mproc_pool_opts){.processes = 2}) != 0 ||
         mproc_pool_apply_async(p, "proc_test1", MPROC_ARGS(conn1), NULL, &calls[0]) != 0 ||
-        mproc_pool_apply_async(p, "proc_test2", MPROC_ARGS(conn2), NULL, &calls[1]) != 0)
-        return 1;
-    /* 关闭池，不再接收新任务; 等待回收，必须先关才能join */
-    if (mproc_pool_close(p) != 0 || mproc_pool_join(p, MPROC_FOREVER) != 0)
+        mproc_pool_apply_async(p, "proc_test2", MPROC_ARGS(conn2), NULL, &calls[1]) != 0 ||
+        mproc_pool_close(p) != 0 || mproc_pool_join(p, MPROC_FOREVER) != 0)
         return 1;
     int failed = 0; /* the seed drops the handles; here a failed task is noticed */
     for (int i = 0; i < 2; i++) {
