@@ -7,45 +7,10 @@
  * (200 first when child 200 got the lock first).
  *
  * Keys and values of a Manager dict are packs (MPROC_ARGS): the key "count" a STR, the
- * children's keys their data (I64), the values I64, and print_dict writes them as Python
- * prints the dict. The lock is the process-shared mproc_lock (multiprocessing.Lock), as in
+ * children's keys their data (I64), the values I64; mproc_mdict_repr gives the text Python
+ * prints for the dict. The lock is the process-shared mproc_lock (multiprocessing.Lock), as in
  * the seed, not one of the manager's. */
 #include "example.h"
-
-/* d[key], an integer: the stored pack, read with MPROC_UNPACK. */
-static int get_i64(mproc_mdict *d, const char *key, int64_t *v)
-{
-    mproc_bytes b;
-    if (mproc_mdict_get(d, MPROC_ARGS(key), &b) != 0)
-        return 1;
-    int rc = MPROC_UNPACK(&b, v);
-    mproc_bytes_free(&b);
-    return rc;
-}
-
-/* print(share_data): a STR key quoted, a number as it is, as Python prints the dict. The
- * items are a pack of (key, value) pairs, each a pack of two packs. */
-static int print_dict(mproc_mdict *d)
-{
-    mproc_bytes items;
-    mproc_unpacker u, pair, key, value;
-    int64_t k, v;
-    const char *text;
-    if (mproc_mdict_items(d, &items) != 0 || mproc_unpack_init(&u, &items) != 0)
-        return 1;
-    for (const char *sep = "{"; mproc_unpack_pack(&u, &pair) == 0; sep = ", ") {
-        if (mproc_unpack_pack(&pair, &key) || mproc_unpack_pack(&pair, &value) ||
-            mproc_unpack_i64(&value, &v))
-            return 1;
-        if (mproc_unpack_str(&key, &text) == 0)
-            printf("%s'%s': %lld", sep, text, (long long)v);
-        else if (mproc_unpack_i64(&key, &k) == 0)
-            printf("%s%lld: %lld", sep, (long long)k, (long long)v);
-    }
-    printf("}\n");
-    mproc_bytes_free(&items);
-    return 0;
-}
 
 MPROC_TASK_ARGS(process_task, out, long long, data, mproc_mdict *, share_data, mproc_lock *, lc)
 {
@@ -55,10 +20,9 @@ MPROC_TASK_ARGS(process_task, out, long long, data, mproc_mdict *, share_data, m
     for (int i = 0; i < 5 && rc == 0; i++) {
         sleep_ms(100);
         int64_t count; /* share_data["count"] += data: a get, then a set */
-        if ((rc = get_i64(share_data, "count", &count)) == 0 &&
-            (rc = mproc_mdict_set(share_data, MPROC_ARGS("count"), MPROC_ARGS(count + data))) ==
-                0 &&
-            (rc = get_i64(share_data, "count", &count)) == 0)
+        if (!(rc = mproc_mdict_get_i64(share_data, MPROC_ARGS("count"), &count)) &&
+            !(rc = mproc_mdict_set(share_data, MPROC_ARGS("count"), MPROC_ARGS(count + data))) &&
+            !(rc = mproc_mdict_get_i64(share_data, MPROC_ARGS("count"), &count)))
             printf("share_data count is %lld \n", (long long)count);
     }
     mproc_lock_release(lc); /* 释放 */
@@ -93,7 +57,11 @@ int main(int argc, char **argv)
         mproc_process_join(task_list[i], MPROC_FOREVER);
         mproc_process_destroy(task_list[i]);
     }
-    int rc = print_dict(process_share_data);
+    mproc_bytes text;
+    int rc = mproc_mdict_repr(process_share_data, &text);
+    if (rc == 0)
+        printf("%s\n", (const char *)text.data); /* print(process_share_data) */
+    mproc_bytes_free(&text);
     mproc_lock_destroy(lc);
     mproc_proxy_destroy(process_share_data);
     mproc_manager_destroy(process_m);

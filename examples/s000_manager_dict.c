@@ -7,38 +7,14 @@
  * (the three data keys in the order the children stored them).
  *
  * Keys and values of a Manager dict are packs (MPROC_ARGS): the key "count" a STR, the
- * children's keys their data (I64), the values I64, and print_dict writes them as Python
- * prints the dict.
+ * children's keys their data (I64), the values I64; mproc_mdict_repr gives the text Python
+ * prints for the dict.
  *
  * share_data["count"] -= 1 is two calls to the manager in Python (a get, then a set), so
  * two children doing it at the same moment can lose one; mproc_mdict_add_i64 does it in
  * one step on the server, so count always ends at 7 (s000_no_lock shows the two calls
  * racing). The seed's unused queue argument is kept. */
 #include "example.h"
-
-/* print(share_data): a STR key quoted, a number as it is, as Python prints the dict. The
- * items are a pack of (key, value) pairs, each a pack of two packs. */
-static int print_dict(mproc_mdict *d)
-{
-    mproc_bytes items;
-    mproc_unpacker u, pair, key, value;
-    int64_t k, v;
-    const char *text;
-    if (mproc_mdict_items(d, &items) != 0 || mproc_unpack_init(&u, &items) != 0)
-        return 1;
-    for (const char *sep = "{"; mproc_unpack_pack(&u, &pair) == 0; sep = ", ") {
-        if (mproc_unpack_pack(&pair, &key) || mproc_unpack_pack(&pair, &value) ||
-            mproc_unpack_i64(&value, &v))
-            return 1;
-        if (mproc_unpack_str(&key, &text) == 0)
-            printf("%s'%s': %lld", sep, text, (long long)v);
-        else if (mproc_unpack_i64(&key, &k) == 0)
-            printf("%s%lld: %lld", sep, (long long)k, (long long)v);
-    }
-    printf("}\n");
-    mproc_bytes_free(&items);
-    return 0;
-}
 
 MPROC_TASK_ARGS(process_task, out, long long, data, mproc_queue *, queue, mproc_mdict *, share_data)
 {
@@ -84,7 +60,11 @@ int main(int argc, char **argv)
         mproc_process_join(task_list[i], MPROC_FOREVER);
         mproc_process_destroy(task_list[i]);
     }
-    int rc = print_dict(process_share_data);
+    mproc_bytes text;
+    int rc = mproc_mdict_repr(process_share_data, &text);
+    if (rc == 0)
+        printf("%s\n", (const char *)text.data); /* print(process_share_data) */
+    mproc_bytes_free(&text);
     mproc_queue_destroy(queue);
     mproc_proxy_destroy(process_share_data);
     mproc_manager_destroy(process_m);

@@ -2,10 +2,8 @@
  * and pids. The child is terminated during its 30 s sleep, so "is done" never shows. */
 #include "example.h"
 
-MPROC_TASK(task, in, out)
+MPROC_TASK_NOARGS(task, out)
 {
-    (void)in;
-    (void)out;
     printf("%lld is running爹是 %lld\n", (long long)mproc_getpid(), (long long)mproc_getppid());
     sleep_ms(30000);
     printf("%lld is done爹是 %lld\n", (long long)mproc_getpid(), (long long)mproc_getppid());

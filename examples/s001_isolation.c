@@ -4,10 +4,8 @@
 
 static int n = 100;
 
-MPROC_TASK(task, in, out)
+MPROC_TASK_NOARGS(task, out)
 {
-    (void)in;
-    (void)out;
     n = 0; /* the child's own copy */
     return 0;
 }

@@ -53,8 +53,9 @@ MPROC_TASK_ARGS(task, out, const char *, name, mproc_lock *, mutex, const char *
 {
     snprintf(db, sizeof db, "%s", path);
     srand((unsigned)mproc_getpid());
-    search(name);                             /* 查票: 并发 */
-    mproc_lock_acquire(mutex, MPROC_FOREVER); /* 购票: 串行 */
+    search(name);                                      /* 查票: 并发 */
+    if (mproc_lock_acquire(mutex, MPROC_FOREVER) != 0) /* 购票: 串行 */
+        return 1;
     get(name);
     mproc_lock_release(mutex);
     mproc_lock_destroy(mutex);
@@ -73,9 +74,8 @@ int main(int argc, char **argv)
     for (int i = 0; i < 10; i++) {
         char name[32];
         snprintf(name, sizeof name, "路人%d", i);
-        if (mproc_process_start_new(
-                &p[i],
-                &(mproc_process_opts){.target = "task", .args = MPROC_ARGS(name, mutex, db)}))
+        mproc_process_opts opts = {.target = "task", .args = MPROC_ARGS(name, mutex, db)};
+        if (mproc_process_start_new(&p[i], &opts) != 0)
             return 1;
         /* p.join() here would make the whole task serial, not only the purchase */
     }

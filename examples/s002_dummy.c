@@ -14,23 +14,19 @@ MPROC_TASK_ARGS(dummy_worker, out, const char *, url)
     return MPROC_PACK(out, text, mproc_getpid()) != 0;
 }
 
-typedef int (*pool_create_fn)(mproc_pool **out, const mproc_pool_opts *opts);
-
 /* The program, written once for either kind of pool. */
-static int run_urls(const char *label, pool_create_fn create)
+static int run_urls(const char *label, int (*create)(mproc_pool **, const mproc_pool_opts *))
 {
     mproc_pool *pool;
-    if (create(&pool, &(mproc_pool_opts){.processes = 2}) != 0) /* Pool(2) */
-        return 1;
     mproc_bytes r[2];
-    if (mproc_pool_map(pool, "dummy_worker", MPROC_ARGS("www.baidu.com", "www.jd.com"), 0,
-                       MPROC_FOREVER, r, 2) != 0)
-        return 1;
-    mproc_pool_close(pool);
     const char *url[2];
     int64_t pid[2];
-    if (MPROC_UNPACK(&r[0], &url[0], &pid[0]) || MPROC_UNPACK(&r[1], &url[1], &pid[1]))
+    if (create(&pool, &(mproc_pool_opts){.processes = 2}) != 0 || /* Pool(2) */
+        mproc_pool_map(pool, "dummy_worker", MPROC_ARGS("www.baidu.com", "www.jd.com"), 0,
+                       MPROC_FOREVER, r, 2) != 0 ||
+        MPROC_UNPACK(&r[0], &url[0], &pid[0]) || MPROC_UNPACK(&r[1], &url[1], &pid[1]))
         return 1;
+    mproc_pool_close(pool);
     printf("%s: ['%s', '%s']\n", label, url[0], url[1]); /* print(r) */
     for (int i = 0; i < 2; i++)                          /* and where each ran */
         printf("%s: item %d ran in %s\n", label, i,
@@ -44,9 +40,6 @@ int main(int argc, char **argv)
 {
     if (mproc_init(&argc, &argv) != 0)
         return 1;
-    /* from multiprocessing import Pool */
-    int failed = run_urls("processes", mproc_pool_create);
-    /* from multiprocessing.dummy import Pool */
-    failed |= run_urls("threads", mproc_threadpool_create);
-    return failed;
+    /* from multiprocessing import Pool, then from multiprocessing.dummy import Pool */
+    return run_urls("processes", mproc_pool_create) || run_urls("threads", mproc_threadpool_create);
 }

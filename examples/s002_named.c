@@ -2,19 +2,15 @@
  * worker2; each prints its own pid and the parent prints the child's name. */
 #include "example.h"
 
-MPROC_TASK(worker1, in, out)
+MPROC_TASK_NOARGS(worker1, out)
 {
-    (void)in;
-    (void)out;
     printf("this is worker1 func\n");
     printf("current pid = %lld\n", (long long)mproc_getpid());
     return 0;
 }
 
-MPROC_TASK(worker2, in, out)
+MPROC_TASK_NOARGS(worker2, out)
 {
-    (void)in;
-    (void)out;
     printf("this is worker2 func\n");
     printf("current pid = %lld\n", (long long)mproc_getpid());
     return 0;

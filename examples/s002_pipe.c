@@ -17,15 +17,13 @@ int main(int argc, char **argv)
     if (mproc_init(&argc, &argv) != 0 || mproc_pipe(&parent_conn, &child_conn, true) != 0)
         return 1;
     mproc_process *p;
-    if (mproc_process_start_new(
-            &p, &(mproc_process_opts){.target = "f", .args = MPROC_ARGS(child_conn)}))
-        return 1;
+    mproc_process_opts opts = {.target = "f", .args = MPROC_ARGS(child_conn)};
     mproc_bytes msg;
     const char *s;
-    if (mproc_conn_recv(parent_conn, MPROC_FOREVER, &msg) != 0 || MPROC_UNPACK(&msg, &s) != 0)
+    if (mproc_process_start_new(&p, &opts) != 0 ||
+        mproc_conn_recv(parent_conn, MPROC_FOREVER, &msg) != 0 || MPROC_UNPACK(&msg, &s) != 0)
         return 1;
     printf("['%s']\n", s); /* print(parent_conn.recv()) */
     mproc_bytes_free(&msg);
-    mproc_process_join(p, MPROC_FOREVER);
-    return 0;
+    return mproc_process_join(p, MPROC_FOREVER) != 0;
 }

@@ -24,17 +24,16 @@ int main(int argc, char **argv)
     mproc_pool *p;
     if (mproc_init(&argc, &argv) != 0 || mproc_pool_create(&p, &(mproc_pool_opts){.processes = 3}))
         return 1;
-    int rc = 0;
-    for (int i = 0; i < 8 && rc == 0; i++) {
-        mproc_async *r = NULL;
-        mproc_bytes result = {0};
-        rc = mproc_pool_apply_async(p, "worker", MPROC_ARGS(i), NULL, &r);
-        if (rc == 0)
-            rc = mproc_async_get(r, 5000, &result); /* 获取结果中的数据: r.get(timeout=5) */
+    for (int i = 0; i < 8; i++) {
+        mproc_async *r;
+        mproc_bytes result;
+        if (mproc_pool_apply_async(p, "worker", MPROC_ARGS(i), NULL, &r) != 0 ||
+            mproc_async_get(r, 5000, &result) != 0) /* 获取结果中的数据: r.get(timeout=5) */
+            return 1;
         mproc_bytes_free(&result);
         mproc_async_destroy(r);
     }
     mproc_pool_close(p);
     mproc_pool_destroy(p);
-    return rc != 0;
+    return 0;
 }

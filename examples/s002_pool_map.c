@@ -15,18 +15,16 @@ MPROC_TASK_ARGS(worker, out, const char *, url)
 int main(int argc, char **argv)
 {
     mproc_pool *pool;
-    if (mproc_init(&argc, &argv) != 0 ||
-        mproc_pool_create(&pool, &(mproc_pool_opts){.processes = 2}) != 0)
-        return 1;
     mproc_bytes r[2]; /* urls = ['www.baidu.com', 'www.jd.com'] */
-    if (mproc_pool_map(pool, "worker", MPROC_ARGS("www.baidu.com", "www.jd.com"), 0, MPROC_FOREVER,
-                       r, 2) != 0)
+    const char *r0, *r1;
+    if (mproc_init(&argc, &argv) != 0 ||
+        mproc_pool_create(&pool, &(mproc_pool_opts){.processes = 2}) != 0 ||
+        mproc_pool_map(pool, "worker", MPROC_ARGS("www.baidu.com", "www.jd.com"), 0, MPROC_FOREVER,
+                       r, 2) != 0 ||
+        MPROC_UNPACK(&r[0], &r0) || MPROC_UNPACK(&r[1], &r1))
         return 1;
     mproc_pool_close(pool);
-    const char *r0, *r1; /* print(r) */
-    if (MPROC_UNPACK(&r[0], &r0) || MPROC_UNPACK(&r[1], &r1))
-        return 1;
-    printf("['%s', '%s']\n", r0, r1);
+    printf("['%s', '%s']\n", r0, r1); /* print(r) */
     mproc_bytes_free_array(r, 2);
     mproc_pool_destroy(pool);
     return 0;

@@ -2,28 +2,25 @@
  * keyword args given in another order. */
 #include "example.h"
 
-/* Python's kwargs, which C has not: (key, value) pairs of strings in a pack, in any order,
- * matched by key. The value of key, or NULL. */
-static const char *find_kwarg(const mproc_bytes *in, const char *key)
-{
-    mproc_unpacker u;
-    const char *k, *v;
-    mproc_unpack_init(&u, in);
-    while (mproc_unpack_str(&u, &k) == 0 && mproc_unpack_str(&u, &v) == 0)
-        if (strcmp(k, key) == 0)
-            return v;
-    return NULL;
-}
-
 MPROC_TASK_ARGS(show_info_args, out, const char *, name, int64_t, age)
 {
     printf("名字为%s, 年龄为%lld\n", name, (long long)age);
     return 0;
 }
 
+/* Python's kwargs, which C has not: (key, value) pairs of strings in a pack, in any order,
+ * matched by key. */
 MPROC_TASK(show_info_kwargs, in, out)
 {
-    const char *name = find_kwarg(in, "name"), *age = find_kwarg(in, "age");
+    const char *name = NULL, *age = NULL, *key, *value;
+    mproc_unpacker u;
+    mproc_unpack_init(&u, in);
+    while (mproc_unpack_str(&u, &key) == 0 && mproc_unpack_str(&u, &value) == 0) {
+        if (strcmp(key, "name") == 0)
+            name = value;
+        else if (strcmp(key, "age") == 0)
+            age = value;
+    }
     if (name == NULL || age == NULL)
         return mproc_task_fail(out, "show_info_kwargs() wants name= and age=");
     printf("名字为%s, 年龄为%s\n", name, age);

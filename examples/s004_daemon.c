@@ -1,10 +1,8 @@
 /* Seed 004 §3.6 (2) 方法1 (way 1): a daemon child is destroyed when the parent exits. */
 #include "example.h"
 
-MPROC_TASK(task, in, out)
+MPROC_TASK_NOARGS(task, out)
 {
-    (void)in;
-    (void)out;
     for (int i = 0; i < 10; i++) {
         printf("任务执行中..\n");
         sleep_ms(100);

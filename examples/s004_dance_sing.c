@@ -1,10 +1,8 @@
 /* Seed 004 §3.2 思路1 (approach 1): the child dances while the parent sings. */
 #include "example.h"
 
-MPROC_TASK(dance, in, out)
+MPROC_TASK_NOARGS(dance, out)
 {
-    (void)in;
-    (void)out;
     for (int i = 0; i < 3; i++) {
         printf("跳舞中...\n");
         sleep_ms(200);

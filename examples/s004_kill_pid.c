@@ -2,10 +2,8 @@
  * mproc_process_kill; the child's later lines never come, and its exit code is -9. */
 #include "example.h"
 
-MPROC_TASK(task, in, out)
+MPROC_TASK_NOARGS(task, out)
 {
-    (void)in;
-    (void)out;
     for (int i = 0; i < 50; i++) {
         printf("任务执行中..\n");
         sleep_ms(100);

@@ -1,10 +1,8 @@
 /* Seed 004 §3.6 (2), 主进程会等待所有子进程结束后再结束 (the parent waits for its children before it ends). */
 #include "example.h"
 
-MPROC_TASK(task, in, out)
+MPROC_TASK_NOARGS(task, out)
 {
-    (void)in;
-    (void)out;
     for (int i = 0; i < 10; i++) {
         printf("任务执行中..\n");
         sleep_ms(100);

@@ -12,10 +12,8 @@ static void print_list(const char *label)
     printf("]\n");
 }
 
-MPROC_TASK(add_data, in, out)
+MPROC_TASK_NOARGS(add_data, out)
 {
-    (void)in;
-    (void)out;
     for (int i = 0; i < 3; i++) {
         g_list[g_len++] = i;
         printf("add: %d\n", i);
@@ -25,10 +23,8 @@ MPROC_TASK(add_data, in, out)
     return 0;
 }
 
-MPROC_TASK(read_data, in, out)
+MPROC_TASK_NOARGS(read_data, out)
 {
-    (void)in;
-    (void)out;
     print_list("read:");
     return 0;
 }
@@ -38,10 +34,9 @@ int main(int argc, char **argv)
     line_buffered_stdout();
     mproc_process *add_process, *read_process;
     if (mproc_init(&argc, &argv) != 0 ||
-        mproc_process_start_new(&add_process, &(mproc_process_opts){.target = "add_data"}) != 0)
-        return 1;
-    mproc_process_join(add_process, MPROC_FOREVER); /* 主进程等待add_process进程结束 */
-    if (mproc_process_start_new(&read_process, &(mproc_process_opts){.target = "read_data"}) != 0)
+        mproc_process_start_new(&add_process, &(mproc_process_opts){.target = "add_data"}) != 0 ||
+        mproc_process_join(add_process, MPROC_FOREVER) != 0 || /* 主进程等待add_process进程结束 */
+        mproc_process_start_new(&read_process, &(mproc_process_opts){.target = "read_data"}) != 0)
         return 1;
     print_list("主进程读取：");
     return 0;

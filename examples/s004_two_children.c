@@ -2,10 +2,8 @@
  * parent does not join, yet the program ends only after both. */
 #include "example.h"
 
-MPROC_TASK(dance, in, out)
+MPROC_TASK_NOARGS(dance, out)
 {
-    (void)in;
-    (void)out;
     for (int i = 0; i < 3; i++) {
         printf("跳舞中...\n");
         sleep_ms(200);
@@ -13,10 +11,8 @@ MPROC_TASK(dance, in, out)
     return 0;
 }
 
-MPROC_TASK(sing, in, out)
+MPROC_TASK_NOARGS(sing, out)
 {
-    (void)in;
-    (void)out;
     for (int i = 0; i < 3; i++) {
         printf("唱歌中...\n");
         sleep_ms(100);

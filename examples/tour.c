@@ -10,10 +10,8 @@ MPROC_TASK_ARGS(greet, out, const char *, method, int64_t, code)
     return (int)code;
 }
 
-MPROC_TASK(sleeper, in, out)
+MPROC_TASK_NOARGS(sleeper, out)
 {
-    (void)in;
-    (void)out;
     sleep_ms(60000);
     return 0;
 }
