@@ -104,11 +104,10 @@ static int unpack_proxy(mproc_unpacker *u, uint32_t kind, void **out)
 static int put_value(mproc_pack *pk, const mproc_pack *value)
 {
     mproc__packed v;
-    int rc = mproc__pack_open(value, &v);
+    int rc = mproc__pack_open_plain(value, &v);
     if (rc)
         return rc;
-    rc = v.has_handles ? mproc__fail(MPROC_ENOTSUP)
-                       : mproc_pack_bytes(pk, v.bytes.data, v.bytes.len);
+    rc = mproc_pack_bytes(pk, v.bytes.data, v.bytes.len);
     mproc__pack_close(&v);
     return rc;
 }
@@ -117,10 +116,10 @@ static int put_value(mproc_pack *pk, const mproc_pack *value)
 static int put_items(mproc_pack *pk, const mproc_pack *items)
 {
     mproc__packed v;
-    int rc = mproc__pack_open(items, &v);
+    int rc = mproc__pack_open_plain(items, &v);
     if (rc)
         return rc;
-    rc = v.has_handles ? mproc__fail(MPROC_ENOTSUP) : mproc_pack_pack(pk, v.tmp ? v.tmp : items);
+    rc = mproc_pack_pack(pk, v.tmp ? v.tmp : items);
     mproc__pack_close(&v);
     return rc;
 }

@@ -209,12 +209,10 @@ int mproc_conn_send_pack(mproc_conn *c, const mproc_pack *pack, int64_t timeout_
     if (!pack)
         return mproc__fail(MPROC_EINVAL);
     mproc__packed m;
-    rc = mproc__pack_open(pack, &m);
+    rc = mproc__pack_open_plain(pack, &m);
     if (rc)
         return rc;
-    /* The receiver could not open the pack's handles: they are this process's. */
-    rc = m.has_handles ? mproc__fail(MPROC_ENOTSUP)
-                       : mproc_conn_send(c, m.bytes.data, m.bytes.len, timeout_ms);
+    rc = mproc_conn_send(c, m.bytes.data, m.bytes.len, timeout_ms);
     mproc__pack_close(&m);
     return rc;
 }

@@ -328,12 +328,10 @@ int mproc_queue_put_pack(mproc_queue *q, const mproc_pack *pack, int64_t timeout
     if (!pack)
         return mproc__fail(MPROC_EINVAL);
     mproc__packed m;
-    rc = mproc__pack_open(pack, &m);
+    rc = mproc__pack_open_plain(pack, &m);
     if (rc)
         return rc;
-    /* The getter could not open the pack's handles: they are this process's. */
-    rc = m.has_handles ? mproc__fail(MPROC_ENOTSUP)
-                       : mproc_queue_put(q, m.bytes.data, m.bytes.len, timeout_ms);
+    rc = mproc_queue_put(q, m.bytes.data, m.bytes.len, timeout_ms);
     mproc__pack_close(&m);
     return rc;
 }

@@ -118,6 +118,10 @@ typedef struct mproc__packed {
 } mproc__packed;
 /* NULL p: an empty pack. MPROC_EINVAL for what is neither a pack nor a literal. */
 int mproc__pack_open(const mproc_pack *p, mproc__packed *out);
+/* The same for a pack that travels as its bytes alone (a message, a manager's key or value):
+ * one holding OS handles is MPROC_ENOTSUP, and nothing is left open. The receiver could not
+ * open such handles: they are this process's. */
+int mproc__pack_open_plain(const mproc_pack *p, mproc__packed *out);
 void mproc__pack_close(mproc__packed *packed);
 
 /* Appends a HANDLE field of that kind holding the records, with the pack's own duplicates

@@ -244,6 +244,16 @@ int mproc__pack_open(const mproc_pack *p, mproc__packed *out)
     return 0;
 }
 
+int mproc__pack_open_plain(const mproc_pack *p, mproc__packed *out)
+{
+    int rc = mproc__pack_open(p, out);
+    if (!rc && out->has_handles) {
+        mproc__pack_close(out);
+        rc = mproc__fail(MPROC_ENOTSUP);
+    }
+    return rc;
+}
+
 void mproc__pack_close(mproc__packed *packed)
 {
     mproc_pack_destroy(packed->tmp);
