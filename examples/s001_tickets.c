@@ -82,5 +82,6 @@ int main(int argc, char **argv)
     for (int i = 0; i < 10; i++) /* Python joins them at exit; here, to remove the file */
         mproc_process_join(p[i], MPROC_FOREVER);
     remove(db);
+    mproc_lock_destroy(mutex);
     return 0;
 }
