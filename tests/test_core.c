@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/cmdline.h"
+#include "modules/modules.h" /* mproc__conn_os: a forged frame header */
 
 static void errors_table(void **state)
 {
@@ -305,6 +306,52 @@ static void pack_repr(void **state)
     }
     assert_rc(mproc_pack_repr(&(mproc_bytes){deep, sizeof deep}, &text), MPROC_EINVAL);
     assert_null(text.data);
+}
+
+/* Lengths past what a 32-bit size_t holds: a reader must refuse them, never cut them to
+ * 32 bits (2^32 + 1 would read as 1, and the one byte that follows would pass). The same
+ * checks hold on 64-bit hosts, where the lengths are simply past the input. */
+static void sizes_past_32_bits(void **state)
+{
+    (void)state;
+    const void *data;
+    size_t n;
+    mproc_unpacker u;
+    unsigned char bytes_4g1[] = {MPROC_FIELD_BYTES, 1, 0, 0, 0, 1, 0, 0, 0, 'x'};
+    mproc_unpack_init(&u, &(mproc_bytes){bytes_4g1, sizeof bytes_4g1});
+    assert_rc(mproc_unpack_bytes(&u, &data, &n), MPROC_EINVAL);
+    assert_rc(mproc_unpack_remaining(&u), MPROC_EINVAL);
+    unsigned char str_4g2[] = {MPROC_FIELD_STR, 2, 0, 0, 0, 1, 0, 0, 0, 'x', 0};
+    const char *s;
+    mproc_unpack_init(&u, &(mproc_bytes){str_4g2, sizeof str_4g2});
+    assert_rc(mproc_unpack_str(&u, &s), MPROC_EINVAL);
+    unsigned char pack_4g[] = {MPROC_FIELD_PACK, 0, 0, 0, 0, 1, 0, 0, 0};
+    mproc_unpacker inner;
+    mproc_unpack_init(&u, &(mproc_bytes){pack_4g, sizeof pack_4g});
+    assert_rc(mproc_unpack_pack(&u, &inner), MPROC_EINVAL);
+    mproc_bytes whole = {bytes_4g1, sizeof bytes_4g1}, field;
+    assert_rc(MPROC_UNPACK(&whole, &field), MPROC_EINVAL);
+
+    /* A pipe's frame header announcing what this process could not hold (2^32 + 3 bytes on a
+     * 32-bit host, 2^64 - 1 on a 64-bit one) is MPROC_ETOOBIG, and stays so: the body that
+     * follows is never taken for the next message. */
+    mproc_conn *r, *w;
+    assert_ok(mproc_pipe(&r, &w, false));
+    uint64_t announced = SIZE_MAX > UINT32_MAX ? UINT64_MAX : ((uint64_t)1 << 32) + 3;
+    unsigned char head[8 + 3] = {0};
+    for (int i = 0; i < 8; i++)
+        head[i] = (unsigned char)(announced >> (8 * i));
+    memcpy(head + 8, "abc", 3);
+    size_t done = 0;
+    assert_ok(
+        mpp_conn_write(mproc__conn_os(w), head, sizeof head, mpp_monotonic_ms() + 5000, &done));
+    assert_int_equal(done, sizeof head);
+    mproc_bytes msg = {0};
+    assert_rc(mproc_conn_recv(r, 5000, &msg), MPROC_ETOOBIG);
+    assert_null(msg.data);
+    assert_rc(mproc_conn_recv(r, 0, &msg), MPROC_ETOOBIG);
+    mproc_conn_destroy(r);
+    mproc_conn_destroy(w);
 }
 
 static void pack_bad_input(void **state)
