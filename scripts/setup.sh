@@ -3,7 +3,7 @@
 # ../shared/toolchain/NOTES.md. Safe to run again: each step is skipped once done.
 #   scripts/setup.sh native     gcc, clang + sanitizers, clang-format, meson, cmocka, python3,
 #                               cmake (the CMake consumer), doxygen (the manual)
-#   scripts/setup.sh all        native + mingw-w64/Wine + aarch64/qemu-user (default)
+#   scripts/setup.sh all        native + mingw-w64/Wine + aarch64/qemu-user + i686 + s390x (default)
 set -euo pipefail
 what=${1:-all}
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -12,7 +12,7 @@ export DEBIAN_FRONTEND=noninteractive
 sudo=""
 [ "$(id -u)" = 0 ] || sudo=sudo
 
-apt_install() { $sudo apt-get install -y --no-install-recommends "$@" >/dev/null; }
+apt_install() { $sudo apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends "$@" >/dev/null; }
 
 if [ ! -f /etc/apt/sources.list.d/debian-src.sources ]; then
   $sudo tee /etc/apt/sources.list.d/debian-src.sources >/dev/null <<'SRC'
@@ -24,10 +24,12 @@ Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 SRC
   need_update=1
 fi
-if [ "$what" = all ] && ! dpkg --print-foreign-architectures | grep -qx arm64; then
-  $sudo dpkg --add-architecture arm64
-  need_update=1
-fi
+for arch in arm64 i386 s390x; do
+  if [ "$what" = all ] && ! dpkg --print-foreign-architectures | grep -qx $arch; then
+    $sudo dpkg --add-architecture $arch
+    need_update=1
+  fi
+done
 if [ -n "${need_update:-}" ] || [ ! -d /var/lib/apt/lists ] || [ -z "$(ls /var/lib/apt/lists 2>/dev/null | head -1)" ]; then
   $sudo apt-get update >/dev/null
 fi
@@ -46,4 +48,8 @@ apt_install gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user libcmocka-dev:
 # exec of an aarch64 binary from inside qemu-user (the spawn start method) needs binfmt_misc
 mountpoint -q /proc/sys/fs/binfmt_misc || $sudo mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc || true
 apt_install qemu-user-binfmt binfmt-support
+echo "setup: i686 cross toolchain (the 32-bit programs run on this kernel, on multiarch's libc6:i386)"
+apt_install gcc-i686-linux-gnu libc6-dev-i386-cross libcmocka-dev:i386
+echo "setup: s390x cross toolchain (big-endian, under the qemu-user installed above)"
+apt_install gcc-s390x-linux-gnu libc6-dev-s390x-cross libcmocka-dev:s390x
 echo "setup: done"

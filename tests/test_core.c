@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/cmdline.h"
+#include "modules/modules.h" /* mproc__conn_os: a forged frame header */
 
 static void errors_table(void **state)
 {
@@ -305,6 +306,106 @@ static void pack_repr(void **state)
     }
     assert_rc(mproc_pack_repr(&(mproc_bytes){deep, sizeof deep}, &text), MPROC_EINVAL);
     assert_null(text.data);
+}
+
+/* A pack's bytes are the same on every host: little-endian, whatever the CPU. These 80
+ * bytes were written on x86_64 (print mproc_pack_view of the pack built below to
+ * regenerate them); a big-endian host (the s390x target) must write exactly them and read
+ * them back to the same values. */
+static const unsigned char pack_written_on_x86_64[] = {
+    0x01, 0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0xf8, 0xbf, 0x03, 0x03, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x61, 0x62, 0x00, 0x04, 0x03,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x02, 0x03, 0x05, 0x14, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x01, 0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x03, 0x02, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x78, 0x00, 0x01, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00};
+
+static void pack_bytes_are_little_endian(void **state)
+{
+    (void)state;
+    mproc_pack *p, *inner;
+    assert_ok(mproc_pack_create(&p));
+    assert_ok(mproc_pack_create(&inner));
+    assert_ok(MPROC_PACK(inner, (int64_t)-2, "x"));
+    assert_ok(MPROC_PACK(p, (int64_t)0x0102030405060708LL, -1.5, "ab",
+                         MPROC_BYTES("\x01\x02\x03", 3), inner, true));
+    mproc_bytes view;
+    assert_ok(mproc_pack_view(p, &view));
+    assert_int_equal(view.len, sizeof pack_written_on_x86_64);
+    assert_memory_equal(view.data, pack_written_on_x86_64, view.len);
+
+    mproc_unpacker u, in;
+    int64_t i = 0;
+    double d = 0;
+    const char *s = NULL;
+    const void *data = NULL;
+    size_t n = 0;
+    assert_ok(mproc_unpack_init(
+        &u, &(mproc_bytes){(void *)pack_written_on_x86_64, sizeof pack_written_on_x86_64}));
+    assert_ok(mproc_unpack_i64(&u, &i));
+    assert_true(i == 0x0102030405060708LL);
+    assert_ok(mproc_unpack_f64(&u, &d));
+    assert_true(d == -1.5);
+    assert_ok(mproc_unpack_str(&u, &s));
+    assert_string_equal(s, "ab");
+    assert_ok(mproc_unpack_bytes(&u, &data, &n));
+    assert_int_equal(n, 3);
+    assert_memory_equal(data, "\x01\x02\x03", 3);
+    assert_ok(mproc_unpack_pack(&u, &in));
+    assert_ok(mproc_unpack_i64(&in, &i));
+    assert_int_equal(i, -2);
+    assert_ok(mproc_unpack_str(&in, &s));
+    assert_string_equal(s, "x");
+    assert_ok(mproc_unpack_i64(&u, &i));
+    assert_int_equal(i, 1);
+    assert_int_equal(mproc_unpack_remaining(&u), 0);
+    mproc_pack_destroy(inner);
+    mproc_pack_destroy(p);
+}
+
+/* Lengths past what a 32-bit size_t holds: a reader must refuse them, never cut them to
+ * 32 bits (2^32 + 1 would read as 1, and the one byte that follows would pass). The same
+ * checks hold on 64-bit hosts, where the lengths are simply past the input. */
+static void sizes_past_32_bits(void **state)
+{
+    (void)state;
+    const void *data;
+    size_t n;
+    mproc_unpacker u;
+    unsigned char bytes_4g1[] = {MPROC_FIELD_BYTES, 1, 0, 0, 0, 1, 0, 0, 0, 'x'};
+    mproc_unpack_init(&u, &(mproc_bytes){bytes_4g1, sizeof bytes_4g1});
+    assert_rc(mproc_unpack_bytes(&u, &data, &n), MPROC_EINVAL);
+    assert_rc(mproc_unpack_remaining(&u), MPROC_EINVAL);
+    unsigned char str_4g2[] = {MPROC_FIELD_STR, 2, 0, 0, 0, 1, 0, 0, 0, 'x', 0};
+    const char *s;
+    mproc_unpack_init(&u, &(mproc_bytes){str_4g2, sizeof str_4g2});
+    assert_rc(mproc_unpack_str(&u, &s), MPROC_EINVAL);
+    unsigned char pack_4g[] = {MPROC_FIELD_PACK, 0, 0, 0, 0, 1, 0, 0, 0};
+    mproc_unpacker inner;
+    mproc_unpack_init(&u, &(mproc_bytes){pack_4g, sizeof pack_4g});
+    assert_rc(mproc_unpack_pack(&u, &inner), MPROC_EINVAL);
+    mproc_bytes whole = {bytes_4g1, sizeof bytes_4g1}, field;
+    assert_rc(MPROC_UNPACK(&whole, &field), MPROC_EINVAL);
+
+    /* A pipe's frame header announcing what this process could not hold (2^32 + 3 bytes on a
+     * 32-bit host, 2^64 - 1 on a 64-bit one) is MPROC_ETOOBIG, and stays so: the body that
+     * follows is never taken for the next message. */
+    mproc_conn *r, *w;
+    assert_ok(mproc_pipe(&r, &w, false));
+    uint64_t announced = SIZE_MAX > UINT32_MAX ? UINT64_MAX : ((uint64_t)1 << 32) + 3;
+    unsigned char head[8 + 3] = {0};
+    for (int i = 0; i < 8; i++)
+        head[i] = (unsigned char)(announced >> (8 * i));
+    memcpy(head + 8, "abc", 3);
+    size_t done = 0;
+    assert_ok(
+        mpp_conn_write(mproc__conn_os(w), head, sizeof head, mpp_monotonic_ms() + 5000, &done));
+    assert_int_equal(done, sizeof head);
+    mproc_bytes msg = {0};
+    assert_rc(mproc_conn_recv(r, 5000, &msg), MPROC_ETOOBIG);
+    assert_null(msg.data);
+    assert_rc(mproc_conn_recv(r, 0, &msg), MPROC_ETOOBIG);
+    mproc_conn_destroy(r);
+    mproc_conn_destroy(w);
 }
 
 static void pack_bad_input(void **state)

@@ -1581,7 +1581,7 @@ static void value_array_ops(void **state)
               mproc_array_create(&la, MPROC_T_INT, 0, false));
     assert_rc(mproc_manager_array(m, (mproc_type)'x', 3, &a), MPROC_EINVAL);
     a = NULL;
-    assert_true(mproc_manager_array(m, MPROC_T_DOUBLE, (size_t)1 << 40, &a) < 0); /* 8 TiB */
+    assert_true(mproc_manager_array(m, MPROC_T_DOUBLE, (int64_t)1 << 40, &a) < 0); /* 8 TiB */
     assert_null(a);
     assert_true(mproc_manager_array(m, MPROC_T_DOUBLE, INT64_MAX, &a) < 0);
     assert_rc(mproc_manager_array(m, MPROC_T_DOUBLE, -1, &a), MPROC_EINVAL);

@@ -622,6 +622,19 @@ static void value_types_and_ranges(void **state)
         assert_true((mproc_value_lock(v) != NULL) == (*t != 'q'));
         mproc_value_destroy(v);
     }
+    /* Without a lock, an add is a compare-and-swap on the element's own width (on a
+     * big-endian host a swap that took the wrong end of a wider word never succeeded). */
+    for (const char *t = "cbBhHiIlLqQ"; *t; t++) {
+        mproc_value *v;
+        int64_t i = 0;
+        assert_ok(mproc_value_create(&v, (mproc_type)*t, false));
+        assert_ok(mproc_value_set_i64(v, 5));
+        assert_ok(mproc_value_add_i64(v, 3, &i));
+        assert_int_equal(i, 8);
+        assert_ok(mproc_value_get_i64(v, &i));
+        assert_int_equal(i, 8);
+        mproc_value_destroy(v);
+    }
     /* Signed types take their whole range, negative values included. */
     const struct {
         char type;

@@ -215,16 +215,24 @@ static int put_items(mproc_pack *pk, const mproc_pack *items)
 #define ARGS_BAD_ELEM0_CAS 0
 #define ARGS_PACK_ELEM0_CAS PUT(i64, 0) PUT(i64, expected) PUT(i64, desired)
 
+/* An index the wire's int64 cannot carry; with a 32-bit size_t every index fits (and the
+ * comparison would be one gcc's -Wtype-limits calls always false). */
+#if SIZE_MAX > INT64_MAX
+#define INDEX_TOO_BIG(i) ((i) > INT64_MAX)
+#else
+#define INDEX_TOO_BIG(i) 0
+#endif
+
 #define ARGS_PARAMS_ELEM , size_t index
-#define ARGS_BAD_ELEM (index > INT64_MAX)
+#define ARGS_BAD_ELEM INDEX_TOO_BIG(index)
 #define ARGS_PACK_ELEM PUT(i64, (int64_t)index)
 
 #define ARGS_PARAMS_ELEM_I64 , size_t index, int64_t value
-#define ARGS_BAD_ELEM_I64 (index > INT64_MAX)
+#define ARGS_BAD_ELEM_I64 INDEX_TOO_BIG(index)
 #define ARGS_PACK_ELEM_I64 PUT(i64, (int64_t)index) PUT(i64, value)
 
 #define ARGS_PARAMS_ELEM_F64 , size_t index, double value
-#define ARGS_BAD_ELEM_F64 (index > INT64_MAX)
+#define ARGS_BAD_ELEM_F64 INDEX_TOO_BIG(index)
 #define ARGS_PACK_ELEM_F64 PUT(i64, (int64_t)index) PUT(f64, value)
 
 /* OUT: the output parameter (OUT_PARAM), an MPROC_E… code refusing the call before it is

@@ -304,7 +304,6 @@ static int raw_add(uint32_t type, void *p, int64_t delta, int64_t *result)
 {
     size_t size = mproc_type_size((mproc_type)type);
     for (;;) {
-        uint64_t old_bits = 0, new_bits = 0;
         uint8_t old_elem[8], new_elem[8];
         switch (size) {
         case 1: {
@@ -339,28 +338,37 @@ static int raw_add(uint32_t type, void *p, int64_t delta, int64_t *result)
         int rc = write_int(type, new_elem, i + delta);
         if (rc)
             return mproc__fail(rc);
-        memcpy(&old_bits, old_elem, size);
-        memcpy(&new_bits, new_elem, size);
+        /* Each width's words straight from the element's bytes (going through a uint64_t
+         * would take the wrong end of it on a big-endian host, and the swap would never
+         * succeed). */
         bool swapped;
         switch (size) {
         case 1: {
-            uint8_t e = (uint8_t)old_bits;
-            swapped = mproc__cas((uint8_t *)p, &e, (uint8_t)new_bits);
+            uint8_t e, n;
+            memcpy(&e, old_elem, 1);
+            memcpy(&n, new_elem, 1);
+            swapped = mproc__cas((uint8_t *)p, &e, n);
             break;
         }
         case 2: {
-            uint16_t e = (uint16_t)old_bits;
-            swapped = mproc__cas((uint16_t *)p, &e, (uint16_t)new_bits);
+            uint16_t e, n;
+            memcpy(&e, old_elem, 2);
+            memcpy(&n, new_elem, 2);
+            swapped = mproc__cas((uint16_t *)p, &e, n);
             break;
         }
         case 4: {
-            uint32_t e = (uint32_t)old_bits;
-            swapped = mproc__cas((uint32_t *)p, &e, (uint32_t)new_bits);
+            uint32_t e, n;
+            memcpy(&e, old_elem, 4);
+            memcpy(&n, new_elem, 4);
+            swapped = mproc__cas((uint32_t *)p, &e, n);
             break;
         }
         default: {
-            uint64_t e = old_bits;
-            swapped = mproc__cas((uint64_t *)p, &e, new_bits);
+            uint64_t e, n;
+            memcpy(&e, old_elem, 8);
+            memcpy(&n, new_elem, 8);
+            swapped = mproc__cas((uint64_t *)p, &e, n);
             break;
         }
         }
