@@ -15,7 +15,7 @@
 #include <stdio.h>
 #include <sys/socket.h>
 #include <unistd.h>
-#if defined(__linux__)
+#if defined(MPP_LINUX)
 #include <sys/prctl.h>
 #endif
 
@@ -48,7 +48,7 @@ static bool parent_gone(int channel_fd)
 
 void px_watch_parent(int channel_fd, int32_t flags, pid_t expected_parent)
 {
-#if defined(__linux__)
+#if defined(MPP_LINUX)
     if (flags & PAYLOAD_PDEATHSIG) {
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         if (getppid() != expected_parent || parent_gone(channel_fd))

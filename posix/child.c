@@ -14,6 +14,12 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#if defined(__APPLE__)
+#include <libproc.h>
+#elif defined(__FreeBSD__)
+#include <sys/sysctl.h>
+#include <sys/user.h>
+#endif
 
 struct mpp_child {
     int method;
@@ -43,7 +49,7 @@ static int threads_at_init = 1;
 
 static int count_threads(void)
 {
-#if defined(__linux__)
+#if defined(MPP_LINUX)
     DIR *d = opendir("/proc/self/task");
     if (!d)
         return 1;
@@ -52,8 +58,20 @@ static int count_threads(void)
         n += e->d_name[0] != '.';
     closedir(d);
     return n;
-#else
+#elif defined(__APPLE__)
+    struct proc_taskinfo info;
+    if (proc_pidinfo(getpid(), PROC_PIDTASKINFO, 0, &info, sizeof info) == (int)sizeof info)
+        return info.pti_threadnum;
     return 1;
+#elif defined(__FreeBSD__)
+    int mib[4] = {CTL_KERN, KERN_PROC, KERN_PROC_PID, getpid()};
+    struct kinfo_proc info;
+    size_t len = sizeof info;
+    if (sysctl(mib, 4, &info, &len, NULL, 0) == 0 && len == sizeof info)
+        return info.ki_numthreads;
+    return 1;
+#else
+    return 1; /* not known: fork() from threads goes unwarned */
 #endif
 }
 

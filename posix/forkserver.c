@@ -15,7 +15,7 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#if defined(__linux__)
+#if defined(MPP_LINUX)
 #include <sys/prctl.h>
 #endif
 
@@ -201,7 +201,7 @@ _Noreturn static void served_child_main(int ctl_fd, int fd, pid_t server)
     close(sigchld_pipe[1]);
     for (size_t i = 0; i < served_count; i++)
         close(served[i].fd);
-#if defined(__linux__)
+#if defined(MPP_LINUX)
     /* The server is single-threaded, so this fires exactly when it dies. */
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != server)

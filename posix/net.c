@@ -21,13 +21,13 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
-#if defined(__linux__)
+#if defined(MPP_LINUX)
 #include <sys/random.h>
 #endif
 
 /* Linux names local sockets in the abstract namespace. MPP_LOCAL_SOCKET_FILES forces the
  * socket-file scheme of the other systems (to test it on Linux). */
-#if defined(__linux__) && !defined(MPP_LOCAL_SOCKET_FILES)
+#if defined(MPP_LINUX) && !defined(MPP_LOCAL_SOCKET_FILES)
 #define PX_ABSTRACT 1
 #endif
 
@@ -99,7 +99,7 @@ static int local_sockaddr(const char *name, struct sockaddr_un *sa, socklen_t *l
 
 /* ---- sockets ------------------------------------------------------------------------------ */
 
-#if !defined(SOCK_CLOEXEC) || !defined(SOCK_NONBLOCK) || !defined(__linux__)
+#if !defined(SOCK_CLOEXEC) || !defined(SOCK_NONBLOCK) || !defined(MPP_LINUX)
 static int set_nonblocking(int fd)
 {
     int flags = fcntl(fd, F_GETFL);
@@ -280,13 +280,13 @@ int mpp_tcp_bound(mpp_handle listener, struct mproc__net_addr *bound)
 static int accept_fd(int listener, bool tcp, int64_t deadline, mpp_conn **out)
 {
     for (;;) {
-#if defined(__linux__)
+#if defined(MPP_LINUX)
         int fd = accept4(listener, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 #else
         int fd = accept(listener, NULL, NULL);
 #endif
         if (fd >= 0) {
-#if !defined(__linux__)
+#if !defined(MPP_LINUX)
             int rc = px_set_cloexec(fd, true);
             if (!rc)
                 rc = set_nonblocking(fd);
@@ -463,7 +463,7 @@ int mpp_random_bytes(void *buf, size_t n)
 #else
     unsigned char *p = buf;
     size_t done = 0;
-#if defined(__linux__)
+#if defined(MPP_LINUX)
     while (done < n) {
         ssize_t r = getrandom(p + done, n - done, 0);
         if (r > 0) {

@@ -15,7 +15,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#if defined(__linux__)
+#if defined(MPP_LINUX)
 #include <sys/syscall.h>
 #endif
 
@@ -124,7 +124,7 @@ int64_t mpp_getppid(void)
 
 bool px_is_main_thread(void)
 {
-#if defined(__linux__)
+#if defined(MPP_LINUX)
     return syscall(SYS_gettid) == getpid();
 #else
     return false; /* unknown: callers then take the path that is safe on any thread */
@@ -137,7 +137,7 @@ int mpp_cpu_count(void)
     return n > 0 ? (int)n : 1;
 }
 
-#if defined(__linux__)
+#if defined(MPP_LINUX)
 /* CPUs granted by the cgroup v2 quota ("max" or "<quota> <period>"), 0 if none. */
 static int cgroup_cpu_limit(void)
 {
@@ -171,7 +171,7 @@ static int cgroup_cpu_limit(void)
 int mpp_cpu_count_usable(void)
 {
     int n = mpp_cpu_count();
-#if defined(__linux__)
+#if defined(MPP_LINUX)
     cpu_set_t set;
     if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
         n = CPU_COUNT(&set);
@@ -218,7 +218,7 @@ bool mpp_pid_alive(int64_t pid)
         return false;
     if (kill((pid_t)pid, 0) != 0 && errno == ESRCH)
         return false;
-#if defined(__linux__)
+#if defined(MPP_LINUX)
     /* A killed child stays a zombie until its parent reaps it; it holds nothing. */
     char path[64], line[512], state = 0;
     snprintf(path, sizeof path, "/proc/%lld/stat", (long long)pid);
@@ -233,6 +233,12 @@ bool mpp_pid_alive(int64_t pid)
         fclose(f);
     }
     if (state == 'Z' || state == 'X')
+        return false;
+#else
+    /* Without /proc only our own children's zombies can be told apart (not reaped here). */
+    siginfo_t info;
+    memset(&info, 0, sizeof info);
+    if (waitid(P_PID, (id_t)pid, &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid == pid)
         return false;
 #endif
     return true;

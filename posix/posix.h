@@ -7,6 +7,13 @@
 #endif
 #include <sys/types.h>
 
+/* The Linux-only paths (futex, memfd, abstract sockets, /proc, pidfd, PDEATHSIG, accept4).
+ * A portable-POSIX build (meson -Dportable_posix=true) turns them off on Linux and takes
+ * the fallbacks a macOS or BSD build takes, so those run somewhere. */
+#if defined(__linux__) && !defined(MPROC_PORTABLE_POSIX)
+#define MPP_LINUX 1
+#endif
+
 #include "base/base.h"
 
 /* Fixed-size record on a parent<->child channel (a stream socket). A PAYLOAD record is

@@ -27,7 +27,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#if defined(__linux__)
+#if defined(MPP_LINUX)
 #include <linux/futex.h>
 #include <sys/syscall.h>
 #endif
@@ -46,7 +46,7 @@ static int random_suffix(char *buf, size_t size)
 int mpp_segment_create(size_t size, mpp_handle *out)
 {
     int fd = -1;
-#if defined(__linux__) && defined(SYS_memfd_create)
+#if defined(MPP_LINUX) && defined(SYS_memfd_create)
     fd = (int)syscall(SYS_memfd_create, "mproc", 1u /* MFD_CLOEXEC */);
 #endif
     if (fd < 0) {
@@ -86,7 +86,7 @@ void mpp_segment_unmap(void *addr, size_t size)
 
 void mpp_segment_discard(mpp_handle h, size_t offset, size_t len)
 {
-#if defined(__linux__) && defined(FALLOC_FL_PUNCH_HOLE)
+#if defined(MPP_LINUX) && defined(FALLOC_FL_PUNCH_HOLE)
     fallocate((int)h, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)offset, (off_t)len);
 #else
     (void)h;
@@ -164,15 +164,35 @@ int mpp_named_attach(mpp_handle received, const char *name, mpp_handle *out)
     /* A received fd shares the sender's open file description, and with it the sender's
      * flock: a description of our own is needed for our own count. */
     int fd = -1;
-#if defined(__linux__)
+#if defined(MPP_LINUX)
     char path[64];
     snprintf(path, sizeof path, "/proc/self/fd/%d", (int)received);
     fd = open(path, O_RDWR | O_CLOEXEC);
 #endif
     if (fd < 0) {
+        /* Elsewhere: the name again, if it still leads to the object we were sent. */
         char os[300];
-        if (os_name(name, os, sizeof os) == 0)
-            fd = shm_open(os, O_RDWR | O_CLOEXEC, 0600);
+        struct stat sent, named;
+        if (os_name(name, os, sizeof os) != 0 || fstat((int)received, &sent) != 0)
+            return mproc__fail_os_now();
+        fd = shm_open(os, O_RDWR | O_CLOEXEC, 0600);
+        bool same = fd >= 0 && fstat(fd, &named) == 0 && named.st_ino == sent.st_ino &&
+                    named.st_dev == sent.st_dev;
+        if (fd >= 0 && !same) {
+            close(fd);
+            fd = -1;
+            errno = ENOENT;
+        }
+        if (fd < 0 && errno == ENOENT) {
+            /* The name is gone (its last holder released it) or is another object's now:
+             * nobody can reach this one by name any more, so it needs no lock of ours;
+             * the sender's description serves (mpp_named_release then finds no name). */
+            fd = fcntl((int)received, F_DUPFD_CLOEXEC, 3);
+            if (fd < 0)
+                return mproc__fail_os_now();
+            *out = fd;
+            return 0;
+        }
     }
     if (fd < 0)
         return mproc__fail_os_now();
@@ -215,7 +235,7 @@ int mpp_named_unlink(const char *name)
 
 void mpp_named_sweep(void)
 {
-#if defined(__linux__)
+#if defined(MPP_LINUX)
     DIR *d = opendir("/dev/shm");
     if (!d)
         return;
@@ -257,7 +277,7 @@ int mpp_park_create(mpp_handle *out)
 void mpp_park_wait(mpp_handle park, uint32_t *word, uint32_t expected, int64_t timeout_ms)
 {
     (void)park;
-#if defined(__linux__)
+#if defined(MPP_LINUX)
     struct timespec ts, *tsp = NULL;
     if (timeout_ms >= 0) {
         ts.tv_sec = (time_t)(timeout_ms / 1000);
@@ -282,7 +302,7 @@ void mpp_park_wait(mpp_handle park, uint32_t *word, uint32_t expected, int64_t t
 void mpp_park_wake(mpp_handle park, uint32_t *word, uint32_t count)
 {
     (void)park;
-#if defined(__linux__)
+#if defined(MPP_LINUX)
     syscall(SYS_futex, word, FUTEX_WAKE, count > INT_MAX ? INT_MAX : (int)count, NULL, NULL, 0);
 #elif defined(__APPLE__)
     __ulock_wake(MPROC_UL_COMPARE_AND_WAIT_SHARED | (count > 1 ? MPROC_ULF_WAKE_ALL : 0), word, 0);

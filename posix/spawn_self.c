@@ -27,7 +27,7 @@ void px_record_exe_path(const char *arg0)
 {
     if (arg0)
         snprintf(argv0, sizeof argv0, "%s", arg0);
-#if defined(__linux__)
+#if defined(MPP_LINUX)
     ssize_t n = readlink("/proc/self/exe", exe_path, sizeof exe_path - 1);
     if (n > 0) {
         exe_path[n] = 0;

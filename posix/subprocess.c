@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#if defined(__linux__)
+#if defined(MPP_LINUX)
 #include <sys/syscall.h>
 #endif
 
@@ -71,7 +71,7 @@ static int set_nonblocking(int fd, bool on)
     return 0;
 }
 
-#if defined(__linux__) && defined(SYS_pidfd_open)
+#if defined(MPP_LINUX) && defined(SYS_pidfd_open)
 static int open_pidfd(pid_t pid)
 {
     int fd = (int)syscall(SYS_pidfd_open, pid, 0);

@@ -4,7 +4,8 @@
 #   linux-x86_64-gcc, linux-x86_64-clang-asan-ubsan, linux-x86_64-clang-tsan (the thread
 #   pool's and the manager's suites), linux-x86_64-gcc-shared (suites against libmproc.so),
 #   windows-x86_64-wine, windows-x86_64-wine-dll (suites against the DLL), linux-aarch64-qemu,
-#   linux-i686 (32-bit), linux-s390x-qemu (big-endian)
+#   linux-i686 (32-bit), linux-s390x-qemu (big-endian), linux-x86_64-portable-posix (the
+#   macOS/BSD fallbacks of posix/, on Linux)
 # one for the house (scripts/check-house.py on the gcc and the Windows builds: layers,
 # file sizes, formatting; and the reference manual: no public function without a comment)
 # and one for the consumers (scripts/consumers.sh: pkg-config, CMake, meson, the DLL).
@@ -92,6 +93,9 @@ run_target linux-aarch64-qemu build-ci-arm64 --cross-file "$toolchain/aarch64-li
 run_target linux-i686 build-ci-i686 --cross-file scripts/cross/i686-linux-gnu.ini
 # Big-endian: the packs and the manager's frames stay little-endian on the wire.
 run_target linux-s390x-qemu build-ci-s390x --cross-file scripts/cross/s390x-linux-gnu.ini
+# The POSIX backend without its Linux-only calls: the paths macOS and the BSDs take
+# (doc/design.md, "Linux and the other POSIX systems").
+run_target linux-x86_64-portable-posix build-ci-portable -Dportable_posix=true
 
 # The house: the layers on both platforms' objects, file sizes, and the formatting.
 echo "=== house"
@@ -115,6 +119,6 @@ echo "consumers took $((SECONDS - start)) s"
 echo
 echo "=== summary"
 for line in "${summary[@]}"; do echo "$line"; done
-[ ${#summary[@]} -eq 11 ] || failed=1 # every target (and the house) must have reported
+[ ${#summary[@]} -eq 12 ] || failed=1 # every target (and the house) must have reported
 echo "total: $total_ok passed, $total_fail failed, $total_skip skipped"
 exit $failed

@@ -760,7 +760,11 @@ static void fork_with_threads_warns(void **state)
     harness_thread *thread = harness_thread_start(idle_thread, NULL);
     const char *text = stderr_of_fork_start();
     harness_thread_join(thread);
+#if defined(MPROC_PORTABLE_POSIX)
+    assert_string_equal(text, ""); /* threads are not counted there: no warning, no noise */
+#else
     assert_non_null(strstr(text, "[WARNING/MainProcess] fork() from a process with 2 threads"));
+#endif
 #endif
 }
 

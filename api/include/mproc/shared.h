@@ -150,8 +150,9 @@ static inline int mproc_unpack_value(mproc_unpacker *u, mproc_value **out)
 /* ---- named shared memory ------------------------------------------------------------------
  * A block of bytes with a name any process can attach to. The name stays until
  * mproc_shm_unlink or until the last attached process closes it (killed ones included):
- * no stale names are left in /dev/shm. Attaching never takes ownership: closing an
- * attachment never removes the block from under the others.
+ * no stale names are left in /dev/shm. (Where the names cannot be listed, on macOS and the
+ * BSDs, a name whose every user was killed stays until unlinked.) Attaching never takes
+ * ownership: closing an attachment never removes the block from under the others.
  *
  *   mproc_shm *s;
  *   mproc_shm_create(&s, NULL, 4096);        // a fresh name: mproc_shm_name(s)
