@@ -2,6 +2,12 @@
 #ifndef MPROC_EXAMPLE_H
 #define MPROC_EXAMPLE_H
 
+/* nanosleep and clock_gettime are POSIX, not C11: a strict C library (musl) shows them only
+ * when asked. */
+#if !defined(_WIN32) && !defined(_POSIX_C_SOURCE)
+#define _POSIX_C_SOURCE 200809L
+#endif
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -218,7 +218,8 @@ int mpp_program_start(mpp_program **out, const mpp_program_spec *spec, mpp_strea
         }
     }
     if (!rc && !err && spec->cwd) {
-#if defined(__GLIBC__) || defined(__APPLE__) || defined(__FreeBSD__)
+#if defined(__linux__) || defined(__APPLE__) || defined(__FreeBSD__)
+        /* glibc 2.29+ and musl 1.1.24+ (musl has no macro to be told by), macOS, FreeBSD */
         err = posix_spawn_file_actions_addchdir_np(&actions, spec->cwd);
 #else
         err = ENOTSUP;

@@ -3,7 +3,8 @@
 # ../shared/toolchain/NOTES.md. Safe to run again: each step is skipped once done.
 #   scripts/setup.sh native     gcc, clang + sanitizers, clang-format, meson, cmocka, python3,
 #                               cmake (the CMake consumer), doxygen (the manual)
-#   scripts/setup.sh all        native + mingw-w64/Wine + aarch64/qemu-user + i686 + s390x (default)
+#   scripts/setup.sh all        native + mingw-w64/Wine + aarch64/qemu-user + i686 + s390x +
+#                               musl (default)
 set -euo pipefail
 what=${1:-all}
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -52,4 +53,7 @@ echo "setup: i686 cross toolchain (the 32-bit programs run on this kernel, on mu
 apt_install gcc-i686-linux-gnu libc6-dev-i386-cross libcmocka-dev:i386
 echo "setup: s390x cross toolchain (big-endian, under the qemu-user installed above)"
 apt_install gcc-s390x-linux-gnu libc6-dev-s390x-cross libcmocka-dev:s390x
+echo "setup: musl (Debian's musl-tools; cmocka built for it from Debian's source package)"
+apt_install musl-tools cmake ninja-build dpkg-dev linux-libc-dev
+"$here/scripts/build-cmocka-musl.sh" /opt/cross/musl
 echo "setup: done"

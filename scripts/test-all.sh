@@ -5,7 +5,7 @@
 #   pool's and the manager's suites), linux-x86_64-gcc-shared (suites against libmproc.so),
 #   windows-x86_64-wine, windows-x86_64-wine-dll (suites against the DLL), linux-aarch64-qemu,
 #   linux-i686 (32-bit), linux-s390x-qemu (big-endian), linux-x86_64-portable-posix (the
-#   macOS/BSD fallbacks of posix/, on Linux)
+#   macOS/BSD fallbacks of posix/, on Linux), linux-x86_64-musl (another C library, static)
 # one for the house (scripts/check-house.py on the gcc and the Windows builds: layers,
 # file sizes, formatting; and the reference manual: no public function without a comment)
 # and one for the consumers (scripts/consumers.sh: pkg-config, CMake, meson, the DLL).
@@ -96,6 +96,8 @@ run_target linux-s390x-qemu build-ci-s390x --cross-file scripts/cross/s390x-linu
 # The POSIX backend without its Linux-only calls: the paths macOS and the BSDs take
 # (doc/design.md, "Linux and the other POSIX systems").
 run_target linux-x86_64-portable-posix build-ci-portable -Dportable_posix=true
+# Another C library: musl (strict headers, its own posix_spawn and stdio), linked statically.
+run_target linux-x86_64-musl build-ci-musl --cross-file scripts/cross/x86_64-linux-musl.ini
 
 # The house: the layers on both platforms' objects, file sizes, and the formatting.
 echo "=== house"
@@ -119,6 +121,6 @@ echo "consumers took $((SECONDS - start)) s"
 echo
 echo "=== summary"
 for line in "${summary[@]}"; do echo "$line"; done
-[ ${#summary[@]} -eq 12 ] || failed=1 # every target (and the house) must have reported
+[ ${#summary[@]} -eq 13 ] || failed=1 # every target (and the house) must have reported
 echo "total: $total_ok passed, $total_fail failed, $total_skip skipped"
 exit $failed
