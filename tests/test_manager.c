@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "modules/modules.h" /* the core's listen, accept and connect */
+#include "base/sha256.h"     /* the handshake of a raw client */
 
 #ifdef _WIN32
 #include <winsock2.h>
@@ -2917,6 +2918,98 @@ static void garbage_client(void **state)
                                                          .timeout_ms = 5000});
     assert_int_equal(rc, MPROC_ECLOSED);
 
+    mproc_proxy_destroy(d);
+    mproc_manager_destroy(s);
+}
+
+/* Reads one frame (u32 little-endian length, then the body) into buf; its length, or -1. */
+static long read_frame(mpp_conn *c, uint8_t *buf, size_t cap)
+{
+    int64_t deadline = mpp_monotonic_ms() + 10000;
+    size_t want = 4, have = 0;
+    bool head = true;
+    while (have < want) {
+        size_t got = 0;
+        if (mpp_conn_read(c, buf + have, want - have, deadline, &got) != 0 || got == 0)
+            return -1;
+        have += got;
+        if (head && have == 4) {
+            want = 4 + ((size_t)buf[0] | (size_t)buf[1] << 8 | (size_t)buf[2] << 16 |
+                        (size_t)buf[3] << 24);
+            head = false;
+            if (want > cap)
+                return -1;
+        }
+    }
+    return (long)(want - 4);
+}
+
+/* Frames as an x86_64 host writes them (doc/manager-protocol.md; the packs by MPROC_PACK),
+ * checked in as bytes: a server on any byte order reads them and answers with the very
+ * bytes an x86_64 server sends. LOOKUP "d": object 0, op 3, timeout 5000, thread 1, STR. */
+static const uint8_t lookup_frame[] = {
+    47,   0,    0,    0,    0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x01, 0x03, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x88, 0x13, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x03, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x64, 0x00};
+/* status 0, id 1, kind 1 (dict), flags 0 */
+static const uint8_t lookup_answer[] = {36,   0,    0,    0,    0x01, 0x00, 0x00, 0x00, 0x00, 0x00,
+                                        0x00, 0x00, 0x00, 0x01, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00,
+                                        0x00, 0x00, 0x01, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+                                        0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00};
+/* GET on object 1 (op 21) of the key that is the pack of STR "k" */
+static const uint8_t get_frame[] = {
+    56,   0,    0,    0,    0x01, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x15,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x88, 0x13, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x01, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x04, 0x0b, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x03, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x6b, 0x00};
+/* status 0, the value: BYTES holding the pack of I64 7 */
+static const uint8_t get_answer[] = {
+    27,   0,    0,    0,    0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x04, 0x09, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x07, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00};
+
+static void frames_written_on_x86_64(void **state)
+{
+    (void)state;
+    mproc_manager *s = serve_at("127.0.0.1:0");
+    mproc_mdict *d;
+    assert_ok(mproc_manager_dict(s, &d));
+    assert_ok(mproc_manager_register(s, "d", d));
+    assert_ok(mproc_mdict_set(d, MPROC_ARGS("k"), MPROC_ARGS((int64_t)7)));
+    mpp_conn *raw;
+    assert_ok(mproc__connect(mproc_manager_address(s), 5000, &raw));
+
+    /* The hello: "MPROCMGR", version 2 as a u32, max_message as a u64, the nonce. */
+    uint8_t frame[256];
+    assert_int_equal(read_frame(raw, frame, sizeof frame), 52);
+    static const uint8_t hello_head[] = {52,  0,   0,   0,   'M', 'P', 'R', 'O',
+                                         'C', 'M', 'G', 'R', 2,   0,   0,   0};
+    assert_memory_equal(frame, hello_head, sizeof hello_head);
+    uint64_t max = 0;
+    for (int i = 7; i >= 0; i--)
+        max = max << 8 | frame[16 + i];
+    assert_true(max >= 4096 && max < ((uint64_t)1 << 40)); /* read the other way: > 2^56 */
+    /* The answer: the MAC of the server's nonce, our nonce, our token as a u64. */
+    uint8_t answer[4 + 72] = {72, 0, 0, 0};
+    mproc__hmac_sha256_2(KEY_A, sizeof KEY_A - 1, "mproc-client", 12, frame + 24, 32, answer + 4);
+    for (int i = 0; i < 32; i++)
+        answer[36 + i] = (uint8_t)(i * 7 + 1);
+    static const uint8_t token[8] = {0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01};
+    memcpy(answer + 68, token, 8);
+    send_raw(raw, answer, sizeof answer);
+    uint8_t server_mac[32];
+    mproc__hmac_sha256_2(KEY_A, sizeof KEY_A - 1, "mproc-server", 12, answer + 36, 32, server_mac);
+    assert_int_equal(read_frame(raw, frame, sizeof frame), 32);
+    assert_memory_equal(frame + 4, server_mac, 32);
+
+    send_raw(raw, lookup_frame, sizeof lookup_frame);
+    assert_int_equal(read_frame(raw, frame, sizeof frame), (long)sizeof lookup_answer - 4);
+    assert_memory_equal(frame, lookup_answer, sizeof lookup_answer);
+    send_raw(raw, get_frame, sizeof get_frame);
+    assert_int_equal(read_frame(raw, frame, sizeof frame), (long)sizeof get_answer - 4);
+    assert_memory_equal(frame, get_answer, sizeof get_answer);
+
+    mpp_conn_close(raw);
     mproc_proxy_destroy(d);
     mproc_manager_destroy(s);
 }
