@@ -8,7 +8,9 @@ struct mproc_pack {
     uint32_t magic; /* MPROC__PACK_MAGIC; a pack literal starts with its own */
     mproc__buf buf;
     int count;
-    mproc__handles owned;           /* duplicates of the OS handles of packed objects */
+    mproc__handles owned; /* duplicates of the OS handles of packed objects: the bytes hold
+                           * HANDLE fields exactly when this is not empty */
+    bool linked;          /* in live_packs: every pack but a handle-free literal's encoding */
     struct mproc_pack *prev, *next; /* live packs, for forked children (under mpp_lock) */
 };
 
@@ -29,6 +31,7 @@ static mproc__fork_hook fork_hook = {.fn = forget_inherited_packs};
 static void link_pack(mproc_pack *p)
 {
     mproc__at_fork_child(&fork_hook);
+    p->linked = true;
     mpp_lock();
     p->next = live_packs;
     if (live_packs)
@@ -39,6 +42,8 @@ static void link_pack(mproc_pack *p)
 
 static void unlink_pack(mproc_pack *p)
 {
+    if (!p->linked)
+        return;
     mpp_lock();
     if (p->prev)
         p->prev->next = p->next;
@@ -68,7 +73,7 @@ static bool is_pack(const mproc_pack *p)
     return magic_of(p) == MPROC__PACK_MAGIC;
 }
 
-int mproc_pack_create(mproc_pack **out)
+static int pack_new(mproc_pack **out, bool linked)
 {
     if (!out)
         return mproc__fail(MPROC_EINVAL);
@@ -76,8 +81,14 @@ int mproc_pack_create(mproc_pack **out)
     if (!*out)
         return mproc__fail(MPROC_ENOMEM);
     (*out)->magic = MPROC__PACK_MAGIC;
-    link_pack(*out);
+    if (linked)
+        link_pack(*out);
     return 0;
+}
+
+int mproc_pack_create(mproc_pack **out)
+{
+    return pack_new(out, true);
 }
 
 void mproc_pack_destroy(mproc_pack *p)
@@ -166,8 +177,9 @@ int mproc_pack_pack(mproc_pack *p, const mproc_pack *inner)
     size_t start = p->buf.len;
     rc = append_field(p, MPROC_FIELD_PACK, (uint64_t)in.bytes.len, in.bytes.data, in.bytes.len,
                       false);
-    /* The copy must not depend on `inner` living on (nor on a literal's encoding). */
-    if (!rc) {
+    /* The copy must not depend on `inner` living on (nor on a literal's encoding). Only a
+     * pack that owns handles has HANDLE fields in its bytes: the others need no walk. */
+    if (!rc && in.has_handles) {
         rc = mproc__pack_dup_handles(p->buf.data + start, p->buf.len - start, &p->owned);
         if (rc) {
             p->buf.len = start;
@@ -214,7 +226,9 @@ bool mproc__pack_has_handles(const mproc_pack *p)
 {
     const mproc_pack_literal *lit = literal_of(p);
     for (uint32_t i = 0; lit && i < lit->count; i++)
-        if (lit->args[i].type == MPROC_FIELD_HANDLE || lit->args[i].type == MPROC_FIELD_PROXY)
+        if (lit->args[i].type == MPROC_FIELD_HANDLE || lit->args[i].type == MPROC_FIELD_PROXY ||
+            (lit->args[i].type == MPROC_FIELD_PACK && lit->args[i].as.pack != p &&
+             mproc__pack_has_handles(lit->args[i].as.pack)))
             return true;
     return is_pack(p) && p->owned.count > 0;
 }
@@ -226,8 +240,10 @@ int mproc__pack_open(const mproc_pack *p, mproc__packed *out)
         return 0;
     const mproc_pack_literal *lit = literal_of(p);
     if (lit) {
+        /* An encoding that owns no handles has nothing for a forked child to close: it
+         * stays out of live_packs (and off its lock). */
         mproc_pack *tmp;
-        int rc = mproc_pack_create(&tmp);
+        int rc = pack_new(&tmp, mproc__pack_has_handles(p));
         rc = rc ? rc : mproc_pack_args(tmp, lit->args, lit->count);
         if (rc) {
             mproc_pack_destroy(tmp);
@@ -273,7 +289,8 @@ int mproc__pack_copy(const mproc_pack *src, mproc_pack **out)
         return rc;
     }
     rc = mproc__buf_append(&p->buf, in.bytes.data, in.bytes.len);
-    rc = rc ? rc : mproc__pack_dup_handles(p->buf.data, p->buf.len, &p->owned);
+    if (!rc && in.has_handles)
+        rc = mproc__pack_dup_handles(p->buf.data, p->buf.len, &p->owned);
     p->count = in.count;
     mproc__pack_close(&in);
     if (rc) {
