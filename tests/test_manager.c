@@ -2934,8 +2934,7 @@ static long read_frame(mpp_conn *c, uint8_t *buf, size_t cap)
             return -1;
         have += got;
         if (head && have == 4) {
-            want = 4 + ((size_t)buf[0] | (size_t)buf[1] << 8 | (size_t)buf[2] << 16 |
-                        (size_t)buf[3] << 24);
+            want = 4 + (size_t)mproc__get_u32le(buf);
             head = false;
             if (want > cap)
                 return -1;
@@ -2985,9 +2984,7 @@ static void frames_written_on_x86_64(void **state)
     static const uint8_t hello_head[] = {52,  0,   0,   0,   'M', 'P', 'R', 'O',
                                          'C', 'M', 'G', 'R', 2,   0,   0,   0};
     assert_memory_equal(frame, hello_head, sizeof hello_head);
-    uint64_t max = 0;
-    for (int i = 7; i >= 0; i--)
-        max = max << 8 | frame[16 + i];
+    uint64_t max = mproc__get_u64le(frame + 16);
     assert_true(max >= 4096 && max < ((uint64_t)1 << 40)); /* read the other way: > 2^56 */
     /* The answer: the MAC of the server's nonce, our nonce, our token as a u64. */
     uint8_t answer[4 + 72] = {72, 0, 0, 0};
