@@ -453,6 +453,41 @@ static void condition_in_one_process(void **state)
     mproc_lock_destroy(l);
 }
 
+/* A notify goes to a waiter that was already asleep, not to one that waits after it. */
+static mproc_cond *sleeper_cond;
+static int sleeper_ready, sleeper_rc;
+static int64_t sleeper_ms;
+static void cond_sleeper(void *arg)
+{
+    (void)arg;
+    assert_ok(mproc_cond_acquire(sleeper_cond, 30000));
+    __atomic_store_n(&sleeper_ready, 1, __ATOMIC_SEQ_CST);
+    int64_t t0 = harness_now_ms();
+    sleeper_rc = mproc_cond_wait(sleeper_cond, 10000);
+    sleeper_ms = harness_now_ms() - t0;
+    assert_ok(mproc_cond_release(sleeper_cond));
+}
+
+static void condition_notify_not_taken_by_a_later_waiter(void **state)
+{
+    (void)state;
+    assert_ok(mproc_cond_create(&sleeper_cond, NULL));
+    harness_thread *t = harness_thread_start(cond_sleeper, NULL);
+    while (!__atomic_load_n(&sleeper_ready, __ATOMIC_SEQ_CST))
+        harness_sleep_ms(1);
+    /* The sleeper set the flag under the lock and let go of it only in wait: once we hold
+     * the lock, it is waiting. */
+    assert_ok(mproc_cond_acquire(sleeper_cond, 30000));
+    assert_int_equal(mproc_cond_notify(sleeper_cond, 1), 1);
+    /* We wait after the notify: the signal is not ours. */
+    assert_rc(mproc_cond_wait(sleeper_cond, 200), MPROC_ETIMEDOUT);
+    assert_ok(mproc_cond_release(sleeper_cond));
+    harness_thread_join(t);
+    assert_int_equal(sleeper_rc, 0);
+    assert_true(sleeper_ms < 5000);
+    mproc_cond_destroy(sleeper_cond);
+}
+
 static void condition_between_processes(mproc_start_method method)
 {
     mproc_cond *c;

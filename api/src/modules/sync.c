@@ -244,17 +244,26 @@ int mproc_unpack_sem(mproc_unpacker *u, mproc_sem **out)
 }
 
 /* ---- Condition -----------------------------------------------------------------------------
- * sleepers: waiters registered (under the lock) and not yet gone; signals: notifications
- * not yet taken. Both in one 64-bit word so that taking a signal and leaving are single
- * atomic steps: a notify never counts a waiter twice, and a waiter that times out just as
- * it is notified takes the notification (it returns 0). seq changes on every notify;
- * waiters park on it. */
+ * Waiters come in two groups, as in glibc's condition variable. A waiter joins the new group
+ * (G2) under the lock; each notify, also under the lock, first moves the whole of G2 into the
+ * group that signals go to (G1), then grants signals to G1's sleepers that have none. So a
+ * signal goes only to a waiter that was already waiting when it was sent: one that calls
+ * wait after the notify cannot take it from the sleeper it was meant for.
+ * g1 = G1's sleepers << 32 | signals not yet taken, one word, so that taking a signal is one
+ * atomic step outside the lock. A waiter is in G1 once g1_id has reached the group id it
+ * joined with (ids only grow; compared as serial numbers). A waiter that times out leaves
+ * under the lock again, so a notify never counts it; if a signal is there for it by then, it
+ * takes it and returns 0. seq changes on every notify; waiters park on it. */
 
 typedef struct cond_state {
     uint32_t magic, kind;
     uint32_t seq;
     uint32_t waiters;
-    uint64_t counts; /* sleepers << 32 | signals */
+    uint64_t g1;          /* G1: sleepers << 32 | signals */
+    uint32_t g1_id;       /* the newest group id merged into G1 */
+    uint32_t g2_id;       /* the id a waiter joins with */
+    uint32_t g2_sleepers; /* waiters that joined since the last notify */
+    uint32_t pad;
 } cond_state;
 
 struct mproc_cond {
@@ -280,6 +289,7 @@ int mproc_cond_create(mproc_cond **out, mproc_lock *lock)
         mproc_free(c);
         return rc;
     }
+    mproc__store(&cond_st(c)->g2_id, 1);
     if (lock) {
         /* A handle of our own to the caller's lock, via its travelling form. */
         mproc__record r = {.kind = MPROC__KIND_LOCK,
@@ -327,6 +337,21 @@ int mproc_cond_release(mproc_cond *c)
 
 #define SLEEPER ((uint64_t)1 << 32)
 
+static bool in_g1(const cond_state *st, uint32_t group)
+{
+    return (int32_t)(mproc__load_acquire(&st->g1_id) - group) >= 0;
+}
+
+/* A signal for a sleeper of G1, if there is one: 1 taken, 0 none. */
+static int take_signal(cond_state *st)
+{
+    uint64_t cnt = mproc__load(&st->g1);
+    while ((uint32_t)cnt > 0)
+        if (mproc__cas(&st->g1, &cnt, cnt - SLEEPER - 1))
+            return 1;
+    return 0;
+}
+
 int mproc_cond_wait(mproc_cond *c, int64_t timeout_ms)
 {
     if (mproc__object_check(c, MPROC__KIND_COND))
@@ -337,7 +362,8 @@ int mproc_cond_wait(mproc_cond *c, int64_t timeout_ms)
     lock_state *ls = lock_st(&c->lock);
     int64_t deadline = mproc__deadline(timeout_ms);
 
-    mproc__add(&st->counts, SLEEPER);
+    uint32_t group = mproc__load(&st->g2_id);
+    mproc__add(&st->g2_sleepers, 1);
     /* Let go of the lock entirely (an RLock may be held several times), as Python. */
     uint32_t depth = ls->recursive ? ls->depth : 1;
     if (ls->recursive) {
@@ -348,24 +374,27 @@ int mproc_cond_wait(mproc_cond *c, int64_t timeout_ms)
     bool notified = false;
     for (;;) {
         uint32_t seen = mproc__load(&st->seq);
-        uint64_t cnt = mproc__load(&st->counts);
-        if ((uint32_t)cnt > 0) {
-            if (mproc__cas(&st->counts, &cnt, cnt - SLEEPER - 1)) {
-                notified = true;
-                break;
-            }
-            continue;
+        if (in_g1(st, group) && take_signal(st)) {
+            notified = true;
+            break;
         }
         int64_t ms = mproc__next_slice(deadline);
-        if (ms == 0) {
-            if (mproc__cas(&st->counts, &cnt, cnt - SLEEPER))
-                break;
-            continue; /* a notify came in meanwhile: take it */
-        }
+        if (ms == 0)
+            break;
         mproc__park_counted(mproc__park_of(&c->o, 0), &st->seq, seen, &st->waiters, ms);
     }
 
     int rc = mproc_lock_acquire(&c->lock, MPROC_FOREVER);
+    if (!notified) {
+        /* Leave under the lock: no notify runs meanwhile. */
+        if (!in_g1(st, group)) {
+            mproc__add(&st->g2_sleepers, (uint32_t)-1);
+        } else if (take_signal(st)) {
+            notified = true;
+        } else {
+            mproc__add(&st->g1, (uint64_t)0 - SLEEPER);
+        }
+    }
     if (ls->recursive)
         ls->depth = depth;
     if (rc == MPROC_EOWNERDEAD)
@@ -396,7 +425,17 @@ int mproc_cond_notify(mproc_cond *c, int64_t n)
     if (!lock_held_here(&c->lock))
         return mproc__fail(MPROC_ESTATE);
     cond_state *st = cond_st(c);
-    uint64_t cnt = mproc__load(&st->counts), next;
+    uint32_t joined = mproc__load(&st->g2_sleepers);
+    if (joined > 0) {
+        /* G2 into G1: counted first, then published, so a waiter that sees itself in G1
+         * finds its place counted. */
+        mproc__add(&st->g1, (uint64_t)joined << 32);
+        mproc__store(&st->g2_sleepers, 0);
+        uint32_t id = mproc__load(&st->g2_id);
+        mproc__store_release(&st->g1_id, id);
+        mproc__store(&st->g2_id, id + 1);
+    }
+    uint64_t cnt = mproc__load(&st->g1), next;
     uint32_t add;
     do {
         uint32_t sleepers = (uint32_t)(cnt >> 32), signals = (uint32_t)cnt;
@@ -405,9 +444,9 @@ int mproc_cond_notify(mproc_cond *c, int64_t n)
         if (add == 0)
             return 0;
         next = cnt + add;
-    } while (!mproc__cas(&st->counts, &cnt, next));
+    } while (!mproc__cas(&st->g1, &cnt, next));
     mproc__add(&st->seq, 1);
-    /* Which sleeper takes which signal is theirs to race for: wake them all. */
+    /* Which sleeper of G1 takes which signal is theirs to race for: wake them all. */
     mproc__wake_all(mproc__park_of(&c->o, 0), &st->seq, &st->waiters);
     return (int)add;
 }
