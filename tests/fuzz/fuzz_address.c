@@ -72,7 +72,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK(a.port[0] && (a.port[0] != '0' || !a.port[1]));
         FUZZ_CHECK(strtol(a.port, NULL, 10) == strtol(strrchr(text, ':') + 1, NULL, 10));
         FUZZ_CHECK(a.host[0] != 0);
-        bool v6 = strchr(a.host, ':') || strchr(a.host, '%');
+        /* Brackets for IPv6, and for a host named "local" ("local:2" is a local name). */
+        bool v6 = strchr(a.host, ':') || strchr(a.host, '%') || !strcmp(a.host, "local");
         snprintf(again, sizeof again, v6 ? "[%s]:%s" : "%s:%s", a.host, a.port);
     }
     mproc__net_addr b;
