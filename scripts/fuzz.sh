@@ -33,5 +33,5 @@ for t in $targets; do
     report="$report $t: ${runs:-?} runs;"
   fi
 done
-echo "fuzz:${report% ;}"
+echo "fuzz:${report%;}"
 exit $failed
