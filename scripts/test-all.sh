@@ -6,6 +6,8 @@
 #   windows-x86_64-wine, windows-x86_64-wine-dll (suites against the DLL), linux-aarch64-qemu,
 #   linux-i686 (32-bit), linux-s390x-qemu (big-endian), linux-x86_64-portable-posix (the
 #   macOS/BSD fallbacks of posix/, on Linux), linux-x86_64-musl (another C library, static)
+# one for the fuzz targets under libFuzzer (scripts/fuzz.sh: each target 20 s; every
+# target above also replays their seed corpora as the 'fuzz' suite),
 # one for the house (scripts/check-house.py on the gcc and the Windows builds: layers,
 # file sizes, formatting; and the reference manual: no public function without a comment)
 # and one for the consumers (scripts/consumers.sh: pkg-config, CMake, meson, the DLL).
@@ -99,6 +101,16 @@ run_target linux-x86_64-portable-posix build-ci-portable -Dportable_posix=true
 # Another C library: musl (strict headers, its own posix_spawn and stdio), linked statically.
 run_target linux-x86_64-musl build-ci-musl --cross-file scripts/cross/x86_64-linux-musl.ini
 
+# The fuzz targets under libFuzzer, 20 s each (clang, ASan, UBSan): a crash, leak or hang fails.
+echo "=== fuzz"
+start=$SECONDS
+if scripts/fuzz.sh build-ci-fuzz 20 >build-ci-fuzz.log 2>&1; then
+  summary+=("$(tail -n 1 build-ci-fuzz.log)")
+else
+  tail -n 80 build-ci-fuzz.log; summary+=("fuzz: FAILED (see above)"); failed=1
+fi
+echo "fuzz took $((SECONDS - start)) s"
+
 # The house: the layers on both platforms' objects, file sizes, and the formatting.
 echo "=== house"
 house_ok=1
@@ -121,6 +133,6 @@ echo "consumers took $((SECONDS - start)) s"
 echo
 echo "=== summary"
 for line in "${summary[@]}"; do echo "$line"; done
-[ ${#summary[@]} -eq 13 ] || failed=1 # every target (and the house) must have reported
+[ ${#summary[@]} -eq 14 ] || failed=1 # every target (and the house) must have reported
 echo "total: $total_ok passed, $total_fail failed, $total_skip skipped"
 exit $failed

@@ -292,6 +292,11 @@ int mproc__mgr_wait(const op_ctx *c, int64_t deadline);
 int mproc__mgr_run_request(server *s, request *r, mproc_pack *res);
 
 /* ---- the server (server.c) --------------------------------------------------------------- */
+/* Answers one request frame (in) of the client token on conn: res becomes the response
+ * pack, a status and the results. A frame that is no request is answered MPROC_EPROTO.
+ * Takes the server's mutex. (The fuzz targets feed it frames without a socket.) */
+void mproc__mgr_answer(server *s, uint64_t token, mpp_conn *conn, const mproc_bytes *in,
+                       mproc_pack *res);
 int mproc__mgr_server_start(server **out, const char *address, const void *key, size_t key_len,
                             size_t max_message);
 /* serve_forever, but not for an orphan: returns when the server is asked to stop, or when

@@ -78,6 +78,30 @@ static void client_leave(server *s, uint64_t token)
 }
 
 /* ---- connections ------------------------------------------------------------------------- */
+void mproc__mgr_answer(server *s, uint64_t token, mpp_conn *conn, const mproc_bytes *in,
+                       mproc_pack *res)
+{
+    request r = {.conn = conn};
+    mproc_pack_reset(res);
+    mproc_pack_i64(res, 0);
+    int code;
+    if (mproc_unpack_init(&r.args, in) || mproc_unpack_i64(&r.args, (int64_t *)&r.id) ||
+        mproc_unpack_i64(&r.args, &r.op) || mproc_unpack_i64(&r.args, &r.timeout) ||
+        mproc_unpack_i64(&r.args, (int64_t *)&r.who.thread)) {
+        code = MPROC_EPROTO; /* answered, and the connection stays: frames are whole */
+        mproc__mgr_reject(s->address, "malformed request (answered with MPROC_EPROTO)");
+    } else {
+        r.who.token = token;
+        mpp_mutex_lock(s->mu);
+        code = mproc__mgr_run_request(s, &r, res);
+        mpp_mutex_unlock(s->mu);
+    }
+    if (code) {
+        mproc_pack_reset(res);
+        mproc_pack_i64(res, code);
+    }
+}
+
 static void connection_main(void *arg)
 {
     sconn *sc = arg;
@@ -109,25 +133,7 @@ static void connection_main(void *arg)
         if (rc)
             break;
         mproc_bytes in = {st->frame.data, st->frame.len};
-        request r = {.conn = st->conn};
-        mproc_pack_reset(res);
-        mproc_pack_i64(res, 0);
-        int code;
-        if (mproc_unpack_init(&r.args, &in) || mproc_unpack_i64(&r.args, (int64_t *)&r.id) ||
-            mproc_unpack_i64(&r.args, &r.op) || mproc_unpack_i64(&r.args, &r.timeout) ||
-            mproc_unpack_i64(&r.args, (int64_t *)&r.who.thread)) {
-            code = MPROC_EPROTO; /* answered, and the connection stays: frames are whole */
-            mproc__mgr_reject(s->address, "malformed request (answered with MPROC_EPROTO)");
-        } else {
-            r.who.token = token;
-            mpp_mutex_lock(s->mu);
-            code = mproc__mgr_run_request(s, &r, res);
-            mpp_mutex_unlock(s->mu);
-        }
-        if (code) {
-            mproc_pack_reset(res);
-            mproc_pack_i64(res, code);
-        }
+        mproc__mgr_answer(s, token, st->conn, &in, res);
         mproc_bytes out;
         mproc_pack_view(res, &out);
         rc = mproc__mgr_write_frame(st, out.data, out.len, mproc__deadline(GRACE_MS));

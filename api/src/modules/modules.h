@@ -54,6 +54,12 @@ void mproc__lock_state_init(void *state, bool recursive);
 void mproc__lock_view(struct mproc_lock *view, const mproc__shared *owner, size_t offset,
                       uint32_t park_index);
 
+/* ---- subprocess.c ---------------------------------------------------------------------- */
+/* The environment for a program: NULL (inherit), or o->env merged over this process's
+ * environment (extend) or alone (replace), a later setting of a name winning, as an array
+ * in one block (mproc_free). MPROC_EINVAL for an entry without a name or '='. */
+int mproc__popen_environment(const mproc_popen_opts *o, char ***out);
+
 /* ---- value.c --------------------------------------------------------------------------- */
 /* Element access of Value / Array by type, for the manager's values too: range rules as
  * mproc_value's (MPROC_ETOOBIG, MPROC_ETYPE). No locking. */

@@ -41,8 +41,7 @@ static bool same_name(const char *a, const char *b, bool ignore_case)
     return true;
 }
 
-/* The environment for the program: NULL (inherit) or an array in one block. */
-static int build_environment(const mproc_popen_opts *o, char ***out)
+int mproc__popen_environment(const mproc_popen_opts *o, char ***out)
 {
     *out = NULL;
     if (o->env_mode == MPROC_ENV_INHERIT)
@@ -114,7 +113,7 @@ int mproc_popen_start(mproc_popen **out, const char *const *argv, const mproc_po
     if (!p)
         return mproc__fail(MPROC_ENOMEM);
     char **env = NULL;
-    int rc = build_environment(o, &env);
+    int rc = mproc__popen_environment(o, &env);
     if (rc) {
         mproc_free(p);
         return rc;
