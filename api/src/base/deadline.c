@@ -5,7 +5,11 @@ int64_t mproc__deadline(int64_t timeout_ms)
 {
     if (timeout_ms < 0)
         return -1;
-    return mpp_monotonic_ms() + timeout_ms;
+    int64_t now = mpp_monotonic_ms();
+    /* A timeout too large to add (a hostile frame's, say) is as good as forever. */
+    if (timeout_ms > INT64_MAX - now)
+        return -1;
+    return now + timeout_ms;
 }
 
 int64_t mproc__remaining(int64_t deadline)
