@@ -37,6 +37,9 @@ struct mproc_process {
     int64_t pid;
     mpp_child *child;
     struct mproc_process *prev, *next; /* registry of started, not destroyed processes */
+    unsigned exit_pins;                /* the exit handler works on it: destroy defers */
+    unsigned exit_phase;               /* the last phase of the exit handler that saw it */
+    bool destroyed;                    /* destroyed while pinned: the last unpin frees */
     struct mproc_process *holding_prev, *holding_next; /* while `handles` holds copies */
 };
 
@@ -510,6 +513,17 @@ int mproc_process_daemon(const mproc_process *p)
     return p && p->daemon;
 }
 
+static void process_free(mproc_process *p)
+{
+    if (p->child)
+        mpp_child_free(p->child);
+    mproc__buf_free(&p->args);
+    holding_close(p);
+    mproc_free(p->name);
+    mproc_free(p->target);
+    mproc_free(p);
+}
+
 int mproc_process_destroy(mproc_process *p)
 {
     if (!p)
@@ -521,14 +535,11 @@ int mproc_process_destroy(mproc_process *p)
     }
     if (p->state != P_CREATED)
         registry_remove(p);
+    bool pinned = p->exit_pins > 0;
+    p->destroyed = true;
     mpp_unlock();
-    if (p->child)
-        mpp_child_free(p->child);
-    mproc__buf_free(&p->args);
-    holding_close(p);
-    mproc_free(p->name);
-    mproc_free(p->target);
-    mproc_free(p);
+    if (!pinned)
+        process_free(p);
     return 0;
 }
 
@@ -562,24 +573,53 @@ static void join_or_kill(mproc_process *p, int64_t timeout_ms)
     }
 }
 
+/* The exit handler walks the registry while other threads (a pool's result thread
+ * replacing workers) may still remove and destroy processes: it takes one child at a time
+ * under the lock and pins it, so that a destroy meanwhile only marks it, and the unpin
+ * frees it. */
+static mproc_process *pin_next(unsigned phase)
+{
+    mpp_lock();
+    mproc_process *p = self.children;
+    while (p && p->exit_phase >= phase)
+        p = p->next;
+    if (p) {
+        p->exit_phase = phase;
+        p->exit_pins++;
+    }
+    mpp_unlock();
+    return p;
+}
+
+static void unpin(mproc_process *p)
+{
+    mpp_lock();
+    bool free_now = --p->exit_pins == 0 && p->destroyed;
+    mpp_unlock();
+    if (free_now)
+        process_free(p);
+}
+
 static void exit_children(void)
 {
     if (self.exit_done)
         return;
     self.exit_done = true;
     mproc_log(MPROC_LOG_INFO, "process shutting down");
-    /* Joins do not change the registry's links, so walking it here is safe. */
-    for (mproc_process *p = self.children; p; p = p->next) {
+    mproc_process *p;
+    while ((p = pin_next(1))) {
         if (p->daemon && mproc_process_is_alive(p) == 1) {
             mproc_log(MPROC_LOG_INFO, "calling terminate() for daemon %s", p->name);
             mproc_process_terminate(p);
         }
+        unpin(p);
     }
-    for (mproc_process *p = self.children; p; p = p->next) {
-        if (mproc_process_is_alive(p) != 1)
-            continue;
-        mproc_log(MPROC_LOG_INFO, "calling join() for process %s", p->name);
-        join_or_kill(p, p->daemon ? DAEMON_EXIT_GRACE_MS : self.exit_join_timeout);
+    while ((p = pin_next(2))) {
+        if (mproc_process_is_alive(p) == 1) {
+            mproc_log(MPROC_LOG_INFO, "calling join() for process %s", p->name);
+            join_or_kill(p, p->daemon ? DAEMON_EXIT_GRACE_MS : self.exit_join_timeout);
+        }
+        unpin(p);
     }
 }
 
