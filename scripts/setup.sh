@@ -49,8 +49,21 @@ apt_install gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user libcmocka-dev:
 # exec of an aarch64 binary from inside qemu-user (the spawn start method) needs binfmt_misc
 mountpoint -q /proc/sys/fs/binfmt_misc || $sudo mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc || true
 apt_install qemu-user-binfmt binfmt-support
-echo "setup: i686 cross toolchain (the 32-bit programs run on this kernel, on multiarch's libc6:i386)"
+echo "setup: i686 cross toolchain (the 32-bit programs run on multiarch's libc6:i386)"
 apt_install gcc-i686-linux-gnu libc6-dev-i386-cross libcmocka-dev:i386
+# Some kernels here run no 32-bit program (ia32 emulation off: "Exec format error", seen on
+# a CI machine and on a session's machine): then qemu-i386 runs them, through binfmt_misc so
+# that the spawn start method's exec of itself works too. A kernel that runs them keeps that.
+probe=$(mktemp -d)
+echo 'int main(void) { return 0; }' >"$probe/p.c"
+i686-linux-gnu-gcc "$probe/p.c" -o "$probe/p"
+if ! "$probe/p" 2>/dev/null && [ ! -e /proc/sys/fs/binfmt_misc/mproc-i386 ]; then
+  echo "setup: this kernel runs no 32-bit program: i686 under qemu-i386 (binfmt_misc)"
+  printf '%s' ':mproc-i386:M::\x7fELF\x01\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\x03\x00:\xff\xff\xff\xff\xff\xfe\xfe\x00\xff\xff\xff\xff\xff\xff\xff\xff\xfe\xff\xff\xff:/usr/bin/qemu-i386:F' |
+    $sudo tee /proc/sys/fs/binfmt_misc/register >/dev/null
+fi
+"$probe/p" || { echo "setup: a 32-bit program does not run here"; exit 1; }
+rm -rf "$probe"
 echo "setup: s390x cross toolchain (big-endian, under the qemu-user installed above)"
 apt_install gcc-s390x-linux-gnu libc6-dev-s390x-cross libcmocka-dev:s390x
 echo "setup: musl (Debian's musl-tools; cmocka built for it from Debian's source package)"

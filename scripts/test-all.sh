@@ -91,7 +91,8 @@ TEST_SUITES="--suite process --suite queue --suite pool --suite sync --suite con
 wineserver -k 2>/dev/null || true
 
 run_target linux-aarch64-qemu build-ci-arm64 --cross-file "$toolchain/aarch64-linux-gnu.ini"
-# 32-bit: size_t of 32 bits, 64-bit atomics on a 32-bit CPU; native on the x86_64 kernel.
+# 32-bit: size_t of 32 bits, 64-bit atomics on a 32-bit CPU; native on an x86_64 kernel that
+# runs 32-bit programs, else under qemu-i386 (setup.sh).
 run_target linux-i686 build-ci-i686 --cross-file scripts/cross/i686-linux-gnu.ini
 # Big-endian: the packs and the manager's frames stay little-endian on the wire.
 run_target linux-s390x-qemu build-ci-s390x --cross-file scripts/cross/s390x-linux-gnu.ini
