@@ -3011,6 +3011,72 @@ static void frames_written_on_x86_64(void **state)
     mproc_manager_destroy(s);
 }
 
+/* Logs a raw connection in with KEY_A as frames_written_on_x86_64 does. */
+static void raw_login(mpp_conn *raw)
+{
+    uint8_t frame[256];
+    assert_int_equal(read_frame(raw, frame, sizeof frame), 52);
+    uint8_t answer[4 + 72] = {72, 0, 0, 0};
+    mproc__hmac_sha256_2(KEY_A, sizeof KEY_A - 1, "mproc-client", 12, frame + 24, 32, answer + 4);
+    for (int i = 0; i < 40; i++)
+        answer[36 + i] = (uint8_t)(i * 5 + 3);
+    send_raw(raw, answer, sizeof answer);
+    assert_int_equal(read_frame(raw, frame, sizeof frame), 32);
+}
+
+/* Sends SHUTDOWN (op 4) naming object id; returns the status the server answers. */
+static int64_t raw_shutdown(mpp_conn *raw, uint64_t id)
+{
+    uint8_t req[4 + 36] = {36, 0, 0, 0};
+    const uint64_t field[4] = {id, 4, 5000, 1};
+    for (int i = 0; i < 4; i++) {
+        req[4 + 9 * i] = 0x01;
+        mproc__put_u64le(req + 5 + 9 * i, field[i]);
+    }
+    send_raw(raw, req, sizeof req);
+    uint8_t frame[256];
+    long n = read_frame(raw, frame, sizeof frame);
+    if (n < 9 || frame[4] != 0x01)
+        fail_msg("SHUTDOWN on object %llu: no status came back", (unsigned long long)id);
+    return (int64_t)mproc__get_u64le(frame + 5);
+}
+
+/* Only object id 0, the server (doc/manager-protocol.md), may stop it: SHUTDOWN naming an
+ * object or an id that names nothing is refused and the server goes on. */
+static void shutdown_needs_server_id(void **state)
+{
+    (void)state;
+    mproc_manager *s = serve_at("127.0.0.1:0");
+    mproc_mdict *d;
+    assert_ok(mproc_manager_dict(s, &d));
+    assert_ok(mproc_manager_register(s, "d", d));
+    mpp_conn *raw;
+    assert_ok(mproc__connect(mproc_manager_address(s), 5000, &raw));
+    raw_login(raw);
+    int64_t rc = raw_shutdown(raw, 1);
+    if (rc != MPROC_ETYPE)
+        fail_msg("SHUTDOWN on a dict's id: %lld (wanted MPROC_ETYPE)", (long long)rc);
+    rc = raw_shutdown(raw, 99);
+    if (rc != MPROC_ENOENT)
+        fail_msg("SHUTDOWN on id 99: %lld (wanted MPROC_ENOENT)", (long long)rc);
+    /* still serving: the dict answers over the wire and locally */
+    uint8_t frame[256];
+    send_raw(raw, lookup_frame, sizeof lookup_frame);
+    assert_int_equal(read_frame(raw, frame, sizeof frame), (long)sizeof lookup_answer - 4);
+    assert_memory_equal(frame, lookup_answer, sizeof lookup_answer);
+    mproc_manager *c = connect_to(mproc_manager_address(s));
+    mproc_mdict *dc;
+    assert_ok(mproc_manager_lookup_dict(c, "d", &dc));
+    assert_ok(mproc_mdict_set(dc, MPROC_ARGS("k"), MPROC_ARGS((int64_t)1)));
+    /* id 0 still stops it */
+    assert_int_equal(raw_shutdown(raw, 0), 0);
+    mpp_conn_close(raw);
+    mproc_proxy_destroy(dc);
+    mproc_manager_destroy(c);
+    mproc_proxy_destroy(d);
+    mproc_manager_destroy(s);
+}
+
 static void oversized_message(void **state)
 {
     (void)state;
