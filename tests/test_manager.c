@@ -22,6 +22,8 @@
 #else
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
+#include <unistd.h>
 #endif
 
 #ifdef _WIN32
@@ -3075,6 +3077,52 @@ static void shutdown_needs_server_id(void **state)
     mproc_manager_destroy(c);
     mproc_proxy_destroy(d);
     mproc_manager_destroy(s);
+}
+
+/* At the descriptor limit accept() fails (EMFILE) with the connection still waiting: the
+ * acceptor backs off rather than retrying at once, and a client gets in once fds are free.
+ * POSIX only (no RLIMIT_NOFILE on Windows); each case is its own process, so the limit is
+ * lowered here and put back before the end. */
+static void acceptor_at_fd_limit(void **state)
+{
+    (void)state;
+#ifdef _WIN32
+    skip();
+#else
+    mproc_manager *s = serve_at("127.0.0.1:0");
+    struct rlimit old, low;
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+    low = old;
+    low.rlim_cur = 64;
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+    enum { NFD = 64 };
+    int fds[NFD], n = 0;
+    while (n < NFD && (fds[n] = dup(0)) >= 0)
+        n++;
+    assert_true(n > 0 && n < NFD);
+    close(fds[--n]); /* one for the client's end; the server's end cannot be had */
+    mpp_conn *raw = NULL;
+    assert_ok(mproc__connect(mproc_manager_address(s), 5000, &raw));
+    struct rusage r0, r1;
+    getrusage(RUSAGE_SELF, &r0);
+    mpp_sleep_ms(1000);
+    getrusage(RUSAGE_SELF, &r1);
+    double cpu = (double)(r1.ru_utime.tv_sec - r0.ru_utime.tv_sec) +
+                 (double)(r1.ru_stime.tv_sec - r0.ru_stime.tv_sec) +
+                 (double)(r1.ru_utime.tv_usec - r0.ru_utime.tv_usec) / 1e6 +
+                 (double)(r1.ru_stime.tv_usec - r0.ru_stime.tv_usec) / 1e6;
+    while (n > 0)
+        close(fds[--n]);
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+    print_message("CPU over 1 s at the descriptor limit: %.3f s\n", cpu);
+    if (cpu > 0.3)
+        fail_msg("the acceptor spun at EMFILE: %.3f s CPU in 1 s", cpu);
+    raw_login(raw); /* the waiting connection is taken and logs in */
+    mpp_conn_close(raw);
+    mproc_manager *c = connect_to(mproc_manager_address(s));
+    mproc_manager_destroy(c);
+    mproc_manager_destroy(s);
+#endif
 }
 
 static void oversized_message(void **state)

@@ -101,7 +101,9 @@ MPROC_API int mproc_manager_start(mproc_manager **out, const mproc_manager_opts 
  * own, until mproc_manager_shutdown (from here or from any client). Returns at once; the
  * objects created through the returned manager live in this process and can be published
  * with mproc_manager_register. MPROC_EINVAL without a key or for a bad address,
- * MPROC_EEXIST for an address in use. */
+ * MPROC_EEXIST for an address in use. When accepting fails (the descriptor limit, EMFILE)
+ * the server waits before trying again, from 1 ms doubling up to 100 ms, so it does not spin;
+ * only object id 0 (the server) can be shut down by a client's SHUTDOWN. */
 MPROC_API int mproc_manager_serve(mproc_manager **out, const mproc_manager_opts *opts);
 /* BaseManager(address, authkey).connect(). MPROC_EINVAL without an address or a key,
  * MPROC_EAUTH for a wrong key, MPROC_ECLOSED when nobody serves there, MPROC_ETIMEDOUT when
