@@ -3125,6 +3125,29 @@ static void acceptor_at_fd_limit(void **state)
 #endif
 }
 
+/* A server on every interface says so: its address is 0.0.0.0 with the real port, and
+ * clients still reach it there and at 127.0.0.1. */
+static void wildcard_address_reported(void **state)
+{
+    (void)state;
+    mproc_manager *s = serve_at("0.0.0.0:0");
+    const char *a = mproc_manager_address(s);
+    const char *colon = strrchr(a, ':');
+    if (strncmp(a, "0.0.0.0:", 8) != 0 || !colon || atoi(colon + 1) <= 0)
+        fail_msg("a server on 0.0.0.0:0 reports %s", a);
+    char lo[64];
+    snprintf(lo, sizeof lo, "127.0.0.1%s", colon);
+    mproc_manager *c1 = connect_to(a), *c2 = connect_to(lo);
+    mproc_mdict *d1, *d2;
+    assert_ok(mproc_manager_dict(c1, &d1));
+    assert_ok(mproc_manager_dict(c2, &d2));
+    mproc_proxy_destroy(d1);
+    mproc_proxy_destroy(d2);
+    mproc_manager_destroy(c1);
+    mproc_manager_destroy(c2);
+    mproc_manager_destroy(s);
+}
+
 static void oversized_message(void **state)
 {
     (void)state;

@@ -109,8 +109,10 @@ MPROC_API int mproc_manager_serve(mproc_manager **out, const mproc_manager_opts 
  * MPROC_EAUTH for a wrong key, MPROC_ECLOSED when nobody serves there, MPROC_ETIMEDOUT when
  * opts' timeout passes first, MPROC_EPROTO when what answers is not a manager. */
 MPROC_API int mproc_manager_connect(mproc_manager **out, const mproc_manager_opts *opts);
-/* The address clients use (the real port when 0 was asked for). Valid while m lives; NULL
- * for NULL. */
+/* The address clients use (the real port when 0 was asked for). A server on every
+ * interface reports the wildcard it is bound to ("0.0.0.0:PORT", "[::]:PORT"); connecting
+ * to a wildcard host goes to loopback, so clients on this machine can use the address as
+ * it is. Valid while m lives; NULL for NULL. */
 MPROC_API const char *mproc_manager_address(const mproc_manager *m);
 /* start: the server process's pid; other managers (and NULL): 0. */
 MPROC_API int64_t mproc_manager_pid(const mproc_manager *m);
