@@ -22,6 +22,8 @@
 #else
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
+#include <unistd.h>
 #endif
 
 #ifdef _WIN32
@@ -3008,6 +3010,141 @@ static void frames_written_on_x86_64(void **state)
 
     mpp_conn_close(raw);
     mproc_proxy_destroy(d);
+    mproc_manager_destroy(s);
+}
+
+/* Logs a raw connection in with KEY_A as frames_written_on_x86_64 does. */
+static void raw_login(mpp_conn *raw)
+{
+    uint8_t frame[256];
+    assert_int_equal(read_frame(raw, frame, sizeof frame), 52);
+    uint8_t answer[4 + 72] = {72, 0, 0, 0};
+    mproc__hmac_sha256_2(KEY_A, sizeof KEY_A - 1, "mproc-client", 12, frame + 24, 32, answer + 4);
+    for (int i = 0; i < 40; i++)
+        answer[36 + i] = (uint8_t)(i * 5 + 3);
+    send_raw(raw, answer, sizeof answer);
+    assert_int_equal(read_frame(raw, frame, sizeof frame), 32);
+}
+
+/* Sends SHUTDOWN (op 4) naming object id; returns the status the server answers. */
+static int64_t raw_shutdown(mpp_conn *raw, uint64_t id)
+{
+    uint8_t req[4 + 36] = {36, 0, 0, 0};
+    const uint64_t field[4] = {id, 4, 5000, 1};
+    for (int i = 0; i < 4; i++) {
+        req[4 + 9 * i] = 0x01;
+        mproc__put_u64le(req + 5 + 9 * i, field[i]);
+    }
+    send_raw(raw, req, sizeof req);
+    uint8_t frame[256];
+    long n = read_frame(raw, frame, sizeof frame);
+    if (n < 9 || frame[4] != 0x01)
+        fail_msg("SHUTDOWN on object %llu: no status came back", (unsigned long long)id);
+    return (int64_t)mproc__get_u64le(frame + 5);
+}
+
+/* Only object id 0, the server (doc/manager-protocol.md), may stop it: SHUTDOWN naming an
+ * object or an id that names nothing is refused and the server goes on. */
+static void shutdown_needs_server_id(void **state)
+{
+    (void)state;
+    mproc_manager *s = serve_at("127.0.0.1:0");
+    mproc_mdict *d;
+    assert_ok(mproc_manager_dict(s, &d));
+    assert_ok(mproc_manager_register(s, "d", d));
+    mpp_conn *raw;
+    assert_ok(mproc__connect(mproc_manager_address(s), 5000, &raw));
+    raw_login(raw);
+    int64_t rc = raw_shutdown(raw, 1);
+    if (rc != MPROC_ETYPE)
+        fail_msg("SHUTDOWN on a dict's id: %lld (wanted MPROC_ETYPE)", (long long)rc);
+    rc = raw_shutdown(raw, 99);
+    if (rc != MPROC_ENOENT)
+        fail_msg("SHUTDOWN on id 99: %lld (wanted MPROC_ENOENT)", (long long)rc);
+    /* still serving: the dict answers over the wire and locally */
+    uint8_t frame[256];
+    send_raw(raw, lookup_frame, sizeof lookup_frame);
+    assert_int_equal(read_frame(raw, frame, sizeof frame), (long)sizeof lookup_answer - 4);
+    assert_memory_equal(frame, lookup_answer, sizeof lookup_answer);
+    mproc_manager *c = connect_to(mproc_manager_address(s));
+    mproc_mdict *dc;
+    assert_ok(mproc_manager_lookup_dict(c, "d", &dc));
+    assert_ok(mproc_mdict_set(dc, MPROC_ARGS("k"), MPROC_ARGS((int64_t)1)));
+    /* id 0 still stops it */
+    assert_int_equal(raw_shutdown(raw, 0), 0);
+    mpp_conn_close(raw);
+    mproc_proxy_destroy(dc);
+    mproc_manager_destroy(c);
+    mproc_proxy_destroy(d);
+    mproc_manager_destroy(s);
+}
+
+/* At the descriptor limit accept() fails (EMFILE) with the connection still waiting: the
+ * acceptor backs off rather than retrying at once, and a client gets in once fds are free.
+ * POSIX only (no RLIMIT_NOFILE on Windows); each case is its own process, so the limit is
+ * lowered here and put back before the end. */
+static void acceptor_at_fd_limit(void **state)
+{
+    (void)state;
+#ifdef _WIN32
+    skip();
+#else
+    mproc_manager *s = serve_at("127.0.0.1:0");
+    struct rlimit old, low;
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+    low = old;
+    low.rlim_cur = 64;
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+    enum { NFD = 64 };
+    int fds[NFD], n = 0;
+    while (n < NFD && (fds[n] = dup(0)) >= 0)
+        n++;
+    assert_true(n > 0 && n < NFD);
+    close(fds[--n]); /* one for the client's end; the server's end cannot be had */
+    mpp_conn *raw = NULL;
+    assert_ok(mproc__connect(mproc_manager_address(s), 5000, &raw));
+    struct rusage r0, r1;
+    getrusage(RUSAGE_SELF, &r0);
+    mpp_sleep_ms(1000);
+    getrusage(RUSAGE_SELF, &r1);
+    double cpu = (double)(r1.ru_utime.tv_sec - r0.ru_utime.tv_sec) +
+                 (double)(r1.ru_stime.tv_sec - r0.ru_stime.tv_sec) +
+                 (double)(r1.ru_utime.tv_usec - r0.ru_utime.tv_usec) / 1e6 +
+                 (double)(r1.ru_stime.tv_usec - r0.ru_stime.tv_usec) / 1e6;
+    while (n > 0)
+        close(fds[--n]);
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+    print_message("CPU over 1 s at the descriptor limit: %.3f s\n", cpu);
+    if (cpu > 0.3)
+        fail_msg("the acceptor spun at EMFILE: %.3f s CPU in 1 s", cpu);
+    raw_login(raw); /* the waiting connection is taken and logs in */
+    mpp_conn_close(raw);
+    mproc_manager *c = connect_to(mproc_manager_address(s));
+    mproc_manager_destroy(c);
+    mproc_manager_destroy(s);
+#endif
+}
+
+/* A server on every interface says so: its address is 0.0.0.0 with the real port, and
+ * clients still reach it there and at 127.0.0.1. */
+static void wildcard_address_reported(void **state)
+{
+    (void)state;
+    mproc_manager *s = serve_at("0.0.0.0:0");
+    const char *a = mproc_manager_address(s);
+    const char *colon = strrchr(a, ':');
+    if (strncmp(a, "0.0.0.0:", 8) != 0 || !colon || atoi(colon + 1) <= 0)
+        fail_msg("a server on 0.0.0.0:0 reports %s", a);
+    char lo[64];
+    snprintf(lo, sizeof lo, "127.0.0.1%s", colon);
+    mproc_manager *c1 = connect_to(a), *c2 = connect_to(lo);
+    mproc_mdict *d1, *d2;
+    assert_ok(mproc_manager_dict(c1, &d1));
+    assert_ok(mproc_manager_dict(c2, &d2));
+    mproc_proxy_destroy(d1);
+    mproc_proxy_destroy(d2);
+    mproc_manager_destroy(c1);
+    mproc_manager_destroy(c2);
     mproc_manager_destroy(s);
 }
 

@@ -101,14 +101,18 @@ MPROC_API int mproc_manager_start(mproc_manager **out, const mproc_manager_opts 
  * own, until mproc_manager_shutdown (from here or from any client). Returns at once; the
  * objects created through the returned manager live in this process and can be published
  * with mproc_manager_register. MPROC_EINVAL without a key or for a bad address,
- * MPROC_EEXIST for an address in use. */
+ * MPROC_EEXIST for an address in use. When accepting fails (the descriptor limit, EMFILE)
+ * the server waits before trying again, from 1 ms doubling up to 100 ms, so it does not spin;
+ * only object id 0 (the server) can be shut down by a client's SHUTDOWN. */
 MPROC_API int mproc_manager_serve(mproc_manager **out, const mproc_manager_opts *opts);
 /* BaseManager(address, authkey).connect(). MPROC_EINVAL without an address or a key,
  * MPROC_EAUTH for a wrong key, MPROC_ECLOSED when nobody serves there, MPROC_ETIMEDOUT when
  * opts' timeout passes first, MPROC_EPROTO when what answers is not a manager. */
 MPROC_API int mproc_manager_connect(mproc_manager **out, const mproc_manager_opts *opts);
-/* The address clients use (the real port when 0 was asked for). Valid while m lives; NULL
- * for NULL. */
+/* The address clients use (the real port when 0 was asked for). A server on every
+ * interface reports the wildcard it is bound to ("0.0.0.0:PORT", "[::]:PORT"); connecting
+ * to a wildcard host goes to loopback, so clients on this machine can use the address as
+ * it is. Valid while m lives; NULL for NULL. */
 MPROC_API const char *mproc_manager_address(const mproc_manager *m);
 /* start: the server process's pid; other managers (and NULL): 0. */
 MPROC_API int64_t mproc_manager_pid(const mproc_manager *m);

@@ -7,8 +7,8 @@
  * server's own ops: the object id is not looked at). */
 static int enter(op_ctx *c, uint32_t kinds)
 {
-    if (kinds == KS_MANAGER)
-        return 0;
+    if (kinds == KS_MANAGER) /* the server's own ops name id 0 and nothing else */
+        return c->r->id == 0 ? 0 : object_at(c->s, c->r->id) ? MPROC_ETYPE : MPROC_ENOENT;
     c->o = object_at(c->s, c->r->id);
     if (!c->o)
         return MPROC_ENOENT;

@@ -164,15 +164,27 @@ static void reap_connections(server *s, bool every)
     }
 }
 
+/* The longest wait after a failed accept (the descriptor limit). */
+#define ACCEPT_BACKOFF_MS 100
+
 static void acceptor_main(void *arg)
 {
     server *s = arg;
+    int64_t backoff = 0;
     while (!mproc__load(&s->stopping)) {
         mpp_conn *c = NULL;
         int rc = mproc__accept(s->listener, POLL_MS, &c);
         reap_connections(s, false);
+        if (rc && rc != MPROC_ETIMEDOUT) {
+            /* EMFILE, ENFILE, ENOMEM...: the connection still waits, so accept at once again
+             * would spin. Wait, doubling from 1 ms up to ACCEPT_BACKOFF_MS. */
+            backoff = backoff ? backoff * 2 : 1;
+            backoff = backoff > ACCEPT_BACKOFF_MS ? ACCEPT_BACKOFF_MS : backoff;
+            mpp_sleep_ms(backoff);
+        }
         if (rc)
             continue;
+        backoff = 0;
         if (mproc__load(&s->stopping)) { /* server_stop's wake-up call */
             mpp_conn_close(c);
             break;

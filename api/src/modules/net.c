@@ -36,8 +36,15 @@ static int listen_tcp(mproc__listener *l, const mproc__net_addr *a)
     return rc == MPROC_ENOENT ? mproc__fail(rc) : rc;
 }
 
-/* The TCP address clients should use: the bound one (the real port for port 0), with a
- * wildcard host (0.0.0.0, or :: with any scope) replaced by loopback. */
+/* Whether host is a wildcard: 0.0.0.0, or :: with any scope. */
+static bool wildcard_host(const char *host)
+{
+    return strcmp(host, "0.0.0.0") == 0 ||
+           (strncmp(host, "::", 2) == 0 && (host[2] == 0 || host[2] == '%'));
+}
+
+/* The TCP address bound (the real port for port 0), a wildcard host kept as it is so that
+ * a server on every interface says so (mproc__connect takes a wildcard for loopback). */
 static int tcp_bound(mpp_handle listener, char *text, size_t cap)
 {
     mproc__net_addr a;
@@ -46,14 +53,7 @@ static int tcp_bound(mpp_handle listener, char *text, size_t cap)
     if (rc)
         return rc;
     bool v6 = strchr(a.host, ':') != NULL;
-    const char *host = a.host, *scope = "";
-    if (strcmp(a.host, "0.0.0.0") == 0) {
-        host = "127.0.0.1";
-    } else if (strncmp(a.host, "::", 2) == 0 && (a.host[2] == 0 || a.host[2] == '%')) {
-        host = "::1";
-        scope = a.host + 2;
-    }
-    int w = snprintf(text, cap, v6 ? "[%s%s]:%s" : "%s%s:%s", host, scope, a.port);
+    int w = snprintf(text, cap, v6 ? "[%s]:%s" : "%s:%s", a.host, a.port);
     return w < 0 || (size_t)w >= cap ? mproc__fail(MPROC_EINVAL) : 0;
 }
 
@@ -131,6 +131,10 @@ int mproc__connect(const char *address, int64_t timeout_ms, mpp_conn **out)
     int64_t deadline = mproc__deadline(timeout_ms);
     if (a.local)
         return mpp_local_connect(a.host, deadline, out);
+    /* a wildcard (a server's reported address on every interface) means this host:
+     * loopback, which Windows needs (it refuses to connect to 0.0.0.0) */
+    if (wildcard_host(a.host))
+        strcpy(a.host, strchr(a.host, ':') ? "::1" : "127.0.0.1");
     /* (name lookup is not bounded by the timeout: getaddrinfo cannot be) */
     mpp_tcp_addr *list;
     rc = mpp_tcp_resolve(a.host, a.port, &list);
