@@ -8,6 +8,8 @@
  *   sp_helper exists PATH     prints "yes" or "no"
  *   sp_helper both            prints "out" to stdout, then "err" to stderr
  *   sp_helper sleep MS        prints "started", then sleeps
+ *   sp_helper grandchild MS   starts "sp_helper sleep MS" on the same stdout and stderr,
+ *                             then does the same itself (its child outlives a kill of it)
  *   sp_helper lines N         prints the numbers 1..N, one per line
  *   sp_helper grep TEXT       prints the lines of stdin that contain TEXT */
 #ifndef _WIN32
@@ -34,6 +36,31 @@ static void sleep_ms(long ms)
 #else
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
     nanosleep(&ts, NULL);
+#endif
+}
+
+/* Starts "self sleep ms" with this program's stdout and stderr, and leaves it running. */
+static void start_sleeper(const char *self, const char *ms)
+{
+#ifdef _WIN32
+    char line[1024];
+    snprintf(line, sizeof line, "\"%s\" sleep %s", self, ms);
+    STARTUPINFOA si = {.cb = sizeof si, .dwFlags = STARTF_USESTDHANDLES};
+    si.hStdInput = GetStdHandle(STD_INPUT_HANDLE);
+    si.hStdOutput = GetStdHandle(STD_OUTPUT_HANDLE);
+    si.hStdError = GetStdHandle(STD_ERROR_HANDLE);
+    SetHandleInformation(si.hStdOutput, HANDLE_FLAG_INHERIT, HANDLE_FLAG_INHERIT);
+    SetHandleInformation(si.hStdError, HANDLE_FLAG_INHERIT, HANDLE_FLAG_INHERIT);
+    PROCESS_INFORMATION pi;
+    if (CreateProcessA(NULL, line, NULL, NULL, TRUE, 0, NULL, NULL, &si, &pi)) {
+        CloseHandle(pi.hThread);
+        CloseHandle(pi.hProcess);
+    }
+#else
+    if (fork() == 0) {
+        execl(self, self, "sleep", ms, (char *)NULL);
+        _exit(127);
+    }
 #endif
 }
 
@@ -119,6 +146,11 @@ int main(int argc, char **argv)
         fflush(stdout);
         fprintf(stderr, "err\n");
     } else if (strcmp(mode, "sleep") == 0 && argc > 2) {
+        printf("started\n");
+        fflush(stdout);
+        sleep_ms(atol(argv[2]));
+    } else if (strcmp(mode, "grandchild") == 0 && argc > 2) {
+        start_sleeper(argv[0], argv[2]);
         printf("started\n");
         fflush(stdout);
         sleep_ms(atol(argv[2]));

@@ -96,6 +96,26 @@ static void run_timeout_kills_and_keeps_output(void **state)
     mproc_run_result_free(&r);
 }
 
+/* The timed-out program's own child still holds the pipes: run returns once the program
+ * is dead, with what it wrote, not when the grandchild lets the pipes go (it used to wait
+ * up to 5 s for them; Python's run returns at once on POSIX). */
+static void run_timeout_returns_while_a_grandchild_holds_the_pipes(void **state)
+{
+    (void)state;
+    const char *argv[] = {HELPER, "grandchild", "4000", NULL};
+    mproc_run_result r;
+    int64_t start = harness_now_ms();
+    assert_rc(run_helper(argv, (mproc_run_opts){.timeout_ms = 500}, &r), MPROC_ETIMEDOUT);
+    int64_t took = harness_now_ms() - start;
+    if (took > 2500)
+        fail_msg("run returned %lld ms after its 500 ms timeout", (long long)(took - 500));
+    if (r.out.len < 8 || memcmp(r.out.data, "started\n", 8) != 0)
+        fail_msg("got \"%.*s\"", (int)r.out.len, (const char *)r.out.data);
+    assert_int_equal(r.returncode, -9);
+    mproc_run_result_free(&r);
+    harness_sleep_ms(4000); /* the grandchild ends before the leak check */
+}
+
 static void start_errors_are_reported_at_start(void **state)
 {
     (void)state;

@@ -433,8 +433,12 @@ int mproc_run(const char *const *argv, const mproc_run_opts *opts, mproc_run_res
     rc = mproc_popen_communicate(p, o->input, o->input_len, timeout, &result->out, &result->err);
     if (rc == MPROC_ETIMEDOUT) {
         mproc_popen_kill(p);
-        /* Python's run() also collects what the pipes still hold after the kill. */
-        mproc_popen_communicate(p, NULL, 0, 5000, &result->out, &result->err);
+        /* Once the program is dead, take what the pipes already hold (0 = no waiting): a
+         * child of the program may keep them open long after it, as Python's run() does
+         * not wait for either. */
+        int code;
+        mproc_popen_wait(p, 5000, &code);
+        mproc_popen_communicate(p, NULL, 0, 0, &result->out, &result->err);
         rc = MPROC_ETIMEDOUT;
     } else if (rc) {
         mproc_popen_kill(p);
