@@ -31,7 +31,14 @@ run_target() { # name builddir setup-args...
     cat "$dir.compile.log"; summary+=("$name: build failed"); failed=1; return
   fi
   # shellcheck disable=SC2086 # TEST_SUITES is a list of meson arguments
-  meson test -C "$dir" --no-rebuild --print-errorlogs --num-processes 2 ${TEST_SUITES:-} \
+  local selection=${TEST_SUITES:-} left_out=""
+  if [ -n "${LEAVE_OUT:-}" ]; then # the cases named there are not run, and the summary says so
+    selection=$(meson test -C "$dir" --no-rebuild --list ${TEST_SUITES:-} 2>/dev/null |
+                sed 's|.* / ||' | grep -v -x -F "$(echo "$LEAVE_OUT" | tr ' ' '\n')")
+    left_out=" (not run here: $LEAVE_OUT)"
+  fi
+  # shellcheck disable=SC2086
+  meson test -C "$dir" --no-rebuild --print-errorlogs --num-processes 2 $selection \
     >"$dir.test.log" 2>&1
   local rc=$?
   local ok fail timeout skip bad retried=""
@@ -61,7 +68,7 @@ run_target() { # name builddir setup-args...
     fi
   fi
   echo "$name took $((SECONDS - start)) s"
-  summary+=("$name: ${ok:-0} passed, $bad failed, ${skip:-0} skipped${retried:+ (passed only on a second run:$retried)}")
+  summary+=("$name: ${ok:-0} passed, $bad failed, ${skip:-0} skipped${retried:+ (passed only on a second run:$retried)}$left_out")
   total_ok=$(( total_ok + ${ok:-0} )); total_fail=$(( total_fail + bad ))
   total_skip=$(( total_skip + ${skip:-0} ))
   [ $rc -eq 0 ] || failed=1
@@ -93,7 +100,14 @@ wineserver -k 2>/dev/null || true
 run_target linux-aarch64-qemu build-ci-arm64 --cross-file "$toolchain/aarch64-linux-gnu.ini"
 # 32-bit: size_t of 32 bits, 64-bit atomics on a 32-bit CPU; native on an x86_64 kernel that
 # runs 32-bit programs, else under qemu-i386 (setup.sh).
-run_target linux-i686 build-ci-i686 --cross-file scripts/cross/i686-linux-gnu.ini
+# Under qemu-i386 7.2 a child forked from a process with threads now and then aborts inside
+# the emulator (rcu_read_unlock and qemu_plugin_vcpu_init_hook assertions, seen in every run
+# of these three: the pool forks a replacement worker while its threads run); the same cases
+# pass natively, on aarch64 and on s390x, so under emulation they are left out.
+i686_leave_out=""
+[ -e /proc/sys/fs/binfmt_misc/mproc-i386 ] &&
+  i686_leave_out="pool/worker_killed_fork pool/exit_inside_task_fork pool/maxtasksperchild_fork"
+LEAVE_OUT=$i686_leave_out run_target linux-i686 build-ci-i686 --cross-file scripts/cross/i686-linux-gnu.ini
 # Big-endian: the packs and the manager's frames stay little-endian on the wire.
 run_target linux-s390x-qemu build-ci-s390x --cross-file scripts/cross/s390x-linux-gnu.ini
 # The POSIX backend without its Linux-only calls: the paths macOS and the BSDs take
