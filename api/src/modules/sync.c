@@ -586,7 +586,7 @@ typedef struct barrier_state {
     uint32_t seq;
     uint32_t waiters;
     uint32_t parties;
-    uint32_t count;
+    uint32_t count;  /* count and broken: written under the lock, read without it */
     uint32_t broken;
     uint32_t cycle;
     uint32_t pad;
@@ -636,7 +636,7 @@ static void end_cycle(mproc_barrier *b, bool broken)
         st->broken_cycles |= bit;
     else
         st->broken_cycles &= ~bit;
-    st->count = 0;
+    mproc__store(&st->count, 0);
     mproc__store(&st->cycle, st->cycle + 1);
     st->broken_cycles &= ~((uint64_t)1 << (st->cycle % 64));
     mproc__add(&st->seq, 1);
@@ -652,7 +652,7 @@ static int barrier_lock(mproc_barrier *b)
     if (rc == MPROC_EOWNERDEAD) {
         barrier_state *st = barrier_st(b);
         if (st->count >= st->parties) {
-            st->broken = 1;
+            mproc__store(&st->broken, 1);
             end_cycle(b, true);
         }
         rc = 0;
@@ -695,11 +695,12 @@ int mproc_barrier_wait(mproc_barrier *b, int64_t timeout_ms)
         barrier_unlock(b);
         return mproc__fail(MPROC_EBROKEN);
     }
-    uint32_t index = st->count++, cycle = st->cycle;
-    if (st->count >= st->parties) {
+    uint32_t index = st->count, cycle = st->cycle;
+    mproc__store(&st->count, index + 1); /* (n_waiting reads it without the lock) */
+    if (index + 1 >= st->parties) {
         rc = st->action[0] ? run_action(st->action) : 0;
         if (rc)
-            st->broken = 1;
+            mproc__store(&st->broken, 1);
         end_cycle(b, rc != 0);
         barrier_unlock(b);
         return rc ? mproc__fail(rc) : (int)index;
@@ -720,7 +721,7 @@ int mproc_barrier_wait(mproc_barrier *b, int64_t timeout_ms)
         }
         if (ms == 0) {
             /* Our timeout breaks the barrier for everyone, as Python's. */
-            st->broken = 1;
+            mproc__store(&st->broken, 1);
             end_cycle(b, true);
             barrier_unlock(b);
             return mproc__fail(MPROC_ETIMEDOUT);
@@ -736,7 +737,7 @@ int mproc_barrier_abort(mproc_barrier *b)
     if (rc)
         return mproc__fail(rc);
     barrier_state *st = barrier_st(b);
-    st->broken = 1;
+    mproc__store(&st->broken, 1);
     if (st->count > 0)
         end_cycle(b, true);
     barrier_unlock(b);
@@ -753,7 +754,7 @@ int mproc_barrier_reset(mproc_barrier *b)
     barrier_state *st = barrier_st(b);
     if (st->count > 0)
         end_cycle(b, true);
-    st->broken = 0;
+    mproc__store(&st->broken, 0);
     barrier_unlock(b);
     return 0;
 }
