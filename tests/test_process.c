@@ -268,6 +268,31 @@ static int finish(mproc_process *p)
 
 /* ---- cases ------------------------------------------------------------------------------------ */
 
+/* Leaves a pool (spawned workers, one task each) replacing its workers, and returns: the
+ * process exits while the pool's result thread destroys the workers it replaces, the race
+ * with the exit handler that TSan reported (issue 19). */
+MPROC_TASK(exits_while_a_pool_replaces_workers, in, out)
+{
+    (void)in;
+    (void)out;
+    mproc_context *spawn;
+    mproc_pool *pool;
+    if (mproc_context_get(&spawn, MPROC_SPAWN) != 0 ||
+        mproc_pool_create(&pool, &(mproc_pool_opts){.processes = 2, .maxtasksperchild = 1,
+                                                    .ctx = spawn}) != 0)
+        return 90;
+    mproc_pack *args = pack_i64(0);
+    for (int i = 0; i < 40; i++)
+        if (mproc_pool_apply_async(pool, "sleep_then_exit", args, NULL, NULL) != 0)
+            return 91;
+    mproc_bytes r;
+    if (mproc_pool_apply(pool, "sleep_then_exit", args, 60000, &r) != 0)
+        return 92;
+    mproc_bytes_free(&r);
+    mproc_pack_destroy(args);
+    return 0;
+}
+
 static void exit_codes(mproc_start_method method)
 {
     int codes[] = {0, 7, 255};
@@ -687,6 +712,15 @@ static void start_method_settings(void **state)
     assert_ok(mproc_set_start_method(MPROC_METHOD_DEFAULT));
     assert_int_equal(mproc_get_start_method(), platform_default);
     assert_int_equal(mproc_context_method(NULL), platform_default);
+}
+
+static void exit_while_a_pool_replaces_workers(void **state)
+{
+    (void)state;
+    for (int i = 0; i < 4; i++) {
+        mproc_process *p = harness_start(MPROC_SPAWN, "exits_while_a_pool_replaces_workers", NULL);
+        assert_int_equal(harness_join_code(p), 0);
+    }
 }
 
 static void active_children_and_cpus(void **state)
