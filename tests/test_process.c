@@ -278,8 +278,8 @@ MPROC_TASK(exits_while_a_pool_replaces_workers, in, out)
     mproc_context *spawn;
     mproc_pool *pool;
     if (mproc_context_get(&spawn, MPROC_SPAWN) != 0 ||
-        mproc_pool_create(&pool, &(mproc_pool_opts){.processes = 2, .maxtasksperchild = 1,
-                                                    .ctx = spawn}) != 0)
+        mproc_pool_create(
+            &pool, &(mproc_pool_opts){.processes = 2, .maxtasksperchild = 1, .ctx = spawn}) != 0)
         return 90;
     mproc_pack *args = pack_i64(0);
     for (int i = 0; i < 40; i++)

@@ -586,7 +586,7 @@ typedef struct barrier_state {
     uint32_t seq;
     uint32_t waiters;
     uint32_t parties;
-    uint32_t count;  /* count and broken: written under the lock, read without it */
+    uint32_t count; /* count and broken: written under the lock, read without it */
     uint32_t broken;
     uint32_t cycle;
     uint32_t pad;
