@@ -100,7 +100,7 @@ wineserver -k 2>/dev/null || true
 run_target linux-aarch64-qemu build-ci-arm64 --cross-file "$toolchain/aarch64-linux-gnu.ini"
 # 32-bit: size_t of 32 bits, 64-bit atomics on a 32-bit CPU; native on an x86_64 kernel that
 # runs 32-bit programs, else under qemu-i386 (setup.sh).
-# Under qemu-i386 7.2 a child forked from a process with threads now and then aborts inside
+# Under qemu-i386 7.2 a child forked from a process whose threads are running can abort inside
 # the emulator (rcu_read_unlock and qemu_plugin_vcpu_init_hook assertions, seen in every run
 # of these three: the pool forks a replacement worker while its threads run); the same cases
 # pass natively, on aarch64 and on s390x, so under emulation they are left out.
